@@ -1,0 +1,311 @@
+"""The `achtje` command: chat in the terminal, a demo, and the operator's admin commands."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.console import ConsoleChat
+from bot.content import LEVEL_IDS, Content, ContentError, load_content
+from bot.demo import create_demo_partnership, simulate
+from bot.engine import Engine
+from bot.settings import Settings
+from bot.store import db, repo
+from bot.store.models import ChannelBinding, Member, Partnership, School
+
+logger = logging.getLogger("achtje")
+
+app = typer.Typer(help=__doc__, no_args_is_help=False, add_completion=False)
+partnership_app = typer.Typer(help="Create and list partnerships.")
+member_app = typer.Typer(help="Add members in bulk.")
+content_app = typer.Typer(help="Check the content files.")
+db_app = typer.Typer(help="Database schema.")
+app.add_typer(partnership_app, name="partnership")
+app.add_typer(member_app, name="member")
+app.add_typer(content_app, name="content")
+app.add_typer(db_app, name="db")
+
+T = TypeVar("T")
+REGIONS = ("noord", "midden", "zuid")
+SCHOOL_TYPES = ("vmbo", "mbo", "other")
+ROLES = ("member", "leader", "admin")
+
+
+def _setup_logging(settings: Settings, default: str = "INFO") -> None:
+    logging.basicConfig(
+        level=(settings.log_level or default).upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code=1)
+
+
+def _content(settings: Settings) -> Content:
+    try:
+        return load_content(settings.content_dir)
+    except ContentError as exc:
+        raise _fail(f"content is not valid:\n{exc}") from exc
+
+
+def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on an up-to-date database."""
+    settings = Settings()
+    _setup_logging(settings, "WARNING")
+
+    async def run() -> T:
+        engine, sessions = await db.connect(settings.database_url)
+        try:
+            async with sessions() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@app.callback(invoke_without_command=True)
+def main_callback(ctx: typer.Context) -> None:
+    """achtje keeps vmbo-mbo partnerships healthy: check-ins, nudges and summaries in chat.
+
+    Without a command it starts the bot: a chat in this terminal when no platform
+    tokens are set (SQLite file ./achtje.db, a demo partnership when it is empty).
+    """
+    if ctx.invoked_subcommand is None:
+        run()
+
+
+@app.command()
+def run() -> None:
+    """Start the bot: the terminal chat, or the platforms whose tokens are set."""
+    settings = Settings()
+    platforms = settings.platforms()
+    _setup_logging(settings, "INFO" if platforms else "WARNING")
+    content = _content(settings)
+    if platforms:
+        raise _fail(f"tokens are set for {', '.join(platforms)}, but this version of achtje "
+                    "has only the terminal chat; unset them to chat here")
+    asyncio.run(_console(settings, content))
+
+
+async def _console(settings: Settings, content: Content) -> None:
+    engine, sessions = await db.connect(settings.database_url)
+    try:
+        async with sessions() as session, session.begin():
+            partnership = await repo.only_partnership(session)
+            if partnership is None and not await session.scalar(select(Partnership.id)):
+                partnership = await create_demo_partnership(session, datetime.now(UTC))
+                logger.info("created demo partnership %s", partnership.id)
+        chat = ConsoleChat(Engine(sessions, content))
+        if sys.stdin.isatty() and partnership is not None:
+            print(content.text("console_ready", partnership.language,
+                               partnership=partnership.name) + "\n")
+        await chat.start()
+        await chat.stop()
+    finally:
+        await engine.dispose()
+
+
+@app.command()
+def demo(
+    months: Annotated[int, typer.Option(min=1, max=36, help="Months to simulate.")] = 3,
+    members: Annotated[int, typer.Option(min=2, max=500, help="Simulated members.")] = 12,
+    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")] = "2026-09-01",
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same run.")] = 8,
+    lang: Annotated[str, typer.Option(help="nl or en.")] = "nl",
+) -> None:
+    """Simulate a partnership answering check-ins and print a condition overview per month.
+
+    Runs in a throw-away in-memory database; nothing is written to ./achtje.db.
+    """
+    settings = Settings()
+    _setup_logging(settings, "WARNING")
+    content = _content(settings)
+    try:
+        first = date.fromisoformat(start)
+    except ValueError as exc:
+        raise _fail(f"--start must look like 2026-09-01, not {start!r}") from exc
+
+    async def go() -> None:
+        engine, sessions = await db.connect("sqlite+aiosqlite://")
+        try:
+            await simulate(sessions, content, months=months, members=members, start=first,
+                           seed=seed, lang=lang if lang == "en" else "nl", write=typer.echo)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
+@partnership_app.command("create")
+def partnership_create(
+    name: Annotated[str, typer.Option(help="Name of the partnership.")],
+    school: Annotated[list[str], typer.Option(
+        help="A school as NAME:TYPE (type vmbo, mbo or other); repeat for each school.")],
+    sector: Annotated[str, typer.Option(help="Sector, e.g. 'Zorg & Welzijn'.")] = "",
+    region: Annotated[str, typer.Option(help="School holiday region: noord, midden, zuid.")]
+    = "midden",
+    language: Annotated[str, typer.Option(help="Default language: nl or en.")] = "nl",
+) -> None:
+    """Create a partnership with its schools; prints its id."""
+    schools = []
+    for given in school:
+        school_name, _, kind = given.rpartition(":")
+        if not school_name or kind not in SCHOOL_TYPES:
+            raise _fail(f"--school {given!r}: write NAME:TYPE with TYPE one of "
+                        f"{', '.join(SCHOOL_TYPES)}")
+        schools.append(School(name=school_name.strip(), type=kind))
+    if region not in REGIONS:
+        raise _fail(f"--region must be one of {', '.join(REGIONS)}")
+    if language not in ("nl", "en"):
+        raise _fail("--language must be nl or en")
+
+    async def work(session: AsyncSession) -> int:
+        partnership = Partnership(name=name, sector=sector, region=region, language=language,
+                                  created_at=datetime.now(UTC), schools=schools)
+        session.add(partnership)
+        await session.flush()
+        return partnership.id
+
+    typer.echo(_with_session(work))
+
+
+@partnership_app.command("list")
+def partnership_list() -> None:
+    """Every partnership with its schools and bound channels."""
+
+    async def work(session: AsyncSession) -> list[str]:
+        lines = []
+        for partnership in await session.scalars(select(Partnership).order_by(Partnership.id)):
+            schools = ", ".join(f"{s.name} ({s.type})" for s in partnership.schools)
+            channels = ", ".join(
+                f"{b.platform}:{b.channel_ref}" for b in await session.scalars(
+                    select(ChannelBinding).where(ChannelBinding.partnership_id == partnership.id)
+                )
+            )
+            lines.append(f"{partnership.id}\t{partnership.name}\t{partnership.region}\t"
+                         f"{schools}\t{channels or '-'}")
+        return lines
+
+    for line in _with_session(work):
+        typer.echo(line)
+
+
+@app.command()
+def bind(
+    partnership: Annotated[int, typer.Option(help="Partnership id.")],
+    platform: Annotated[str, typer.Option(help="slack, telegram or console.")],
+    channel: Annotated[str, typer.Option(help="The platform's channel or chat id.")],
+) -> None:
+    """Bind a platform channel to a partnership, so the people in it belong to it."""
+
+    async def work(session: AsyncSession) -> str:
+        if await session.get(Partnership, partnership) is None:
+            raise _fail(f"no partnership with id {partnership}")
+        bound = await repo.partnership_for_chat(session, platform, channel)
+        if bound is not None:
+            raise _fail(f"{platform}:{channel} is already bound to partnership {bound.id}")
+        session.add(ChannelBinding(partnership_id=partnership, platform=platform,
+                                   channel_ref=channel, created_at=datetime.now(UTC)))
+        return f"bound {platform}:{channel} to partnership {partnership}"
+
+    typer.echo(_with_session(work))
+
+
+@member_app.command("import")
+def member_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                         help="CSV with a header row.")],
+) -> None:
+    """Add or update members from a CSV file; nothing is imported if any row is wrong.
+
+    Columns: partnership, platform, user, name, school, level, role, language. `school` is
+    the school's name in that partnership, `level` one of board, management, teachers,
+    `role` one of member, leader, admin (default member), `language` nl or en.
+    """
+    with file.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+
+    async def work(session: AsyncSession) -> int:
+        problems: list[str] = []
+        members = [await _member_from_row(session, n, row, problems)
+                   for n, row in enumerate(rows, start=2)]
+        if problems:
+            raise _fail("nothing imported:\n" + "\n".join(problems))
+        for member in members:
+            await session.merge(member)
+        return len(members)
+
+    typer.echo(f"imported {_with_session(work)} members")
+
+
+async def _member_from_row(
+    session: AsyncSession, line: int, row: dict[str, Any], problems: list[str]
+) -> Member:
+    def field(name: str, default: str = "") -> str:
+        return str(row.get(name) or default).strip()
+
+    member = Member(platform=field("platform"), user_ref=field("user"),
+                    display_name=field("name"), role=field("role", "member"),
+                    language=field("language", "nl"), level=field("level") or None,
+                    created_at=datetime.now(UTC), onboarded_at=datetime.now(UTC))
+    partnership = (await session.get(Partnership, int(field("partnership")))
+                   if field("partnership").isdigit() else None)
+    if partnership is None:
+        problems.append(f"line {line}: no partnership {field('partnership')!r}")
+        return member
+    member.partnership_id = partnership.id
+    school = next((s for s in partnership.schools if s.name == field("school")), None)
+    checks = [
+        (bool(member.platform and member.user_ref), "platform and user are needed"),
+        (school is not None, f"no school {field('school')!r} in partnership {partnership.id}"),
+        (member.level in LEVEL_IDS, f"level must be one of {', '.join(LEVEL_IDS)}"),
+        (member.role in ROLES, f"role must be one of {', '.join(ROLES)}"),
+        (member.language in ("nl", "en"), "language must be nl or en"),
+    ]
+    problems.extend(f"line {line}: {message}" for ok, message in checks if not ok)
+    member.school_id = school.id if school else None
+    existing = await session.scalar(select(Member).where(
+        Member.partnership_id == partnership.id, Member.platform == member.platform,
+        Member.user_ref == member.user_ref))
+    if existing is not None:
+        member.id, member.created_at = existing.id, existing.created_at
+    return member
+
+
+@content_app.command("check")
+def content_check() -> None:
+    """Validate every content file; names the file and field of any mistake."""
+    content = _content(Settings())
+    statements = sum(1 for _ in content.all_statements())
+    typer.echo(f"content is valid: {len(content.conditions)} conditions, {statements} "
+               f"statements, {len(content.pitfalls)} pitfalls, {len(content.ideas)} ideas, "
+               f"{len(content.ui)} UI strings")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema up to date (the terminal chat does this by itself)."""
+
+    async def work(session: AsyncSession) -> None:
+        return None
+
+    _with_session(work)
+    typer.echo("database is up to date")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,318 @@
+"""The words of achtje, loaded from the data files in `content/` and checked on load.
+
+Every user-visible sentence lives in those files, in Dutch and English. Loading validates
+each file against the models below and reports the file and field of any mistake, so an
+editor of the content gets a clear answer instead of a crash at the first message.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Iterator
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+Lang = Literal["nl", "en"]
+LANGS: tuple[Lang, ...] = ("nl", "en")
+CONDITION_IDS = ("ambition", "interests", "relations", "organisation", "process")
+LEVEL_IDS = ("board", "management", "teachers")
+
+
+class ContentError(Exception):
+    """A content file is missing, unreadable or breaks the schema; the message names where."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class Text(_Model):
+    """One sentence in both languages."""
+
+    nl: NonEmpty
+    en: NonEmpty
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.nl
+
+
+class Statement(_Model):
+    """A first-person statement a member scores from 1 (disagree) to 5 (agree)."""
+
+    id: NonEmpty
+    text: Text
+
+
+class Condition(_Model):
+    id: Literal["ambition", "interests", "relations", "organisation", "process"]
+    number: int = Field(ge=1, le=5)
+    name: Text
+    description: Text
+    core_question: Text
+    keywords: list[Text] = Field(min_length=2)
+    statements: list[Statement] = Field(min_length=4)
+    followups: list[Text] = Field(min_length=2)
+
+
+class ContentArea(_Model):
+    id: Literal["curriculum", "student", "teacher"]
+    name: Text
+    description: Text
+
+
+class Domain(_Model):
+    """One of the three boards every partnership works on at once."""
+
+    id: Literal["content", "collaboration", "anchoring"]
+    number: int = Field(ge=1, le=3)
+    name: Text
+    description: Text
+    risk: Text
+    areas: list[ContentArea] = []
+    statements: list[Statement] = []
+
+
+class Pitfall(_Model):
+    id: NonEmpty
+    number: int = Field(ge=1, le=5)
+    condition: Literal["ambition", "interests", "relations", "organisation", "process"]
+    name: Text
+    looks_like: Text
+    example: Text
+    success_factors: list[Text] = Field(min_length=3)
+    reflection_questions: list[Text] = Field(min_length=2, max_length=2)
+
+
+class Complexity(_Model):
+    id: NonEmpty
+    name: Text
+    description: Text
+    what_helps: Text
+
+
+class FigureEightLevel(_Model):
+    id: Literal["board", "management", "teachers"]
+    name: Text
+    description: Text
+    questions: list[Text] = Field(min_length=4)
+
+
+class FigureEight(_Model):
+    intro: Text
+    closed_when: Text
+    failures: list[Text] = Field(min_length=2)
+    levels: list[FigureEightLevel] = Field(min_length=3, max_length=3)
+
+
+class MatrixStep(_Model):
+    id: NonEmpty
+    number: int = Field(ge=1, le=7)
+    name: Text
+    question: Text
+    hint: Text
+
+
+class TalkPlateTopic(_Model):
+    id: Literal["urgency", "ambition", "interests_collective", "interests_organisation",
+                "interests_individual"]
+    name: Text
+    questions: list[Text] = Field(min_length=2)
+
+
+class Idea(_Model):
+    """A small informal thing two people from different schools can do together."""
+
+    id: NonEmpty
+    text: Text
+    minutes: int = Field(ge=5, le=240)
+    setting: Literal["same_building", "nearby", "remote", "any"]
+
+
+class ScaleLabels(_Model):
+    one: Text
+    two: Text
+    three: Text
+    four: Text
+    five: Text
+    dont_know: Text
+    skip: Text
+
+    def score_labels(self) -> tuple[Text, ...]:
+        return (self.one, self.two, self.three, self.four, self.five)
+
+
+# One file per part of the content; each file holds a mapping with exactly this key.
+_FILES: dict[str, str] = {
+    "conditions": "conditions.yaml",
+    "domains": "domains.yaml",
+    "pitfalls": "pitfalls.yaml",
+    "complexities": "complexities.yaml",
+    "figure_eight": "figure_eight.yaml",
+    "impact_matrix": "impact_matrix.yaml",
+    "talk_plate": "talk_plate.yaml",
+    "ideas": "ideas.yaml",
+    "scale": "scale.yaml",
+    "ui": "ui.yaml",
+}
+
+_PLACEHOLDER = re.compile(r"{(\w*)}")
+
+
+class Content(_Model):
+    conditions: list[Condition] = Field(min_length=5, max_length=5)
+    domains: list[Domain] = Field(min_length=3, max_length=3)
+    pitfalls: list[Pitfall] = Field(min_length=5, max_length=5)
+    complexities: list[Complexity] = Field(min_length=4)
+    figure_eight: FigureEight
+    impact_matrix: list[MatrixStep] = Field(min_length=7, max_length=7)
+    talk_plate: list[TalkPlateTopic] = Field(min_length=5)
+    ideas: list[Idea] = Field(min_length=20)
+    scale: ScaleLabels
+    ui: dict[str, Text]
+
+    @field_validator("ui")
+    @classmethod
+    def _same_placeholders(cls, ui: dict[str, Text]) -> dict[str, Text]:
+        for key, text in ui.items():
+            nl, en = (set(_PLACEHOLDER.findall(text.nl)), set(_PLACEHOLDER.findall(text.en)))
+            if nl != en:
+                raise ValueError(f"{key}: nl uses {sorted(nl)} but en uses {sorted(en)}")
+        return ui
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Content:
+        problems = list(self._cross_check())
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _cross_check(self) -> Iterator[str]:
+        if sorted(c.id for c in self.conditions) != sorted(CONDITION_IDS):
+            yield f"conditions: need exactly {', '.join(CONDITION_IDS)}"
+        if sorted(p.condition for p in self.pitfalls) != sorted(CONDITION_IDS):
+            yield "pitfalls: need one pitfall per condition"
+        for domain in self.domains:
+            if domain.id in ("content", "anchoring") and len(domain.statements) < 3:
+                yield f"domains.{domain.id}.statements: need at least 3"
+        if {a.id for d in self.domains for a in d.areas} != {"curriculum", "student", "teacher"}:
+            yield "domains: the content areas curriculum, student and teacher are all needed"
+        seen: set[str] = set()
+        for statement in self.all_statements():
+            if statement.id in seen:
+                yield f"statement id {statement.id!r} is used twice"
+            seen.add(statement.id)
+
+    def all_statements(self) -> Iterator[Statement]:
+        for condition in self.conditions:
+            yield from condition.statements
+        for domain in self.domains:
+            yield from domain.statements
+
+    @cached_property
+    def _statement_topic(self) -> dict[str, str]:
+        topics: dict[str, str] = {s.id: c.id for c in self.conditions for s in c.statements}
+        topics.update({s.id: d.id for d in self.domains for s in d.statements})
+        return topics
+
+    @cached_property
+    def _statements_by_id(self) -> dict[str, Statement]:
+        return {s.id: s for s in self.all_statements()}
+
+    def statement(self, statement_id: str) -> Statement:
+        return self._statements_by_id[statement_id]
+
+    def topic_of(self, statement_id: str) -> str:
+        """The condition or domain id a statement measures."""
+        return self._statement_topic[statement_id]
+
+    def statements_for(self, topic: str) -> list[Statement]:
+        for condition in self.conditions:
+            if condition.id == topic:
+                return condition.statements
+        return self.domain(topic).statements
+
+    def condition(self, condition_id: str) -> Condition:
+        return _by_id(self.conditions, condition_id)
+
+    def domain(self, domain_id: str) -> Domain:
+        return _by_id(self.domains, domain_id)
+
+    def pitfall(self, pitfall_id: str) -> Pitfall:
+        return _by_id(self.pitfalls, pitfall_id)
+
+    def topic_name(self, topic: str, lang: str) -> str:
+        if topic in CONDITION_IDS:
+            return self.condition(topic).name.get(lang)
+        return self.domain(topic).name.get(lang)
+
+    def level_name(self, level: str, lang: str) -> str:
+        return _by_id(self.figure_eight.levels, level).name.get(lang)
+
+    def text(self, key: str, lang: str, **values: object) -> str:
+        """A UI string by id, filled in; a missing id is a programming error."""
+        template = self.ui[key].get(lang)
+        return string.Formatter().vformat(template, (), values) if values else template
+
+
+_Identified = TypeVar("_Identified", Condition, Domain, Pitfall, FigureEightLevel)
+
+
+def _by_id(items: list[_Identified], item_id: str) -> _Identified:
+    for item in items:
+        if item.id == item_id:
+            return item
+    raise KeyError(item_id)
+
+
+def default_dir() -> Path:
+    return Path(str(resources.files("content")))
+
+
+def load_content(directory: Path | None = None) -> Content:
+    """Read and validate every content file; raise ContentError naming file and field."""
+    directory = directory or default_dir()
+    raw: dict[str, Any] = {}
+    for key, filename in _FILES.items():
+        path = directory / filename
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ContentError(f"{path}: file is missing") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ContentError(f"{path}: cannot be read: {exc}") from exc
+        except yaml.YAMLError as exc:
+            raise ContentError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(data, dict) or key not in data:
+            raise ContentError(f"{path}: expected a mapping with the key {key!r}")
+        raw[key] = data[key]
+    try:
+        return Content.model_validate(raw)
+    except ValidationError as exc:
+        raise ContentError(_describe(exc, directory)) from exc
+
+
+def _describe(exc: ValidationError, directory: Path) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        filename = _FILES.get(loc[0], "") if loc else ""
+        where = directory / filename if filename else directory
+        field = ".".join(loc) or "(whole content)"
+        lines.append(f"{where}: {field}: {error['msg']}")
+    return "\n".join(lines)

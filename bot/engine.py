@@ -1,0 +1,258 @@
+"""The dialogue engine: one `Incoming` in, the `Reply` objects to show out.
+
+Each call runs in one database transaction: the conversation state, the answers and the
+record that a platform event was handled are written together or not at all, so any
+process can continue a conversation and a redelivered event is not handled twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.content import LEVEL_IDS, Content
+from bot.flows import checkin, commands, onboarding
+from bot.flows.turn import Turn, clean_text, match_option
+from bot.messages import Incoming, Reply, Text
+from bot.store import repo
+from bot.store.models import Member, Partnership
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Command = Callable[[Turn, str], Awaitable[list[Reply]]]
+
+COMMANDS: dict[str, Command] = {}
+for _names, _command in (
+    (("help", "hulp", "menu", "start", "hoi", "hallo", "hi", "hello"), commands.help_),
+    (("checkin", "check-in"), lambda turn, _arg: checkin.start(turn)),
+    (("valkuilen", "valkuil", "pitfalls", "pitfall"), commands.pitfalls),
+    (("pauze", "pause"), commands.pause),
+    (("taal", "language", "lang"), commands.language),
+    (("privacy",), commands.privacy),
+):
+    COMMANDS.update(dict.fromkeys(_names, _command))
+# What someone may do before we know their school and level.
+BEFORE_ONBOARDING = {"help", "hulp", "menu", "privacy", "taal", "language", "lang"}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_command(text: str) -> tuple[str | None, str]:
+    """`/Help@achtje_bot extra` -> ("help", "extra"); not a command -> (None, text)."""
+    first, _, rest = text.partition(" ")
+    name = first.lstrip("/").split("@", 1)[0].lower()
+    return (name, rest.strip().lower()) if name in COMMANDS else (None, text)
+
+
+class Engine:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        content: Content,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.sessions = sessions
+        self.content = content
+        self.clock = clock
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Answer one incoming event; never raises, never shows a traceback to a user."""
+        now = self.clock()
+        try:
+            async with self.sessions() as session, session.begin():
+                if incoming.event_id and not await repo.mark_processed(
+                    session, incoming.platform, incoming.event_id, now
+                ):
+                    logger.info("skipping redelivered %s event %s",
+                                incoming.platform, incoming.event_id)
+                    return []
+                replies = await self._route(session, incoming, now)
+        except Exception:
+            logger.exception("could not handle %s event from %s in %s",
+                             incoming.platform, incoming.user, incoming.chat)
+            replies = [Text(text=self.content.text("error", _guess_language(incoming)))]
+        if incoming.direct:
+            return replies
+        # In a group chat everything personal is said to the person alone.
+        return [replace(reply, private=True) for reply in replies]
+
+    async def _route(
+        self, session: AsyncSession, incoming: Incoming, now: datetime
+    ) -> list[Reply]:
+        found = await self._member(session, incoming, now)
+        if found is None:
+            return [Text(text=self.content.text("not_linked", _guess_language(incoming)))]
+        turn = Turn(session, self.content, now, incoming, *found)
+        if incoming.action is not None:
+            return await self._on_action(turn, incoming.action[:200])
+        text, _ = clean_text(incoming.text, limit=4000)
+        return await self._on_text(turn, text)
+
+    async def _member(
+        self, session: AsyncSession, incoming: Incoming, now: datetime
+    ) -> tuple[Member, Partnership] | None:
+        """The member behind an identity, created on first contact when we know where."""
+        partnership = None
+        if not incoming.direct:
+            partnership = await repo.partnership_for_chat(session, incoming.platform,
+                                                          incoming.chat)
+        for member in await repo.identities(session, incoming.platform, incoming.user):
+            if partnership is None or member.partnership_id == partnership.id:
+                known = await session.get(Partnership, member.partnership_id)
+                assert known is not None
+                return member, known
+        partnership = (
+            partnership
+            or await repo.partnership_for_chat(session, incoming.platform, incoming.chat)
+            or await repo.only_partnership(session)
+        )
+        if partnership is None:
+            return None
+        member = Member(
+            partnership_id=partnership.id,
+            platform=incoming.platform,
+            user_ref=incoming.user[:100],
+            display_name=clean_text(incoming.display_name, limit=200)[0],
+            language=_guess_language(incoming, partnership.language),
+            created_at=now,
+        )
+        session.add(member)
+        await session.flush()
+        logger.info("new member %s in partnership %s", member.id, partnership.id)
+        return member, partnership
+
+    async def _on_text(self, turn: Turn, text: str) -> list[Reply]:
+        name, arg = parse_command(text)
+        onboarded = turn.member.onboarded_at is not None
+        if name is not None:
+            if not onboarded and name not in BEFORE_ONBOARDING:
+                return await onboarding.start(turn, {"text": text})
+            return await COMMANDS[name](turn, arg)
+        state = await repo.conversation(turn.session, turn.member.id)
+        if state is None:
+            if not onboarded:
+                return await onboarding.start(turn, None)
+            return [turn.say("unknown")]
+        data = state.data
+        if state.flow == "checkin":
+            value = checkin.parse_typed_answer(text)
+            if value is None:
+                return [turn.say("checkin_typed_help")]
+            return await checkin.answer(turn, data["round_id"], data["statement_id"], value)
+        if state.flow == "followup":
+            comment = None if checkin.parse_typed_answer(text) == "skip" else text
+            return await checkin.followup(turn, data["round_id"], data["statement_id"], comment)
+        value = match_option(text, data.get("options", []))
+        if value is None:
+            if not onboarded:
+                return [await onboarding.next_question(turn, data.get("resume"))]
+            return [turn.say("unknown")]
+        return await self._on_action(turn, value)
+
+    async def _on_action(self, turn: Turn, value: str) -> list[Reply]:
+        kind, _, rest = value.partition(":")
+        parts = rest.split(":")
+        handler = _ACTIONS.get(kind)
+        if handler is None:
+            logger.warning("ignoring unknown action %r", value)
+            return [turn.say("stale_button")]
+        if turn.member.onboarded_at is None and kind not in _ONBOARDING_ACTIONS:
+            return await onboarding.start(turn, {"action": value})
+        try:
+            return await handler(self, turn, parts)
+        except (ValueError, IndexError, KeyError):
+            logger.warning("ignoring malformed action %r", value)
+            return [turn.say("stale_button")]
+
+    async def _resume(self, turn: Turn) -> list[Reply]:
+        """After an onboarding answer: the next question, or welcome and replay."""
+        state = await repo.conversation(turn.session, turn.member.id)
+        resume = state.data.get("resume") if state is not None else None
+        if turn.member.onboarded_at is None:
+            return [await onboarding.next_question(turn, resume)]
+        await repo.clear_conversation(turn.session, turn.member.id)
+        return [turn.say("onboarded")]
+
+    async def _act_school(self, turn: Turn, parts: list[str]) -> list[Reply]:
+        school = await repo.school(turn.session, turn.partnership.id, int(parts[0]))
+        if school is None:
+            return [turn.say("stale_button")]
+        turn.member.school_id = school.id
+        return await self._resume(turn)
+
+    async def _act_level(self, turn: Turn, parts: list[str]) -> list[Reply]:
+        if parts[0] not in LEVEL_IDS:
+            raise ValueError(parts[0])
+        turn.member.level = parts[0]
+        return await self._resume(turn)
+
+    async def _act_language(self, turn: Turn, parts: list[str]) -> list[Reply]:
+        if parts[0] not in ("nl", "en"):
+            raise ValueError(parts[0])
+        if turn.member.onboarded_at is not None:
+            await repo.clear_conversation(turn.session, turn.member.id)
+            return commands.set_language(turn, parts[0])
+        turn.member.language = parts[0]
+        turn.member.onboarded_at = turn.now
+        state = await repo.conversation(turn.session, turn.member.id)
+        resume = state.data.get("resume") if state is not None else None
+        replies = await self._resume(turn)
+        if resume and "action" in resume:
+            return replies + await self._on_action(turn, resume["action"])
+        if resume and "text" in resume:
+            return replies + await self._on_text(turn, resume["text"])
+        return replies
+
+    async def _act_answer(self, turn: Turn, parts: list[str]) -> list[Reply]:
+        round_id, statement_id, value = int(parts[0]), parts[1], parts[2]
+        if value not in ("1", "2", "3", "4", "5", "dk", "skip"):
+            raise ValueError(value)
+        return await checkin.answer(turn, round_id, statement_id, value)
+
+    async def _act_followup_skip(self, turn: Turn, parts: list[str]) -> list[Reply]:
+        return await checkin.followup(turn, int(parts[0]), parts[1], None)
+
+    async def _act_change(self, turn: Turn, parts: list[str]) -> list[Reply]:
+        return await checkin.change(turn, int(parts[0]), parts[1])
+
+    async def _act_pitfall(self, turn: Turn, parts: list[str]) -> list[Reply]:
+        await repo.clear_conversation(turn.session, turn.member.id)
+        return [commands.show_pitfall(turn, turn.content.pitfall(parts[0]).id)]
+
+    async def _act_pause(self, turn: Turn, parts: list[str]) -> list[Reply]:
+        await repo.clear_conversation(turn.session, turn.member.id)
+        return commands.set_pause(turn, int(parts[0]))
+
+    async def _act_command(self, turn: Turn, parts: list[str]) -> list[Reply]:
+        return await self._on_text(turn, parts[0])
+
+
+_Action = Callable[[Engine, Turn, list[str]], Awaitable[list[Reply]]]
+_ACTIONS: dict[str, _Action] = {
+    "school": Engine._act_school,
+    "level": Engine._act_level,
+    "lang": Engine._act_language,
+    "s": Engine._act_answer,
+    "f": Engine._act_followup_skip,
+    "change": Engine._act_change,
+    "pitfall": Engine._act_pitfall,
+    "pause": Engine._act_pause,
+    "cmd": Engine._act_command,
+}
+_ONBOARDING_ACTIONS = {"school", "level", "lang"}
+
+
+def _guess_language(incoming: Incoming, fallback: str = "nl") -> str:
+    locale = (incoming.locale or "").lower()
+    if locale.startswith("en"):
+        return "en"
+    if locale.startswith("nl"):
+        return "nl"
+    return fallback

@@ -1,0 +1,159 @@
+"""Answering a check-in round: scale statements, an optional follow-up, changing an answer."""
+
+from __future__ import annotations
+
+import logging
+
+from bot import rounds
+from bot.content import CONDITION_IDS
+from bot.flows.turn import Turn, clean_text
+from bot.messages import FreeText, Option, Reply, Scale
+from bot.store import repo
+from bot.store.models import CheckInRound
+
+logger = logging.getLogger(__name__)
+
+LOW_SCORES = (1, 2)
+_DONT_KNOW = {"?", "dk", "weet niet", "weet ik niet", "dont know", "don't know", "no idea"}
+_SKIP = {"-", "skip", "overslaan", "sla over", "pass"}
+
+
+async def start(turn: Turn) -> list[Reply]:
+    """Continue the open round of the member's partnership, or open one if none is."""
+    round_ = await repo.open_round_at(turn.session, turn.partnership.id, turn.now)
+    if round_ is None:
+        round_ = await rounds.open_round(turn.session, turn.content, turn.partnership.id, turn.now)
+    answered = await repo.answers(turn.session, round_.id, turn.member.id)
+    if all(sid in answered for sid in round_.statement_ids):
+        return [await _offer_change(turn, round_)]
+    return [turn.say("checkin_intro", count=len(round_.statement_ids)),
+            *await next_statement(turn, round_)]
+
+
+async def next_statement(turn: Turn, round_: CheckInRound) -> list[Reply]:
+    answered = await repo.answers(turn.session, round_.id, turn.member.id)
+    remaining = [sid for sid in round_.statement_ids if sid not in answered]
+    if not remaining:
+        await repo.clear_conversation(turn.session, turn.member.id)
+        return [turn.say("checkin_done")]
+    return [await ask_statement(turn, round_, remaining[0])]
+
+
+async def ask_statement(turn: Turn, round_: CheckInRound, statement_id: str) -> Scale:
+    content = turn.content
+    labels = content.scale
+    prefix = f"s:{round_.id}:{statement_id}"
+    options = [
+        Option(label.get(turn.lang), f"{prefix}:{score}")
+        for score, label in enumerate(labels.score_labels(), start=1)
+    ]
+    options += [Option(labels.dont_know.get(turn.lang), f"{prefix}:dk"),
+                Option(labels.skip.get(turn.lang), f"{prefix}:skip")]
+    prompt = turn.t(
+        "checkin_statement",
+        number=round_.statement_ids.index(statement_id) + 1,
+        total=len(round_.statement_ids),
+        topic=content.topic_name(content.topic_of(statement_id), turn.lang),
+        statement=content.statement(statement_id).text.get(turn.lang),
+    )
+    await repo.set_conversation(
+        turn.session, turn.member.id, "checkin",
+        {"round_id": round_.id, "statement_id": statement_id}, turn.now,
+    )
+    return Scale(prompt=prompt, options=tuple(options))
+
+
+def parse_typed_answer(text: str) -> str | None:
+    """A typed answer to a scale: "1"-"5", a "don't know" or a "skip" word."""
+    typed = text.strip().lower().rstrip(".!")
+    if typed in {"1", "2", "3", "4", "5"}:
+        return typed
+    if typed in _DONT_KNOW:
+        return "dk"
+    if typed in _SKIP:
+        return "skip"
+    return None
+
+
+async def answer(turn: Turn, round_id: int, statement_id: str, value: str) -> list[Reply]:
+    """Store one answer (new or changed) and move on: follow-up, next statement or done."""
+    round_ = await turn.session.get(CheckInRound, round_id)
+    if (
+        round_ is None
+        or round_.partnership_id != turn.partnership.id
+        or statement_id not in round_.statement_ids
+    ):
+        logger.warning("answer for unknown round %s / statement %r", round_id, statement_id)
+        return [turn.say("stale_button")]
+    if not round_.opens_at <= turn.now < round_.closes_at:
+        return [turn.say("round_closed")]
+    if value in ("dk", "skip"):
+        status, score = ("dont_know" if value == "dk" else "skipped"), None
+    else:
+        status, score = "scored", int(value)
+    await repo.save_answer(
+        turn.session, round_id=round_.id, member_id=turn.member.id,
+        statement_id=statement_id, status=status, score=score, now=turn.now,
+    )
+    if score in LOW_SCORES:
+        return [await _ask_followup(turn, round_, statement_id)]
+    return await next_statement(turn, round_)
+
+
+async def _ask_followup(turn: Turn, round_: CheckInRound, statement_id: str) -> FreeText:
+    topic = turn.content.topic_of(statement_id)
+    if topic in CONDITION_IDS:
+        followups = turn.content.condition(topic).followups
+        question = followups[round_.number % len(followups)].get(turn.lang)
+    else:
+        question = turn.t("followup_domain")
+    await repo.set_conversation(
+        turn.session, turn.member.id, "followup",
+        {"round_id": round_.id, "statement_id": statement_id}, turn.now,
+    )
+    return FreeText(
+        prompt=turn.t("followup_prompt", question=question),
+        skip=Option(turn.t("followup_skip"), f"f:{round_.id}:{statement_id}:skip"),
+    )
+
+
+async def followup(turn: Turn, round_id: int, statement_id: str, text: str | None) -> list[Reply]:
+    """Keep the "what would help?" text (or nothing, when skipped) and go on."""
+    round_ = await turn.session.get(CheckInRound, round_id)
+    if round_ is None or round_.partnership_id != turn.partnership.id:
+        return [turn.say("stale_button")]
+    replies: list[Reply] = []
+    if text is not None:
+        comment, shortened = clean_text(text)
+        if comment and await repo.save_comment(
+            turn.session, round_.id, turn.member.id, statement_id, comment
+        ):
+            replies.append(turn.say("followup_shortened" if shortened else "followup_thanks"))
+    return replies + await next_statement(turn, round_)
+
+
+async def change(turn: Turn, round_id: int, statement_id: str) -> list[Reply]:
+    round_ = await turn.session.get(CheckInRound, round_id)
+    if (
+        round_ is None
+        or round_.partnership_id != turn.partnership.id
+        or statement_id not in round_.statement_ids
+    ):
+        return [turn.say("stale_button")]
+    if not round_.opens_at <= turn.now < round_.closes_at:
+        return [turn.say("round_closed")]
+    return [await ask_statement(turn, round_, statement_id)]
+
+
+async def _offer_change(turn: Turn, round_: CheckInRound) -> Reply:
+    answered = await repo.answers(turn.session, round_.id, turn.member.id)
+    options = []
+    for sid in round_.statement_ids:
+        given = answered[sid]
+        shown = str(given.score) if given.score else turn.content.scale.dont_know.get(turn.lang)
+        if given.status == "skipped":
+            shown = turn.content.scale.skip.get(turn.lang)
+        statement = turn.content.statement(sid).text.get(turn.lang)
+        short = statement if len(statement) <= 60 else statement[:57].rstrip() + "..."
+        options.append(Option(f"{short} ({shown})", f"change:{round_.id}:{sid}"))
+    return await turn.ask(turn.t("checkin_already_done"), options)

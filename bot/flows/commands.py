@@ -1,0 +1,81 @@
+"""The small commands: help, privacy, pitfalls, pause and language."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.flows.onboarding import language_options
+from bot.flows.turn import Turn
+from bot.messages import Option, Reply, Text
+
+PAUSE_CHOICES = (1, 2, 4, 8)
+MAX_PAUSE_WEEKS = 26
+_RESUME_WORDS = {"uit", "off", "stop", "einde", "end", "hervat", "resume"}
+_LANGUAGE_WORDS = {"nl": "nl", "nederlands": "nl", "dutch": "nl",
+                   "en": "en", "engels": "en", "english": "en"}
+
+
+async def help_(turn: Turn, _arg: str) -> list[Reply]:
+    return [turn.say("help", partnership=turn.partnership.name)]
+
+
+async def privacy(turn: Turn, _arg: str) -> list[Reply]:
+    return [turn.say("privacy")]
+
+
+async def pitfalls(turn: Turn, arg: str) -> list[Reply]:
+    """The five pitfalls to pick from; `valkuilen 3` opens the third at once."""
+    if arg.isdigit() and 1 <= int(arg) <= len(turn.content.pitfalls):
+        return [show_pitfall(turn, turn.content.pitfalls[int(arg) - 1].id)]
+    options = [Option(p.name.get(turn.lang), f"pitfall:{p.id}") for p in turn.content.pitfalls]
+    return [await turn.ask(turn.t("pitfalls_pick"), options)]
+
+
+def show_pitfall(turn: Turn, pitfall_id: str) -> Reply:
+    lang = turn.lang
+    pitfall = turn.content.pitfall(pitfall_id)
+    condition = turn.content.condition(pitfall.condition)
+    return Text(text=turn.t(
+        "pitfall_detail",
+        number=pitfall.number,
+        name=pitfall.name.get(lang),
+        condition=condition.name.get(lang),
+        looks_like=pitfall.looks_like.get(lang),
+        example=pitfall.example.get(lang),
+        success_factors="\n".join(f"- {f.get(lang)}" for f in pitfall.success_factors),
+        questions="\n".join(f"- {q.get(lang)}" for q in pitfall.reflection_questions),
+    ))
+
+
+async def pause(turn: Turn, arg: str) -> list[Reply]:
+    """`pauze` asks how long; `pauze 3` pauses three weeks; `pauze uit` resumes."""
+    if arg in _RESUME_WORDS:
+        return set_pause(turn, 0)
+    if arg.isdigit():
+        return set_pause(turn, int(arg))
+    options = [Option(turn.t("pause_weeks", weeks=w), f"pause:{w}") for w in PAUSE_CHOICES]
+    if turn.member.paused_until is not None:
+        options.append(Option(turn.t("pause_resume"), "pause:0"))
+    return [await turn.ask(turn.t("pause_pick"), options)]
+
+
+def set_pause(turn: Turn, weeks: int) -> list[Reply]:
+    if weeks == 0:
+        turn.member.paused_until = None
+        return [turn.say("pause_ended")]
+    if not 1 <= weeks <= MAX_PAUSE_WEEKS:
+        return [turn.say("pause_invalid", most=MAX_PAUSE_WEEKS)]
+    until = turn.local_today() + timedelta(weeks=weeks)
+    turn.member.paused_until = until
+    return [turn.say("pause_set", until=until.strftime("%d-%m-%Y"))]
+
+
+async def language(turn: Turn, arg: str) -> list[Reply]:
+    if arg in _LANGUAGE_WORDS:
+        return set_language(turn, _LANGUAGE_WORDS[arg])
+    return [await turn.ask(turn.t("ask_language"), language_options(turn))]
+
+
+def set_language(turn: Turn, lang: str) -> list[Reply]:
+    turn.member.language = lang
+    return [turn.say("language_set")]

@@ -1,0 +1,72 @@
+"""One turn of a conversation: who speaks, in which partnership, and how to answer them."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.content import Content
+from bot.messages import Choice, Incoming, Option, Text
+from bot.store import repo
+from bot.store.models import Member, Partnership
+
+MAX_TEXT = 1000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def clean_text(text: str | None, limit: int = MAX_TEXT) -> tuple[str, bool]:
+    """Text as typed, without control or direction characters, cut at `limit`.
+
+    Returns the text and whether it had to be shortened.
+    """
+    text = _CONTROL.sub("", unicodedata.normalize("NFC", text or "")).strip()
+    return text[:limit].rstrip(), len(text) > limit
+
+
+@dataclass
+class Turn:
+    session: AsyncSession
+    content: Content
+    now: datetime
+    incoming: Incoming
+    member: Member
+    partnership: Partnership
+
+    @property
+    def lang(self) -> str:
+        return self.member.language
+
+    def t(self, key: str, **values: object) -> str:
+        return self.content.text(key, self.lang, **values)
+
+    def say(self, key: str, **values: object) -> Text:
+        return Text(text=self.t(key, **values))
+
+    def local_today(self) -> date:
+        return self.now.astimezone(ZoneInfo(self.partnership.timezone)).date()
+
+    async def ask(
+        self, prompt: str, options: Sequence[Option], keep: dict[str, Any] | None = None
+    ) -> Choice:
+        """A choice whose options can also be typed (number or label) in a text-only chat."""
+        data = {"options": [[o.label, o.value] for o in options], **(keep or {})}
+        await repo.set_conversation(self.session, self.member.id, "choice", data, self.now)
+        return Choice(prompt=prompt, options=tuple(options))
+
+
+def match_option(text: str, options: list[list[str]]) -> str | None:
+    """The value of the option a typed answer names: its number or its label."""
+    typed = text.strip().lower().rstrip(".")
+    if typed.isdigit() and 1 <= int(typed) <= len(options):
+        return options[int(typed) - 1][1]
+    for label, value in options:
+        if typed == label.lower():
+            return value
+    return None

@@ -1,0 +1,95 @@
+"""The neutral messages between adapters and the engine.
+
+An adapter turns a platform event into an `Incoming` and renders the engine's `Reply`
+objects with whatever its platform offers (Block Kit, inline keyboards, plain text).
+Nothing here knows about a platform; `raw` carries the original event for the adapter's
+own use and the engine never reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, kw_only=True)
+class Incoming:
+    """One thing a person did: typed a line or pressed a button."""
+
+    platform: str
+    user: str
+    chat: str
+    direct: bool
+    text: str | None = None
+    action: str | None = None
+    locale: str | None = None
+    display_name: str | None = None
+    event_id: str | None = None
+    raw: Any = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Option:
+    """A button: what it says and the opaque value that comes back when pressed."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reply:
+    """Base of everything the engine says.
+
+    `edit_of`/`thread_of` name an earlier message to replace or answer under; `private`
+    means only the person who acted may see it (a DM or an ephemeral message).
+    """
+
+    edit_of: str | None = None
+    thread_of: str | None = None
+    private: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Text(Reply):
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scale(Reply):
+    """A statement scored 1-5, plus "don't know" and "skip" as the last two options."""
+
+    prompt: str
+    options: tuple[Option, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Choice(Reply):
+    prompt: str
+    options: tuple[Option, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FreeText(Reply):
+    """Asks for a typed answer; `skip` is the button for not answering."""
+
+    prompt: str
+    skip: Option | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Image(Reply):
+    png: bytes = field(repr=False)
+    caption: str
+
+
+class Adapter(Protocol):
+    """What a platform must do for achtje: run, and deliver replies to a chat."""
+
+    platform: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, chat: str, replies: Sequence[Reply]) -> None: ...

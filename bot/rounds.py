@@ -1,0 +1,61 @@
+"""Which statements a check-in round asks, and opening a round.
+
+Every member of a partnership gets the same statements in a round, so answers compare.
+The rotation is a cycle of four rounds: any two consecutive rounds together ask all five
+conditions, and any four consecutive rounds also ask the content and anchoring domains.
+With the default fortnightly cadence that is every condition each month and both domains
+every two months. Within a topic the statements take turns, round after round.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.content import Content
+from bot.store import repo
+from bot.store.models import CheckInRound
+
+ROTATION: tuple[tuple[str, ...], ...] = (
+    ("ambition", "interests", "relations"),
+    ("organisation", "process", "content"),
+    ("ambition", "interests", "relations"),
+    ("organisation", "process", "anchoring"),
+)
+ROUND_DURATION = timedelta(days=7)
+
+
+def topics_for(number: int) -> tuple[str, ...]:
+    """The conditions and domains round `number` (1-based) asks about."""
+    return ROTATION[(number - 1) % len(ROTATION)]
+
+
+def statements_for_round(content: Content, number: int) -> list[str]:
+    chosen = []
+    for topic in topics_for(number):
+        earlier = sum(topics_for(n).count(topic) for n in range(1, number))
+        pool = content.statements_for(topic)
+        chosen.append(pool[earlier % len(pool)].id)
+    return chosen
+
+
+async def open_round(
+    session: AsyncSession,
+    content: Content,
+    partnership_id: int,
+    now: datetime,
+    duration: timedelta = ROUND_DURATION,
+) -> CheckInRound:
+    """Start the next round of a partnership now; it stays open for `duration`."""
+    number = await repo.last_round_number(session, partnership_id) + 1
+    round_ = CheckInRound(
+        partnership_id=partnership_id,
+        number=number,
+        opens_at=now,
+        closes_at=now + duration,
+        statement_ids=statements_for_round(content, number),
+    )
+    session.add(round_)
+    await session.flush()
+    return round_

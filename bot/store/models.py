@@ -1,0 +1,163 @@
+"""The tables of achtje. Schema changes go through Alembic (bot/migrations)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime stored; use UTC-aware datetimes")
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime, dict[str, Any]: JSON, list[str]: JSON
+    }
+
+
+class Partnership(Base):
+    __tablename__ = "partnership"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    sector: Mapped[str] = mapped_column(String(100), default="")
+    region: Mapped[str] = mapped_column(String(10), default="midden")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Amsterdam")
+    language: Mapped[str] = mapped_column(String(2), default="nl")
+    created_at: Mapped[datetime]
+
+    schools: Mapped[list[School]] = relationship(
+        back_populates="partnership", order_by="School.id", lazy="selectin"
+    )
+
+
+class School(Base):
+    __tablename__ = "school"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(10))  # vmbo / mbo / other
+
+    partnership: Mapped[Partnership] = relationship(back_populates="schools")
+
+
+class Member(Base):
+    """One platform identity in one partnership; a person on Slack and Telegram is two rows."""
+
+    __tablename__ = "member"
+    __table_args__ = (UniqueConstraint("partnership_id", "platform", "user_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(
+        ForeignKey("partnership.id", ondelete="CASCADE"), index=True
+    )
+    platform: Mapped[str] = mapped_column(String(20))
+    user_ref: Mapped[str] = mapped_column(String(100))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id", ondelete="SET NULL"))
+    level: Mapped[str | None] = mapped_column(String(20))  # board / management / teachers
+    role: Mapped[str] = mapped_column(String(20), default="member")  # member / leader / admin
+    language: Mapped[str] = mapped_column(String(2), default="nl")
+    paused_until: Mapped[date | None]
+    onboarded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class ChannelBinding(Base):
+    """A platform channel (or chat) that belongs to a partnership."""
+
+    __tablename__ = "channel_binding"
+    __table_args__ = (UniqueConstraint("platform", "channel_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(
+        ForeignKey("partnership.id", ondelete="CASCADE"), index=True
+    )
+    platform: Mapped[str] = mapped_column(String(20))
+    channel_ref: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class CheckInRound(Base):
+    """One round of the same few statements for every member of a partnership."""
+
+    __tablename__ = "checkin_round"
+    __table_args__ = (UniqueConstraint("partnership_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(
+        ForeignKey("partnership.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    opens_at: Mapped[datetime]
+    closes_at: Mapped[datetime]
+    statement_ids: Mapped[list[str]]
+
+
+class Answer(Base):
+    """A member's score for one statement in one round; `score` is None for don't know/skip."""
+
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("round_id", "member_id", "statement_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("checkin_round.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    statement_id: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(10))  # scored / dont_know / skipped
+    score: Mapped[int | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime]
+
+
+class Conversation(Base):
+    """Where a member is in a dialogue, so any process can continue it."""
+
+    __tablename__ = "conversation"
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("member.id", ondelete="CASCADE"), primary_key=True
+    )
+    flow: Mapped[str] = mapped_column(String(30))
+    step: Mapped[str] = mapped_column(String(30))
+    data: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class ProcessedEvent(Base):
+    """Platform event ids already handled, so a redelivered event is not handled twice."""
+
+    __tablename__ = "processed_event"
+
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    processed_at: Mapped[datetime]

@@ -1,0 +1,162 @@
+"""The queries the engine and the CLI need, each taking the caller's session (transaction)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import (
+    Answer,
+    ChannelBinding,
+    CheckInRound,
+    Conversation,
+    Member,
+    Partnership,
+    ProcessedEvent,
+    School,
+)
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    """An INSERT that knows ON CONFLICT on both supported backends."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def mark_processed(
+    session: AsyncSession, platform: str, event_id: str, now: datetime
+) -> bool:
+    """Record a platform event id; False when it was handled before (a redelivery)."""
+    statement = (
+        _insert(session, ProcessedEvent)
+        .values(platform=platform, event_id=event_id[:200], processed_at=now)
+        .on_conflict_do_nothing()
+        .returning(ProcessedEvent.event_id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def partnership_for_chat(
+    session: AsyncSession, platform: str, chat: str
+) -> Partnership | None:
+    return await session.scalar(
+        select(Partnership)
+        .join(ChannelBinding)
+        .where(ChannelBinding.platform == platform, ChannelBinding.channel_ref == chat)
+    )
+
+
+async def only_partnership(session: AsyncSession) -> Partnership | None:
+    """The partnership of a deployment that has just one, else None."""
+    found = (await session.scalars(select(Partnership).limit(2))).all()
+    return found[0] if len(found) == 1 else None
+
+
+async def identities(session: AsyncSession, platform: str, user: str) -> list[Member]:
+    rows = await session.scalars(
+        select(Member)
+        .where(Member.platform == platform, Member.user_ref == user)
+        .order_by(Member.id)
+    )
+    return list(rows)
+
+
+async def school(session: AsyncSession, partnership_id: int, school_id: int) -> School | None:
+    return await session.scalar(
+        select(School).where(School.id == school_id, School.partnership_id == partnership_id)
+    )
+
+
+async def conversation(session: AsyncSession, member_id: int) -> Conversation | None:
+    return await session.get(Conversation, member_id)
+
+
+async def set_conversation(
+    session: AsyncSession, member_id: int, flow: str, data: dict[str, Any], now: datetime
+) -> None:
+    row = await session.get(Conversation, member_id)
+    if row is None:
+        session.add(Conversation(member_id=member_id, flow=flow, step="", data=data,
+                                 updated_at=now))
+    else:
+        row.flow, row.data, row.updated_at = flow, data, now
+
+
+async def clear_conversation(session: AsyncSession, member_id: int) -> None:
+    row = await session.get(Conversation, member_id)
+    if row is not None:
+        await session.delete(row)
+
+
+async def open_round_at(
+    session: AsyncSession, partnership_id: int, now: datetime
+) -> CheckInRound | None:
+    """The newest round of the partnership that is open at `now`."""
+    return await session.scalar(
+        select(CheckInRound)
+        .where(
+            CheckInRound.partnership_id == partnership_id,
+            CheckInRound.opens_at <= now,
+            CheckInRound.closes_at > now,
+        )
+        .order_by(CheckInRound.number.desc())
+        .limit(1)
+    )
+
+
+async def last_round_number(session: AsyncSession, partnership_id: int) -> int:
+    number = await session.scalar(
+        select(func.max(CheckInRound.number)).where(CheckInRound.partnership_id == partnership_id)
+    )
+    return number or 0
+
+
+async def answers(session: AsyncSession, round_id: int, member_id: int) -> dict[str, Answer]:
+    rows = await session.scalars(
+        select(Answer)
+        .where(Answer.round_id == round_id, Answer.member_id == member_id)
+        .execution_options(populate_existing=True)
+    )
+    return {row.statement_id: row for row in rows}
+
+
+async def save_answer(
+    session: AsyncSession,
+    *,
+    round_id: int,
+    member_id: int,
+    statement_id: str,
+    status: str,
+    score: int | None,
+    now: datetime,
+) -> None:
+    """Store or replace one answer; the unique key keeps it one row however often it comes."""
+    values = {"status": status, "score": score, "comment": None, "answered_at": now}
+    statement = (
+        _insert(session, Answer)
+        .values(round_id=round_id, member_id=member_id, statement_id=statement_id, **values)
+        .on_conflict_do_update(
+            index_elements=["round_id", "member_id", "statement_id"], set_=values
+        )
+    )
+    await session.execute(statement)
+
+
+async def save_comment(
+    session: AsyncSession, round_id: int, member_id: int, statement_id: str, comment: str
+) -> bool:
+    answer = await session.scalar(
+        select(Answer).where(
+            Answer.round_id == round_id,
+            Answer.member_id == member_id,
+            Answer.statement_id == statement_id,
+        )
+    )
+    if answer is None:
+        return False
+    answer.comment = comment
+    return True
