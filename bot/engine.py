@@ -38,6 +38,8 @@ for _names, _command in (
     COMMANDS.update(dict.fromkeys(_names, _command))
 # What someone may do before we know their school and level.
 BEFORE_ONBOARDING = {"help", "hulp", "menu", "privacy", "taal", "language", "lang"}
+# A greeting from a newcomer starts onboarding and needs no answer of its own after it.
+GREETINGS = {"start", "hoi", "hallo", "hi", "hello"}
 
 
 def utc_now() -> datetime:
@@ -133,7 +135,7 @@ class Engine:
         onboarded = turn.member.onboarded_at is not None
         if name is not None:
             if not onboarded and name not in BEFORE_ONBOARDING:
-                return await onboarding.start(turn, {"text": text})
+                return await onboarding.start(turn, None if name in GREETINGS else {"text": text})
             return await COMMANDS[name](turn, arg)
         state = await repo.conversation(turn.session, turn.member.id)
         if state is None:
