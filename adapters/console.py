@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from bot.engine import Engine
-from bot.messages import Choice, FreeText, Image, Incoming, Reply, Scale, Text
+from bot.messages import Choice, FreeText, Image, Incoming, Invitation, Reply, Scale, Text
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,8 @@ def render(reply: Reply) -> str:
         case FreeText():
             skip = f"\n  [-] {reply.skip.label}" if reply.skip else ""
             return f"{reply.prompt}{skip}"
+        case Invitation():
+            return f"{reply.text}\n  [{reply.button}]"
         case Image():
             with tempfile.NamedTemporaryFile(suffix=".png", delete=False) as file:
                 file.write(reply.png)
@@ -86,3 +88,6 @@ class ConsoleChat:
         for reply in replies:
             self.stdout.write(render(reply) + "\n\n")
         self.stdout.flush()
+
+    async def send_direct(self, user: str, replies: Sequence[Reply]) -> None:
+        await self.send(CHAT, replies)

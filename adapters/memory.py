@@ -38,6 +38,9 @@ class MemoryChat:
     async def send(self, chat: str, replies: Sequence[Reply]) -> None:
         self.sent.extend(replies)
 
+    async def send_direct(self, user: str, replies: Sequence[Reply]) -> None:
+        self.sent.extend(replies)
+
     async def say(self, text: str) -> list[Reply]:
         return await self._deliver(Incoming(
             platform=self.platform, user=self.user, chat=self.chat, direct=self.direct,

@@ -19,6 +19,7 @@ from adapters.console import ConsoleChat
 from bot.content import LEVEL_IDS, Content, ContentError, load_content
 from bot.demo import create_demo_partnership, simulate
 from bot.engine import Engine
+from bot.service import NotAvailable, serve
 from bot.settings import Settings
 from bot.store import db, repo
 from bot.store.models import ChannelBinding, Member, Partnership, School
@@ -95,10 +96,14 @@ def run() -> None:
     platforms = settings.platforms()
     _setup_logging(settings, "INFO" if platforms else "WARNING")
     content = _content(settings)
-    if platforms:
-        raise _fail(f"tokens are set for {', '.join(platforms)}, but this version of achtje "
-                    "has only the terminal chat; unset them to chat here")
-    asyncio.run(_console(settings, content))
+    if not platforms:
+        asyncio.run(_console(settings, content))
+        return
+    try:
+        asyncio.run(serve(settings, content))
+    except NotAvailable as exc:
+        raise _fail(f"tokens are set for {exc}, but this build of achtje cannot run it yet; "
+                    "unset them to chat in the terminal") from exc
 
 
 async def _console(settings: Settings, content: Content) -> None:

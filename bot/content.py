@@ -287,24 +287,33 @@ def default_dir() -> Path:
 def load_content(directory: Path | None = None) -> Content:
     """Read and validate every content file; raise ContentError naming file and field."""
     directory = directory or default_dir()
-    raw: dict[str, Any] = {}
-    for key, filename in _FILES.items():
-        path = directory / filename
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ContentError(f"{path}: file is missing") from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ContentError(f"{path}: cannot be read: {exc}") from exc
-        except yaml.YAMLError as exc:
-            raise ContentError(f"{path}: not valid YAML: {exc}") from exc
-        if not isinstance(data, dict) or key not in data:
-            raise ContentError(f"{path}: expected a mapping with the key {key!r}")
-        raw[key] = data[key]
+    raw = {key: _read(directory / filename, key) for key, filename in _FILES.items()}
+    # UI strings may be split over ui_<part>.yaml files next to ui.yaml, one per feature.
+    for path in sorted(directory.glob("ui_*.yaml")):
+        extra = _read(path, "ui")
+        if not isinstance(extra, dict) or not isinstance(raw["ui"], dict):
+            raise ContentError(f"{path}: ui must be a mapping of ids to texts")
+        if twice := sorted(set(extra) & set(raw["ui"])):
+            raise ContentError(f"{path}: ui ids defined in another file too: {', '.join(twice)}")
+        raw["ui"] = {**raw["ui"], **extra}
     try:
         return Content.model_validate(raw)
     except ValidationError as exc:
         raise ContentError(_describe(exc, directory)) from exc
+
+
+def _read(path: Path, key: str) -> Any:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ContentError(f"{path}: file is missing") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContentError(f"{path}: cannot be read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ContentError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or key not in data:
+        raise ContentError(f"{path}: expected a mapping with the key {key!r}")
+    return data[key]
 
 
 def _describe(exc: ValidationError, directory: Path) -> str:

@@ -78,13 +78,51 @@ class FreeText(Reply):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Invitation(Reply):
+    """Said in a channel or group: an invitation to do something privately.
+
+    Pressing the button must reach the engine as the action `action` from that person in
+    a private chat (Slack: a button; Telegram: a deep link to the bot's private chat).
+    """
+
+    text: str
+    button: str
+    action: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Image(Reply):
     png: bytes = field(repr=False)
     caption: str
 
 
+class DeliveryError(Exception):
+    """A platform did not take a message; the subclass says what the sender should do."""
+
+
+class Unreachable(DeliveryError):
+    """Permanent: the person blocked the bot, left, or the channel is gone. Do not retry."""
+
+
+class RetryLater(DeliveryError):
+    """The platform asked to slow down (or failed for a moment); try again after a while."""
+
+    def __init__(self, retry_after: float, message: str = "") -> None:
+        super().__init__(message or f"retry after {retry_after:.1f}s")
+        self.retry_after = retry_after
+
+
+class DeliveryUncertain(DeliveryError):
+    """Timed out after the platform may have accepted the message: it may have arrived."""
+
+
 class Adapter(Protocol):
-    """What a platform must do for achtje: run, and deliver replies to a chat."""
+    """What a platform must do for achtje: run, and deliver replies.
+
+    `send` posts to a chat (channel, group or DM) by its platform id; `send_direct` reaches
+    one person privately by their platform user id. Both raise a `DeliveryError` subclass
+    when the platform does not take the message.
+    """
 
     platform: str
 
@@ -93,3 +131,5 @@ class Adapter(Protocol):
     async def stop(self) -> None: ...
 
     async def send(self, chat: str, replies: Sequence[Reply]) -> None: ...
+
+    async def send_direct(self, user: str, replies: Sequence[Reply]) -> None: ...

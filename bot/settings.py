@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite+aiosqlite:///./achtje.db", alias="ACHTJE_DATABASE_URL")
     content_dir: Path | None = Field(None, alias="ACHTJE_CONTENT_DIR")
     log_level: str | None = Field(None, alias="ACHTJE_LOG_LEVEL")
+    http_host: str = Field("127.0.0.1", alias="ACHTJE_HTTP_HOST")
+    http_port: int = Field(3000, alias="ACHTJE_HTTP_PORT")
     slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_app_token: str | None = Field(None, alias="SLACK_APP_TOKEN")

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from bot.store.models import Base
+from bot.store.tables import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:

@@ -87,6 +87,8 @@ class Member(Base):
     language: Mapped[str] = mapped_column(String(2), default="nl")
     paused_until: Mapped[date | None]
     onboarded_at: Mapped[datetime | None]
+    # Set when the platform said this person cannot be reached (blocked, left, deactivated).
+    unreachable_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 

@@ -88,6 +88,7 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=2), nullable=False),
         sa.Column("paused_until", sa.Date(), nullable=True),
         sa.Column("onboarded_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("unreachable_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["partnership_id"], ["partnership.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["school_id"], ["school.id"], ondelete="SET NULL"),
