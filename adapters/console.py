@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import io
 import logging
 import sys
 import tempfile
@@ -68,6 +69,8 @@ class ConsoleChat:
         """Read lines until the end of input, answering each one."""
         loop = asyncio.get_running_loop()
         interactive = self.stdin.isatty()
+        if isinstance(self.stdin, io.TextIOWrapper):
+            self.stdin.reconfigure(errors="replace")  # odd bytes must not end the chat
         while True:
             if interactive:
                 self.stdout.write("> ")

@@ -40,6 +40,9 @@ T = TypeVar("T")
 REGIONS = ("noord", "midden", "zuid")
 SCHOOL_TYPES = ("vmbo", "mbo", "other")
 ROLES = ("member", "leader", "admin")
+PLATFORMS = ("slack", "telegram", "console")
+IMPORT_COLUMNS = ("partnership", "platform", "user", "school", "level")
+MAX_ID = 2**31 - 1
 
 
 def _setup_logging(settings: Settings, default: str = "INFO") -> None:
@@ -114,7 +117,7 @@ async def _console(settings: Settings, content: Content) -> None:
             if partnership is None and not await session.scalar(select(Partnership.id)):
                 partnership = await create_demo_partnership(session, datetime.now(UTC))
                 logger.info("created demo partnership %s", partnership.id)
-        chat = ConsoleChat(Engine(sessions, content))
+        chat = ConsoleChat(Engine(sessions, content, enrol_strangers=True))
         if sys.stdin.isatty() and partnership is not None:
             print(content.text("console_ready", partnership.language,
                                partnership=partnership.name) + "\n")
@@ -166,12 +169,16 @@ def partnership_create(
     language: Annotated[str, typer.Option(help="Default language: nl or en.")] = "nl",
 ) -> None:
     """Create a partnership with its schools; prints its id."""
-    schools = []
+    if not name.strip():
+        raise _fail("--name may not be empty")
+    schools: list[School] = []
     for given in school:
         school_name, _, kind = given.rpartition(":")
         if not school_name or kind not in SCHOOL_TYPES:
             raise _fail(f"--school {given!r}: write NAME:TYPE with TYPE one of "
                         f"{', '.join(SCHOOL_TYPES)}")
+        if any(s.name == school_name.strip() for s in schools):
+            raise _fail(f"--school {school_name!r} is given twice")
         schools.append(School(name=school_name.strip(), type=kind))
     if region not in REGIONS:
         raise _fail(f"--region must be one of {', '.join(REGIONS)}")
@@ -211,11 +218,14 @@ def partnership_list() -> None:
 
 @app.command()
 def bind(
-    partnership: Annotated[int, typer.Option(help="Partnership id.")],
+    partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
     platform: Annotated[str, typer.Option(help="slack, telegram or console.")],
     channel: Annotated[str, typer.Option(help="The platform's channel or chat id.")],
 ) -> None:
     """Bind a platform channel to a partnership, so the people in it belong to it."""
+
+    if platform not in PLATFORMS:
+        raise _fail(f"--platform must be one of {', '.join(PLATFORMS)}")
 
     async def work(session: AsyncSession) -> str:
         if await session.get(Partnership, partnership) is None:
@@ -241,13 +251,28 @@ def member_import(
     the school's name in that partnership, `level` one of board, management, teachers,
     `role` one of member, leader, admin (default member), `language` nl or en.
     """
-    with file.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        with file.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            rows = list(reader)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise _fail(f"{file}: not a UTF-8 CSV file ({exc})") from exc
+    missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing or not rows:
+        raise _fail(f"{file}: needs a header row with {', '.join(IMPORT_COLUMNS)} and at least "
+                    f"one member" + (f"; missing: {', '.join(missing)}" if missing else ""))
 
     async def work(session: AsyncSession) -> int:
         problems: list[str] = []
-        members = [await _member_from_row(session, n, row, problems)
-                   for n, row in enumerate(rows, start=2)]
+        seen: dict[tuple[object, ...], int] = {}
+        members = []
+        for line, row in enumerate(rows, start=2):
+            member = await _member_from_row(session, line, row, problems)
+            key = (member.partnership_id, member.platform, member.user_ref)
+            if key in seen:
+                problems.append(f"line {line}: same person as line {seen[key]}")
+            seen[key] = line
+            members.append(member)
         if problems:
             raise _fail("nothing imported:\n" + "\n".join(problems))
         for member in members:
@@ -267,8 +292,9 @@ async def _member_from_row(
                     display_name=field("name"), role=field("role", "member"),
                     language=field("language", "nl"), level=field("level") or None,
                     created_at=datetime.now(UTC), onboarded_at=datetime.now(UTC))
-    partnership = (await session.get(Partnership, int(field("partnership")))
-                   if field("partnership").isdigit() else None)
+    given_id = field("partnership")
+    partnership = (await session.get(Partnership, int(given_id))
+                   if given_id.isdigit() and int(given_id) <= MAX_ID else None)
     if partnership is None:
         problems.append(f"line {line}: no partnership {field('partnership')!r}")
         return member
@@ -288,6 +314,7 @@ async def _member_from_row(
         Member.user_ref == member.user_ref))
     if existing is not None:
         member.id, member.created_at = existing.id, existing.created_at
+        member.onboarded_at = existing.onboarded_at or member.onboarded_at
     return member
 
 

@@ -82,7 +82,7 @@ class Simulation:
         self.now = datetime(2000, 1, 1, tzinfo=UTC)
         self.sessions = sessions
         self.content = content
-        self.engine = Engine(sessions, content, clock=lambda: self.now)
+        self.engine = Engine(sessions, content, clock=lambda: self.now, enrol_strangers=True)
         self.rng = random.Random(seed)
 
     async def say(self, member: _SimulatedMember, *, text: str | None = None,

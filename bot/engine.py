@@ -59,10 +59,14 @@ class Engine:
         sessions: async_sessionmaker[AsyncSession],
         content: Content,
         clock: Clock = utc_now,
+        enrol_strangers: bool = False,
     ) -> None:
+        """`enrol_strangers`: someone writing from an unbound chat joins the deployment's
+        only partnership (the terminal chat, a demo); otherwise they are told how to join."""
         self.sessions = sessions
         self.content = content
         self.clock = clock
+        self.enrol_strangers = enrol_strangers
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Answer one incoming event; never raises, never shows a traceback to a user."""
@@ -113,7 +117,7 @@ class Engine:
         partnership = (
             partnership
             or await repo.partnership_for_chat(session, incoming.platform, incoming.chat)
-            or await repo.only_partnership(session)
+            or (await repo.only_partnership(session) if self.enrol_strangers else None)
         )
         if partnership is None:
             return None

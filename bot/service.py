@@ -37,14 +37,13 @@ def builders() -> dict[str, Builder]:
 async def serve(settings: Settings, content: Content, stop: asyncio.Event | None = None) -> None:
     """Start every configured adapter (and the HTTP server if one needs it); stop cleanly."""
     stop = stop or asyncio.Event()
-    engine, sessions = await db.connect(settings.database_url)
-    web = WebServer(settings.http_host, settings.http_port)
-    bot = Engine(sessions, content)
     available = builders()
     missing = [p for p in settings.platforms() if p not in available]
     if missing:
-        await engine.dispose()
         raise NotAvailable(", ".join(missing))
+    engine, sessions = await db.connect(settings.database_url)
+    web = WebServer(settings.http_host, settings.http_port)
+    bot = Engine(sessions, content)
     adapters = [available[p](settings, bot, web) for p in settings.platforms()]
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -79,7 +79,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def engine(sessions: async_sessionmaker[Any], content: Content, clock: Clock) -> Engine:
-    return Engine(sessions, content, clock)
+    return Engine(sessions, content, clock, enrol_strangers=True)
 
 
 @pytest.fixture

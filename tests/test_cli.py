@@ -154,6 +154,16 @@ def test_odd_console_input_is_survived(achtje: Achtje, content: Content) -> None
     assert "checkin: beantwoord" in result.stdout
 
 
+
+def test_undecodable_bytes_on_stdin_are_survived(tmp_path: Path, env: dict[str, str],
+                                                 content: Content) -> None:
+    done = subprocess.run([str(ACHTJE)], input=b"help\n\xff\xfe caf\xe9\ncheckin\n",
+                          capture_output=True, cwd=tmp_path, timeout=TIMEOUT, check=False,
+                          env={**env, "PYTHONIOENCODING": "utf-8:strict"})
+    assert done.returncode == 0, done.stderr
+    assert b"Traceback" not in done.stdout + done.stderr
+    assert content.text("ask_school", "nl").encode() in done.stdout
+
 def test_run_refuses_platform_tokens(achtje: Achtje, content: Content) -> None:
     result = achtje("run", stdin="help\n", extra={"TELEGRAM_BOT_TOKEN": "x"})
     assert_clean_failure(result, "telegram")
@@ -239,6 +249,39 @@ def test_member_import(achtje: Achtje, tmp_path: Path) -> None:
         ("slack", "U2", "board", "leader", "en"),
         ("telegram", "42", "management", "member", "nl"),
     ]
+
+
+
+def test_member_import_refuses_what_it_cannot_read_safely(achtje: Achtje, tmp_path: Path) -> None:
+    partnership = create_partnership(achtje, "A:vmbo")
+    twice = tmp_path / "twice.csv"
+    twice.write_text(CSV_HEADER + f"{partnership},slack,U1,Ann,A,teachers,member,nl\n"
+                     f"{partnership},slack,U1,Ann,A,board,member,nl\n", encoding="utf-8")
+    assert_clean_failure(achtje("member", "import", str(twice)), "line 3", "line 2")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes((CSV_HEADER + f"{partnership},slack,U1,Jos\xe9,A,teachers,,\n")
+                      .encode("latin-1"))
+    assert_clean_failure(achtje("member", "import", str(latin)), "UTF-8")
+    headless = tmp_path / "headless.csv"
+    headless.write_text("who,where\nAnn,A\n", encoding="utf-8")
+    assert_clean_failure(achtje("member", "import", str(headless)), "missing", "platform")
+    huge = tmp_path / "huge.csv"
+    huge.write_text(CSV_HEADER + "9" * 40 + ",slack,U1,Ann,A,teachers,,\n", encoding="utf-8")
+    assert_clean_failure(achtje("member", "import", str(huge)), "no partnership")
+    assert rows(tmp_path, "SELECT count(*) FROM member") == [(0,)]
+    assert_clean_failure(achtje("bind", "--partnership", str(partnership), "--platform", "irc",
+                                "--channel", "x"), "--platform")
+
+
+def test_reimport_keeps_the_first_onboarding_date(achtje: Achtje, tmp_path: Path) -> None:
+    partnership = create_partnership(achtje, "A:vmbo")
+    members = tmp_path / "members.csv"
+    members.write_text(CSV_HEADER + f"{partnership},slack,U1,Ann,A,teachers,,\n",
+                       encoding="utf-8")
+    assert achtje("member", "import", str(members)).returncode == 0
+    first = rows(tmp_path, "SELECT onboarded_at FROM member")
+    assert achtje("member", "import", str(members)).returncode == 0
+    assert rows(tmp_path, "SELECT onboarded_at FROM member") == first
 
 
 # 4. Content and database

@@ -338,3 +338,16 @@ async def test_new_members_are_counted_once_per_identity(
     await chat.say("help")
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Member)) == 1
+
+
+async def test_a_platform_stranger_is_not_enrolled_by_a_direct_message(
+    sessions: async_sessionmaker[Any], content: Content, clock: Clock, partnership: Partnership
+) -> None:
+    """On a public platform anyone can write to the bot; only a bound chat enrols them."""
+    strict = Engine(sessions, content, clock)
+    stranger = MemoryChat(strict, user="x", chat="dm-x")
+    assert await stranger.say("hoi") == [Text(text=content.text("not_linked", "nl"))]
+    in_group = MemoryChat(strict, user="x", chat="group-1", direct=False)
+    replies = await in_group.say("hoi")
+    assert "Welkom" in replies[0].text  # type: ignore[attr-defined]
+    assert await stranger.say("help") != [Text(text=content.text("not_linked", "nl"))]

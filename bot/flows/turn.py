@@ -18,7 +18,11 @@ from bot.store import repo
 from bot.store.models import Member, Partnership
 
 MAX_TEXT = 1000
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+# Control and bidi-override characters, and lone surrogates (undecodable input); the
+# zero-width (non-)joiners stay, emoji need them.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 def clean_text(text: str | None, limit: int = MAX_TEXT) -> tuple[str, bool]:
