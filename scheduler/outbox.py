@@ -1,0 +1,252 @@
+"""The outbox: messages waiting to be delivered, as neutral data, and claiming them safely.
+
+A row holds where a message goes (platform, chat or user, direct or not) and the engine's
+`Reply` objects as JSON, never a platform SDK object, so any process with that platform's
+adapter can send it. Claiming marks a row `sending` with a lease just before the platform
+is called; on PostgreSQL `FOR UPDATE SKIP LOCKED` lets several processes claim side by
+side without waiting for or doubling each other. On SQLite one process sends.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, and_, bindparam, func, not_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.messages import Choice, FreeText, Image, Invitation, Option, Reply, Scale, Text
+from bot.store.repo import insert_for
+from bot.store.schedule import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+REPLY_TYPES: dict[str, type[Reply]] = {
+    cls.__name__: cls for cls in (Text, Scale, Choice, FreeText, Invitation, Image)
+}
+# Kinds whose message is sent again when a process died while sending it: a second
+# monthly summary is better than none. Everything else is marked uncertain (docs/delivery.md).
+RESEND_WHEN_UNCERTAIN = frozenset({"summary"})
+
+
+def dump_replies(replies: Sequence[Reply]) -> list[dict[str, Any]]:
+    """The replies as plain JSON-able dicts: {"type": "Scale", "prompt": ..., ...}."""
+    dumped = []
+    for reply in replies:
+        item: dict[str, Any] = {"type": type(reply).__name__}
+        if item["type"] not in REPLY_TYPES:
+            raise TypeError(f"cannot store a {item['type']} in the outbox")
+        for spec in fields(reply):
+            item[spec.name] = _dump_value(getattr(reply, spec.name))
+        dumped.append(item)
+    return dumped
+
+
+def _dump_value(value: Any) -> Any:
+    if isinstance(value, Option):
+        return {"label": value.label, "value": value.value}
+    if isinstance(value, tuple):
+        return [_dump_value(v) for v in value]
+    if isinstance(value, bytes):
+        return {"base64": base64.b64encode(value).decode("ascii")}
+    return value
+
+
+def load_replies(data: Sequence[Mapping[str, Any]]) -> list[Reply]:
+    """The replies back from `dump_replies`; ValueError for anything it did not write."""
+    replies = []
+    for item in data:
+        cls = REPLY_TYPES.get(str(item.get("type")))
+        if cls is None:
+            raise ValueError(f"unknown reply type {item.get('type')!r}")
+        names = {spec.name for spec in fields(cls)}
+        values = {key: _load_value(key, value) for key, value in item.items() if key != "type"}
+        if unknown := set(values) - names:
+            raise ValueError(f"{cls.__name__} has no field {sorted(unknown)}")
+        replies.append(cls(**values))
+    return replies
+
+
+def _load_value(key: str, value: Any) -> Any:
+    if key == "options":
+        return tuple(Option(o["label"], o["value"]) for o in value)
+    if key == "skip" and value is not None:
+        return Option(value["label"], value["value"])
+    if key == "png":
+        return base64.b64decode(value["base64"])
+    return value
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One message the planner wants sent; becomes one outbox row."""
+
+    kind: str
+    partnership_id: int
+    recipient: str
+    local_date: date
+    platform: str
+    target: str
+    direct: bool
+    replies: tuple[Reply, ...]
+    due_at: datetime
+    expires_at: datetime | None
+    member_id: int | None = None
+
+
+async def enqueue(session: AsyncSession, envelopes: Sequence[Envelope], now: datetime) -> int:
+    """Write the envelopes; one already planned (same key) is left alone. Returns new rows."""
+    added = 0
+    for envelope in envelopes:
+        statement = (
+            insert_for(session, OutboxMessage)
+            .values(
+                kind=envelope.kind, partnership_id=envelope.partnership_id,
+                recipient=envelope.recipient, local_date=envelope.local_date,
+                platform=envelope.platform, target=envelope.target, direct=envelope.direct,
+                payload=dump_replies(envelope.replies), member_id=envelope.member_id,
+                due_at=envelope.due_at, expires_at=envelope.expires_at, status="pending",
+                attempts=0, created_at=now,
+            )
+            .on_conflict_do_nothing()
+            .returning(OutboxMessage.id)
+        )
+        if (await session.execute(statement)).first() is not None:
+            added += 1
+    return added
+
+
+# The sender runs these for every message, so they are built once, on the table itself
+# (Core, not the ORM), and only filled in with parameters.
+_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
+_WHEN = _OUTBOX.c.due_at.type
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row this process has marked `sending`: what the sender needs to deliver it."""
+
+    id: int
+    kind: str
+    platform: str
+    target: str
+    direct: bool
+    payload: list[dict[str, Any]]
+    member_id: int | None
+    attempts: int
+
+
+def _claim_statement(held_back: Mapping[str, Collection[str] | None]) -> Any:
+    c = _OUTBOX.c
+    now = bindparam("now", type_=_WHEN)
+    conditions = [
+        c.status == "pending",
+        c.due_at <= now,
+        or_(c.expires_at.is_(None), c.expires_at > now),
+        c.platform.in_(bindparam("platforms", expanding=True)),
+    ]
+    for platform, targets in held_back.items():
+        if targets is None:
+            conditions.append(c.platform != platform)
+        elif targets:
+            conditions.append(not_(and_(c.platform == platform, c.target.in_(list(targets)))))
+    pick = (
+        select(c.id).where(*conditions).order_by(c.due_at, c.id).limit(1)
+        .with_for_update(skip_locked=True).scalar_subquery()
+    )
+    return (
+        update(_OUTBOX)
+        .where(c.id == pick, c.status == "pending")
+        .values(status="sending", attempts=c.attempts + 1,
+                claimed_until=bindparam("until", type_=_WHEN))
+        .returning(c.id, c.kind, c.platform, c.target, c.direct, c.payload, c.member_id,
+                   c.attempts)
+    )
+
+
+_CLAIM = _claim_statement({})
+_FINISH = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(status=bindparam("new_status"), claimed_until=None,
+            last_error=bindparam("error"), sent_at=bindparam("sent", type_=_WHEN))
+)
+_RETRY = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(status="pending", due_at=bindparam("again", type_=_WHEN), claimed_until=None,
+            last_error=bindparam("error"))
+)
+
+
+async def claim(
+    session: AsyncSession,
+    now: datetime,
+    lease: timedelta,
+    platforms: Collection[str],
+    held_back: Mapping[str, Collection[str] | None],
+) -> Claimed | None:
+    """Mark the oldest due row `sending` for this process (with a lease) and return it.
+
+    `held_back` maps a platform to the targets that must wait for the rate limit now
+    (None: the whole platform waits). On PostgreSQL rows other processes are claiming
+    are skipped, not waited for.
+    """
+    statement = _claim_statement(held_back) if held_back else _CLAIM
+    found = (await session.execute(statement, {
+        "now": now, "until": now + lease, "platforms": list(platforms)})).first()
+    return Claimed(*found) if found is not None else None
+
+
+async def finish(
+    session: AsyncSession, row_id: int, status: str, now: datetime, error: str | None = None
+) -> None:
+    await session.execute(_FINISH, {"row_id": row_id, "new_status": status, "error": error,
+                                    "sent": now if status == "sent" else None})
+
+
+async def retry(session: AsyncSession, row_id: int, due_at: datetime, error: str) -> None:
+    """Back to pending, to be tried again from `due_at`."""
+    await session.execute(_RETRY, {"row_id": row_id, "again": due_at, "error": error})
+
+
+async def sweep(session: AsyncSession, now: datetime) -> dict[str, int]:
+    """Settle rows nobody will send: expired ones, and ones whose sender died mid-send."""
+    expired = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "pending", OutboxMessage.expires_at <= now)
+        .values(status="expired", last_error="not sent before it expired")
+    )
+    orphaned = OutboxMessage.status == "sending", OutboxMessage.claimed_until < now
+    resent = await session.execute(
+        update(OutboxMessage)
+        .where(*orphaned, OutboxMessage.kind.in_(RESEND_WHEN_UNCERTAIN))
+        .values(status="pending", claimed_until=None,
+                last_error="the sending process stopped; sending again")
+    )
+    uncertain = await session.execute(
+        update(OutboxMessage)
+        .where(*orphaned, OutboxMessage.kind.not_in(RESEND_WHEN_UNCERTAIN))
+        .values(status="uncertain", claimed_until=None,
+                last_error="the sending process stopped while sending; it may have arrived")
+    )
+    counts = {"expired": _count(expired), "resent": _count(resent),
+              "uncertain": _count(uncertain)}
+    if any(counts.values()):
+        logger.warning("outbox sweep: %s", counts)
+    return counts
+
+
+def _count(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def status_counts(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    )
+    return {status: count for status, count in rows.all()}

@@ -1,0 +1,290 @@
+"""Planning: turn every schedule that is due into outbox rows, and move the schedule on.
+
+Both happen in one transaction per schedule, so a crash leaves either nothing planned or
+the messages and the new `next_run_at` together. On PostgreSQL the due schedule row is
+locked with `FOR UPDATE SKIP LOCKED`, so when several processes tick at once exactly one
+of them plans it. Messages are rendered here, in each recipient's language, and stored as
+neutral replies.
+
+Misfire: a send found late (the process was down) still goes out when it is at most the
+partnership's grace window late (default 6 hours) and it is school time now; otherwise it
+is skipped and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import rounds
+from bot.content import Content
+from bot.flows.checkin import statement_scale
+from bot.messages import Invitation, Reply, Text
+from bot.months import shift_month
+from bot.nudges.followup import plan_followups
+from bot.nudges.planner import PlannedMessage, plan_nudge_round
+from bot.nudges.stats import nudge_stats
+from bot.store import repo
+from bot.store.models import Answer, ChannelBinding, CheckInRound, Member, Partnership
+from bot.store.schedule import Schedule
+from bot.summary import summary_replies
+from scheduler.holidays import HolidayCalendar
+from scheduler.outbox import Envelope, enqueue
+from scheduler.rules import PartnershipPlan, load_plan
+
+logger = logging.getLogger(__name__)
+
+# Platforms where a check-in is also announced in each bound channel or group, with a
+# button that opens the private chat: on Telegram a bot cannot start a private chat, so
+# people it has not met yet need the button. On Slack the private messages are enough.
+INVITE_IN_CHANNEL = frozenset({"telegram"})
+# A conversation touched this recently is left alone when a scheduled statement arrives;
+# the member is in the middle of something and can still press the statement's buttons.
+BUSY = timedelta(minutes=30)
+MAX_CATCH_UP = 50
+LATEST_AT_LEAST = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Due:
+    """One due schedule being planned, with what the per-kind planners need."""
+
+    session: AsyncSession
+    content: Content
+    plan: PartnershipPlan
+    schedule: Schedule
+    now: datetime
+
+    @property
+    def partnership(self) -> Partnership:
+        return self.plan.partnership
+
+    @property
+    def today(self) -> date:
+        return self.plan.calendar.local(self.now).date()
+
+    def envelope(self, kind: str, recipient: str, platform: str, target: str, direct: bool,
+                 replies: Sequence[Reply], member_id: int | None = None) -> Envelope:
+        # Not sent late: by the end of the school day, or after the grace window (at least
+        # an hour, so rate limits and retries have room), whichever comes first.
+        late = max(self.plan.grace, LATEST_AT_LEAST)
+        expires = min(self.now + late, self.plan.calendar.day_end_at(self.today))
+        return Envelope(kind, self.partnership.id, recipient, self.today, platform, target,
+                        direct, tuple(replies), self.now, expires, member_id)
+
+    def to_member(self, kind: str, member: Member, replies: Sequence[Reply]) -> Envelope:
+        return self.envelope(kind, f"member:{member.id}", member.platform, member.user_ref,
+                             True, replies, member.id)
+
+
+Planner = Callable[[Due], Awaitable[list[Envelope]]]
+
+
+async def plan_due(
+    sessions: async_sessionmaker[AsyncSession], content: Content, holidays: HolidayCalendar,
+    now: datetime,
+) -> int:
+    """Plan every schedule that is due at `now`; returns how many messages were queued."""
+    async with sessions() as session:
+        due_ids = list(await session.scalars(
+            select(Schedule.id).where(Schedule.enabled.is_(True), Schedule.next_run_at <= now)
+        ))
+    queued = 0
+    for schedule_id in due_ids:
+        try:
+            async with sessions() as session, session.begin():
+                queued += await _plan_one(session, content, holidays, schedule_id, now)
+        except Exception:
+            logger.exception("planning schedule %s failed; it stays due", schedule_id)
+    return queued
+
+
+async def _plan_one(
+    session: AsyncSession, content: Content, holidays: HolidayCalendar, schedule_id: int,
+    now: datetime,
+) -> int:
+    schedule = await session.scalar(
+        select(Schedule)
+        .where(Schedule.id == schedule_id, Schedule.enabled.is_(True),
+               Schedule.next_run_at <= now)
+        .with_for_update(skip_locked=True)
+    )
+    if schedule is None:  # planned by another process meanwhile
+        return 0
+    partnership = await session.get(Partnership, schedule.partnership_id)
+    assert partnership is not None
+    plan = await load_plan(session, holidays, partnership, now)
+    if not holidays.covers(plan.calendar.local(now).date()):
+        logger.warning("no school holiday dates known for %s: add the new school year to "
+                       "content/holidays.yaml", plan.calendar.local(now).date())
+    queued = 0
+    for _ in range(MAX_CATCH_UP):
+        due_at = schedule.next_run_at
+        if due_at is None or due_at > now:
+            break
+        late = now - due_at
+        if late <= plan.grace and plan.calendar.is_open(now):
+            envelopes = await PLANNERS[schedule.kind](Due(session, content, plan, schedule, now))
+            queued += await enqueue(session, envelopes, now)
+            logger.info("planned %s of partnership %s (due %s): %s messages", schedule.kind,
+                        partnership.id, due_at.isoformat(), len(envelopes))
+        else:
+            logger.warning("skipped %s of partnership %s due %s: found %s late, %s",
+                           schedule.kind, partnership.id, due_at.isoformat(), late,
+                           "outside school hours" if late <= plan.grace
+                           else "beyond the grace window")
+        _advance(plan, schedule, now)
+    return queued
+
+
+def _advance(plan: PartnershipPlan, schedule: Schedule, now: datetime) -> None:
+    schedule.updated_at = now
+    if schedule.kind == "reminder" or schedule.occurrence is None:
+        schedule.next_run_at = None
+        return
+    slot = plan.next_slot(schedule.kind, after=schedule.occurrence)
+    schedule.next_run_at = slot.send_at if slot else None
+    schedule.occurrence = slot.nominal if slot else None
+
+
+async def eligible_members(session: AsyncSession, partnership_id: int, today: date,
+                           role: str | None = None) -> list[Member]:
+    """Members who may get a message today: onboarded, reachable, not paused."""
+    query = select(Member).where(
+        Member.partnership_id == partnership_id,
+        Member.onboarded_at.is_not(None),
+        Member.unreachable_at.is_(None),
+        or_(Member.paused_until.is_(None), Member.paused_until <= today),
+    ).order_by(Member.id)
+    if role is not None:
+        query = query.where(Member.role == role)
+    return list(await session.scalars(query))
+
+
+async def _offer_statement(due: Due, member: Member, round_: CheckInRound,
+                           statement_id: str) -> Reply:
+    """The statement's buttons, and (unless the member is busy) the conversation state
+    that lets a typed 1-5 answer it in a text-only chat."""
+    state = await repo.conversation(due.session, member.id)
+    if state is None or state.updated_at < due.now - BUSY:
+        await repo.set_conversation(due.session, member.id, "checkin",
+                                    {"round_id": round_.id, "statement_id": statement_id},
+                                    due.now)
+    return statement_scale(due.content, member.language, round_, statement_id)
+
+
+async def plan_checkin(due: Due) -> list[Envelope]:
+    """Open the next round; each member gets its first statement privately (and, on some
+    platforms, each bound channel an invitation); the reminder is scheduled."""
+    session, content = due.session, due.content
+    round_ = await rounds.open_round(session, content, due.partnership.id, due.now)
+    count, first = len(round_.statement_ids), round_.statement_ids[0]
+    envelopes = []
+    for member in await eligible_members(session, due.partnership.id, due.today):
+        intro = Text(text=content.text("sched_checkin_invite", member.language, count=count))
+        envelopes.append(due.to_member("checkin", member, (
+            intro, await _offer_statement(due, member, round_, first))))
+    bindings = await session.scalars(
+        select(ChannelBinding).where(ChannelBinding.partnership_id == due.partnership.id,
+                                     ChannelBinding.platform.in_(INVITE_IN_CHANNEL))
+        .order_by(ChannelBinding.id)
+    )
+    lang = due.partnership.language
+    for binding in bindings:
+        invitation = Invitation(text=content.text("sched_channel_invite", lang, count=count),
+                                button=content.text("sched_channel_button", lang),
+                                action="cmd:checkin")
+        envelopes.append(due.envelope("checkin", f"channel:{binding.id}", binding.platform,
+                                      binding.channel_ref, False, (invitation,)))
+    await _schedule_reminder(due, round_)
+    return envelopes + await _with_followups(due, [])
+
+
+async def _schedule_reminder(due: Due, round_: CheckInRound) -> None:
+    hours = due.schedule.reminder_hours
+    reminder = due.plan.schedules.get("reminder")
+    send_at = None
+    if hours:
+        send_at, _ = due.plan.calendar.next_open(round_.opens_at + timedelta(hours=hours))
+        if send_at is not None and send_at >= round_.closes_at:
+            logger.info("no reminder for round %s: it closes first", round_.id)
+            send_at = None
+    if reminder is None:
+        if send_at is None:
+            return
+        reminder = Schedule(partnership_id=due.partnership.id, kind="reminder", enabled=True,
+                            local_time="", updated_at=due.now)
+        due.session.add(reminder)
+        due.plan.schedules["reminder"] = reminder
+    reminder.round_id = round_.id
+    reminder.next_run_at = send_at
+    reminder.occurrence = due.plan.calendar.local(send_at).date() if send_at else None
+    reminder.updated_at = due.now
+
+
+async def plan_reminder(due: Due) -> list[Envelope]:
+    """Once per round, only to members who have not answered every statement yet."""
+    round_id = due.schedule.round_id
+    round_ = await due.session.get(CheckInRound, round_id) if round_id else None
+    if round_ is None or due.now >= round_.closes_at:
+        return []
+    answered: dict[int, set[str]] = {}
+    for member_id, statement_id in await due.session.execute(
+        select(Answer.member_id, Answer.statement_id).where(Answer.round_id == round_.id)
+    ):
+        answered.setdefault(member_id, set()).add(statement_id)
+    until = round_.closes_at.astimezone(due.plan.calendar.zone).strftime("%d-%m %H:%M")
+    envelopes = []
+    for member in await eligible_members(due.session, due.partnership.id, due.today):
+        open_ = [s for s in round_.statement_ids if s not in answered.get(member.id, set())]
+        if not open_:
+            continue
+        text = Text(text=due.content.text("sched_reminder", member.language, until=until))
+        envelopes.append(due.to_member("reminder", member, (
+            text, await _offer_statement(due, member, round_, open_[0]))))
+    return envelopes
+
+
+async def plan_nudge(due: Due) -> list[Envelope]:
+    """A new round of cross-school pairs, each person told their partner and an idea."""
+    planned = await plan_nudge_round(due.session, due.content, due.partnership, due.now)
+    return await _with_followups(due, planned)
+
+
+async def _with_followups(due: Due, planned: list[PlannedMessage]) -> list[Envelope]:
+    """Add the "did you meet?" questions that fell due since the last nudge round; they
+    ride on every scheduled slot, so they go out a week after the round they ask about."""
+    planned += await plan_followups(due.session, due.content, due.now, due.partnership.id)
+    return [due.envelope(m.kind, m.recipient, m.platform, m.target, m.direct, m.replies,
+                         m.member_id) for m in planned]
+
+
+async def plan_summary(due: Due) -> list[Envelope]:
+    """The previous month's condition summary (texts and a chart) to each project leader,
+    in their language, with that month's informal-contact numbers."""
+    nominal = due.schedule.occurrence or due.today
+    month = shift_month(nominal, -1)
+    nudges = await nudge_stats(due.session, due.partnership.id, month)
+    by_language: dict[str, list[Reply]] = {}
+    envelopes = []
+    for leader in await eligible_members(due.session, due.partnership.id, due.today, "leader"):
+        if leader.language not in by_language:
+            by_language[leader.language] = await summary_replies(
+                due.session, due.content, due.partnership, month, leader.language,
+                nudges=nudges,
+            )
+        envelopes.append(due.to_member("summary", leader, by_language[leader.language]))
+    return envelopes
+
+
+PLANNERS: dict[str, Planner] = {
+    "checkin": plan_checkin,
+    "reminder": plan_reminder,
+    "nudge": plan_nudge,
+    "summary": plan_summary,
+}

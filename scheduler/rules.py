@@ -1,0 +1,239 @@
+"""A partnership's schedule: the defaults, reading it as a calendar plus rules, changing it.
+
+Defaults (from the issue): a check-in every other Tuesday at 15:30 with one reminder 24
+hours later, a contact nudge every other Tuesday in the weeks between, the monthly summary
+on the first school day of the month at 08:30, messages only on school days between 08:00
+and 18:00, a check-in in a holiday moved to the next school day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import Partnership
+from bot.store.schedule import ClosedDay, Schedule, ScheduleSettings
+from scheduler.calendar import Recurrence, SchoolCalendar, Slot, next_send, parse_hhmm
+from scheduler.holidays import HolidayCalendar
+
+REGULAR_KINDS = ("checkin", "nudge", "summary")
+DEFAULT_WEEKDAY = 1  # Tuesday
+DEFAULT_TIME = "15:30"
+DEFAULT_CADENCE_WEEKS = 2
+DEFAULT_REMINDER_HOURS = 24
+SUMMARY_TIME = "08:30"
+HOLIDAY_POLICIES = ("move", "skip")
+
+
+class ScheduleError(ValueError):
+    """A setting that cannot work; the message tells the operator what to change."""
+
+
+@dataclass(frozen=True)
+class PartnershipPlan:
+    """Everything needed to say when a partnership's messages go out."""
+
+    partnership: Partnership
+    settings: ScheduleSettings
+    calendar: SchoolCalendar
+    schedules: dict[str, Schedule]
+
+    @property
+    def grace(self) -> timedelta:
+        return timedelta(minutes=self.settings.grace_minutes)
+
+    def policy(self, kind: str) -> str:
+        """Check-ins follow the partnership's choice; nudges skip; summaries move."""
+        if kind == "checkin":
+            return self.settings.holiday_policy
+        return "skip" if kind == "nudge" else "move"
+
+    def rule(self, kind: str) -> Recurrence | None:
+        schedule = self.schedules.get(kind)
+        if schedule is None or not schedule.enabled or kind not in REGULAR_KINDS:
+            return None
+        return rule_for(schedule)
+
+    def next_slot(self, kind: str, *, after: date | None = None,
+                  later_than: datetime | None = None) -> Slot | None:
+        rule = self.rule(kind)
+        if rule is None:
+            return None
+        return next_send(rule, self.calendar, self.policy(kind), after=after,
+                         later_than=later_than)
+
+
+def rule_for(schedule: Schedule) -> Recurrence:
+    at = parse_hhmm(schedule.local_time)
+    if schedule.kind == "summary":
+        return Recurrence("summary", at, monthly=True)
+    return Recurrence(
+        schedule.kind, at,
+        weekday=schedule.weekday if schedule.weekday is not None else DEFAULT_WEEKDAY,
+        cadence_weeks=schedule.cadence_weeks or DEFAULT_CADENCE_WEEKS,
+        anchor=schedule.anchor or date(2025, 8, 4),
+    )
+
+
+def default_settings(partnership_id: int, now: datetime) -> ScheduleSettings:
+    return ScheduleSettings(partnership_id=partnership_id, day_start="08:00", day_end="18:00",
+                            holiday_policy="move", grace_minutes=360, updated_at=now)
+
+
+async def load_plan(
+    session: AsyncSession, holidays: HolidayCalendar, partnership: Partnership,
+    now: datetime,
+) -> PartnershipPlan:
+    settings = (await session.get(ScheduleSettings, partnership.id)
+                or default_settings(partnership.id, now))
+    closed = {
+        row.day: row.note for row in await session.scalars(
+            select(ClosedDay).where(ClosedDay.partnership_id == partnership.id)
+        )
+    }
+    schedules = {
+        row.kind: row for row in await session.scalars(
+            select(Schedule).where(Schedule.partnership_id == partnership.id)
+        )
+    }
+    calendar = SchoolCalendar(
+        holidays=holidays, region=partnership.region, zone=ZoneInfo(partnership.timezone),
+        day_start=parse_hhmm(settings.day_start), day_end=parse_hhmm(settings.day_end),
+        closed_days=closed,
+    )
+    return PartnershipPlan(partnership, settings, calendar, schedules)
+
+
+@dataclass
+class Changes:
+    """What `achtje schedule set` (or, later, a project leader in chat) changes; None keeps."""
+
+    checkin_weekday: int | None = None
+    checkin_time: str | None = None
+    cadence_weeks: int | None = None
+    first: date | None = None
+    reminder_hours: int | None = None
+    checkins: bool | None = None
+    nudge_weekday: int | None = None
+    nudge_time: str | None = None
+    nudge_cadence_weeks: int | None = None
+    nudges: bool | None = None
+    summary_time: str | None = None
+    summaries: bool | None = None
+    day_start: str | None = None
+    day_end: str | None = None
+    holiday_policy: str | None = None
+    grace_minutes: int | None = None
+    closed_days: dict[date, str] = field(default_factory=dict)
+    open_days: list[date] = field(default_factory=list)
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ScheduleError(message)
+
+
+def _time(text: str, name: str) -> str:
+    try:
+        return parse_hhmm(text).strftime("%H:%M")
+    except ValueError as exc:
+        raise ScheduleError(f"{name}: {exc}") from exc
+
+
+async def configure(
+    session: AsyncSession, holidays: HolidayCalendar, partnership: Partnership,
+    changes: Changes, now: datetime,
+) -> PartnershipPlan:
+    """Create or change the partnership's schedules and plan their next sends from `now`."""
+    settings = await session.get(ScheduleSettings, partnership.id)
+    if settings is None:
+        settings = default_settings(partnership.id, now)
+        session.add(settings)
+    if changes.day_start is not None:
+        settings.day_start = _time(changes.day_start, "--day-start")
+    if changes.day_end is not None:
+        settings.day_end = _time(changes.day_end, "--day-end")
+    _check(settings.day_start < settings.day_end, "school hours must start before they end")
+    if changes.holiday_policy is not None:
+        _check(changes.holiday_policy in HOLIDAY_POLICIES, "--holiday-policy: move or skip")
+        settings.holiday_policy = changes.holiday_policy
+    if changes.grace_minutes is not None:
+        _check(0 <= changes.grace_minutes <= 24 * 60, "--grace-minutes: 0 to 1440")
+        settings.grace_minutes = changes.grace_minutes
+    settings.updated_at = now
+
+    local_today = now.astimezone(ZoneInfo(partnership.timezone)).date()
+    existing = {row.kind: row for row in await session.scalars(
+        select(Schedule).where(Schedule.partnership_id == partnership.id))}
+    anchor = local_today - timedelta(days=local_today.weekday())
+    if changes.first is not None:
+        anchor = changes.first - timedelta(days=changes.first.weekday())
+    checkin = existing.get("checkin") or _new(partnership.id, "checkin", anchor, now)
+    nudge = existing.get("nudge") or _new(partnership.id, "nudge", anchor + timedelta(weeks=1),
+                                          now)
+    summary = existing.get("summary") or _new(partnership.id, "summary", None, now)
+    _apply(checkin, changes.checkin_weekday, changes.checkin_time, changes.cadence_weeks,
+           changes.checkins)
+    _apply(nudge, changes.nudge_weekday, changes.nudge_time, changes.nudge_cadence_weeks,
+           changes.nudges)
+    _apply(summary, None, changes.summary_time, None, changes.summaries)
+    if changes.first is not None:
+        _check(changes.first.weekday() < 5 or changes.checkin_weekday is not None,
+               "--first: the first check-in must be on a school day, monday to friday")
+        checkin.anchor, nudge.anchor = anchor, anchor + timedelta(weeks=1)
+        if changes.checkin_weekday is None:
+            checkin.weekday = changes.first.weekday()
+    if changes.reminder_hours is not None:
+        _check(0 <= changes.reminder_hours <= 24 * 6, "--reminder-hours: 0 (none) to 144")
+        checkin.reminder_hours = changes.reminder_hours
+    for row in (checkin, nudge, summary):
+        _check(settings.day_start <= row.local_time < settings.day_end,
+               f"the {row.kind} time {row.local_time} is outside school hours "
+               f"{settings.day_start}-{settings.day_end}")
+        row.updated_at = now
+        session.add(row)
+    for day, note in changes.closed_days.items():
+        if await session.scalar(select(ClosedDay).where(
+                ClosedDay.partnership_id == partnership.id, ClosedDay.day == day)) is None:
+            session.add(ClosedDay(partnership_id=partnership.id, day=day, note=note[:100]))
+    if changes.open_days:
+        await session.execute(delete(ClosedDay).where(
+            ClosedDay.partnership_id == partnership.id, ClosedDay.day.in_(changes.open_days)))
+    await session.flush()
+    plan = await load_plan(session, holidays, partnership, now)
+    for kind in REGULAR_KINDS:
+        row = plan.schedules[kind]
+        slot = plan.next_slot(kind, later_than=now)
+        row.next_run_at = slot.send_at if slot else None
+        row.occurrence = slot.nominal if slot else None
+    return plan
+
+
+def _new(partnership_id: int, kind: str, anchor: date | None, now: datetime) -> Schedule:
+    weekly = kind != "summary"
+    return Schedule(
+        partnership_id=partnership_id, kind=kind, enabled=True,
+        weekday=DEFAULT_WEEKDAY if weekly else None,
+        local_time=DEFAULT_TIME if weekly else SUMMARY_TIME,
+        cadence_weeks=DEFAULT_CADENCE_WEEKS if weekly else None, anchor=anchor,
+        reminder_hours=DEFAULT_REMINDER_HOURS if kind == "checkin" else None,
+        updated_at=now,
+    )
+
+
+def _apply(row: Schedule, weekday: int | None, at: str | None, cadence: int | None,
+           enabled: bool | None) -> None:
+    if weekday is not None:
+        _check(0 <= weekday <= 4, f"{row.kind} weekday: a school day, monday to friday")
+        row.weekday = weekday
+    if at is not None:
+        row.local_time = _time(at, f"{row.kind} time")
+    if cadence is not None:
+        _check(1 <= cadence <= 8, f"{row.kind} cadence: 1 to 8 weeks")
+        row.cadence_weeks = cadence
+    if enabled is not None:
+        row.enabled = enabled

@@ -1,0 +1,84 @@
+"""The scheduler as part of the running service: a tick that plans, a sender that sends.
+
+APScheduler 3 (`AsyncIOScheduler`, memory job store) only drives the tick, every 30
+seconds by default; what is due always comes from the database, so nothing is lost when
+the process restarts and several processes agree. Stopping ends the tick first, waits for
+a tick that is planning, then lets the sender finish the message in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.content import Content
+from bot.messages import Adapter
+from scheduler.holidays import HolidayCalendar
+from scheduler.planner import plan_due
+from scheduler.sender import Clock, Sender, utc_now
+
+logger = logging.getLogger(__name__)
+
+TICK_SECONDS = 30.0
+
+
+class ScheduleRunner:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        content: Content,
+        holidays: HolidayCalendar,
+        adapters: Mapping[str, Adapter],
+        *,
+        tick_seconds: float = TICK_SECONDS,
+        clock: Clock = utc_now,
+        sender: Sender | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.content = content
+        self.holidays = holidays
+        self.clock = clock
+        self.tick_seconds = tick_seconds
+        self.sender = sender or Sender(sessions, adapters, clock=clock)
+        self._apscheduler: AsyncIOScheduler | None = None
+        self._ticking: asyncio.Task[object] | None = None
+
+    async def tick(self) -> int:
+        """Plan whatever is due now and wake the sender; never raises."""
+        self._ticking = asyncio.current_task()
+        try:
+            queued = await plan_due(self.sessions, self.content, self.holidays, self.clock())
+        except Exception:
+            logger.exception("scheduler tick failed; the next tick tries again")
+            return 0
+        finally:
+            self._ticking = None
+        self.sender.wake()
+        return queued
+
+    async def start(self) -> None:
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler.add_job(self.tick, "interval", seconds=self.tick_seconds, id="tick",
+                          next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,
+                          misfire_grace_time=None)
+        scheduler.start()
+        self._apscheduler = scheduler
+        self.sender.start()
+        logger.info("scheduler started: tick every %ss, sending on %s", self.tick_seconds,
+                    ", ".join(self.sender.adapters) or "no platform")
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop ticking, let a running tick finish, then let the sender finish its message."""
+        if self._apscheduler is not None and self._apscheduler.running:
+            self._apscheduler.shutdown(wait=False)
+        self._apscheduler = None
+        ticking = self._ticking
+        if ticking is not None and not ticking.done():
+            await asyncio.wait({ticking}, timeout=timeout)
+        await self.sender.stop(timeout)
+        logger.info("scheduler stopped")
