@@ -1,0 +1,392 @@
+"""The Slack platform: a bolt `AsyncApp` on the shared web server or on Socket Mode.
+
+Every listener acknowledges at once and hands the real work (the engine, then the Web API)
+to a task of its own, so Slack always gets its answer within three seconds and `stop()`
+can let the work in flight finish. bolt runs the listeners before it answers
+(`process_before_response`), so that task exists by the time Slack has its response.
+The engine decides what to say; this module only turns Slack's payloads into `Incoming`
+events and the engine's replies into Block Kit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import translate
+from adapters.slack.delivery import (
+    PERSON_GONE,
+    SlackUnreachable,
+    Target,
+    api_client,
+    call,
+    deliver,
+    open_dm,
+    slack_profile,
+)
+from adapters.slack.home import home_view
+from adapters.slack.install import DatabaseInstallationStore, DatabaseStateStore, token_cipher
+from adapters.slack.render import (
+    ANSWER_VIEW,
+    BUTTON_PREFIX,
+    MENU,
+    OPEN_ANSWER,
+    Labels,
+    answer_modal,
+    labels_for,
+    modal_answer,
+)
+from adapters.slack.translate import PLATFORM, is_dm, ref, split_ref
+from adapters.web import WebServer
+from bot.engine import Engine
+from bot.messages import DeliveryError, Incoming, Reply, RetryLater, Text, Unreachable
+from bot.profile import language_of, mark_unreachable, member_profile
+from bot.settings import Settings, SettingsError
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+BOT_SCOPES = ("commands", "chat:write", "im:history", "im:write", "users:read", "files:write")
+DEFAULT_LANGUAGE = "nl"
+STOP_GRACE = 10.0
+
+
+class _KnownTokenNotice(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN from the environment itself and warns that it goes unused
+    next to our client; the client carries that very token, so the warning only confuses."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+bolt_logger = logging.getLogger(__name__ + ".bolt")
+bolt_logger.addFilter(_KnownTokenNotice())
+
+
+class SlackSettingsError(SettingsError):
+    """The Slack settings do not describe a way to run (a token or secret is missing)."""
+
+
+class SlackAdapter:
+    platform = PLATFORM
+
+    def __init__(self, settings: Settings, engine: Engine, web_server: WebServer) -> None:
+        self.engine = engine
+        self.content = engine.content
+        self.api_url = settings.slack_api_url
+        self.app_token = settings.slack_app_token
+        self.oauth = bool(settings.slack_client_id and settings.slack_client_secret)
+        self.client = api_client(None if self.oauth else settings.slack_bot_token, self.api_url)
+        self.installations: DatabaseInstallationStore | None = None
+        self.socket: AsyncSocketModeHandler | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        if not self.app_token and not settings.slack_signing_secret:
+            raise SlackSettingsError("set SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket "
+                                     "Mode) to receive Slack events")
+        if self.oauth:
+            self.app = self._oauth_app(settings)
+        elif settings.slack_bot_token:
+            self.app = AsyncApp(signing_secret=settings.slack_signing_secret or "",
+                                client=self.client, process_before_response=True,
+                                logger=bolt_logger)
+            self.app.event("app_uninstalled")(self._on_uninstalled)
+            self.app.event("tokens_revoked")(self._on_uninstalled)
+        else:
+            raise SlackSettingsError("set SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and "
+                                     "SLACK_CLIENT_SECRET for installs in several workspaces")
+        self._listen()
+        if not self.app_token:
+            web_server.add_route("POST", EVENTS_PATH, self._on_http)
+        if self.oauth:
+            web_server.add_route("GET", INSTALL_PATH, self._on_install)
+            web_server.add_route("GET", REDIRECT_PATH, self._on_oauth_redirect)
+
+    def _oauth_app(self, settings: Settings) -> AsyncApp:
+        if not settings.secret_key:
+            raise SlackSettingsError("set ACHTJE_SECRET_KEY: it encrypts the workspaces' tokens")
+        try:
+            cipher = token_cipher(settings.secret_key)
+        except ValueError as exc:
+            raise SlackSettingsError(str(exc)) from exc
+        sessions, clock = self.engine.sessions, self.engine.clock
+        self.installations = DatabaseInstallationStore(sessions, cipher, clock)
+        oauth_settings = AsyncOAuthSettings(
+            client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
+            scopes=list(BOT_SCOPES), install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH,
+            installation_store=self.installations, installation_store_bot_only=True,
+            state_store=DatabaseStateStore(sessions, clock),
+        )
+        app = AsyncApp(signing_secret=settings.slack_signing_secret or "", client=self.client,
+                       oauth_settings=oauth_settings, installation_store_bot_only=True,
+                       process_before_response=True, logger=bolt_logger)
+        app.enable_token_revocation_listeners()
+        return app
+
+    def _listen(self) -> None:
+        app = self.app
+        app.command(re.compile(r"^/"))(self._on_command)
+        app.action(re.compile(rf"^({re.escape(BUTTON_PREFIX)}\d+|{MENU})$"))(self._on_button)
+        app.action(OPEN_ANSWER)(self._on_open_answer)
+        app.view(ANSWER_VIEW)(self._on_answer)
+        app.event("message")(self._on_message)
+        app.event("app_home_opened")(self._on_home)
+
+    # -- running -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Socket Mode connects here; in HTTP mode the shared web server does the listening."""
+        if self.app_token:
+            self.socket = AsyncSocketModeHandler(self.app, self.app_token, web_client=self.client)
+            await self.socket.connect_async()  # type: ignore[no-untyped-call]
+            logger.info("connected to Slack in Socket Mode")
+
+    async def stop(self) -> None:
+        if self.socket is not None:
+            await self.socket.close_async()  # type: ignore[no-untyped-call]
+            self.socket = None
+        if self._tasks:
+            _, late = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE)
+            for task in late:
+                task.cancel()
+
+    async def settled(self) -> None:
+        """Wait until the work of every event received so far is done."""
+        while self._tasks:
+            await asyncio.gather(*set(self._tasks), return_exceptions=True)
+
+    def _spawn(self, work: Awaitable[None], what: str) -> None:
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception:
+                logger.exception("Slack %s could not be handled", what)
+
+        task = asyncio.get_running_loop().create_task(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    async def _on_http(self, request: web.Request) -> web.StreamResponse:
+        """Events, interactivity and the slash command; bolt checks the signature (401)."""
+        response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def _on_install(self, request: web.Request) -> web.StreamResponse:
+        flow = self.app.oauth_flow
+        assert flow is not None
+        return await to_aiohttp_response(await flow.handle_installation(
+            await to_bolt_request(request)))
+
+    async def _on_oauth_redirect(self, request: web.Request) -> web.StreamResponse:
+        flow = self.app.oauth_flow
+        assert flow is not None
+        return await to_aiohttp_response(await flow.handle_callback(
+            await to_bolt_request(request)))
+
+    # -- listeners: acknowledge, then work in a task -------------------------------------
+
+    async def _on_command(self, ack: AsyncAck, command: dict[str, Any],
+                          client: AsyncWebClient, context: AsyncBoltContext) -> None:
+        await ack()
+        self._spawn(self._command(command, client, _team(context)),
+                    f"slash command from {command.get('user_id')}")
+
+    async def _command(self, command: dict[str, Any], client: AsyncWebClient,
+                       team: str) -> None:
+        user, channel = command["user_id"], command["channel_id"]
+        direct = is_dm(channel)
+        if direct:  # perhaps a DM between two people: answer in the person's DM with us
+            channel = await open_dm(client, user)
+        incoming = translate.from_command(command, team, ref(team, channel), direct)
+        await self._answer(client, incoming, Target(channel, user, direct))
+
+    async def _on_button(self, ack: AsyncAck, body: dict[str, Any],
+                         client: AsyncWebClient, context: AsyncBoltContext) -> None:
+        await ack()
+        value = translate.pressed_value(body)
+        if value is not None:
+            self._spawn(self._button(body, value, client, _team(context)),
+                        f"button {value!r} from {_user_id(body)}")
+
+    async def _button(self, body: dict[str, Any], value: str, client: AsyncWebClient,
+                      team: str) -> None:
+        user = body["user"]["id"]
+        channel, direct = translate.where_pressed(body)
+        channel = channel or await open_dm(client, user)
+        incoming = translate.from_action(body, value, team, ref(team, channel), direct)
+        await self._answer(client, incoming, Target(channel, user, direct))
+
+    async def _on_open_answer(self, ack: AsyncAck, body: dict[str, Any],
+                              client: AsyncWebClient, context: AsyncBoltContext) -> None:
+        await ack()
+        self._spawn(self._open_answer(body, client, _team(context)),
+                    f"answer window for {_user_id(body)}")
+
+    async def _open_answer(self, body: dict[str, Any], client: AsyncWebClient,
+                           team: str) -> None:
+        channel, _ = translate.where_pressed(body)
+        lang = await self._language(ref(team, body["user"]["id"]))
+        view = answer_modal(labels_for(self.content, lang), channel or "")
+        await call(client.views_open(trigger_id=body["trigger_id"], view=view))
+
+    async def _on_answer(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
+                         client: AsyncWebClient, context: AsyncBoltContext) -> None:
+        await ack()  # closes the window
+        text = modal_answer(view)
+        if text is not None:
+            self._spawn(self._answer_typed(body, view, text, client, _team(context)),
+                        f"typed answer from {_user_id(body)}")
+
+    async def _answer_typed(self, body: dict[str, Any], view: dict[str, Any], text: str,
+                            client: AsyncWebClient, team: str) -> None:
+        user = body["user"]["id"]
+        channel = str(view.get("private_metadata") or "") or await open_dm(client, user)
+        direct = is_dm(channel)
+        incoming = translate.from_submission(body, text, team, ref(team, channel), direct)
+        await self._answer(client, incoming, Target(channel, user, direct))
+
+    async def _on_message(self, body: dict[str, Any], client: AsyncWebClient,
+                          context: AsyncBoltContext) -> None:
+        incoming = translate.from_message(body, _team(context))
+        if incoming is not None:
+            event = body["event"]
+            target = Target(event["channel"], event["user"], True)
+            self._spawn(self._answer(client, incoming, target),
+                        f"direct message from {incoming.user}")
+
+    async def _on_home(self, event: dict[str, Any], client: AsyncWebClient,
+                       context: AsyncBoltContext) -> None:
+        if event.get("tab") == "home" and event.get("user"):
+            self._spawn(self._home(event["user"], client, _team(context)),
+                        f"home tab of {event['user']}")
+
+    async def _home(self, user: str, client: AsyncWebClient, team: str) -> None:
+        profile = await member_profile(self.engine.sessions, PLATFORM, ref(team, user),
+                                       self.engine.clock())
+        lang = profile.language if profile else _language(await self._locale(client, user))
+        view = home_view(self.content, profile, lang)
+        await call(client.views_publish(user_id=user, view=view))
+
+    async def _on_uninstalled(self, context: AsyncBoltContext) -> None:
+        logger.warning("achtje was removed from Slack workspace %s; SLACK_BOT_TOKEN no longer "
+                       "works there", _team(context))
+
+    # -- answering -----------------------------------------------------------------------
+
+    async def _answer(self, client: AsyncWebClient, incoming: Incoming, target: Target) -> None:
+        """Let the engine answer, then show its replies; failures are logged, not shown."""
+        if await language_of(self.engine.sessions, PLATFORM, incoming.user) is None:
+            incoming = await self._introduce(client, incoming, target.user)
+        replies = await self.engine.handle(incoming)
+        if not replies:
+            return
+        lang = await self._language(incoming.user, incoming.locale)
+        try:
+            await deliver(client, target, replies, labels_for(self.content, lang))
+        except Unreachable as exc:
+            logger.warning("cannot reach %s in %s: %s", incoming.user, incoming.chat, exc)
+            if isinstance(exc, SlackUnreachable) and exc.error in PERSON_GONE:
+                await mark_unreachable(self.engine.sessions, PLATFORM, incoming.user,
+                                       self.engine.clock())
+        except RetryLater as exc:
+            logger.warning("Slack is busy; replies to %s in %s are lost (%s)",
+                           incoming.user, incoming.chat, exc)
+        except DeliveryError as exc:
+            logger.error("Slack refused the replies to %s in %s: %s", incoming.user,
+                         incoming.chat, exc)
+            apology = Text(text=self.content.text("error", lang), private=not target.direct)
+            try:
+                await deliver(client, target, [apology], labels_for(self.content, lang))
+            except DeliveryError:
+                logger.exception("not even the apology reached %s", incoming.user)
+
+    async def _introduce(self, client: AsyncWebClient, incoming: Incoming,
+                         user: str | None) -> Incoming:
+        """For someone new: their Slack locale and name, so the welcome is in their language."""
+        if user is None:
+            return incoming
+        profile = await slack_profile(client, user)
+        if profile is None:
+            return incoming
+        name = (profile.get("profile") or {}).get("display_name") or profile.get("real_name")
+        return replace(incoming, locale=profile.get("locale") or incoming.locale,
+                       display_name=name or incoming.display_name)
+
+    async def _locale(self, client: AsyncWebClient, user: str) -> str | None:
+        locale = (await slack_profile(client, user) or {}).get("locale")
+        return locale if isinstance(locale, str) else None
+
+    async def _language(self, user: str, locale: str | None = None) -> str:
+        return (await language_of(self.engine.sessions, PLATFORM, user)) or _language(locale)
+
+    # -- the Adapter protocol: messages the scheduler sends ------------------------------
+
+    async def send(self, chat: str, replies: Sequence[Reply]) -> None:
+        """Post to a channel (or DM) by its `TEAM:CHANNEL` reference."""
+        team, channel = split_ref(chat)
+        client = await self._client_for(team)
+        await deliver(client, Target(channel, None, is_dm(channel)), replies,
+                      self._labels(DEFAULT_LANGUAGE))
+
+    async def send_direct(self, user: str, replies: Sequence[Reply]) -> None:
+        """Write to one person in their DM with the bot, by their `TEAM:USER` reference."""
+        team, slack_user = split_ref(user)
+        client = await self._client_for(team)
+        lang = await self._language(user)
+        try:
+            await deliver(client, Target(None, slack_user, True), replies, self._labels(lang))
+        except Unreachable:
+            await mark_unreachable(self.engine.sessions, PLATFORM, user, self.engine.clock())
+            raise
+
+    def _labels(self, lang: str) -> Labels:
+        return labels_for(self.content, lang)
+
+    async def _client_for(self, team: str | None) -> AsyncWebClient:
+        """The client with the token of the workspace (or org) behind a reference."""
+        if self.installations is None:
+            return self.client
+        if not team or team == translate.NO_TEAM:
+            raise Unreachable("a Slack reference without a workspace")
+        org = team.startswith("E")
+        bot = await self.installations.async_find_bot(
+            enterprise_id=team if org else None, team_id=None if org else team,
+            is_enterprise_install=org)
+        if bot is None:
+            raise Unreachable(f"achtje is not installed in Slack workspace {team}")
+        return api_client(bot.bot_token, self.api_url)
+
+
+def _team(context: AsyncBoltContext) -> str:
+    """The installation an event came through: the org for org-wide installs."""
+    if context.is_enterprise_install and context.enterprise_id:
+        return str(context.enterprise_id)
+    return str(context.team_id or context.enterprise_id or translate.NO_TEAM)
+
+
+def _user_id(body: dict[str, Any]) -> str:
+    return str((body.get("user") or {}).get("id"))
+
+
+def _language(locale: str | None) -> str:
+    return "en" if (locale or "").lower().startswith("en") else DEFAULT_LANGUAGE
+
+
+def build(settings: Settings, engine: Engine, web_server: WebServer) -> SlackAdapter:
+    return SlackAdapter(settings, engine, web_server)

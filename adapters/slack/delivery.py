@@ -1,0 +1,218 @@
+"""Posting rendered replies through the Slack Web API, and what Slack's errors mean for us.
+
+Private replies in a channel are ephemeral messages to the one person; when Slack will not
+show an ephemeral there (the bot is not in the channel, for instance) they go to the
+person's DM instead, never to the channel. Images cannot be ephemeral, so a private image
+always goes to the DM.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncRateLimitErrorRetryHandler,
+    async_default_handlers,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.render import Labels, Message, escape, render
+from bot.messages import (
+    DeliveryError,
+    DeliveryUncertain,
+    Image,
+    Reply,
+    RetryLater,
+    Unreachable,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Slack errors that mean: this person or channel cannot be reached; retrying will not help.
+UNREACHABLE = frozenset({
+    "channel_not_found", "not_in_channel", "is_archived", "user_not_found",
+    "account_inactive", "cannot_dm_bot", "user_disabled", "user_not_in_channel",
+    "messages_tab_disabled", "team_access_revoked",
+})
+# Of those, the ones about the channel: a reply to someone can still go to their DM.
+NO_POST_HERE = frozenset({
+    "channel_not_found", "not_in_channel", "is_archived", "user_not_in_channel",
+})
+# Of those, the ones about the person: they are marked unreachable.
+PERSON_GONE = frozenset({
+    "user_not_found", "account_inactive", "cannot_dm_bot", "user_disabled",
+    "messages_tab_disabled",
+})
+DEFAULT_RETRY_AFTER = 30.0
+IMAGE_NAME = "achtje.png"
+
+
+class SlackUnreachable(Unreachable):
+    """Unreachable, with the Slack error code that said so."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where replies go: a Slack channel (None: the person's DM) and who they are for."""
+
+    channel: str | None
+    user: str | None
+    direct: bool
+
+
+async def call(request: Awaitable[T]) -> T:
+    """Await one Web API call and turn its failure into a `DeliveryError`."""
+    try:
+        return await request
+    except SlackApiError as exc:
+        raise delivery_error(exc) from exc
+    except aiohttp.ClientConnectorError as exc:
+        raise RetryLater(DEFAULT_RETRY_AFTER, f"cannot connect to Slack: {exc}") from exc
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise DeliveryUncertain(f"no answer from Slack: {exc!r}") from exc
+
+
+def delivery_error(exc: SlackApiError) -> DeliveryError:
+    response = exc.response
+    data = response.data if response is not None and isinstance(response.data, dict) else {}
+    error = str(data.get("error") or "")
+    status = response.status_code if response is not None else 0
+    if status == 429 or error == "ratelimited":
+        headers = response.headers if response is not None else {}
+        return RetryLater(_retry_after(headers), "Slack asked to slow down")
+    if error in UNREACHABLE:
+        return SlackUnreachable(error)
+    if status >= 500:
+        return DeliveryUncertain(f"Slack answered {status}")
+    return DeliveryError(error or f"Slack answered {status}")
+
+
+def _retry_after(headers: Mapping[str, Any]) -> float:
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return max(0.0, float(raw))
+            except (TypeError, ValueError):
+                break
+    return DEFAULT_RETRY_AFTER
+
+
+def api_client(token: str | None, base_url: str | None) -> AsyncWebClient:
+    """A Web API client that waits out a 429 once (honouring Retry-After) before failing."""
+    handlers = [*async_default_handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=1)]
+    url = base_url or AsyncWebClient.BASE_URL
+    return AsyncWebClient(token=token, base_url=url if url.endswith("/") else url + "/",
+                          retry_handlers=handlers)
+
+
+async def slack_profile(client: AsyncWebClient, user: str) -> dict[str, Any] | None:
+    """Someone's Slack profile with their locale; None (logged) if Slack will not say."""
+    try:
+        response = await call(client.users_info(user=user, include_locale=True))
+    except DeliveryError as exc:
+        logger.info("no Slack profile for %s: %s", user, exc)
+        return None
+    found = response.get("user")
+    return found if isinstance(found, dict) else None
+
+
+async def open_dm(client: AsyncWebClient, user: str) -> str:
+    """The id of the bot's DM with this person (Slack opens it if needed)."""
+    response = await call(client.conversations_open(users=user))
+    channel = response.get("channel") or {}
+    return str(channel["id"])
+
+
+async def deliver(
+    client: AsyncWebClient, target: Target, replies: Sequence[Reply], labels: Labels
+) -> None:
+    """Post every reply in order; raise a `DeliveryError` at the first that Slack refuses.
+
+    When achtje may not post in a channel (it was never invited, for instance) and the
+    replies answer someone, they reach that person in their DM instead.
+    """
+    dm = target.channel if target.direct else None
+
+    async def to_dm(reply: Reply) -> None:
+        nonlocal dm
+        if dm is None:
+            if target.user is None:
+                raise DeliveryError("no channel and no person to send to")
+            dm = await open_dm(client, target.user)
+        await _post(client, dm, reply, labels)
+
+    for reply in replies:
+        if target.direct or target.channel is None:
+            await to_dm(reply)
+            continue
+        if reply.private and target.user is None:
+            logger.error("a private %s for nobody in particular was not posted to %s",
+                         type(reply).__name__, target.channel)
+            continue
+        if reply.private and isinstance(reply, Image):
+            await to_dm(reply)
+            continue
+        try:
+            if reply.private:
+                assert target.user is not None
+                await _ephemeral(client, target.channel, target.user, reply, labels)
+            else:
+                await _post(client, target.channel, reply, labels)
+            continue
+        except SlackUnreachable as exc:
+            if target.user is None or exc.error not in NO_POST_HERE:
+                raise
+            logger.warning("achtje cannot post in Slack channel %s (%s; invite it there); "
+                           "answering %s in the DM", target.channel, exc.error, target.user)
+        await to_dm(reply)
+
+
+async def _ephemeral(
+    client: AsyncWebClient, channel: str, user: str, reply: Reply, labels: Labels
+) -> None:
+    for message in render(reply, labels):
+        await call(client.chat_postEphemeral(
+            channel=channel, user=user, text=message.text, blocks=message.blocks,
+            thread_ts=reply.thread_of,
+        ))
+
+
+async def _post(client: AsyncWebClient, channel: str, reply: Reply, labels: Labels) -> None:
+    if isinstance(reply, Image):
+        await _upload(client, channel, reply)
+        return
+    messages = render(reply, labels)
+    if reply.edit_of is not None and len(messages) == 1:
+        await _update(client, channel, reply.edit_of, messages[0])
+        return
+    for message in messages:
+        await call(client.chat_postMessage(
+            channel=channel, text=message.text, blocks=message.blocks,
+            thread_ts=reply.thread_of, unfurl_links=False, unfurl_media=False,
+        ))
+
+
+async def _update(client: AsyncWebClient, channel: str, ts: str, message: Message) -> None:
+    await call(client.chat_update(channel=channel, ts=ts, text=message.text,
+                                  blocks=message.blocks))
+
+
+async def _upload(client: AsyncWebClient, channel: str, image: Image) -> None:
+    """Files upload v2: ask for an upload URL, send the bytes, then share the file."""
+    await call(client.files_upload_v2(
+        channel=channel, content=image.png, filename=IMAGE_NAME, title=image.caption[:250],
+        initial_comment=escape(image.caption), thread_ts=image.thread_of,
+    ))
+

@@ -1,0 +1,113 @@
+"""Slack payloads to neutral `Incoming` events: pure functions, no I/O.
+
+People and chats are named `TEAM:ID`: the workspace whose installation received the event,
+then the Slack id. One deployment can so serve several workspaces, and a reference always
+says whose token reaches that person or channel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.slack.render import unescape
+from bot.messages import Incoming
+
+PLATFORM = "slack"
+NO_TEAM = "-"
+
+
+def ref(team: str, slack_id: str) -> str:
+    return f"{team}:{slack_id}"
+
+
+def split_ref(reference: str) -> tuple[str | None, str]:
+    """`T1:C2` -> ("T1", "C2"); a bare `C2` (bound by hand) -> (None, "C2")."""
+    team, _, slack_id = reference.rpartition(":")
+    return (team or None), slack_id
+
+
+def is_dm(channel: str) -> bool:
+    return channel.startswith("D")
+
+
+def from_message(body: dict[str, Any], team: str) -> Incoming | None:
+    """A message someone wrote to the bot directly; None for anything else.
+
+    Edits, deletions, joins, bot messages and messages in channels are not for the engine.
+    """
+    event = body.get("event") or {}
+    if (
+        event.get("type") != "message"
+        or event.get("channel_type") != "im"
+        or event.get("subtype")
+        or event.get("bot_id")
+        or not event.get("user")
+        or not event.get("channel")
+    ):
+        return None
+    text = unescape(event.get("text") or "")
+    if not text.strip():
+        return None
+    return Incoming(
+        platform=PLATFORM, user=ref(team, event["user"]), chat=ref(team, event["channel"]),
+        direct=True, text=text, event_id=_event_id("event", body.get("event_id")), raw=body,
+    )
+
+
+def from_command(command: dict[str, Any], team: str, chat: str, direct: bool) -> Incoming:
+    """`/achtje checkin` as the text `checkin`; a bare `/achtje` asks for help."""
+    return Incoming(
+        platform=PLATFORM, user=ref(team, command["user_id"]), chat=chat, direct=direct,
+        text=unescape(command.get("text") or "").strip() or "help",
+        display_name=command.get("user_name"),
+        event_id=_event_id("command", command.get("trigger_id")), raw=command,
+    )
+
+
+def pressed_value(body: dict[str, Any]) -> str | None:
+    """The value of the button pressed (or menu option chosen) in a block_actions payload."""
+    actions = body.get("actions") or []
+    if not actions:
+        return None
+    action = actions[0]
+    value = action.get("value") or (action.get("selected_option") or {}).get("value")
+    return value if isinstance(value, str) and value else None
+
+
+def where_pressed(body: dict[str, Any]) -> tuple[str | None, bool]:
+    """The Slack channel a button was pressed in, and whether that is a private chat.
+
+    A button on the Home tab has no channel: its answer goes to the person's DM.
+    """
+    container = body.get("container") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    if container.get("type") == "view" or not channel:
+        return None, True
+    return channel, is_dm(channel)
+
+
+def from_action(
+    body: dict[str, Any], value: str, team: str, chat: str, direct: bool
+) -> Incoming:
+    user = body.get("user") or {}
+    return Incoming(
+        platform=PLATFORM, user=ref(team, user["id"]), chat=chat, direct=direct, action=value,
+        display_name=user.get("name") or user.get("username"),
+        event_id=_event_id("action", body.get("trigger_id")), raw=body,
+    )
+
+
+def from_submission(
+    body: dict[str, Any], text: str, team: str, chat: str, direct: bool
+) -> Incoming:
+    """A typed answer from the answer window, as if it were written in the chat."""
+    user = body.get("user") or {}
+    view = body.get("view") or {}
+    return Incoming(
+        platform=PLATFORM, user=ref(team, user["id"]), chat=chat, direct=direct, text=text,
+        event_id=_event_id("view", view.get("id")), raw=body,
+    )
+
+
+def _event_id(kind: str, slack_id: object) -> str | None:
+    return f"{kind}:{slack_id}" if isinstance(slack_id, str) and slack_id else None

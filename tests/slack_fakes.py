@@ -1,0 +1,374 @@
+"""A fake Slack for the tests: the Web API and the Socket Mode WebSocket on 127.0.0.1.
+
+`FakeSlack` is a real aiohttp server on port 0 that records every call and answers the way
+Slack does (the fields achtje and the SDKs read). `SlackRig` runs the real adapter on the
+real web server against it and sends properly signed requests, as Slack would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from itertools import count
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+
+from adapters.slack import SlackAdapter
+from adapters.web import WebServer
+from bot.engine import Engine
+from bot.settings import Settings
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-fake-T1"
+TEAM = "T1"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    at: float
+    failed: bool = False
+
+
+@dataclass
+class FakeSlack:
+    """Records calls; `fail_next` makes the next call of a method fail like Slack does."""
+
+    calls: list[Call] = field(default_factory=list)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    uploads: list[bytes] = field(default_factory=list)
+    socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    installs: dict[str, str] = field(default_factory=dict)  # oauth code -> team id
+    _failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = field(
+        default_factory=dict)
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _ts: count[int] = field(default_factory=lambda: count(1))
+    _sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+    port: int = 0
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/link", self._socket)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        for socket in self._sockets:
+            await socket.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def fail_next(self, method: str, error: str = "ratelimited", status: int = 200,
+                  retry_after: int | None = None) -> None:
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        self._failures.setdefault(method, []).append(
+            (status, {"ok": False, "error": error}, headers))
+
+    def of(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    def posted(self) -> list[Call]:
+        """Every message shown to someone, in order."""
+        return [c for c in self.calls
+                if c.method in ("chat.postMessage", "chat.postEphemeral") and not c.failed]
+
+    def texts(self) -> list[str]:
+        """The mrkdwn of every section posted, in order (what people read)."""
+        found = []
+        for call in self.posted():
+            for block in _blocks(call.args):
+                if block.get("type") == "section":
+                    found.append(block["text"]["text"])
+        return found
+
+    async def wait_for(self, method: str, number: int = 1, timeout: float = 10) -> list[Call]:
+        async def enough() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.of(method)) >= number)
+
+        await asyncio.wait_for(enough(), timeout)
+        return self.of(method)
+
+    async def send_envelope(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        """Push a Socket Mode envelope to the connected app and wait for its acknowledgement."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._sockets)), 10)
+        await self._sockets[-1].send_json(envelope)
+
+        async def acked() -> dict[str, Any]:
+            async with self._changed:
+                await self._changed.wait_for(lambda: any(
+                    a.get("envelope_id") == envelope["envelope_id"] for a in self.socket_acks))
+            return next(a for a in self.socket_acks
+                        if a.get("envelope_id") == envelope["envelope_id"])
+
+        return await asyncio.wait_for(acked(), 10)
+
+    async def _record(self, call: Call) -> None:
+        async with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if request.content_type == "application/json":
+            args = await request.json()
+        else:
+            args = dict(await request.post())
+        args.update(request.query)
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") or args.get("token")
+        call = Call(method, args, token, time.monotonic())
+        queued = self._failures.get(method)
+        call.failed = bool(queued)
+        await self._record(call)
+        if queued:
+            status, body, headers = queued.pop(0)
+            return web.json_response(body, status=status, headers=headers)
+        return web.json_response(self._answer(method, args, token, request))
+
+    def _answer(self, method: str, args: dict[str, Any], token: str | None,
+                request: web.Request) -> dict[str, Any]:
+        team = (token or "").rsplit("-", 1)[-1] or TEAM
+        match method:
+            case "auth.test":
+                return {"ok": True, "url": "https://school.slack.com/", "team": "School",
+                        "user": "achtje", "team_id": team, "user_id": "UBOT",
+                        "bot_id": "BBOT", "is_enterprise_install": False}
+            case "chat.postMessage" | "chat.update":
+                ts = f"{next(self._ts)}.000100"
+                return {"ok": True, "channel": args.get("channel"), "ts": ts,
+                        "message": {"text": args.get("text"), "ts": ts}}
+            case "chat.postEphemeral":
+                return {"ok": True, "message_ts": f"{next(self._ts)}.000200"}
+            case "views.open" | "views.publish":
+                return {"ok": True, "view": {"id": f"V{next(self._ts)}", **_view(args)}}
+            case "conversations.open":
+                return {"ok": True, "channel": {"id": "D" + str(args.get("users"))}}
+            case "conversations.members":
+                return {"ok": True, "members": ["U1", "U2", "U3"],
+                        "response_metadata": {"next_cursor": ""}}
+            case "users.info":
+                user = str(args.get("user"))
+                return {"ok": True, "user": {"id": user, "name": user.lower(),
+                                             **self.users.get(user, {})}}
+            case "files.getUploadURLExternal":
+                file_id = f"F{next(self._ts)}"
+                return {"ok": True, "file_id": file_id,
+                        "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}"}
+            case "files.completeUploadExternal":
+                files = args.get("files")
+                listed = json.loads(files) if isinstance(files, str) else files or []
+                return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")}
+                                              for f in listed]}
+            case "apps.connections.open":
+                return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
+            case "oauth.v2.access":
+                installed = self.installs.get(str(args.get("code")))
+                if installed is None:
+                    return {"ok": False, "error": "invalid_code"}
+                return {"ok": True, "access_token": f"xoxb-secret-{installed}",
+                        "token_type": "bot", "scope": "commands,chat:write",
+                        "bot_user_id": "UBOT", "app_id": "A1",
+                        "team": {"id": installed, "name": f"School {installed}"},
+                        "enterprise": None, "is_enterprise_install": False,
+                        "authed_user": {"id": "U9"}}
+        return {"ok": False, "error": "unknown_method"}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.uploads.append(await request.read())
+        await self._record(Call("upload", {"file_id": request.match_info["file_id"]}, None,
+                                time.monotonic()))
+        return web.Response(text="OK")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json({"type": "hello", "num_connections": 1})
+        async with self._changed:
+            self._sockets.append(socket)
+            self._changed.notify_all()
+        async for message in socket:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                async with self._changed:
+                    self.socket_acks.append(json.loads(message.data))
+                    self._changed.notify_all()
+        return socket
+
+
+def _blocks(args: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks = args.get("blocks") or []
+    return json.loads(blocks) if isinstance(blocks, str) else list(blocks)
+
+
+def _view(args: dict[str, Any]) -> dict[str, Any]:
+    view = args.get("view") or {}
+    return json.loads(view) if isinstance(view, str) else dict(view)
+
+
+def blocks_of(call: Call) -> list[dict[str, Any]]:
+    return _blocks(call.args)
+
+
+def view_of(call: Call) -> dict[str, Any]:
+    return _view(call.args)
+
+
+def buttons_of(call: Call) -> dict[str, str]:
+    """Label -> value of every button in a posted message."""
+    found = {}
+    for block in blocks_of(call):
+        for element in block.get("elements", []):
+            if element.get("type") == "button":
+                found[element["text"]["text"]] = element["value"]
+    return found
+
+
+def sign(body: str, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
+    """The headers Slack puts on a request: a v0 HMAC-SHA256 signature over time and body."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256)
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": "v0=" + digest.hexdigest()}
+
+
+_ids = count(1)
+
+
+@dataclass
+class SlackRig:
+    """The real adapter on the real web server, and a way to talk to it as Slack does."""
+
+    fake: FakeSlack
+    adapter: SlackAdapter
+    web: WebServer
+    http: aiohttp.ClientSession
+
+    async def post(self, body: str, content_type: str, headers: dict[str, str] | None = None,
+                   signed: bool = True) -> aiohttp.ClientResponse:
+        sent = {"Content-Type": content_type, **(sign(body) if signed else {}),
+                **(headers or {})}
+        response = await self.http.post(f"{self.web.url}/slack/events", data=body.encode(),
+                                        headers=sent)
+        await response.read()
+        await self.adapter.settled()
+        return response
+
+    async def command(self, text: str, user: str = "U1", channel: str = "C1",
+                      team: str = TEAM) -> aiohttp.ClientResponse:
+        body = urlencode({
+            "token": "legacy", "team_id": team, "team_domain": "school", "channel_id": channel,
+            "channel_name": "directmessage" if channel.startswith("D") else "samenwerking",
+            "user_id": user, "user_name": user.lower(), "command": "/achtje", "text": text,
+            "api_app_id": "A1", "is_enterprise_install": "false",
+            "response_url": "https://hooks.slack.invalid/commands/1",
+            "trigger_id": f"{next(_ids)}.1.trigger",
+        })
+        return await self.post(body, "application/x-www-form-urlencoded")
+
+    async def press(self, value: str, user: str = "U1", channel: str | None = "D1",
+                    ephemeral: bool = False, action_id: str = "achtje_0",
+                    team: str = TEAM, trigger: str | None = None) -> aiohttp.ClientResponse:
+        """A block_actions payload: a button pressed in a message (or on the Home tab)."""
+        container: dict[str, Any] = (
+            {"type": "message", "message_ts": "1.000100", "channel_id": channel,
+             "is_ephemeral": ephemeral} if channel else {"type": "view", "view_id": "VHOME"})
+        payload: dict[str, Any] = {
+            "type": "block_actions", "api_app_id": "A1", "token": "legacy",
+            "user": {"id": user, "username": user.lower(), "name": user.lower(),
+                     "team_id": team},
+            "team": {"id": team, "domain": "school"}, "enterprise": None,
+            "is_enterprise_install": False, "container": container,
+            "trigger_id": trigger or f"{next(_ids)}.1.trigger",
+            "response_url": "https://hooks.slack.invalid/actions/1",
+            "actions": [{"action_id": action_id, "block_id": "b1", "type": "button",
+                         "value": value, "text": {"type": "plain_text", "text": "x"},
+                         "action_ts": f"{time.time():.6f}"}],
+        }
+        if channel:
+            payload["channel"] = {"id": channel, "name": "samenwerking"}
+        return await self.post(urlencode({"payload": json.dumps(payload)}),
+                               "application/x-www-form-urlencoded")
+
+    async def submit(self, text: str, reference: str, user: str = "U1",
+                     team: str = TEAM) -> aiohttp.ClientResponse:
+        """A view_submission of the answer window."""
+        payload = {
+            "type": "view_submission", "api_app_id": "A1", "token": "legacy",
+            "team": {"id": team, "domain": "school"},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(),
+                     "team_id": team},
+            "trigger_id": f"{next(_ids)}.1.trigger", "is_enterprise_install": False,
+            "enterprise": None, "response_urls": [],
+            "view": {"id": f"V{next(_ids)}", "team_id": team, "type": "modal",
+                     "callback_id": "achtje_answer", "private_metadata": reference,
+                     "hash": "1.abc", "state": {"values": {"answer": {"text": {
+                         "type": "plain_text_input", "value": text}}}}},
+        }
+        return await self.post(urlencode({"payload": json.dumps(payload)}),
+                               "application/x-www-form-urlencoded")
+
+    async def event(self, event: dict[str, Any], event_id: str | None = None,
+                    team: str = TEAM, retry: int | None = None) -> aiohttp.ClientResponse:
+        body = event_body(event, event_id, team)
+        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} \
+            if retry else {}
+        return await self.post(json.dumps(body), "application/json", headers)
+
+    async def dm(self, text: str, user: str = "U1", event_id: str | None = None,
+                 retry: int | None = None) -> aiohttp.ClientResponse:
+        return await self.event({"type": "message", "channel": "D" + user, "user": user,
+                                 "text": text, "ts": f"{time.time():.6f}",
+                                 "channel_type": "im"}, event_id, retry=retry)
+
+
+def event_body(event: dict[str, Any], event_id: str | None = None,
+               team: str = TEAM) -> dict[str, Any]:
+    return {
+        "token": "legacy", "team_id": team, "api_app_id": "A1", "event": event,
+        "type": "event_callback", "event_id": event_id or f"Ev{next(_ids)}",
+        "event_time": int(time.time()),
+        "authorizations": [{"enterprise_id": None, "team_id": team, "user_id": "UBOT",
+                            "is_bot": True, "is_enterprise_install": False}],
+    }
+
+
+@asynccontextmanager
+async def slack_rig(engine: Engine, **settings: str) -> AsyncIterator[SlackRig]:
+    """The fake Slack, and the real adapter on a web server (port 0) pointed at it."""
+    fake = FakeSlack()
+    await fake.start()
+    values = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+              "ACHTJE_SLACK_API_URL": fake.api_url, **settings}
+    web_server = WebServer("127.0.0.1", 0)
+    adapter = SlackAdapter(Settings.model_validate(values), engine, web_server)
+    await adapter.start()
+    await web_server.start()
+    http = aiohttp.ClientSession()
+    try:
+        yield SlackRig(fake, adapter, web_server, http)
+    finally:
+        await http.close()
+        await web_server.stop()
+        await adapter.stop()
+        await fake.stop()
