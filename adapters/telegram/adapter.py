@@ -1,0 +1,350 @@
+"""achtje on Telegram: python-telegram-bot's `Application`, run inside our own event loop.
+
+Updates arrive by long polling, or by webhook on the shared HTTP server when a webhook URL
+is configured. Every update goes through one handler: translate it, let the engine decide,
+render the replies. Conversation state lives in the engine's database, never in PTB's
+`user_data` or `ConversationHandler`; the job queue is not used.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from aiohttp import web
+from telegram import BotCommand, ChatMemberUpdated, Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import ChatMigrated, InvalidToken, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
+
+from adapters.telegram import delivery
+from adapters.telegram import render as rendering
+from adapters.telegram.translate import PLATFORM, to_incoming
+from adapters.web import WebServer
+from bot.engine import Engine, parse_command
+from bot.messages import DeliveryError, Incoming, Invitation, Reply, Text, Unreachable
+from bot.settings import SettingsError
+from bot.store import telegram as store
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+# Registered with setMyCommands, in this order; descriptions are `telegram_command_<name>`.
+COMMANDS = ("start", "help", "checkin", "valkuilen", "pauze", "taal", "privacy", "koppel")
+_IN_GROUP = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+
+
+class TelegramAdapter:
+    """The `Adapter` for Telegram: runs the bot, answers updates, delivers replies."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        engine: Engine,
+        token: str,
+        *,
+        api_url: str = "https://api.telegram.org",
+        web: WebServer | None = None,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        poll_timeout: int = 30,
+        max_retries: int = 3,
+    ) -> None:
+        if webhook_url and (web is None or not webhook_secret):
+            raise SettingsError("Telegram webhook mode needs ACHTJE_TELEGRAM_WEBHOOK_SECRET")
+        self.engine = engine
+        self.webhook_url = webhook_url
+        self._secret = (webhook_secret or "").encode()
+        self.poll_timeout = poll_timeout
+        self.api_url = api = api_url.rstrip("/")
+        builder = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(f"{api}/bot")
+            .base_file_url(f"{api}/file/bot")
+            .rate_limiter(AIORateLimiter(max_retries=max_retries))
+            .job_queue(None)
+        )
+        if webhook_url:
+            builder = builder.updater(None)
+        self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.app.add_handler(TypeHandler(Update, self._on_update))
+        self.app.add_error_handler(self._on_error)
+        if webhook_url and web is not None:
+            web.add_route("POST", WEBHOOK_PATH, self._webhook)
+
+    @property
+    def username(self) -> str:
+        """The bot's @username (known once started), for deep links and `/cmd@bot`."""
+        return str(self.app.bot.username)
+
+    async def start(self) -> None:
+        """Connect (getMe), set the command menu, and start polling or the webhook.
+
+        Raises SettingsError, naming what to check, when Telegram refuses the token or
+        cannot be reached; nothing is left running then.
+        """
+        try:
+            await self._start()
+        except TelegramError as exc:
+            await self._close_quietly()
+            if isinstance(exc, InvalidToken):
+                raise SettingsError("the telegram bot could not start: Telegram refused "
+                                    "TELEGRAM_BOT_TOKEN (@BotFather shows the right one)"
+                                    ) from None
+            raise SettingsError(f"the telegram bot could not start: no answer from the Bot "
+                                f"API at {self.api_url} ({exc.message}); check the network "
+                                "and ACHTJE_TELEGRAM_API_URL") from exc
+
+    async def _start(self) -> None:
+        await self.app.initialize()  # getMe
+        await self._register_commands()
+        if self.webhook_url:
+            await self.app.bot.set_webhook(self.webhook_url, secret_token=self._secret.decode(),
+                                           allowed_updates=ALLOWED_UPDATES)
+        await self.app.start()
+        if self.app.updater is not None:
+            await self.app.updater.start_polling(timeout=self.poll_timeout,
+                                                 allowed_updates=ALLOWED_UPDATES)
+        logger.info("telegram bot @%s started (%s)", self.username,
+                    "webhook" if self.webhook_url else "polling")
+
+    async def stop(self) -> None:
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    async def _close_quietly(self) -> None:
+        try:
+            await self.stop()
+        except Exception:
+            logger.debug("telegram adapter did not close cleanly after a failed start",
+                         exc_info=True)
+
+    async def send(self, chat: str, replies: Sequence[Reply]) -> None:
+        """Post replies in a chat (a group, or a person's private chat) in order."""
+        try:
+            chat_id = int(chat)
+        except ValueError as exc:
+            raise Unreachable(f"not a Telegram chat id: {chat!r}") from exc
+        for reply in replies:
+            try:
+                callback_data = await self._callback_data(reply, chat_id > 0)
+                messages = rendering.render(reply, chat=chat_id, bot_username=self.username,
+                                            callback_data=callback_data)
+            except TypeError:
+                logger.exception("cannot render %s for telegram", type(reply).__name__)
+                continue
+            for message in messages:
+                chat_id = await self._post(chat_id, message)
+
+    async def send_direct(self, user: str, replies: Sequence[Reply]) -> None:
+        """A person's private chat has their user id; a 403 there means blocked or never
+        started, which is recorded on their memberships and not retried."""
+        try:
+            await self.send(user, replies)
+        except Unreachable:
+            await self._set_unreachable(user, reachable=False)
+            raise
+
+    # Updates in
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, self._secret):
+            logger.warning("telegram webhook call without the right secret from %s",
+                           request.remote)
+            return web.Response(status=403)
+        try:
+            data = await request.json()
+            if not isinstance(data, dict):
+                raise TypeError("not an object")
+            update = Update.de_json(data, self.app.bot)
+        except (ValueError, TypeError, KeyError):
+            logger.warning("unreadable telegram webhook body", exc_info=True)
+            return web.Response(status=400)
+        await self.app.update_queue.put(update)
+        return web.Response(text="ok")
+
+    async def _on_update(self, update: Update, _context: object) -> None:
+        try:
+            await self._handle(update)
+        except Exception:
+            logger.exception("could not handle telegram update %s", update.update_id)
+            await self._apologise(update)
+
+    async def _on_error(self, update: object, context: Any) -> None:
+        logger.error("telegram error for %r", update, exc_info=context.error)
+
+    async def _handle(self, update: Update) -> None:
+        query = update.callback_query
+        if query is not None:
+            await delivery.answer(query)
+        message = update.message
+        if message is not None and message.migrate_to_chat_id:
+            await self._moved(message.chat.id, message.migrate_to_chat_id)
+            return
+        if message is not None and message.migrate_from_chat_id:
+            await self._moved(message.migrate_from_chat_id, message.chat.id)
+            return
+        if update.my_chat_member is not None:
+            await self._membership_changed(update.my_chat_member)
+            return
+        incoming = to_incoming(update, self.username)
+        origin = update.effective_chat
+        if incoming is None or origin is None:
+            return
+        in_private = origin.type == "private"
+        if in_private:
+            await self._set_unreachable(incoming.user, reachable=True)
+        if incoming.action and incoming.action.startswith(store.CALLBACK_PREFIX):
+            incoming = replace(incoming, action=await self._callback_value(incoming.action))
+        if in_private and not incoming.direct and not await self._in_group(incoming):
+            incoming = replace(incoming, chat=str(origin.id), direct=True)
+        replies = await self.engine.handle(incoming)
+        if query is not None and replies:
+            await delivery.tidy(query)
+        await self._deliver(incoming, origin.id, replies)
+
+    async def _deliver(self, incoming: Incoming, origin: int, replies: list[Reply]) -> None:
+        """Replies to where the person acted; private ones from a group go to their own
+        chat, and when that is closed to us the group gets a link to open it."""
+        if origin > 0:
+            await self._send_logged(str(origin), replies)
+            return
+        public = [reply for reply in replies if not reply.private]
+        private = [reply for reply in replies if reply.private]
+        if public:
+            await self._send_logged(incoming.chat, public)
+        if not private:
+            return
+        try:
+            await self.send_direct(incoming.user, private)
+        except Unreachable:
+            logger.info("telegram user %s cannot be written to; inviting them in %s",
+                        incoming.user, incoming.chat)
+            await self._send_logged(incoming.chat, [self._invitation(incoming)])
+        except DeliveryError as exc:
+            logger.warning("could not reach telegram user %s: %r", incoming.user, exc)
+
+    def _invitation(self, incoming: Incoming) -> Invitation:
+        lang = "en" if (incoming.locale or "").lower().startswith("en") else "nl"
+        name, _ = parse_command(incoming.text or "")
+        action = incoming.action or (f"cmd:{name}" if name else "cmd:start")
+        content = self.engine.content
+        return Invitation(
+            text=content.text("telegram_private_fallback", lang,
+                              name=incoming.display_name or ""),
+            button=content.text("telegram_open_chat", lang), action=action)
+
+    async def _in_group(self, incoming: Incoming) -> bool:
+        """Whether someone who came in through a group's deep link is really in that group."""
+        try:
+            member = await self.app.bot.get_chat_member(int(incoming.chat), int(incoming.user))
+        except TelegramError as exc:
+            logger.info("cannot check membership of %s in %s: %s", incoming.user,
+                        incoming.chat, exc)
+            return False
+        return member.status in _IN_GROUP or bool(getattr(member, "is_member", False))
+
+    async def _membership_changed(self, change: ChatMemberUpdated) -> None:
+        status = change.new_chat_member.status
+        if change.chat.type != "private":
+            logger.info("bot is now %s in telegram chat %s", status, change.chat.id)
+            return
+        if status == ChatMemberStatus.BANNED:
+            await self._set_unreachable(str(change.from_user.id), reachable=False)
+        elif status == ChatMemberStatus.MEMBER:
+            await self._set_unreachable(str(change.from_user.id), reachable=True)
+
+    # Database bookkeeping (each its own short transaction)
+
+    async def _set_unreachable(self, user: str, *, reachable: bool) -> None:
+        when = None if reachable else self.engine.clock()
+        async with self.engine.sessions() as session, session.begin():
+            changed = await store.set_unreachable(session, user, when)
+        if changed:
+            logger.info("telegram user %s is %s", user,
+                        "reachable again" if reachable else "unreachable")
+
+    async def _moved(self, old: int, new: int) -> None:
+        async with self.engine.sessions() as session, session.begin():
+            moved = await store.move_chat(session, str(old), str(new))
+        if moved:
+            logger.info("telegram group %s became supergroup %s; binding moved", old, new)
+
+    async def _callback_value(self, ref: str) -> str:
+        async with self.engine.sessions() as session:
+            return await store.callback_value(session, ref) or ref
+
+    async def _callback_data(self, reply: Reply, private_chat: bool) -> dict[str, str]:
+        values = rendering.button_values(reply, private_chat)
+        data = {v: v for v in values
+                if rendering.fits_callback_data(v) and not v.startswith(store.CALLBACK_PREFIX)}
+        if len(data) < len(values):
+            async with self.engine.sessions() as session, session.begin():
+                for value in values:
+                    if value not in data:
+                        data[value] = await store.callback_ref(session, value,
+                                                               self.engine.clock())
+        return data
+
+    # Messages out
+
+    async def _post(self, chat_id: int, message: rendering.Outgoing) -> int:
+        """Send one message; follows a group that became a supergroup, once. Returns the
+        chat id it went to."""
+        try:
+            await self._put(chat_id, message)
+            return chat_id
+        except ChatMigrated as exc:
+            await self._moved(chat_id, exc.new_chat_id)
+            new_id = exc.new_chat_id
+        except TelegramError as exc:
+            raise delivery.delivery_error(exc) from exc
+        try:
+            await self._put(new_id, message)
+            return new_id
+        except TelegramError as exc:
+            raise delivery.delivery_error(exc) from exc
+
+    async def _put(self, chat_id: int, message: rendering.Outgoing) -> None:
+        if message.photo is not None:
+            await self.app.bot.send_photo(chat_id, message.photo, caption=message.text or None,
+                                          reply_markup=message.markup)
+        else:
+            await self.app.bot.send_message(chat_id, message.text, reply_markup=message.markup)
+
+    async def _send_logged(self, chat: str, replies: Sequence[Reply]) -> None:
+        try:
+            await self.send(chat, replies)
+        except DeliveryError as exc:
+            logger.warning("could not answer in telegram chat %s: %r", chat, exc)
+
+    async def _apologise(self, update: Update) -> None:
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or chat.type != "private":
+            return
+        lang = "en" if user and (user.language_code or "").startswith("en") else "nl"
+        await self._send_logged(str(chat.id), [
+            Text(text=self.engine.content.text("error", lang))])
+
+    async def _register_commands(self) -> None:
+        """The command menu, in Dutch (also for everyone else) and English."""
+        content = self.engine.content
+        for language in ("nl", "en", None):
+            commands = [BotCommand(name, content.text(f"telegram_command_{name}",
+                                                      language or "nl"))
+                        for name in COMMANDS]
+            try:
+                await self.app.bot.set_my_commands(commands, language_code=language)
+            except TelegramError as exc:
+                logger.warning("could not register telegram commands (%s): %s", language, exc)

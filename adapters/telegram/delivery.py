@@ -1,0 +1,77 @@
+"""Telegram's side of delivering: answering and tidying button presses, and what a Bot
+API error means for whoever sent the message (a `DeliveryError` subclass)."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from datetime import timedelta
+
+from telegram import CallbackQuery, Message
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from adapters.telegram import render as rendering
+from bot.messages import DeliveryError, DeliveryUncertain, RetryLater, Unreachable
+
+logger = logging.getLogger(__name__)
+
+NETWORK_PAUSE = 5.0  # seconds before a send that failed on the network is worth retrying
+_GONE = ("chat not found", "user not found", "peer_id_invalid")
+
+
+async def answer(query: CallbackQuery) -> None:
+    """Always answer a button press, so the client stops showing a spinner."""
+    try:
+        await query.answer()
+    except TelegramError as exc:
+        logger.info("could not answer telegram callback query: %s", exc)
+
+
+async def tidy(query: CallbackQuery) -> None:
+    """Show what was picked under the question and take the buttons away, so an old
+    question cannot be answered by accident and a second tap has nothing to press."""
+    message = query.message
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return
+    label = next((button.text for row in message.reply_markup.inline_keyboard
+                  for button in row if button.callback_data == query.data), None)
+    try:
+        text = message.text or ""
+        picked = f"{text}\n\n✓ {label}"
+        if text and label and rendering.utf16_len(picked) <= rendering.MAX_TEXT:
+            await query.edit_message_text(picked)
+        else:
+            await query.edit_message_reply_markup(None)
+    except TelegramError as exc:
+        logger.info("could not tidy a pressed telegram message: %s", exc)
+
+
+def delivery_error(exc: TelegramError) -> DeliveryError:
+    """What a refused message means for the sender: wait, give up on the person, or not
+    know whether it arrived. Rate limits were already retried by AIORateLimiter."""
+    match exc:
+        case RetryAfter():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PTBDeprecationWarning)
+                wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            return RetryLater(seconds, exc.message)
+        case Forbidden():
+            return Unreachable(exc.message)
+        case TimedOut():
+            return DeliveryUncertain(exc.message)
+        case BadRequest() if any(gone in exc.message.lower() for gone in _GONE):
+            return Unreachable(exc.message)  # never wrote to us, or no longer exists
+        case BadRequest():
+            return DeliveryError(exc.message)
+        case NetworkError():
+            return RetryLater(NETWORK_PAUSE, exc.message)
+    return DeliveryError(exc.message)

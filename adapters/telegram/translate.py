@@ -1,0 +1,113 @@
+"""Telegram updates in, neutral `Incoming` out; and the deep-link payloads of `/start`.
+
+Pure functions, no I/O: what needs the network or the database (checking that someone is
+in a group, looking up a long button value) is the adapter's job.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import replace
+
+from telegram import Update
+
+from bot.messages import Incoming
+
+PLATFORM = "telegram"
+MAX_PAYLOAD = 64  # Telegram's limit for ?start=
+_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Actions that read well in a link: "cmd:checkin" <-> "cmd-checkin".
+_READABLE = re.compile(r"[a-z][A-Za-z0-9_]*(:[A-Za-z0-9_]+)*")
+# "G<digits>_" in front names the group the invitation was posted in (id -<digits>).
+_FROM_GROUP = re.compile(r"G([0-9]{1,20})_(.+)")
+
+
+def encode_start(action: str, group: int | None = None) -> str | None:
+    """The `/start` payload that brings `action` back, or None when it cannot fit.
+
+    Letters, digits, `_` and `-` only, at most 64 characters. A readable form for the usual
+    actions, base64 (marked by a leading `_`) for anything else.
+    """
+    if _READABLE.fullmatch(action):
+        body = action.replace(":", "-")
+    else:
+        body = "_" + base64.urlsafe_b64encode(action.encode()).decode().rstrip("=")
+    if group is not None and group < 0:
+        body = f"G{-group}_{body}"
+    return body if len(body) <= MAX_PAYLOAD else None
+
+
+def decode_start(payload: str) -> tuple[str | None, int | None]:
+    """(action, group chat id) from a `/start` payload; (None, None) for one we never made."""
+    if not _PAYLOAD.fullmatch(payload):
+        return None, None
+    group = None
+    if found := _FROM_GROUP.fullmatch(payload):
+        group, payload = -int(found.group(1)), found.group(2)
+    if payload.startswith("_"):
+        encoded = payload[1:]
+        try:
+            action = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None, None
+    else:
+        action = payload.replace("-", ":")
+    return (action, group) if action and action.isprintable() else (None, None)
+
+
+def to_incoming(update: Update, bot_username: str) -> Incoming | None:
+    """What the person did, or None for what the engine need not see.
+
+    In groups only commands count (with privacy mode that is all the bot gets anyway);
+    a `/start` whose payload names a group comes back as said in that group, and the
+    adapter checks that the person is in it before passing it on.
+    """
+    if update.callback_query is not None:
+        return _pressed(update)
+    message = update.message
+    if message is None or message.from_user is None or message.from_user.is_bot:
+        return None
+    if message.migrate_to_chat_id or message.migrate_from_chat_id:
+        return None
+    text = message.text or message.caption or ""
+    private = message.chat.type == "private"
+    user = message.from_user
+    base = Incoming(platform=PLATFORM, user=str(user.id), chat=str(message.chat.id),
+                    direct=private, locale=user.language_code, display_name=user.full_name,
+                    event_id=f"u{update.update_id}", raw=update)
+    command, _, payload = text.partition(" ")
+    name, _, addressee = command.partition("@")
+    if addressee and addressee.lower() != bot_username.lower():
+        return None  # a command for another bot in the same group
+    if not private and not text.startswith("/"):
+        return None
+    if name.lower() == "/start" and payload.strip():
+        action, group = decode_start(payload.strip())
+        if action is None:
+            return replace(base, text="/start")
+        if group is not None and private:
+            return replace(base, chat=str(group), direct=False, action=action)
+        return replace(base, action=action)
+    return replace(base, text=text)
+
+
+def _pressed(update: Update) -> Incoming | None:
+    query = update.callback_query
+    assert query is not None
+    if query.data is None:
+        return None
+    message = query.message
+    chat = message.chat if message is not None else None
+    # A button belongs to one message: pressing it twice (or Telegram sending the press
+    # twice) is one event. Buttons are removed once pressed, so this loses nothing.
+    event_id = (f"c{chat.id}:{message.message_id}:{query.data}"
+                if message is not None and chat is not None else f"u{update.update_id}")
+    return Incoming(
+        platform=PLATFORM, user=str(query.from_user.id),
+        chat=str(chat.id if chat is not None else query.from_user.id),
+        direct=chat is None or chat.type == "private", action=query.data,
+        locale=query.from_user.language_code, display_name=query.from_user.full_name,
+        event_id=event_id, raw=update,
+    )

@@ -1,0 +1,368 @@
+"""A fake Telegram Bot API: a real aiohttp server on 127.0.0.1, port 0; and the real
+adapter running against it, driven the way Telegram users would.
+
+It answers the methods achtje uses under /bot<token>/<method>, records every call, hands
+out queued updates to getUpdates (honouring `offset` and `timeout`), and can be told to
+answer 429 (flood control), 403 (blocked) or "group migrated" for a chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from adapters.telegram import TelegramAdapter
+from adapters.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH
+from adapters.web import WebServer
+from bot.engine import Engine
+
+TOKEN = "123456:fake-token"
+BOT = {"id": 123456, "is_bot": True, "first_name": "achtje", "username": "achtje_test_bot",
+       "can_join_groups": True, "can_read_all_group_messages": False,
+       "supports_inline_queries": False}
+MAX_LONG_POLL = 2.0  # seconds; tests stay fast even when they ask for more
+_JSON_FIELDS = {"chat_id", "user_id", "message_id", "offset", "limit", "timeout",
+                "reply_markup", "commands", "scope", "allowed_updates"}
+_SENDS = {"sendMessage", "sendPhoto", "editMessageText", "editMessageReplyMarkup"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+    @property
+    def chat(self) -> int | None:
+        chat = self.params.get("chat_id")
+        return int(chat) if chat is not None else None
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text") or self.params.get("caption") or "")
+
+    @property
+    def buttons(self) -> list[list[dict[str, Any]]]:
+        markup = self.params.get("reply_markup") or {}
+        return list(markup.get("inline_keyboard", []))
+
+
+@dataclass
+class User:
+    id: int
+    first_name: str
+    language_code: str | None = "nl"
+
+    def as_json(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.language_code:
+            found["language_code"] = self.language_code
+        return found
+
+
+@dataclass
+class FakeTelegram:
+    token: str = TOKEN
+    calls: list[Call] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    # Chats that answer 403, 429 (a list of retry_after values, one per refused call),
+    # or "migrated to a supergroup".
+    blocked: set[int] = field(default_factory=set)
+    flood: dict[int, list[int]] = field(default_factory=dict)
+    migrated: dict[int, int] = field(default_factory=dict)
+    # (group, user) pairs for which getChatMember says "member".
+    members: set[tuple[int, int]] = field(default_factory=set)
+    confirmed: int = 0  # every update below this id has been fetched and confirmed
+    messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(1)
+        self._update_ids = itertools.count(1000)
+        self._arrived = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> str:
+        app = web.Application(client_max_size=20 * 1024 * 1024)
+        app.router.add_post("/bot{token}/{method}", self._api)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        self._arrived.set()  # end a waiting long poll, or the server waits for it
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # What tests look at
+
+    def sent(self, chat: int | None = None, methods: set[str] | None = None) -> list[Call]:
+        """Messages sent (or edited), optionally only in one chat."""
+        return [c for c in self.calls if c.method in (methods or _SENDS)
+                and (chat is None or c.chat == chat)]
+
+    def called(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(self, check: Callable[[], Any], what: str = "", timeout: float = 10.0
+                       ) -> Any:
+        """Wait until `check()` is truthy; fail with the calls so far if it never is."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not (found := check()):
+            if loop.time() > deadline:
+                log = "\n".join(f"{c.method} {c.params}" for c in self.calls[-20:])
+                raise AssertionError(f"never happened: {what}\nlast calls:\n{log}")
+            await asyncio.sleep(0.01)
+        return found
+
+    # Updates the tests queue
+
+    def queue(self, update: dict[str, Any]) -> int:
+        self.updates.append(update)
+        self._arrived.set()
+        return int(update["update_id"])
+
+    def text_update(self, user: User, chat: int, text: str, update_id: int | None = None
+                    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": next(self._ids), "date": 1_790_000_000, "chat": _chat(chat, user),
+            "from": user.as_json(), "text": text,
+        }
+        if text.startswith("/"):
+            length = len(text.split(" ", 1)[0].encode("utf-16-le")) // 2
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return {"update_id": update_id or next(self._update_ids), "message": message}
+
+    def press_update(self, user: User, message: dict[str, Any], data: str,
+                     update_id: int | None = None) -> dict[str, Any]:
+        """A tap on a button of `message` (as the bot sent it), carrying `data`."""
+        return {"update_id": update_id or next(self._update_ids), "callback_query": {
+            "id": str(next(self._ids)), "from": user.as_json(), "chat_instance": "ci",
+            "data": data, "message": copy.deepcopy(message),
+        }}
+
+    def button(self, chat: int, label: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The newest message in `chat` that still shows a button `label`, and the button."""
+        for (in_chat, _), message in sorted(self.messages.items(), key=lambda m: -m[0][1]):
+            rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+            for button in (b for row in rows for b in row):
+                if in_chat == chat and button["text"] == label:
+                    return message, button
+        raise LookupError(f"no button {label!r} in chat {chat}")
+
+    def migrate_update(self, old: int, new: int, user: User) -> dict[str, Any]:
+        return {"update_id": next(self._update_ids), "message": {
+            "message_id": next(self._ids), "date": 1_790_000_000, "chat": _chat(old, user),
+            "from": user.as_json(), "migrate_to_chat_id": new,
+        }}
+
+    def blocked_update(self, user: User, status: str = "kicked") -> dict[str, Any]:
+        return {"update_id": next(self._update_ids), "my_chat_member": {
+            "chat": _chat(user.id, user), "from": user.as_json(), "date": 1_790_000_000,
+            "old_chat_member": {"status": "member", "user": BOT},
+            "new_chat_member": {"status": status, "user": BOT, "until_date": 0}
+            if status == "kicked" else {"status": status, "user": BOT},
+        }}
+
+    # The API
+
+    async def _api(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(404, "Not Found")
+        method = request.match_info["method"]
+        params = await _params(request)
+        self.calls.append(Call(method, params))
+        if method == "getUpdates":
+            return _ok(await self._get_updates(params))
+        refused = self._refusal(method, params)
+        if refused is not None:
+            return refused
+        handler = getattr(self, f"_{method}", None)
+        if handler is None:
+            return _ok(True)  # setMyCommands, setWebhook, deleteWebhook, answerCallbackQuery
+        return _ok(handler(params))
+
+    def _refusal(self, method: str, params: dict[str, Any]) -> web.Response | None:
+        if method not in _SENDS or "chat_id" not in params:
+            return None
+        chat = int(params["chat_id"])
+        if chat in self.blocked:
+            return _error(403, "Forbidden: bot was blocked by the user")
+        if self.flood.get(chat):
+            wait = self.flood[chat].pop(0)
+            return _error(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+        if chat in self.migrated:
+            return _error(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                          migrate_to_chat_id=self.migrated[chat])
+        return None
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        self.confirmed = max(self.confirmed, offset)
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        if not self.updates:
+            self._arrived.clear()
+            wait = min(float(params.get("timeout") or 0), MAX_LONG_POLL)
+            try:
+                await asyncio.wait_for(self._arrived.wait(), wait)
+            except TimeoutError:
+                return []
+        return self.updates[: int(params.get("limit") or 100)]
+
+    def _getMe(self, _params: dict[str, Any]) -> dict[str, Any]:
+        return BOT
+
+    def _getChatMember(self, params: dict[str, Any]) -> dict[str, Any]:
+        pair = (int(params["chat_id"]), int(params["user_id"]))
+        user = {"id": pair[1], "is_bot": False, "first_name": "x"}
+        return {"status": "member" if pair in self.members else "left", "user": user}
+
+    def _sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._store(params, {"text": params["text"]})
+
+    def _sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        photo = [{"file_id": "p1", "file_unique_id": "p1", "width": 10, "height": 10}]
+        found = {"photo": photo}
+        if params.get("caption"):
+            found["caption"] = params["caption"]
+        return self._store(params, found)
+
+    def _editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self.messages[(int(params["chat_id"]), int(params["message_id"]))]
+        message["text"] = params["text"]
+        message.pop("reply_markup", None)
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        return message
+
+    def _editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self.messages[(int(params["chat_id"]), int(params["message_id"]))]
+        message.pop("reply_markup", None)
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        return message
+
+    def _store(self, params: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        chat = int(params["chat_id"])
+        message = {"message_id": next(self._ids), "date": 1_790_000_000,
+                   "chat": _chat(chat), "from": BOT, **body}
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        params["message_id"] = message["message_id"]
+        self.messages[(chat, message["message_id"])] = message
+        return message
+
+
+def _chat(chat: int, user: User | None = None) -> dict[str, Any]:
+    if chat > 0:
+        return {"id": chat, "type": "private", "first_name": user.first_name if user else "x"}
+    kind = "supergroup" if str(chat).startswith("-100") else "group"
+    return {"id": chat, "type": kind, "title": "Leerlab"}
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    form = await request.post()
+    params: dict[str, Any] = {}
+    for key, value in form.items():
+        if not isinstance(value, str):  # an uploaded file
+            params[key] = value.file.read()
+        elif key in _JSON_FIELDS:
+            try:
+                params[key] = json.loads(value)
+            except ValueError:
+                params[key] = value
+        else:
+            params[key] = value
+    return params
+
+
+def _ok(result: Any) -> web.Response:
+    return web.json_response({"ok": True, "result": result})
+
+
+def _error(code: int, description: str, **parameters: Any) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=code)
+
+
+# The adapter running against the fake
+
+ANNA = User(111, "Anna", "nl")
+BOB = User(222, "Bob", "en")
+GROUP = -1001234567
+SECRET = "s3cret-Token_1"
+
+
+@dataclass
+class Bot:
+    """The adapter running against the fake, and ways to act as a Telegram user."""
+
+    fake: FakeTelegram
+    adapter: TelegramAdapter
+    web: WebServer | None
+
+    async def deliver(self, update: dict[str, Any], secret: str | None = SECRET) -> list[Call]:
+        """Hand one update to the bot, wait until it is handled; the API calls it caused."""
+        before = len(self.fake.calls)
+        if self.web is None:
+            update_id = self.fake.queue(update)
+            await self.fake.wait_for(lambda: self.fake.confirmed > update_id,
+                                     f"update {update_id} fetched")
+        else:
+            assert await self.post(update, secret) == 200
+        await self.adapter.app.update_queue.join()
+        return [c for c in self.fake.calls[before:] if c.method != "getUpdates"]
+
+    async def post(self, update: dict[str, Any], secret: str | None) -> int:
+        assert self.web is not None
+        headers = {SECRET_HEADER: secret} if secret is not None else {}
+        async with aiohttp.ClientSession() as http, http.post(
+            self.web.url + WEBHOOK_PATH, json=update, headers=headers
+        ) as response:
+            return response.status
+
+    async def say(self, user: User, text: str, chat: int | None = None) -> list[Call]:
+        return await self.deliver(self.fake.text_update(user, chat or user.id, text))
+
+    async def press(self, user: User, label: str, chat: int | None = None) -> list[Call]:
+        message, button = self.fake.button(chat or user.id, label)
+        return await self.deliver(self.fake.press_update(user, message, button["callback_data"]))
+
+
+async def running(engine: Engine, mode: str) -> AsyncIterator[Bot]:
+    fake = FakeTelegram()
+    await fake.start()
+    web = WebServer("127.0.0.1", 0) if mode == "webhook" else None
+    adapter = TelegramAdapter(
+        engine, fake.token, api_url=fake.url, web=web, poll_timeout=1, max_retries=1,
+        webhook_url="https://achtje.example/telegram/webhook" if web else None,
+        webhook_secret=SECRET if web else None,
+    )
+    await adapter.start()
+    if web is not None:
+        await web.start()
+    try:
+        yield Bot(fake, adapter, web)
+    finally:
+        await adapter.stop()
+        if web is not None:
+            await web.stop()
+        await fake.stop()
+    # Whatever happened in the test: no button ever carried more than Telegram allows.
+    for call in fake.calls:
+        for button in (b for row in call.buttons for b in row if "callback_data" in b):
+            assert len(button["callback_data"].encode()) <= 64, button
