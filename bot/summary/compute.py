@@ -1,0 +1,279 @@
+"""A partnership's summary for one month: scores, trends, gaps, pitfall signals and agenda.
+
+The trust rules: a number only for a group of at least `min_group_size` respondents (never
+below 3), with its n; groups compared only when both may be shown, and cells hidden so that
+no small group follows by subtraction (`privacy.visible_cells`); open answers only for
+groups of at least 5; nothing that names or dates a person.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.content import CONDITION_IDS, LEVEL_IDS, Content
+from bot.months import month_bounds, shift_month
+from bot.nudges.stats import NudgeStats
+from bot.store.models import CheckInRound, Partnership
+from bot.summary import queries
+from bot.summary.model import (
+    MIN_GROUP_SIZE,
+    OPEN_TEXT_MIN,
+    AgendaQuestion,
+    Direction,
+    GroupScore,
+    PitfallSignal,
+    Reason,
+    RoundRate,
+    Summary,
+    TopicSummary,
+    shown,
+)
+from bot.summary.privacy import visible_cells
+from bot.summary.queries import ClassScores
+from bot.summary.rules import SummaryRules, Trigger, load_summary_rules
+
+logger = logging.getLogger(__name__)
+
+SIDES = ("vmbo", "mbo", "other")
+EPSILON = 1e-9  # so that a rounded 1.0 counts as 1.0 despite floating point
+
+
+async def compute_summary(
+    session: AsyncSession,
+    content: Content,
+    partnership: Partnership,
+    month: date,
+    *,
+    rules: SummaryRules | None = None,
+    nudges: NudgeStats | None = None,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> Summary:
+    """The summary of `month` (any day in it), with last month and the one before for trends.
+
+    `nudges` are the month's informal-contact numbers when a nudge module provides them.
+    """
+    if min_group_size < MIN_GROUP_SIZE:
+        logger.warning("min_group_size %d raised to %d", min_group_size, MIN_GROUP_SIZE)
+    minimum = max(MIN_GROUP_SIZE, min_group_size)
+    rules = rules or load_summary_rules(content)
+    month = month.replace(day=1)
+    topic_of = {s.id: content.topic_of(s.id) for s in content.all_statements()}
+
+    scores: list[list[ClassScores]] = []  # two months ago, last month, this month
+    for earlier in (2, 1, 0):
+        start, after = month_bounds(shift_month(month, -earlier), partnership.timezone)
+        rounds = await queries.month_rounds(session, partnership.id, start, after)
+        ids = [r.id for r in rounds]
+        scores.append(await queries.class_scores(session, ids, topic_of))
+    # From here on `rounds`, `ids` and `after` are this month's.
+    texts = await queries.open_answers(session, ids, topic_of)
+    open_minimum = max(OPEN_TEXT_MIN, minimum)
+
+    def topic(name: str, groups: bool) -> TopicSummary:
+        asked = tuple(dict.fromkeys(s for r in rounds for s in r.statement_ids
+                                    if topic_of.get(s) == name))
+        return _topic(name, scores, minimum, rules, asked, groups,
+                      texts.get(name, []), open_minimum)
+
+    conditions = tuple(topic(c, groups=True) for c in CONDITION_IDS)
+    condition_statements = [s for s in topic_of if topic_of[s] in CONDITION_IDS]
+    together = _collaboration(scores, minimum, rules,
+                              await queries.scorers(session, ids, condition_statements))
+    boards = (topic("content", groups=False), together, topic("anchoring", groups=False))
+    signals = _signals(content, conditions, rules, nudges, minimum)
+    withheld = any(texts.get(t.topic) and not t.open_answers for t in (*conditions, *boards))
+    return Summary(
+        partnership_id=partnership.id,
+        partnership=partnership.name,
+        month=month,
+        min_group_size=minimum,
+        members=await queries.members_before(session, partnership.id, after),
+        respondents=await queries.respondents(session, ids),
+        rounds=await _round_rates(session, partnership, rounds),
+        conditions=conditions,
+        boards=boards,
+        signals=signals,
+        agenda=_agenda(content, conditions, signals, len(rules.agenda.general)),
+        nudges=nudges,
+        open_answers_withheld=withheld,
+    )
+
+
+def _topic(
+    name: str,
+    months: Sequence[Sequence[ClassScores]],
+    minimum: int,
+    rules: SummaryRules,
+    statements: tuple[str, ...],
+    groups: bool,
+    texts: list[str],
+    open_minimum: int,
+) -> TopicSummary:
+    trend = (_mean(months[0], name, minimum), _mean(months[1], name, minimum),
+             _mean(months[2], name, minimum))
+    rows = [row for row in months[2] if row.topic == name]
+    count = sum(row.respondents for row in rows)
+    visible = trend[2] is not None
+    sides: tuple[GroupScore, ...] = ()
+    levels: tuple[GroupScore, ...] = ()
+    if groups and visible:
+        cells = visible_cells({(row.side, row.level): row.respondents for row in rows},
+                              minimum)
+        sides = _groups(rows, 0, [side for side in SIDES if (0, side) in cells])
+        levels = _groups(rows, 1, [level for level in LEVEL_IDS if (1, level) in cells])
+    return TopicSummary(
+        topic=name,
+        respondents=count,
+        mean=trend[2],
+        distribution=tuple(sum(row.distribution[k] for row in rows)  # type: ignore[arg-type]
+                           for k in range(5)) if visible else None,
+        dont_know=sum(row.dont_know for row in rows) if visible else None,
+        trend=trend,
+        direction=_direction(trend, rules.thresholds.trend_step),
+        statements=statements,
+        sides=sides,
+        levels=levels,
+        open_answers=tuple(texts) if count >= open_minimum else (),
+    )
+
+
+def _collaboration(
+    months: Sequence[Sequence[ClassScores]], minimum: int, rules: SummaryRules, count: int
+) -> TopicSummary:
+    """The collaboration board: the mean of the five condition means, when all are shown.
+
+    Being made of shown numbers only, it can reveal nothing the conditions do not.
+    """
+    trend = []
+    for rows in months:
+        means = [_mean(rows, condition, minimum) for condition in CONDITION_IDS]
+        trend.append(None if None in means else sum(m or 0.0 for m in means) / len(means))
+    three = (trend[0], trend[1], trend[2])
+    return TopicSummary(topic="collaboration", respondents=count, mean=three[2],
+                        distribution=None, dont_know=None, trend=three,
+                        direction=_direction(three, rules.thresholds.trend_step), statements=())
+
+
+def _mean(rows: Sequence[ClassScores], topic: str, minimum: int) -> float | None:
+    count = sum(row.respondents for row in rows if row.topic == topic)
+    total = sum(row.mean_sum for row in rows if row.topic == topic)
+    return total / count if count >= minimum else None
+
+
+def _groups(
+    rows: Sequence[ClassScores], partition: int, shown: list[str]
+) -> tuple[GroupScore, ...]:
+    found = []
+    for group in shown:
+        mine = [row for row in rows if (row.side, row.level)[partition] == group]
+        count = sum(row.respondents for row in mine)
+        found.append(GroupScore(group, count, sum(row.mean_sum for row in mine) / count))
+    return tuple(found)
+
+
+def _direction(trend: tuple[float | None, ...], step: float) -> Direction | None:
+    known = [shown(value) for value in trend if value is not None]
+    if trend[-1] is None or len(known) < 2:
+        return None
+    difference = shown(known[-1] - known[0])
+    if difference >= step - EPSILON:
+        return "rising"
+    if difference <= -step + EPSILON:
+        return "falling"
+    return "stable"
+
+
+async def _round_rates(
+    session: AsyncSession, partnership: Partnership, rounds: Sequence[CheckInRound]
+) -> tuple[RoundRate, ...]:
+    answered = await queries.respondents_per_round(session, [r.id for r in rounds])
+    zone = ZoneInfo(partnership.timezone)
+    rates = []
+    for r in rounds:
+        members = await queries.members_before(session, partnership.id, r.closes_at)
+        rates.append(RoundRate(number=r.number, opened_on=r.opens_at.astimezone(zone).date(),
+                               respondents=answered.get(r.id, 0), members=members))
+    return tuple(rates)
+
+
+def _signals(
+    content: Content,
+    conditions: Sequence[TopicSummary],
+    rules: SummaryRules,
+    nudges: NudgeStats | None,
+    minimum: int,
+) -> tuple[PitfallSignal, ...]:
+    """Pitfalls pointed to by the rules, the one on the weakest condition first."""
+    by_id = {c.topic: c for c in conditions}
+    reasons: dict[str, list[Reason]] = {}
+    for rule in rules.signals.pitfalls:
+        for trigger in rule.when:
+            reason = _fires(trigger, by_id, rules, nudges, minimum)
+            if reason is not None:
+                reasons.setdefault(rule.pitfall, []).append(reason)
+
+    def weakest_first(pitfall_id: str) -> tuple[float, int]:
+        pitfall = content.pitfall(pitfall_id)
+        mean = by_id[pitfall.condition].mean
+        return (6.0 if mean is None else mean, pitfall.number)
+
+    return tuple(PitfallSignal(pitfall, tuple(reasons[pitfall]))
+                 for pitfall in sorted(reasons, key=weakest_first))
+
+
+def _fires(
+    trigger: Trigger,
+    conditions: dict[str, TopicSummary],
+    rules: SummaryRules,
+    nudges: NudgeStats | None,
+    minimum: int,
+) -> Reason | None:
+    limits = rules.thresholds
+    if trigger.signal == "few_informal":
+        if nudges is None or nudges.people_paired < minimum:
+            return None
+        share = nudges.people_met / nudges.people_paired
+        return Reason("few_informal", None, share) if share < limits.few_informal else None
+    assert trigger.condition is not None  # checked when the rules were loaded
+    condition = conditions[trigger.condition]
+    value: float | None = None
+    if trigger.signal == "low" and condition.mean is not None \
+            and shown(condition.mean) < limits.low - EPSILON:
+        value = condition.mean
+    elif trigger.signal == "falling" and condition.change is not None \
+            and shown(condition.change) <= -limits.falling + EPSILON:
+        value = condition.change
+    elif trigger.signal in ("school_gap", "level_gap"):
+        gap = condition.side_gap if trigger.signal == "school_gap" else condition.level_gap
+        limit = limits.school_gap if trigger.signal == "school_gap" else limits.level_gap
+        if gap is not None and reaches(gap.size, limit):
+            value = gap.size
+    return None if value is None else Reason(trigger.signal, trigger.condition, value)
+
+
+def reaches(value: float, limit: float) -> bool:
+    """Whether a number, as shown, is at least `limit`."""
+    return shown(value) >= limit - EPSILON
+
+
+def _agenda(
+    content: Content,
+    conditions: Sequence[TopicSummary],
+    signals: Sequence[PitfallSignal],
+    general: int,
+) -> tuple[AgendaQuestion, ...]:
+    """Three questions: up to two signalled pitfalls, then the weakest conditions not yet
+    covered, then further pitfalls, then general questions."""
+    picked = [AgendaQuestion("pitfall", s.pitfall) for s in signals[:2]]
+    covered = {content.pitfall(q.ref).condition for q in picked}
+    weakest = sorted((c for c in conditions if c.mean is not None and c.topic not in covered),
+                     key=lambda c: c.mean or 0.0)
+    picked += [AgendaQuestion("condition", c.topic) for c in weakest]
+    picked += [AgendaQuestion("pitfall", s.pitfall) for s in signals[2:]]
+    picked += [AgendaQuestion("general", str(n)) for n in range(general)]
+    return tuple(picked[:3])

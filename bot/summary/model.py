@@ -1,0 +1,147 @@
+"""What a monthly summary holds, in neutral terms: numbers and ids, no words, no people.
+
+A summary carries no user ids, names or answer times. Every mean comes with the number of
+respondents behind it, and is None where the group was too small to show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from bot.nudges.stats import NudgeStats
+
+MIN_GROUP_SIZE = 3  # the smallest group whose numbers are shown; never lower
+OPEN_TEXT_MIN = 5  # the smallest group whose open answers are shown
+
+Direction = Literal["rising", "falling", "stable"]
+
+
+def shown(value: float) -> float:
+    """A number as the summary shows it, to one decimal; rules compare what people read."""
+    return round(value, 1)
+
+
+@dataclass(frozen=True)
+class GroupScore:
+    """One side (vmbo, mbo, other) or one level (board, management, teachers) on a topic."""
+
+    group: str
+    respondents: int
+    mean: float
+
+
+@dataclass(frozen=True)
+class Gap:
+    """The largest difference between shown groups of one kind, highest group first."""
+
+    high: GroupScore
+    low: GroupScore
+
+    @property
+    def size(self) -> float:
+        return self.high.mean - self.low.mean
+
+
+@dataclass(frozen=True)
+class TopicSummary:
+    """A condition or board in one month.
+
+    `mean`, `distribution` and `dont_know` are None when fewer than the minimum scored it.
+    `trend` is the mean two months ago, last month and this month (None where not shown).
+    `sides`/`levels` hold only the groups that may be shown; gaps compare those.
+    """
+
+    topic: str
+    respondents: int
+    mean: float | None
+    distribution: tuple[int, int, int, int, int] | None
+    dont_know: int | None
+    trend: tuple[float | None, float | None, float | None]
+    direction: Direction | None
+    statements: tuple[str, ...]
+    sides: tuple[GroupScore, ...] = ()
+    levels: tuple[GroupScore, ...] = ()
+    open_answers: tuple[str, ...] = ()
+
+    @property
+    def change(self) -> float | None:
+        """This month's mean minus last month's, when both are shown."""
+        last, now = self.trend[1], self.trend[2]
+        return None if last is None or now is None else now - last
+
+    @property
+    def side_gap(self) -> Gap | None:
+        return _gap(self.sides)
+
+    @property
+    def level_gap(self) -> Gap | None:
+        return _gap(self.levels)
+
+
+def _gap(groups: tuple[GroupScore, ...]) -> Gap | None:
+    if len(groups) < 2:
+        return None
+    return Gap(max(groups, key=lambda g: g.mean), min(groups, key=lambda g: g.mean))
+
+
+@dataclass(frozen=True)
+class RoundRate:
+    """How many of the members at the time answered one check-in round."""
+
+    number: int
+    opened_on: date
+    respondents: int
+    members: int
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A signal that fired: which, on which condition, and the number that made it fire."""
+
+    signal: str
+    condition: str | None
+    value: float
+
+
+@dataclass(frozen=True)
+class PitfallSignal:
+    pitfall: str
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class AgendaQuestion:
+    """A question id: a condition's or a pitfall's question, or general question `ref`."""
+
+    source: Literal["condition", "pitfall", "general"]
+    ref: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    partnership_id: int
+    partnership: str
+    month: date
+    min_group_size: int
+    members: int
+    respondents: int
+    rounds: tuple[RoundRate, ...]
+    conditions: tuple[TopicSummary, ...]
+    # content, collaboration (the mean of the five condition means), anchoring
+    boards: tuple[TopicSummary, ...]
+    signals: tuple[PitfallSignal, ...]
+    agenda: tuple[AgendaQuestion, ...]
+    nudges: NudgeStats | None = None
+    open_answers_withheld: bool = False
+
+    @property
+    def response_rate(self) -> int:
+        return round(100 * self.respondents / self.members) if self.members else 0
+
+    def condition(self, condition_id: str) -> TopicSummary:
+        return next(t for t in self.conditions if t.topic == condition_id)
+
+    def board(self, board_id: str) -> TopicSummary:
+        return next(t for t in self.boards if t.topic == board_id)

@@ -1,0 +1,293 @@
+"""A summary in words, for a project leader: neutral `Text` and `Image` replies in nl or en.
+
+`summary_replies` is the one entry point for whoever posts summaries (the scheduler, a
+command): it computes the month and renders it. The full version is for project leaders;
+`short=True` gives the channel version (the five scores, the chart and the agenda).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.content import Content
+from bot.messages import Image, Reply, Text
+from bot.nudges.stats import NudgeStats
+from bot.store.models import Partnership
+from bot.summary.chart import summary_chart
+from bot.summary.compute import compute_summary, reaches
+from bot.summary.model import (
+    MIN_GROUP_SIZE,
+    OPEN_TEXT_MIN,
+    Gap,
+    GroupScore,
+    Reason,
+    Summary,
+    TopicSummary,
+    shown,
+)
+from bot.summary.rules import SummaryRules, load_summary_rules
+
+MAX_MESSAGE = 3500  # characters per Text; Telegram takes at most 4096
+MAX_OPEN_ANSWERS = 8  # per topic
+MAX_OPEN_LENGTH = 300  # characters per open answer
+
+
+async def summary_replies(
+    session: AsyncSession,
+    content: Content,
+    partnership: Partnership,
+    month: date,
+    lang: str,
+    *,
+    short: bool = False,
+    rules: SummaryRules | None = None,
+    nudges: NudgeStats | None = None,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> list[Reply]:
+    """The month's summary as replies: texts, with the chart after the five conditions.
+
+    `rules` default to the shipped `content/summary_rules.yaml` and `summary_agenda.yaml`;
+    a deployment with its own content folder passes `load_summary_rules(content, folder)`.
+    """
+    rules = rules or load_summary_rules(content)
+    summary = await compute_summary(session, content, partnership, month, rules=rules,
+                                    nudges=nudges, min_group_size=min_group_size)
+    return await replies_for(summary, content, rules, lang, short=short)
+
+
+async def replies_for(
+    summary: Summary, content: Content, rules: SummaryRules, lang: str, *, short: bool = False
+) -> list[Reply]:
+    sections = render_sections(summary, content, rules, lang, short=short)
+    replies: list[Reply] = [Text(text=chunk) for chunk in _chunks(sections[0])]
+    if any(t.mean is not None or t.trend[1] is not None for t in summary.conditions):
+        png = await asyncio.to_thread(summary_chart, summary, content, lang)
+        caption = content.text("summary_chart_caption", lang, partnership=summary.partnership,
+                               month=f"{summary.month:%Y-%m}")
+        replies.append(Image(png=png, caption=caption))
+    replies += [Text(text=chunk) for section in sections[1:] for chunk in _chunks(section)]
+    return replies
+
+
+def render_text(summary: Summary, content: Content, rules: SummaryRules, lang: str,
+                *, short: bool = False) -> str:
+    """The whole summary as one plain text (the CLI and the demo print this)."""
+    return "\n\n".join(render_sections(summary, content, rules, lang, short=short))
+
+
+def render_sections(summary: Summary, content: Content, rules: SummaryRules, lang: str,
+                    *, short: bool = False) -> list[str]:
+    words = _Words(content, rules, lang, summary.min_group_size)
+    head = [content.text("overview_title", lang, partnership=summary.partnership,
+                         month=f"{summary.month:%Y-%m}", respondents=summary.respondents,
+                         members=summary.members, rate=summary.response_rate),
+            content.text("summary_intro", lang, minimum=summary.min_group_size)]
+    if short:
+        rows = [words.row(t, detail=False) for t in summary.conditions]
+        return ["\n".join([*head, "", content.text("summary_conditions_title", lang), *rows]),
+                words.agenda(summary)]
+    head += [content.text("summary_confidential", lang), words.rounds(summary)]
+    conditions = [words.row(t, detail=True) for t in summary.conditions]
+    sections = [
+        "\n".join([*head, "", content.text("summary_conditions_title", lang), *conditions]),
+        words.boards(summary),
+        words.gaps(summary),
+        words.pitfalls(summary),
+    ]
+    if summary.nudges is not None:
+        sections.append(words.informal(summary.nudges))
+    return [*sections, words.open_answers(summary), words.agenda(summary)]
+
+
+class _Words:
+    """Turns the parts of a summary into lines in one language."""
+
+    def __init__(self, content: Content, rules: SummaryRules, lang: str, minimum: int) -> None:
+        self.content, self.rules, self.lang, self.minimum = content, rules, lang, minimum
+
+    def t(self, key: str, **values: object) -> str:
+        return self.content.text(key, self.lang, **values)
+
+    def num(self, value: float, signed: bool = False) -> str:
+        if signed and shown(value) == 0:
+            text = "0.0"  # not "-0.0" for a tiny drop
+        else:
+            text = f"{value:+.1f}" if signed else f"{value:.1f}"
+        return text.replace(".", ",") if self.lang == "nl" else text
+
+    def name(self, topic: str) -> str:
+        if topic in ("content", "collaboration", "anchoring"):
+            return self.content.domain(topic).name.get(self.lang)
+        return self.content.topic_name(topic, self.lang)
+
+    def rounds(self, summary: Summary) -> str:
+        if not summary.rounds:
+            return self.t("summary_no_rounds")
+        listed = "; ".join(
+            self.t("summary_round", date=f"{r.opened_on:%d-%m}", respondents=r.respondents,
+                   members=r.members, rate=round(100 * r.respondents / r.members)
+                   if r.members else 0)
+            for r in summary.rounds)
+        return self.t("summary_rounds", rounds=listed)
+
+    def row(self, topic: TopicSummary, detail: bool) -> str:
+        name = self.name(topic.topic)
+        if not topic.statements and not topic.respondents:
+            return "- " + self.t("summary_not_asked", name=name)
+        if topic.mean is None and topic.topic == "collaboration" \
+                and topic.respondents >= self.minimum:
+            return "- " + self.t("summary_board_incomplete", name=name,
+                                 count=topic.respondents)
+        if topic.mean is None:
+            return "- " + self.t("summary_hidden", name=name, count=topic.respondents,
+                                 minimum=self.minimum)
+        parts = [self.t("summary_row", name=name, mean=self.num(topic.mean),
+                        count=topic.respondents)]
+        if topic.change is not None:
+            parts.append(self.t("summary_change", change=self.num(topic.change, signed=True)))
+        if detail and topic.direction is not None:
+            values = " → ".join("-" if v is None else self.num(v) for v in topic.trend)
+            parts.append(self.t("summary_trend", values=values)
+                         + f" ({self.t(f'summary_direction_{topic.direction}')})")
+        lines = ["- " + ", ".join(parts)]
+        if detail and topic.distribution is not None:
+            lines.append("  " + self.t("summary_distribution",
+                                       counts=" · ".join(str(n) for n in topic.distribution),
+                                       dont_know=topic.dont_know))
+        if detail and topic.statements:
+            quoted = " / ".join(f'"{self.content.statement(s).text.get(self.lang)}"'
+                                for s in topic.statements)
+            lines.append("  " + self.t("summary_statements", statements=quoted))
+        return "\n".join(lines)
+
+    def boards(self, summary: Summary) -> str:
+        lines = [self.t("summary_boards_title")]
+        lines += [self.row(board, detail=False) for board in summary.boards]
+        together = summary.board("collaboration").mean
+        for board_id in ("content", "anchoring"):
+            mean = summary.board(board_id).mean
+            if together is None or mean is None:
+                continue
+            behind = together - mean
+            if behind >= self.rules.thresholds.notable_gap:
+                lines.append(self.t("summary_board_behind", name=self.name(board_id),
+                                    gap=self.num(behind),
+                                    risk=self.content.domain(board_id).risk.get(self.lang)))
+        return "\n".join(lines)
+
+    def group(self, group: GroupScore) -> str:
+        name = (self.t(f"summary_side_{group.group}") if group.group in ("vmbo", "mbo", "other")
+                else self.content.level_name(group.group, self.lang))
+        return self.t("summary_group", group=name, mean=self.num(group.mean),
+                      count=group.respondents)
+
+    def gaps(self, summary: Summary) -> str:
+        limits = self.rules.thresholds
+        lines = [self.t("summary_gaps_title")]
+        for topic in summary.conditions:
+            for key, groups, gap, flag, limit in (
+                ("summary_gap_sides", topic.sides, topic.side_gap,
+                 "summary_gap_language" if topic.topic == "ambition" else None,
+                 limits.school_gap),
+                ("summary_gap_levels", topic.levels, topic.level_gap, "summary_gap_eight",
+                 limits.level_gap),
+            ):
+                if not _notable(gap, limits.notable_gap, limit if flag else None):
+                    continue
+                assert gap is not None
+                lines.append("- " + self.t(key, name=self.name(topic.topic),
+                                           groups=", ".join(self.group(g) for g in groups),
+                                           gap=self.num(gap.size)))
+                if flag and reaches(gap.size, limit):
+                    lines.append("  " + self.t(flag))
+        if len(lines) == 1:
+            lines.append(self.t("summary_no_gaps", gap=self.num(limits.notable_gap)))
+        return "\n".join(lines)
+
+    def reason(self, reason: Reason) -> str:
+        if reason.signal == "few_informal":
+            value = str(round(100 * reason.value))
+        else:
+            value = self.num(abs(reason.value))
+        condition = self.name(reason.condition) if reason.condition else ""
+        return self.t(f"summary_reason_{reason.signal}", condition=condition, value=value)
+
+    def pitfalls(self, summary: Summary) -> str:
+        lines = [self.t("summary_pitfalls_title")]
+        for signal in summary.signals:
+            pitfall = self.content.pitfall(signal.pitfall)
+            reasons = f" {self.t('summary_reasons_and')} ".join(
+                self.reason(r) for r in signal.reasons)
+            lines.append("- " + self.t("summary_pitfall", name=pitfall.name.get(self.lang),
+                                       condition=self.name(pitfall.condition), reasons=reasons))
+            lines.append("  " + self.t("summary_success_factors"))
+            lines += [f"  · {factor.get(self.lang)}" for factor in pitfall.success_factors]
+        if not summary.signals:
+            lines.append(self.t("summary_no_pitfalls"))
+        return "\n".join(lines)
+
+    def informal(self, nudges: NudgeStats) -> str:
+        title = self.t("summary_informal_title")
+        if nudges.people_paired < self.minimum:
+            return title + "\n" + self.t("summary_informal_hidden", minimum=self.minimum)
+        share = round(100 * nudges.people_met / nudges.people_paired)
+        cross = (round(100 * nudges.people_met_cross_school / nudges.people_met)
+                 if nudges.people_met else 0)
+        return title + "\n" + self.t("summary_informal", rounds=nudges.rounds,
+                                     met=nudges.people_met, invited=nudges.people_paired,
+                                     share=share, cross=cross)
+
+    def open_answers(self, summary: Summary) -> str:
+        lines = [self.t("summary_open_title")]
+        for topic in (*summary.conditions, *summary.boards):
+            if not topic.open_answers:
+                continue
+            lines.append(self.t("summary_open_topic", name=self.name(topic.topic),
+                                count=topic.respondents))
+            for text in topic.open_answers[:MAX_OPEN_ANSWERS]:
+                cut = text if len(text) <= MAX_OPEN_LENGTH else \
+                    text[:MAX_OPEN_LENGTH - 3].rstrip() + "..."
+                lines.append(f'- "{cut}"')
+        if len(lines) == 1:
+            lines.append(self.t("summary_open_none"))
+        if summary.open_answers_withheld:
+            lines.append(self.t("summary_open_withheld", minimum=max(OPEN_TEXT_MIN, self.minimum)))
+        return "\n".join(lines)
+
+    def agenda(self, summary: Summary) -> str:
+        questions = self.rules.agenda
+        lines = [self.t("summary_agenda_title")]
+        for number, question in enumerate(summary.agenda, start=1):
+            if question.source == "condition":
+                text = questions.conditions[question.ref]  # type: ignore[index]
+            elif question.source == "pitfall":
+                text = questions.pitfalls[question.ref]
+            else:
+                text = questions.general[int(question.ref)]
+            lines.append(f"{number}. {text.get(self.lang)}")
+        return "\n".join(lines)
+
+
+def _notable(gap: Gap | None, notable: float, flag_limit: float | None) -> bool:
+    if gap is None:
+        return False
+    return reaches(gap.size, notable if flag_limit is None else min(notable, flag_limit))
+
+
+def _chunks(section: str) -> Iterator[str]:
+    """A section cut at line ends into pieces that fit one chat message."""
+    piece: list[str] = []
+    size = 0
+    for line in section.split("\n"):
+        line = line[:MAX_MESSAGE]
+        if piece and size + len(line) + 1 > MAX_MESSAGE:
+            yield "\n".join(piece)
+            piece, size = [], 0
+        piece.append(line)
+        size += len(line) + 1
+    if piece:
+        yield "\n".join(piece)

@@ -1,0 +1,366 @@
+"""The monthly summary a project leader reads: numbers they can trust, small groups hidden.
+
+The first tests let members answer through the real engine on a moving clock; the others
+write hand-made answers through the store, so every expected number is worked out by hand.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from adapters.memory import MemoryChat
+from bot.content import Content
+from bot.engine import Engine
+from bot.messages import Image, Text
+from bot.nudges.stats import NudgeStats
+from bot.store.models import Partnership
+from bot.summary import (
+    Summary,
+    compute_summary,
+    load_summary_rules,
+    render_text,
+    summary_replies,
+)
+from bot.summary.model import AgendaQuestion, GroupScore
+from tests.conftest import Clock, onboard
+from tests.summary_fakes import NOV, OCT, SEP, Partners, png_size
+
+NOVEMBER = date(2026, 11, 1)
+
+
+def nudge_numbers(rounds: int, paired: int, met: int, met_cross: int) -> NudgeStats:
+    """A month of nudges as the nudge module counts it; only these numbers reach a summary."""
+    return NudgeStats(partnership_id=1, month=date(2026, 11, 1), rounds=rounds,
+                      people_paired=paired, groups=paired // 2, groups_answered=paired // 2,
+                      groups_met=met // 2, groups_planned=0, cross_school_groups=paired // 2,
+                      repeat_pairs=0, people_met=met, people_met_cross_school=met_cross)
+
+
+async def summary_of(sessions: async_sessionmaker[Any], content: Content, partnership_id: int,
+                     month: date = NOVEMBER, **options: Any) -> Summary:
+    async with sessions() as session:
+        partnership = await session.get(Partnership, partnership_id)
+        assert partnership is not None
+        return await compute_summary(session, content, partnership, month, **options)
+
+
+async def check_in(engine: Engine, user: str, scores: list[str], *, comment: str = "",
+                   school: str = "Vmbo De Brug", level: str = "Docenten",
+                   onboarded: bool = False) -> None:
+    """A member answers the open round by typing; a low score gets `comment` or a skip."""
+    chat = MemoryChat(engine, user=user, chat=f"dm-{user}")
+    if not onboarded:
+        await onboard(chat, school=school, level=level)
+    await chat.say("checkin")
+    for score in scores:
+        await chat.say(score)
+        if score in ("1", "2"):
+            await chat.say(comment or "overslaan")
+
+
+# 1. Through the engine: suppression, weighting, response rate
+
+
+@pytest.mark.parametrize(("respondents", "mean", "texts_shown"),
+                         [(2, None, False), (4, 3.0, False), (5, 3.4, True)])
+async def test_small_groups_show_no_number_and_open_texts_need_five(
+    engine: Engine, sessions: async_sessionmaker[Any], content: Content,
+    partnership: Partnership, respondents: int, mean: float | None, texts_shown: bool,
+) -> None:
+    scores = ["1", "2", "4", "5", "5"][:respondents]
+    for n, score in enumerate(scores):
+        await check_in(engine, f"m{n}", [score, "4", "4"], comment=f"Vaker samen lesgeven {n}")
+    summary = await summary_of(sessions, content, partnership.id)
+    ambition = summary.condition("ambition")
+    assert ambition.respondents == respondents
+    assert ambition.mean == (pytest.approx(mean) if mean is not None else None)
+    text = render_text(summary, content, load_summary_rules(content), "nl")
+    if mean is None:
+        assert ambition.distribution is None
+        assert f"Gedeelde ambitie: te weinig antwoorden om te laten zien (n={respondents}, " \
+               "minimaal 3)" in text
+    else:
+        assert f"Gedeelde ambitie: {mean:.1f} (n={respondents})".replace(".", ",") in text
+    assert ("Vaker samen lesgeven" in text) is texts_shown
+    assert ambition.open_answers == (
+        ("Vaker samen lesgeven 0", "Vaker samen lesgeven 1") if texts_shown else ())
+    assert summary.open_answers_withheld is not texts_shown
+    assert ("minder dan 5 mensen" in text) is not texts_shown
+
+
+async def test_each_person_weighs_once_and_rates_count_everyone(
+    engine: Engine, sessions: async_sessionmaker[Any], content: Content,
+    partnership: Partnership, clock: Clock,
+) -> None:
+    clock.now = datetime(2026, 11, 3, 14, 30, tzinfo=UTC)  # round 1: ambition_1 ...
+    await check_in(engine, "zara", ["2", "?", "-"])
+    await check_in(engine, "bram", ["5", "3", "3"], school="Mbo College Kompas")
+    await check_in(engine, "cas", ["4", "3", "?"], level="Bestuur")
+    await onboard(MemoryChat(engine, user="dirk", chat="dm-dirk"))  # never answers
+    clock.advance(days=7)  # round 2 asks organisation, process, content: nobody answers
+    await check_in(engine, "zara", [], onboarded=True)
+    clock.advance(days=7)  # round 3 asks ambition again; only zara answers, with a 4
+    await check_in(engine, "zara", ["4", "-", "-"], onboarded=True)
+
+    summary = await summary_of(sessions, content, partnership.id)
+    ambition = summary.condition("ambition")
+    # zara (2 + 4) / 2 = 3, bram 5, cas 4 -> (3 + 5 + 4) / 3 = 4.0; answers 2, 5, 4, 4.
+    assert (ambition.respondents, ambition.mean) == (3, pytest.approx(4.0))
+    assert ambition.distribution == (0, 1, 0, 2, 1)
+    assert ambition.dont_know == 0
+    assert ambition.statements == ("ambition_1", "ambition_2")
+    interests = summary.condition("interests")
+    assert (interests.respondents, interests.mean, interests.dont_know) == (2, None, None)
+    relations = summary.condition("relations")
+    assert (relations.respondents, relations.mean) == (1, None)
+    together = summary.board("collaboration")
+    # Three people scored a condition, but interests and relations cannot be shown.
+    assert (together.respondents, together.mean) == (3, None)
+    assert (summary.members, summary.respondents, summary.response_rate) == (4, 3, 75)
+    assert [(r.number, r.respondents, r.members) for r in summary.rounds] == \
+        [(1, 3, 4), (2, 0, 4), (3, 1, 4)]
+    text = render_text(summary, content, load_summary_rules(content), "nl")
+    assert "3 van 4 leden deden mee (75%)" in text
+    assert "Investeren in de samenwerking: het gemiddelde van de vijf voorwaarden; niet te " \
+           "geven" in text
+    assert "03-11: 3 van 4 (75%); 10-11: 0 van 4 (0%); 17-11: 1 van 4 (25%)" in text
+    for private in ("zara", "bram", "cas", "dirk", "14:30", "15:30"):
+        assert private not in text
+
+
+# 2. Through the store: trends, gaps, pitfalls, agenda
+
+
+async def test_change_and_trend_over_three_months(
+    sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    partners = await Partners.create(sessions)
+    people = await partners.members("vmbo", "teachers", 3)
+    for day, ambition, relations, interests in (
+        (SEP, [3, 3, 3], [4, 4, 4], [4, 4, 4]),
+        (OCT, [3, 4, 4], [4, 4, None], [3, 3, 3]),
+        (NOV, [4, 4, 4], [3, 3, 3], [2, 2, 2]),
+    ):
+        round_id = await partners.round(day, ["ambition_1", "relations_1", "interests_1"])
+        await partners.answer(round_id, "ambition_1", people, ambition)
+        await partners.answer(round_id, "relations_1", people, relations)
+        await partners.answer(round_id, "interests_1", people, interests)
+
+    summary = await summary_of(sessions, content, partners.partnership.id)
+    ambition = summary.condition("ambition")
+    assert ambition.trend == pytest.approx((3.0, 11 / 3, 4.0))
+    assert ambition.change == pytest.approx(1 / 3)
+    assert ambition.direction == "rising"
+    relations = summary.condition("relations")
+    assert relations.trend == (pytest.approx(4.0), None, pytest.approx(3.0))  # October: n=2
+    assert (relations.change, relations.direction) == (None, "falling")
+    interests = summary.condition("interests")
+    assert interests.change == pytest.approx(-1.0)
+    # Interests fell by 1.0 to 2.0: low and falling; relations 3.0 is not below 3.0.
+    assert [(s.pitfall, [(r.signal, r.condition) for r in s.reasons])
+            for s in summary.signals] == [
+        ("hidden_interests", [("low", "interests"), ("falling", "interests")])]
+    text = render_text(summary, content, load_summary_rules(content), "nl")
+    assert "Gedeelde ambitie: 4,0 (n=3), +0,3 t.o.v. vorige maand, drie maanden: " \
+           "3,0 → 3,7 → 4,0 (stijgend)" in text
+    assert "drie maanden: 4,0 → - → 3,0 (dalend)" in text
+    assert "Belangen onder tafel (Recht doen aan belangen), omdat Recht doen aan belangen " \
+           "laag scoort (2,0) en Recht doen aan belangen daalde met 1,0." in text
+    october = await summary_of(sessions, content, partners.partnership.id, date(2026, 10, 20))
+    assert october.condition("ambition").trend == (None, pytest.approx(3.0),
+                                                   pytest.approx(11 / 3))
+
+
+@pytest.mark.parametrize(("vmbo", "gap", "shown", "confusion"), [
+    ([4, 4, 4], 1.0, "vmbo 4,0 (n=3), mbo 3,0 (n=3); verschil 1,0", True),  # exactly 1.0
+    # (4 + 4 + 4 + 4 + 3.5) / 5 = 3.9: just below
+    ([4, 4, 4, 4, (4, 3)], 0.9, "vmbo 3,9 (n=5), mbo 3,0 (n=3); verschil 0,9", False),
+])
+async def test_a_gap_of_one_on_ambition_is_a_possible_confusion_of_language(
+    sessions: async_sessionmaker[Any], content: Content,
+    vmbo: list[int | tuple[int, int]], gap: float, shown: str, confusion: bool,
+) -> None:
+    partners = await Partners.create(sessions)
+    vmbo_people = await partners.members("vmbo", "teachers", len(vmbo))
+    mbo_people = await partners.members("mbo", "teachers", 3)
+    first = await partners.round(NOV, ["ambition_1"])
+    second = await partners.round(date(2026, 11, 17), ["ambition_2"])
+    firsts = [s[0] if isinstance(s, tuple) else s for s in vmbo]
+    seconds = [s[1] if isinstance(s, tuple) else None for s in vmbo]
+    await partners.answer(first, "ambition_1", vmbo_people + mbo_people, [*firsts, 3, 3, 3])
+    await partners.answer(second, "ambition_2", vmbo_people, seconds)
+
+    summary = await summary_of(sessions, content, partners.partnership.id)
+    ambition = summary.condition("ambition")
+    assert ambition.sides == (GroupScore("vmbo", len(vmbo), pytest.approx(3.0 + gap)),
+                              GroupScore("mbo", 3, pytest.approx(3.0)))
+    assert ambition.side_gap is not None
+    assert ambition.side_gap.size == pytest.approx(gap)
+    assert ambition.levels == (GroupScore("teachers", len(vmbo) + 3, pytest.approx(
+        ambition.mean)),)
+    assert ambition.level_gap is None
+    fired = {s.pitfall: s.reasons for s in summary.signals}
+    assert ("confusion_of_language" in fired) is confusion
+    text = render_text(summary, content, load_summary_rules(content), "nl")
+    assert f"- Gedeelde ambitie, vmbo en mbo: {shown}\n" in text
+    assert ("Mogelijk spraakverwarring" in text) is confusion
+
+
+async def test_a_gap_between_levels_is_a_figure_eight_signal(
+    sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    partners = await Partners.create(sessions)
+    board = [*await partners.members("vmbo", "board", 2),
+             *await partners.members("mbo", "board", 1)]
+    teachers = [*await partners.members("vmbo", "teachers", 1),
+                *await partners.members("mbo", "teachers", 2)]
+    round_id = await partners.round(NOV, ["organisation_1"])
+    await partners.answer(round_id, "organisation_1", board + teachers, [4, 4, 4, 3, 3, 2])
+
+    summary = await summary_of(sessions, content, partners.partnership.id)
+    organisation = summary.condition("organisation")
+    # Sides (vmbo 4, 4, 3; mbo 4, 3, 2) and levels can all be shown: no class of one or two
+    # people follows from them.
+    assert organisation.sides == (GroupScore("vmbo", 3, pytest.approx(11 / 3)),
+                                  GroupScore("mbo", 3, pytest.approx(3.0)))
+    assert organisation.levels == (GroupScore("board", 3, pytest.approx(4.0)),
+                                   GroupScore("teachers", 3, pytest.approx(8 / 3)))
+    assert organisation.level_gap is not None
+    assert organisation.level_gap.size == pytest.approx(4 / 3)
+    assert [s.pitfall for s in summary.signals] == ["losing_the_board"]
+    assert summary.signals[0].reasons[0].signal == "level_gap"
+    text = render_text(summary, content, load_summary_rules(content), "en")
+    assert "Professional organisation, between levels: Board 4.0 (n=3), Teachers 2.7 (n=3); " \
+           "difference 1.3" in text
+    assert "A figure-eight signal" in text
+    assert "Losing the connection with the board (Professional organisation)" in text
+    assert "Write the agreements down in a project plan." in text
+
+
+async def test_a_hidden_level_cannot_be_worked_out_by_subtraction(
+    sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    partners = await Partners.create(sessions)
+    board = await partners.members("vmbo", "board", 2)
+    management = await partners.members("mbo", "management", 3)
+    teachers = await partners.members("vmbo", "teachers", 4)
+    round_id = await partners.round(NOV, ["process_1"])
+    await partners.answer(round_id, "process_1", board + management + teachers,
+                          [5, 5, 2, 2, 2, 3, 3, 3, 3])
+    process = (await summary_of(sessions, content, partners.partnership.id)).condition("process")
+    assert process.mean == pytest.approx(28 / 9)
+    # The board (2) is too small to show, and the total minus management and teachers would
+    # give its sum; hiding teachers as well closes that (vmbo is board and teachers together).
+    assert process.levels == (GroupScore("management", 3, pytest.approx(2.0)),)
+    assert process.sides == (GroupScore("vmbo", 6, pytest.approx(22 / 6)),
+                             GroupScore("mbo", 3, pytest.approx(2.0)))
+
+
+async def test_pitfall_rules_fire_on_their_signals_only(
+    sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    partners = await Partners.create(sessions)
+    people = await partners.members("vmbo", "teachers", 4)
+    round_id = await partners.round(NOV, ["ambition_1", "relations_1", "process_1"])
+    await partners.answer(round_id, "ambition_1", people, [3, 3, 3, 3])
+    await partners.answer(round_id, "relations_1", people, [3, 4, 3, 3])
+    await partners.answer(round_id, "process_1", people, [3, 4, 3, 3])
+
+    calm = await summary_of(sessions, content, partners.partnership.id)
+    assert calm.signals == ()  # 3.0 is not below 3.0; there is no earlier month
+    text = render_text(calm, content, load_summary_rules(content), "nl")
+    assert "Deze maand wijzen de cijfers niet op een valkuil." in text
+    assert "Informeel contact" not in text  # no nudge numbers, no section
+
+    few = await summary_of(sessions, content, partners.partnership.id,
+                           nudges=nudge_numbers(2, 10, 3, 2))
+    assert [(s.pitfall, s.reasons[0].signal, s.reasons[0].value) for s in few.signals] == [
+        ("only_formal_meetings", "few_informal", pytest.approx(0.3))]
+    text = render_text(few, content, load_summary_rules(content), "nl")
+    assert "2 keer koppelen: 3 van 10 mensen spraken af (30%), en 67% van hen" in text
+
+    tiny = await summary_of(sessions, content, partners.partnership.id,
+                            nudges=nudge_numbers(1, 2, 0, 0))
+    assert tiny.signals == ()
+    assert "Te weinig mensen gekoppeld" in render_text(tiny, content,
+                                                       load_summary_rules(content), "nl")
+
+    strict = await summary_of(sessions, content, partners.partnership.id, min_group_size=5)
+    assert strict.condition("ambition").mean is None
+    lax = await summary_of(sessions, content, partners.partnership.id, min_group_size=2)
+    assert lax.min_group_size == 3  # never below three
+
+
+async def test_agenda_picks_signalled_pitfalls_then_the_weakest_conditions(
+    sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    partners = await Partners.create(sessions)
+    people = await partners.members("mbo", "teachers", 3)
+    statements = ["ambition_1", "interests_1", "relations_1", "organisation_1", "process_1"]
+    round_id = await partners.round(NOV, statements)
+    for statement, scores in zip(statements, ([5, 5, 4], [3, 3, 4], [3, 3, 3], [4, 4, 4],
+                                              [4, 3, 4]), strict=True):
+        await partners.answer(round_id, statement, people, scores)
+    rules = load_summary_rules(content)
+
+    summary = await summary_of(sessions, content, partners.partnership.id)
+    together = summary.board("collaboration")
+    assert (together.respondents, together.mean) == (3, pytest.approx(
+        (14 / 3 + 10 / 3 + 3 + 4 + 11 / 3) / 5))
+    assert summary.signals == ()
+    assert summary.agenda == (AgendaQuestion("condition", "relations"),
+                              AgendaQuestion("condition", "interests"),
+                              AgendaQuestion("condition", "process"))
+    text = render_text(summary, content, rules, "en")
+    assert "1. " + rules.agenda.conditions["relations"].en in text
+    assert "3. " + rules.agenda.conditions["process"].en in text
+
+    nudged = await summary_of(sessions, content, partners.partnership.id,
+                              nudges=nudge_numbers(1, 6, 1, 1))
+    # The pitfall on relations comes first and covers relations.
+    assert nudged.agenda == (AgendaQuestion("pitfall", "only_formal_meetings"),
+                             AgendaQuestion("condition", "interests"),
+                             AgendaQuestion("condition", "process"))
+
+    empty = await summary_of(sessions, content, partners.partnership.id, date(2026, 5, 1))
+    assert empty.agenda == tuple(AgendaQuestion("general", str(n)) for n in range(3))
+    assert "Deze maand was er geen check-in." in render_text(empty, content, rules, "nl")
+
+
+# 3. The replies a project leader gets
+
+
+async def test_summary_replies_hold_texts_and_a_phone_sized_chart(
+    sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    partners = await Partners.create(sessions)
+    people = await partners.members("vmbo", "teachers", 5)
+    for day, score in ((OCT, 3), (NOV, 4)):
+        round_id = await partners.round(day, ["ambition_1", "content_1"])
+        await partners.answer(round_id, "ambition_1", people, [score, score, score, 2, 2],
+                              [None, None, None, "Meer tijd", "Een gezamenlijke dag"])
+
+    async with sessions() as session:
+        full = await summary_replies(session, content, partners.partnership, NOVEMBER, "en")
+        short = await summary_replies(session, content, partners.partnership, NOVEMBER, "nl",
+                                      short=True)
+    [image] = [r for r in full if isinstance(r, Image)]
+    assert png_size(image.png) == (1000, 800)
+    assert 10_000 < len(image.png) < 400_000
+    assert "Leerlab Zuid, 2026-11" in image.caption
+    texts = "\n".join(r.text for r in full if isinstance(r, Text))
+    assert "Leerlab Zuid, 2026-11: 5 of 5 members took part (100%)" in texts
+    assert "Shared ambition: 3.2 (n=5), +0.6 since last month" in texts
+    assert '- "Een gezamenlijke dag"\n- "Meer tijd"' in texts
+    assert "Gedeelde ambitie" not in texts
+    assert all(len(r.text) <= 3500 for r in full if isinstance(r, Text))
+
+    assert [type(r).__name__ for r in short] == ["Text", "Image", "Text"]
+    short_text = "\n".join(r.text for r in short if isinstance(r, Text))
+    assert "Gedeelde ambitie: 3,2 (n=5), +0,6 t.o.v. vorige maand" in short_text
+    assert "Voor de agenda van het volgende overleg" in short_text
+    assert "Meer tijd" not in short_text and "Valkuilen" not in short_text
