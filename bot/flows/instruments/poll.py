@@ -1,0 +1,104 @@
+""""Which pitfall do you recognise?" as a quick poll in the channel, next to browsing.
+
+Everyone votes once with a button and may change their vote while the poll is open. The
+result is shown once, when the poll is closed in the chat where it was asked, and only with
+three votes or more: a running tally would show what each newcomer voted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from bot.flows import commands
+from bot.flows.instruments.common import MIN_GROUP, bar, first_word, forget, may_lead, public
+from bot.flows.turn import Turn
+from bot.messages import Option, Reply, Text
+from bot.store import instruments as store
+from bot.store.instruments import PitfallPoll, PitfallVote
+
+logger = logging.getLogger(__name__)
+
+POLL_WORDS = {"peiling", "poll", "stemming", "vote", "herken"}
+RESULT_WORDS = {"uitslag", "result", "results", "sluit", "close"}
+
+
+async def pitfalls(turn: Turn, arg: str) -> list[Reply]:
+    """`valkuilen peiling` starts the poll, `valkuilen uitslag` closes it; else browse."""
+    word = first_word(arg)
+    if word in POLL_WORDS:
+        return await start(turn)
+    if word in RESULT_WORDS:
+        return await close(turn)
+    return await commands.pitfalls(turn, arg)
+
+
+async def start(turn: Turn) -> list[Reply]:
+    """Open a poll (or show the open one again) in the chat, with a button per pitfall."""
+    poll = await store.open_poll(turn.session, turn.partnership.id)
+    if poll is None:
+        poll = PitfallPoll(partnership_id=turn.partnership.id, started_by=turn.member.id,
+                           started_at=turn.now, chat_ref=turn.incoming.chat[:100])
+        turn.session.add(poll)
+        await turn.session.flush()
+        logger.info("pitfall poll %s opened in partnership %s", poll.id, turn.partnership.id)
+    options = [Option(p.name.get(turn.lang), f"pv:{poll.id}:{p.number}")
+               for p in turn.content.pitfalls]
+    # The starter can also vote by typing a number (the console has no buttons).
+    question = await turn.ask(turn.t("poll_question", minimum=MIN_GROUP), options)
+    return [public(question)]
+
+
+async def vote(turn: Turn, poll_id: int, number: int) -> list[Reply]:
+    """One vote per member; a second press changes it. Only the voter hears back."""
+    poll = await turn.session.get(PitfallPoll, poll_id)
+    if poll is None or poll.partnership_id != turn.partnership.id:
+        return [turn.say("stale_button")]
+    if not 1 <= number <= len(turn.content.pitfalls):
+        raise ValueError(number)
+    if poll.closed_at is not None:
+        return [turn.say("poll_closed")]
+    pitfall = turn.content.pitfalls[number - 1]
+    before = {v.member_id: v.pitfall_id for v in await store.poll_votes(turn.session, poll.id)}
+    await store.upsert(turn.session, PitfallVote,
+                       {"poll_id": poll.id, "member_id": turn.member.id},
+                       {"pitfall_id": pitfall.id, "voted_at": turn.now})
+    await forget(turn)
+    key = "poll_vote_changed" if turn.member.id in before else "poll_voted"
+    return [turn.say(key, pitfall=pitfall.name.get(turn.lang))]
+
+
+async def close(turn: Turn) -> list[Reply]:
+    """Show the result and close the poll; with fewer than three votes it stays open."""
+    poll = await store.open_poll(turn.session, turn.partnership.id)
+    if poll is None:
+        return [turn.say("poll_none_open")]
+    if not (may_lead(turn.member) or poll.started_by == turn.member.id):
+        return [turn.say("poll_not_yours")]
+    if turn.incoming.chat[:100] != poll.chat_ref:
+        return [turn.say("poll_close_there")]
+    votes = await store.poll_votes(turn.session, poll.id)
+    if len(votes) < MIN_GROUP:
+        return [public(turn.say("poll_too_few", count=len(votes), minimum=MIN_GROUP))]
+    poll.closed_at = turn.now
+    logger.info("pitfall poll %s closed with %s votes", poll.id, len(votes))
+    return [public(Text(text=render_result(turn, votes)))]
+
+
+def render_result(turn: Turn, votes: list[PitfallVote]) -> str:
+    counts = Counter(v.pitfall_id for v in votes)
+    rows = [turn.t("poll_result_title", count=len(votes))]
+    for pitfall in sorted(turn.content.pitfalls, key=lambda p: (-counts[p.id], p.number)):
+        share = counts[pitfall.id] / len(votes) * 5
+        rows.append(turn.t("poll_result_row", pitfall=pitfall.name.get(turn.lang),
+                           count=counts[pitfall.id], bar=bar(share)))
+    top = max(turn.content.pitfalls, key=lambda p: (counts[p.id], -p.number))
+    rows += ["", turn.t("poll_result_top", pitfall=top.name.get(turn.lang),
+                        factor=top.success_factors[0].get(turn.lang),
+                        question=top.reflection_questions[1].get(turn.lang),
+                        number=top.number)]
+    return "\n".join(rows)
+
+
+async def act_vote(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
+    return await vote(turn, int(parts[0]), int(parts[1]))

@@ -1,0 +1,147 @@
+"""The talk-plate: a guided team conversation about urgency, shared ambition and the three
+kinds of interest (collective, of each school, personal), one question at a time in the
+channel. Anyone can move on to the next question or write down what the team concluded;
+the outcomes are shown to the team when the conversation ends, without names.
+
+The questions go to the chat where the talk-plate is held (`chat_ref`); its buttons only
+move it on from there, so no question ends up in someone's private chat by mistake.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.content import TalkPlateTopic, Text
+from bot.flows.instruments.common import bullet_list, first_word, forget, may_lead, public
+from bot.flows.turn import Turn, clean_text
+from bot.messages import FreeText, Option, Reply
+from bot.messages import Text as TextReply
+from bot.store import instruments as store
+from bot.store import repo
+from bot.store.instruments import TalkPlate, TalkPlateOutcome
+
+logger = logging.getLogger(__name__)
+
+FLOW = "talk_plate"
+STOP_WORDS = {"stop", "einde", "end", "klaar", "sluit", "close", "done"}
+NEW_WORDS = {"nieuw", "new", "opnieuw", "start", "again"}
+PER_PARTNER = {"interests_collective", "interests_organisation", "interests_individual"}
+MAX_OUTCOME = 1000
+
+
+def questions(topics: list[TalkPlateTopic]) -> list[tuple[TalkPlateTopic, Text]]:
+    """Every question in order, with its topic."""
+    return [(topic, question) for topic in topics for question in topic.questions]
+
+
+async def command(turn: Turn, arg: str) -> list[Reply]:
+    """`praatplaat` starts one (or puts the current question back on the table);
+    `praatplaat stop` ends it; `praatplaat nieuw` starts over."""
+    word = first_word(arg)
+    plate = await store.running_talk_plate(turn.session, turn.partnership.id)
+    if word in STOP_WORDS:
+        if plate is None:
+            return [turn.say("talk_none_running")]
+        return await finish(turn, plate)
+    if plate is not None and word not in NEW_WORDS:
+        plate.chat_ref = turn.incoming.chat[:100]  # put back on the table here
+        return [await post_question(turn, plate)]
+    replies: list[Reply] = []
+    if plate is not None:
+        replies += await finish(turn, plate)
+    plate = TalkPlate(partnership_id=turn.partnership.id, started_by=turn.member.id,
+                      started_at=turn.now, chat_ref=turn.incoming.chat[:100], position=0)
+    turn.session.add(plate)
+    await turn.session.flush()
+    logger.info("talk-plate %s started in partnership %s", plate.id, turn.partnership.id)
+    total = len(questions(turn.content.talk_plate))
+    return [*replies, public(turn.say("talk_intro", total=total)),
+            await post_question(turn, plate)]
+
+
+async def post_question(turn: Turn, plate: TalkPlate) -> Reply:
+    """The question now on the table, for the whole chat, with its buttons."""
+    listed = questions(turn.content.talk_plate)
+    topic, question = listed[plate.position]
+    prompt = turn.t("talk_question", number=plate.position + 1, total=len(listed),
+                    topic=topic.name.get(turn.lang), question=question.get(turn.lang))
+    if topic.id in PER_PARTNER:
+        prompt += "\n" + turn.t("talk_per_partner",
+                                schools=", ".join(s.name for s in turn.partnership.schools))
+    prefix = f"tp:{plate.id}:{plate.position}"
+    last = plate.position + 1 == len(listed)
+    options = [
+        Option(turn.t("talk_finish" if last else "talk_next"), f"{prefix}:next"),
+        Option(turn.t("talk_note"), f"{prefix}:note"),
+        Option(turn.t("talk_stop"), f"{prefix}:stop"),
+    ]
+    # Remembered for whoever moved it on, so "1" typed in a text-only chat works too.
+    return public(await turn.ask(prompt, options))
+
+
+async def act(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
+    """`tp:<id>:<position>:next|note|stop|cancel`; a button of an earlier question does
+    nothing."""
+    plate = await turn.session.get(TalkPlate, int(parts[0]))
+    position, what = int(parts[1]), parts[2]
+    if what not in ("next", "note", "stop", "cancel"):
+        raise ValueError(what)
+    if what == "cancel":
+        await forget(turn)
+        return [turn.say("talk_note_cancelled")]
+    if plate is None or plate.partnership_id != turn.partnership.id:
+        return [turn.say("stale_button")]
+    if plate.finished_at is not None:
+        return [turn.say("talk_finished")]
+    if position != plate.position:
+        return [turn.say("talk_moved_on")]
+    if what != "note" and turn.incoming.chat[:100] != plate.chat_ref:
+        return [turn.say("talk_elsewhere")]
+    topic, _ = questions(turn.content.talk_plate)[position]
+    if what == "note":
+        await repo.set_conversation(turn.session, turn.member.id, FLOW,
+                                    {"talk_plate_id": plate.id, "topic": topic.id}, turn.now)
+        cancel = Option(turn.t("talk_note_cancel"), f"tp:{plate.id}:{position}:cancel")
+        return [FreeText(prompt=turn.t("talk_note_prompt", topic=topic.name.get(turn.lang).lower()),
+                         skip=cancel)]
+    if what == "stop":
+        if not (may_lead(turn.member) or plate.started_by == turn.member.id):
+            return [turn.say("talk_not_yours")]
+        return await finish(turn, plate)
+    if position + 1 >= len(questions(turn.content.talk_plate)):
+        return await finish(turn, plate)
+    plate.position += 1
+    return [await post_question(turn, plate)]
+
+
+async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
+    """The outcome someone writes down for the topic on the table."""
+    plate = await turn.session.get(TalkPlate, int(data["talk_plate_id"]))
+    await forget(turn)
+    if plate is None or plate.partnership_id != turn.partnership.id:
+        return [turn.say("stale_button")]
+    outcome, shortened = clean_text(text, limit=MAX_OUTCOME)
+    if not outcome:
+        return [turn.say("talk_note_empty")]
+    turn.session.add(TalkPlateOutcome(talk_plate_id=plate.id, topic_id=str(data["topic"]),
+                                      text=outcome, recorded_by=turn.member.id,
+                                      recorded_at=turn.now))
+    saved = turn.say("talk_note_saved_shortened" if shortened else "talk_note_saved",
+                     limit=MAX_OUTCOME)
+    held_here = turn.incoming.direct and turn.incoming.chat[:100] == plate.chat_ref
+    if plate.finished_at is None and held_here:
+        return [saved, await post_question(turn, plate)]  # alone with the bot: carry on
+    return [saved]
+
+
+async def finish(turn: Turn, plate: TalkPlate) -> list[Reply]:
+    """End the conversation and show the team what it wrote down."""
+    plate.finished_at = turn.now
+    await forget(turn)
+    outcomes = await store.talk_plate_outcomes(turn.session, plate.id)
+    names: dict[str, str] = {t.id: t.name.get(turn.lang) for t in turn.content.talk_plate}
+    if not outcomes:
+        return [public(turn.say("talk_done_nothing"))]
+    rows = [f"{names.get(o.topic_id, o.topic_id)}: {o.text}" for o in outcomes]
+    return [public(TextReply(text=turn.t("talk_done", outcomes=bullet_list(rows))))]

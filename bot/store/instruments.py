@@ -1,0 +1,312 @@
+"""The instruments' tables: reflection sessions, pitfall polls, figure-eight checks, the
+impact plan and talk-plate conversations, kept as part of a partnership's history.
+
+Rows that hold one person's answer or vote are deleted with that member (erasure); rows a
+member only started or edited keep the work of the team and lose the name (SET NULL).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.store.models import Base
+from bot.store.repo import insert_for
+
+_PARTNERSHIP = "partnership.id"
+_MEMBER = "member.id"
+
+
+class ReflectionSession(Base):
+    """A team's reflection on the five conditions: one statement per condition for all.
+
+    `chat_ref` is the chat it was opened in; its result is shown there."""
+
+    __tablename__ = "reflection_session"
+    __table_args__ = (UniqueConstraint("partnership_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(
+        ForeignKey(_PARTNERSHIP, ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    statement_ids: Mapped[list[str]]
+    opened_by: Mapped[int | None] = mapped_column(ForeignKey(_MEMBER, ondelete="SET NULL"))
+    opened_at: Mapped[datetime]
+    chat_ref: Mapped[str] = mapped_column(String(100), default="")
+    closed_at: Mapped[datetime | None]
+
+
+class ReflectionAnswer(Base):
+    """One member's score for one condition in a session; `score` is None for don't know."""
+
+    __tablename__ = "reflection_answer"
+    __table_args__ = (UniqueConstraint("session_id", "member_id", "condition"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("reflection_session.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[int] = mapped_column(ForeignKey(_MEMBER, ondelete="CASCADE"), index=True)
+    condition: Mapped[str] = mapped_column(String(20))
+    statement_id: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(10))  # scored / dont_know / skipped
+    score: Mapped[int | None]
+    answered_at: Mapped[datetime]
+
+
+class PitfallPoll(Base):
+    """"Which pitfall do you recognise?" asked in a chat (`chat_ref`); open until its result
+    is shown there."""
+
+    __tablename__ = "pitfall_poll"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(
+        ForeignKey(_PARTNERSHIP, ondelete="CASCADE"), index=True
+    )
+    started_by: Mapped[int | None] = mapped_column(ForeignKey(_MEMBER, ondelete="SET NULL"))
+    started_at: Mapped[datetime]
+    chat_ref: Mapped[str] = mapped_column(String(100), default="")
+    closed_at: Mapped[datetime | None]
+
+
+class PitfallVote(Base):
+    """A member's one vote in a poll; voting again changes it."""
+
+    __tablename__ = "pitfall_vote"
+    __table_args__ = (UniqueConstraint("poll_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("pitfall_poll.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[int] = mapped_column(ForeignKey(_MEMBER, ondelete="CASCADE"), index=True)
+    pitfall_id: Mapped[str] = mapped_column(String(50))
+    voted_at: Mapped[datetime]
+
+
+class FigureEightCheck(Base):
+    """One walk through the figure-eight for two schools; `next_step` is where it is."""
+
+    __tablename__ = "figure_eight_check"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(
+        ForeignKey(_PARTNERSHIP, ondelete="CASCADE"), index=True
+    )
+    school_a_id: Mapped[int] = mapped_column(ForeignKey("school.id", ondelete="CASCADE"))
+    school_b_id: Mapped[int] = mapped_column(ForeignKey("school.id", ondelete="CASCADE"))
+    started_by: Mapped[int | None] = mapped_column(ForeignKey(_MEMBER, ondelete="SET NULL"))
+    started_at: Mapped[datetime]
+    next_step: Mapped[int] = mapped_column(Integer, default=0)
+    completed_at: Mapped[datetime | None]
+
+
+class FigureEightLevel(Base):
+    """Who is involved at one level of one school, and how well it is connected inside it.
+
+    `names` is "" for "nobody yet"; `inside` is 1-5, or None for don't know.
+    """
+
+    __tablename__ = "figure_eight_level"
+    __table_args__ = (UniqueConstraint("check_id", "school_id", "level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    check_id: Mapped[int] = mapped_column(
+        ForeignKey("figure_eight_check.id", ondelete="CASCADE"), index=True
+    )
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(String(20))
+    names: Mapped[str] = mapped_column(Text, default="")
+    inside: Mapped[int | None]
+
+
+class FigureEightLink(Base):
+    """How well a level is connected with its counterpart at the other school (1-5 or None)."""
+
+    __tablename__ = "figure_eight_link"
+    __table_args__ = (UniqueConstraint("check_id", "level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    check_id: Mapped[int] = mapped_column(
+        ForeignKey("figure_eight_check.id", ondelete="CASCADE"), index=True
+    )
+    level: Mapped[str] = mapped_column(String(20))
+    score: Mapped[int | None]
+
+
+class PlanStep(Base):
+    """The partnership's plan: the latest answer to one step of the impact matrix."""
+
+    __tablename__ = "plan_step"
+    __table_args__ = (UniqueConstraint("partnership_id", "step_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(
+        ForeignKey(_PARTNERSHIP, ondelete="CASCADE"), index=True
+    )
+    step_id: Mapped[str] = mapped_column(String(30))
+    text: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey(_MEMBER, ondelete="SET NULL"))
+    updated_at: Mapped[datetime]
+
+
+class TalkPlate(Base):
+    """A guided team conversation; `position` is the question now on the table, `chat_ref`
+    the chat where it is held (its questions are posted there)."""
+
+    __tablename__ = "talk_plate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(
+        ForeignKey(_PARTNERSHIP, ondelete="CASCADE"), index=True
+    )
+    started_by: Mapped[int | None] = mapped_column(ForeignKey(_MEMBER, ondelete="SET NULL"))
+    started_at: Mapped[datetime]
+    chat_ref: Mapped[str] = mapped_column(String(100), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime | None]
+
+
+class TalkPlateOutcome(Base):
+    """What the team concluded on one topic, as someone wrote it down for everyone."""
+
+    __tablename__ = "talk_plate_outcome"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    talk_plate_id: Mapped[int] = mapped_column(
+        ForeignKey("talk_plate.id", ondelete="CASCADE"), index=True
+    )
+    topic_id: Mapped[str] = mapped_column(String(30))
+    text: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey(_MEMBER, ondelete="SET NULL"))
+    recorded_at: Mapped[datetime]
+
+
+
+
+async def upsert(
+    session: AsyncSession, table: Any, key: dict[str, Any], values: dict[str, Any]
+) -> None:
+    """Insert a row, or update `values` on the row with the same unique `key`."""
+    statement = (
+        insert_for(session, table)
+        .values(**key, **values)
+        .on_conflict_do_update(index_elements=list(key), set_=values)
+    )
+    await session.execute(statement)
+
+
+async def open_session(session: AsyncSession, partnership_id: int) -> ReflectionSession | None:
+    return await session.scalar(
+        select(ReflectionSession)
+        .where(ReflectionSession.partnership_id == partnership_id,
+               ReflectionSession.closed_at.is_(None))
+        .order_by(ReflectionSession.id.desc())
+        .limit(1)
+    )
+
+
+async def last_session_number(session: AsyncSession, partnership_id: int) -> int:
+    number = await session.scalar(
+        select(func.max(ReflectionSession.number))
+        .where(ReflectionSession.partnership_id == partnership_id)
+    )
+    return number or 0
+
+
+async def session_answers(
+    session: AsyncSession, session_id: int, member_id: int | None = None
+) -> list[ReflectionAnswer]:
+    """Every answer of a session, or one member's; fresh from the database."""
+    query = select(ReflectionAnswer).where(ReflectionAnswer.session_id == session_id)
+    if member_id is not None:
+        query = query.where(ReflectionAnswer.member_id == member_id)
+    rows = await session.scalars(query.execution_options(populate_existing=True))
+    return list(rows)
+
+
+async def open_poll(session: AsyncSession, partnership_id: int) -> PitfallPoll | None:
+    return await session.scalar(
+        select(PitfallPoll)
+        .where(PitfallPoll.partnership_id == partnership_id, PitfallPoll.closed_at.is_(None))
+        .order_by(PitfallPoll.id.desc())
+        .limit(1)
+    )
+
+
+async def poll_votes(session: AsyncSession, poll_id: int) -> list[PitfallVote]:
+    rows = await session.scalars(
+        select(PitfallVote).where(PitfallVote.poll_id == poll_id)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)
+
+
+async def unfinished_check(
+    session: AsyncSession, partnership_id: int, member_id: int
+) -> FigureEightCheck | None:
+    return await session.scalar(
+        select(FigureEightCheck)
+        .where(FigureEightCheck.partnership_id == partnership_id,
+               FigureEightCheck.started_by == member_id,
+               FigureEightCheck.completed_at.is_(None))
+        .order_by(FigureEightCheck.id.desc())
+        .limit(1)
+    )
+
+
+async def latest_completed_check(
+    session: AsyncSession, partnership_id: int
+) -> FigureEightCheck | None:
+    return await session.scalar(
+        select(FigureEightCheck)
+        .where(FigureEightCheck.partnership_id == partnership_id,
+               FigureEightCheck.completed_at.is_not(None))
+        .order_by(FigureEightCheck.completed_at.desc(), FigureEightCheck.id.desc())
+        .limit(1)
+    )
+
+
+async def check_rows(
+    session: AsyncSession, check_id: int
+) -> tuple[list[FigureEightLevel], list[FigureEightLink]]:
+    levels = await session.scalars(
+        select(FigureEightLevel).where(FigureEightLevel.check_id == check_id)
+        .execution_options(populate_existing=True)
+    )
+    links = await session.scalars(
+        select(FigureEightLink).where(FigureEightLink.check_id == check_id)
+        .execution_options(populate_existing=True)
+    )
+    return list(levels), list(links)
+
+
+async def plan_steps(session: AsyncSession, partnership_id: int) -> dict[str, PlanStep]:
+    rows = await session.scalars(
+        select(PlanStep).where(PlanStep.partnership_id == partnership_id)
+        .execution_options(populate_existing=True)
+    )
+    return {row.step_id: row for row in rows}
+
+
+async def running_talk_plate(session: AsyncSession, partnership_id: int) -> TalkPlate | None:
+    return await session.scalar(
+        select(TalkPlate)
+        .where(TalkPlate.partnership_id == partnership_id, TalkPlate.finished_at.is_(None))
+        .order_by(TalkPlate.id.desc())
+        .limit(1)
+    )
+
+
+async def talk_plate_outcomes(session: AsyncSession, talk_plate_id: int) -> list[TalkPlateOutcome]:
+    rows = await session.scalars(
+        select(TalkPlateOutcome).where(TalkPlateOutcome.talk_plate_id == talk_plate_id)
+        .order_by(TalkPlateOutcome.id)
+    )
+    return list(rows)

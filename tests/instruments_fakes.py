@@ -1,0 +1,60 @@
+"""A team for the instrument transcripts: onboarded members of the demo partnership, each
+with a private chat and a seat in the partnership's group chat."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from adapters.memory import MemoryChat
+from bot.engine import Engine
+from bot.messages import Reply, Text
+from bot.store.models import Member, Partnership, School
+from tests.conftest import Clock
+
+GROUP = "group-1"  # bound to the demo partnership by the `partnership` fixture
+
+
+@dataclass
+class Person:
+    """One member: `dm` is their private chat with the bot, `group` the team's chat."""
+
+    user: str
+    dm: MemoryChat
+    group: MemoryChat
+
+
+async def add_people(
+    engine: Engine, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock,
+    *users: str, leader: str | None = None, language: str = "nl",
+) -> dict[str, Person]:
+    """Onboarded members (alternating schools); `leader` gets the project leader role."""
+    async with sessions() as session, session.begin():
+        schools = list(await session.scalars(
+            select(School).where(School.partnership_id == partnership.id).order_by(School.id)))
+        for index, user in enumerate(users):
+            session.add(Member(
+                partnership_id=partnership.id, platform="test", user_ref=user,
+                display_name=user.capitalize(), school_id=schools[index % 2].id,
+                level="teachers", role="leader" if user == leader else "member",
+                language=language, onboarded_at=clock.now, created_at=clock.now,
+            ))
+    return {user: Person(user, MemoryChat(engine, user=user, chat=f"dm-{user}"),
+                         MemoryChat(engine, user=user, chat=GROUP, direct=False))
+            for user in users}
+
+
+def texts(replies: list[Reply]) -> list[str]:
+    return [reply.text for reply in replies if isinstance(reply, Text)]
+
+
+def said(content: Any, key: str, lang: str = "nl", **values: object) -> Text:
+    return Text(text=content.text(key, lang, **values))
+
+
+def as_private(reply: Text) -> Text:
+    """What the engine makes of a reply to a group message that is not for everyone."""
+    return Text(text=reply.text, private=True)

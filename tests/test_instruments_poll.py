@@ -1,0 +1,122 @@
+"""The pitfalls poll in the channel: one vote per member, a result only from three votes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.content import Content
+from bot.engine import Engine
+from bot.messages import Choice, Text
+from bot.store.instruments import PitfallPoll, PitfallVote
+from bot.store.models import Partnership
+from tests.conftest import Clock
+from tests.instruments_fakes import Person, add_people, as_private, said
+
+
+@pytest.fixture
+async def team(engine: Engine, sessions: async_sessionmaker[Any], partnership: Partnership,
+               clock: Clock) -> dict[str, Person]:
+    return await add_people(engine, sessions, partnership, clock,
+                            "lea", "anna", "bram", "cem", leader="lea")
+
+
+async def votes(sessions: async_sessionmaker[Any]) -> list[tuple[str, str]]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(PitfallVote.member_id, PitfallVote.pitfall_id).order_by(PitfallVote.id))
+        return [(str(member), pitfall) for member, pitfall in rows]
+
+
+async def test_the_poll_counts_one_vote_per_member_and_shows_the_result_from_three(
+    team: dict[str, Person], sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    replies = await team["anna"].group.say("valkuilen peiling")
+    poll = replies[0]
+    assert isinstance(poll, Choice) and not poll.private
+    assert poll.prompt == content.text("poll_question", "nl", minimum=3)
+    assert [o.value for o in poll.options] == [f"pv:1:{n}" for n in range(1, 6)]
+    names = [p.name.nl for p in content.pitfalls]
+
+    assert await team["anna"].group.press_value("pv:1:3") == [
+        as_private(said(content, "poll_voted", pitfall=names[2]))]
+    await team["bram"].group.press_value("pv:1:3")
+    # Two votes: the starter asks for the result, the poll stays open and shows no counts.
+    assert await team["anna"].group.say("valkuilen uitslag") == [
+        Text(text=content.text("poll_too_few", "nl", count=2, minimum=3), public=True)]
+
+    await team["cem"].group.press_value("pv:1:1")
+    assert await team["bram"].group.press_value("pv:1:4") == [
+        as_private(said(content, "poll_vote_changed", pitfall=names[3]))]
+    assert sorted(p for _, p in await votes(sessions)) == sorted(
+        [content.pitfalls[i].id for i in (2, 3, 0)])
+
+    replies = await team["anna"].group.say("valkuilen uitslag")
+    assert len(replies) == 1 and isinstance(replies[0], Text) and not replies[0].private
+    lines = replies[0].text.splitlines()
+    assert lines[0] == content.text("poll_result_title", "nl", count=3)
+    assert lines[1:4] == [
+        content.text("poll_result_row", "nl", pitfall=names[0], count=1, bar="██░░░"),
+        content.text("poll_result_row", "nl", pitfall=names[2], count=1, bar="██░░░"),
+        content.text("poll_result_row", "nl", pitfall=names[3], count=1, bar="██░░░"),
+    ]
+    assert content.pitfalls[0].success_factors[0].nl in replies[0].text
+    for person in team.values():
+        assert person.user not in replies[0].text.lower()
+
+    # Closed: a late vote is refused and the result is not shown twice.
+    assert await team["lea"].group.press_value("pv:1:2") == [
+        as_private(said(content, "poll_closed"))]
+    assert await team["anna"].group.say("valkuilen uitslag") == [
+        as_private(said(content, "poll_none_open"))]
+    assert len(await votes(sessions)) == 3
+
+
+async def test_only_the_starter_or_a_leader_closes_a_poll(
+    team: dict[str, Person], sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    await team["anna"].group.say("pitfalls poll")
+    for user in ("anna", "bram", "cem"):
+        await team[user].group.press_value("pv:1:5")
+    assert await team["bram"].group.say("valkuilen uitslag") == [
+        as_private(said(content, "poll_not_yours"))]
+    assert await team["anna"].dm.say("valkuilen uitslag") == [said(content, "poll_close_there")]
+    replies = await team["lea"].group.say("pitfalls result")
+    assert isinstance(replies[0], Text) and replies[0].text.startswith(
+        content.text("poll_result_title", "nl", count=3))
+    async with sessions() as session:
+        poll = await session.scalar(select(PitfallPoll))
+        assert poll is not None and poll.closed_at is not None
+
+
+async def test_a_second_start_shows_the_open_poll_again_and_typed_votes_count(
+    team: dict[str, Person], sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    await team["lea"].dm.say("valkuilen peiling")
+    replies = await team["lea"].dm.say("valkuilen peiling")
+    assert isinstance(replies[0], Choice) and replies[0].options[0].value == "pv:1:1"
+    assert await team["lea"].dm.say("2") == [
+        said(content, "poll_voted", pitfall=content.pitfalls[1].name.nl)]
+    async with sessions() as session:
+        assert await session.scalar(select(PitfallPoll.id).where(PitfallPoll.id == 2)) is None
+    assert len(await votes(sessions)) == 1
+
+
+async def test_browsing_the_pitfalls_still_works(team: dict[str, Person], content: Content) -> None:
+    replies = await team["anna"].dm.say("valkuilen")
+    assert isinstance(replies[0], Choice) and len(replies[0].options) == 5
+    assert replies[0].options[0].value.startswith("pitfall:")
+    replies = await team["anna"].dm.say("valkuilen 2")
+    assert replies[0].text.startswith("Valkuil 2")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("value", ["pv:9:1", "pv:1:9", "pv:1:x", "pv:1"])
+async def test_stale_or_forged_votes_get_a_kind_answer(
+    team: dict[str, Person], sessions: async_sessionmaker[Any], content: Content, value: str
+) -> None:
+    await team["anna"].group.say("valkuilen peiling")
+    assert await team["bram"].dm.press_value(value) == [said(content, "stale_button")]
+    assert await votes(sessions) == []
