@@ -1,0 +1,281 @@
+"""Planning a nudge round: who is paired, which idea they get, and what is said to whom.
+
+`plan_nudge_round` stores the round and its groups and returns the messages to send, in
+the caller's transaction, so the scheduler can write them to its outbox together with the
+next run of its schedule. It never sends anything itself. `compose_round` is the same
+decision without storing anything (the CLI preview).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import zlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import combinations
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.content import Content, Idea
+from bot.messages import Reply, Text
+from bot.nudges import records
+from bot.nudges.ideas import choose_idea, fitting_ideas
+from bot.nudges.pairing import Candidate, last_seen, pair_key, pair_members
+from bot.store.models import ChannelBinding, Member, Partnership
+from bot.store.nudges import NudgeGroup, NudgeGroupMember, NudgeRound, NudgeSettings
+
+logger = logging.getLogger(__name__)
+
+# With `mix_levels` on, every third round pairs different levels instead of counterparts.
+MIX_EVERY = 3
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannedMessage:
+    """One message a nudge step wants delivered; the scheduler turns it into an outbox row.
+
+    `direct` messages go to a person (`target` is their platform user id, `member_id` who
+    they are); others go to a channel (`target` is the channel id). `recipient` is unique
+    per message of one kind on one day ("member:12", "channel:slack:C01"), fit for the
+    outbox's idempotency key.
+    """
+
+    kind: str  # nudge / nudge_followup / nudge_reminder
+    partnership_id: int
+    recipient: str
+    platform: str
+    target: str
+    direct: bool
+    replies: tuple[Reply, ...]
+    member_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PlannedGroup:
+    members: tuple[Member, ...]
+    idea: Idea
+    cross_school: bool
+    repeat_pairs: int
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    """The next round as it would be planned now; nothing of it is stored."""
+
+    partnership: Partnership
+    settings: NudgeSettings
+    number: int
+    seed: int
+    mixed_levels: bool
+    groups: tuple[PlannedGroup, ...]
+    left_out: tuple[tuple[Member, str], ...]  # who is not paired, and why (for operators)
+
+
+def round_seed(partnership_id: int, number: int) -> int:
+    """The same partnership and round number always pair the same way (preview = plan)."""
+    return zlib.crc32(f"{partnership_id}:{number}".encode()) % 2**31
+
+
+async def compose_round(
+    session: AsyncSession, content: Content, partnership: Partnership, now: datetime
+) -> RoundPlan:
+    """Decide the next round's groups and ideas from the members and the history."""
+    settings = await records.settings_for(session, partnership.id, now)
+    today = now.astimezone(ZoneInfo(partnership.timezone)).date()
+    members = await records.onboarded_members(session, partnership.id)
+    out = await records.opted_out(session, (m.id for m in members))
+    channel_platforms = {c.platform for c in await records.channels(session, partnership.id)}
+    reachable = {m.id for m in members
+                 if m.unreachable_at is None or m.platform in channel_platforms}
+    reasons = {}
+    for m in members:
+        if records.is_paused(m, today):
+            reasons[m.id] = "paused"
+        elif m.id in out:
+            reasons[m.id] = "coffee off"
+        elif m.id not in reachable:
+            reasons[m.id] = "unreachable, no channel on their platform"
+    candidates = [
+        Candidate(member_id=m.id, school_id=m.school_id or 0, level=m.level or "",
+                  paused=reasons.get(m.id) == "paused", opted_out=m.id in reasons)
+        for m in members
+    ]
+    history = await records.past_groups(session, partnership.id)
+    seen = last_seen(group.members for group in history)
+    latest = await records.latest_round(session, partnership.id)
+    number = (latest.number if latest is not None else 0) + 1
+    seed = round_seed(partnership.id, number)
+    mixed = settings.mix_levels and number % MIX_EVERY == 0
+    pairs = pair_members(candidates, seen, seed, mix_levels=mixed)
+
+    by_id = {m.id: m for m in members}
+    ideas = fitting_ideas(content.ideas, settings.same_building, settings.max_minutes)
+    recent = records.recent_ideas(history)
+    rng = random.Random(seed)
+    given: Counter[str] = Counter()
+    groups = []
+    for ids in pairs:
+        group_recent = [idea for m in ids for idea in recent.get(m, [])]
+        schools = {by_id[m].school_id for m in ids}
+        idea = choose_idea(ideas, group_recent, rng, given)
+        given[idea.id] += 1
+        groups.append(PlannedGroup(
+            members=tuple(by_id[m] for m in ids),
+            idea=idea,
+            cross_school=len(schools) > 1,
+            repeat_pairs=sum(pair_key(a, b) in seen for a, b in combinations(ids, 2)),
+        ))
+    placed = {m for ids in pairs for m in ids}
+    return RoundPlan(partnership, settings, number, seed, mixed, tuple(groups),
+                     tuple((m, reasons.get(m.id, "nobody to pair with"))
+                           for m in members if m.id not in placed))
+
+
+async def plan_nudge_round(
+    session: AsyncSession, content: Content, partnership: Partnership, now: datetime
+) -> list[PlannedMessage]:
+    """Pair the partnership's members, store the round, and say what to send to whom.
+
+    Nothing is planned when the partnership switched nudges off, when fewer than two
+    people can be paired, or when a round was already planned today (a second call on
+    the same local day is a no-op, so a retried tick cannot pair people twice).
+    """
+    settings = await records.settings_for(session, partnership.id, now)
+    if not settings.enabled:
+        logger.info("nudges are off for partnership %s", partnership.id)
+        return []
+    zone = ZoneInfo(partnership.timezone)
+    latest = await records.latest_round(session, partnership.id)
+    if latest is not None and latest.planned_at.astimezone(zone).date() == now.astimezone(
+            zone).date():
+        logger.info("nudge round %s of partnership %s was planned today already",
+                    latest.number, partnership.id)
+        return []
+    plan = await compose_round(session, content, partnership, now)
+    if not plan.groups:
+        logger.info("too few people to pair in partnership %s", partnership.id)
+        return []
+    round_ = NudgeRound(partnership_id=partnership.id, number=plan.number, seed=plan.seed,
+                        mixed_levels=plan.mixed_levels, planned_at=now)
+    session.add(round_)
+    await session.flush()
+    stored = []
+    for group in plan.groups:
+        row = NudgeGroup(round_id=round_.id, idea_id=group.idea.id,
+                         cross_school=group.cross_school, repeat_pairs=group.repeat_pairs)
+        session.add(row)
+        stored.append(row)
+    await session.flush()
+    session.add_all(NudgeGroupMember(group_id=row.id, member_id=m.id)
+                    for row, group in zip(stored, plan.groups, strict=True)
+                    for m in group.members)
+    logger.info("nudge round %s of partnership %s: %s groups", plan.number, partnership.id,
+                len(plan.groups))
+    return await _messages(session, content, plan)
+
+
+async def _messages(session: AsyncSession, content: Content, plan: RoundPlan) -> list[
+        PlannedMessage]:
+    partnership = plan.partnership
+    bindings = await records.channels(session, partnership.id)
+    messages = []
+    for group in plan.groups:
+        for member in group.members:
+            others = [m for m in group.members if m.id != member.id]
+            messages.append(_invitation(content, partnership, member, others, group.idea,
+                                        bindings))
+    for binding in bindings:
+        text = channel_text(content, plan.groups, partnership, plan.settings.names_in_channel)
+        messages.append(PlannedMessage(
+            kind="nudge", partnership_id=partnership.id,
+            recipient=f"channel:{binding.platform}:{binding.channel_ref}",
+            platform=binding.platform, target=binding.channel_ref, direct=False,
+            replies=(Text(text=text, public=True),)))
+    return messages
+
+
+def _invitation(content: Content, partnership: Partnership, member: Member,
+                others: Sequence[Member], idea: Idea,
+                bindings: Sequence[ChannelBinding]) -> PlannedMessage:
+    """The private message; in the channel of their platform when we cannot reach them."""
+    lang = member.language
+    partners = partner_names(content, partnership, others, lang)
+    channel = next((b for b in bindings if b.platform == member.platform), None)
+    if member.unreachable_at is not None and channel is not None:
+        text = content.text("nudge_invite_in_channel", lang, name=display_name(
+            content, member, lang), partners=partners, idea=idea.text.get(lang))
+        return PlannedMessage(
+            kind="nudge", partnership_id=partnership.id,
+            recipient=f"channel:{channel.platform}:{channel.channel_ref}:member:{member.id}",
+            platform=channel.platform, target=channel.channel_ref, direct=False,
+            replies=(Text(text=text, public=True),), member_id=member.id)
+    text = content.text("nudge_invite", lang, partners=partners, idea=idea.text.get(lang),
+                        minutes=idea.minutes)
+    return PlannedMessage(kind="nudge", partnership_id=partnership.id,
+                          recipient=f"member:{member.id}", platform=member.platform,
+                          target=member.user_ref, direct=True, replies=(Text(text=text),),
+                          member_id=member.id)
+
+
+def display_name(content: Content, member: Member, lang: str) -> str:
+    return member.display_name or content.text("nudge_someone", lang)
+
+
+def join_names(content: Content, names: Sequence[str], lang: str) -> str:
+    """"Anna", "Anna en Bram", "Anna, Bram en Cas"."""
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {content.text('nudge_and', lang)} {names[-1]}"
+
+
+def partner_names(content: Content, partnership: Partnership, others: Sequence[Member],
+                  lang: str) -> str:
+    schools = {s.id: s.name for s in partnership.schools}
+    return join_names(content, [
+        content.text("nudge_partner", lang, name=display_name(content, m, lang),
+                     school=schools.get(m.school_id or 0, "?"))
+        for m in others
+    ], lang)
+
+
+def channel_text(content: Content, groups: Sequence[PlannedGroup], partnership: Partnership,
+                 with_names: bool) -> str:
+    """The one short channel message; names only when the partnership wants them."""
+    lang = partnership.language
+    if not with_names:
+        return content.text("nudge_channel", lang, groups=len(groups))
+    lines = "\n".join(
+        "- " + join_names(content, [display_name(content, m, lang) for m in g.members], lang)
+        for g in groups
+    )
+    return content.text("nudge_channel_names", lang, lines=lines)
+
+
+def describe_round(plan: RoundPlan) -> list[str]:
+    """The plan for an operator (the CLI preview): groups, ideas, who is left out and why."""
+    settings = plan.settings
+    schools = {s.id: s.name for s in plan.partnership.schools}
+
+    def who(member: Member) -> str:
+        return (f"{member.display_name or member.user_ref} "
+                f"({schools.get(member.school_id or 0, '?')}, {member.level or '?'})")
+
+    lines = [
+        f"partnership {plan.partnership.id} {plan.partnership.name}: next round "
+        f"{plan.number} (seed {plan.seed}), {len(plan.groups)} groups, levels "
+        f"{'mixed' if plan.mixed_levels else 'counterparts'}"
+        + ("" if settings.enabled else "; nudges are OFF for this partnership"),
+    ]
+    for group in plan.groups:
+        notes = [] if group.cross_school else ["one school"]
+        if group.repeat_pairs:
+            notes.append(f"{group.repeat_pairs} pair(s) met before")
+        lines.append(f"  {' + '.join(who(m) for m in group.members)}  idea "
+                     f"{group.idea.id} ({group.idea.minutes} min)"
+                     + (f"  [{', '.join(notes)}]" if notes else ""))
+    lines.extend(f"  not paired: {who(member)}: {reason}" for member, reason in plan.left_out)
+    return lines
