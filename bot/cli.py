@@ -7,9 +7,10 @@ import csv
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy import select
@@ -19,10 +20,18 @@ from adapters.console import ConsoleChat
 from bot.content import LEVEL_IDS, Content, ContentError, load_content
 from bot.demo import create_demo_partnership, simulate
 from bot.engine import Engine
+from bot.flows.instruments import matrix as impact_matrix
+from bot.nudges import compose_round
+from bot.nudges import records as nudge_records
+from bot.nudges.planner import describe_round
 from bot.service import NotAvailable, serve
-from bot.settings import Settings
-from bot.store import db, repo
+from bot.settings import Settings, SettingsError
+from bot.store import binding, db, repo
 from bot.store.models import ChannelBinding, Member, Partnership, School
+from bot.summary import compute_summary, load_summary_rules, render_text
+from bot.summary.chart import summary_chart
+from scheduler.commands import schedule_app
+from scheduler.holidays import HolidayError, load_holidays
 
 logger = logging.getLogger("achtje")
 
@@ -35,6 +44,9 @@ app.add_typer(partnership_app, name="partnership")
 app.add_typer(member_app, name="member")
 app.add_typer(content_app, name="content")
 app.add_typer(db_app, name="db")
+app.add_typer(schedule_app, name="schedule")
+nudge_app = typer.Typer(help="Informal-contact nudges: the next pairs and the settings.")
+app.add_typer(nudge_app, name="nudge")
 
 T = TypeVar("T")
 REGIONS = ("noord", "midden", "zuid")
@@ -107,6 +119,8 @@ def run() -> None:
     except NotAvailable as exc:
         raise _fail(f"tokens are set for {exc}, but this build of achtje cannot run it yet; "
                     "unset them to chat in the terminal") from exc
+    except SettingsError as exc:
+        raise _fail(str(exc)) from exc
 
 
 async def _console(settings: Settings, content: Content) -> None:
@@ -135,7 +149,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same run.")] = 8,
     lang: Annotated[str, typer.Option(help="nl or en.")] = "nl",
 ) -> None:
-    """Simulate a partnership answering check-ins and print a condition overview per month.
+    """Simulate a partnership answering check-ins and print the monthly summary of each month.
 
     Runs in a throw-away in-memory database; nothing is written to ./achtje.db.
     """
@@ -240,6 +254,29 @@ def bind(
     typer.echo(_with_session(work))
 
 
+@app.command("bind-code")
+def bind_code(
+    partnership: Annotated[int, typer.Option(help="Partnership id.")],
+    hours: Annotated[int, typer.Option(min=1, max=24 * 30,
+                                       help="How long the code works.")] = 48,
+) -> None:
+    """Make a one-time code that binds a group to a partnership: `/koppel CODE` in the group.
+
+    The code is printed once and stored only as a hash; it works once, until it expires.
+    """
+
+    async def work(session: AsyncSession) -> str:
+        if await session.get(Partnership, partnership) is None:
+            raise _fail(f"no partnership with id {partnership}")
+        return await binding.new_code(session, partnership, datetime.now(UTC),
+                                      timedelta(hours=hours))
+
+    code = _with_session(work)
+    typer.echo(code)
+    typer.echo(f"send '/koppel {code}' in the group within {hours} hours; "
+               "the code works once", err=True)
+
+
 @member_app.command("import")
 def member_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
@@ -318,10 +355,145 @@ async def _member_from_row(
     return member
 
 
+@app.command()
+def summary(
+    partnership: Annotated[int, typer.Option(help="Partnership id.")],
+    month: Annotated[str | None, typer.Option(help="YYYY-MM; the current month if left out.")]
+    = None,
+    png: Annotated[Path | None, typer.Option(dir_okay=False,
+                                             help="Also write the chart to this PNG file.")]
+    = None,
+    lang: Annotated[str | None, typer.Option(help="nl or en; the partnership's language if "
+                                             "left out.")] = None,
+    short: Annotated[bool, typer.Option(help="The short version for the channel.")] = False,
+    min_group_size: Annotated[int, typer.Option(min=3, help="Smallest group shown (3 or more).")]
+    = 3,
+) -> None:
+    """Print a partnership's monthly condition summary, as a project leader gets it."""
+    settings = Settings()
+    content = _content(settings)
+    try:
+        rules = load_summary_rules(content, settings.content_dir)
+    except ContentError as exc:
+        raise _fail(f"content is not valid:\n{exc}") from exc
+    try:
+        wanted = date.fromisoformat(f"{month}-01") if month else None
+    except ValueError as exc:
+        raise _fail(f"--month must look like 2026-11, not {month!r}") from exc
+    if lang not in (None, "nl", "en"):
+        raise _fail("--lang must be nl or en")
+
+    async def work(session: AsyncSession) -> tuple[str, bytes | None]:
+        found = await session.get(Partnership, partnership)
+        if found is None:
+            raise _fail(f"no partnership with id {partnership}")
+        language = lang or found.language
+        when = wanted or datetime.now(ZoneInfo(found.timezone)).date()
+        result = await compute_summary(session, content, found, when, rules=rules,
+                                       min_group_size=min_group_size)
+        chart = summary_chart(result, content, language) if png else None
+        return render_text(result, content, rules, language, short=short), chart
+
+    text, chart = _with_session(work)
+    typer.echo(text)
+    if png is not None and chart is not None:
+        try:
+            png.write_bytes(chart)
+        except OSError as exc:
+            raise _fail(f"cannot write {png}: {exc.strerror}") from exc
+        typer.echo(f"chart written to {png}", err=True)
+
+
+@app.command()
+def plan(
+    partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
+    lang: Annotated[str | None, typer.Option(help="nl or en; the partnership's language if "
+                                             "left out.")] = None,
+) -> None:
+    """Print a partnership's plan from the impact matrix as Markdown."""
+    content = _content(Settings())
+    if lang not in (None, "nl", "en"):
+        raise _fail("--lang must be nl or en")
+
+    async def work(session: AsyncSession) -> str:
+        found = await session.get(Partnership, partnership)
+        if found is None:
+            raise _fail(f"no partnership with id {partnership}")
+        return await impact_matrix.plan_document(session, content, found, lang or found.language)
+
+    typer.echo(_with_session(work), nl=False)
+
+
+@nudge_app.command("preview")
+def nudge_preview(
+    partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
+) -> None:
+    """Print who the next nudge round would pair, and with which idea; sends and stores nothing.
+
+    The pairing depends only on the members, the earlier rounds and the round number, so
+    this is what the next round will do unless someone pauses, opts out or joins first.
+    """
+    content = _content(Settings())
+
+    async def work(session: AsyncSession) -> list[str]:
+        found = await session.get(Partnership, partnership)
+        if found is None:
+            raise _fail(f"no partnership with id {partnership}")
+        plan = await compose_round(session, content, found, datetime.now(UTC))
+        return describe_round(plan)
+
+    for line in _with_session(work):
+        typer.echo(line)
+
+
+@nudge_app.command("settings")
+def nudge_settings(
+    partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
+    enabled: Annotated[bool | None, typer.Option(
+        "--on/--off", help="Switch nudges on or off for the whole partnership.")] = None,
+    same_building: Annotated[bool | None, typer.Option(
+        "--same-building/--separate-buildings",
+        help="Do the schools share a building? Decides which ideas fit.")] = None,
+    max_minutes: Annotated[int | None, typer.Option(
+        min=5, max=240, help="The longest idea to suggest, in minutes.")] = None,
+    mix_levels: Annotated[bool | None, typer.Option(
+        "--mix-levels/--counterparts",
+        help="Every third round pair different levels (board with teacher).")] = None,
+    names_in_channel: Annotated[bool | None, typer.Option(
+        "--names/--no-names", help="List the pairs by name in the channel message.")] = None,
+) -> None:
+    """Show a partnership's nudge settings, changing those given."""
+
+    async def work(session: AsyncSession) -> str:
+        if await session.get(Partnership, partnership) is None:
+            raise _fail(f"no partnership with id {partnership}")
+        now = datetime.now(UTC)
+        changes = {"enabled": enabled, "same_building": same_building,
+                   "max_minutes": max_minutes, "mix_levels": mix_levels,
+                   "names_in_channel": names_in_channel}
+        if any(value is not None for value in changes.values()):
+            found = await nudge_records.change_settings(session, partnership, now, **changes)
+        else:
+            found = await nudge_records.settings_for(session, partnership, now)
+        return (f"nudges {'on' if found.enabled else 'off'}, "
+                f"{'same building' if found.same_building else 'separate buildings'}, "
+                f"ideas up to {found.max_minutes} minutes, "
+                f"{'levels mixed every third round' if found.mix_levels else 'counterparts'}, "
+                f"{'names' if found.names_in_channel else 'no names'} in the channel")
+
+    typer.echo(_with_session(work))
+
+
 @content_app.command("check")
 def content_check() -> None:
     """Validate every content file; names the file and field of any mistake."""
-    content = _content(Settings())
+    settings = Settings()
+    content = _content(settings)
+    try:
+        load_summary_rules(content, settings.content_dir)
+        load_holidays(settings.content_dir)
+    except (ContentError, HolidayError) as exc:
+        raise _fail(f"content is not valid:\n{exc}") from exc
     statements = sum(1 for _ in content.all_statements())
     typer.echo(f"content is valid: {len(content.conditions)} conditions, {statements} "
                f"statements, {len(content.pitfalls)} pitfalls, {len(content.ideas)} ideas, "

@@ -287,10 +287,10 @@ def default_dir() -> Path:
 def load_content(directory: Path | None = None) -> Content:
     """Read and validate every content file; raise ContentError naming file and field."""
     directory = directory or default_dir()
-    raw = {key: _read(directory / filename, key) for key, filename in _FILES.items()}
+    raw = {key: read_yaml_key(directory / filename, key) for key, filename in _FILES.items()}
     # UI strings may be split over ui_<part>.yaml files next to ui.yaml, one per feature.
     for path in sorted(directory.glob("ui_*.yaml")):
-        extra = _read(path, "ui")
+        extra = read_yaml_key(path, "ui")
         if not isinstance(extra, dict) or not isinstance(raw["ui"], dict):
             raise ContentError(f"{path}: ui must be a mapping of ids to texts")
         if twice := sorted(set(extra) & set(raw["ui"])):
@@ -302,7 +302,8 @@ def load_content(directory: Path | None = None) -> Content:
         raise ContentError(_describe(exc, directory)) from exc
 
 
-def _read(path: Path, key: str) -> Any:
+def read_yaml_key(path: Path, key: str) -> Any:
+    """The value under `key` of a YAML mapping file; ContentError names what is wrong."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

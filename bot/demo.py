@@ -19,8 +19,9 @@ from bot import rounds
 from bot.content import Content
 from bot.engine import Engine
 from bot.messages import Choice, FreeText, Incoming, Reply, Scale
-from bot.overview import month_overview, render_overview
-from bot.store.models import ChannelBinding, Partnership, School
+from bot.months import shift_month
+from bot.store.models import ChannelBinding, CheckInRound, Partnership, School
+from bot.summary import compute_summary, load_summary_rules, render_text
 
 DEMO_PARTNERSHIP = "Demo Zorg & Welzijn"
 DEMO_SCHOOLS = (("Vmbo De Brug", "vmbo"), ("Mbo College Kompas", "mbo"))
@@ -67,8 +68,7 @@ def round_dates(start: date, months: int, timezone: str) -> list[datetime]:
     """Fortnightly Tuesdays at 15:30 local time, from `start` for `months` months."""
     zone = ZoneInfo(timezone)
     day = start + timedelta(days=(1 - start.weekday()) % 7)
-    end_index = start.year * 12 + start.month - 1 + months
-    end = date(end_index // 12, end_index % 12 + 1, 1)
+    end = shift_month(start, months)
     dates = []
     while day < end:
         dates.append(datetime.combine(day, time(15, 30), zone).astimezone(UTC))
@@ -148,22 +148,24 @@ async def simulate(
     for moment in round_dates(start, months, partnership.timezone):
         local = moment.astimezone(ZoneInfo(partnership.timezone)).date()
         by_month.setdefault(local.replace(day=1), []).append(moment)
+    rules = load_summary_rules(content)
     for months_in, (month, moments) in enumerate(sorted(by_month.items())):
+        opened: list[CheckInRound] = []
         for moment in moments:
             sim.now = moment
             async with sessions() as session, session.begin():
-                await rounds.open_round(session, content, partnership.id, moment)
+                opened.append(await rounds.open_round(session, content, partnership.id, moment))
             for member in people:
                 if sim.rng.random() < _TAKES_PART:
                     await sim.check_in(member, months_in)
-        async with sessions() as session:
-            overview = await month_overview(session, content, partnership, month)
-        for round_ in overview.rounds:
+        for round_ in opened:
             statements = " | ".join(content.statement(s).text.get(lang)
                                     for s in round_.statement_ids)
             write(content.text("overview_asked", lang, number=round_.number,
                                date=round_.opens_at.strftime("%d-%m-%Y"),
                                statements=statements))
-        write(render_overview(overview, content, partnership, lang))
+        async with sessions() as session:
+            summary = await compute_summary(session, content, partnership, month, rules=rules)
+        write(render_text(summary, content, rules, lang))
         write("")
 

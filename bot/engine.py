@@ -11,13 +11,18 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.content import LEVEL_IDS, Content
-from bot.flows import checkin, commands, onboarding
+from bot.flows import binding, checkin, commands, onboarding
+from bot.flows.instruments import common as instruments
+from bot.flows.instruments import figure_eight, matrix, poll, reflection, talk_plate
 from bot.flows.turn import Turn, clean_text, match_option
 from bot.messages import Incoming, Reply, Text
+from bot.nudges import commands as nudge_commands
+from bot.nudges import followup as nudge_followup
 from bot.store import repo
 from bot.store.models import Member, Partnership
 
@@ -30,16 +35,32 @@ COMMANDS: dict[str, Command] = {}
 for _names, _command in (
     (("help", "hulp", "menu", "start", "hoi", "hallo", "hi", "hello"), commands.help_),
     (("checkin", "check-in"), lambda turn, _arg: checkin.start(turn)),
-    (("valkuilen", "valkuil", "pitfalls", "pitfall"), commands.pitfalls),
+    (("valkuilen", "valkuil", "pitfalls", "pitfall"), poll.pitfalls),  # browse, or a poll
     (("pauze", "pause"), commands.pause),
     (("taal", "language", "lang"), commands.language),
     (("privacy",), commands.privacy),
+    (("reflectie", "reflection"), reflection.command),
+    (("achtje", "figure8", "figure-eight", "eight"), figure_eight.command),
+    (("matrix", "impactmatrix"), matrix.command),
+    (("praatplaat", "talkplate", "talk-plate"), talk_plate.command),
+    (("instrumenten", "instruments"), instruments.menu),
+    (binding.NAMES, binding.command),
+    (("koffie", "coffee"), nudge_commands.coffee),  # koffie uit / aan
 ):
     COMMANDS.update(dict.fromkeys(_names, _command))
 # What someone may do before we know their school and level.
 BEFORE_ONBOARDING = {"help", "hulp", "menu", "privacy", "taal", "language", "lang"}
 # A greeting from a newcomer starts onboarding and needs no answer of its own after it.
 GREETINGS = {"start", "hoi", "hallo", "hi", "hello"}
+
+TextFlow = Callable[[Turn, dict[str, Any], str], Awaitable[list[Reply]]]
+# Conversations that take a typed answer of their own: a name, a plan step, a score.
+TEXT_FLOWS: dict[str, TextFlow] = {
+    reflection.FLOW: reflection.typed,
+    figure_eight.FLOW: figure_eight.typed,
+    matrix.FLOW: matrix.typed,
+    talk_plate.FLOW: talk_plate.typed,
+}
 
 
 def utc_now() -> datetime:
@@ -84,14 +105,19 @@ class Engine:
             logger.exception("could not handle %s event from %s in %s",
                              incoming.platform, incoming.user, incoming.chat)
             replies = [Text(text=self.content.text("error", _guess_language(incoming)))]
-        if incoming.direct:
+        if incoming.direct or _binds_group(incoming):
             return replies
-        # In a group chat everything personal is said to the person alone.
-        return [replace(reply, private=True) for reply in replies]
+        # In a group chat everything personal is said to the person alone; a flow marks the
+        # few posts meant for the whole chat (announcements, polls, aggregates) `public`.
+        return [reply if reply.public else replace(reply, private=True) for reply in replies]
 
     async def _route(
         self, session: AsyncSession, incoming: Incoming, now: datetime
     ) -> list[Reply]:
+        if _binds_group(incoming):
+            # Before the member lookup: whoever binds a new group is usually unknown yet.
+            _, arg = parse_command(clean_text(incoming.text, limit=4000)[0])
+            return await binding.link(session, self.content, now, incoming, arg)
         found = await self._member(session, incoming, now)
         if found is None:
             return [Text(text=self.content.text("not_linked", _guess_language(incoming)))]
@@ -113,6 +139,8 @@ class Engine:
             if partnership is None or member.partnership_id == partnership.id:
                 known = await session.get(Partnership, member.partnership_id)
                 assert known is not None
+                if incoming.direct:
+                    member.unreachable_at = None  # they wrote to us, so we can write back
                 return member, known
         partnership = (
             partnership
@@ -137,6 +165,13 @@ class Engine:
     async def _on_text(self, turn: Turn, text: str) -> list[Reply]:
         name, arg = parse_command(text)
         onboarded = turn.member.onboarded_at is not None
+        if name is not None and len(text.split()) > 2 and not text.startswith("/"):
+            # "Taal is lastig voor ons" answers an open question; it is not `taal`.
+            open_question = await repo.conversation(turn.session, turn.member.id)
+            if open_question is not None and (
+                open_question.flow in TEXT_FLOWS or open_question.flow == "followup"
+            ):
+                name = None
         if name is not None:
             if not onboarded and name not in BEFORE_ONBOARDING:
                 return await onboarding.start(turn, None if name in GREETINGS else {"text": text})
@@ -155,6 +190,8 @@ class Engine:
         if state.flow == "followup":
             comment = None if checkin.parse_typed_answer(text) == "skip" else text
             return await checkin.followup(turn, data["round_id"], data["statement_id"], comment)
+        if state.flow in TEXT_FLOWS:
+            return await TEXT_FLOWS[state.flow](turn, data, text)
         value = match_option(text, data.get("options", []))
         if value is None:
             if not onboarded:
@@ -251,8 +288,22 @@ _ACTIONS: dict[str, _Action] = {
     "pitfall": Engine._act_pitfall,
     "pause": Engine._act_pause,
     "cmd": Engine._act_command,
+    "rj": reflection.act_join,  # rj:<session id>
+    "rs": reflection.act_answer,  # rs:<session id>:<condition>:<1-5|dk|skip>
+    "pv": poll.act_vote,  # pv:<poll id>:<pitfall number>
+    "e8": figure_eight.act_answer,  # e8:<check id>:<step>:<1-5|dk|skip|none>
+    "mx": matrix.act_step,  # mx:<step number>[:next|keep]
+    "tp": talk_plate.act,  # tp:<talk-plate id>:<position>:next|note|stop|cancel
+    "nm": nudge_followup.on_answer,  # nm:<nudge group id>:<m|p|n> (met, planned, not yet)
 }
 _ONBOARDING_ACTIONS = {"school", "level", "lang"}
+
+
+def _binds_group(incoming: Incoming) -> bool:
+    """Whether this is `koppel CODE`: answered before member lookup, for the whole group."""
+    if incoming.action is not None or not incoming.text:
+        return False
+    return parse_command(clean_text(incoming.text, limit=4000)[0])[0] in binding.NAMES
 
 
 def _guess_language(incoming: Incoming, fallback: str = "nl") -> str:

@@ -42,12 +42,16 @@ class Reply:
     """Base of everything the engine says.
 
     `edit_of`/`thread_of` name an earlier message to replace or answer under; `private`
-    means only the person who acted may see it (a DM or an ephemeral message).
+    means only the person who acted may see it (a DM or an ephemeral message). `public` is
+    the engine's own marker for a post meant for the whole chat (an announcement, a poll, an
+    aggregate): the engine leaves such a reply public even when it answers a group message,
+    where it otherwise makes every reply private. Adapters read `private` only.
     """
 
     edit_of: str | None = None
     thread_of: str | None = None
     private: bool = False
+    public: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

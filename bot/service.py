@@ -16,8 +16,10 @@ from adapters.web import WebServer
 from bot.content import Content
 from bot.engine import Engine
 from bot.messages import Adapter
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.store import db
+from scheduler.holidays import HolidayError, load_holidays
+from scheduler.runner import ScheduleRunner
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,12 @@ class NotAvailable(Exception):
 def builders() -> dict[str, Builder]:
     """How to build the adapter of each platform; each platform adds itself here."""
     found: dict[str, Builder] = {}
+    from adapters.slack import build as build_slack
+
+    found["slack"] = build_slack
+    from adapters.telegram import build as build_telegram
+
+    found["telegram"] = build_telegram
     return found
 
 
@@ -41,15 +49,24 @@ async def serve(settings: Settings, content: Content, stop: asyncio.Event | None
     missing = [p for p in settings.platforms() if p not in available]
     if missing:
         raise NotAvailable(", ".join(missing))
+    try:
+        holidays = load_holidays(settings.content_dir)
+    except HolidayError as exc:
+        raise SettingsError(f"the school holiday file is not valid:\n{exc}") from exc
     engine, sessions = await db.connect(settings.database_url)
     web = WebServer(settings.http_host, settings.http_port)
     bot = Engine(sessions, content)
-    adapters = [available[p](settings, bot, web) for p in settings.platforms()]
+    try:
+        adapters = [available[p](settings, bot, web) for p in settings.platforms()]
+    except Exception:  # incomplete settings (SettingsError): close the database first
+        await engine.dispose()
+        raise
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     started: list[Adapter] = []
+    runner: ScheduleRunner | None = None
     try:
         for adapter in adapters:
             await adapter.start()
@@ -57,10 +74,17 @@ async def serve(settings: Settings, content: Content, stop: asyncio.Event | None
             logger.info("%s adapter started", adapter.platform)
         if web.needed:
             await web.start()
+        if settings.scheduler:  # after the adapters: it sends through them
+            runner = ScheduleRunner(sessions, content, holidays,
+                                    {a.platform: a for a in started},
+                                    tick_seconds=settings.scheduler_tick)
+            await runner.start()
         logger.info("achtje is running on %s", ", ".join(a.platform for a in adapters))
         await stop.wait()
     finally:
         logger.info("stopping")
+        if runner is not None:  # first: no new sends while the adapters go down
+            await runner.stop()
         await web.stop()
         for adapter in reversed(started):
             try:

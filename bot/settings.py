@@ -8,6 +8,10 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class SettingsError(ValueError):
+    """A platform is switched on but its settings are incomplete; the message says what to set."""
+
+
 class Settings(BaseSettings):
     """Every setting; the environment variable names are given in the README."""
 
@@ -18,15 +22,25 @@ class Settings(BaseSettings):
     log_level: str | None = Field(None, alias="ACHTJE_LOG_LEVEL")
     http_host: str = Field("127.0.0.1", alias="ACHTJE_HTTP_HOST")
     http_port: int = Field(3000, alias="ACHTJE_HTTP_PORT")
+    # The scheduler (check-ins, reminders, nudges, summaries) in `achtje run` with platforms.
+    scheduler: bool = Field(True, alias="ACHTJE_SCHEDULER")
+    scheduler_tick: float = Field(30.0, gt=0, alias="ACHTJE_SCHEDULER_TICK")
     slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_app_token: str | None = Field(None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str | None = Field(None, alias="ACHTJE_SLACK_API_URL")
+    slack_client_id: str | None = Field(None, alias="SLACK_CLIENT_ID")
+    slack_client_secret: str | None = Field(None, alias="SLACK_CLIENT_SECRET")
+    secret_key: str | None = Field(None, alias="ACHTJE_SECRET_KEY")
     telegram_bot_token: str | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_url: str = Field("https://api.telegram.org", alias="ACHTJE_TELEGRAM_API_URL")
+    telegram_webhook_url: str | None = Field(None, alias="ACHTJE_TELEGRAM_WEBHOOK_URL")
+    telegram_webhook_secret: str | None = Field(None, alias="ACHTJE_TELEGRAM_WEBHOOK_SECRET")
 
     def platforms(self) -> list[str]:
         """The chat platforms whose tokens are set."""
         found = []
-        if self.slack_bot_token:
+        if self.slack_bot_token or self.slack_client_id:
             found.append("slack")
         if self.telegram_bot_token:
             found.append("telegram")

@@ -164,9 +164,13 @@ def test_undecodable_bytes_on_stdin_are_survived(tmp_path: Path, env: dict[str, 
     assert b"Traceback" not in done.stdout + done.stderr
     assert content.text("ask_school", "nl").encode() in done.stdout
 
-def test_run_refuses_platform_tokens(achtje: Achtje, content: Content) -> None:
-    result = achtje("run", stdin="help\n", extra={"TELEGRAM_BOT_TOKEN": "x"})
-    assert_clean_failure(result, "telegram")
+def test_run_with_an_unreachable_platform_fails_clearly(achtje: Achtje,
+                                                        content: Content) -> None:
+    """A token is set, so the platform is started instead of the terminal chat; when its API
+    cannot be reached the operator reads why, not a traceback."""
+    result = achtje("run", stdin="help\n", extra={
+        "TELEGRAM_BOT_TOKEN": "x", "ACHTJE_TELEGRAM_API_URL": "http://127.0.0.1:9/bot"})
+    assert_clean_failure(result, "telegram", "ACHTJE_TELEGRAM_API_URL")
     assert content.text("help", "nl", partnership="Demo Zorg & Welzijn") not in result.stdout
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot import rounds
-from bot.content import CONDITION_IDS
+from bot.content import CONDITION_IDS, Content
 from bot.flows.turn import Turn, clean_text
 from bot.messages import FreeText, Option, Reply, Scale
 from bot.store import repo
 from bot.store.models import CheckInRound
+from bot.store.schedule import scheduled_checkin
 
 logger = logging.getLogger(__name__)
 
@@ -19,9 +22,16 @@ _SKIP = {"-", "skip", "overslaan", "sla over", "pass"}
 
 
 async def start(turn: Turn) -> list[Reply]:
-    """Continue the open round of the member's partnership, or open one if none is."""
+    """Continue the open round of the member's partnership.
+
+    With no round open, a partnership whose check-ins are scheduled hears when the next
+    round starts; one without a schedule (the console demo) gets a round opened now.
+    """
     round_ = await repo.open_round_at(turn.session, turn.partnership.id, turn.now)
     if round_ is None:
+        scheduled = await scheduled_checkin(turn.session, turn.partnership.id)
+        if scheduled is not None:
+            return [_next_round(turn, scheduled.next_run_at)]
         round_ = await rounds.open_round(turn.session, turn.content, turn.partnership.id, turn.now)
     answered = await repo.answers(turn.session, round_.id, turn.member.id)
     if all(sid in answered for sid in round_.statement_ids):
@@ -40,27 +50,42 @@ async def next_statement(turn: Turn, round_: CheckInRound) -> list[Reply]:
 
 
 async def ask_statement(turn: Turn, round_: CheckInRound, statement_id: str) -> Scale:
-    content = turn.content
-    labels = content.scale
-    prefix = f"s:{round_.id}:{statement_id}"
-    options = [
-        Option(label.get(turn.lang), f"{prefix}:{score}")
-        for score, label in enumerate(labels.score_labels(), start=1)
-    ]
-    options += [Option(labels.dont_know.get(turn.lang), f"{prefix}:dk"),
-                Option(labels.skip.get(turn.lang), f"{prefix}:skip")]
-    prompt = turn.t(
-        "checkin_statement",
-        number=round_.statement_ids.index(statement_id) + 1,
-        total=len(round_.statement_ids),
-        topic=content.topic_name(content.topic_of(statement_id), turn.lang),
-        statement=content.statement(statement_id).text.get(turn.lang),
-    )
     await repo.set_conversation(
         turn.session, turn.member.id, "checkin",
         {"round_id": round_.id, "statement_id": statement_id}, turn.now,
     )
+    return statement_scale(turn.content, turn.lang, round_, statement_id)
+
+
+def statement_scale(content: Content, lang: str, round_: CheckInRound, statement_id: str) -> Scale:
+    """One statement of a round with its 1-5, don't know and skip buttons.
+
+    The scheduler sends the same message to invite members, so both build it here.
+    """
+    labels = content.scale
+    prefix = f"s:{round_.id}:{statement_id}"
+    options = [
+        Option(label.get(lang), f"{prefix}:{score}")
+        for score, label in enumerate(labels.score_labels(), start=1)
+    ]
+    options += [Option(labels.dont_know.get(lang), f"{prefix}:dk"),
+                Option(labels.skip.get(lang), f"{prefix}:skip")]
+    prompt = content.text(
+        "checkin_statement", lang,
+        number=round_.statement_ids.index(statement_id) + 1,
+        total=len(round_.statement_ids),
+        topic=content.topic_name(content.topic_of(statement_id), lang),
+        statement=content.statement(statement_id).text.get(lang),
+    )
     return Scale(prompt=prompt, options=tuple(options))
+
+
+def _next_round(turn: Turn, when: datetime | None) -> Reply:
+    if when is None:
+        return turn.say("sched_no_round_planned")
+    local = when.astimezone(ZoneInfo(turn.partnership.timezone))
+    return turn.say("sched_next_round", weekday=turn.t(f"sched_weekday_{local.weekday()}"),
+                    date=local.strftime("%d-%m-%Y"), time=local.strftime("%H:%M"))
 
 
 def parse_typed_answer(text: str) -> str | None:

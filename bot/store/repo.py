@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +21,7 @@ from bot.store.models import (
 )
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
+def insert_for(session: AsyncSession, table: Any) -> Any:
     """An INSERT that knows ON CONFLICT on both supported backends."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
@@ -32,7 +32,7 @@ async def mark_processed(
 ) -> bool:
     """Record a platform event id; False when it was handled before (a redelivery)."""
     statement = (
-        _insert(session, ProcessedEvent)
+        insert_for(session, ProcessedEvent)
         .values(platform=platform, event_id=event_id[:200], processed_at=now)
         .on_conflict_do_nothing()
         .returning(ProcessedEvent.event_id)
@@ -72,24 +72,28 @@ async def school(session: AsyncSession, partnership_id: int, school_id: int) -> 
 
 
 async def conversation(session: AsyncSession, member_id: int) -> Conversation | None:
-    return await session.get(Conversation, member_id)
+    return await session.scalar(
+        select(Conversation)
+        .where(Conversation.member_id == member_id)
+        .execution_options(populate_existing=True)
+    )
 
 
 async def set_conversation(
     session: AsyncSession, member_id: int, flow: str, data: dict[str, Any], now: datetime
 ) -> None:
-    row = await session.get(Conversation, member_id)
-    if row is None:
-        session.add(Conversation(member_id=member_id, flow=flow, step="", data=data,
-                                 updated_at=now))
-    else:
-        row.flow, row.data, row.updated_at = flow, data, now
+    """Replace the member's conversation state; written at once, so a later clear or set in
+    the same turn sees it."""
+    values = {"flow": flow, "step": "", "data": data, "updated_at": now}
+    await session.execute(
+        insert_for(session, Conversation)
+        .values(member_id=member_id, **values)
+        .on_conflict_do_update(index_elements=["member_id"], set_=values)
+    )
 
 
 async def clear_conversation(session: AsyncSession, member_id: int) -> None:
-    row = await session.get(Conversation, member_id)
-    if row is not None:
-        await session.delete(row)
+    await session.execute(delete(Conversation).where(Conversation.member_id == member_id))
 
 
 async def open_round_at(
@@ -137,7 +141,7 @@ async def save_answer(
     """Store or replace one answer; the unique key keeps it one row however often it comes."""
     values = {"status": status, "score": score, "comment": None, "answered_at": now}
     statement = (
-        _insert(session, Answer)
+        insert_for(session, Answer)
         .values(round_id=round_id, member_id=member_id, statement_id=statement_id, **values)
         .on_conflict_do_update(
             index_elements=["round_id", "member_id", "statement_id"], set_=values

@@ -3,7 +3,22 @@
 Feature tables live in modules of their own next to `models.py`; add each one here.
 """
 
+from bot.store import binding as binding_tables
+from bot.store import instruments as instrument_tables
 from bot.store import models
+from bot.store import nudges as nudge_tables
+from bot.store import schedule as schedule_tables
+from bot.store import slack as slack_tables
+from bot.store import telegram as telegram_tables
 from bot.store.models import Base
 
-__all__ = ["Base", "models"]
+__all__ = [
+    "Base",
+    "binding_tables",
+    "instrument_tables",
+    "models",
+    "nudge_tables",
+    "schedule_tables",
+    "slack_tables",
+    "telegram_tables",
+]
