@@ -24,6 +24,7 @@ from bot.flows.instruments import matrix as impact_matrix
 from bot.nudges import compose_round
 from bot.nudges import records as nudge_records
 from bot.nudges.planner import describe_round
+from bot.privacy.cli import register as register_privacy
 from bot.service import NotAvailable, serve
 from bot.settings import Settings, SettingsError
 from bot.store import binding, db, repo
@@ -47,6 +48,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(schedule_app, name="schedule")
 nudge_app = typer.Typer(help="Informal-contact nudges: the next pairs and the settings.")
 app.add_typer(nudge_app, name="nudge")
+register_privacy(app)  # export, erase, retention, leader
 
 T = TypeVar("T")
 REGIONS = ("noord", "midden", "zuid")

@@ -16,13 +16,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.content import LEVEL_IDS, Content
-from bot.flows import binding, checkin, commands, onboarding
+from bot.flows import binding, checkin, commands, onboarding, setup
 from bot.flows.instruments import common as instruments
 from bot.flows.instruments import figure_eight, matrix, poll, reflection, talk_plate
 from bot.flows.turn import Turn, clean_text, match_option
 from bot.messages import Incoming, Reply, Text
 from bot.nudges import commands as nudge_commands
 from bot.nudges import followup as nudge_followup
+from bot.privacy import chat as privacy_chat
 from bot.store import repo
 from bot.store.models import Member, Partnership
 
@@ -38,13 +39,14 @@ for _names, _command in (
     (("valkuilen", "valkuil", "pitfalls", "pitfall"), poll.pitfalls),  # browse, or a poll
     (("pauze", "pause"), commands.pause),
     (("taal", "language", "lang"), commands.language),
-    (("privacy",), commands.privacy),
+    (("privacy",), privacy_chat.command),  # what is kept; export, erase
     (("reflectie", "reflection"), reflection.command),
     (("achtje", "figure8", "figure-eight", "eight"), figure_eight.command),
     (("matrix", "impactmatrix"), matrix.command),
     (("praatplaat", "talkplate", "talk-plate"), talk_plate.command),
     (("instrumenten", "instruments"), instruments.menu),
     (binding.NAMES, binding.command),
+    (setup.NAMES, setup.command),  # in an unbound group it runs before member lookup
     (("koffie", "coffee"), nudge_commands.coffee),  # koffie uit / aan
 ):
     COMMANDS.update(dict.fromkeys(_names, _command))
@@ -114,6 +116,11 @@ class Engine:
     async def _route(
         self, session: AsyncSession, incoming: Incoming, now: datetime
     ) -> list[Reply]:
+        command_name = None if incoming.action else parse_command(
+            clean_text(incoming.text, limit=4000)[0])[0]
+        if await setup.claims(session, incoming, command_name):
+            # Before the member lookup too: who sets up a partnership belongs to none yet.
+            return await setup.handle(session, self.content, now, incoming, command_name)
         if _binds_group(incoming):
             # Before the member lookup: whoever binds a new group is usually unknown yet.
             _, arg = parse_command(clean_text(incoming.text, limit=4000)[0])
@@ -294,9 +301,10 @@ _ACTIONS: dict[str, _Action] = {
     "e8": figure_eight.act_answer,  # e8:<check id>:<step>:<1-5|dk|skip|none>
     "mx": matrix.act_step,  # mx:<step number>[:next|keep]
     "tp": talk_plate.act,  # tp:<talk-plate id>:<position>:next|note|stop|cancel
+    "avg": privacy_chat.act,  # avg:export|erase|erase_yes|erase_no (always oneself)
     "nm": nudge_followup.on_answer,  # nm:<nudge group id>:<m|p|n> (met, planned, not yet)
 }
-_ONBOARDING_ACTIONS = {"school", "level", "lang"}
+_ONBOARDING_ACTIONS = {"school", "level", "lang", "avg"}  # avg: privacy, any time
 
 
 def _binds_group(incoming: Incoming) -> bool:

@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.content import Content
 from bot.messages import Adapter
+from bot.privacy.retention import apply_retention
 from scheduler.holidays import HolidayCalendar
 from scheduler.planner import plan_due
 from scheduler.sender import Clock, Sender, utc_now
@@ -25,6 +27,7 @@ from scheduler.sender import Clock, Sender, utc_now
 logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 30.0
+RETENTION_ZONE = ZoneInfo("Europe/Amsterdam")
 
 
 class ScheduleRunner:
@@ -47,6 +50,7 @@ class ScheduleRunner:
         self.sender = sender or Sender(sessions, adapters, clock=clock)
         self._apscheduler: AsyncIOScheduler | None = None
         self._ticking: asyncio.Task[object] | None = None
+        self._retention_day: date | None = None
 
     async def tick(self) -> int:
         """Plan whatever is due now and wake the sender; never raises."""
@@ -59,7 +63,21 @@ class ScheduleRunner:
         finally:
             self._ticking = None
         self.sender.wake()
+        await self._daily_retention()
         return queued
+
+    async def _daily_retention(self) -> None:
+        """The retention job, once per local day per process (it is idempotent anyway)."""
+        now = self.clock()
+        today = now.astimezone(RETENTION_ZONE).date()
+        if self._retention_day == today:
+            return
+        self._retention_day = today
+        try:
+            async with self.sessions() as session, session.begin():
+                await apply_retention(session, now)
+        except Exception:
+            logger.exception("retention job failed; it runs again tomorrow")
 
     async def start(self) -> None:
         scheduler = AsyncIOScheduler(timezone=UTC)

@@ -276,7 +276,9 @@ async def test_pitfalls_can_be_browsed(chat: MemoryChat, content: Content) -> No
 async def test_unknown_input_and_privacy_get_an_answer(chat: MemoryChat, content: Content) -> None:
     await onboard(chat)
     assert await chat.say("wat is het weer?") == [Text(text=content.text("unknown", "nl"))]
-    assert await chat.say("privacy") == [Text(text=content.text("privacy", "nl"))]
+    [shown] = await chat.say("privacy")
+    assert isinstance(shown, Choice) and shown.prompt == content.text(
+        "privacy_overview", "nl", answer_months=24, text_months=3)
 
 
 async def test_help_works_before_onboarding_and_in_english_locale(

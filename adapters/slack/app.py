@@ -53,6 +53,7 @@ from adapters.slack.translate import PLATFORM, is_dm, ref, split_ref
 from adapters.web import WebServer
 from bot.engine import Engine
 from bot.messages import DeliveryError, Incoming, Reply, RetryLater, Text, Unreachable
+from bot.privacy.redact import protect
 from bot.profile import language_of, mark_unreachable, member_profile
 from bot.settings import Settings, SettingsError
 
@@ -86,6 +87,8 @@ class SlackAdapter:
     platform = PLATFORM
 
     def __init__(self, settings: Settings, engine: Engine, web_server: WebServer) -> None:
+        protect(settings.slack_bot_token, settings.slack_signing_secret,
+                settings.slack_app_token, settings.slack_client_secret, settings.secret_key)
         self.engine = engine
         self.content = engine.content
         self.api_url = settings.slack_api_url

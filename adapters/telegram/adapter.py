@@ -26,6 +26,7 @@ from adapters.telegram.translate import PLATFORM, to_incoming
 from adapters.web import WebServer
 from bot.engine import Engine, parse_command
 from bot.messages import DeliveryError, Incoming, Invitation, Reply, Text, Unreachable
+from bot.privacy.redact import protect
 from bot.settings import SettingsError
 from bot.store import telegram as store
 
@@ -58,6 +59,7 @@ class TelegramAdapter:
     ) -> None:
         if webhook_url and (web is None or not webhook_secret):
             raise SettingsError("Telegram webhook mode needs ACHTJE_TELEGRAM_WEBHOOK_SECRET")
+        protect(token, webhook_secret)  # httpx logs request URLs, and the token is in them
         self.engine = engine
         self.webhook_url = webhook_url
         self._secret = (webhook_secret or "").encode()

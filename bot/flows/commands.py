@@ -1,4 +1,4 @@
-"""The small commands: help, privacy, pitfalls, pause and language."""
+"""The small commands: help, pitfalls, pause and language."""
 
 from __future__ import annotations
 
@@ -17,10 +17,6 @@ _LANGUAGE_WORDS = {"nl": "nl", "nederlands": "nl", "dutch": "nl",
 
 async def help_(turn: Turn, _arg: str) -> list[Reply]:
     return [turn.say("help", partnership=turn.partnership.name)]
-
-
-async def privacy(turn: Turn, _arg: str) -> list[Reply]:
-    return [turn.say("privacy")]
 
 
 async def pitfalls(turn: Turn, arg: str) -> list[Reply]:

@@ -7,7 +7,9 @@ from bot.store import binding as binding_tables
 from bot.store import instruments as instrument_tables
 from bot.store import models
 from bot.store import nudges as nudge_tables
+from bot.store import privacy as privacy_tables
 from bot.store import schedule as schedule_tables
+from bot.store import setup as setup_tables
 from bot.store import slack as slack_tables
 from bot.store import telegram as telegram_tables
 from bot.store.models import Base
@@ -18,7 +20,9 @@ __all__ = [
     "instrument_tables",
     "models",
     "nudge_tables",
+    "privacy_tables",
     "schedule_tables",
+    "setup_tables",
     "slack_tables",
     "telegram_tables",
 ]

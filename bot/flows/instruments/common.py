@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TypeVar
 
+from bot.flows.roles import is_leader
 from bot.flows.turn import Turn
 from bot.messages import Option, Reply, Text
 from bot.store import repo
@@ -15,17 +16,13 @@ from bot.summary.model import MIN_GROUP_SIZE
 # Numbers are shown for groups of at least this many people, open texts from five.
 MIN_GROUP = MIN_GROUP_SIZE
 MIN_OPEN_TEXTS = 5
-LEADER_ROLES = frozenset({"leader", "admin"})
 
 R = TypeVar("R", bound=Reply)
 
 
 def may_lead(member: Member) -> bool:
-    """Project leaders (and operators) start and close sessions and edit the plan.
-
-    The one place the instruments ask about roles, until roles get rules of their own.
-    """
-    return member.role in LEADER_ROLES
+    """Project leaders (and operators) start and close sessions and edit the plan."""
+    return is_leader(member)
 
 
 def leaders_only(turn: Turn) -> list[Reply]:

@@ -1,0 +1,231 @@
+"""`setup` in an unbound group or channel: a short wizard that creates a partnership.
+
+It asks the name, the sector, the schools and their type, the holiday region and the
+language; then it creates the partnership, binds this chat to it and makes the person who
+ran it its first project leader. Like `koppel`, it runs before the engine looks up the
+member (the person belongs to no partnership yet); its state lives in `setup_draft`, one
+per person per chat. Its messages are for the group (public): that is where the answers
+are typed. Schedules keep their defaults; an operator changes them with `achtje schedule`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.content import Content
+from bot.flows.binding import START_ACTION
+from bot.flows.roles import LEADER
+from bot.flows.turn import Turn, clean_text, match_option
+from bot.messages import Choice, FreeText, Incoming, Invitation, Option, Reply, Text
+from bot.store import repo
+from bot.store.models import ChannelBinding, Member, Partnership, School
+from bot.store.setup import SetupDraft
+
+logger = logging.getLogger(__name__)
+
+NAMES = ("setup", "opzetten")
+PREFIX = "setup"
+CANCEL_WORDS = {"stop", "annuleer", "cancel", "afbreken"}
+SCHOOL_TYPES = ("vmbo", "mbo", "other")
+REGIONS = ("noord", "midden", "zuid")
+MIN_SCHOOLS, MAX_SCHOOLS = 2, 12
+
+
+async def command(turn: Turn, _arg: str) -> list[Reply]:
+    """`setup` from a member: their chat already belongs to a partnership (or is private)."""
+    if turn.incoming.direct:
+        return [turn.say("setup_in_group")]
+    return [turn.say("setup_already_bound", partnership=turn.partnership.name)]
+
+
+async def claims(session: AsyncSession, incoming: Incoming, command_name: str | None) -> bool:
+    """Whether this event belongs to the wizard: `setup`, its buttons, or an answer to it."""
+    if command_name in NAMES:
+        return True
+    if incoming.direct:
+        return False
+    if incoming.action is not None:  # every button of the wizard carries the prefix
+        return incoming.action.startswith(f"{PREFIX}:")
+    return await _draft(session, incoming) is not None
+
+
+async def handle(session: AsyncSession, content: Content, now: datetime,
+                 incoming: Incoming, command_name: str | None) -> list[Reply]:
+    lang = _language(incoming)
+    if incoming.direct:
+        return [Text(text=content.text("setup_in_group", lang))]
+    bound = await repo.partnership_for_chat(session, incoming.platform, incoming.chat)
+    draft = await _draft(session, incoming)
+    if bound is not None:
+        if draft is not None:
+            await session.delete(draft)
+        return _public(Text(text=content.text("setup_already_bound", lang,
+                                              partnership=bound.name)))
+    if command_name in NAMES:
+        if draft is not None:
+            await session.delete(draft)
+            await session.flush()
+        draft = SetupDraft(platform=incoming.platform, chat_ref=incoming.chat[:100],
+                           user_ref=incoming.user[:100], data={"step": "name", "schools": []},
+                           updated_at=now)
+        session.add(draft)
+        return _public(Text(text=content.text("setup_intro", lang)),
+                       FreeText(prompt=content.text("setup_ask_name", lang)))
+    if draft is None:
+        return _public(Text(text=content.text("setup_stale", lang)))
+    wizard = _Wizard(session, content, now, incoming, draft)
+    return _public(*await wizard.step())
+
+
+class _Wizard:
+    """One answer to the open question of a draft."""
+
+    def __init__(self, session: AsyncSession, content: Content, now: datetime,
+                 incoming: Incoming, draft: SetupDraft) -> None:
+        self.session, self.content, self.now = session, content, now
+        self.incoming, self.draft = incoming, draft
+        self.data: dict[str, Any] = dict(draft.data)
+        self.lang = self.data.get("language") or _language(incoming)
+
+    def t(self, key: str, **values: object) -> str:
+        return self.content.text(key, self.lang, **values)
+
+    def save(self, **changes: Any) -> None:
+        self.data.update(changes)
+        self.draft.data = dict(self.data)  # a new dict, so the JSON change is written
+        self.draft.updated_at = self.now
+
+    def ask(self, step: str, prompt: str, options: list[Option]) -> Choice:
+        self.save(step=step, options=[[o.label, o.value] for o in options])
+        return Choice(prompt=prompt, options=tuple(options))
+
+    def typed(self) -> str:
+        return clean_text(self.incoming.text, limit=200)[0]
+
+    def chosen(self) -> str | None:
+        """The option picked: a button's value, or a typed number or label."""
+        if self.incoming.action is not None:
+            value = self.incoming.action
+        else:
+            value = match_option(self.typed(), self.data.get("options", [])) or ""
+        kind, _, rest = value.partition(":")
+        step, _, choice = rest.partition(":")
+        return choice if kind == PREFIX and step == self.data["step"] else None
+
+    async def step(self) -> list[Reply]:
+        if self.incoming.action is None and self.typed().lower() in CANCEL_WORDS:
+            await self.session.delete(self.draft)
+            return [Text(text=self.t("setup_cancelled"))]
+        handler = getattr(self, f"_on_{self.data['step']}")
+        replies: list[Reply] = await handler()
+        return replies
+
+    async def _on_name(self) -> list[Reply]:
+        name = self.typed()
+        if len(name) < 2:
+            return [FreeText(prompt=self.t("setup_ask_name"))]
+        self.save(name=name, step="sector")
+        return [FreeText(prompt=self.t("setup_ask_sector"))]
+
+    async def _on_sector(self) -> list[Reply]:
+        sector = self.typed()
+        self.save(sector="" if sector in ("", "-") else sector[:100], step="school")
+        return [FreeText(prompt=self.t("setup_ask_school", number=1))]
+
+    async def _on_school(self) -> list[Reply]:
+        name = self.typed()
+        schools = self.data["schools"]
+        if len(name) < 2 or any(s[0].lower() == name.lower() for s in schools):
+            return [FreeText(prompt=self.t("setup_ask_school", number=len(schools) + 1))]
+        self.save(pending_school=name)
+        return [self.ask("type", self.t("setup_ask_type", school=name), [
+            Option(self.t(f"setup_type_{kind}"), f"{PREFIX}:type:{kind}")
+            for kind in SCHOOL_TYPES])]
+
+    async def _on_type(self) -> list[Reply]:
+        kind = self.chosen()
+        if kind not in SCHOOL_TYPES:
+            return [Text(text=self.t("setup_pick_button"))]
+        schools = [*self.data["schools"], [self.data["pending_school"], kind]]
+        self.save(schools=schools, pending_school=None)
+        if len(schools) < MIN_SCHOOLS:
+            self.save(step="school")
+            return [FreeText(prompt=self.t("setup_ask_school", number=len(schools) + 1))]
+        if len(schools) >= MAX_SCHOOLS:
+            return [self._ask_region()]
+        return [self.ask("more", self.t("setup_ask_more", count=len(schools)), [
+            Option(self.t("setup_more_yes"), f"{PREFIX}:more:yes"),
+            Option(self.t("setup_more_no"), f"{PREFIX}:more:no")])]
+
+    async def _on_more(self) -> list[Reply]:
+        more = self.chosen()
+        if more == "yes":
+            self.save(step="school")
+            return [FreeText(prompt=self.t("setup_ask_school",
+                                           number=len(self.data["schools"]) + 1))]
+        if more == "no":
+            return [self._ask_region()]
+        return [Text(text=self.t("setup_pick_button"))]
+
+    def _ask_region(self) -> Choice:
+        return self.ask("region", self.t("setup_ask_region"), [
+            Option(self.t(f"setup_region_{region}"), f"{PREFIX}:region:{region}")
+            for region in REGIONS])
+
+    async def _on_region(self) -> list[Reply]:
+        region = self.chosen()
+        if region not in REGIONS:
+            return [Text(text=self.t("setup_pick_button"))]
+        self.save(region=region)
+        return [self.ask("language", self.t("setup_ask_language"), [
+            Option("Nederlands", f"{PREFIX}:language:nl"),
+            Option("English", f"{PREFIX}:language:en")])]
+
+    async def _on_language(self) -> list[Reply]:
+        language = self.chosen()
+        if language not in ("nl", "en"):
+            return [Text(text=self.t("setup_pick_button"))]
+        self.lang = language
+        return await self._create(language)
+
+    async def _create(self, language: str) -> list[Reply]:
+        data, incoming = self.data, self.incoming
+        partnership = Partnership(
+            name=data["name"], sector=data.get("sector", ""), region=data["region"],
+            language=language, created_at=self.now,
+            schools=[School(name=name, type=kind) for name, kind in data["schools"]])
+        self.session.add(partnership)
+        await self.session.flush()
+        self.session.add(ChannelBinding(partnership_id=partnership.id,
+                                        platform=incoming.platform,
+                                        channel_ref=incoming.chat[:100], created_at=self.now))
+        self.session.add(Member(
+            partnership_id=partnership.id, platform=incoming.platform,
+            user_ref=incoming.user[:100],
+            display_name=clean_text(incoming.display_name, limit=200)[0], role=LEADER,
+            language=language, created_at=self.now))
+        await self.session.delete(self.draft)
+        logger.info("partnership %s set up in %s chat %s", partnership.id, incoming.platform,
+                    incoming.chat)
+        schools = ", ".join(f"{name} ({kind})" for name, kind in data["schools"])
+        return [Invitation(text=self.t("setup_done", partnership=partnership.name,
+                                       schools=schools),
+                           button=self.t("bind_start_button"), action=START_ACTION)]
+
+
+async def _draft(session: AsyncSession, incoming: Incoming) -> SetupDraft | None:
+    return await session.get(SetupDraft, (incoming.platform, incoming.chat[:100],
+                                          incoming.user[:100]))
+
+
+def _public(*replies: Reply) -> list[Reply]:
+    return [replace(reply, public=True) for reply in replies]
+
+
+def _language(incoming: Incoming) -> str:
+    return "en" if (incoming.locale or "").lower().startswith("en") else "nl"

@@ -1,0 +1,71 @@
+"""`privacy` in chat: what is kept and why, and buttons to export or erase your own data.
+
+Action values (`avg:<what>`) are short and carry no ids: they always act on the member who
+pressed, so nobody can reach another person's data by typing a value by hand.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from bot.flows.turn import Turn
+from bot.messages import Option, Reply, Text
+from bot.privacy.data import erase_member, export_json, export_member, split_text
+from bot.store import repo
+from bot.store.privacy import ANSWER_MONTHS, OPEN_TEXT_MONTHS, RetentionSettings
+
+if TYPE_CHECKING:
+    from bot.engine import Engine
+
+PREFIX = "avg"
+EXPORT, ERASE, ERASE_YES, ERASE_NO = "export", "erase", "erase_yes", "erase_no"
+CHUNK = 2800  # below Slack's 3,000-character text limit, with room for the platform
+
+
+async def command(turn: Turn, _arg: str) -> list[Reply]:
+    terms = await turn.session.scalar(select(RetentionSettings).where(
+        RetentionSettings.partnership_id == turn.partnership.id))
+    overview = turn.t(
+        "privacy_overview",
+        answer_months=terms.answer_months if terms else ANSWER_MONTHS,
+        text_months=terms.open_text_months if terms else OPEN_TEXT_MONTHS,
+    )
+    return [await turn.ask(overview, [
+        Option(turn.t("privacy_export_button"), f"{PREFIX}:{EXPORT}"),
+        Option(turn.t("privacy_erase_button"), f"{PREFIX}:{ERASE}"),
+    ])]
+
+
+async def act(_engine: Engine, turn: Turn, parts: list[str]) -> list[Reply]:
+    what = parts[0]
+    if what == EXPORT:
+        await repo.clear_conversation(turn.session, turn.member.id)
+        return await export(turn)
+    if what == ERASE:
+        return [await turn.ask(turn.t("privacy_erase_confirm"), [
+            Option(turn.t("privacy_erase_yes"), f"{PREFIX}:{ERASE_YES}"),
+            Option(turn.t("privacy_erase_no"), f"{PREFIX}:{ERASE_NO}"),
+        ])]
+    if what == ERASE_NO:
+        await repo.clear_conversation(turn.session, turn.member.id)
+        return [turn.say("privacy_erase_cancelled")]
+    if what == ERASE_YES:
+        # Only right after the question: an old or hand-typed value erases nothing.
+        state = await repo.conversation(turn.session, turn.member.id)
+        offered = [value for _, value in (state.data.get("options", []) if state else [])]
+        if f"{PREFIX}:{ERASE_YES}" not in offered:
+            return [turn.say("privacy_erase_stale")]
+        done = turn.say("privacy_erased")
+        await erase_member(turn.session, turn.member.id)
+        return [done]
+    raise ValueError(what)
+
+
+async def export(turn: Turn) -> list[Reply]:
+    data = await export_member(turn.session, turn.member.id)
+    assert data is not None  # the member of this very turn
+    pieces = split_text(export_json(data), CHUNK)
+    return [turn.say("privacy_export_intro", parts=len(pieces)),
+            *(Text(text=piece) for piece in pieces)]

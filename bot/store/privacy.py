@@ -1,0 +1,30 @@
+"""How long a partnership keeps personal data; no row means the defaults (24 and 3 months).
+
+The school board decides these terms as controller; an operator changes them with
+`achtje retention set`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.store.models import Base
+
+ANSWER_MONTHS = 24
+OPEN_TEXT_MONTHS = 3
+
+
+class RetentionSettings(Base):
+    """Months answers are kept, and months open texts are kept after the month's summary."""
+
+    __tablename__ = "retention_settings"
+
+    partnership_id: Mapped[int] = mapped_column(
+        ForeignKey("partnership.id", ondelete="CASCADE"), primary_key=True
+    )
+    answer_months: Mapped[int] = mapped_column(Integer, default=ANSWER_MONTHS)
+    open_text_months: Mapped[int] = mapped_column(Integer, default=OPEN_TEXT_MONTHS)
+    updated_at: Mapped[datetime]

@@ -1,0 +1,136 @@
+"""Data rights in chat: what is kept, export, and erasure that leaves no trace."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from adapters.memory import MemoryChat
+from bot.content import Content
+from bot.engine import Engine
+from bot.messages import Choice, Text
+from bot.privacy import erase_member, export_member
+from bot.store.instruments import FigureEightLevel, PlanStep, TalkPlateOutcome
+from bot.store.models import Answer, Member, Partnership
+from bot.store.nudges import NudgeGroupMember
+from tests.conftest import Clock, onboard
+from tests.privacy_fakes import OPEN_TEXT, TEAM_TEXT, add_member, fill, traces
+
+Sessions = async_sessionmaker[Any]
+USER = "zeynep-7731"  # the memory chat uses the user id as display name too
+
+
+async def setup_member(engine: Engine, sessions: Sessions, partnership: Partnership,
+                       clock: Clock) -> tuple[MemoryChat, int, int]:
+    chat = MemoryChat(engine, user=USER, chat=f"dm-{USER}")
+    await onboard(chat)
+    async with sessions() as session, session.begin():
+        member = await session.scalar(select(Member).where(Member.user_ref == USER))
+        assert member is not None
+        other = await add_member(session, partnership, "bert-4410", clock.now)
+        await fill(session, partnership, member, other, clock.now)
+        return chat, member.id, other.id
+
+
+async def test_privacy_says_what_is_kept_with_buttons(chat: MemoryChat, content: Content) -> None:
+    await onboard(chat)
+    [shown] = await chat.say("privacy")
+    assert isinstance(shown, Choice)
+    assert "24 maanden" in shown.prompt and "3 maanden" in shown.prompt
+    for kept in ("naam", "check-ins", "koffie", "stemmen", "geen berichtgeschiedenis"):
+        assert kept in shown.prompt
+    assert [o.label for o in shown.options] == ["Mijn gegevens bekijken", "Mijn gegevens wissen"]
+    assert all(len(o.value.encode()) < 64 for o in shown.options)
+
+
+async def test_export_in_chat_is_complete_json_in_short_messages(
+    engine: Engine, sessions: Sessions, partnership: Partnership, clock: Clock
+) -> None:
+    chat, member_id, other_id = await setup_member(engine, sessions, partnership, clock)
+    await chat.say("privacy")
+    intro, *pieces = await chat.press("Mijn gegevens bekijken")
+    assert isinstance(intro, Text) and f"({len(pieces)} berichten)" in intro.text
+    assert len(pieces) > 1 and all(isinstance(p, Text) and len(p.text) < 3000 for p in pieces)
+    shown = json.loads("\n".join(p.text for p in pieces))  # type: ignore[attr-defined]
+    assert shown["member"]["user_ref"] == USER and shown["school"] == "Vmbo De Brug"
+    tables = shown["tables"]
+    assert set(tables) >= {
+        "answer", "nudge_group_member", "nudge_answer", "nudge_opt_out",
+        "reflection_answer", "pitfall_vote", "reflection_session", "pitfall_poll",
+        "figure_eight_check", "plan_step", "talk_plate", "talk_plate_outcome", "outbox"}
+    assert len(tables["answer"]) == 4 and tables["answer"][0]["comment"] == OPEN_TEXT
+    assert all(row["member_id"] == member_id for row in tables["answer"])
+    assert all(row["member_id"] != other_id for row in tables["nudge_group_member"])
+    async with sessions() as session:
+        assert await export_member(session, member_id) == shown
+
+
+async def test_erasure_asks_first_and_then_leaves_no_trace(
+    engine: Engine, sessions: Sessions, partnership: Partnership, clock: Clock
+) -> None:
+    chat, member_id, other_id = await setup_member(engine, sessions, partnership, clock)
+    await chat.say("privacy")
+    [confirm] = await chat.press("Mijn gegevens wissen")
+    assert isinstance(confirm, Choice) and "niet ongedaan" in confirm.prompt
+    assert await chat.press("Nee, toch niet") == [Text(text="Goed, ik heb niets gewist.")]
+    async with sessions() as session:
+        assert await session.get(Member, member_id) is not None
+
+    async with sessions() as session:  # the scan does find what is there
+        found = await traces(session, member_id, USER)
+    assert {place.split(".")[0] for place in found} >= {
+        "member", "answer", "nudge_group_member", "pitfall_vote", "plan_step", "outbox",
+        "figure_eight_level"}
+    await chat.say("privacy")
+    await chat.press("Mijn gegevens wissen")
+    [done] = await chat.press("Ja, wis alles")
+    assert isinstance(done, Text) and done.text.startswith("Klaar: je gegevens zijn gewist")
+    async with sessions() as session:
+        assert await traces(session, member_id, USER) == []
+        # The team's work stays, without the name; the other person's data stays whole.
+        assert (await session.scalar(select(PlanStep.text)), await session.scalar(
+            select(TalkPlateOutcome.text))) == (TEAM_TEXT, TEAM_TEXT)
+        assert await session.scalar(select(FigureEightLevel.names)) == "Piet"
+        assert await session.scalar(select(func.count()).select_from(Answer)) == 4
+        assert list(await session.scalars(select(NudgeGroupMember.member_id))) == [other_id]
+
+
+async def test_a_typed_erase_value_without_the_question_erases_nothing(
+    engine: Engine, sessions: Sessions, partnership: Partnership, clock: Clock
+) -> None:
+    chat, member_id, _ = await setup_member(engine, sessions, partnership, clock)
+    [stale] = await chat.press_value("avg:erase_yes")
+    assert isinstance(stale, Text) and "verlopen" in stale.text
+    async with sessions() as session:
+        assert await session.get(Member, member_id) is not None
+
+
+async def test_erasing_in_a_group_answers_privately_and_in_english(
+    engine: Engine, sessions: Sessions, partnership: Partnership, clock: Clock
+) -> None:
+    chat = MemoryChat(engine, user="eve-2291", chat="dm-eve-2291")
+    await onboard(chat, language="lang:en")
+    group = MemoryChat(engine, user="eve-2291", chat="group-1", direct=False)
+    [shown] = await group.say("privacy")
+    assert shown.private and isinstance(shown, Choice) and shown.prompt.startswith("What I keep")
+    await group.press("Erase my data")
+    [done] = await group.press("Yes, erase everything")
+    assert done.private and isinstance(done, Text) and done.text.startswith("Done")
+    async with sessions() as session:
+        assert await session.scalar(select(Member).where(Member.user_ref == "eve-2291")) is None
+
+
+async def test_erasing_someone_unknown_or_twice_is_harmless(
+    engine: Engine, sessions: Sessions, partnership: Partnership, clock: Clock
+) -> None:
+    _, member_id, _ = await setup_member(engine, sessions, partnership, clock)
+    async with sessions() as session, session.begin():
+        report = await erase_member(session, member_id)
+        assert report is not None and report.deleted["answer"] == 4
+        assert report.anonymised["plan_step"] == 1
+    async with sessions() as session, session.begin():
+        assert await erase_member(session, member_id) is None
+        assert await export_member(session, member_id) is None
