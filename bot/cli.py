@@ -6,31 +6,27 @@ import asyncio
 import csv
 import logging
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
-from zoneinfo import ZoneInfo
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.console import ConsoleChat
-from bot.content import LEVEL_IDS, Content, ContentError, load_content
+from bot.commandline import MAX_ID, content_or_fail, fail, setup_logging, with_session
+from bot.content import LEVEL_IDS, Content, ContentError
 from bot.demo import create_demo_partnership, simulate
 from bot.engine import Engine
-from bot.flows.instruments import matrix as impact_matrix
-from bot.nudges import compose_round
-from bot.nudges import records as nudge_records
-from bot.nudges.planner import describe_round
+from bot.nudges.cli import nudge_app
 from bot.privacy.cli import register as register_privacy
+from bot.reports import register as register_reports
 from bot.service import NotAvailable, serve
 from bot.settings import Settings, SettingsError
 from bot.store import binding, db, repo
 from bot.store.models import ChannelBinding, Member, Partnership, School
-from bot.summary import compute_summary, load_summary_rules, render_text
-from bot.summary.chart import summary_chart
+from bot.summary import load_summary_rules
 from scheduler.commands import schedule_app
 from scheduler.holidays import HolidayError, load_holidays
 
@@ -46,53 +42,13 @@ app.add_typer(member_app, name="member")
 app.add_typer(content_app, name="content")
 app.add_typer(db_app, name="db")
 app.add_typer(schedule_app, name="schedule")
-nudge_app = typer.Typer(help="Informal-contact nudges: the next pairs and the settings.")
 app.add_typer(nudge_app, name="nudge")
-register_privacy(app)  # export, erase, retention, leader
 
-T = TypeVar("T")
 REGIONS = ("noord", "midden", "zuid")
 SCHOOL_TYPES = ("vmbo", "mbo", "other")
 ROLES = ("member", "leader", "admin")
 PLATFORMS = ("slack", "telegram", "console")
 IMPORT_COLUMNS = ("partnership", "platform", "user", "school", "level")
-MAX_ID = 2**31 - 1
-
-
-def _setup_logging(settings: Settings, default: str = "INFO") -> None:
-    logging.basicConfig(
-        level=(settings.log_level or default).upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code=1)
-
-
-def _content(settings: Settings) -> Content:
-    try:
-        return load_content(settings.content_dir)
-    except ContentError as exc:
-        raise _fail(f"content is not valid:\n{exc}") from exc
-
-
-def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one transaction on an up-to-date database."""
-    settings = Settings()
-    _setup_logging(settings, "WARNING")
-
-    async def run() -> T:
-        engine, sessions = await db.connect(settings.database_url)
-        try:
-            async with sessions() as session, session.begin():
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 @app.callback(invoke_without_command=True)
@@ -111,18 +67,18 @@ def run() -> None:
     """Start the bot: the terminal chat, or the platforms whose tokens are set."""
     settings = Settings()
     platforms = settings.platforms()
-    _setup_logging(settings, "INFO" if platforms else "WARNING")
-    content = _content(settings)
+    setup_logging(settings, "INFO" if platforms else "WARNING")
+    content = content_or_fail(settings)
     if not platforms:
         asyncio.run(_console(settings, content))
         return
     try:
         asyncio.run(serve(settings, content))
     except NotAvailable as exc:
-        raise _fail(f"tokens are set for {exc}, but this build of achtje cannot run it yet; "
+        raise fail(f"tokens are set for {exc}, but this build of achtje cannot run it yet; "
                     "unset them to chat in the terminal") from exc
     except SettingsError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
 
 
 async def _console(settings: Settings, content: Content) -> None:
@@ -156,12 +112,12 @@ def demo(
     Runs in a throw-away in-memory database; nothing is written to ./achtje.db.
     """
     settings = Settings()
-    _setup_logging(settings, "WARNING")
-    content = _content(settings)
+    setup_logging(settings, "WARNING")
+    content = content_or_fail(settings)
     try:
         first = date.fromisoformat(start)
     except ValueError as exc:
-        raise _fail(f"--start must look like 2026-09-01, not {start!r}") from exc
+        raise fail(f"--start must look like 2026-09-01, not {start!r}") from exc
 
     async def go() -> None:
         engine, sessions = await db.connect("sqlite+aiosqlite://")
@@ -186,20 +142,20 @@ def partnership_create(
 ) -> None:
     """Create a partnership with its schools; prints its id."""
     if not name.strip():
-        raise _fail("--name may not be empty")
+        raise fail("--name may not be empty")
     schools: list[School] = []
     for given in school:
         school_name, _, kind = given.rpartition(":")
         if not school_name or kind not in SCHOOL_TYPES:
-            raise _fail(f"--school {given!r}: write NAME:TYPE with TYPE one of "
+            raise fail(f"--school {given!r}: write NAME:TYPE with TYPE one of "
                         f"{', '.join(SCHOOL_TYPES)}")
         if any(s.name == school_name.strip() for s in schools):
-            raise _fail(f"--school {school_name!r} is given twice")
+            raise fail(f"--school {school_name!r} is given twice")
         schools.append(School(name=school_name.strip(), type=kind))
     if region not in REGIONS:
-        raise _fail(f"--region must be one of {', '.join(REGIONS)}")
+        raise fail(f"--region must be one of {', '.join(REGIONS)}")
     if language not in ("nl", "en"):
-        raise _fail("--language must be nl or en")
+        raise fail("--language must be nl or en")
 
     async def work(session: AsyncSession) -> int:
         partnership = Partnership(name=name, sector=sector, region=region, language=language,
@@ -208,7 +164,7 @@ def partnership_create(
         await session.flush()
         return partnership.id
 
-    typer.echo(_with_session(work))
+    typer.echo(with_session(work))
 
 
 @partnership_app.command("list")
@@ -228,7 +184,7 @@ def partnership_list() -> None:
                          f"{schools}\t{channels or '-'}")
         return lines
 
-    for line in _with_session(work):
+    for line in with_session(work):
         typer.echo(line)
 
 
@@ -241,19 +197,19 @@ def bind(
     """Bind a platform channel to a partnership, so the people in it belong to it."""
 
     if platform not in PLATFORMS:
-        raise _fail(f"--platform must be one of {', '.join(PLATFORMS)}")
+        raise fail(f"--platform must be one of {', '.join(PLATFORMS)}")
 
     async def work(session: AsyncSession) -> str:
         if await session.get(Partnership, partnership) is None:
-            raise _fail(f"no partnership with id {partnership}")
+            raise fail(f"no partnership with id {partnership}")
         bound = await repo.partnership_for_chat(session, platform, channel)
         if bound is not None:
-            raise _fail(f"{platform}:{channel} is already bound to partnership {bound.id}")
+            raise fail(f"{platform}:{channel} is already bound to partnership {bound.id}")
         session.add(ChannelBinding(partnership_id=partnership, platform=platform,
                                    channel_ref=channel, created_at=datetime.now(UTC)))
         return f"bound {platform}:{channel} to partnership {partnership}"
 
-    typer.echo(_with_session(work))
+    typer.echo(with_session(work))
 
 
 @app.command("bind-code")
@@ -269,11 +225,11 @@ def bind_code(
 
     async def work(session: AsyncSession) -> str:
         if await session.get(Partnership, partnership) is None:
-            raise _fail(f"no partnership with id {partnership}")
+            raise fail(f"no partnership with id {partnership}")
         return await binding.new_code(session, partnership, datetime.now(UTC),
                                       timedelta(hours=hours))
 
-    code = _with_session(work)
+    code = with_session(work)
     typer.echo(code)
     typer.echo(f"send '/koppel {code}' in the group within {hours} hours; "
                "the code works once", err=True)
@@ -295,10 +251,10 @@ def member_import(
             reader = csv.DictReader(handle)
             rows = list(reader)
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise _fail(f"{file}: not a UTF-8 CSV file ({exc})") from exc
+        raise fail(f"{file}: not a UTF-8 CSV file ({exc})") from exc
     missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
     if missing or not rows:
-        raise _fail(f"{file}: needs a header row with {', '.join(IMPORT_COLUMNS)} and at least "
+        raise fail(f"{file}: needs a header row with {', '.join(IMPORT_COLUMNS)} and at least "
                     f"one member" + (f"; missing: {', '.join(missing)}" if missing else ""))
 
     async def work(session: AsyncSession) -> int:
@@ -313,12 +269,12 @@ def member_import(
             seen[key] = line
             members.append(member)
         if problems:
-            raise _fail("nothing imported:\n" + "\n".join(problems))
+            raise fail("nothing imported:\n" + "\n".join(problems))
         for member in members:
             await session.merge(member)
         return len(members)
 
-    typer.echo(f"imported {_with_session(work)} members")
+    typer.echo(f"imported {with_session(work)} members")
 
 
 async def _member_from_row(
@@ -357,145 +313,16 @@ async def _member_from_row(
     return member
 
 
-@app.command()
-def summary(
-    partnership: Annotated[int, typer.Option(help="Partnership id.")],
-    month: Annotated[str | None, typer.Option(help="YYYY-MM; the current month if left out.")]
-    = None,
-    png: Annotated[Path | None, typer.Option(dir_okay=False,
-                                             help="Also write the chart to this PNG file.")]
-    = None,
-    lang: Annotated[str | None, typer.Option(help="nl or en; the partnership's language if "
-                                             "left out.")] = None,
-    short: Annotated[bool, typer.Option(help="The short version for the channel.")] = False,
-    min_group_size: Annotated[int, typer.Option(min=3, help="Smallest group shown (3 or more).")]
-    = 3,
-) -> None:
-    """Print a partnership's monthly condition summary, as a project leader gets it."""
-    settings = Settings()
-    content = _content(settings)
-    try:
-        rules = load_summary_rules(content, settings.content_dir)
-    except ContentError as exc:
-        raise _fail(f"content is not valid:\n{exc}") from exc
-    try:
-        wanted = date.fromisoformat(f"{month}-01") if month else None
-    except ValueError as exc:
-        raise _fail(f"--month must look like 2026-11, not {month!r}") from exc
-    if lang not in (None, "nl", "en"):
-        raise _fail("--lang must be nl or en")
-
-    async def work(session: AsyncSession) -> tuple[str, bytes | None]:
-        found = await session.get(Partnership, partnership)
-        if found is None:
-            raise _fail(f"no partnership with id {partnership}")
-        language = lang or found.language
-        when = wanted or datetime.now(ZoneInfo(found.timezone)).date()
-        result = await compute_summary(session, content, found, when, rules=rules,
-                                       min_group_size=min_group_size)
-        chart = summary_chart(result, content, language) if png else None
-        return render_text(result, content, rules, language, short=short), chart
-
-    text, chart = _with_session(work)
-    typer.echo(text)
-    if png is not None and chart is not None:
-        try:
-            png.write_bytes(chart)
-        except OSError as exc:
-            raise _fail(f"cannot write {png}: {exc.strerror}") from exc
-        typer.echo(f"chart written to {png}", err=True)
-
-
-@app.command()
-def plan(
-    partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
-    lang: Annotated[str | None, typer.Option(help="nl or en; the partnership's language if "
-                                             "left out.")] = None,
-) -> None:
-    """Print a partnership's plan from the impact matrix as Markdown."""
-    content = _content(Settings())
-    if lang not in (None, "nl", "en"):
-        raise _fail("--lang must be nl or en")
-
-    async def work(session: AsyncSession) -> str:
-        found = await session.get(Partnership, partnership)
-        if found is None:
-            raise _fail(f"no partnership with id {partnership}")
-        return await impact_matrix.plan_document(session, content, found, lang or found.language)
-
-    typer.echo(_with_session(work), nl=False)
-
-
-@nudge_app.command("preview")
-def nudge_preview(
-    partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
-) -> None:
-    """Print who the next nudge round would pair, and with which idea; sends and stores nothing.
-
-    The pairing depends only on the members, the earlier rounds and the round number, so
-    this is what the next round will do unless someone pauses, opts out or joins first.
-    """
-    content = _content(Settings())
-
-    async def work(session: AsyncSession) -> list[str]:
-        found = await session.get(Partnership, partnership)
-        if found is None:
-            raise _fail(f"no partnership with id {partnership}")
-        plan = await compose_round(session, content, found, datetime.now(UTC))
-        return describe_round(plan)
-
-    for line in _with_session(work):
-        typer.echo(line)
-
-
-@nudge_app.command("settings")
-def nudge_settings(
-    partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
-    enabled: Annotated[bool | None, typer.Option(
-        "--on/--off", help="Switch nudges on or off for the whole partnership.")] = None,
-    same_building: Annotated[bool | None, typer.Option(
-        "--same-building/--separate-buildings",
-        help="Do the schools share a building? Decides which ideas fit.")] = None,
-    max_minutes: Annotated[int | None, typer.Option(
-        min=5, max=240, help="The longest idea to suggest, in minutes.")] = None,
-    mix_levels: Annotated[bool | None, typer.Option(
-        "--mix-levels/--counterparts",
-        help="Every third round pair different levels (board with teacher).")] = None,
-    names_in_channel: Annotated[bool | None, typer.Option(
-        "--names/--no-names", help="List the pairs by name in the channel message.")] = None,
-) -> None:
-    """Show a partnership's nudge settings, changing those given."""
-
-    async def work(session: AsyncSession) -> str:
-        if await session.get(Partnership, partnership) is None:
-            raise _fail(f"no partnership with id {partnership}")
-        now = datetime.now(UTC)
-        changes = {"enabled": enabled, "same_building": same_building,
-                   "max_minutes": max_minutes, "mix_levels": mix_levels,
-                   "names_in_channel": names_in_channel}
-        if any(value is not None for value in changes.values()):
-            found = await nudge_records.change_settings(session, partnership, now, **changes)
-        else:
-            found = await nudge_records.settings_for(session, partnership, now)
-        return (f"nudges {'on' if found.enabled else 'off'}, "
-                f"{'same building' if found.same_building else 'separate buildings'}, "
-                f"ideas up to {found.max_minutes} minutes, "
-                f"{'levels mixed every third round' if found.mix_levels else 'counterparts'}, "
-                f"{'names' if found.names_in_channel else 'no names'} in the channel")
-
-    typer.echo(_with_session(work))
-
-
 @content_app.command("check")
 def content_check() -> None:
     """Validate every content file; names the file and field of any mistake."""
     settings = Settings()
-    content = _content(settings)
+    content = content_or_fail(settings)
     try:
         load_summary_rules(content, settings.content_dir)
         load_holidays(settings.content_dir)
     except (ContentError, HolidayError) as exc:
-        raise _fail(f"content is not valid:\n{exc}") from exc
+        raise fail(f"content is not valid:\n{exc}") from exc
     statements = sum(1 for _ in content.all_statements())
     typer.echo(f"content is valid: {len(content.conditions)} conditions, {statements} "
                f"statements, {len(content.pitfalls)} pitfalls, {len(content.ideas)} ideas, "
@@ -509,8 +336,12 @@ def db_upgrade() -> None:
     async def work(session: AsyncSession) -> None:
         return None
 
-    _with_session(work)
+    with_session(work)
     typer.echo("database is up to date")
+
+
+register_reports(app)  # summary, plan
+register_privacy(app)  # export, erase, retention, leader
 
 
 def main() -> None:

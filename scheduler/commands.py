@@ -19,6 +19,7 @@ import typer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.commandline import fail
 from bot.content import Content, ContentError, load_content
 from bot.rounds import ROUND_DURATION
 from bot.settings import Settings
@@ -169,11 +170,6 @@ def render_preview(
 schedule_app = typer.Typer(help="When check-ins, reminders, nudges and summaries go out.")
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code=1)
-
-
 def _run(work: Callable[[AsyncSession, Content, HolidayCalendar], Awaitable[T]]) -> T:
     settings = Settings()
     logging.basicConfig(level=(settings.log_level or "WARNING").upper(), stream=sys.stderr)
@@ -181,7 +177,7 @@ def _run(work: Callable[[AsyncSession, Content, HolidayCalendar], Awaitable[T]])
         content = load_content(settings.content_dir)
         holidays = load_holidays(settings.content_dir)
     except (ContentError, HolidayError) as exc:
-        raise _fail(f"content is not valid:\n{exc}") from exc
+        raise fail(f"content is not valid:\n{exc}") from exc
 
     async def go() -> T:
         engine, sessions = await db.connect(settings.database_url)
@@ -197,7 +193,7 @@ def _run(work: Callable[[AsyncSession, Content, HolidayCalendar], Awaitable[T]])
 async def _partnership(session: AsyncSession, partnership_id: int) -> Partnership:
     found = await session.get(Partnership, partnership_id)
     if found is None:
-        raise _fail(f"no partnership with id {partnership_id}")
+        raise fail(f"no partnership with id {partnership_id}")
     return found
 
 
@@ -205,14 +201,14 @@ def _day(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise _fail(f"{option} must look like 2026-09-01, not {text!r}") from exc
+        raise fail(f"{option} must look like 2026-09-01, not {text!r}") from exc
 
 
 def _weekday(text: str | None, option: str) -> int | None:
     if text is None:
         return None
     if text.strip().lower() not in WEEKDAYS:
-        raise _fail(f"{option} must be a school day: monday to friday (or maandag to vrijdag)")
+        raise fail(f"{option} must be a school day: monday to friday (or maandag to vrijdag)")
     return WEEKDAYS[text.strip().lower()]
 
 
@@ -290,7 +286,7 @@ def set_command(
         try:
             plan = await configure(session, holidays, found, changes, now)
         except ScheduleError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
         lines = [f"schedule of partnership {found.id} saved; next sends (local time):"]
         for kind in REGULAR_KINDS:
             row = plan.schedules[kind]

@@ -2,50 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import sys
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.commandline import MAX_ID, fail, with_session
 from bot.flows.roles import LEADER, MEMBER
 from bot.privacy.data import erase_member, export_json, export_member
 from bot.privacy.retention import apply_retention
-from bot.settings import Settings
-from bot.store import db
 from bot.store.models import Member, Partnership
 from bot.store.privacy import RetentionSettings
 
-T = TypeVar("T")
-MAX_ID = 2**31 - 1
 MemberId = Annotated[int, typer.Option("--member", min=1, max=MAX_ID, help="Member id.")]
 
 retention_app = typer.Typer(help="How long personal data is kept, and removing what is older.")
 leader_app = typer.Typer(help="Make a member a project leader of their partnership, or not.")
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code=1)
-
-
-def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    settings = Settings()
-    logging.basicConfig(level=(settings.log_level or "WARNING").upper(), stream=sys.stderr)
-
-    async def run() -> T:
-        engine, sessions = await db.connect(settings.database_url)
-        try:
-            async with sessions() as session, session.begin():
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 def export(member: MemberId) -> None:
@@ -54,10 +27,10 @@ def export(member: MemberId) -> None:
     async def work(session: AsyncSession) -> str:
         data = await export_member(session, member)
         if data is None:
-            raise _fail(f"no member with id {member}")
+            raise fail(f"no member with id {member}")
         return export_json(data)
 
-    typer.echo(_with_session(work))
+    typer.echo(with_session(work))
 
 
 def erase(
@@ -66,15 +39,15 @@ def erase(
 ) -> None:
     """Erase one member: answers, votes, pairings, conversation state and the identity."""
     if not yes and not typer.confirm(f"Erase member {member} and all their data?"):
-        raise _fail("nothing erased")
+        raise fail("nothing erased")
 
     async def work(session: AsyncSession) -> list[str]:
         report = await erase_member(session, member)
         if report is None:
-            raise _fail(f"no member with id {member}")
+            raise fail(f"no member with id {member}")
         return report.lines()
 
-    for line in _with_session(work):
+    for line in with_session(work):
         typer.echo(line)
 
 
@@ -85,7 +58,7 @@ def retention_run() -> None:
     async def work(session: AsyncSession) -> list[str]:
         return (await apply_retention(session, datetime.now(UTC))).lines()
 
-    for line in _with_session(work):
+    for line in with_session(work):
         typer.echo(line)
 
 
@@ -101,25 +74,25 @@ def retention_set(
 
     async def work(session: AsyncSession) -> str:
         if await session.get(Partnership, partnership) is None:
-            raise _fail(f"no partnership with id {partnership}")
+            raise fail(f"no partnership with id {partnership}")
         await session.merge(RetentionSettings(
             partnership_id=partnership, answer_months=answer_months,
             open_text_months=open_text_months, updated_at=datetime.now(UTC)))
         return (f"partnership {partnership}: answers {answer_months} months, open texts "
                 f"{open_text_months} months after the monthly summary")
 
-    typer.echo(_with_session(work))
+    typer.echo(with_session(work))
 
 
 def _set_role(member: int, role: str) -> None:
     async def work(session: AsyncSession) -> str:
         found = await session.get(Member, member)
         if found is None:
-            raise _fail(f"no member with id {member}")
+            raise fail(f"no member with id {member}")
         found.role = role
         return f"member {member} ({found.display_name or found.user_ref}) is now {role}"
 
-    typer.echo(_with_session(work))
+    typer.echo(with_session(work))
 
 
 @leader_app.command("add")

@@ -1,0 +1,65 @@
+"""What every `achtje` admin command shares: logging, a clean failure, the content, and one
+transaction on an up-to-date database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.content import Content, ContentError, load_content
+from bot.settings import Settings
+from bot.store import db
+from bot.store.models import Partnership
+
+T = TypeVar("T")
+MAX_ID = 2**31 - 1
+
+
+def setup_logging(settings: Settings, default: str = "INFO") -> None:
+    logging.basicConfig(
+        level=(settings.log_level or default).upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def fail(message: str) -> typer.Exit:
+    """Say what is wrong on standard error and exit 1: no traceback for an operator."""
+    typer.echo(message, err=True)
+    return typer.Exit(code=1)
+
+
+def content_or_fail(settings: Settings) -> Content:
+    try:
+        return load_content(settings.content_dir)
+    except ContentError as exc:
+        raise fail(f"content is not valid:\n{exc}") from exc
+
+
+def with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on an up-to-date database."""
+    settings = Settings()
+    setup_logging(settings, "WARNING")
+
+    async def run() -> T:
+        engine, sessions = await db.connect(settings.database_url)
+        try:
+            async with sessions() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+async def partnership_or_fail(session: AsyncSession, partnership_id: int) -> Partnership:
+    found = await session.get(Partnership, partnership_id)
+    if found is None:
+        raise fail(f"no partnership with id {partnership_id}")
+    return found
