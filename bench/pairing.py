@@ -1,6 +1,7 @@
 """How long pairing takes: 10,000 members with a year of fortnightly rounds behind them.
 
-Run `python -m bench.pairing [--members N] [--rounds R] [--schools S]`. It builds the
+Run `python -m bench.pairing [--members N] [--rounds R] [--schools S]`, or
+`python -m bench pairing --size full` for the figures in bench/results.json. It builds the
 history by pairing round after round (26 rounds is a year at the default cadence), then
 times the next round, and prints what that round looks like: groups, cross-school share,
 repeated pairs. A small partnership is simulated too, to show when repeats begin.
@@ -13,6 +14,7 @@ import random
 import time
 from collections import Counter
 from itertools import combinations
+from typing import Any
 
 from bot.nudges.pairing import (
     Candidate,
@@ -50,7 +52,9 @@ def describe(groups: list[Group], people: list[Candidate], history: list[Group])
             f"{fewest_single_school(counts)}), repeated pairs {repeats}")
 
 
-def big(count: int, rounds: int, schools: int) -> None:
+def measure(count: int, rounds: int, schools: int) -> dict[str, Any]:
+    """Build the history, then time the next round against the floor of a plain shuffle
+    into pairs of the same people (no schools, no history); the figures as a dict."""
     rng = random.Random(2026)
     people = members(count, schools, rng)
     history: list[Group] = []
@@ -62,19 +66,53 @@ def big(count: int, rounds: int, schools: int) -> None:
                 seen[pair_key(a, b)] = len(history)
             history.append(group)
     built_wall, built_cpu = time.perf_counter() - wall, time.process_time() - cpu
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall = time.perf_counter()
     seen = last_seen(history)
     indexed = time.perf_counter() - wall
     wall, cpu = time.perf_counter(), time.process_time()
     groups = pair_members(people, seen, seed=rounds)
     took_wall, took_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    wall = time.perf_counter()
+    shuffled = [p.member_id for p in people if not (p.paused or p.opted_out)]
+    random.Random(rounds).shuffle(shuffled)
+    plain = [shuffled[i:i + 2] for i in range(0, len(shuffled), 2)]
+    floor = time.perf_counter() - wall
+    placed = sum(len(g) for g in groups)
+    return {"history_groups": len(history), "distinct_pairs": len(seen),
+            "build_history_s": built_wall, "build_cpu_per_round_s": built_cpu / max(1, rounds),
+            "index_history_s": indexed, "pair_round_s": took_wall, "pair_round_cpu_s": took_cpu,
+            "floor_shuffle_s": floor, "groups": len(groups), "placed": placed,
+            "eligible": len(shuffled), "plain_groups": len(plain),
+            "description": describe(groups, people, history)}
+
+
+def big(count: int, rounds: int, schools: int) -> None:
+    found = measure(count, rounds, schools)
     print(f"{count} members in {schools} schools, {rounds} rounds of history "
-          f"({len(history)} groups, {len(seen)} distinct pairs)")
-    print(f"  building the history: {built_wall:.2f} s ({built_cpu / max(1, rounds):.3f} s "
-          f"CPU a round)")
-    print(f"  indexing the history (last_seen): {indexed:.3f} s")
-    print(f"  pairing round {rounds + 1}: {took_wall:.3f} s wall, {took_cpu:.3f} s CPU")
-    print(f"  {describe(groups, people, history)}")
+          f"({found['history_groups']} groups, {found['distinct_pairs']} distinct pairs)")
+    print(f"  building the history: {found['build_history_s']:.2f} s "
+          f"({found['build_cpu_per_round_s']:.3f} s CPU a round)")
+    print(f"  indexing the history (last_seen): {found['index_history_s']:.3f} s")
+    print(f"  pairing round {rounds + 1}: {found['pair_round_s']:.3f} s wall, "
+          f"{found['pair_round_cpu_s']:.3f} s CPU")
+    print(f"  {found['description']}")
+
+
+SIZES = {"smoke": {"members": 300, "rounds": 4, "schools": 6},
+         "full": {"members": 10_000, "rounds": 26, "schools": 12}}
+
+
+async def run(size: str) -> dict[str, Any]:
+    """For `python -m bench`: the next round after a year of history, against a shuffle."""
+    from bench.common import ratio, result
+
+    scale = SIZES[size]
+    found = measure(scale["members"], scale["rounds"], scale["schools"])
+    floor = {"shuffle_s": found.pop("floor_shuffle_s")}
+    return result("pairing", size, scale, found, floor,
+                  {"pair_round_vs_shuffle": ratio(found["pair_round_s"], floor["shuffle_s"])},
+                  lost=found["eligible"] - found["placed"],
+                  notes="lost = eligible members left out of the round")
 
 
 def small(per_school: int, rounds: int) -> None:

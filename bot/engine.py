@@ -7,6 +7,7 @@ process can continue a conversation and a redelivered event is not handled twice
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -30,6 +31,8 @@ from bot.store.models import Member, Partnership
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+# The default connection pool holds 5 connections plus 10 overflow.
+MAX_CONCURRENT_TURNS = 10
 Command = Callable[[Turn, str], Awaitable[list[Reply]]]
 
 COMMANDS: dict[str, Command] = {}
@@ -90,12 +93,13 @@ class Engine:
         self.content = content
         self.clock = clock
         self.enrol_strangers = enrol_strangers
+        self._turns = asyncio.Semaphore(_concurrent_turns(sessions))
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Answer one incoming event; never raises, never shows a traceback to a user."""
-        now = self.clock()
         try:
-            async with self.sessions() as session, session.begin():
+            async with self._turns, self.sessions() as session, session.begin():
+                now = self.clock()
                 if incoming.event_id and not await repo.mark_processed(
                     session, incoming.platform, incoming.event_id, now
                 ):
@@ -312,6 +316,13 @@ def _binds_group(incoming: Incoming) -> bool:
     if incoming.action is not None or not incoming.text:
         return False
     return parse_command(clean_text(incoming.text, limit=4000)[0])[0] in binding.NAMES
+
+
+def _concurrent_turns(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """How many turns may run at once: SQLite takes one writer at a time, so turns queue
+    here rather than time out on its lock; elsewhere stay within the connection pool."""
+    bind = sessions.kw.get("bind")
+    return 1 if bind is not None and bind.dialect.name == "sqlite" else MAX_CONCURRENT_TURNS
 
 
 def _guess_language(incoming: Incoming, fallback: str = "nl") -> str:

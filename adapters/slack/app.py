@@ -67,6 +67,9 @@ DEFAULT_LANGUAGE = "nl"
 STOP_GRACE = 10.0
 
 
+# Handled events at once; more wait their turn (each holds a database connection).
+MAX_IN_FLIGHT = 10
+
 class _KnownTokenNotice(logging.Filter):
     """bolt reads SLACK_BOT_TOKEN from the environment itself and warns that it goes unused
     next to our client; the client carries that very token, so the warning only confuses."""
@@ -91,6 +94,8 @@ class SlackAdapter:
                 settings.slack_app_token, settings.slack_client_secret, settings.secret_key)
         self.engine = engine
         self.content = engine.content
+        # Acked work waits here instead of piling up on the database connection pool.
+        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.api_url = settings.slack_api_url
         self.app_token = settings.slack_app_token
         self.oauth = bool(settings.slack_client_id and settings.slack_client_secret)
@@ -175,7 +180,8 @@ class SlackAdapter:
     def _spawn(self, work: Awaitable[None], what: str) -> None:
         async def guarded() -> None:
             try:
-                await work
+                async with self._in_flight:
+                    await work
             except Exception:
                 logger.exception("Slack %s could not be handled", what)
 

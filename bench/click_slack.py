@@ -1,0 +1,155 @@
+"""Click to stored answer on Slack: signed block_actions over real HTTP to our server.
+
+The real SlackAdapter and Engine run on the real WebServer against the fake Slack Web API
+(tests/slack_fakes.py). A click counts as done when its answer is committed and the next
+statement has been posted to the fake Slack (the task the listener hands the work to has
+finished); the HTTP acknowledgement time is reported too. The floor is a bare slack-bolt
+AsyncApp on the same kind of aiohttp server whose action listener only acknowledges.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import partial
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import SlackAdapter
+from adapters.web import WebServer
+from bench.clicks import (
+    SIZES,
+    Click,
+    Finished,
+    Request,
+    drive,
+    latencies,
+    prepare,
+    stored_answers,
+)
+from bench.common import Result, backends, database, latency_figures, ratio, result
+from bot.content import load_content
+from bot.engine import Engine
+from bot.settings import Settings
+from tests.slack_fakes import BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack, sign
+
+PATH = "/slack/events"
+
+
+def block_actions(click: Click) -> Request:
+    """The form body Slack posts when a button in a DM with the bot is pressed, signed now."""
+    user = f"U{click.user}"
+    payload: dict[str, Any] = {
+        "type": "block_actions", "api_app_id": "A1", "token": "legacy",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
+        "team": {"id": TEAM, "domain": "school"}, "enterprise": None,
+        "is_enterprise_install": False,
+        "container": {"type": "message", "message_ts": "1.000100", "channel_id": f"D{user}",
+                      "is_ephemeral": False},
+        "channel": {"id": f"D{user}", "name": "directmessage"},
+        "trigger_id": f"{click.key}.1.trigger",
+        "response_url": "https://hooks.slack.invalid/actions/1",
+        "actions": [{"action_id": "achtje_0", "block_id": "b1", "type": "button",
+                     "value": click.value, "text": {"type": "plain_text", "text": "x"},
+                     "action_ts": click.key}],
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+    return click.key, body.encode(), headers
+
+
+async def ours(backend: str, clicks_wanted: int, concurrency: int) -> dict[str, Any]:
+    content = load_content()
+    fake = FakeSlack()
+    await fake.start()
+    try:
+        async with database(backend) as (_engine, sessions):
+            clicks = await prepare(sessions, content, "slack", lambda n: f"{TEAM}:U{n}",
+                                   clicks_wanted)
+            engine = Engine(sessions, content)
+            server = WebServer("127.0.0.1", 0)
+            adapter = SlackAdapter(Settings.model_validate({
+                "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "ACHTJE_SLACK_API_URL": fake.api_url}), engine, server)
+            finished = Finished()
+            done = finished.at
+            work = adapter._button
+
+            async def timed(body: dict[str, Any], value: str, client: AsyncWebClient,
+                            team: str) -> None:
+                await work(body, value, client, team)
+                finished.mark(body["actions"][0]["action_ts"])
+
+            adapter._button = timed  # type: ignore[method-assign]
+            await adapter.start()
+            await server.start()
+            try:
+                load = await drive(server.url + PATH,
+                                   [partial(block_actions, c) for c in clicks], concurrency,
+                                   finished)
+                await adapter.settled()
+            finally:
+                await server.stop()
+                await adapter.stop()
+            seconds = max(done.values(), default=0.0) - min(load.sent.values())
+            stored = await stored_answers(sessions)
+    finally:
+        await fake.stop()
+    posted = len(fake.of("chat.postMessage"))
+    return {**latency_figures(latencies(load.sent, done), seconds),
+            "ack_p99_ms": 1000 * sorted(latencies(load.sent, load.answered))[
+                int(0.99 * (len(load.answered) - 1))],
+            "stored": stored, "posted": posted, "statuses": load.statuses,
+            "lost": len(clicks) - stored + len(clicks) - posted}
+
+
+async def floor(clicks_wanted: int, concurrency: int) -> dict[str, Any]:
+    """A bare bolt app on an aiohttp server: verify the signature, route, acknowledge."""
+    fake = FakeSlack()
+    await fake.start()
+    app = AsyncApp(signing_secret=SIGNING_SECRET, process_before_response=True,
+                   client=AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url))
+
+    @app.action(re.compile(".*"))
+    async def only_ack(ack: AsyncAck) -> None:
+        await ack()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+
+    server = WebServer("127.0.0.1", 0)
+    server.add_route("POST", PATH, handle)
+    await server.start()
+    clicks = [Click(str(k), k % 997, f"s:1:x:{k}") for k in range(clicks_wanted)]
+    try:
+        load = await drive(server.url + PATH, [partial(block_actions, c) for c in clicks],
+                           concurrency)
+    finally:
+        await server.stop()
+        await fake.stop()
+    return {**latency_figures(latencies(load.sent, load.answered), load.seconds),
+            "statuses": load.statuses}
+
+
+async def run(size: str) -> Result:
+    scale = SIZES[size]
+    bare = await floor(scale["clicks"], scale["concurrency"])
+    figures: dict[str, Any] = {}
+    ratios: dict[str, float] = {}
+    lost = 0
+    for backend in backends():
+        found = await ours(backend, scale["clicks"], scale["concurrency"])
+        lost += found.pop("lost")
+        figures[backend] = found
+        for key in ("p50_ms", "p99_ms"):
+            ratios[f"{backend}_{key}"] = ratio(found[key], bare[key])
+        ratios[f"{backend}_per_second"] = ratio(found["per_second"], bare["per_second"])
+    return result("click_slack", size, scale, figures, {"bare_bolt": bare}, ratios, lost,
+                  "done = answer committed and next statement posted to the fake Slack; "
+                  "lost = clicks without a stored answer or without a posted reply")

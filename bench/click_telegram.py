@@ -1,0 +1,180 @@
+"""Click to stored answer on Telegram: callback queries posted to our webhook route.
+
+The real TelegramAdapter (webhook mode) and Engine run on the real WebServer against the
+fake Bot API (tests/telegram_fakes.py). A click is done when the adapter has answered the
+callback, stored the answer, tidied the pressed message and sent the next statement. The
+floor is a bare python-telegram-bot Application, fed by the same kind of aiohttp webhook
+route, whose only handler answers the callback query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from functools import partial
+from typing import Any
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes
+
+from adapters.telegram import TelegramAdapter
+from adapters.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH
+from adapters.web import WebServer
+from bench.clicks import (
+    SIZES,
+    Click,
+    Finished,
+    Request,
+    drive,
+    latencies,
+    prepare,
+    stored_answers,
+)
+from bench.common import Result, backends, database, latency_figures, ratio, result
+from bot.content import load_content
+from bot.engine import Engine
+from tests.telegram_fakes import BOT, FakeTelegram
+
+SECRET = "bench-secret"
+FIRST_USER = 10_000
+
+
+def _user(click: Click) -> dict[str, Any]:
+    return {"id": FIRST_USER + click.user, "is_bot": False, "first_name": f"Lid{click.user}",
+            "language_code": "nl"}
+
+
+def statement_message(click: Click) -> dict[str, Any]:
+    """The message with the button, as the bot sent it to the person's private chat."""
+    user = _user(click)
+    return {"message_id": 1, "date": 1_790_000_000, "from": BOT, "text": "1/3 Stelling",
+            "chat": {"id": user["id"], "type": "private", "first_name": user["first_name"]},
+            "reply_markup": {"inline_keyboard": [[
+                {"text": "eens", "callback_data": click.value}]]}}
+
+
+def callback_query(click: Click) -> Request:
+    """A tap on a button of the statement the bot sent to someone's private chat."""
+    user, message = _user(click), statement_message(click)
+    update = {"update_id": int(click.key) + 1, "callback_query": {
+        "id": click.key, "from": user, "chat_instance": "ci", "data": click.value,
+        "message": message}}
+    return click.key, json.dumps(update).encode(), {"Content-Type": "application/json",
+                                                    SECRET_HEADER: SECRET}
+
+
+async def ours(backend: str, clicks_wanted: int, concurrency: int) -> dict[str, Any]:
+    content = load_content()
+    fake = FakeTelegram()
+    await fake.start()
+    try:
+        async with database(backend) as (_engine, sessions):
+            clicks = await prepare(sessions, content, "telegram",
+                                   lambda n: str(FIRST_USER + n), clicks_wanted)
+            for click in clicks:  # so that tidying the pressed message finds it
+                fake.messages[(FIRST_USER + click.user, 1)] = statement_message(click)
+            server = WebServer("127.0.0.1", 0)
+            adapter = TelegramAdapter(Engine(sessions, content), fake.token, api_url=fake.url,
+                                      web=server, webhook_url="https://bench.invalid/tg",
+                                      webhook_secret=SECRET, max_retries=1)
+            finished = Finished()
+            done = finished.at
+            work = adapter._handle
+
+            async def timed(update: Update) -> None:
+                await work(update)
+                finished.mark(str(update.update_id - 1))
+
+            adapter._handle = timed  # type: ignore[method-assign]
+            await adapter.start()
+            await server.start()
+            try:
+                load = await drive(server.url + WEBHOOK_PATH,
+                                   [partial(callback_query, c) for c in clicks], concurrency,
+                                   finished)
+                await adapter.app.update_queue.join()
+                while len(done) < len(clicks) and adapter.app.running:
+                    before = len(done)  # the last update may still be in its handler
+                    await _pause()
+                    if len(done) == before:
+                        break
+            finally:
+                await server.stop()
+                await adapter.stop()
+            seconds = max(done.values(), default=0.0) - min(load.sent.values())
+            stored = await stored_answers(sessions)
+    finally:
+        await fake.stop()
+    sent = len(fake.called("sendMessage"))
+    return {**latency_figures(latencies(load.sent, done), seconds),
+            "stored": stored, "sent": sent,
+            "answered_callbacks": len(fake.called("answerCallbackQuery")),
+            "statuses": load.statuses, "lost": len(clicks) - stored + len(clicks) - sent}
+
+
+async def _pause() -> None:
+    await asyncio.sleep(0.5)
+
+
+async def floor(clicks_wanted: int, concurrency: int) -> dict[str, Any]:
+    """A bare Application behind an aiohttp webhook route: only answerCallbackQuery."""
+    fake = FakeTelegram()
+    await fake.start()
+    app: Application[Any, Any, Any, Any, Any, Any] = (
+        ApplicationBuilder().token(fake.token).base_url(f"{fake.url}/bot").updater(None)
+        .job_queue(None).build())
+    finished = Finished()
+    done = finished.at
+
+    async def only_answer(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.callback_query is not None
+        await update.callback_query.answer()
+        finished.mark(str(update.update_id - 1))
+
+    app.add_handler(CallbackQueryHandler(only_answer))
+
+    async def webhook(request: web.Request) -> web.Response:
+        if request.headers.get(SECRET_HEADER) != SECRET:
+            return web.Response(status=403)
+        await app.update_queue.put(Update.de_json(await request.json(), app.bot))
+        return web.Response(text="ok")
+
+    server = WebServer("127.0.0.1", 0)
+    server.add_route("POST", WEBHOOK_PATH, webhook)
+    await app.initialize()
+    await app.start()
+    await server.start()
+    clicks = [Click(str(k), k % 997, f"s:1:x:{k % 5}") for k in range(clicks_wanted)]
+    try:
+        load = await drive(server.url + WEBHOOK_PATH,
+                           [partial(callback_query, c) for c in clicks], concurrency, finished)
+        await app.update_queue.join()
+        while len(done) < len(clicks):
+            await _pause()
+    finally:
+        await server.stop()
+        await app.stop()
+        await app.shutdown()
+        await fake.stop()
+    seconds = max(done.values(), default=0.0) - min(load.sent.values())
+    return {**latency_figures(latencies(load.sent, done), seconds), "statuses": load.statuses}
+
+
+async def run(size: str) -> Result:
+    scale = SIZES[size]
+    bare = await floor(scale["clicks"], scale["concurrency"])
+    figures: dict[str, Any] = {}
+    ratios: dict[str, float] = {}
+    lost = 0
+    for backend in backends():
+        found = await ours(backend, scale["clicks"], scale["concurrency"])
+        lost += found.pop("lost")
+        figures[backend] = found
+        for key in ("p50_ms", "p99_ms"):
+            ratios[f"{backend}_{key}"] = ratio(found[key], bare[key])
+        ratios[f"{backend}_per_second"] = ratio(found["per_second"], bare["per_second"])
+    return result("click_telegram", size, scale, figures, {"bare_ptb": bare}, ratios, lost,
+                  "done = callback answered, answer committed, message tidied and next "
+                  "statement sent to the fake Bot API; lost = clicks without a stored answer "
+                  "or without a sent reply")

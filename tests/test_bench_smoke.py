@@ -1,0 +1,88 @@
+"""The benchmarks at their smoke size: each runs, reports its figures, and loses nothing.
+
+No timing is asserted (the machine decides that); figures are printed by `python -m bench`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import NAMES, runner, save, table
+from tests.conftest import POSTGRES_URL, postgres_only
+
+EXPECTED = {
+    "click_slack": ("p50_ms", "p99_ms", "per_second", "stored", "posted"),
+    "click_telegram": ("p50_ms", "p99_ms", "per_second", "stored", "sent"),
+    "fanout": ("planned_rows", "plan_s", "delivered", "delivered_per_s", "outbox"),
+    "summaries": (),
+    "pairing": ("pair_round_s", "groups", "placed"),
+    "footprint": ("ready_s", "rss_ready_mb", "rss_after_summaries_mb", "summaries"),
+}
+
+
+def _check(found: dict[str, object], name: str) -> None:
+    assert found["name"] == name and found["size"] == "smoke"
+    assert found["lost"] == 0, found
+    assert found["ratios"], "every benchmark reports ratios against its floor"
+    assert found["floor"]
+    figures = found["figures"]
+    assert isinstance(figures, dict)
+    if name == "pairing":
+        for key in EXPECTED[name]:
+            assert key in figures
+        return
+    if name == "summaries":
+        for measured in figures.values():
+            assert measured["summaries"] > 0 and measured["answers"] > 0
+            assert measured["answers"] == measured["inserted"] * (2 if measured is figures.get(
+                "sqlite_2x") or measured is figures.get("postgres_2x") else 1)
+        return
+    for backend in figures.values():
+        for key in EXPECTED[name]:
+            assert key in backend, (name, key)
+
+
+@pytest.mark.parametrize("name", NAMES)
+async def test_each_benchmark_runs_at_smoke_size_and_loses_nothing(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ACHTJE_BENCH_POSTGRES_URL", raising=False)  # SQLite here
+    found = await runner(name)("smoke")
+    _check(found, name)
+    if name.startswith("click"):
+        [measured] = found["figures"].values()
+        clicks = found["scale"]["clicks"]
+        assert measured["stored"] == clicks  # one stored answer per click
+        assert not math.isnan(found["ratios"]["sqlite_p99_ms"])
+    if name == "fanout":
+        measured = found["figures"]["sqlite"]
+        assert measured["outbox"] == {"sent": measured["planned_rows"]}
+        assert measured["duplicates"] == 0
+
+
+@pytest.mark.postgres
+@postgres_only
+@pytest.mark.parametrize("name", ["click_slack", "summaries", "fanout"])
+async def test_the_database_benchmarks_also_run_on_postgres(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert POSTGRES_URL
+    monkeypatch.setenv("ACHTJE_BENCH_POSTGRES_URL", POSTGRES_URL)
+    found = await runner(name)("smoke")
+    _check(found, name)
+    assert any(key.startswith("postgres") for key in found["figures"])
+
+
+def test_results_are_kept_per_benchmark_and_tabled(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    first = {"name": "pairing", "size": "smoke", "scale": {}, "figures": {"a": 1.5},
+             "floor": {"b": 0.5}, "ratios": {"a_vs_b": 3.0}, "lost": 0, "notes": ""}
+    save([first], path)
+    save([{**first, "name": "fanout"}], path)
+    kept = json.loads(path.read_text())["benchmarks"]
+    assert set(kept) == {"pairing", "fanout"}  # running one does not forget the other
+    assert "ratio: a_vs_b" in table([first])
