@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import date
 from typing import Any
@@ -353,3 +354,17 @@ async def test_a_platform_stranger_is_not_enrolled_by_a_direct_message(
     replies = await in_group.say("hoi")
     assert "Welkom" in replies[0].text  # type: ignore[attr-defined]
     assert await stranger.say("help") != [Text(text=content.text("not_linked", "nl"))]
+
+
+async def test_many_people_answering_at_once_lose_nothing(
+    engine: Engine, chat: MemoryChat, sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    """Clicks arrive together in a busy channel; every one is stored, none gets an error."""
+    people = [MemoryChat(engine, user=f"p{n}", chat=f"dm-p{n}") for n in range(30)]
+    for person in people:
+        await onboard(person)
+    await people[0].say("checkin")
+    button = people[0].find_option("mee eens").value
+    results = await asyncio.gather(*(person.press_value(button) for person in people))
+    assert all(Text(text=content.text("error", "nl")) not in replies for replies in results)
+    assert len(await answers(sessions)) == 30
