@@ -28,12 +28,13 @@ from bench.clicks import (
     Click,
     Finished,
     Request,
+    against_floor,
     drive,
     latencies,
     prepare,
     stored_answers,
 )
-from bench.common import Result, backends, database, latency_figures, ratio, result
+from bench.common import Result, database, latency_figures
 from bot.content import load_content
 from bot.engine import Engine
 from bot.settings import Settings
@@ -138,18 +139,7 @@ async def floor(clicks_wanted: int, concurrency: int) -> dict[str, Any]:
 
 
 async def run(size: str) -> Result:
-    scale = SIZES[size]
-    bare = await floor(scale["clicks"], scale["concurrency"])
-    figures: dict[str, Any] = {}
-    ratios: dict[str, float] = {}
-    lost = 0
-    for backend in backends():
-        found = await ours(backend, scale["clicks"], scale["concurrency"])
-        lost += found.pop("lost")
-        figures[backend] = found
-        for key in ("p50_ms", "p99_ms"):
-            ratios[f"{backend}_{key}"] = ratio(found[key], bare[key])
-        ratios[f"{backend}_per_second"] = ratio(found["per_second"], bare["per_second"])
-    return result("click_slack", size, scale, figures, {"bare_bolt": bare}, ratios, lost,
-                  "done = answer committed and next statement posted to the fake Slack; "
-                  "lost = clicks without a stored answer or without a posted reply")
+    return await against_floor(
+        "click_slack", "bare_bolt", size, SIZES[size], floor, ours,
+        "done = answer committed and next statement posted to the fake Slack; "
+        "lost = clicks without a stored answer or without a posted reply")

@@ -26,12 +26,13 @@ from bench.clicks import (
     Click,
     Finished,
     Request,
+    against_floor,
     drive,
     latencies,
     prepare,
     stored_answers,
 )
-from bench.common import Result, backends, database, latency_figures, ratio, result
+from bench.common import Result, database, latency_figures
 from bot.content import load_content
 from bot.engine import Engine
 from tests.telegram_fakes import BOT, FakeTelegram
@@ -162,19 +163,7 @@ async def floor(clicks_wanted: int, concurrency: int) -> dict[str, Any]:
 
 
 async def run(size: str) -> Result:
-    scale = SIZES[size]
-    bare = await floor(scale["clicks"], scale["concurrency"])
-    figures: dict[str, Any] = {}
-    ratios: dict[str, float] = {}
-    lost = 0
-    for backend in backends():
-        found = await ours(backend, scale["clicks"], scale["concurrency"])
-        lost += found.pop("lost")
-        figures[backend] = found
-        for key in ("p50_ms", "p99_ms"):
-            ratios[f"{backend}_{key}"] = ratio(found[key], bare[key])
-        ratios[f"{backend}_per_second"] = ratio(found["per_second"], bare["per_second"])
-    return result("click_telegram", size, scale, figures, {"bare_ptb": bare}, ratios, lost,
-                  "done = callback answered, answer committed, message tidied and next "
-                  "statement sent to the fake Bot API; lost = clicks without a stored answer "
-                  "or without a sent reply")
+    return await against_floor(
+        "click_telegram", "bare_ptb", size, SIZES[size], floor, ours,
+        "done = callback answered, answer committed, message tidied and next statement sent "
+        "to the fake Bot API; lost = clicks without a stored answer or without a sent reply")

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +21,7 @@ import aiohttp
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from bench.common import Result, backends, ratio, result
 from bot import rounds
 from bot.content import Content
 from bot.store.models import Answer, Member, Partnership, School
@@ -136,3 +137,23 @@ async def drive(url: str, requests: Sequence[Callable[[], Request]], concurrency
 
 def latencies(sent: dict[str, float], done: dict[str, float]) -> list[float]:
     return [done[key] - at for key, at in sent.items() if key in done]
+
+
+Measure = Callable[..., Awaitable[dict[str, Any]]]
+
+
+async def against_floor(name: str, floor_name: str, size: str, scale: dict[str, int],
+                        floor: Measure, ours: Measure, note: str) -> Result:
+    """Run the bare framework, then our stack on every backend, and compare the two."""
+    bare = await floor(scale["clicks"], scale["concurrency"])
+    figures: dict[str, Any] = {}
+    ratios: dict[str, float] = {}
+    lost = 0
+    for backend in backends():
+        found = await ours(backend, scale["clicks"], scale["concurrency"])
+        lost += found.pop("lost")
+        figures[backend] = found
+        for key in ("p50_ms", "p99_ms"):
+            ratios[f"{backend}_{key}"] = ratio(found[key], bare[key])
+        ratios[f"{backend}_per_second"] = ratio(found["per_second"], bare["per_second"])
+    return result(name, size, scale, figures, {floor_name: bare}, ratios, lost, note)
