@@ -53,18 +53,20 @@ class ScheduleRunner:
         self._retention_day: date | None = None
 
     async def tick(self) -> int:
-        """Plan whatever is due now and wake the sender; never raises."""
+        """Plan whatever is due now, wake the sender, and once a day apply retention; never
+        raises. `stop` waits for a running tick, retention included, before the database
+        goes away."""
         self._ticking = asyncio.current_task()
         try:
             queued = await plan_due(self.sessions, self.content, self.holidays, self.clock())
+            self.sender.wake()
+            await self._daily_retention()
+            return queued
         except Exception:
             logger.exception("scheduler tick failed; the next tick tries again")
             return 0
         finally:
             self._ticking = None
-        self.sender.wake()
-        await self._daily_retention()
-        return queued
 
     async def _daily_retention(self) -> None:
         """The retention job, once per local day per process (it is idempotent anyway)."""
