@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, insert, select
 
+from adapters.web import WebServer
 from bench.common import Result, Stopwatch, backends, database, ratio, result
 from bot.content import load_content
 from bot.store.models import ChannelBinding, Member, Partnership
@@ -80,16 +81,13 @@ class LimitedPlatform:
 
 @asynccontextmanager
 async def serving(platform: LimitedPlatform) -> AsyncIterator[str]:
-    app = web.Application()
-    app.router.add_post("/send", platform.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
+    server = WebServer("127.0.0.1", 0)
+    server.add_route("POST", "/send", platform.handle)
+    await server.start()
     try:
-        yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+        yield server.url
     finally:
-        await runner.cleanup()
+        await server.stop()
 
 
 async def measure(backend: str, channels: int) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from adapters.web import WebServer
 from bot.messages import DeliveryUncertain, Reply, RetryLater, Unreachable
 from bot.store.models import Member
 from scheduler.outbox import dump_replies
@@ -79,18 +80,14 @@ class FakePlatform:
 @asynccontextmanager
 async def fake_platform(**settings: Any) -> AsyncIterator[FakePlatform]:
     platform = FakePlatform(**settings)
-    app = web.Application()
-    app.router.add_post("/send", platform.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    platform.url = f"http://127.0.0.1:{port}"
+    server = WebServer("127.0.0.1", 0)
+    server.add_route("POST", "/send", platform.handle)
+    await server.start()
+    platform.url = server.url
     try:
         yield platform
     finally:
-        await runner.cleanup()
+        await server.stop()
 
 
 class HttpAdapter:
