@@ -8,6 +8,7 @@ own use and the engine never reads it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -15,7 +16,11 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True, kw_only=True)
 class Incoming:
-    """One thing a person did: typed a line or pressed a button."""
+    """One thing a person did: typed a line or pressed a button.
+
+    `message` is the platform's id of the message whose button was pressed, `thread` the
+    id of the thread the event happened in (its first message); either may be None.
+    """
 
     platform: str
     user: str
@@ -26,6 +31,8 @@ class Incoming:
     locale: str | None = None
     display_name: str | None = None
     event_id: str | None = None
+    message: str | None = None
+    thread: str | None = None
     raw: Any = field(default=None, repr=False, compare=False)
 
 
@@ -54,9 +61,50 @@ class Reply:
     public: bool = False
 
 
+# `thread_of=FIRST`: answer under the first message of the same `send` call, so a channel
+# post and its details can travel as one outbox row.
+FIRST = "@first"
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A person named in a text: the adapter links them where its platform can."""
+
+    user: str
+    name: str
+
+
+def mention_mark(index: int) -> str:
+    """The placeholder for `mentions[index]` inside a `Text`."""
+    return f"{{@{index}}}"
+
+
+_MARK = re.compile(r"\{@(\d+)\}")
+
+
+def split_mentions(text: str, mentions: Sequence[Mention]) -> list[str | Mention]:
+    """The text cut into plain parts and the mentions its marks stand for, in order.
+
+    A mark without a mention stays text, so nothing a person typed turns into a link.
+    """
+    parts: list[str | Mention] = []
+    last = 0
+    for match in _MARK.finditer(text):
+        index = int(match.group(1))
+        if index >= len(mentions):
+            continue
+        parts.extend([text[last:match.start()], mentions[index]])
+        last = match.end()
+    parts.append(text[last:])
+    return [part for part in parts if part != ""]
+
+
 @dataclass(frozen=True, kw_only=True)
 class Text(Reply):
+    """Plain text; `mentions` fill the `mention_mark(i)` places in it (see `split_mentions`)."""
+
     text: str
+    mentions: tuple[Mention, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

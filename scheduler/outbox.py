@@ -19,7 +19,17 @@ from typing import Any
 from sqlalchemy import Table, and_, bindparam, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messages import Choice, FreeText, Image, Invitation, Option, Reply, Scale, Text
+from bot.messages import (
+    Choice,
+    FreeText,
+    Image,
+    Invitation,
+    Mention,
+    Option,
+    Reply,
+    Scale,
+    Text,
+)
 from bot.store.repo import insert_for
 from bot.store.schedule import OutboxMessage
 
@@ -49,6 +59,8 @@ def dump_replies(replies: Sequence[Reply]) -> list[dict[str, Any]]:
 def _dump_value(value: Any) -> Any:
     if isinstance(value, Option):
         return {"label": value.label, "value": value.value}
+    if isinstance(value, Mention):
+        return {"user": value.user, "name": value.name}
     if isinstance(value, tuple):
         return [_dump_value(v) for v in value]
     if isinstance(value, bytes):
@@ -74,6 +86,8 @@ def load_replies(data: Sequence[Mapping[str, Any]]) -> list[Reply]:
 def _load_value(key: str, value: Any) -> Any:
     if key == "options":
         return tuple(Option(o["label"], o["value"]) for o in value)
+    if key == "mentions":
+        return tuple(Mention(m["user"], m["name"]) for m in value)
     if key == "skip" and value is not None:
         return Option(value["label"], value["value"])
     if key == "png":
