@@ -125,9 +125,9 @@ async def test_a_member_reads_the_plan_but_cannot_change_it(
     anna = team["anna"]
     replies = await anna.dm.say("matrix")
     assert isinstance(replies[0], Text) and ANSWERS["impact"] in replies[0].text
-    assert replies[1] == said(content, "instr_leaders_only")
+    assert replies[1] == said(content, "leaders_only")
     assert await anna.dm.say("matrix 2") == replies
-    assert await anna.dm.press_value("mx:2") == [said(content, "instr_leaders_only")]
+    assert await anna.dm.press_value("mx:2") == [said(content, "leaders_only")]
     assert await anna.dm.say("Iets heel anders als doel") == [said(content, "unknown")]
     # Shown to the whole channel on request.
     replies = await anna.group.say("matrix toon")

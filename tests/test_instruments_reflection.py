@@ -106,14 +106,14 @@ async def test_with_two_respondents_the_channel_sees_no_numbers(
 async def test_only_a_project_leader_starts_and_closes_a_session(
     team: dict[str, Person], sessions: async_sessionmaker[Any], content: Content
 ) -> None:
-    refused = [as_private(said(content, "instr_leaders_only"))]
+    refused = [as_private(said(content, "leaders_only"))]
     assert await team["anna"].group.say("reflectie start") == refused
     async with sessions() as session:
         assert await session.scalar(select(ReflectionSession.id)) is None
 
     invitation = await open_session(team["lea"])
     assert await team["anna"].group.say("/reflectie sluit") == refused
-    assert await team["anna"].dm.say("reflection close") == [said(content, "instr_leaders_only")]
+    assert await team["anna"].dm.say("reflection close") == [said(content, "leaders_only")]
     # The leader, too, closes it where it was opened, so the whole team sees the result.
     assert await team["lea"].dm.say("reflectie sluit") == [
         said(content, "reflection_close_there")]

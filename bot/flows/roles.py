@@ -7,6 +7,8 @@ through the `achtje` command.
 
 from __future__ import annotations
 
+from bot.flows.turn import Turn
+from bot.messages import Reply
 from bot.store.models import Member
 
 MEMBER, LEADER, ADMIN = "member", "leader", "admin"
@@ -17,3 +19,8 @@ LEADER_ROLES = frozenset({LEADER, ADMIN})
 def is_leader(member: Member) -> bool:
     """Project leaders and operators."""
     return member.role in LEADER_ROLES
+
+
+def leaders_only(turn: Turn) -> list[Reply]:
+    """The polite refusal for a member who asks for what only a project leader may do."""
+    return [turn.say("leaders_only")]

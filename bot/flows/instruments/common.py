@@ -25,10 +25,6 @@ def may_lead(member: Member) -> bool:
     return is_leader(member)
 
 
-def leaders_only(turn: Turn) -> list[Reply]:
-    return [turn.say("instr_leaders_only")]
-
-
 def public(reply: R) -> R:
     """The same reply, meant for everyone in the chat (kept public in a group)."""
     return replace(reply, public=True)

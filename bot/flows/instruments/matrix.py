@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content, MatrixStep
-from bot.flows.instruments.common import first_word, forget, leaders_only, may_lead, public
+from bot.flows.instruments.common import first_word, forget, may_lead, public
+from bot.flows.roles import leaders_only
 from bot.flows.turn import Turn, clean_text
 from bot.messages import FreeText, Option, Reply, Text
 from bot.store import instruments as store

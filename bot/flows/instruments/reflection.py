@@ -22,11 +22,11 @@ from bot.flows.instruments.common import (
     bar,
     first_word,
     forget,
-    leaders_only,
     may_lead,
     public,
     scale_options,
 )
+from bot.flows.roles import leaders_only
 from bot.flows.turn import Turn
 from bot.messages import Invitation, Option, Reply, Scale, Text
 from bot.store import instruments as store
