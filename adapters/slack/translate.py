@@ -50,7 +50,8 @@ def from_message(body: dict[str, Any], team: str) -> Incoming | None:
         return None
     return Incoming(
         platform=PLATFORM, user=ref(team, event["user"]), chat=ref(team, event["channel"]),
-        direct=True, text=text, event_id=_event_id("event", body.get("event_id")), raw=body,
+        direct=True, text=text, event_id=_event_id("event", body.get("event_id")),
+        message=event.get("ts"), thread=event.get("thread_ts"), raw=body,
     )
 
 
@@ -90,10 +91,13 @@ def from_action(
     body: dict[str, Any], value: str, team: str, chat: str, direct: bool
 ) -> Incoming:
     user = body.get("user") or {}
+    message = body.get("message") or {}
     return Incoming(
         platform=PLATFORM, user=ref(team, user["id"]), chat=chat, direct=direct, action=value,
         display_name=user.get("name") or user.get("username"),
-        event_id=_event_id("action", body.get("trigger_id")), raw=body,
+        event_id=_event_id("action", body.get("trigger_id")),
+        message=(body.get("container") or {}).get("message_ts") or message.get("ts"),
+        thread=message.get("thread_ts"), raw=body,
     )
 
 

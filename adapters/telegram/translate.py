@@ -11,7 +11,7 @@ import binascii
 import re
 from dataclasses import replace
 
-from telegram import Update
+from telegram import Message, Update
 
 from bot.messages import Incoming
 
@@ -76,7 +76,8 @@ def to_incoming(update: Update, bot_username: str) -> Incoming | None:
     user = message.from_user
     base = Incoming(platform=PLATFORM, user=str(user.id), chat=str(message.chat.id),
                     direct=private, locale=user.language_code, display_name=user.full_name,
-                    event_id=f"u{update.update_id}", raw=update)
+                    event_id=f"u{update.update_id}", message=str(message.message_id),
+                    thread=_thread(message), raw=update)
     command, _, payload = text.partition(" ")
     name, _, addressee = command.partition("@")
     if addressee and addressee.lower() != bot_username.lower():
@@ -110,4 +111,12 @@ def _pressed(update: Update) -> Incoming | None:
         direct=chat is None or chat.type == "private", action=query.data,
         locale=query.from_user.language_code, display_name=query.from_user.full_name,
         event_id=event_id, raw=update,
+        message=str(message.message_id) if message is not None else None,
+        thread=_thread(message) if isinstance(message, Message) else None,
     )
+
+
+def _thread(message: Message) -> str | None:
+    """A Telegram thread is a chain of replies: the message this one answers."""
+    parent = message.reply_to_message
+    return str(parent.message_id) if parent is not None else None
