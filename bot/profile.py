@@ -2,7 +2,8 @@
 
 Adapters render a member's own settings (a Slack Home tab, for instance) and need their
 language for their own button labels; these read-only queries give them a neutral picture
-without letting SQL leak into an adapter.
+without letting SQL leak into an adapter. Times are in the partnership's own time zone,
+ready to show.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.store import repo
 from bot.store.models import Member, Partnership, School
+from bot.store.schedule import scheduled_checkin
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class RoundProgress:
 
 @dataclass(frozen=True)
 class MemberProfile:
+    """`paused_until` is the first day of messages again, set only while a pause lasts;
+    `next_checkin` is when the partnership's next scheduled round starts (None: none planned).
+    """
+
     partnership: str
     school: str | None
     level: str | None
@@ -41,6 +47,7 @@ class MemberProfile:
     paused_until: date | None
     onboarded: bool
     open_round: RoundProgress | None
+    next_checkin: datetime | None
 
 
 async def member_profile(
@@ -53,21 +60,27 @@ async def member_profile(
             return None
         partnership = await session.get(Partnership, member.partnership_id)
         school = await session.get(School, member.school_id) if member.school_id else None
+        zone = ZoneInfo(partnership.timezone if partnership else "Europe/Amsterdam")
         round_ = await repo.open_round_at(session, member.partnership_id, now)
         progress = None
         if round_ is not None:
             answered = await repo.answers(session, round_.id, member.id)
-            zone = ZoneInfo(partnership.timezone if partnership else "Europe/Amsterdam")
             progress = RoundProgress(round_.number, round_.closes_at.astimezone(zone),
                                      len(answered), len(round_.statement_ids))
+        schedule = await scheduled_checkin(session, member.partnership_id)
+        next_run = schedule.next_run_at if schedule is not None else None
+        pause = member.paused_until
+        if pause is not None and pause <= now.astimezone(zone).date():
+            pause = None  # over: the member gets messages again
         return MemberProfile(
             partnership=partnership.name if partnership else "",
             school=school.name if school else None,
             level=member.level,
             language=member.language,
-            paused_until=member.paused_until,
+            paused_until=pause,
             onboarded=member.onboarded_at is not None,
             open_round=progress,
+            next_checkin=next_run.astimezone(zone) if next_run is not None else None,
         )
 
 

@@ -1,4 +1,4 @@
-"""The Home tab: a member's own settings and the open check-in, with buttons to act.
+"""The Home tab: a member's own settings, the open and the next check-in, with buttons to act.
 
 The buttons carry the same `cmd:` actions the engine knows, so pressing one is handled
 exactly like typing the command in the DM.
@@ -6,6 +6,7 @@ exactly like typing the command in the DM.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from adapters.slack.render import BUTTON_PREFIX, Block, escape, sections
@@ -30,17 +31,17 @@ def home_view(content: Content, profile: MemberProfile | None, lang: str) -> dic
 
     not_set = t("slack_home_not_set")
     level = content.level_name(profile.level, lang) if profile.level in LEVEL_IDS else not_set
-    pause = (t("slack_home_paused_until", until=profile.paused_until.strftime("%d-%m-%Y"))
+    pause = (t("slack_home_paused_until", until=_day(profile.paused_until))
              if profile.paused_until else t("slack_home_not_paused"))
     fields = [(t("slack_home_school"), profile.school or not_set),
               (t("slack_home_level"), level),
               (t("slack_home_language"), t(f"language_{profile.language}")),
               (t("slack_home_pause"), pause)]
     progress = profile.open_round
-    status = (t("slack_home_round_open", number=progress.number,
+    status = [t("slack_home_round_open", number=progress.number,
                 closes=progress.closes_at.strftime("%d-%m-%Y %H:%M"),
-                answered=progress.answered, total=progress.total)
-              if progress else t("slack_home_round_none"))
+                answered=progress.answered, total=progress.total)] if progress else []
+    status.append(_next_checkin(content, profile, lang))
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "emoji": True,
                                     "text": t("slack_home_title",
@@ -49,10 +50,27 @@ def home_view(content: Content, profile: MemberProfile | None, lang: str) -> dic
             {"type": "mrkdwn", "text": f"*{escape(name)}*\n{escape(value)}"[:2000]}
             for name, value in fields
         ]},
-        *sections(status),
+        *(block for line in status for block in sections(line)),
         _actions([(t(key), action) for key, action in _COMMANDS]),
     ]
     return {"type": "home", "blocks": blocks}
+
+
+def _next_checkin(content: Content, profile: MemberProfile, lang: str) -> str:
+    """When the member hears from achtje next: the partnership's next round, unless a pause
+    still runs then."""
+    when = profile.next_checkin
+    if when is None:
+        return content.text("slack_home_next_none", lang)
+    if profile.paused_until is not None and when.date() < profile.paused_until:
+        return content.text("slack_home_next_paused", lang, until=_day(profile.paused_until))
+    return content.text("slack_home_next", lang,
+                        weekday=content.text(f"sched_weekday_{when.weekday()}", lang),
+                        date=_day(when), time=when.strftime("%H:%M"))
+
+
+def _day(day: date) -> str:
+    return day.strftime("%d-%m-%Y")
 
 
 def _actions(buttons: list[tuple[str, str]]) -> Block:
