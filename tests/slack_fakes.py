@@ -185,10 +185,13 @@ class FakeSlack:
             case "apps.connections.open":
                 return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
             case "oauth.v2.access":
+                if args.get("grant_type") == "refresh_token":
+                    return refreshed(self, str(args.get("refresh_token")))
                 installed = self.installs.get(str(args.get("code")))
                 if installed is None:
                     return {"ok": False, "error": "invalid_code"}
                 return {"ok": True, "access_token": f"xoxb-secret-{installed}",
+                        "refresh_token": f"xoxe-1-{installed}", "expires_in": TOKEN_LIFETIME,
                         "token_type": "bot", "scope": "commands,chat:write",
                         "bot_user_id": "UBOT", "app_id": "A1",
                         "team": {"id": installed, "name": f"School {installed}"},
@@ -372,3 +375,16 @@ async def slack_rig(engine: Engine, **settings: str) -> AsyncIterator[SlackRig]:
         await web_server.stop()
         await adapter.stop()
         await fake.stop()
+
+
+TOKEN_LIFETIME = 12 * 3600  # a bot token's lifetime in an app with token rotation on
+
+
+def refreshed(fake: FakeSlack, refresh_token: str) -> dict[str, Any]:
+    """`oauth.v2.access` with `grant_type=refresh_token`: a new bot token and refresh token,
+    both ending in the workspace's id like every token of this fake."""
+    team, n = refresh_token.rsplit("-", 1)[-1], next(fake._ts)
+    return {"ok": True, "token_type": "bot", "access_token": f"xoxe.xoxb-1-r{n}-{team}",
+            "refresh_token": f"xoxe-1-r{n}-{team}", "expires_in": TOKEN_LIFETIME,
+            "scope": "commands,chat:write", "bot_user_id": "UBOT", "app_id": "A1",
+            "team": {"id": team}, "enterprise": None, "is_enterprise_install": False}

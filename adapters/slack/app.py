@@ -24,6 +24,7 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import translate
@@ -132,7 +133,10 @@ class SlackAdapter:
         except ValueError as exc:
             raise SlackSettingsError(str(exc)) from exc
         sessions, clock = self.engine.sessions, self.engine.clock
-        self.installations = DatabaseInstallationStore(sessions, cipher, clock)
+        rotator = AsyncTokenRotator(client_id=settings.slack_client_id or "",
+                                    client_secret=settings.slack_client_secret or "",
+                                    client=self.client)
+        self.installations = DatabaseInstallationStore(sessions, cipher, clock, rotator)
         oauth_settings = AsyncOAuthSettings(
             client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
             scopes=list(BOT_SCOPES), install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH,
@@ -158,6 +162,8 @@ class SlackAdapter:
 
     async def start(self) -> None:
         """Socket Mode connects here; in HTTP mode the shared web server does the listening."""
+        if self.installations is not None:  # their tokens stay out of every log line
+            await self.installations.protect_saved_tokens()
         if self.app_token:
             self.socket = AsyncSocketModeHandler(self.app, self.app_token, web_client=self.client)
             await self.socket.connect_async()  # type: ignore[no-untyped-call]

@@ -1,7 +1,9 @@
 """Slack's own tables: workspace installations (OAuth mode) and OAuth state values.
 
 Only bot tokens are kept, encrypted by the Slack adapter before they reach this table; the
-columns hold the ciphertext. Single-token deployments never write here.
+columns hold the ciphertext. With token rotation on (an app setting) Slack's bot tokens
+expire after twelve hours and come with a refresh token, kept encrypted in the same way.
+Single-token deployments never write here.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ class SlackInstallation(Base):
     bot_user_id: Mapped[str] = mapped_column(String(32))
     bot_scopes: Mapped[str] = mapped_column(Text, default="")
     bot_token_encrypted: Mapped[str] = mapped_column(Text)
+    # Only with token rotation on: the refresh token, and when the bot token expires.
+    bot_refresh_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    bot_token_expires_at: Mapped[datetime | None]
     installer_user_id: Mapped[str] = mapped_column(String(32), default="")
     installed_at: Mapped[datetime]
 
