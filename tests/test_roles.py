@@ -91,8 +91,9 @@ def foreign_values(ids: dict[str, int]) -> dict[str, list[str]]:
 
 
 # Kinds whose values name nothing of a partnership: a level, a language, a pitfall of the
-# content, weeks of pause, a command as typed, a step of the presser's own plan.
-WITHOUT_IDS = {"level", "lang", "pitfall", "pause", "cmd", "mx"}
+# content, weeks of pause, a command as typed, a step of the presser's own plan, a setting
+# of the presser's own schedule (`sch:`, the schedule in chat).
+WITHOUT_IDS = {"level", "lang", "pitfall", "pause", "cmd", "mx", "sch"}
 
 
 def test_every_action_kind_is_tried_with_another_partnerships_ids() -> None:
