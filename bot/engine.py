@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.content import LEVEL_IDS, Content
-from bot.flows import binding, checkin, commands, onboarding, setup
+from bot.flows import binding, checkin, commands, members, onboarding, roles, setup
 from bot.flows.instruments import common as instruments
 from bot.flows.instruments import figure_eight, matrix, poll, reflection, talk_plate
 from bot.flows.turn import Turn, clean_text, match_option
@@ -51,8 +51,11 @@ for _names, _command in (
     (binding.NAMES, binding.command),
     (setup.NAMES, setup.command),  # in an unbound group it runs before member lookup
     (("koffie", "coffee"), nudge_commands.coffee),  # koffie uit / aan
+    (members.NAMES, members.command),  # leaders: who takes part, remove, invite
 ):
     COMMANDS.update(dict.fromkeys(_names, _command))
+# Commands only project leaders may use (named in bot/flows/roles.py), under every alias.
+LEADER_ONLY = frozenset(COMMANDS[name] for name in roles.LEADER_COMMANDS if name in COMMANDS)
 # What someone may do before we know their school and level.
 BEFORE_ONBOARDING = {"help", "hulp", "menu", "privacy", "taal", "language", "lang"}
 # A greeting from a newcomer starts onboarding and needs no answer of its own after it.
@@ -186,6 +189,8 @@ class Engine:
         if name is not None:
             if not onboarded and name not in BEFORE_ONBOARDING:
                 return await onboarding.start(turn, None if name in GREETINGS else {"text": text})
+            if COMMANDS[name] in LEADER_ONLY and not roles.is_leader(turn.member):
+                return roles.leaders_only(turn)
             return await COMMANDS[name](turn, arg)
         state = await repo.conversation(turn.session, turn.member.id)
         if state is None:
@@ -307,6 +312,7 @@ _ACTIONS: dict[str, _Action] = {
     "tp": talk_plate.act,  # tp:<talk-plate id>:<position>:next|note|stop|cancel
     "avg": privacy_chat.act,  # avg:export|erase|erase_yes|erase_no (always oneself)
     "nm": nudge_followup.on_answer,  # nm:<nudge group id>:<m|p|n> (met, planned, not yet)
+    "lm": members.act,  # lm:<member id>[:yes|no] a leader removes a member
 }
 _ONBOARDING_ACTIONS = {"school", "level", "lang", "avg"}  # avg: privacy, any time
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.memory import MemoryChat
 from bot.content import Content
+from bot.demo import create_demo_partnership
 from bot.engine import Engine
 from bot.messages import Choice, Text
 from bot.privacy import erase_member, export_member
@@ -134,3 +135,36 @@ async def test_erasing_someone_unknown_or_twice_is_harmless(
     async with sessions() as session, session.begin():
         assert await erase_member(session, member_id) is None
         assert await export_member(session, member_id) is None
+
+
+async def test_export_and_erasure_cover_the_account_in_every_partnership_not_other_platforms(
+    engine: Engine, sessions: Sessions, partnership: Partnership, clock: Clock
+) -> None:
+    """The same platform account in a second partnership is certainly the same person;
+    the same name on another platform might not be, and nothing links the two."""
+    chat, member_id, _ = await setup_member(engine, sessions, partnership, clock)
+    async with sessions() as session, session.begin():
+        other = await create_demo_partnership(session, clock.now, "test", "group-2")
+        other.name = "Leerlab Groen"
+        second = await add_member(session, other, USER, clock.now)
+        elsewhere = Member(partnership_id=partnership.id, platform="slack",
+                           user_ref="T1:U7", display_name=USER, created_at=clock.now)
+        session.add(elsewhere)
+        await session.flush()
+        ids = (second.id, elsewhere.id)
+    await chat.say("privacy")
+    intro, *pieces = await chat.press("Mijn gegevens bekijken")
+    assert isinstance(intro, Text) and "één document per samenwerking" in intro.text
+    shown = "\n".join(p.text for p in pieces if isinstance(p, Text))
+    assert f'"id": {member_id}' in shown and f'"id": {ids[0]}' in shown
+    assert '"partnership": "Leerlab Groen"' in shown and "T1:U7" not in shown
+    assert shown.index(f'"id": {member_id}') < shown.index(f'"id": {ids[0]}')  # hers first
+
+    await chat.say("privacy")
+    await chat.press("Mijn gegevens wissen")
+    await chat.press("Ja, wis alles")
+    async with sessions() as session:
+        assert await traces(session, member_id) == await traces(session, ids[0]) == []
+        # Her name is left in one place only: the Slack member, which she erases there.
+        assert await traces(session, ids[1], USER) == [
+            f"member.id = {ids[1]}", f"member.display_name has {USER!r}"]

@@ -107,3 +107,28 @@ def test_leader_add_and_remove(url: str) -> None:
     assert query(url, lambda s: s.scalar(select(Member.role).where(Member.id == member_id))) \
         == "member"
     assert CliRunner().invoke(app, ["leader", "add", "--member", "999"]).exit_code == 1
+
+
+def test_find_member_lists_every_row_of_a_person(url: str) -> None:
+    member_id, _ = seeded(url)
+
+    async def on_slack_too(session: AsyncSession) -> int:
+        row = Member(partnership_id=1, platform="slack", user_ref="T1:U7",
+                     display_name="Zeynep-7731", created_at=NOW)
+        session.add(row)
+        await session.commit()
+        return row.id
+
+    slack_id = query(url, on_slack_too)
+    found = CliRunner().invoke(app, ["find-member", "zeynep"])
+    assert found.exit_code == 0, found.output
+    assert [line.split(":")[0] for line in found.stdout.splitlines()] == [
+        f"member {member_id}", f"member {slack_id}"]
+    assert "slack T1:U7 · partnership 1 (Demo Zorg & Welzijn) · member" in found.stdout
+    by_id = CliRunner().invoke(app, ["find-member", "T1:U7"])
+    assert by_id.stdout.startswith(f"member {slack_id}: Zeynep-7731")
+    assert "bert" not in found.stdout
+    for query_ in ("nobody", "%"):  # a LIKE wildcard is taken literally
+        missing = CliRunner().invoke(app, ["find-member", query_])
+        assert missing.exit_code == 1 and "no member with" in missing.output
+    assert "find-member" in CliRunner().invoke(app, ["erase", "--help"]).stdout

@@ -10,15 +10,18 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.memory import MemoryChat
+from bot.content import Content
 from bot.demo import create_demo_partnership
-from bot.engine import Engine
+from bot.engine import _ACTIONS, Engine
+from bot.flows.binding import START_ACTION
 from bot.flows.instruments.common import may_lead
 from bot.flows.roles import is_leader
-from bot.messages import Text
+from bot.messages import Choice, Invitation, Text
 from bot.store.instruments import (
     FigureEightCheck,
     PitfallPoll,
     PitfallVote,
+    PlanStep,
     ReflectionAnswer,
     ReflectionSession,
     TalkPlate,
@@ -26,7 +29,7 @@ from bot.store.instruments import (
 from bot.store.models import Answer, CheckInRound, Member, Partnership
 from bot.store.nudges import NudgeAnswer, NudgeGroup, NudgeGroupMember, NudgeRound
 from tests.conftest import Clock, onboard
-from tests.privacy_fakes import add_member
+from tests.privacy_fakes import TEAM_TEXT, add_member, fill, traces
 
 Sessions = async_sessionmaker[Any]
 
@@ -42,6 +45,7 @@ async def other_partnership(sessions: Sessions, clock: Clock) -> dict[str, int]:
     async with sessions() as session, session.begin():
         other = await create_demo_partnership(session, clock.now, "test", "group-other")
         someone = await add_member(session, other, "other-user", clock.now, role="leader")
+        plain = await add_member(session, other, "other-member", clock.now)
         round_ = CheckInRound(partnership_id=other.id, number=1, opens_at=clock.now,
                               closes_at=clock.now + timedelta(days=7),
                               statement_ids=["c1_s1"])
@@ -63,31 +67,60 @@ async def other_partnership(sessions: Sessions, clock: Clock) -> dict[str, int]:
         session.add(NudgeGroupMember(group_id=group.id, member_id=someone.id))
         return {"round": round_.id, "reflection": reflection.id, "poll": poll.id,
                 "check": check.id, "plate": plate.id, "group": group.id,
-                "school": other.schools[0].id, "member": someone.id}
+                "school": other.schools[0].id, "member": plain.id}
+
+
+# Button values that name something of another partnership, per action kind of
+# `bot.engine._ACTIONS`: each carries the other partnership's ids where the kind takes one.
+def foreign_values(ids: dict[str, int]) -> dict[str, list[str]]:
+    round_, session, plate, member = ids["round"], ids["reflection"], ids["plate"], ids["member"]
+    return {
+        "school": [f"school:{ids['school']}"],
+        "s": [f"s:{round_}:c1_s1:4", f"s:{round_}:c1_s1:dk"],
+        "f": [f"f:{round_}:c1_s1:skip"],
+        "change": [f"change:{round_}:c1_s1"],
+        "rj": [f"rj:{session}"],
+        "rs": [f"rs:{session}:c1:4"],
+        "pv": [f"pv:{ids['poll']}:1"],
+        "e8": [f"e8:{ids['check']}:0:4", f"e8:{ids['check']}:0:none"],
+        "tp": [f"tp:{plate}:0:next", f"tp:{plate}:0:note", f"tp:{plate}:0:stop"],
+        "nm": [f"nm:{ids['group']}:m", f"nm:{ids['group']}:n"],
+        "lm": [f"lm:{member}", f"lm:{member}:yes", f"lm:{member}:no"],
+        "avg": [f"avg:export:{member}", f"avg:erase_yes:{member}"],
+    }
+
+
+# Kinds whose values name nothing of a partnership: a level, a language, a pitfall of the
+# content, weeks of pause, a command as typed, a step of the presser's own plan, a setting
+# of the presser's own schedule (`sch:`, the schedule in chat).
+WITHOUT_IDS = {"level", "lang", "pitfall", "pause", "cmd", "mx", "sch"}
+
+
+def test_every_action_kind_is_tried_with_another_partnerships_ids() -> None:
+    tried = set(foreign_values(dict.fromkeys(
+        ("round", "reflection", "plate", "member", "school", "poll", "check", "group"), 1)))
+    untried = set(_ACTIONS) - tried - WITHOUT_IDS
+    assert not untried, f"add values with another partnership's ids for: {sorted(untried)}"
 
 
 async def test_ids_of_another_partnership_are_refused(
     engine: Engine, sessions: Sessions, partnership: Partnership, clock: Clock
 ) -> None:
-    chat = MemoryChat(engine)
-    await onboard(chat)  # first: with two partnerships a stranger is not enrolled
+    member, leader = MemoryChat(engine, user="anna"), MemoryChat(engine, user="lea")
+    for chat in (member, leader):  # first: with two partnerships a stranger is not enrolled
+        await onboard(chat)
     ids = await other_partnership(sessions, clock)
     async with sessions() as session, session.begin():
-        me = await session.scalar(select(Member).where(Member.user_ref == "anna"))
-        assert me is not None
-        me.role = "leader"  # a leader of their own partnership, not of the other
-        my_school = me.school_id
-    values = [
-        f"s:{ids['round']}:c1_s1:4", f"f:{ids['round']}:c1_s1", f"change:{ids['round']}:c1_s1",
-        f"rj:{ids['reflection']}", f"rs:{ids['reflection']}:c1:4",
-        f"pv:{ids['poll']}:1", f"e8:{ids['check']}:0:4", f"tp:{ids['plate']}:0:next",
-        f"tp:{ids['plate']}:0:stop", f"nm:{ids['group']}:m", f"school:{ids['school']}",
-    ]
-    for value in values:
-        replies = await chat.press_value(value)
-        shown = " ".join(getattr(r, "text", getattr(r, "prompt", "")) for r in replies)
-        assert replies and "other-user" not in shown, (value, shown)
-        assert all(not r.public for r in replies), value
+        lea = await session.scalar(select(Member).where(Member.user_ref == "lea"))
+        assert lea is not None
+        lea.role = "leader"  # a leader of their own partnership, not of the other
+        my_school = lea.school_id
+    for value in (v for values in foreign_values(ids).values() for v in values):
+        for chat in (member, leader):
+            replies = await chat.press_value(value)
+            shown = " ".join(getattr(r, "text", getattr(r, "prompt", "")) for r in replies)
+            assert replies and "other-" not in shown, (chat.user, value, shown)
+            assert all(not r.public for r in replies), (chat.user, value)
     async with sessions() as session:
         for table in (Answer, ReflectionAnswer, PitfallVote, NudgeAnswer):
             assert await session.scalar(select(func.count()).select_from(table)) == 0, table
@@ -97,8 +130,10 @@ async def test_ids_of_another_partnership_are_refused(
         assert plate is not None and (plate.position, plate.finished_at) == (0, None)
         reflection = await session.get(ReflectionSession, ids["reflection"])
         assert reflection is not None and reflection.closed_at is None
-        me = await session.scalar(select(Member).where(Member.user_ref == "anna"))
-        assert me is not None and me.school_id == my_school
+        other = await session.get(Member, ids["member"])
+        assert other is not None  # not removed
+        lea = await session.scalar(select(Member).where(Member.user_ref == "lea"))
+        assert lea is not None and lea.school_id == my_school
 
 
 async def test_privacy_export_shows_only_ones_own_data(
@@ -114,3 +149,95 @@ async def test_privacy_export_shows_only_ones_own_data(
     await chat.say("privacy")
     replies = await chat.press("Mijn gegevens bekijken")
     assert "other-user" not in "".join(r.text for r in replies if isinstance(r, Text))
+
+
+async def team_with_leader(engine: Engine, sessions: Sessions, partnership: Partnership,
+                           clock: Clock) -> tuple[MemoryChat, dict[str, int]]:
+    """Lea, project leader, in the partnership's group; Anna (with data in every table),
+    Bert and a second leader, Kim. Returns Lea's group chat and the members' ids."""
+    lea = MemoryChat(engine, user="lea")
+    await onboard(lea)
+    async with sessions() as session, session.begin():
+        me = await session.scalar(select(Member).where(Member.user_ref == "lea"))
+        assert me is not None
+        me.role = "leader"
+        anna = await add_member(session, partnership, "anna-5150", clock.now)
+        bert = await add_member(session, partnership, "bert-4410", clock.now)
+        kim = await add_member(session, partnership, "kim-2024", clock.now, role="leader")
+        await fill(session, partnership, anna, bert, clock.now)
+        ids = {"lea": me.id, "anna": anna.id, "bert": bert.id, "kim": kim.id}
+    return MemoryChat(engine, user="lea", chat="group-1", direct=False), ids
+
+
+async def test_a_leader_sees_who_takes_part_and_removes_a_member_after_confirming(
+    engine: Engine, sessions: Sessions, partnership: Partnership, clock: Clock
+) -> None:
+    group, ids = await team_with_leader(engine, sessions, partnership, clock)
+    listed, pick, hint = await group.say("leden")
+    assert all(reply.private for reply in (listed, pick, hint))  # names, only for her
+    assert isinstance(listed, Text) and listed.text.splitlines() == [
+        "Wie doet er mee in Demo Zorg & Welzijn (4):",
+        "- anna-5150 · Vmbo De Brug · lid", "- bert-4410 · Vmbo De Brug · lid",
+        "- kim-2024 · Vmbo De Brug · projectleider", "- lea · Vmbo De Brug · projectleider"]
+    # Only members can be removed: not herself, not another leader.
+    assert isinstance(pick, Choice) and [o.label for o in pick.options] == [
+        "anna-5150", "bert-4410"]
+    assert isinstance(hint, Text) and "leden uitnodigen" in hint.text
+
+    [confirm] = await group.press("anna-5150")
+    assert isinstance(confirm, Choice) and "niet ongedaan" in confirm.prompt
+    [kept] = await group.press("Nee, toch niet")
+    assert isinstance(kept, Text) and kept.text == "Goed, anna-5150 blijft erbij."
+    await group.press_value(f"lm:{ids['anna']}")
+    [done] = await group.press("Ja, verwijder anna-5150")
+    assert isinstance(done, Text) and done.private and done.text.startswith(
+        "anna-5150 doet niet meer mee")
+    async with sessions() as session:
+        assert await traces(session, ids["anna"], "anna-5150") == []
+        assert await session.get(Member, ids["bert"]) is not None
+        # The team's work stays, without her name.
+        assert await session.scalar(select(PlanStep.text)) == TEAM_TEXT
+    [gone] = await group.say("/members anna")
+    assert isinstance(gone, Text) and gone.text.startswith("Ik vind niemand met 'anna'")
+
+
+async def test_removing_needs_the_question_just_before_and_a_removable_member(
+    engine: Engine, sessions: Sessions, partnership: Partnership, clock: Clock,
+    content: Content
+) -> None:
+    group, ids = await team_with_leader(engine, sessions, partnership, clock)
+    [stale] = await group.press_value(f"lm:{ids['bert']}:yes")  # typed, never asked
+    assert isinstance(stale, Text) and "verlopen" in stale.text
+    [other_leader] = await group.press_value(f"lm:{ids['kim']}")
+    assert isinstance(other_leader, Text) and "beheerder" in other_leader.text
+    [herself] = await group.press_value(f"lm:{ids['lea']}:yes")
+    assert isinstance(herself, Text) and "privacy" in herself.text
+    listed, pick, _ = await group.say("leden BERT")  # part of a name, any case
+    assert isinstance(listed, Text) and listed.text.splitlines()[1:] == [
+        "- bert-4410 · Vmbo De Brug · lid"]
+    assert isinstance(pick, Choice) and [o.value for o in pick.options] == [f"lm:{ids['bert']}"]
+    # A member can neither list nor remove, also not with a value typed by hand.
+    bert = MemoryChat(engine, user="bert-4410", chat="group-1", direct=False,
+                      platform="test")
+    refused = Text(text=content.text("leaders_only", "nl"), private=True)
+    assert await bert.say("leden") == [refused]
+    await group.press_value(f"lm:{ids['anna']}")  # Lea was asked about Anna ...
+    assert await bert.press_value(f"lm:{ids['anna']}:yes") == [refused]  # ... not Bert
+    async with sessions() as session:
+        for who in ("anna", "bert", "kim", "lea"):
+            assert await session.get(Member, ids[who]) is not None, who
+
+
+async def test_a_leader_invites_the_group_to_join(
+    engine: Engine, sessions: Sessions, partnership: Partnership, clock: Clock
+) -> None:
+    group, _ = await team_with_leader(engine, sessions, partnership, clock)
+    [invitation] = await group.say("leden uitnodigen")
+    assert isinstance(invitation, Invitation) and invitation.public
+    assert invitation.action == START_ACTION and "Demo Zorg & Welzijn" in invitation.text
+    [elsewhere] = await MemoryChat(engine, user="lea").say("leden uitnodigen")
+    assert isinstance(elsewhere, Text) and "in de groep" in elsewhere.text
+    # Someone new in the group presses it and is welcomed into the partnership.
+    newcomer = MemoryChat(engine, user="noor", chat="group-1", direct=False)
+    [welcome, *_] = await newcomer.press_value(START_ACTION)
+    assert isinstance(welcome, Text) and "Demo Zorg & Welzijn" in welcome.text

@@ -3,6 +3,8 @@ the person who ran it the first project leader; a bound group refuses a second o
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -10,10 +12,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.memory import MemoryChat
 from bot.content import Content
+from bot.demo import create_demo_partnership
 from bot.engine import Engine
 from bot.messages import FreeText, Invitation, Text
-from bot.store.models import ChannelBinding, Member, Partnership
+from bot.store import binding as bind_codes
+from bot.store.models import ChannelBinding, Member, Partnership, School
 from bot.store.setup import SetupDraft
+from tests.conftest import Clock
 from tests.slack_fakes import slack_rig
 
 Sessions = async_sessionmaker[Any]
@@ -24,9 +29,16 @@ def group(engine: Engine, user: str = "lotte", chat: str = "new-group",
     return MemoryChat(engine, user=user, chat=chat, direct=False, locale=locale)
 
 
-async def run_wizard(chat: MemoryChat) -> list[Any]:
+async def run_wizard(chat: MemoryChat, name: str = "Techniek Twente") -> list[Any]:
+    """The whole wizard; the replies to `setup` and to the last answer."""
+    replies = await until_language(chat, name)
+    return replies + await chat.press("Nederlands")
+
+
+async def until_language(chat: MemoryChat, name: str) -> list[Any]:
+    """Every answer but the last (the language); the replies to `setup`."""
     replies = await chat.say("/setup")
-    await chat.say("Techniek Twente")
+    await chat.say(name)
     await chat.say("Techniek")
     await chat.say("Vmbo Het Anker")
     await chat.press("setup:type:vmbo")
@@ -37,7 +49,7 @@ async def run_wizard(chat: MemoryChat) -> list[Any]:
     await chat.say("3")  # typed: the third option, "iets anders"
     await chat.press("Nee, dit zijn ze")
     await chat.press("Noord")
-    return replies + await chat.press("Nederlands")
+    return replies
 
 
 async def test_the_wizard_creates_binds_and_makes_a_leader(
@@ -79,6 +91,50 @@ async def test_a_bound_group_refuses_a_second_partnership(
     assert refused.text.startswith("Deze groep hoort al bij Techniek Twente")
     async with sessions() as session:
         assert len(list(await session.scalars(select(Partnership)))) == 1
+        assert await session.scalar(select(SetupDraft)) is None
+
+
+async def test_two_wizards_finishing_at_once_make_one_partnership(
+    engine: Engine, sessions: Sessions
+) -> None:
+    """Two people set up a partnership in the same new group and answer the last question
+    at the same moment: one wins, the other is told the group is taken (on PostgreSQL the
+    turns truly overlap; SQLite takes them one after the other)."""
+    lotte, piet = group(engine), group(engine, user="piet")
+    await until_language(lotte, "Techniek Twente")
+    await until_language(piet, "Techniek Oost")
+    done = await asyncio.gather(lotte.press("Nederlands"), piet.press("Nederlands"))
+    [[first], [second]] = done
+    won, lost = (first, second) if isinstance(first, Invitation) else (second, first)
+    assert isinstance(won, Invitation) and won.text.startswith("Klaar!")
+    winner = "Techniek Twente" if won is first else "Techniek Oost"
+    assert isinstance(lost, Text) and lost.public
+    assert lost.text.startswith(f"Deze groep hoort al bij {winner}")
+    async with sessions() as session:
+        assert [p.name for p in await session.scalars(select(Partnership))] == [winner]
+        assert len(list(await session.scalars(select(School)))) == 3
+        [binding] = list(await session.scalars(select(ChannelBinding)))
+        [leader] = list(await session.scalars(select(Member)))
+        assert leader.user_ref == ("lotte" if won is first else "piet")
+        assert leader.role == "leader" and binding.channel_ref == "new-group"
+        assert await session.scalar(select(SetupDraft)) is None
+
+
+async def test_a_group_bound_with_a_code_during_the_wizard_ends_it(
+    engine: Engine, sessions: Sessions, clock: Clock
+) -> None:
+    chat = group(engine)
+    await until_language(chat, "Techniek Twente")
+    async with sessions() as session, session.begin():
+        other = await create_demo_partnership(session, clock.now, "test", "elsewhere")
+        code = await bind_codes.new_code(session, other.id, clock.now, timedelta(hours=1))
+    [bound] = await group(engine, user="kees").say(f"koppel {code}")
+    assert isinstance(bound, Invitation) and other.name in bound.text
+    [refused] = await chat.press("Nederlands")
+    assert isinstance(refused, Text) and refused.text.startswith(
+        f"Deze groep hoort al bij {other.name}")
+    async with sessions() as session:
+        assert [p.name for p in await session.scalars(select(Partnership))] == [other.name]
         assert await session.scalar(select(SetupDraft)) is None
 
 

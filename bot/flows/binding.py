@@ -16,7 +16,7 @@ from bot.content import Content
 from bot.flows.turn import Turn
 from bot.messages import Incoming, Invitation, Reply, Text
 from bot.store import binding, repo
-from bot.store.models import ChannelBinding, Partnership
+from bot.store.models import Partnership
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +53,11 @@ async def link(
         return say(f"bind_{redeemed.status}")
     partnership = await session.get(Partnership, redeemed.partnership_id)
     assert partnership is not None  # the code's foreign key cascades
-    session.add(ChannelBinding(partnership_id=partnership.id, platform=incoming.platform,
-                               channel_ref=incoming.chat[:100], created_at=now))
+    if not await binding.bind_chat(session, partnership.id, incoming.platform, incoming.chat,
+                                   now):
+        # Bound by someone else's `koppel` or `setup` a moment ago; the code is spent.
+        bound = await repo.partnership_for_chat(session, incoming.platform, incoming.chat)
+        return say("bind_already", partnership=bound.name if bound else "")
     logger.info("bound %s chat %s to partnership %s", incoming.platform, incoming.chat,
                 partnership.id)
     lang = _language(incoming, partnership.language)

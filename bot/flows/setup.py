@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
@@ -22,8 +23,8 @@ from bot.flows.binding import START_ACTION
 from bot.flows.roles import LEADER
 from bot.flows.turn import Turn, clean_text, match_option
 from bot.messages import Choice, FreeText, Incoming, Invitation, Option, Reply, Text
-from bot.store import repo
-from bot.store.models import ChannelBinding, Member, Partnership, School
+from bot.store import binding, repo
+from bot.store.models import Member, Partnership, School
 from bot.store.setup import SetupDraft
 
 logger = logging.getLogger(__name__)
@@ -201,15 +202,23 @@ class _Wizard:
             schools=[School(name=name, type=kind) for name, kind in data["schools"]])
         self.session.add(partnership)
         await self.session.flush()
-        self.session.add(ChannelBinding(partnership_id=partnership.id,
-                                        platform=incoming.platform,
-                                        channel_ref=incoming.chat[:100], created_at=self.now))
+        await self.session.delete(self.draft)
+        if not await binding.bind_chat(self.session, partnership.id, incoming.platform,
+                                       incoming.chat, self.now):
+            # Someone else's `setup` or `koppel` bound this chat a moment ago.
+            await self.session.execute(delete(Partnership).where(
+                Partnership.id == partnership.id))  # its schools go with it
+            other = await repo.partnership_for_chat(self.session, incoming.platform,
+                                                    incoming.chat)
+            logger.info("setup in %s chat %s lost to partnership %s", incoming.platform,
+                        incoming.chat, other.id if other else None)
+            return [Text(text=self.t("setup_already_bound",
+                                     partnership=other.name if other else ""))]
         self.session.add(Member(
             partnership_id=partnership.id, platform=incoming.platform,
             user_ref=incoming.user[:100],
             display_name=clean_text(incoming.display_name, limit=200)[0], role=LEADER,
             language=language, created_at=self.now))
-        await self.session.delete(self.draft)
         logger.info("partnership %s set up in %s chat %s", partnership.id, incoming.platform,
                     incoming.chat)
         schools = ", ".join(f"{name} ({kind})" for name, kind in data["schools"])

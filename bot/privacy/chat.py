@@ -1,7 +1,11 @@
 """`privacy` in chat: what is kept and why, and buttons to export or erase your own data.
 
-Action values (`avg:<what>`) are short and carry no ids: they always act on the member who
-pressed, so nobody can reach another person's data by typing a value by hand.
+Action values (`avg:<what>`) are short and carry no ids: they always act on the person who
+pressed, so nobody can reach another person's data by typing a value by hand. "The person"
+is their account on this platform, in every partnership it belongs to: that is certainly
+them. The same person on another platform is another member that nothing links to this one
+(achtje keeps no cross-platform identity), so it is exported and erased from there, or by
+the operator (`achtje find-member`, `achtje erase`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from bot.flows.turn import Turn
 from bot.messages import Option, Reply, Text
 from bot.privacy.data import erase_member, export_json, export_member, split_text
 from bot.store import repo
+from bot.store.models import Member
 from bot.store.privacy import ANSWER_MONTHS, OPEN_TEXT_MONTHS, RetentionSettings
 
 if TYPE_CHECKING:
@@ -58,14 +63,24 @@ async def act(_engine: Engine, turn: Turn, parts: list[str]) -> list[Reply]:
         if f"{PREFIX}:{ERASE_YES}" not in offered:
             return [turn.say("privacy_erase_stale")]
         done = turn.say("privacy_erased")
-        await erase_member(turn.session, turn.member.id)
+        for member in await _account(turn):
+            await erase_member(turn.session, member.id)
         return [done]
     raise ValueError(what)
 
 
 async def export(turn: Turn) -> list[Reply]:
-    data = await export_member(turn.session, turn.member.id)
-    assert data is not None  # the member of this very turn
-    pieces = split_text(export_json(data), CHUNK)
+    """One JSON document per partnership the person is in on this platform."""
+    pieces = []
+    for member in await _account(turn):
+        data = await export_member(turn.session, member.id)
+        assert data is not None  # found a moment ago, in this transaction
+        pieces += split_text(export_json(data), CHUNK)
     return [turn.say("privacy_export_intro", parts=len(pieces)),
             *(Text(text=piece) for piece in pieces)]
+
+
+async def _account(turn: Turn) -> list[Member]:
+    """Every membership of the person's account on this platform, this turn's first."""
+    found = await repo.identities(turn.session, turn.member.platform, turn.member.user_ref)
+    return sorted(found, key=lambda member: member.id != turn.member.id)

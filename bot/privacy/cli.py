@@ -1,4 +1,5 @@
-"""The operator's privacy commands: export, erase, retention, and who leads a partnership."""
+"""The operator's privacy commands: find a person's member rows, export, erase, retention,
+and who leads a partnership."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commandline import MAX_ID, fail, with_session
@@ -22,7 +24,11 @@ leader_app = typer.Typer(help="Make a member a project leader of their partnersh
 
 
 def export(member: MemberId) -> None:
-    """Print everything stored about one member as JSON (the right of access)."""
+    """Print everything stored about one member as JSON (the right of access).
+
+    A person on two platforms or in two partnerships has a member id for each; find them
+    with `achtje find-member NAME`.
+    """
 
     async def work(session: AsyncSession) -> str:
         data = await export_member(session, member)
@@ -33,11 +39,48 @@ def export(member: MemberId) -> None:
     typer.echo(with_session(work))
 
 
+def find_member(
+    query: Annotated[str, typer.Argument(help="Part of a name, or a platform user id.")],
+) -> None:
+    """List every member row of a person, to export or erase each (the member ids).
+
+    achtje links no identities across platforms or partnerships: someone on Slack and on
+    Telegram, or in two partnerships, is a member row in each. This finds them by name or
+    by platform user id (Slack ids as TEAM:USER).
+    """
+
+    async def work(session: AsyncSession) -> list[str]:
+        wanted = query.strip()
+        if not wanted:
+            raise fail("give part of a name or a platform user id")
+        found = await session.scalars(
+            select(Member).where(or_(Member.user_ref == wanted,
+                                     func.lower(Member.display_name).contains(
+                                         wanted.lower(), autoescape=True)))
+            .order_by(Member.id))
+        lines = []
+        for member in found:
+            partnership = await session.get(Partnership, member.partnership_id)
+            lines.append(f"member {member.id}: {member.display_name or '-'} · {member.platform}"
+                         f" {member.user_ref} · partnership {member.partnership_id}"
+                         f" ({partnership.name if partnership else '?'}) · {member.role}")
+        if not lines:
+            raise fail(f"no member with {wanted!r} in their name or as their user id")
+        return lines
+
+    for line in with_session(work):
+        typer.echo(line)
+
+
 def erase(
     member: MemberId,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Erase one member: answers, votes, pairings, conversation state and the identity."""
+    """Erase one member: answers, votes, pairings, conversation state and the identity.
+
+    One member is one person on one platform in one partnership. To erase a person
+    everywhere, find all their rows with `achtje find-member NAME` and erase each id.
+    """
     if not yes and not typer.confirm(f"Erase member {member} and all their data?"):
         raise fail("nothing erased")
 
@@ -109,6 +152,7 @@ def leader_remove(member: MemberId) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add these commands to the `achtje` command."""
+    app.command("find-member")(find_member)
     app.command("export")(export)
     app.command("erase")(erase)
     app.add_typer(retention_app, name="retention")

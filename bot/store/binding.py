@@ -15,7 +15,8 @@ from sqlalchemy import ForeignKey, String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.models import Base
+from bot.store.models import Base, ChannelBinding
+from bot.store.repo import insert_for
 
 # No 0/O or 1/I, so a code read aloud or copied by hand comes out right.
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -84,3 +85,19 @@ async def redeem(
     if found is None:
         return Redeemed("unknown")
     return Redeemed("used" if found.used_at is not None else "expired")
+
+
+async def bind_chat(
+    session: AsyncSession, partnership_id: int, platform: str, chat: str, now: datetime
+) -> bool:
+    """Bind a chat to a partnership; False when it belongs to one already. The unique
+    constraint decides, so of two turns binding one chat at the same moment one loses
+    cleanly (PostgreSQL makes the second wait for the first's commit)."""
+    bound = await session.execute(
+        insert_for(session, ChannelBinding)
+        .values(partnership_id=partnership_id, platform=platform, channel_ref=chat[:100],
+                created_at=now)
+        .on_conflict_do_nothing()
+        .returning(ChannelBinding.id)
+    )
+    return bound.first() is not None
