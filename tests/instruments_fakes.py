@@ -13,6 +13,8 @@ from adapters.memory import MemoryChat
 from bot.engine import Engine
 from bot.messages import Reply, Text
 from bot.store.models import Member, Partnership, School
+from bot.store.schedule import OutboxMessage
+from scheduler.sender import Sender
 from tests.conftest import Clock
 
 GROUP = "group-1"  # bound to the demo partnership by the `partnership` fixture
@@ -45,6 +47,24 @@ async def add_people(
     return {user: Person(user, MemoryChat(engine, user=user, chat=f"dm-{user}"),
                          MemoryChat(engine, user=user, chat=GROUP, direct=False))
             for user in users}
+
+
+async def channel_posts(sessions: async_sessionmaker[Any], clock: Clock,
+                        channel: MemoryChat) -> list[Reply]:
+    """Deliver what the instruments queued for the team's chat, as the running service's
+    sender would, into `channel`; returns what arrived there just now."""
+    before = len(channel.sent)
+    await Sender(sessions, {channel.platform: channel}, clock=clock).send_due()
+    return channel.sent[before:]
+
+
+async def queued_posts(sessions: async_sessionmaker[Any]) -> list[tuple[str, str, str]]:
+    """Every post an instrument queued: (kind, recipient key, target chat)."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(OutboxMessage.kind, OutboxMessage.recipient, OutboxMessage.target)
+            .order_by(OutboxMessage.id))
+        return [(kind, key, target) for kind, key, target in rows]
 
 
 def texts(replies: list[Reply]) -> list[str]:

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date, datetime, timedelta
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from bot.flows.roles import is_leader
 from bot.flows.turn import Turn
 from bot.messages import Option, Reply, Text
+from bot.store import instruments as store
 from bot.store import repo
 from bot.store.models import Member
 from bot.summary.model import MIN_GROUP_SIZE
+from scheduler.outbox import Envelope, enqueue
 
 # Numbers are shown for groups of at least this many people, open texts from five.
 MIN_GROUP = MIN_GROUP_SIZE
 MIN_OPEN_TEXTS = 5
+# Outbox kind of what an instrument posts in the team's chat by itself.
+OUTBOX_KIND = "instrument"
+# A post about a meeting that could not go out within a working day is left unsent.
+POST_WITHIN = timedelta(hours=8)
 
 R = TypeVar("R", bound=Reply)
 
@@ -28,6 +36,38 @@ def may_lead(member: Member) -> bool:
 def public(reply: R) -> R:
     """The same reply, meant for everyone in the chat (kept public in a group)."""
     return replace(reply, public=True)
+
+
+async def team_language(turn: Turn, starter: int | None) -> str:
+    """The language of what an instrument posts for the whole chat: that of the member who
+    started it (its invitation was in their language), else the partnership's."""
+    member = await turn.session.get(Member, starter) if starter is not None else None
+    return member.language if member is not None else turn.partnership.language
+
+
+async def post_to_team(turn: Turn, chat_ref: str, key: str, on: date,
+                       replies: Sequence[Reply]) -> bool:
+    """Queue `replies` for the partnership's bound chat `chat_ref`, for the sender to post.
+
+    What happens in one person's private turn (the third answer of a session, an outcome
+    typed in a private chat) reaches the team's chat this way. `key` and `on` identify the
+    post: a second call with the same ones adds nothing. Returns whether this call queued
+    it; False when it was queued before or `chat_ref` is not a bound group.
+    """
+    binding = await store.team_chat(turn.session, turn.partnership.id, chat_ref)
+    if binding is None:
+        return False
+    envelope = Envelope(
+        kind=OUTBOX_KIND, partnership_id=turn.partnership.id, recipient=key, local_date=on,
+        platform=binding.platform, target=binding.channel_ref, direct=False,
+        replies=tuple(replies), due_at=turn.now, expires_at=turn.now + POST_WITHIN,
+    )
+    return await enqueue(turn.session, [envelope], turn.now) == 1
+
+
+def local_date(turn: Turn, moment: datetime) -> date:
+    """The date of `moment` where the partnership is."""
+    return moment.astimezone(ZoneInfo(turn.partnership.timezone)).date()
 
 
 def first_word(arg: str) -> str:
