@@ -1,11 +1,15 @@
 """A team for the instrument transcripts: onboarded members of the demo partnership, each
-with a private chat and a seat in the partnership's group chat."""
+with a private chat and a seat in the partnership's group chat; what the instruments post
+in that chat by themselves (through the outbox); and what a drawn PNG must look like."""
 
 from __future__ import annotations
 
+import io
+import struct
 from dataclasses import dataclass
 from typing import Any
 
+from matplotlib.image import imread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -65,6 +69,16 @@ async def queued_posts(sessions: async_sessionmaker[Any]) -> list[tuple[str, str
             select(OutboxMessage.kind, OutboxMessage.recipient, OutboxMessage.target)
             .order_by(OutboxMessage.id))
         return [(kind, key, target) for kind, key, target in rows]
+
+
+def assert_png(png: bytes) -> None:
+    """A real PNG (it decodes) of a size that reads well on a phone."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert 600 <= width <= 2000 and 400 <= height <= 1500
+    pixels = imread(io.BytesIO(png), format="png")
+    assert pixels.shape[:2] == (height, width)
+    assert len(png) < 500_000
 
 
 def texts(replies: list[Reply]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from adapters.memory import MemoryChat
 from bot.content import Content
 from bot.engine import Engine
-from bot.messages import Choice, Text
+from bot.messages import Choice, Reply, Text, Unreachable
 from bot.store.instruments import PitfallPoll, PitfallVote
 from bot.store.models import Partnership
 from tests.conftest import Clock
@@ -100,10 +101,13 @@ async def test_three_more_votes_give_a_final_result_when_the_poll_closes(
 ) -> None:
     team = await add_people(engine, sessions, partnership, clock, "lea", "anna", "bram",
                             "cem", "dirk", "eva", leader="lea")
+    channel = MemoryChat(engine, chat=GROUP, direct=False)
     await team["lea"].group.say("valkuilen peiling")
-    for user, number in (("anna", 1), ("bram", 1), ("cem", 2), ("dirk", 5), ("eva", 5),
-                         ("lea", 5)):
+    for user, number in (("anna", 1), ("bram", 1), ("cem", 2)):
         await team[user].group.press_value(f"pv:1:{number}")
+    assert len(await channel_posts(sessions, clock, channel)) == 1
+    for user in ("dirk", "eva", "lea"):
+        await team[user].group.press_value("pv:1:5")
     [final] = await team["lea"].group.say("valkuilen uitslag")
     assert isinstance(final, Text) and final.public
     name = content.pitfalls[4].name.nl
@@ -113,11 +117,13 @@ async def test_three_more_votes_give_a_final_result_when_the_poll_closes(
 
 
 async def test_only_the_starter_or_a_leader_closes_a_poll(
-    team: dict[str, Person], sessions: async_sessionmaker[Any], content: Content
+    team: dict[str, Person], engine: Engine, sessions: async_sessionmaker[Any], clock: Clock,
+    content: Content,
 ) -> None:
     await team["anna"].group.say("pitfalls poll")
     for user in ("anna", "bram", "cem"):
         await team[user].group.press_value("pv:1:5")
+    await channel_posts(sessions, clock, MemoryChat(engine, chat=GROUP, direct=False))
     assert await team["bram"].group.say("valkuilen uitslag") == [
         as_private(said(content, "poll_not_yours"))]
     assert await team["anna"].dm.say("valkuilen uitslag") == [said(content, "poll_close_there")]
@@ -157,3 +163,23 @@ async def test_stale_or_forged_votes_get_a_kind_answer(
     await team["anna"].group.say("valkuilen peiling")
     assert await team["bram"].dm.press_value(value) == [said(content, "stale_button")]
     assert await votes(sessions) == []
+
+
+class ClosedChannel(MemoryChat):
+    """A chat the bot may no longer post in."""
+
+    async def send(self, chat: str, replies: Sequence[Reply]) -> None:
+        raise Unreachable("channel_not_found")
+
+
+async def test_a_result_that_never_arrived_is_shown_when_the_poll_closes(
+    team: dict[str, Person], engine: Engine, sessions: async_sessionmaker[Any], clock: Clock,
+    content: Content,
+) -> None:
+    await team["anna"].group.say("valkuilen peiling")
+    for user in ("anna", "bram", "cem"):
+        await team[user].group.press_value("pv:1:4")
+    assert await channel_posts(sessions, clock, ClosedChannel(engine, chat=GROUP)) == []
+    [result] = await team["anna"].group.say("valkuilen uitslag")
+    assert result.text.startswith(  # type: ignore[attr-defined]
+        content.text("poll_result_title", "nl", count=3))

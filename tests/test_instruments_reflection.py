@@ -14,6 +14,7 @@ from bot.engine import Engine
 from bot.messages import Choice, Invitation, Scale, Text
 from bot.store.instruments import ReflectionAnswer, ReflectionSession
 from bot.store.models import Partnership
+from bot.store.schedule import OutboxMessage
 from tests.conftest import Clock
 from tests.instruments_fakes import (
     GROUP,
@@ -238,3 +239,22 @@ async def test_stale_or_forged_session_buttons_get_a_kind_answer(
     await open_session(team["lea"])
     assert await team["anna"].dm.press_value(value) == [said(content, "stale_button")]
     assert await stored(sessions) == []
+
+
+async def test_a_result_still_waiting_to_be_posted_is_replaced_by_the_closing_one(
+    team: dict[str, Person], engine: Engine, sessions: async_sessionmaker[Any], clock: Clock,
+    content: Content,
+) -> None:
+    """Without a sender running (ACHTJE_SCHEDULER=0) the first post never goes out: closing
+    shows the whole result, and the waiting post is taken back so it cannot follow."""
+    channel = MemoryChat(engine, chat=GROUP, direct=False)
+    invitation = await open_session(team["lea"])
+    for user in ("anna", "bram", "cem", "lea"):
+        await answer_all(team[user], invitation, "4 4 4 4 4")
+    [result] = await team["lea"].group.say("reflectie sluit")
+    assert result.text.splitlines()[:2] == [  # type: ignore[attr-defined]
+        content.text("reflection_result_title", "nl", number=1, count=4),
+        row(content, "ambition", "4.0", 4, "████░")]
+    assert await channel_posts(sessions, clock, channel) == []
+    async with sessions() as session:
+        assert await session.scalar(select(OutboxMessage.status)) == "expired"

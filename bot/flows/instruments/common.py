@@ -8,12 +8,15 @@ from datetime import date, datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select, update
+
 from bot.flows.roles import is_leader
 from bot.flows.turn import Turn
 from bot.messages import Option, Reply, Text
 from bot.store import instruments as store
 from bot.store import repo
 from bot.store.models import Member
+from bot.store.schedule import OutboxMessage
 from bot.summary.model import MIN_GROUP_SIZE
 from scheduler.outbox import Envelope, enqueue
 
@@ -63,6 +66,22 @@ async def post_to_team(turn: Turn, chat_ref: str, key: str, on: date,
         replies=tuple(replies), due_at=turn.now, expires_at=turn.now + POST_WITHIN,
     )
     return await enqueue(turn.session, [envelope], turn.now) == 1
+
+
+async def never_seen(turn: Turn, key: str) -> bool:
+    """Whether the post queued under `key` did not reach the team's chat. One still waiting
+    is taken back, so it cannot arrive after what replaces it; a failed or expired one never
+    arrived. One being sent, sent, or perhaps sent counts as seen."""
+    where = (OutboxMessage.kind == OUTBOX_KIND,
+             OutboxMessage.partnership_id == turn.partnership.id,
+             OutboxMessage.recipient == key)
+    taken_back = await turn.session.execute(
+        update(OutboxMessage).where(*where, OutboxMessage.status == "pending")
+        .values(status="expired", last_error="taken back: replaced by the closing post"))
+    if getattr(taken_back, "rowcount", 0):
+        return True
+    status = await turn.session.scalar(select(OutboxMessage.status).where(*where))
+    return status in (None, "failed", "expired")
 
 
 def local_date(turn: Turn, moment: datetime) -> date:

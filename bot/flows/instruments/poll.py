@@ -4,7 +4,8 @@ Everyone votes once with a button and may change their vote while the poll is op
 result is posted in the channel by itself, once, at the third vote (through the outbox, so
 one post whoever casts that vote). When the poll is closed later, a final result follows only if at
 least three more votes came in since: after a single extra vote two results would show what
-that person voted. Closing a poll whose result was never shown shows it, from three votes.
+that person voted. Closing a poll whose result was never shown (or never arrived) shows it,
+from three votes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.flows.instruments.common import (
     forget,
     local_date,
     may_lead,
+    never_seen,
     post_to_team,
     public,
     team_language,
@@ -92,7 +94,7 @@ async def show_when_enough(turn: Turn, poll: PitfallPoll) -> None:
     lang = await team_language(turn, poll.started_by)
     text = "\n\n".join([render_result(turn.content, lang, votes),
                          turn.content.text("poll_result_open", lang, minimum=MIN_GROUP)])
-    if await post_to_team(turn, poll.chat_ref, f"poll:{poll.id}",
+    if await post_to_team(turn, poll.chat_ref, result_key(poll),
                           local_date(turn, poll.started_at), [Text(text=text)]):
         poll.shown = {"votes": len(votes), "counts": dict(Counter(v.pitfall_id for v in votes))}
         logger.info("pitfall poll %s: result posted with %s votes", poll.id, len(votes))
@@ -113,12 +115,18 @@ async def close(turn: Turn) -> list[Reply]:
     poll.closed_at = turn.now
     logger.info("pitfall poll %s closed with %s votes", poll.id, len(votes))
     lang = await team_language(turn, poll.started_by)
+    if poll.shown is not None and await never_seen(turn, result_key(poll)):
+        poll.shown = None
     if poll.shown is None:
         return [public(Text(text=render_result(turn.content, lang, votes)))]
     if len(votes) - int(poll.shown["votes"]) < MIN_GROUP:
         return [public(Text(text=turn.content.text("poll_closed_shown", lang, count=len(votes),
                                                    minimum=MIN_GROUP)))]
     return [public(Text(text=render_result(turn.content, lang, votes, final=True)))]
+
+
+def result_key(poll: PitfallPoll) -> str:
+    return f"poll:{poll.id}"
 
 
 def render_result(content: Content, lang: str, votes: list[PitfallVote],

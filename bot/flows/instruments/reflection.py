@@ -10,6 +10,8 @@ posted only where it cannot give anyone away: a condition's number is updated on
 least three more people scored it since the first post (or it had no number then);
 otherwise the earlier number stands. Two totals that differ by one person's answer would
 show that person's score. Without any update the channel only hears that the session closed.
+A first post that never reached the channel (still waiting, which is then taken back, or
+failed) does not count: closing shows the whole result instead.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from bot.flows.instruments.common import (
     forget,
     local_date,
     may_lead,
+    never_seen,
     post_to_team,
     public,
     scale_options,
@@ -129,6 +132,8 @@ async def close(turn: Turn) -> list[Reply]:
     logger.info("reflection session %s closed with %s respondents", session.id, respondents)
     lang = await team_language(turn, session.opened_by)
     found = results(answers)
+    if session.shown is not None and await never_seen(turn, result_key(session)):
+        session.shown = None
     if session.shown is None:
         text = render_result(turn.content, lang, session.number, respondents, found)
     else:
@@ -188,7 +193,7 @@ async def show_when_enough(turn: Turn, session: ReflectionSession) -> None:
     text = "\n\n".join([
         render_result(turn.content, lang, session.number, respondents, found),
         turn.content.text("reflection_result_open", lang, minimum=MIN_GROUP)])
-    if await post_to_team(turn, session.chat_ref, f"reflection:{session.id}",
+    if await post_to_team(turn, session.chat_ref, result_key(session),
                           local_date(turn, session.opened_at), [Text(text=text)]):
         session.shown = {"respondents": respondents,
                          "conditions": {r.condition: [r.respondents, r.mean] for r in found}}
@@ -235,6 +240,10 @@ async def next_statement(turn: Turn, session: ReflectionSession, intro: bool) ->
     if intro and not answered:
         return [turn.say("reflection_intro", minimum=MIN_GROUP), ask]
     return [ask]
+
+
+def result_key(session: ReflectionSession) -> str:
+    return f"reflection:{session.id}"
 
 
 def results(answers: list[ReflectionAnswer]) -> list[ConditionResult]:
