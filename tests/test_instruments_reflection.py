@@ -100,6 +100,7 @@ async def test_the_channel_sees_the_aggregate_once_three_have_answered(
 
     # A fourth answer changes nothing in the channel: one post, however many answer.
     await answer_all(team["lea"], invitation, "5 5 5 5 dk")
+    assert team["lea"].dm.sent[-1] == said(content, "reflection_done_shown", minimum=3)
     assert await channel_posts(sessions, clock, channel) == []
     assert await queued_posts(sessions) == [("instrument", "reflection:1", GROUP)]
     # Closing after one more answer: a second total would show Lea's scores, so the first

@@ -226,7 +226,8 @@ async def next_statement(turn: Turn, session: ReflectionSession, intro: bool) ->
     remaining = [c for c in CONDITION_IDS if c not in answered]
     if not remaining:
         await forget(turn)
-        return [turn.say("reflection_done", minimum=MIN_GROUP)]
+        done = "reflection_done" if session.shown is None else "reflection_done_shown"
+        return [turn.say(done, minimum=MIN_GROUP)]
     condition = turn.content.condition(remaining[0])
     statement = turn.content.statement(session.statement_ids[CONDITION_IDS.index(condition.id)])
     await repo.set_conversation(turn.session, turn.member.id, FLOW,
