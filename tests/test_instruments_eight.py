@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
-import struct
 from typing import Any
 
 import pytest
-from matplotlib.image import imread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -19,7 +16,7 @@ from bot.messages import FreeText, Image, Scale, Text
 from bot.store.instruments import FigureEightCheck, FigureEightLevel, FigureEightLink
 from bot.store.models import Partnership, School
 from tests.conftest import Clock
-from tests.instruments_fakes import Person, add_people, said
+from tests.instruments_fakes import Person, add_people, assert_png, said
 
 # Level by level: names and inside score at De Brug, the same at Kompas, then the link.
 WALK = ["Karin de Vries", "goed", "Nog niemand", "?", "matig",
@@ -32,16 +29,6 @@ BUTTONS = {"goed", "matig", "heel goed", "overslaan", "Nog niemand"}
 async def team(engine: Engine, sessions: async_sessionmaker[Any], partnership: Partnership,
                clock: Clock) -> dict[str, Person]:
     return await add_people(engine, sessions, partnership, clock, "anna", "bram")
-
-
-def assert_png(png: bytes) -> None:
-    """A real PNG (it decodes) of a size that reads well on a phone."""
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = struct.unpack(">II", png[16:24])
-    assert 600 <= width <= 2000 and 400 <= height <= 1500
-    pixels = imread(io.BytesIO(png), format="png")
-    assert pixels.shape[:2] == (height, width)
-    assert len(png) < 500_000
 
 
 async def walk(person: Person, answers: list[str]) -> list[Any]:

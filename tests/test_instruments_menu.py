@@ -6,12 +6,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from adapters.memory import MemoryChat
 from bot.content import Content
 from bot.engine import Engine
 from bot.messages import Choice, FreeText, Image, Invitation, Text
 from bot.store.models import Partnership
 from tests.conftest import Clock
-from tests.instruments_fakes import add_people
+from tests.instruments_fakes import GROUP, add_people, channel_posts
 
 
 async def test_the_menu_leads_to_each_instrument(
@@ -42,9 +43,13 @@ async def test_the_instruments_speak_english(
         await team[user].dm.press_value(invitation.action)
         for _ in range(5):
             await team[user].dm.press("agree")
-    replies = await team["lea"].group.say("reflection close")
-    assert replies[0].text.splitlines()[1] == content.text(  # type: ignore[attr-defined]
+    channel = MemoryChat(engine, chat=GROUP, direct=False)
+    [result] = await channel_posts(sessions, clock, channel)
+    assert result.text.splitlines()[1] == content.text(  # type: ignore[attr-defined]
         "reflection_row", "en", condition="Shared ambition", mean="4.0", count=3, bar="████░")
+    replies = await team["lea"].group.say("reflection close")
+    assert replies[0].text == content.text(  # type: ignore[attr-defined]
+        "reflection_closed_shown", "en", number=1, count=3, minimum=3)
 
     replies = await team["eve"].dm.say("figure8")
     assert content.figure_eight.intro.en in replies[0].text  # type: ignore[attr-defined]

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from adapters.memory import MemoryChat
 from bot.content import Content
 from bot.engine import Engine
-from bot.messages import Choice, Text
+from bot.messages import Choice, Reply, Text, Unreachable
 from bot.store.instruments import PitfallPoll, PitfallVote
 from bot.store.models import Partnership
 from tests.conftest import Clock
-from tests.instruments_fakes import Person, add_people, as_private, said
+from tests.instruments_fakes import (
+    GROUP,
+    Person,
+    add_people,
+    as_private,
+    channel_posts,
+    queued_posts,
+    said,
+)
 
 
 @pytest.fixture
@@ -31,9 +41,11 @@ async def votes(sessions: async_sessionmaker[Any]) -> list[tuple[str, str]]:
         return [(str(member), pitfall) for member, pitfall in rows]
 
 
-async def test_the_poll_counts_one_vote_per_member_and_shows_the_result_from_three(
-    team: dict[str, Person], sessions: async_sessionmaker[Any], content: Content
+async def test_the_poll_counts_one_vote_per_member_and_posts_the_result_at_three(
+    team: dict[str, Person], engine: Engine, sessions: async_sessionmaker[Any], clock: Clock,
+    content: Content,
 ) -> None:
+    channel = MemoryChat(engine, chat=GROUP, direct=False)
     replies = await team["anna"].group.say("valkuilen peiling")
     poll = replies[0]
     assert isinstance(poll, Choice) and not poll.private
@@ -44,49 +56,80 @@ async def test_the_poll_counts_one_vote_per_member_and_shows_the_result_from_thr
     assert await team["anna"].group.press_value("pv:1:3") == [
         as_private(said(content, "poll_voted", pitfall=names[2]))]
     await team["bram"].group.press_value("pv:1:3")
+    assert await team["bram"].group.press_value("pv:1:4") == [
+        as_private(said(content, "poll_vote_changed", pitfall=names[3]))]
     # Two votes: the starter asks for the result, the poll stays open and shows no counts.
     assert await team["anna"].group.say("valkuilen uitslag") == [
         Text(text=content.text("poll_too_few", "nl", count=2, minimum=3), public=True)]
+    assert await channel_posts(sessions, clock, channel) == []
 
     await team["cem"].group.press_value("pv:1:1")
-    assert await team["bram"].group.press_value("pv:1:4") == [
-        as_private(said(content, "poll_vote_changed", pitfall=names[3]))]
     assert sorted(p for _, p in await votes(sessions)) == sorted(
         [content.pitfalls[i].id for i in (2, 3, 0)])
-
-    replies = await team["anna"].group.say("valkuilen uitslag")
-    assert len(replies) == 1 and isinstance(replies[0], Text) and not replies[0].private
-    lines = replies[0].text.splitlines()
+    [posted] = await channel_posts(sessions, clock, channel)
+    assert isinstance(posted, Text)
+    lines = posted.text.splitlines()
     assert lines[0] == content.text("poll_result_title", "nl", count=3)
     assert lines[1:4] == [
         content.text("poll_result_row", "nl", pitfall=names[0], count=1, bar="██░░░"),
         content.text("poll_result_row", "nl", pitfall=names[2], count=1, bar="██░░░"),
         content.text("poll_result_row", "nl", pitfall=names[3], count=1, bar="██░░░"),
     ]
-    assert content.pitfalls[0].success_factors[0].nl in replies[0].text
+    assert content.pitfalls[0].success_factors[0].nl in posted.text
+    assert lines[-1] == content.text("poll_result_open", "nl", minimum=3)
     for person in team.values():
-        assert person.user not in replies[0].text.lower()
+        assert person.user not in posted.text.lower()
 
-    # Closed: a late vote is refused and the result is not shown twice.
-    assert await team["lea"].group.press_value("pv:1:2") == [
+    # A fourth vote is counted, but the channel sees no second result for one vote.
+    await team["lea"].group.press_value("pv:1:2")
+    assert await channel_posts(sessions, clock, channel) == []
+    assert await queued_posts(sessions) == [("instrument", "poll:1", GROUP)]
+    assert await team["anna"].group.say("valkuilen uitslag") == [Text(
+        text=content.text("poll_closed_shown", "nl", count=4, minimum=3), public=True)]
+
+    # Closed: a late vote is refused and nothing is shown again.
+    assert await team["bram"].group.press_value("pv:1:2") == [
         as_private(said(content, "poll_closed"))]
     assert await team["anna"].group.say("valkuilen uitslag") == [
         as_private(said(content, "poll_none_open"))]
-    assert len(await votes(sessions)) == 3
+    assert len(await votes(sessions)) == 4
+
+
+async def test_three_more_votes_give_a_final_result_when_the_poll_closes(
+    engine: Engine, sessions: async_sessionmaker[Any], partnership: Partnership,
+    clock: Clock, content: Content,
+) -> None:
+    team = await add_people(engine, sessions, partnership, clock, "lea", "anna", "bram",
+                            "cem", "dirk", "eva", leader="lea")
+    channel = MemoryChat(engine, chat=GROUP, direct=False)
+    await team["lea"].group.say("valkuilen peiling")
+    for user, number in (("anna", 1), ("bram", 1), ("cem", 2)):
+        await team[user].group.press_value(f"pv:1:{number}")
+    assert len(await channel_posts(sessions, clock, channel)) == 1
+    for user in ("dirk", "eva", "lea"):
+        await team[user].group.press_value("pv:1:5")
+    [final] = await team["lea"].group.say("valkuilen uitslag")
+    assert isinstance(final, Text) and final.public
+    name = content.pitfalls[4].name.nl
+    assert final.text.splitlines()[:2] == [
+        content.text("poll_final_title", "nl", count=6),
+        content.text("poll_result_row", "nl", pitfall=name, count=3, bar="██░░░")]
 
 
 async def test_only_the_starter_or_a_leader_closes_a_poll(
-    team: dict[str, Person], sessions: async_sessionmaker[Any], content: Content
+    team: dict[str, Person], engine: Engine, sessions: async_sessionmaker[Any], clock: Clock,
+    content: Content,
 ) -> None:
     await team["anna"].group.say("pitfalls poll")
     for user in ("anna", "bram", "cem"):
         await team[user].group.press_value("pv:1:5")
+    await channel_posts(sessions, clock, MemoryChat(engine, chat=GROUP, direct=False))
     assert await team["bram"].group.say("valkuilen uitslag") == [
         as_private(said(content, "poll_not_yours"))]
     assert await team["anna"].dm.say("valkuilen uitslag") == [said(content, "poll_close_there")]
     replies = await team["lea"].group.say("pitfalls result")
-    assert isinstance(replies[0], Text) and replies[0].text.startswith(
-        content.text("poll_result_title", "nl", count=3))
+    assert replies == [Text(text=content.text("poll_closed_shown", "nl", count=3, minimum=3),
+                            public=True)]
     async with sessions() as session:
         poll = await session.scalar(select(PitfallPoll))
         assert poll is not None and poll.closed_at is not None
@@ -120,3 +163,23 @@ async def test_stale_or_forged_votes_get_a_kind_answer(
     await team["anna"].group.say("valkuilen peiling")
     assert await team["bram"].dm.press_value(value) == [said(content, "stale_button")]
     assert await votes(sessions) == []
+
+
+class ClosedChannel(MemoryChat):
+    """A chat the bot may no longer post in."""
+
+    async def send(self, chat: str, replies: Sequence[Reply]) -> None:
+        raise Unreachable("channel_not_found")
+
+
+async def test_a_result_that_never_arrived_is_shown_when_the_poll_closes(
+    team: dict[str, Person], engine: Engine, sessions: async_sessionmaker[Any], clock: Clock,
+    content: Content,
+) -> None:
+    await team["anna"].group.say("valkuilen peiling")
+    for user in ("anna", "bram", "cem"):
+        await team[user].group.press_value("pv:1:4")
+    assert await channel_posts(sessions, clock, ClosedChannel(engine, chat=GROUP)) == []
+    [result] = await team["anna"].group.say("valkuilen uitslag")
+    assert result.text.startswith(  # type: ignore[attr-defined]
+        content.text("poll_result_title", "nl", count=3))

@@ -8,13 +8,23 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from adapters.memory import MemoryChat
 from bot.content import CONDITION_IDS, Content
 from bot.engine import Engine
 from bot.messages import Choice, Invitation, Scale, Text
 from bot.store.instruments import ReflectionAnswer, ReflectionSession
 from bot.store.models import Partnership
+from bot.store.schedule import OutboxMessage
 from tests.conftest import Clock
-from tests.instruments_fakes import Person, add_people, as_private, said
+from tests.instruments_fakes import (
+    GROUP,
+    Person,
+    add_people,
+    as_private,
+    channel_posts,
+    queued_posts,
+    said,
+)
 
 LABELS = {"1": "helemaal mee oneens", "2": "mee oneens", "3": "neutraal", "4": "mee eens",
           "5": "helemaal mee eens", "dk": "weet ik niet"}
@@ -53,19 +63,22 @@ def row(content: Content, condition: str, mean: str, count: int, bar: str) -> st
                         mean=mean, count=count, bar=bar)
 
 
-async def test_a_session_shows_the_aggregate_to_the_channel_when_the_leader_closes_it(
-    team: dict[str, Person], sessions: async_sessionmaker[Any], content: Content
+async def test_the_channel_sees_the_aggregate_once_three_have_answered(
+    team: dict[str, Person], engine: Engine, sessions: async_sessionmaker[Any], clock: Clock,
+    content: Content,
 ) -> None:
+    channel = MemoryChat(engine, chat=GROUP, direct=False)
     invitation = await open_session(team["lea"])
     await answer_all(team["anna"], invitation, "1 2 3 4 5")
     await answer_all(team["bram"], invitation, "2 2 4 4 dk")
+    assert await channel_posts(sessions, clock, channel) == []  # two: nothing yet
     await answer_all(team["cem"], invitation, "3 5 2 4 5")
-    assert team["cem"].dm.sent[-1] == said(content, "reflection_done")
+    assert team["cem"].dm.sent[-1] == said(content, "reflection_done", minimum=3)
     assert len(await stored(sessions)) == 15
 
-    replies = await team["lea"].group.say("reflectie sluit")
-    assert len(replies) == 1 and isinstance(replies[0], Text) and not replies[0].private
-    shown = replies[0].text.splitlines()
+    [posted] = await channel_posts(sessions, clock, channel)
+    assert isinstance(posted, Text) and posted.thread_of is None
+    shown = posted.text.splitlines()
     assert shown[0] == content.text("reflection_result_title", "nl", number=1, count=3)
     assert shown[1:6] == [
         row(content, "ambition", "2.0", 3, "██░░░"),
@@ -76,13 +89,74 @@ async def test_a_session_shows_the_aggregate_to_the_channel_when_the_leader_clos
                      minimum=3),
     ]
     # The two lowest conditions to talk about (a tie goes to the first), with a question.
-    talk = shown[shown.index(content.text("reflection_talk_about", "nl")) + 1:]
+    talk = shown[shown.index(content.text("reflection_talk_about", "nl")) + 1:-2]
     assert talk == [
         f"- Gedeelde ambitie: {content.condition('ambition').followups[0].nl}",
         f"- Recht doen aan belangen: {content.condition('interests').followups[0].nl}",
     ]
+    assert shown[-1] == content.text("reflection_result_open", "nl", minimum=3)
     for person in team.values():  # no names or user ids in what the channel sees
-        assert person.user not in replies[0].text.lower()
+        assert person.user not in posted.text.lower()
+
+    # A fourth answer changes nothing in the channel: one post, however many answer.
+    await answer_all(team["lea"], invitation, "5 5 5 5 dk")
+    assert team["lea"].dm.sent[-1] == said(content, "reflection_done_shown", minimum=3)
+    assert await channel_posts(sessions, clock, channel) == []
+    assert await queued_posts(sessions) == [("instrument", "reflection:1", GROUP)]
+    # Closing after one more answer: a second total would show Lea's scores, so the first
+    # one stands and the channel only hears that the session closed.
+    replies = await team["lea"].group.say("reflectie sluit")
+    assert replies == [Text(text=content.text("reflection_closed_shown", "nl", number=1,
+                                              count=4, minimum=3), public=True)]
+    assert await team["anna"].dm.press_value("rs:1:ambition:5") == [
+        said(content, "reflection_closed")]
+
+
+async def test_closing_updates_only_what_three_or_more_new_answers_hide(
+    engine: Engine, sessions: async_sessionmaker[Any], partnership: Partnership,
+    clock: Clock, content: Content,
+) -> None:
+    team = await add_people(engine, sessions, partnership, clock, "lea", "anna", "bram",
+                            "cem", "dirk", "eva", "fien", leader="lea")
+    channel = MemoryChat(engine, chat=GROUP, direct=False)
+    invitation = await open_session(team["lea"])
+    for user in ("anna", "bram", "cem"):
+        await answer_all(team[user], invitation, "3 3 3 3 dk")
+    [first] = await channel_posts(sessions, clock, channel)
+    assert row(content, "ambition", "3.0", 3, "███░░") in first.text  # type: ignore[attr-defined]
+    # Three more score most conditions, and the last one, which had no number yet; only
+    # one more scores interests, so its earlier number stands.
+    await answer_all(team["dirk"], invitation, "5 5 5 5 5")
+    await answer_all(team["eva"], invitation, "5 dk 5 5 5")
+    await answer_all(team["fien"], invitation, "5 dk 5 5 5")
+    assert await channel_posts(sessions, clock, channel) == []
+
+    [final] = await team["lea"].group.say("reflectie sluit")
+    assert isinstance(final, Text) and final.public
+    earlier = content.text("reflection_row_earlier", "nl")
+    assert final.text.splitlines()[:6] == [
+        content.text("reflection_final_title", "nl", number=1, count=6),
+        row(content, "ambition", "4.0", 6, "████░"),
+        row(content, "interests", "3.0", 3, "███░░") + earlier,
+        row(content, "relations", "4.0", 6, "████░"),
+        row(content, "organisation", "4.0", 6, "████░"),
+        row(content, "process", "5.0", 3, "█████"),
+    ]
+    assert "Recht doen aan belangen" in final.text.splitlines()[-2]  # the lowest shown
+
+
+async def test_a_session_opened_in_a_private_chat_posts_nothing_by_itself(
+    team: dict[str, Person], engine: Engine, sessions: async_sessionmaker[Any], clock: Clock,
+    content: Content,
+) -> None:
+    await team["lea"].dm.say("reflectie start")
+    invitation = next(r for r in team["lea"].dm.sent if isinstance(r, Invitation))
+    for user in ("anna", "bram", "cem"):
+        await answer_all(team[user], invitation, "4 4 4 4 4")
+    assert await queued_posts(sessions) == []
+    [result] = await team["lea"].dm.say("reflectie sluit")
+    assert result.text.startswith(  # type: ignore[attr-defined]
+        content.text("reflection_result_title", "nl", number=1, count=3))
 
 
 async def test_with_two_respondents_the_channel_sees_no_numbers(
@@ -153,7 +227,7 @@ async def test_a_session_in_a_text_only_chat_takes_typed_answers(
     assert replies[0] == said(content, "reflection_intro", minimum=3)
     for typed in ("4", "?", "-", "zeven", "5", "3"):
         replies = await lea.say(typed)
-    assert replies == [said(content, "reflection_done")]
+    assert replies == [said(content, "reflection_done", minimum=3)]
     assert [(a.status, a.score) for a in await stored(sessions)] == [
         ("scored", 4), ("dont_know", None), ("skipped", None), ("scored", 5), ("scored", 3)]
 
@@ -166,3 +240,22 @@ async def test_stale_or_forged_session_buttons_get_a_kind_answer(
     await open_session(team["lea"])
     assert await team["anna"].dm.press_value(value) == [said(content, "stale_button")]
     assert await stored(sessions) == []
+
+
+async def test_a_result_still_waiting_to_be_posted_is_replaced_by_the_closing_one(
+    team: dict[str, Person], engine: Engine, sessions: async_sessionmaker[Any], clock: Clock,
+    content: Content,
+) -> None:
+    """Without a sender running (ACHTJE_SCHEDULER=0) the first post never goes out: closing
+    shows the whole result, and the waiting post is taken back so it cannot follow."""
+    channel = MemoryChat(engine, chat=GROUP, direct=False)
+    invitation = await open_session(team["lea"])
+    for user in ("anna", "bram", "cem", "lea"):
+        await answer_all(team[user], invitation, "4 4 4 4 4")
+    [result] = await team["lea"].group.say("reflectie sluit")
+    assert result.text.splitlines()[:2] == [  # type: ignore[attr-defined]
+        content.text("reflection_result_title", "nl", number=1, count=4),
+        row(content, "ambition", "4.0", 4, "████░")]
+    assert await channel_posts(sessions, clock, channel) == []
+    async with sessions() as session:
+        assert await session.scalar(select(OutboxMessage.status)) == "expired"

@@ -8,14 +8,23 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from adapters.memory import MemoryChat
 from bot.content import Content
 from bot.engine import Engine
 from bot.flows.instruments.talk_plate import questions
-from bot.messages import Choice, FreeText, Text
+from bot.messages import Choice, FreeText, Incoming, Reply, Text
 from bot.store.instruments import TalkPlate, TalkPlateOutcome
 from bot.store.models import Partnership
 from tests.conftest import Clock
-from tests.instruments_fakes import Person, add_people, as_private, said
+from tests.instruments_fakes import (
+    GROUP,
+    Person,
+    add_people,
+    as_private,
+    channel_posts,
+    queued_posts,
+    said,
+)
 
 
 @pytest.fixture
@@ -131,3 +140,57 @@ async def test_starting_again_puts_the_current_question_back_or_starts_over(
     assert replies[2].options[0].value == "tp:2:0:next"
     async with sessions() as session:
         assert len(list(await session.scalars(select(TalkPlate)))) == 2
+
+
+async def press_under(engine: Engine, person: Person, value: str, message: str,
+                      thread: str | None = None) -> list[Reply]:
+    """A button pressed in the team's chat, on the platform message `message` (in the
+    thread of `thread`), as the Slack and Telegram adapters report it."""
+    return await engine.handle(Incoming(platform="test", user=person.user, chat=GROUP,
+                                        direct=False, action=value, message=message,
+                                        thread=thread))
+
+
+async def test_the_next_questions_and_the_outcomes_go_in_the_thread_of_the_first(
+    team: dict[str, Person], engine: Engine, sessions: async_sessionmaker[Any], clock: Clock,
+    content: Content,
+) -> None:
+    channel = MemoryChat(engine, chat=GROUP, direct=False)
+    replies = await team["anna"].group.say("praatplaat")
+    assert [r.thread_of for r in replies] == [None, None]  # the first question: in the channel
+
+    [second] = await press_under(engine, team["bram"], "tp:1:0:next", message="m1")
+    assert isinstance(second, Choice) and second.prompt == question_text(content, 2)
+    assert (second.thread_of, second.public) == ("m1", True)
+    [third] = await press_under(engine, team["cem"], "tp:1:1:next", message="m2", thread="m1")
+    assert third.thread_of == "m1"
+
+    [ask] = await press_under(engine, team["cem"], "tp:1:2:note", message="m3", thread="m1")
+    assert isinstance(ask, FreeText) and ask.private
+    assert await team["cem"].dm.say("Iedereen wil minder uitval") == [
+        said(content, "talk_note_saved", limit=1000)]
+    [posted] = await channel_posts(sessions, clock, channel)
+    assert posted == Text(text=content.text("talk_outcome", "nl", topic="Urgentie",
+                                            text="Iedereen wil minder uitval"), thread_of="m1")
+    assert await queued_posts(sessions) == [("instrument", "talk_outcome:1", GROUP)]
+
+    # Asked for again, the question on the table comes back in the thread too ...
+    [again] = await team["bram"].group.say("praatplaat")
+    assert again.thread_of == "m1" and again.prompt == question_text(content, 3)  # type: ignore[attr-defined]
+    # ... and what the team recorded is summed up in the channel itself at the end.
+    [done] = await team["anna"].group.say("praatplaat stop")
+    assert done == Text(text=content.text(
+        "talk_done", "nl", outcomes="- Urgentie: Iedereen wil minder uitval"),
+        public=True)
+
+
+async def test_a_talk_plate_moved_to_another_chat_starts_a_new_thread_there(
+    team: dict[str, Person], engine: Engine, sessions: async_sessionmaker[Any]
+) -> None:
+    await team["anna"].group.say("praatplaat")
+    await press_under(engine, team["bram"], "tp:1:0:next", message="m1")
+    [here] = await team["anna"].dm.say("praatplaat")
+    assert here.thread_of is None
+    async with sessions() as session:
+        plate = await session.scalar(select(TalkPlate))
+        assert plate is not None and (plate.chat_ref, plate.thread_ref) == ("dm-anna", None)

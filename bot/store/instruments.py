@@ -14,7 +14,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.models import Base
+from bot.store.models import Base, ChannelBinding
 from bot.store.repo import insert_for
 
 _PARTNERSHIP = "partnership.id"
@@ -39,6 +39,9 @@ class ReflectionSession(Base):
     opened_at: Mapped[datetime]
     chat_ref: Mapped[str] = mapped_column(String(100), default="")
     closed_at: Mapped[datetime | None]
+    # The aggregate posted in the chat once enough people had answered, kept so that
+    # closing can tell what may still be shown without revealing anyone's answers.
+    shown: Mapped[dict[str, Any] | None]
 
 
 class ReflectionAnswer(Base):
@@ -60,8 +63,8 @@ class ReflectionAnswer(Base):
 
 
 class PitfallPoll(Base):
-    """"Which pitfall do you recognise?" asked in a chat (`chat_ref`); open until its result
-    is shown there."""
+    """"Which pitfall do you recognise?" asked in a chat (`chat_ref`); open until it is
+    closed there. `shown` holds the vote counts posted once enough people had voted."""
 
     __tablename__ = "pitfall_poll"
 
@@ -73,6 +76,7 @@ class PitfallPoll(Base):
     started_at: Mapped[datetime]
     chat_ref: Mapped[str] = mapped_column(String(100), default="")
     closed_at: Mapped[datetime | None]
+    shown: Mapped[dict[str, Any] | None]
 
 
 class PitfallVote(Base):
@@ -158,7 +162,8 @@ class PlanStep(Base):
 
 class TalkPlate(Base):
     """A guided team conversation; `position` is the question now on the table, `chat_ref`
-    the chat where it is held (its questions are posted there)."""
+    the chat where it is held (its questions are posted there), `thread_ref` the platform's
+    id of the first question there: the next questions and the outcomes go under it."""
 
     __tablename__ = "talk_plate"
 
@@ -171,6 +176,7 @@ class TalkPlate(Base):
     chat_ref: Mapped[str] = mapped_column(String(100), default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
     finished_at: Mapped[datetime | None]
+    thread_ref: Mapped[str | None] = mapped_column(String(100))
 
 
 class TalkPlateOutcome(Base):
@@ -186,8 +192,6 @@ class TalkPlateOutcome(Base):
     text: Mapped[str] = mapped_column(Text)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey(_MEMBER, ondelete="SET NULL"))
     recorded_at: Mapped[datetime]
-
-
 
 
 async def upsert(
@@ -310,3 +314,17 @@ async def talk_plate_outcomes(session: AsyncSession, talk_plate_id: int) -> list
         .order_by(TalkPlateOutcome.id)
     )
     return list(rows)
+
+
+async def team_chat(
+    session: AsyncSession, partnership_id: int, chat_ref: str
+) -> ChannelBinding | None:
+    """The partnership's bound channel or group with this reference; None for a private
+    chat (or one that is not bound), where nothing is posted on the team's behalf."""
+    return await session.scalar(
+        select(ChannelBinding)
+        .where(ChannelBinding.partnership_id == partnership_id,
+               ChannelBinding.channel_ref == chat_ref)
+        .order_by(ChannelBinding.id)
+        .limit(1)
+    )

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date, datetime, timedelta
 from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
 
 from bot.flows.roles import is_leader
 from bot.flows.turn import Turn
 from bot.messages import Option, Reply, Text
+from bot.store import instruments as store
 from bot.store import repo
 from bot.store.models import Member
+from bot.store.schedule import OutboxMessage
 from bot.summary.model import MIN_GROUP_SIZE
+from scheduler.outbox import Envelope, enqueue
 
 # Numbers are shown for groups of at least this many people, open texts from five.
 MIN_GROUP = MIN_GROUP_SIZE
 MIN_OPEN_TEXTS = 5
+# Outbox kind of what an instrument posts in the team's chat by itself.
+OUTBOX_KIND = "instrument"
+# A post about a meeting that could not go out within a working day is left unsent.
+POST_WITHIN = timedelta(hours=8)
 
 R = TypeVar("R", bound=Reply)
 
@@ -28,6 +39,54 @@ def may_lead(member: Member) -> bool:
 def public(reply: R) -> R:
     """The same reply, meant for everyone in the chat (kept public in a group)."""
     return replace(reply, public=True)
+
+
+async def team_language(turn: Turn, starter: int | None) -> str:
+    """The language of what an instrument posts for the whole chat: that of the member who
+    started it (its invitation was in their language), else the partnership's."""
+    member = await turn.session.get(Member, starter) if starter is not None else None
+    return member.language if member is not None else turn.partnership.language
+
+
+async def post_to_team(turn: Turn, chat_ref: str, key: str, on: date,
+                       replies: Sequence[Reply]) -> bool:
+    """Queue `replies` for the partnership's bound chat `chat_ref`, for the sender to post.
+
+    What happens in one person's private turn (the third answer of a session, an outcome
+    typed in a private chat) reaches the team's chat this way. `key` and `on` identify the
+    post: a second call with the same ones adds nothing. Returns whether this call queued
+    it; False when it was queued before or `chat_ref` is not a bound group.
+    """
+    binding = await store.team_chat(turn.session, turn.partnership.id, chat_ref)
+    if binding is None:
+        return False
+    envelope = Envelope(
+        kind=OUTBOX_KIND, partnership_id=turn.partnership.id, recipient=key, local_date=on,
+        platform=binding.platform, target=binding.channel_ref, direct=False,
+        replies=tuple(replies), due_at=turn.now, expires_at=turn.now + POST_WITHIN,
+    )
+    return await enqueue(turn.session, [envelope], turn.now) == 1
+
+
+async def never_seen(turn: Turn, key: str) -> bool:
+    """Whether the post queued under `key` did not reach the team's chat. One still waiting
+    is taken back, so it cannot arrive after what replaces it; a failed or expired one never
+    arrived. One being sent, sent, or perhaps sent counts as seen."""
+    where = (OutboxMessage.kind == OUTBOX_KIND,
+             OutboxMessage.partnership_id == turn.partnership.id,
+             OutboxMessage.recipient == key)
+    taken_back = await turn.session.execute(
+        update(OutboxMessage).where(*where, OutboxMessage.status == "pending")
+        .values(status="expired", last_error="taken back: replaced by the closing post"))
+    if getattr(taken_back, "rowcount", 0):
+        return True
+    status = await turn.session.scalar(select(OutboxMessage.status).where(*where))
+    return status in (None, "failed", "expired")
+
+
+def local_date(turn: Turn, moment: datetime) -> date:
+    """The date of `moment` where the partnership is."""
+    return moment.astimezone(ZoneInfo(turn.partnership.timezone)).date()
 
 
 def first_word(arg: str) -> str:

@@ -1,8 +1,11 @@
 """"Which pitfall do you recognise?" as a quick poll in the channel, next to browsing.
 
 Everyone votes once with a button and may change their vote while the poll is open. The
-result is shown once, when the poll is closed in the chat where it was asked, and only with
-three votes or more: a running tally would show what each newcomer voted.
+result is posted in the channel by itself, once, at the third vote (through the outbox, so
+one post whoever casts that vote). When the poll is closed later, a final result follows only if at
+least three more votes came in since: after a single extra vote two results would show what
+that person voted. Closing a poll whose result was never shown (or never arrived) shows it,
+from three votes.
 """
 
 from __future__ import annotations
@@ -10,8 +13,20 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
+from bot.content import Content
 from bot.flows import commands
-from bot.flows.instruments.common import MIN_GROUP, bar, first_word, forget, may_lead, public
+from bot.flows.instruments.common import (
+    MIN_GROUP,
+    bar,
+    first_word,
+    forget,
+    local_date,
+    may_lead,
+    never_seen,
+    post_to_team,
+    public,
+    team_language,
+)
 from bot.flows.turn import Turn
 from bot.messages import Option, Reply, Text
 from bot.store import instruments as store
@@ -64,12 +79,29 @@ async def vote(turn: Turn, poll_id: int, number: int) -> list[Reply]:
                        {"poll_id": poll.id, "member_id": turn.member.id},
                        {"pitfall_id": pitfall.id, "voted_at": turn.now})
     await forget(turn)
+    await show_when_enough(turn, poll)
     key = "poll_vote_changed" if turn.member.id in before else "poll_voted"
     return [turn.say(key, pitfall=pitfall.name.get(turn.lang))]
 
 
+async def show_when_enough(turn: Turn, poll: PitfallPoll) -> None:
+    """Post the result in the poll's channel, once, from the third vote on."""
+    if poll.shown is not None:
+        return
+    votes = await store.poll_votes(turn.session, poll.id)
+    if len(votes) < MIN_GROUP:
+        return
+    lang = await team_language(turn, poll.started_by)
+    text = "\n\n".join([render_result(turn.content, lang, votes),
+                         turn.content.text("poll_result_open", lang, minimum=MIN_GROUP)])
+    if await post_to_team(turn, poll.chat_ref, result_key(poll),
+                          local_date(turn, poll.started_at), [Text(text=text)]):
+        poll.shown = {"votes": len(votes), "counts": dict(Counter(v.pitfall_id for v in votes))}
+        logger.info("pitfall poll %s: result posted with %s votes", poll.id, len(votes))
+
+
 async def close(turn: Turn) -> list[Reply]:
-    """Show the result and close the poll; with fewer than three votes it stays open."""
+    """Close the poll with its (final) result; with fewer than three votes it stays open."""
     poll = await store.open_poll(turn.session, turn.partnership.id)
     if poll is None:
         return [turn.say("poll_none_open")]
@@ -82,21 +114,35 @@ async def close(turn: Turn) -> list[Reply]:
         return [public(turn.say("poll_too_few", count=len(votes), minimum=MIN_GROUP))]
     poll.closed_at = turn.now
     logger.info("pitfall poll %s closed with %s votes", poll.id, len(votes))
-    return [public(Text(text=render_result(turn, votes)))]
+    lang = await team_language(turn, poll.started_by)
+    if poll.shown is not None and await never_seen(turn, result_key(poll)):
+        poll.shown = None
+    if poll.shown is None:
+        return [public(Text(text=render_result(turn.content, lang, votes)))]
+    if len(votes) - int(poll.shown["votes"]) < MIN_GROUP:
+        return [public(Text(text=turn.content.text("poll_closed_shown", lang, count=len(votes),
+                                                   minimum=MIN_GROUP)))]
+    return [public(Text(text=render_result(turn.content, lang, votes, final=True)))]
 
 
-def render_result(turn: Turn, votes: list[PitfallVote]) -> str:
+def result_key(poll: PitfallPoll) -> str:
+    return f"poll:{poll.id}"
+
+
+def render_result(content: Content, lang: str, votes: list[PitfallVote],
+                  final: bool = False) -> str:
     counts = Counter(v.pitfall_id for v in votes)
-    rows = [turn.t("poll_result_title", count=len(votes))]
-    for pitfall in sorted(turn.content.pitfalls, key=lambda p: (-counts[p.id], p.number)):
+    title = "poll_final_title" if final else "poll_result_title"
+    rows = [content.text(title, lang, count=len(votes))]
+    for pitfall in sorted(content.pitfalls, key=lambda p: (-counts[p.id], p.number)):
         share = counts[pitfall.id] / len(votes) * 5
-        rows.append(turn.t("poll_result_row", pitfall=pitfall.name.get(turn.lang),
-                           count=counts[pitfall.id], bar=bar(share)))
-    top = max(turn.content.pitfalls, key=lambda p: (counts[p.id], -p.number))
-    rows += ["", turn.t("poll_result_top", pitfall=top.name.get(turn.lang),
-                        factor=top.success_factors[0].get(turn.lang),
-                        question=top.reflection_questions[1].get(turn.lang),
-                        number=top.number)]
+        rows.append(content.text("poll_result_row", lang, pitfall=pitfall.name.get(lang),
+                                 count=counts[pitfall.id], bar=bar(share)))
+    top = max(content.pitfalls, key=lambda p: (counts[p.id], -p.number))
+    rows += ["", content.text("poll_result_top", lang, pitfall=top.name.get(lang),
+                              factor=top.success_factors[0].get(lang),
+                              question=top.reflection_questions[1].get(lang),
+                              number=top.number)]
     return "\n".join(rows)
 
 

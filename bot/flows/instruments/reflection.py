@@ -1,11 +1,17 @@
 """The reflection session of a team meeting: a project leader opens it in the channel, each
-participant privately scores one statement per condition, and when the leader closes it the
-channel sees the aggregate per condition (numbers only for groups of three or more) and the
-two conditions to talk about, each with a question for the conversation.
+participant privately scores one statement per condition, and the channel sees the
+aggregate per condition (numbers only for groups of three or more) and the two conditions
+to talk about, each with a question for the conversation.
 
-The aggregate is shown once, at closing, in the chat where the session was opened: an
-interim total followed by a later one would let anyone work out the score of whoever
-answered in between.
+The aggregate is posted by itself, once, as soon as three people have answered every
+statement (through the outbox, since it happens in someone's private turn). The session
+stays open for whoever is still answering. When the leader closes it, a final result is
+posted only where it cannot give anyone away: a condition's number is updated only when at
+least three more people scored it since the first post (or it had no number then);
+otherwise the earlier number stands. Two totals that differ by one person's answer would
+show that person's score. Without any update the channel only hears that the session closed.
+A first post that never reached the channel (still waiting, which is then taken back, or
+failed) does not count: closing shows the whole result instead.
 """
 
 from __future__ import annotations
@@ -15,16 +21,20 @@ from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
 
-from bot.content import CONDITION_IDS
+from bot.content import CONDITION_IDS, Content
 from bot.flows.checkin import parse_typed_answer
 from bot.flows.instruments.common import (
     MIN_GROUP,
     bar,
     first_word,
     forget,
+    local_date,
     may_lead,
+    never_seen,
+    post_to_team,
     public,
     scale_options,
+    team_language,
 )
 from bot.flows.roles import leaders_only
 from bot.flows.turn import Turn
@@ -47,6 +57,7 @@ class ConditionResult:
     condition: str
     respondents: int
     mean: float | None  # None when fewer than MIN_GROUP people scored it
+    earlier: bool = False  # as posted before, kept in the final result
 
 
 async def command(turn: Turn, arg: str) -> list[Reply]:
@@ -89,7 +100,7 @@ async def start(turn: Turn) -> list[Reply]:
         text=turn.t("reflection_invite", number=session.number, minimum=MIN_GROUP),
         button=turn.t("reflection_join"), action=f"rj:{session.id}",
     )))
-    replies.append(await turn.ask(turn.t("reflection_leader_next"),
+    replies.append(await turn.ask(turn.t("reflection_leader_next", minimum=MIN_GROUP),
                                   [Option(turn.t("reflection_join"), f"rj:{session.id}")]))
     return replies
 
@@ -117,9 +128,23 @@ async def close(turn: Turn) -> list[Reply]:
     session.closed_at = turn.now
     await forget(turn)
     answers = await store.session_answers(turn.session, session.id)
-    logger.info("reflection session %s closed with %s respondents", session.id,
-                len({a.member_id for a in answers}))
-    return [public(Text(text=render_result(turn, session, answers)))]
+    respondents = len({a.member_id for a in answers})
+    logger.info("reflection session %s closed with %s respondents", session.id, respondents)
+    lang = await team_language(turn, session.opened_by)
+    found = results(answers)
+    if session.shown is not None and await never_seen(turn, result_key(session)):
+        session.shown = None
+    if session.shown is None:
+        text = render_result(turn.content, lang, session.number, respondents, found)
+    else:
+        found = final_results(found, session.shown)
+        if not any(result.mean is not None and not result.earlier for result in found):
+            return [public(Text(text=turn.content.text(
+                "reflection_closed_shown", lang, number=session.number, count=respondents,
+                minimum=MIN_GROUP)))]
+        text = render_result(turn.content, lang, session.number, respondents, found,
+                             final=True)
+    return [public(Text(text=text))]
 
 
 async def join(turn: Turn, session_id: int) -> list[Reply]:
@@ -150,7 +175,30 @@ async def answer(turn: Turn, session_id: int, condition: str, value: str) -> lis
         {"statement_id": session.statement_ids[CONDITION_IDS.index(condition)],
          "status": status_, "score": score, "answered_at": turn.now},
     )
-    return await next_statement(turn, session, intro=False)
+    replies = await next_statement(turn, session, intro=False)
+    await show_when_enough(turn, session)
+    return replies
+
+
+async def show_when_enough(turn: Turn, session: ReflectionSession) -> None:
+    """Post the aggregate in the session's channel, once, when enough people are done."""
+    if session.shown is not None:
+        return
+    answers = await store.session_answers(turn.session, session.id)
+    if finished(answers) < MIN_GROUP:
+        return
+    found = results(answers)
+    respondents = len({a.member_id for a in answers})
+    lang = await team_language(turn, session.opened_by)
+    text = "\n\n".join([
+        render_result(turn.content, lang, session.number, respondents, found),
+        turn.content.text("reflection_result_open", lang, minimum=MIN_GROUP)])
+    if await post_to_team(turn, session.chat_ref, result_key(session),
+                          local_date(turn, session.opened_at), [Text(text=text)]):
+        session.shown = {"respondents": respondents,
+                         "conditions": {r.condition: [r.respondents, r.mean] for r in found}}
+        logger.info("reflection session %s: result posted with %s respondents", session.id,
+                    respondents)
 
 
 async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
@@ -178,7 +226,8 @@ async def next_statement(turn: Turn, session: ReflectionSession, intro: bool) ->
     remaining = [c for c in CONDITION_IDS if c not in answered]
     if not remaining:
         await forget(turn)
-        return [turn.say("reflection_done")]
+        done = "reflection_done" if session.shown is None else "reflection_done_shown"
+        return [turn.say(done, minimum=MIN_GROUP)]
     condition = turn.content.condition(remaining[0])
     statement = turn.content.statement(session.statement_ids[CONDITION_IDS.index(condition.id)])
     await repo.set_conversation(turn.session, turn.member.id, FLOW,
@@ -194,6 +243,10 @@ async def next_statement(turn: Turn, session: ReflectionSession, intro: bool) ->
     return [ask]
 
 
+def result_key(session: ReflectionSession) -> str:
+    return f"reflection:{session.id}"
+
+
 def results(answers: list[ReflectionAnswer]) -> list[ConditionResult]:
     """Per condition: how many scored it, and the mean when enough people did."""
     found = []
@@ -204,31 +257,58 @@ def results(answers: list[ReflectionAnswer]) -> list[ConditionResult]:
     return found
 
 
-def render_result(turn: Turn, session: ReflectionSession, answers: list[ReflectionAnswer]) -> str:
-    respondents = len({a.member_id for a in answers})
-    title = turn.t("reflection_result_title", number=session.number, count=respondents)
-    if respondents < MIN_GROUP:
-        return "\n".join([title, turn.t("reflection_too_few", count=respondents,
-                                        minimum=MIN_GROUP)])
-    rows = [title]
-    found = results(answers)
+def finished(answers: list[ReflectionAnswer]) -> int:
+    """How many people have answered every statement (a "don't know" or skip counts)."""
+    conditions: dict[int, set[str]] = {}
+    for answer_ in answers:
+        conditions.setdefault(answer_.member_id, set()).add(answer_.condition)
+    return sum(len(given) == len(CONDITION_IDS) for given in conditions.values())
+
+
+def final_results(found: list[ConditionResult], shown: dict[str, Any]) -> list[ConditionResult]:
+    """What the closing post may show after the first post: a condition's new number when
+    it had none before or at least MIN_GROUP more people scored it since; else the earlier
+    one, so the difference between the two posts never reveals fewer than MIN_GROUP scores."""
+    merged = []
     for result in found:
-        name = turn.content.condition(result.condition).name.get(turn.lang)
-        if result.mean is None:
-            rows.append(turn.t("reflection_row_hidden", condition=name, count=result.respondents,
-                               minimum=MIN_GROUP))
+        count, mean = shown["conditions"].get(result.condition, [0, None])
+        if mean is None or (result.mean is not None
+                            and result.respondents - count >= MIN_GROUP):
+            merged.append(result)
         else:
-            rows.append(turn.t("reflection_row", condition=name, mean=f"{result.mean:.1f}",
-                               count=result.respondents, bar=bar(result.mean)))
+            merged.append(ConditionResult(result.condition, count, mean, earlier=True))
+    return merged
+
+
+def render_result(content: Content, lang: str, number: int, respondents: int,
+                  found: list[ConditionResult], final: bool = False) -> str:
+    title_key = "reflection_final_title" if final else "reflection_result_title"
+    title = content.text(title_key, lang, number=number, count=respondents)
+    if respondents < MIN_GROUP:
+        return "\n".join([title, content.text("reflection_too_few", lang, count=respondents,
+                                              minimum=MIN_GROUP)])
+    rows = [title]
+    for result in found:
+        name = content.condition(result.condition).name.get(lang)
+        if result.mean is None:
+            row = content.text("reflection_row_hidden", lang, condition=name,
+                               count=result.respondents, minimum=MIN_GROUP)
+        else:
+            row = content.text("reflection_row", lang, condition=name, mean=f"{result.mean:.1f}",
+                               count=result.respondents, bar=bar(result.mean))
+        if result.earlier:
+            row += content.text("reflection_row_earlier", lang)
+        rows.append(row)
     shown = sorted((r for r in found if r.mean is not None),
                    key=lambda r: (r.mean, CONDITION_IDS.index(r.condition)))
     if shown:
-        rows += ["", turn.t("reflection_talk_about")]
+        rows += ["", content.text("reflection_talk_about", lang)]
         for result in shown[:TALK_ABOUT]:
-            condition = turn.content.condition(result.condition)
-            question = condition.followups[(session.number - 1) % len(condition.followups)]
-            rows.append(turn.t("reflection_talk_row", condition=condition.name.get(turn.lang),
-                               question=question.get(turn.lang)))
+            condition = content.condition(result.condition)
+            question = condition.followups[(number - 1) % len(condition.followups)]
+            rows.append(content.text("reflection_talk_row", lang,
+                                     condition=condition.name.get(lang),
+                                     question=question.get(lang)))
     return "\n".join(rows)
 
 

@@ -1,19 +1,32 @@
 """The talk-plate: a guided team conversation about urgency, shared ambition and the three
 kinds of interest (collective, of each school, personal), one question at a time in the
 channel. Anyone can move on to the next question or write down what the team concluded;
-the outcomes are shown to the team when the conversation ends, without names.
+an outcome is posted with the questions, without a name, and all of them once more when
+the conversation ends.
 
 The questions go to the chat where the talk-plate is held (`chat_ref`); its buttons only
-move it on from there, so no question ends up in someone's private chat by mistake.
+move it on from there, so no question ends up in someone's private chat by mistake. The
+first question is a message in the channel; the first button pressed under it tells which
+message that is (`thread_ref`), and every next question and outcome goes in its thread.
+Outcomes are usually typed in a private chat, so they reach the channel through the outbox.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from bot.content import TalkPlateTopic, Text
-from bot.flows.instruments.common import bullet_list, first_word, forget, may_lead, public
+from bot.flows.instruments.common import (
+    bullet_list,
+    first_word,
+    forget,
+    may_lead,
+    post_to_team,
+    public,
+    team_language,
+)
 from bot.flows.turn import Turn, clean_text
 from bot.messages import FreeText, Option, Reply
 from bot.messages import Text as TextReply
@@ -45,7 +58,8 @@ async def command(turn: Turn, arg: str) -> list[Reply]:
             return [turn.say("talk_none_running")]
         return await finish(turn, plate)
     if plate is not None and word not in NEW_WORDS:
-        plate.chat_ref = turn.incoming.chat[:100]  # put back on the table here
+        if plate.chat_ref != turn.incoming.chat[:100]:  # put back on the table here
+            plate.chat_ref, plate.thread_ref = turn.incoming.chat[:100], None
         return [await post_question(turn, plate)]
     replies: list[Reply] = []
     if plate is not None:
@@ -56,28 +70,43 @@ async def command(turn: Turn, arg: str) -> list[Reply]:
     await turn.session.flush()
     logger.info("talk-plate %s started in partnership %s", plate.id, turn.partnership.id)
     total = len(questions(turn.content.talk_plate))
-    return [*replies, public(turn.say("talk_intro", total=total)),
-            await post_question(turn, plate)]
+    intro = turn.content.text("talk_intro", turn.lang, total=total)
+    return [*replies, public(TextReply(text=intro)), await post_question(turn, plate)]
 
 
 async def post_question(turn: Turn, plate: TalkPlate) -> Reply:
-    """The question now on the table, for the whole chat, with its buttons."""
+    """The question now on the table, for the whole chat, with its buttons: the first in
+    the channel, the others in the thread under it."""
+    lang = await team_language(turn, plate.started_by)
+
+    def t(key: str, **values: object) -> str:
+        return turn.content.text(key, lang, **values)
+
     listed = questions(turn.content.talk_plate)
     topic, question = listed[plate.position]
-    prompt = turn.t("talk_question", number=plate.position + 1, total=len(listed),
-                    topic=topic.name.get(turn.lang), question=question.get(turn.lang))
+    prompt = t("talk_question", number=plate.position + 1, total=len(listed),
+               topic=topic.name.get(lang), question=question.get(lang))
     if topic.id in PER_PARTNER:
-        prompt += "\n" + turn.t("talk_per_partner",
-                                schools=", ".join(s.name for s in turn.partnership.schools))
+        prompt += "\n" + t("talk_per_partner",
+                           schools=", ".join(s.name for s in turn.partnership.schools))
     prefix = f"tp:{plate.id}:{plate.position}"
     last = plate.position + 1 == len(listed)
     options = [
-        Option(turn.t("talk_finish" if last else "talk_next"), f"{prefix}:next"),
-        Option(turn.t("talk_note"), f"{prefix}:note"),
-        Option(turn.t("talk_stop"), f"{prefix}:stop"),
+        Option(t("talk_finish" if last else "talk_next"), f"{prefix}:next"),
+        Option(t("talk_note"), f"{prefix}:note"),
+        Option(t("talk_stop"), f"{prefix}:stop"),
     ]
     # Remembered for whoever moved it on, so "1" typed in a text-only chat works too.
-    return public(await turn.ask(prompt, options))
+    return replace(public(await turn.ask(prompt, options)), thread_of=plate.thread_ref)
+
+
+def learn_thread(turn: Turn, plate: TalkPlate) -> None:
+    """Remember the message a button was pressed under in the team's chat: the first
+    question, or (later) one in its thread. Private chats get no threads."""
+    here = turn.incoming.chat[:100] == plate.chat_ref and not turn.incoming.direct
+    if here and plate.thread_ref is None:
+        found = turn.incoming.thread or turn.incoming.message
+        plate.thread_ref = found[:100] if found else None
 
 
 async def act(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
@@ -98,6 +127,7 @@ async def act(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
         return [turn.say("talk_moved_on")]
     if what != "note" and turn.incoming.chat[:100] != plate.chat_ref:
         return [turn.say("talk_elsewhere")]
+    learn_thread(turn, plate)
     topic, _ = questions(turn.content.talk_plate)[position]
     if what == "note":
         await repo.set_conversation(turn.session, turn.member.id, FLOW,
@@ -121,12 +151,14 @@ async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     await forget(turn)
     if plate is None or plate.partnership_id != turn.partnership.id:
         return [turn.say("stale_button")]
-    outcome, shortened = clean_text(text, limit=MAX_OUTCOME)
-    if not outcome:
+    written, shortened = clean_text(text, limit=MAX_OUTCOME)
+    if not written:
         return [turn.say("talk_note_empty")]
-    turn.session.add(TalkPlateOutcome(talk_plate_id=plate.id, topic_id=str(data["topic"]),
-                                      text=outcome, recorded_by=turn.member.id,
-                                      recorded_at=turn.now))
+    outcome = TalkPlateOutcome(talk_plate_id=plate.id, topic_id=str(data["topic"]),
+                               text=written, recorded_by=turn.member.id, recorded_at=turn.now)
+    turn.session.add(outcome)
+    await turn.session.flush()
+    await post_outcome(turn, plate, outcome)
     saved = turn.say("talk_note_saved_shortened" if shortened else "talk_note_saved",
                      limit=MAX_OUTCOME)
     held_here = turn.incoming.direct and turn.incoming.chat[:100] == plate.chat_ref
@@ -135,13 +167,30 @@ async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     return [saved]
 
 
+async def post_outcome(turn: Turn, plate: TalkPlate, outcome: TalkPlateOutcome) -> None:
+    """The outcome, without a name, under the questions in the team's chat."""
+    lang = await team_language(turn, plate.started_by)
+    topic = _topic_name(turn, outcome.topic_id, lang)
+    text = turn.content.text("talk_outcome", lang, topic=topic, text=outcome.text)
+    await post_to_team(turn, plate.chat_ref, f"talk_outcome:{outcome.id}", turn.local_today(),
+                       [TextReply(text=text, thread_of=plate.thread_ref)])
+
+
 async def finish(turn: Turn, plate: TalkPlate) -> list[Reply]:
-    """End the conversation and show the team what it wrote down."""
+    """End the conversation and show the team, in the channel, what it wrote down."""
     plate.finished_at = turn.now
     await forget(turn)
     outcomes = await store.talk_plate_outcomes(turn.session, plate.id)
-    names: dict[str, str] = {t.id: t.name.get(turn.lang) for t in turn.content.talk_plate}
+    lang = await team_language(turn, plate.started_by)
     if not outcomes:
-        return [public(turn.say("talk_done_nothing"))]
-    rows = [f"{names.get(o.topic_id, o.topic_id)}: {o.text}" for o in outcomes]
-    return [public(TextReply(text=turn.t("talk_done", outcomes=bullet_list(rows))))]
+        return [public(TextReply(text=turn.content.text("talk_done_nothing", lang)))]
+    rows = [f"{_topic_name(turn, o.topic_id, lang)}: {o.text}" for o in outcomes]
+    return [public(TextReply(text=turn.content.text("talk_done", lang,
+                                                    outcomes=bullet_list(rows))))]
+
+
+def _topic_name(turn: Turn, topic_id: str, lang: str) -> str:
+    for topic in turn.content.talk_plate:
+        if topic.id == topic_id:
+            return topic.name.get(lang)
+    return topic_id
