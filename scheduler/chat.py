@@ -23,7 +23,7 @@ from bot.settings import Settings
 from bot.store import repo
 from scheduler.calendar import parse_hhmm
 from scheduler.holidays import HolidayCalendar, loaded_holidays
-from scheduler.preview import PreviewWords, preview
+from scheduler.preview import PreviewLine, PreviewWords, preview
 from scheduler.rules import (
     HOLIDAY_POLICIES,
     REGULAR_KINDS,
@@ -129,7 +129,8 @@ async def _change(turn: Turn, changes: Changes) -> list[Reply]:
 
 async def _show(turn: Turn, saved: bool = False) -> list[Reply]:
     plan, lines = await preview(turn.session, _holidays(), turn.partnership,
-                                turn.local_today(), PREVIEW_WEEKS, turn.now)
+                                turn.local_today(), PREVIEW_WEEKS, turn.now,
+                                later_than=turn.now)
     started = "checkin" in plan.schedules
     replies: list[Reply] = [turn.say("sched_chat_saved")] if saved else []
     replies.append(Text(text=_overview(turn, plan, started)))
@@ -181,15 +182,13 @@ def _overview(turn: Turn, plan: PartnershipPlan, started: bool) -> str:
     return "\n".join(lines)
 
 
-def _coming(turn: Turn, plan: PartnershipPlan, lines: list[Any]) -> str:
+def _coming(turn: Turn, plan: PartnershipPlan, lines: list[PreviewLine]) -> str:
     """What goes out from now on, in the words of the preview."""
-    now = plan.calendar.local(turn.now)
-    coming = [line for line in lines if (line.send_at or line.planned) > now]
-    if not coming:
+    if not lines:
         return turn.t("sched_chat_next_none", weeks=PREVIEW_WEEKS)
     words = PreviewWords(turn.content, plan, turn.lang)
     out = [turn.t("sched_chat_next", weeks=PREVIEW_WEEKS)]
-    for line in coming:
+    for line in lines:
         when, kind, status, _to, reason = words.columns(line)
         out.append(turn.t("sched_chat_next_line_why", when=when, kind=kind, status=status,
                           reason=reason) if reason else

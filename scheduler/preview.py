@@ -39,9 +39,10 @@ class PreviewLine:
 
 async def preview(
     session: AsyncSession, holidays: HolidayCalendar, partnership: Partnership,
-    first: date, weeks: int, now: datetime,
+    first: date, weeks: int, now: datetime, *, later_than: datetime | None = None,
 ) -> tuple[PartnershipPlan, list[PreviewLine]]:
-    """Every regular send from `first` for `weeks` weeks, with reminders after check-ins."""
+    """Every regular send from `first` for `weeks` weeks, with reminders after check-ins;
+    with `later_than`, only what is still to come after that instant."""
     plan = await load_partnership_plan(session, holidays, partnership, now)
     calendar, last = plan.calendar, first + timedelta(weeks=weeks) - timedelta(days=1)
     lines: list[PreviewLine] = []
@@ -53,6 +54,8 @@ async def preview(
         for slot in slots_from(rule, calendar, plan.policy(kind), first):
             if slot.nominal > last:
                 break
+            if later_than is not None and (slot.send_at or slot.planned) <= later_than:
+                continue
             reasons = tuple(r for r in (slot.reason, slot.also) if r is not None)
             if not holidays.covers(slot.nominal):
                 reasons += (Closure("no_data"),)
@@ -64,9 +67,14 @@ async def preview(
                                               (send_at or calendar.local(slot.planned)).date())
             lines.append(PreviewLine(calendar.local(slot.planned), kind, status, send_at,
                                      reasons, count, paused))
-            if kind == "checkin" and slot.send_at is not None:
+            if kind == "checkin" and slot.send_at is not None and _reminds(plan):
                 lines.append(_reminder_line(plan, slot.send_at))
     return plan, sorted(lines, key=lambda line: (line.planned, line.kind))
+
+
+def _reminds(plan: PartnershipPlan) -> bool:
+    """Whether check-ins get a reminder (0 hours: none)."""
+    return bool(plan.schedules["checkin"].reminder_hours)
 
 
 def _reminder_line(plan: PartnershipPlan, opened: datetime) -> PreviewLine:
