@@ -27,6 +27,7 @@ from bot.nudges import followup as nudge_followup
 from bot.privacy import chat as privacy_chat
 from bot.store import repo
 from bot.store.models import Member, Partnership
+from scheduler import chat as schedule_chat
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ for _names, _command in (
     (setup.NAMES, setup.command),  # in an unbound group it runs before member lookup
     (("koffie", "coffee"), nudge_commands.coffee),  # koffie uit / aan
     (members.NAMES, members.command),  # leaders: who takes part, remove, invite
+    (("rooster", "schedule"), schedule_chat.command),  # project leaders: when things go out
 ):
     COMMANDS.update(dict.fromkeys(_names, _command))
 # Commands only project leaders may use (named in bot/flows/roles.py), under every alias.
@@ -68,6 +70,7 @@ TEXT_FLOWS: dict[str, TextFlow] = {
     figure_eight.FLOW: figure_eight.typed,
     matrix.FLOW: matrix.typed,
     talk_plate.FLOW: talk_plate.typed,
+    schedule_chat.FLOW: schedule_chat.typed,
 }
 
 
@@ -313,6 +316,7 @@ _ACTIONS: dict[str, _Action] = {
     "avg": privacy_chat.act,  # avg:export|erase|erase_yes|erase_no (always oneself)
     "nm": nudge_followup.on_answer,  # nm:<nudge group id>:<m|p|n> (met, planned, not yet)
     "lm": members.act,  # lm:<member id>[:yes|no] a leader removes a member
+    "sch": schedule_chat.act,  # sch:ask|set|start|menu|done (project leaders' schedule)
 }
 _ONBOARDING_ACTIONS = {"school", "level", "lang", "avg"}  # avg: privacy, any time
 

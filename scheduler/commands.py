@@ -1,8 +1,7 @@
 """`achtje schedule preview` and `achtje schedule set`: what goes out when, and changing it.
 
-The preview is what project leaders ask for: every send in a period in local time, with
-the reason for each one that is moved or skipped, in the partnership's language. It uses
-the same calendar code as the planner, so it shows what will really happen.
+The preview itself (`scheduler/preview.py`) is shared with the `rooster` command in chat;
+changing goes through `scheduler.rules.configure`, as in chat.
 """
 
 from __future__ import annotations
@@ -11,25 +10,20 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated, TypeVar
 
 import typer
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commandline import fail
 from bot.content import Content, ContentError, load_content
-from bot.rounds import ROUND_DURATION
 from bot.settings import Settings
 from bot.store import db
-from bot.store.models import Member, Partnership
-from scheduler.calendar import Closure, slots_from
+from bot.store.models import Partnership
 from scheduler.holidays import HolidayCalendar, HolidayError, load_holidays
-from scheduler.planner import eligible_members
-from scheduler.rules import REGULAR_KINDS, Changes, PartnershipPlan, ScheduleError, configure
-from scheduler.rules import load_plan as load_partnership_plan
+from scheduler.preview import preview, render_preview
+from scheduler.rules import REGULAR_KINDS, Changes, ScheduleError, configure
 
 T = TypeVar("T")
 WEEKDAYS = {name: n for n, names in enumerate((
@@ -37,132 +31,6 @@ WEEKDAYS = {name: n for n, names in enumerate((
     ("wednesday", "wed", "woensdag", "wo"), ("thursday", "thu", "donderdag", "do"),
     ("friday", "fri", "vrijdag", "vr"),
 )) for name in names}
-
-
-@dataclass(frozen=True)
-class PreviewLine:
-    """One send in the preview: when it was due, what happens, to how many, and why."""
-
-    planned: datetime  # local
-    kind: str
-    status: str  # send / moved / skipped
-    send_at: datetime | None  # local
-    reasons: tuple[Closure, ...]
-    recipients: int | None = None
-    paused: int = 0
-
-
-async def preview(
-    session: AsyncSession, holidays: HolidayCalendar, partnership: Partnership,
-    first: date, weeks: int, now: datetime,
-) -> tuple[PartnershipPlan, list[PreviewLine]]:
-    """Every regular send from `first` for `weeks` weeks, with reminders after check-ins."""
-    plan = await load_partnership_plan(session, holidays, partnership, now)
-    calendar, last = plan.calendar, first + timedelta(weeks=weeks) - timedelta(days=1)
-    lines: list[PreviewLine] = []
-    for kind in REGULAR_KINDS:
-        rule = plan.rule(kind)
-        if rule is None:
-            continue
-        for slot in slots_from(rule, calendar, plan.policy(kind), first):
-            if slot.nominal > last:
-                break
-            reasons = tuple(r for r in (slot.reason, slot.also) if r is not None)
-            if not holidays.covers(slot.nominal):
-                reasons += (Closure("no_data"),)
-            status = "skipped" if slot.send_at is None else "moved" if slot.moved else "send"
-            send_at = calendar.local(slot.send_at) if slot.send_at else None
-            count, paused = await _recipients(session, partnership.id, kind,
-                                              (send_at or calendar.local(slot.planned)).date())
-            lines.append(PreviewLine(calendar.local(slot.planned), kind, status, send_at,
-                                     reasons, count, paused))
-            if kind == "checkin" and slot.send_at is not None:
-                lines.append(_reminder_line(plan, slot.send_at))
-    return plan, sorted(lines, key=lambda line: (line.planned, line.kind))
-
-
-def _reminder_line(plan: PartnershipPlan, opened: datetime) -> PreviewLine:
-    calendar = plan.calendar
-    hours = plan.schedules["checkin"].reminder_hours or 0
-    planned = opened + timedelta(hours=hours)
-    send_at, reason = calendar.next_open(planned)
-    reasons = (reason,) if reason else ()
-    if send_at is None or send_at >= opened + ROUND_DURATION:
-        return PreviewLine(calendar.local(planned), "reminder", "skipped", None,
-                           (*reasons, Closure("round_closed")))
-    status = "send" if send_at == planned else "moved"
-    return PreviewLine(calendar.local(planned), "reminder", status, calendar.local(send_at),
-                       reasons)
-
-
-async def _recipients(
-    session: AsyncSession, partnership_id: int, kind: str, day: date
-) -> tuple[int | None, int]:
-    if kind not in ("checkin", "summary"):
-        return None, 0
-    role = "leader" if kind == "summary" else None
-    count = len(await eligible_members(session, partnership_id, day, role))
-    query = select(func.count()).select_from(Member).where(
-        Member.partnership_id == partnership_id, Member.onboarded_at.is_not(None),
-        Member.unreachable_at.is_(None), Member.paused_until > day)
-    if role:
-        query = query.where(Member.role == role)
-    return count, int(await session.scalar(query) or 0)
-
-
-def render_preview(
-    content: Content, plan: PartnershipPlan, lines: list[PreviewLine], first: date,
-    weeks: int, lang: str,
-) -> str:
-    settings, calendar = plan.settings, plan.calendar
-
-    def t(key: str, **values: object) -> str:
-        return content.text(key, lang, **values)
-
-    def moment(when: datetime) -> str:
-        return f"{t(f'sched_weekday_{when.weekday()}')[:2]} {when:%d-%m-%Y %H:%M}"
-
-    def reason(closure: Closure) -> str:
-        if closure.code == "holiday":
-            return t("sched_reason_holiday", region=plan.partnership.region,
-                     holiday=content_holiday(closure.detail))
-        if closure.code == "closed_day":
-            return t("sched_reason_closed_day", note=closure.detail or "-")
-        if closure.code == "quiet_hours":
-            return t("sched_reason_quiet_hours", start=settings.day_start, end=settings.day_end)
-        return t(f"sched_reason_{closure.code}")
-
-    def content_holiday(name: str) -> str:
-        return plan.calendar.holidays.names[name].get(lang)
-
-    last = first + timedelta(weeks=weeks) - timedelta(days=1)
-    out = [t("sched_preview_title", partnership=plan.partnership.name,
-             first=first.strftime("%d-%m-%Y"), last=last.strftime("%d-%m-%Y"),
-             region=plan.partnership.region, zone=calendar.zone.key, start=settings.day_start,
-             end=settings.day_end, policy=t(f"sched_policy_{settings.holiday_policy}")), ""]
-    if not lines:
-        return "\n".join([*out, t("sched_preview_empty")])
-    table = [("when", "kind", "status", "to", "reason")]
-    for line in lines:
-        if line.status == "moved" and line.send_at is not None:
-            status = t("sched_status_moved", when=moment(line.send_at))
-        else:
-            status = t(f"sched_status_{line.status}")
-        if line.status == "skipped":
-            to = "-"
-        elif line.recipients is None:
-            to = t("sched_recipients_unanswered") if line.kind == "reminder" else "-"
-        elif line.paused:
-            to = t("sched_recipients_paused", count=line.recipients, paused=line.paused)
-        else:
-            to = t("sched_recipients", count=line.recipients)
-        table.append((moment(line.planned), t(f"sched_kind_{line.kind}"), status, to,
-                      "; ".join(reason(r) for r in line.reasons)))
-    widths = [max(len(row[n]) for row in table) for n in range(4)]
-    for row in table:
-        out.append("  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)),
-                              row[4]]).rstrip())
-    return "\n".join(out)
 
 
 # The command line.
@@ -249,7 +117,9 @@ def set_command(
     nudge_weekday: Annotated[str | None, typer.Option(help="monday .. friday.")] = None,
     nudge_time: Annotated[str | None, typer.Option(help="Local time, HH:MM.")] = None,
     nudge_cadence_weeks: Annotated[int | None, typer.Option(help="Every N weeks.")] = None,
-    nudges: Annotated[bool | None, typer.Option(help="Nudges on or off.")] = None,
+    nudges: Annotated[bool | None, typer.Option(help="Nudges on or off for the partnership: "
+                                                "the same switch as `achtje nudge settings "
+                                                "--on/--off`.")] = None,
     summary_time: Annotated[str | None, typer.Option(help="Local time, HH:MM.")] = None,
     summaries: Annotated[bool | None, typer.Option(help="Monthly summaries on or off.")]
     = None,
@@ -292,7 +162,7 @@ def set_command(
             row = plan.schedules[kind]
             when = (plan.calendar.local(row.next_run_at).strftime("%a %d-%m-%Y %H:%M")
                     if row.next_run_at else "-")
-            lines.append(f"  {kind:<8} {when}" + ("" if row.enabled else " (off)"))
+            lines.append(f"  {kind:<8} {when}" + ("" if plan.sends(kind) else " (off)"))
         return "\n".join(lines)
 
     typer.echo(_run(work))

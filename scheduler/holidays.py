@@ -7,7 +7,7 @@ reported with the file and the place, so the scheduler never starts on wrong dat
 from __future__ import annotations
 
 from datetime import date
-from functools import cached_property
+from functools import cache, cached_property
 from itertools import pairwise
 from pathlib import Path
 from typing import Literal
@@ -161,3 +161,10 @@ def load_holidays(directory: Path | None = None) -> HolidayCalendar:
         lines = [f"{path}: {'.'.join(str(p) for p in e['loc']) or '(file)'}: {e['msg']}"
                  for e in exc.errors()]
         raise HolidayError("\n".join(lines)) from exc
+
+
+@cache
+def loaded_holidays(directory: Path | None) -> HolidayCalendar:
+    """`load_holidays`, read once per directory (for the chat, which has no service to
+    hand the calendar in)."""
+    return load_holidays(directory)

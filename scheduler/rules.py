@@ -4,6 +4,10 @@ Defaults (from the issue): a check-in every other Tuesday at 15:30 with one remi
 hours later, a contact nudge every other Tuesday in the weeks between, the monthly summary
 on the first school day of the month at 08:30, messages only on school days between 08:00
 and 18:00, a check-in in a holiday moved to the next school day.
+
+Nudges have one switch: the partnership's nudge setting (`NudgeSettings.enabled`) says
+whether they go out, the `nudge` schedule only when. `achtje schedule set --no-nudges`,
+`achtje nudge settings --off` and the `rooster` command in chat all change that setting.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.nudges import records as nudge_records
 from bot.store.models import Partnership
 from bot.store.schedule import ClosedDay, Schedule, ScheduleSettings
 from scheduler.calendar import Recurrence, SchoolCalendar, Slot, next_send, parse_hhmm
@@ -41,6 +46,13 @@ class PartnershipPlan:
     settings: ScheduleSettings
     calendar: SchoolCalendar
     schedules: dict[str, Schedule]
+    nudges: bool = True  # the partnership's nudge setting: nudges go out at all
+
+    def sends(self, kind: str) -> bool:
+        """Whether sends of this kind are switched on."""
+        schedule = self.schedules.get(kind)
+        on = schedule is not None and schedule.enabled
+        return on and (self.nudges or kind != "nudge")
 
     @property
     def grace(self) -> timedelta:
@@ -105,12 +117,14 @@ async def load_plan(
         day_start=parse_hhmm(settings.day_start), day_end=parse_hhmm(settings.day_end),
         closed_days=closed,
     )
-    return PartnershipPlan(partnership, settings, calendar, schedules)
+    nudges = await nudge_records.settings_for(session, partnership.id, now)
+    return PartnershipPlan(partnership, settings, calendar, schedules, nudges.enabled)
 
 
 @dataclass
 class Changes:
-    """What `achtje schedule set` (or, later, a project leader in chat) changes; None keeps."""
+    """What `achtje schedule set` or a project leader in chat (`rooster`) changes; None
+    keeps. `nudges` is the partnership's nudge setting, not the nudge schedule."""
 
     checkin_weekday: int | None = None
     checkin_time: str | None = None
@@ -172,14 +186,15 @@ async def configure(
     anchor = local_today - timedelta(days=local_today.weekday())
     if changes.first is not None:
         anchor = changes.first - timedelta(days=changes.first.weekday())
-    checkin = existing.get("checkin") or _new(partnership.id, "checkin", anchor, now)
-    nudge = existing.get("nudge") or _new(partnership.id, "nudge", anchor + timedelta(weeks=1),
-                                          now)
-    summary = existing.get("summary") or _new(partnership.id, "summary", None, now)
+    defaults = default_schedules(partnership.id, anchor, now)
+    checkin = existing.get("checkin") or defaults["checkin"]
+    nudge = existing.get("nudge") or defaults["nudge"]
+    summary = existing.get("summary") or defaults["summary"]
     _apply(checkin, changes.checkin_weekday, changes.checkin_time, changes.cadence_weeks,
            changes.checkins)
-    _apply(nudge, changes.nudge_weekday, changes.nudge_time, changes.nudge_cadence_weeks,
-           changes.nudges)
+    _apply(nudge, changes.nudge_weekday, changes.nudge_time, changes.nudge_cadence_weeks, None)
+    if changes.nudges is not None:
+        await nudge_records.change_settings(session, partnership.id, now, enabled=changes.nudges)
     _apply(summary, None, changes.summary_time, None, changes.summaries)
     if changes.first is not None:
         _check(changes.first.weekday() < 5 or changes.checkin_weekday is not None,
@@ -211,6 +226,15 @@ async def configure(
         row.next_run_at = slot.send_at if slot else None
         row.occurrence = slot.nominal if slot else None
     return plan
+
+
+def default_schedules(partnership_id: int, anchor: date, now: datetime) -> dict[str, Schedule]:
+    """The regular schedules of a partnership that has none yet, counting from the week of
+    `anchor` (not added to the session)."""
+    monday = anchor - timedelta(days=anchor.weekday())
+    return {"checkin": _new(partnership_id, "checkin", monday, now),
+            "nudge": _new(partnership_id, "nudge", monday + timedelta(weeks=1), now),
+            "summary": _new(partnership_id, "summary", None, now)}
 
 
 def _new(partnership_id: int, kind: str, anchor: date | None, now: datetime) -> Schedule:

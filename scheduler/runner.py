@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.content import Content
 from bot.messages import Adapter
 from bot.privacy.retention import apply_retention
+from scheduler.fallback import channel_fallback
 from scheduler.holidays import HolidayCalendar
 from scheduler.planner import plan_due
 from scheduler.sender import Clock, Sender, utc_now
@@ -47,7 +48,8 @@ class ScheduleRunner:
         self.holidays = holidays
         self.clock = clock
         self.tick_seconds = tick_seconds
-        self.sender = sender or Sender(sessions, adapters, clock=clock)
+        self.sender = sender or Sender(sessions, adapters, clock=clock,
+                                       when_unreachable=channel_fallback(content))
         self._apscheduler: AsyncIOScheduler | None = None
         self._ticking: asyncio.Task[object] | None = None
         self._retention_day: date | None = None

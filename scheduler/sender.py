@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
+# Called in the settling transaction when a message to a member finds them unreachable,
+# before they are marked so; it may queue other messages (scheduler/fallback.py).
+WhenUnreachable = Callable[[AsyncSession, Claimed, datetime], Awaitable[None]]
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 BACKOFF = timedelta(seconds=30)  # after an unexpected error: 30 s, 1 min, 2 min, ...
@@ -64,8 +67,10 @@ class Sender:
         limiter: RateLimiter | None = None,
         lease: timedelta = LEASE,
         max_attempts: int = MAX_ATTEMPTS,
+        when_unreachable: WhenUnreachable | None = None,
     ) -> None:
         self.sessions = sessions
+        self.when_unreachable = when_unreachable
         self.adapters = adapters
         self.clock = clock
         self.limiter = limiter or RateLimiter(lambda: clock().timestamp())
@@ -199,11 +204,17 @@ class Sender:
         if outcome.retry_at is not None:
             await outbox.retry(session, row.id, outcome.retry_at, outcome.error or "")
             return
-        await outbox.finish(session, row.id, outcome.status, now, outcome.error)
         if outcome.unreachable and row.member_id is not None:
+            if self.when_unreachable is not None:
+                try:
+                    await self.when_unreachable(session, row, now)
+                except Exception:
+                    logger.exception("outbox %s: what follows an unreachable member failed",
+                                     row.id)
             await session.execute(
                 update(Member).where(Member.id == row.member_id).values(unreachable_at=now)
             )
+        await outbox.finish(session, row.id, outcome.status, now, outcome.error)
 
     async def _record_alone(self, row: Claimed, outcome: Outcome) -> None:
         async with self.sessions() as session, session.begin():

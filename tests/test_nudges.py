@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
 from bot.engine import Engine
-from bot.messages import Choice, Scale, Text
+from bot.messages import FIRST, Choice, Mention, Scale, Text, split_mentions
 from bot.nudges import compose_round
 from bot.nudges.ideas import fitting_ideas
 from bot.store.models import Partnership
@@ -27,10 +27,24 @@ from tests.nudge_helpers import (
 )
 
 
-def text_of(message: Any) -> str:
-    reply = message.replies[0]
+def text_of(message: Any, index: int = 0) -> str:
+    reply = message.replies[index]
     assert isinstance(reply, Text)
     return reply.text
+
+
+def shown(message: Any, index: int = 0) -> str:
+    """The text as a person reads it: each mention shows the name."""
+    reply = message.replies[index]
+    assert isinstance(reply, Text)
+    return "".join(part.name if isinstance(part, Mention) else part
+                   for part in split_mentions(reply.text, reply.mentions))
+
+
+def mentioned(message: Any, index: int = 0) -> list[str]:
+    reply = message.replies[index]
+    assert isinstance(reply, Text)
+    return [mention.user for mention in reply.mentions]
 
 
 async def stored_groups(sessions: async_sessionmaker[Any]) -> list[tuple[NudgeGroup, set[int]]]:
@@ -75,14 +89,18 @@ async def test_each_paired_person_hears_their_partners_and_an_idea_in_their_lang
             user = names[member]
             message = direct[user]
             assert message.member_id == member and message.recipient == f"member:{member}"
-            text = text_of(message)
+            text = shown(message)
             lang = "en" if user == "cas" else "nl"
             assert idea.text.get(lang) in text
             assert text.startswith(content.text("nudge_invite", lang, partners="X", idea="",
                                                 minutes=0).split("X")[0])
-            for partner in members - {member}:
-                assert f"{names[partner].capitalize()} ({schools[names[partner]]})" in text
+            partners = sorted(names[partner] for partner in members - {member})
+            for partner in partners:
+                assert f"{partner.capitalize()} ({schools[partner]})" in text
             assert user.capitalize() not in text
+            # Everyone is on the same platform: each partner is a real mention.
+            assert sorted(mentioned(message)) == partners
+            assert partners[0].capitalize() not in text_of(message)
 
     channel = [m for m in messages if not m.direct]
     assert [(m.platform, m.target, m.recipient) for m in channel] == [
@@ -100,7 +118,27 @@ async def test_the_channel_names_the_pairs_only_when_the_partnership_wants_it(
     messages = await plan_round(sessions, content, partnership.id, clock.now)
     channel = [m for m in messages if not m.direct]
     assert text_of(channel[0]) == content.text("nudge_channel_names", "nl",
-                                               lines="- Anna en Bram")
+                                               lines="- {@0} en {@1}")
+    assert mentioned(channel[0]) == ["anna", "bram"]
+    assert shown(channel[0]) == content.text("nudge_channel_names", "nl",
+                                             lines="- Anna en Bram")
+
+
+async def test_only_people_on_the_messages_platform_are_mentioned(
+    sessions: async_sessionmaker[Any], content: Content, clock: Clock, partnership: Partnership,
+) -> None:
+    await add_member(sessions, partnership, "anna", VMBO, clock.now)
+    await add_member(sessions, partnership, "bram", MBO, clock.now, platform="slack")
+    await configure(sessions, partnership.id, clock.now, names_in_channel=True)
+    messages = await plan_round(sessions, content, partnership.id, clock.now)
+    direct = {m.target: m for m in messages if m.direct}
+    # Anna (on the test platform) reads Bram's plain name; Bram (on Slack) gets Anna's too.
+    assert mentioned(direct["anna"]) == [] and "Bram (Mbo College Kompas)" in text_of(
+        direct["anna"])
+    assert mentioned(direct["bram"]) == [] and "Anna (Vmbo De Brug)" in text_of(direct["bram"])
+    channel = [m for m in messages if not m.direct]
+    assert [m.platform for m in channel] == ["test"]
+    assert text_of(channel[0]).endswith("- {@0} en Bram") and mentioned(channel[0]) == ["anna"]
 
 
 async def test_a_round_is_planned_once_a_day_and_not_at_all_when_switched_off(
@@ -125,7 +163,7 @@ async def test_one_person_alone_is_not_paired_and_nothing_is_stored(
         assert await session.scalar(select(func.count(NudgeRound.id))) == 0
 
 
-async def test_someone_we_cannot_reach_privately_is_invited_in_the_channel(
+async def test_someone_we_cannot_reach_privately_is_invited_in_the_channels_thread(
     sessions: async_sessionmaker[Any], content: Content, clock: Clock, partnership: Partnership,
 ) -> None:
     anna = await add_member(sessions, partnership, "anna", VMBO, clock.now, unreachable=True)
@@ -134,12 +172,18 @@ async def test_someone_we_cannot_reach_privately_is_invited_in_the_channel(
     await add_member(sessions, partnership, "cas", VMBO, clock.now, unreachable=True,
                      platform="slack")
     messages = await plan_round(sessions, content, partnership.id, clock.now)
-    for_anna = [m for m in messages if m.member_id == anna]
-    assert len(for_anna) == 1 and not for_anna[0].direct
-    assert for_anna[0].target == "group-1"
-    text = text_of(for_anna[0])
-    assert text.startswith("Anna,") and "Bram (Mbo College Kompas)" in text
     assert [m.target for m in messages if m.direct] == ["bram"]
+    assert not [m for m in messages if m.member_id == anna]
+    # One channel message about the round; Anna's invitation goes in its thread.
+    channel = [m for m in messages if not m.direct]
+    assert [(m.target, len(m.replies)) for m in channel] == [("group-1", 2)]
+    note, invitation = channel[0].replies
+    assert note.thread_of is None and invitation.thread_of == FIRST
+    assert text_of(channel[0]) == content.text("nudge_channel", "nl", groups=1)
+    assert text_of(channel[0], 1).startswith("{@0},")
+    assert mentioned(channel[0], 1) == ["anna", "bram"]
+    assert shown(channel[0], 1).startswith("Anna, ")
+    assert "Bram (Mbo College Kompas)" in shown(channel[0], 1)
 
 
 async def test_the_preview_shows_the_round_the_planner_then_makes(

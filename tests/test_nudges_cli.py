@@ -80,3 +80,25 @@ def test_an_unknown_partnership_is_a_clear_error(database: Path) -> None:
     result = CliRunner().invoke(app, ["nudge", "preview", "--partnership", "7"])
     assert result.exit_code == 1
     assert "no partnership with id 7" in result.output
+
+
+def test_schedule_set_and_nudge_settings_are_one_switch(database: Path) -> None:
+    """`schedule set --no-nudges` and `nudge settings --off` change the same setting; the
+    schedule keeps saying when nudges would go."""
+    saved = achtje("schedule", "set", "--partnership", "1", "--no-nudges")
+    assert saved.exit_code == 0, saved.output
+    nudge_line = next(line for line in saved.output.splitlines() if "nudge " in line)
+    assert nudge_line.endswith("(off)")
+    assert achtje("nudge", "settings", "--partnership", "1").output.startswith("nudges off,")
+    assert achtje("nudge", "preview", "--partnership", "1").output.splitlines()[0].endswith(
+        "nudges are OFF for this partnership")
+
+    assert achtje("nudge", "settings", "--partnership", "1", "--on").exit_code == 0
+    again = achtje("schedule", "set", "--partnership", "1", "--nudge-cadence-weeks", "3")
+    nudge_line = next(line for line in again.output.splitlines() if "nudge " in line)
+    assert not nudge_line.endswith("(off)") and nudge_line.split()[1] != "-"
+    preview = achtje("schedule", "preview", "--partnership", "1", "--weeks", "6")
+    assert "de contactmomenten staan uit" not in preview.output
+    assert achtje("schedule", "set", "--partnership", "1", "--no-nudges").exit_code == 0
+    preview = achtje("schedule", "preview", "--partnership", "1", "--weeks", "6")
+    assert "de contactmomenten staan uit" in preview.output

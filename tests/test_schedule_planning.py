@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -16,7 +17,9 @@ from adapters.memory import MemoryChat
 from bot.content import Content
 from bot.engine import Engine
 from bot.messages import Invitation, Scale, Text
+from bot.store import db
 from bot.store.models import ChannelBinding, CheckInRound, Member, Partnership
+from bot.store.nudges import NudgeSettings
 from bot.store.schedule import OutboxMessage, Schedule
 from scheduler.holidays import load_holidays
 from scheduler.outbox import load_replies
@@ -273,3 +276,47 @@ async def test_impossible_settings_are_refused_with_a_reason(
         await schedule(sessions, partnership, clock.now, holiday_policy="later")
     async with sessions() as session:
         assert await session.scalar(select(Schedule.id)) is None
+
+
+async def test_a_nudge_schedule_switched_off_before_one_switch_stays_off(
+    database_url: str,
+) -> None:
+    """Upgrading to one nudge switch: what `schedule set --no-nudges` switched off (the nudge
+    schedule row) is then off in the partnership's nudge setting, which alone counts."""
+    engine = db.create_engine(database_url)
+    partnership = sa.table("partnership", *(sa.column(c) for c in (
+        "id", "name", "sector", "region", "timezone", "language", "created_at")))
+    schedule_table = sa.table("schedule", *(sa.column(c) for c in (
+        "partnership_id", "kind", "enabled", "local_time", "updated_at")))
+    settings = sa.table("nudge_settings", *(sa.column(c) for c in (
+        "partnership_id", "enabled", "same_building", "max_minutes", "mix_levels",
+        "names_in_channel", "updated_at")))
+    then = utc(2026, 9, 1)
+    try:
+        await db.upgrade(engine, "0007_privacy")
+        async with engine.begin() as connection:
+            await connection.execute(partnership.insert(), [
+                {"id": n, "name": f"P{n}", "sector": "", "region": "midden",
+                 "timezone": "Europe/Amsterdam", "language": "nl", "created_at": then}
+                for n in (1, 2, 3)])
+            await connection.execute(schedule_table.insert(), [
+                {"partnership_id": n, "kind": kind, "enabled": on, "local_time": "15:30",
+                 "updated_at": then}
+                for n, kind, on in ((1, "nudge", False), (2, "nudge", False), (3, "nudge", True),
+                                    (1, "checkin", False))])
+            await connection.execute(settings.insert(), [
+                {"partnership_id": 2, "enabled": True, "same_building": True, "max_minutes": 30,
+                 "mix_levels": False, "names_in_channel": False, "updated_at": then}])
+        await db.upgrade(engine)
+        async with db.sessionmaker(engine)() as session:
+            rows = (await session.execute(select(Schedule.partnership_id, Schedule.kind,
+                                                 Schedule.enabled))).all()
+            assert sorted(rows) == [(1, "checkin", False), (1, "nudge", True), (2, "nudge", True),
+                                    (3, "nudge", True)]
+            found = {s.partnership_id: s for s in await session.scalars(select(NudgeSettings))}
+            assert sorted(found) == [1, 2]
+            assert not found[1].enabled and not found[2].enabled
+            assert (found[1].max_minutes, found[2].max_minutes) == (60, 30)
+            assert found[2].same_building
+    finally:
+        await engine.dispose()

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
 from bot.store.models import Partnership
-from scheduler.commands import preview, render_preview
 from scheduler.holidays import load_holidays
+from scheduler.preview import preview, render_preview
 from scheduler.rules import Changes, configure
 from tests.scheduler_fakes import add_members, utc
 

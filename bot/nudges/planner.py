@@ -13,7 +13,7 @@ import random
 import zlib
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import combinations
 from zoneinfo import ZoneInfo
@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content, Idea
-from bot.messages import Reply, Text
+from bot.messages import FIRST, Mention, Reply, Text, mention_mark
 from bot.nudges import records
 from bot.nudges.ideas import choose_idea, fitting_ideas
 from bot.nudges.pairing import Candidate, last_seen, pair_key, pair_members
@@ -180,45 +180,107 @@ async def plan_nudge_round(
 
 async def _messages(session: AsyncSession, content: Content, plan: RoundPlan) -> list[
         PlannedMessage]:
+    """A private message per person, and one message per bound channel: the note that the
+    pairs are out, with the invitations of people we cannot reach privately in its thread."""
     partnership = plan.partnership
     bindings = await records.channels(session, partnership.id)
     messages = []
+    in_thread: dict[int, list[Reply]] = {}
     for group in plan.groups:
         for member in group.members:
             others = [m for m in group.members if m.id != member.id]
-            messages.append(_invitation(content, partnership, member, others, group.idea,
-                                        bindings))
+            channel = _channel_of(member, bindings) if member.unreachable_at else None
+            if channel is None:
+                messages.append(_invitation(content, partnership, member, others, group.idea))
+            else:
+                in_thread.setdefault(channel.id, []).append(replace(
+                    _invitation_text(content, partnership, member, others, group.idea,
+                                     channel.platform), thread_of=FIRST))
     for binding in bindings:
-        text = channel_text(content, plan.groups, partnership, plan.settings.names_in_channel)
+        note = channel_text(content, plan.groups, partnership, plan.settings.names_in_channel,
+                            binding.platform)
         messages.append(PlannedMessage(
             kind="nudge", partnership_id=partnership.id,
             recipient=f"channel:{binding.platform}:{binding.channel_ref}",
             platform=binding.platform, target=binding.channel_ref, direct=False,
-            replies=(Text(text=text, public=True),)))
+            replies=(note, *in_thread.get(binding.id, ()))))
     return messages
 
 
+def _channel_of(member: Member, bindings: Sequence[ChannelBinding]) -> ChannelBinding | None:
+    """The channel where someone we cannot reach privately is invited: their platform's."""
+    return next((b for b in bindings if b.platform == member.platform), None)
+
+
 def _invitation(content: Content, partnership: Partnership, member: Member,
-                others: Sequence[Member], idea: Idea,
-                bindings: Sequence[ChannelBinding]) -> PlannedMessage:
-    """The private message; in the channel of their platform when we cannot reach them."""
+                others: Sequence[Member], idea: Idea) -> PlannedMessage:
+    """The private message naming the partner(s) and the idea."""
     lang = member.language
-    partners = partner_names(content, partnership, others, lang)
-    channel = next((b for b in bindings if b.platform == member.platform), None)
-    if member.unreachable_at is not None and channel is not None:
-        text = content.text("nudge_invite_in_channel", lang, name=display_name(
-            content, member, lang), partners=partners, idea=idea.text.get(lang))
-        return PlannedMessage(
-            kind="nudge", partnership_id=partnership.id,
-            recipient=f"channel:{channel.platform}:{channel.channel_ref}:member:{member.id}",
-            platform=channel.platform, target=channel.channel_ref, direct=False,
-            replies=(Text(text=text, public=True),), member_id=member.id)
-    text = content.text("nudge_invite", lang, partners=partners, idea=idea.text.get(lang),
-                        minutes=idea.minutes)
+    names = Names(content, lang, member.platform)
+    text = content.text("nudge_invite", lang, partners=partner_names(
+        content, partnership, others, lang, names), idea=idea.text.get(lang),
+        minutes=idea.minutes)
     return PlannedMessage(kind="nudge", partnership_id=partnership.id,
                           recipient=f"member:{member.id}", platform=member.platform,
-                          target=member.user_ref, direct=True, replies=(Text(text=text),),
+                          target=member.user_ref, direct=True, replies=(names.text(text),),
                           member_id=member.id)
+
+
+def _invitation_text(content: Content, partnership: Partnership, member: Member,
+                     others: Sequence[Member], idea: Idea, platform: str) -> Text:
+    """The invitation said in a channel, to someone we cannot reach privately."""
+    lang = member.language
+    names = Names(content, lang, platform)
+    text = content.text("nudge_invite_in_channel", lang, name=names.of(member),
+                        partners=partner_names(content, partnership, others, lang, names),
+                        idea=idea.text.get(lang))
+    return names.text(text, public=True)
+
+
+async def invitation_in_channel(
+    session: AsyncSession, content: Content, member_id: int, now: datetime
+) -> PlannedMessage | None:
+    """The invitation of the member's latest round, for their platform's channel: for when
+    their private message turns out undeliverable only at send time. None when there is no
+    such channel or round."""
+    member = await session.get(Member, member_id)
+    group = await records.latest_group(session, member_id)
+    if member is None or group is None:
+        return None
+    partnership = await session.get(Partnership, member.partnership_id)
+    channel = _channel_of(member, await records.channels(session, member.partnership_id))
+    idea = next((i for i in content.ideas if i.id == group.idea_id), None)
+    if partnership is None or channel is None or idea is None:
+        logger.info("member %s cannot be reached and has no channel to be invited in",
+                    member_id)
+        return None
+    members = (await records.group_members(session, [group.id]))[group.id]
+    others = [m for m in members if m.id != member.id]
+    text = _invitation_text(content, partnership, member, others, idea, channel.platform)
+    return PlannedMessage(
+        kind="nudge", partnership_id=partnership.id,
+        recipient=f"channel:{channel.platform}:{channel.channel_ref}:member:{member.id}",
+        platform=channel.platform, target=channel.channel_ref, direct=False,
+        replies=(text,), member_id=member.id)
+
+
+class Names:
+    """The names in one message: a platform mention for someone on the platform the message
+    goes out on, the plain name for anyone else (a mention cannot cross platforms)."""
+
+    def __init__(self, content: Content, lang: str, platform: str | None) -> None:
+        self.content, self.lang, self.platform = content, lang, platform
+        self.mentions: list[Mention] = []
+
+    def of(self, member: Member) -> str:
+        name = display_name(self.content, member, self.lang)
+        if member.platform != self.platform:
+            return name.replace("{@", "{ @")  # a typed "{@0}" must not become a mention
+        self.mentions.append(Mention(member.user_ref, name))
+        return mention_mark(len(self.mentions) - 1)
+
+    def text(self, text: str, public: bool = False) -> Text:
+        return Text(text=text, mentions=tuple(self.mentions), public=public)
 
 
 def display_name(content: Content, member: Member, lang: str) -> str:
@@ -233,26 +295,27 @@ def join_names(content: Content, names: Sequence[str], lang: str) -> str:
 
 
 def partner_names(content: Content, partnership: Partnership, others: Sequence[Member],
-                  lang: str) -> str:
+                  lang: str, names: Names | None = None) -> str:
+    """"Bram (Mbo College Kompas)", with a mention for each partner `names` can mention."""
+    names = names or Names(content, lang, None)
     schools = {s.id: s.name for s in partnership.schools}
     return join_names(content, [
-        content.text("nudge_partner", lang, name=display_name(content, m, lang),
+        content.text("nudge_partner", lang, name=names.of(m),
                      school=schools.get(m.school_id or 0, "?"))
         for m in others
     ], lang)
 
 
 def channel_text(content: Content, groups: Sequence[PlannedGroup], partnership: Partnership,
-                 with_names: bool) -> str:
-    """The one short channel message; names only when the partnership wants them."""
+                 with_names: bool, platform: str) -> Text:
+    """The one short channel message; names (mentions) only when the partnership wants them."""
     lang = partnership.language
+    names = Names(content, lang, platform)
     if not with_names:
-        return content.text("nudge_channel", lang, groups=len(groups))
-    lines = "\n".join(
-        "- " + join_names(content, [display_name(content, m, lang) for m in g.members], lang)
-        for g in groups
-    )
-    return content.text("nudge_channel_names", lang, lines=lines)
+        return names.text(content.text("nudge_channel", lang, groups=len(groups)), public=True)
+    lines = "\n".join("- " + join_names(content, [names.of(m) for m in g.members], lang)
+                      for g in groups)
+    return names.text(content.text("nudge_channel_names", lang, lines=lines), public=True)
 
 
 def describe_round(plan: RoundPlan) -> list[str]:

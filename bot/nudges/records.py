@@ -116,6 +116,18 @@ async def latest_round(session: AsyncSession, partnership_id: int) -> NudgeRound
     )
 
 
+async def latest_group(session: AsyncSession, member_id: int) -> NudgeGroup | None:
+    """The member's group in the latest round they were paired in."""
+    return await session.scalar(
+        select(NudgeGroup)
+        .join(NudgeRound, NudgeRound.id == NudgeGroup.round_id)
+        .join(NudgeGroupMember, NudgeGroupMember.group_id == NudgeGroup.id)
+        .where(NudgeGroupMember.member_id == member_id)
+        .order_by(NudgeRound.planned_at.desc(), NudgeRound.id.desc())
+        .limit(1)
+    )
+
+
 async def group_members(session: AsyncSession, group_ids: Iterable[int]) -> dict[int, list[Member]]:
     """The members of each group, by group id."""
     ids = list(group_ids)
@@ -131,8 +143,6 @@ async def group_members(session: AsyncSession, group_ids: Iterable[int]) -> dict
     for group_id, member in rows:
         found[group_id].append(member)
     return found
-
-
 
 
 async def save_answer(session: AsyncSession, group_id: int, member_id: int, answer: str,

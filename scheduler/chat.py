@@ -1,0 +1,237 @@
+"""`rooster` / `schedule`: a project leader looks at the partnership's schedule in chat and
+changes it with buttons and short typed answers (a number, a label, a time like 15:30).
+
+A change goes through `scheduler.rules.configure`, exactly as `achtje schedule set` does, so
+the next sends (`next_run_at`) move the same way; the leader then sees the new times from
+the same preview the command line prints. Members get the polite refusal.
+
+Button values: `sch:ask:<setting>` asks one setting, `sch:set:<setting>:<value>` changes
+it, `sch:start` starts the default schedule, `sch:menu` shows the schedule again and
+`sch:done` ends. Only the values the buttons offer are accepted, so `configure` never has
+to refuse a change made here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.flows.roles import is_leader, leaders_only
+from bot.flows.turn import Turn, match_option
+from bot.messages import FreeText, Option, Reply, Text
+from bot.settings import Settings
+from bot.store import repo
+from scheduler.calendar import parse_hhmm
+from scheduler.holidays import HolidayCalendar, loaded_holidays
+from scheduler.preview import PreviewLine, PreviewWords, preview
+from scheduler.rules import (
+    HOLIDAY_POLICIES,
+    REGULAR_KINDS,
+    Changes,
+    PartnershipPlan,
+    ScheduleError,
+    configure,
+    default_schedules,
+    load_plan,
+)
+
+logger = logging.getLogger(__name__)
+
+FLOW = "schedule"  # waiting for a typed time; data: {"setting": "checkin_time"}
+PREVIEW_WEEKS = 4
+CADENCES = ("1", "2", "3", "4")
+REMINDER_HOURS = ("0", "4", "24", "48")
+# What a button may set, and the values it may set it to.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "checkin_weekday": ("0", "1", "2", "3", "4"),
+    "cadence_weeks": CADENCES,
+    "reminder_hours": REMINDER_HOURS,
+    "holiday_policy": HOLIDAY_POLICIES,
+    "nudge_cadence_weeks": CADENCES,
+    "nudges": ("on", "off"),
+}
+TIMES = ("checkin_time", "summary_time")
+MENU = ("checkin_weekday", "checkin_time", "cadence_weeks", "reminder_hours",
+        "holiday_policy", "nudges", "summary_time")
+
+
+def _holidays() -> HolidayCalendar:
+    return loaded_holidays(Settings().content_dir)
+
+
+async def command(turn: Turn, _arg: str) -> list[Reply]:
+    """The schedule, what goes out in the next weeks, and what to change."""
+    if not is_leader(turn.member):
+        return leaders_only(turn)
+    return await _show(turn)
+
+
+async def act(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
+    """The engine's handler for `sch:` buttons; malformed values raise ValueError."""
+    if not is_leader(turn.member):
+        return leaders_only(turn)
+    match parts:
+        case ["menu"]:
+            return await _show(turn)
+        case ["done"]:
+            await repo.clear_conversation(turn.session, turn.member.id)
+            return [turn.say("sched_chat_done")]
+        case ["start"]:
+            return await _change(turn, Changes())
+        case ["ask", setting] if setting in MENU:
+            return [await _ask(turn, setting)]
+        case ["set", setting, value] if value in CHOICES[setting]:
+            if setting == "holiday_policy":
+                return await _change(turn, Changes(holiday_policy=value))
+            if setting == "nudges":
+                return await _change(turn, Changes(nudges=value == "on"))
+            return await _change(turn, _changes(setting, int(value)))
+    raise ValueError(":".join(parts))
+
+
+async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
+    """A typed time for the setting asked (`15:30`, or `15.30`)."""
+    if not is_leader(turn.member):
+        await repo.clear_conversation(turn.session, turn.member.id)
+        return leaders_only(turn)
+    if match_option(text, [[turn.t("sched_chat_option_back"), "sch:menu"]]):
+        return await _show(turn)
+    setting = data["setting"]
+    plan = await load_plan(turn.session, _holidays(), turn.partnership, turn.now)
+    hours = {"start": plan.settings.day_start, "end": plan.settings.day_end}
+    try:
+        at = parse_hhmm(text.replace(".", ":"))
+    except ValueError:
+        return [_time_prompt(turn, turn.t("sched_chat_bad_time", **hours))]
+    if not plan.calendar.in_hours(at):
+        return [_time_prompt(turn, turn.t("sched_chat_outside_hours",
+                                          time=at.strftime("%H:%M"), **hours))]
+    return await _change(turn, _changes(setting, at.strftime("%H:%M")))
+
+
+def _changes(setting: str, value: int | str) -> Changes:
+    changes = Changes()
+    setattr(changes, setting, value)
+    return changes
+
+
+async def _change(turn: Turn, changes: Changes) -> list[Reply]:
+    try:
+        await configure(turn.session, _holidays(), turn.partnership, changes, turn.now)
+    except ScheduleError as exc:
+        # The buttons only offer what `configure` accepts, so this is a bug. Not a
+        # ValueError for the engine: the turn must fail and roll back, not save half.
+        raise RuntimeError(f"the schedule refused a change from chat: {exc}") from exc
+    logger.info("member %s changed the schedule of partnership %s: %s", turn.member.id,
+                turn.partnership.id, changes)
+    return await _show(turn, saved=True)
+
+
+async def _show(turn: Turn, saved: bool = False) -> list[Reply]:
+    plan, lines = await preview(turn.session, _holidays(), turn.partnership,
+                                turn.local_today(), PREVIEW_WEEKS, turn.now,
+                                later_than=turn.now)
+    started = "checkin" in plan.schedules
+    replies: list[Reply] = [turn.say("sched_chat_saved")] if saved else []
+    replies.append(Text(text=_overview(turn, plan, started)))
+    if started:
+        replies.append(Text(text=_coming(turn, plan, lines)))
+    options = [Option(turn.t(f"sched_chat_opt_{setting}"), f"sch:ask:{setting}")
+               for setting in MENU]
+    if not started:
+        options.insert(0, Option(turn.t("sched_chat_opt_start"), "sch:start"))
+    options.append(Option(turn.t("sched_chat_opt_done"), "sch:done"))
+    replies.append(await turn.ask(turn.t("sched_chat_menu"), options))
+    return replies
+
+
+def _overview(turn: Turn, plan: PartnershipPlan, started: bool) -> str:
+    defaults = default_schedules(turn.partnership.id, turn.local_today(), turn.now)
+    schedules = {**defaults, **plan.schedules}
+    checkin, nudge, summary = (schedules[kind] for kind in REGULAR_KINDS)
+    settings = plan.settings
+
+    def cadence(weeks: int | None) -> str:
+        if weeks == 1:
+            return turn.t("sched_chat_every_week")
+        return turn.t("sched_chat_every_weeks", weeks=weeks)
+
+    def weekday(day: int | None) -> str:
+        return turn.t(f"sched_weekday_{day}")
+
+    lines = [turn.t("sched_chat_title", partnership=turn.partnership.name)]
+    if not started:
+        lines.append(turn.t("sched_chat_not_started"))
+    if checkin.enabled:
+        lines.append(turn.t("sched_chat_checkin", cadence=cadence(checkin.cadence_weeks),
+                            weekday=weekday(checkin.weekday), time=checkin.local_time))
+        lines.append(turn.t("sched_chat_reminder", hours=checkin.reminder_hours)
+                     if checkin.reminder_hours else turn.t("sched_chat_no_reminder"))
+        lines.append(turn.t(f"sched_chat_holiday_{settings.holiday_policy}"))
+    else:
+        lines.append(turn.t("sched_chat_checkins_off"))
+    if nudge.enabled and plan.nudges:
+        lines.append(turn.t("sched_chat_nudge", cadence=cadence(nudge.cadence_weeks),
+                            weekday=weekday(nudge.weekday), time=nudge.local_time))
+    else:
+        lines.append(turn.t("sched_chat_nudges_off"))
+    lines.append(turn.t("sched_chat_summary", time=summary.local_time) if summary.enabled
+                 else turn.t("sched_chat_summaries_off"))
+    lines.append(turn.t("sched_chat_hours", start=settings.day_start, end=settings.day_end,
+                        region=turn.partnership.region))
+    return "\n".join(lines)
+
+
+def _coming(turn: Turn, plan: PartnershipPlan, lines: list[PreviewLine]) -> str:
+    """What goes out from now on, in the words of the preview."""
+    if not lines:
+        return turn.t("sched_chat_next_none", weeks=PREVIEW_WEEKS)
+    words = PreviewWords(turn.content, plan, turn.lang)
+    out = [turn.t("sched_chat_next", weeks=PREVIEW_WEEKS)]
+    for line in lines:
+        when, kind, status, _to, reason = words.columns(line)
+        out.append(turn.t("sched_chat_next_line_why", when=when, kind=kind, status=status,
+                          reason=reason) if reason else
+                   turn.t("sched_chat_next_line", when=when, kind=kind, status=status))
+    return "\n".join(out)
+
+
+async def _ask(turn: Turn, setting: str) -> Reply:
+    plan = await load_plan(turn.session, _holidays(), turn.partnership, turn.now)
+    back = Option(turn.t("sched_chat_option_back"), "sch:menu")
+    if setting in TIMES:
+        await repo.set_conversation(turn.session, turn.member.id, FLOW,
+                                    {"setting": setting}, turn.now)
+        return FreeText(prompt=turn.t(f"sched_chat_ask_{setting}",
+                                      start=plan.settings.day_start,
+                                      end=plan.settings.day_end), skip=back)
+    options = [Option(label, f"sch:set:{target}:{value}")
+               for target, value, label in _answers(turn, setting, plan.nudges)]
+    return await turn.ask(turn.t(f"sched_chat_ask_{setting}"), [*options, back])
+
+
+def _answers(turn: Turn, setting: str, nudges_on: bool) -> list[tuple[str, str, str]]:
+    """(setting, value, label) of each answer to one question."""
+    def every(weeks: str) -> str:
+        if weeks == "1":
+            return turn.t("sched_chat_option_every_week")
+        return turn.t("sched_chat_option_every_weeks", weeks=weeks)
+
+    if setting == "checkin_weekday":
+        return [(setting, day, turn.t(f"sched_weekday_{day}")) for day in CHOICES[setting]]
+    if setting == "cadence_weeks":
+        return [(setting, weeks, every(weeks)) for weeks in CADENCES]
+    if setting == "reminder_hours":
+        return [(setting, hours, turn.t("sched_chat_option_reminder_after", hours=hours)
+                 if hours != "0" else turn.t("sched_chat_option_no_reminder"))
+                for hours in REMINDER_HOURS]
+    if setting == "holiday_policy":
+        return [(setting, policy, turn.t(f"sched_chat_option_{policy}"))
+                for policy in HOLIDAY_POLICIES]
+    switch = "off" if nudges_on else "on"
+    return [*(("nudge_cadence_weeks", weeks, every(weeks)) for weeks in CADENCES),
+            ("nudges", switch, turn.t(f"sched_chat_option_nudges_{switch}"))]
+
+
+def _time_prompt(turn: Turn, prompt: str) -> FreeText:
+    return FreeText(prompt=prompt, skip=Option(turn.t("sched_chat_option_back"), "sch:menu"))

@@ -1,0 +1,244 @@
+"""`rooster` / `schedule` in chat: a project leader sees the schedule and changes it with
+buttons and short typed answers; the next sends move as with `achtje schedule set`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from adapters.memory import MemoryChat
+from bot.content import Content
+from bot.messages import Choice, FreeText, Reply, Text
+from bot.store.models import Member, Partnership
+from bot.store.nudges import NudgeRound, NudgeSettings
+from bot.store.schedule import Schedule
+from scheduler.holidays import load_holidays
+from scheduler.planner import plan_due
+from scheduler.rules import Changes, configure
+from tests.conftest import Clock, onboard
+from tests.nudge_helpers import MBO, VMBO, add_member, chat_for
+from tests.scheduler_fakes import utc
+
+HOLIDAYS = load_holidays()
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+Sessions = async_sessionmaker[Any]
+
+
+async def lead(sessions: Sessions, chat: MemoryChat, language: str = "Nederlands") -> None:
+    """The chat's person, onboarded and made project leader."""
+    await onboard(chat, language=language)
+    async with sessions() as session, session.begin():
+        me = await session.scalar(select(Member).where(Member.user_ref == chat.user))
+        assert me is not None
+        me.role = "leader"
+
+
+async def scheduled(sessions: Sessions, partnership: Partnership, now: datetime,
+                    **changes: Any) -> None:
+    """What an operator's `achtje schedule set` does."""
+    async with sessions() as session, session.begin():
+        found = await session.get(Partnership, partnership.id)
+        assert found is not None
+        await configure(session, HOLIDAYS, found, Changes(**changes), now)
+
+
+async def next_send(sessions: Sessions, kind: str) -> str:
+    async with sessions() as session:
+        row = await session.scalar(select(Schedule).where(Schedule.kind == kind))
+        assert row is not None and row.next_run_at is not None
+        return row.next_run_at.astimezone(AMSTERDAM).strftime("%a %Y-%m-%d %H:%M")
+
+
+def texts(replies: list[Reply]) -> list[str]:
+    return [reply.text for reply in replies if isinstance(reply, Text)]
+
+
+def coming(replies: list[Reply]) -> list[str]:
+    """The lines of the "what goes out" message."""
+    found = [text for text in texts(replies) if text.startswith(("De komende", "The next"))]
+    assert len(found) == 1, texts(replies)
+    return found[0].splitlines()[1:]
+
+
+def labels(reply: Reply) -> list[str]:
+    assert isinstance(reply, Choice)
+    return [option.label for option in reply.options]
+
+
+async def test_only_project_leaders_see_or_change_the_schedule(
+    sessions: Sessions, content: Content, partnership: Partnership, chat: MemoryChat,
+) -> None:
+    await onboard(chat)
+    refused = [Text(text=content.text("leaders_only", "nl"))]
+    assert await chat.say("rooster") == refused
+    assert await chat.say("schedule") == refused
+    assert await chat.press_value("sch:set:cadence_weeks:1") == refused
+    assert await chat.press_value("sch:start") == refused
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Schedule)) == 0
+
+
+async def test_a_leader_starts_the_default_schedule_and_sees_what_goes_out(
+    sessions: Sessions, content: Content, partnership: Partnership, chat: MemoryChat,
+) -> None:
+    await lead(sessions, chat)
+    shown = await chat.say("rooster")
+    overview = texts(shown)[0].splitlines()
+    assert overview == [
+        "Het rooster van Demo Zorg & Welzijn:",
+        content.text("sched_chat_not_started", "nl"),
+        "- Check-in: om de 2 weken op dinsdag om 15:30",
+        "- Herinnering: 24 uur na de check-in, voor wie nog niet alles heeft ingevuld",
+        "- Check-in in een vakantie of op een vrije dag: naar de eerste schooldag erna",
+        "- Contactmoment (koffiekoppels): om de 2 weken op dinsdag om 15:30",
+        "- Maandoverzicht voor projectleiders: eerste schooldag van de maand om 08:30",
+        "Berichten gaan alleen op schooldagen tussen 08:00 en 18:00, buiten de vakanties van "
+        "regio midden.",
+    ]
+    assert labels(shown[-1])[0] == "Rooster starten" and labels(shown[-1])[-1] == "Klaar"
+
+    started = await chat.say("1")  # typed: the first option
+    assert texts(started)[0] == content.text("sched_chat_saved", "nl")
+    assert content.text("sched_chat_not_started", "nl") not in texts(started)[1]
+    # It is Tuesday 24 November, 15:30: this week's check-in time has just passed.
+    assert await next_send(sessions, "checkin") == "Tue 2026-12-08 15:30"
+    assert coming(started) == [
+        "- di 01-12-2026 08:30 maandoverzicht: gaat uit",
+        "- di 01-12-2026 15:30 contactmoment: gaat uit",
+        "- di 08-12-2026 15:30 check-in: gaat uit",
+        "- wo 09-12-2026 15:30 herinnering: gaat uit",
+        "- di 15-12-2026 15:30 contactmoment: gaat uit",
+    ]
+    assert "Rooster starten" not in labels(started[-1])
+
+    assert await chat.press("Klaar") == [Text(text=content.text("sched_chat_done", "nl"))]
+    assert await chat.say("2") == [Text(text=content.text("unknown", "nl"))]
+
+
+async def test_a_new_day_and_a_typed_time_move_the_next_check_in(
+    sessions: Sessions, content: Content, partnership: Partnership, chat: MemoryChat,
+    clock: Clock,
+) -> None:
+    await scheduled(sessions, partnership, clock.now, first=date(2026, 12, 8))
+    await lead(sessions, chat)
+    await chat.say("rooster")
+    days = await chat.press("Dag check-in")
+    assert labels(days[0]) == ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag",
+                               "Terug"]
+    moved = await chat.say("donderdag")
+    assert "- Check-in: om de 2 weken op donderdag om 15:30" in texts(moved)[1]
+    assert await next_send(sessions, "checkin") == "Thu 2026-12-10 15:30"
+    assert "- do 10-12-2026 15:30 check-in: gaat uit" in coming(moved)
+
+    asked = await chat.press("Tijd check-in")
+    assert asked == [FreeText(prompt=content.text("sched_chat_ask_checkin_time", "nl",
+                                                  start="08:00", end="18:00"),
+                              skip=chat.find_option("Terug"))]
+    assert await chat.say("na de lunch") == [FreeText(
+        prompt=content.text("sched_chat_bad_time", "nl", start="08:00", end="18:00"),
+        skip=chat.find_option("Terug"))]
+    late = await chat.say("19:00")
+    assert isinstance(late[0], FreeText) and late[0].prompt.startswith(
+        "19:00 valt buiten schooltijd")
+    assert await next_send(sessions, "checkin") == "Thu 2026-12-10 15:30"
+
+    saved = await chat.say("16.15")
+    assert texts(saved)[0] == content.text("sched_chat_saved", "nl")
+    assert await next_send(sessions, "checkin") == "Thu 2026-12-10 16:15"
+    assert coming(saved)[:3] == [
+        "- di 01-12-2026 08:30 maandoverzicht: gaat uit",
+        "- do 10-12-2026 16:15 check-in: gaat uit",
+        "- vr 11-12-2026 16:15 herinnering: gaat uit",
+    ]
+    # Back from a question leaves everything as it was.
+    await chat.press("Tijd maandoverzicht")
+    back = await chat.press("Terug")
+    assert texts(back)[0].startswith("Het rooster van") and labels(back[-1])[-1] == "Klaar"
+    assert await next_send(sessions, "summary") == "Tue 2026-12-01 08:30"
+
+
+async def test_how_often_reminders_and_holidays_by_buttons_in_english(
+    sessions: Sessions, content: Content, partnership: Partnership, chat: MemoryChat,
+    clock: Clock,
+) -> None:
+    clock.now = utc(2026, 12, 7, 9)  # Monday morning
+    await scheduled(sessions, partnership, clock.now, first=date(2026, 12, 1),
+                    closed_days={date(2026, 12, 15): "study day"})
+    await lead(sessions, chat, language="Engels (English)")
+    shown = await chat.say("schedule")
+    assert ("- Tu 15-12-2026 15:30 check-in: moved to We 16-12-2026 15:30 (the schools are "
+            "closed: study day)") in coming(shown)
+
+    await chat.press("Check-in in a holiday")
+    skipped = await chat.press("Skip it")
+    assert ("- Check-in in a holiday or on a day off: skipped" in texts(skipped)[1])
+    assert ("- Tu 15-12-2026 15:30 check-in: skipped (the schools are closed: study day)"
+            in coming(skipped))
+
+    asked = await chat.press("How often check-in")
+    assert labels(asked[0]) == ["Every week", "Every 2 weeks", "Every 3 weeks",
+                                "Every 4 weeks", "Back"]
+    weekly = await chat.say("every week")  # the label, typed
+    assert "- Check-in: every week on Tuesday at 15:30" in texts(weekly)[1]
+    assert "- Tu 08-12-2026 15:30 check-in: goes out" in coming(weekly)
+    assert "- We 09-12-2026 15:30 reminder: goes out" in coming(weekly)
+
+    await chat.press("Reminder")
+    quiet = await chat.press("No reminder")
+    assert "- Reminder: none" in texts(quiet)[1]
+    assert not [line for line in coming(quiet) if "reminder" in line]
+    async with sessions() as session:
+        checkin = await session.scalar(select(Schedule).where(Schedule.kind == "checkin"))
+        assert checkin is not None and (checkin.cadence_weeks, checkin.reminder_hours) == (1, 0)
+
+
+async def test_nudges_switched_off_in_chat_are_off_for_the_whole_partnership(
+    sessions: Sessions, content: Content, partnership: Partnership, chat: MemoryChat,
+    clock: Clock,
+) -> None:
+    await scheduled(sessions, partnership, clock.now, first=date(2026, 11, 17))
+    for user, school in (("bram", MBO), ("cas", VMBO), ("dirk", MBO)):
+        await add_member(sessions, partnership, user, school, clock.now)
+    await lead(sessions, chat)
+    await chat.say("rooster")
+    asked = await chat.press("Contactmomenten")
+    assert labels(asked[0])[-2:] == ["Contactmomenten uitzetten", "Terug"]
+    off = await chat.press("Contactmomenten uitzetten")
+    assert "- Contactmoment (koffiekoppels): staat uit" in texts(off)[1]
+    assert ("- di 08-12-2026 15:30 contactmoment: overgeslagen (de contactmomenten staan uit)"
+            in coming(off))
+    async with sessions() as session:
+        setting = await session.get(NudgeSettings, partnership.id)
+        assert setting is not None and setting.enabled is False
+    # The same switch as `achtje nudge settings --off`: koffie says so, no round is planned.
+    assert (await chat_for(chat.engine, "bram").say("koffie aan"))[-1] == Text(
+        text=content.text("coffee_partnership_off", "nl"))
+    await plan_due(sessions, content, HOLIDAYS, utc(2026, 12, 8, 14, 30))
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(NudgeRound)) == 0
+
+    await chat.say("rooster")
+    await chat.press("Contactmomenten")
+    every_week = await chat.press("Elke week")
+    assert "- Contactmoment (koffiekoppels): staat uit" in texts(every_week)[1]
+    await chat.press("Contactmomenten")
+    on = await chat.press("Contactmomenten aanzetten")
+    assert "- Contactmoment (koffiekoppels): elke week op dinsdag om 15:30" in texts(on)[1]
+    assert "- di 15-12-2026 15:30 contactmoment: gaat uit" in coming(on)
+
+
+async def test_button_values_typed_by_hand_change_nothing(
+    sessions: Sessions, content: Content, partnership: Partnership, chat: MemoryChat,
+    clock: Clock,
+) -> None:
+    await scheduled(sessions, partnership, clock.now, first=date(2026, 12, 8))
+    await lead(sessions, chat)
+    stale = [Text(text=content.text("stale_button", "nl"))]
+    for value in ("sch:set:cadence_weeks:9", "sch:set:day_start:07", "sch:set:checkin_time:19",
+                  "sch:ask:grace_minutes", "sch:set:holiday_policy:later", "sch:later"):
+        assert await chat.press_value(value) == stale, value
+    assert await next_send(sessions, "checkin") == "Tue 2026-12-08 15:30"
