@@ -17,12 +17,14 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -36,6 +38,7 @@ from adapters.slack.delivery import (
     deliver,
     open_dm,
     slack_profile,
+    update,
 )
 from adapters.slack.home import home_view
 from adapters.slack.install import DatabaseInstallationStore, DatabaseStateStore, token_cipher
@@ -48,6 +51,7 @@ from adapters.slack.render import (
     answer_modal,
     labels_for,
     modal_answer,
+    pressed,
 )
 from adapters.slack.translate import PLATFORM, is_dm, ref, split_ref
 from adapters.web import WebServer
@@ -177,7 +181,7 @@ class SlackAdapter:
         while self._tasks:
             await asyncio.gather(*set(self._tasks), return_exceptions=True)
 
-    def _spawn(self, work: Awaitable[None], what: str) -> None:
+    def _spawn(self, work: Awaitable[object], what: str) -> None:
         async def guarded() -> None:
             try:
                 async with self._in_flight:
@@ -225,21 +229,48 @@ class SlackAdapter:
         incoming = translate.from_command(command, team, ref(team, channel), direct)
         await self._answer(client, incoming, Target(channel, user, direct))
 
-    async def _on_button(self, ack: AsyncAck, body: dict[str, Any],
-                         client: AsyncWebClient, context: AsyncBoltContext) -> None:
+    async def _on_button(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
+                         context: AsyncBoltContext, respond: AsyncRespond) -> None:
         await ack()
         value = translate.pressed_value(body)
         if value is not None:
-            self._spawn(self._button(body, value, client, _team(context)),
+            self._spawn(self._button(body, value, client, _team(context), respond),
                         f"button {value!r} from {_user_id(body)}")
 
     async def _button(self, body: dict[str, Any], value: str, client: AsyncWebClient,
-                      team: str) -> None:
+                      team: str, respond: AsyncRespond) -> None:
         user = body["user"]["id"]
         channel, direct = translate.where_pressed(body)
         channel = channel or await open_dm(client, user)
         incoming = translate.from_action(body, value, team, ref(team, channel), direct)
-        await self._answer(client, incoming, Target(channel, user, direct))
+        replies = await self._answer(client, incoming, Target(channel, user, direct))
+        if (replies and translate.pressed_privately(body)
+                and all(reply.edit_of != incoming.message for reply in replies)):
+            await self._show_pressed(body, client, respond, incoming)
+
+    async def _show_pressed(self, body: dict[str, Any], client: AsyncWebClient,
+                            respond: AsyncRespond, incoming: Incoming) -> None:
+        """After a press in a DM or on an ephemeral message: the message says what was
+        chosen and loses its buttons, so an old question is not answered by accident.
+        Slack sends the message itself only for DMs; an ephemeral one is replaced whole."""
+        label = translate.pressed_label(body)
+        if label is None:
+            return
+        lang = await self._language(incoming.user, incoming.locale)
+        blocks = (body.get("message") or {}).get("blocks") or []
+        shown = pressed(blocks, self.content.text("slack_chosen", lang, choice=label))
+        container = body.get("container") or {}
+        try:
+            if container.get("is_ephemeral"):
+                answer = await respond(text=shown.text, blocks=shown.blocks,
+                                       replace_original=True)
+                if answer.status_code != 200:
+                    logger.info("Slack did not replace a pressed ephemeral message: %s %s",
+                                answer.status_code, answer.body)
+            elif incoming.message is not None:
+                await update(client, str(container.get("channel_id")), incoming.message, shown)
+        except (DeliveryError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            logger.info("could not show the choice on a pressed Slack message: %r", exc)
 
     async def _on_open_answer(self, ack: AsyncAck, body: dict[str, Any],
                               client: AsyncWebClient, context: AsyncBoltContext) -> None:
@@ -298,13 +329,15 @@ class SlackAdapter:
 
     # -- answering -----------------------------------------------------------------------
 
-    async def _answer(self, client: AsyncWebClient, incoming: Incoming, target: Target) -> None:
-        """Let the engine answer, then show its replies; failures are logged, not shown."""
+    async def _answer(self, client: AsyncWebClient, incoming: Incoming, target: Target
+                      ) -> list[Reply]:
+        """Let the engine answer, then show its replies; failures are logged, not shown.
+        Returns the engine's replies."""
         if await language_of(self.engine.sessions, PLATFORM, incoming.user) is None:
             incoming = await self._introduce(client, incoming, target.user)
         replies = await self.engine.handle(incoming)
         if not replies:
-            return
+            return replies
         lang = await self._language(incoming.user, incoming.locale)
         try:
             await deliver(client, target, replies, labels_for(self.content, lang))
@@ -324,6 +357,7 @@ class SlackAdapter:
                 await deliver(client, target, [apology], labels_for(self.content, lang))
             except DeliveryError:
                 logger.exception("not even the apology reached %s", incoming.user)
+        return replies
 
     async def _introduce(self, client: AsyncWebClient, incoming: Incoming,
                          user: str | None) -> Incoming:

@@ -3,7 +3,8 @@
 Private replies in a channel are ephemeral messages to the one person; when Slack will not
 show an ephemeral there (the bot is not in the channel, for instance) they go to the
 person's DM instead, never to the channel. Images cannot be ephemeral, so a private image
-always goes to the DM.
+always goes to the DM. A reply with `thread_of=FIRST` goes in the thread of the first
+message this delivery posted in the same channel.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.render import Labels, Message, escape, render
 from bot.messages import (
+    FIRST,
     DeliveryError,
     DeliveryUncertain,
     Image,
@@ -144,6 +146,7 @@ async def deliver(
     replies answer someone, they reach that person in their DM instead.
     """
     dm = target.channel if target.direct else None
+    threads = Threads()
 
     async def to_dm(reply: Reply) -> None:
         nonlocal dm
@@ -151,7 +154,7 @@ async def deliver(
             if target.user is None:
                 raise DeliveryError("no channel and no person to send to")
             dm = await open_dm(client, target.user)
-        await _post(client, dm, reply, labels)
+        await _post(client, dm, reply, labels, threads)
 
     for reply in replies:
         if target.direct or target.channel is None:
@@ -167,9 +170,9 @@ async def deliver(
         try:
             if reply.private:
                 assert target.user is not None
-                await _ephemeral(client, target.channel, target.user, reply, labels)
+                await _ephemeral(client, target.channel, target.user, reply, labels, threads)
             else:
-                await _post(client, target.channel, reply, labels)
+                await _post(client, target.channel, reply, labels, threads)
             continue
         except SlackUnreachable as exc:
             if target.user is None or exc.error not in NO_POST_HERE:
@@ -179,40 +182,68 @@ async def deliver(
         await to_dm(reply)
 
 
+class Threads:
+    """The first message posted in each channel during one delivery: where a reply with
+    `thread_of=FIRST` goes. Ephemeral messages and files cannot hold a thread."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, str] = {}
+
+    def posted(self, channel: str, ts: object) -> None:
+        if isinstance(ts, str) and ts:
+            self._first.setdefault(channel, ts)
+
+    def of(self, channel: str, reply: Reply) -> str | None:
+        """The `thread_ts` for a reply in this channel (None: not in a thread)."""
+        if reply.thread_of != FIRST:
+            return reply.thread_of
+        first = self._first.get(channel)
+        if first is None:
+            logger.warning("no first message in %s to thread a %s under; posted on its own",
+                           channel, type(reply).__name__)
+        return first
+
+
 async def _ephemeral(
-    client: AsyncWebClient, channel: str, user: str, reply: Reply, labels: Labels
+    client: AsyncWebClient, channel: str, user: str, reply: Reply, labels: Labels,
+    threads: Threads,
 ) -> None:
     for message in render(reply, labels):
         await call(client.chat_postEphemeral(
             channel=channel, user=user, text=message.text, blocks=message.blocks,
-            thread_ts=reply.thread_of,
+            thread_ts=threads.of(channel, reply),
         ))
 
 
-async def _post(client: AsyncWebClient, channel: str, reply: Reply, labels: Labels) -> None:
+async def _post(client: AsyncWebClient, channel: str, reply: Reply, labels: Labels,
+                threads: Threads) -> None:
     if isinstance(reply, Image):
-        await _upload(client, channel, reply)
+        await _upload(client, channel, reply, threads.of(channel, reply))
         return
     messages = render(reply, labels)
     if reply.edit_of is not None and len(messages) == 1:
-        await _update(client, channel, reply.edit_of, messages[0])
+        await update(client, channel, reply.edit_of, messages[0])
+        threads.posted(channel, reply.edit_of)
         return
+    thread = threads.of(channel, reply)
     for message in messages:
-        await call(client.chat_postMessage(
+        response = await call(client.chat_postMessage(
             channel=channel, text=message.text, blocks=message.blocks,
-            thread_ts=reply.thread_of, unfurl_links=False, unfurl_media=False,
+            thread_ts=thread, unfurl_links=False, unfurl_media=False,
         ))
+        threads.posted(channel, response.get("ts"))
 
 
-async def _update(client: AsyncWebClient, channel: str, ts: str, message: Message) -> None:
+async def update(client: AsyncWebClient, channel: str, ts: str, message: Message) -> None:
     await call(client.chat_update(channel=channel, ts=ts, text=message.text,
                                   blocks=message.blocks))
 
 
-async def _upload(client: AsyncWebClient, channel: str, image: Image) -> None:
+async def _upload(client: AsyncWebClient, channel: str, image: Image, thread: str | None
+                  ) -> None:
     """Files upload v2: ask for an upload URL, send the bytes, then share the file."""
     await call(client.files_upload_v2(
         channel=channel, content=image.png, filename=IMAGE_NAME, title=image.caption[:250],
-        initial_comment=escape(image.caption), thread_ts=image.thread_of,
+        initial_comment=escape(image.caption), thread_ts=thread,
     ))
 

@@ -35,19 +35,28 @@ async def answer(query: CallbackQuery) -> None:
         logger.info("could not answer telegram callback query: %s", exc)
 
 
-async def tidy(query: CallbackQuery) -> None:
-    """Show what was picked under the question and take the buttons away, so an old
-    question cannot be answered by accident and a second tap has nothing to press."""
+def pressed_label(query: CallbackQuery) -> str | None:
+    """What the pressed button said."""
+    message = query.message
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return None
+    return next((button.text for row in message.reply_markup.inline_keyboard
+                 for button in row if button.callback_data == query.data), None)
+
+
+async def tidy(query: CallbackQuery, chosen: str | None) -> None:
+    """Show what was chosen under the question and take the buttons away, so an old
+    question cannot be answered by accident and a second tap has nothing to press. The
+    question keeps its mentions; a photo, or a text that would grow too long, only loses
+    its buttons."""
     message = query.message
     if not isinstance(message, Message) or message.reply_markup is None:
         return
-    label = next((button.text for row in message.reply_markup.inline_keyboard
-                  for button in row if button.callback_data == query.data), None)
     try:
         text = message.text or ""
-        picked = f"{text}\n\n✓ {label}"
-        if text and label and rendering.utf16_len(picked) <= rendering.MAX_TEXT:
-            await query.edit_message_text(picked)
+        picked = f"{text}\n\n{chosen}"
+        if text and chosen and rendering.utf16_len(picked) <= rendering.MAX_TEXT:
+            await query.edit_message_text(picked, entities=message.entities or None)
         else:
             await query.edit_message_reply_markup(None)
     except TelegramError as exc:
