@@ -85,7 +85,7 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
 
 
 def mrkdwn(text: str, mentions: Sequence[Mention] = ()) -> str:
@@ -118,11 +118,11 @@ def _blocks(reply: Reply, labels: Labels) -> list[Block]:
         case Text():
             return sections(reply.text, reply.mentions)
         case Scale():
-            return [*sections(reply.prompt), _buttons(reply.options)]
+            return [*sections(reply.prompt), *_buttons(reply.options)]
         case Choice() if len(reply.options) <= MAX_BUTTONS:
-            return [*sections(reply.prompt), _buttons(reply.options)]
+            return [*sections(reply.prompt), *_buttons(reply.options)]
         case Choice():
-            return [*sections(reply.prompt), _menu(reply.options, labels.pick)]
+            return [*sections(reply.prompt), *_menu(reply.options, labels.pick)]
         case FreeText():
             elements = [_button(labels.type_answer, "open", OPEN_ANSWER, primary=True)]
             if reply.skip is not None:
@@ -175,25 +175,31 @@ def _button(label: str, value: str, action_id: str, primary: bool = False) -> Bl
     return button
 
 
-def _buttons(options: tuple[Option, ...]) -> Block:
+def _buttons(options: tuple[Option, ...]) -> list[Block]:
+    """A row of buttons (none when no option fits)."""
     usable = [o for o in options if _fits(o, MAX_BUTTON_VALUE)]
-    return {"type": "actions", "elements": [
+    if not usable:
+        return []
+    return [{"type": "actions", "elements": [
         _button(option.label, option.value, f"{BUTTON_PREFIX}{n}")
         for n, option in enumerate(usable)
-    ]}
+    ]}]
 
 
-def _menu(options: tuple[Option, ...], placeholder: str) -> Block:
+def _menu(options: tuple[Option, ...], placeholder: str) -> list[Block]:
+    """A menu (none when no option fits)."""
     usable = [o for o in options if _fits(o, MAX_MENU_VALUE)]
+    if not usable:
+        return []
     if len(usable) > MAX_MENU_OPTIONS:
         logger.warning("a menu of %d options shows the first %d", len(usable), MAX_MENU_OPTIONS)
-    return {"type": "actions", "elements": [{
+    return [{"type": "actions", "elements": [{
         "type": "static_select",
         "action_id": MENU,
         "placeholder": _label(placeholder),
         "options": [{"text": _label(o.label), "value": o.value}
                     for o in usable[:MAX_MENU_OPTIONS]],
-    }]}
+    }]}]
 
 
 def _fits(option: Option, limit: int) -> bool:
