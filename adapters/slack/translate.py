@@ -116,12 +116,13 @@ def from_action(
 ) -> Incoming:
     user = body.get("user") or {}
     message = body.get("message") or {}
+    container = body.get("container") or {}  # all Slack says of an ephemeral message
     return Incoming(
         platform=PLATFORM, user=ref(team, user["id"]), chat=chat, direct=direct, action=value,
         display_name=user.get("name") or user.get("username"),
         event_id=_event_id("action", body.get("trigger_id")),
-        message=(body.get("container") or {}).get("message_ts") or message.get("ts"),
-        thread=message.get("thread_ts"), raw=body,
+        message=container.get("message_ts") or message.get("ts"),
+        thread=message.get("thread_ts") or container.get("thread_ts"), raw=body,
     )
 
 
