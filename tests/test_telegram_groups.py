@@ -158,3 +158,21 @@ async def test_threads_are_chains_of_replies(bot: Bot) -> None:
     assert bot.fake.sent(GROUP)[-1].reply_to == opening.params["message_id"]
     stored = bot.fake.messages[(GROUP, bot.fake.sent(GROUP)[-1].params["message_id"])]
     assert stored["reply_to_message"]["text"] == "Ronde 3 staat open"
+
+
+async def test_an_edit_replaces_the_message_or_posts_anew_when_it_cannot(bot: Bot) -> None:
+    await bot.adapter.send(str(GROUP), [Choice(prompt="Peiling: doe mee",
+                                               options=(Option("A", "cmd:help"),))])
+    [poll] = bot.fake.sent(GROUP)
+    message_id = poll.params["message_id"]
+    await bot.adapter.send(str(GROUP), [
+        Text(text=f"Peiling gesloten, dank {mention_mark(0)}",
+             mentions=(Mention(str(ANNA.id), "Anna"),), edit_of=str(message_id)),
+        Text(text="De uitslag", thread_of=FIRST)])
+    edit, result = bot.fake.sent(GROUP)[1:]
+    assert (edit.method, edit.params["message_id"]) == ("editMessageText", message_id)
+    assert edit.mentions == [("Anna", ANNA.id)] and "reply_markup" not in edit.params
+    assert result.reply_to == message_id  # the edited message is the call's first
+    assert "reply_markup" not in bot.fake.messages[(GROUP, message_id)]
+    await bot.adapter.send(str(GROUP), [Text(text="lang " * 2000, edit_of=str(message_id))])
+    assert [c.method for c in bot.fake.sent(GROUP)[3:]] == ["sendMessage"] * 3

@@ -15,9 +15,9 @@ from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
-from telegram import BotCommand, ChatMemberUpdated, Message, Update
+from telegram import BotCommand, ChatMemberUpdated, ForceReply, Message, Update
 from telegram.constants import ChatMemberStatus
-from telegram.error import ChatMigrated, InvalidToken, TelegramError
+from telegram.error import BadRequest, ChatMigrated, InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
 
 from adapters.telegram import delivery
@@ -140,7 +140,8 @@ class TelegramAdapter:
     async def _send(self, chat: str, replies: Sequence[Reply],
                     asked: rendering.Asked | None = None) -> None:
         """`send`, knowing who a typed question in a group is for. A reply in a thread
-        answers that message; `thread_of=FIRST` the first message sent here."""
+        answers that message, `thread_of=FIRST` the first message sent here; `edit_of`
+        replaces that message."""
         try:
             chat_id = int(chat)
         except ValueError as exc:
@@ -156,9 +157,33 @@ class TelegramAdapter:
             except TypeError:
                 logger.exception("cannot render %s for telegram", type(reply).__name__)
                 continue
+            edited = _message_id(reply.edit_of)
+            if edited is not None and await self._edit(chat_id, edited, messages):
+                first = first or edited
+                continue
             for message in messages:
                 chat_id, sent = await self._post(chat_id, message)
                 first = first or sent.message_id
+
+    async def _edit(self, chat_id: int, message_id: int,
+                    messages: list[rendering.Outgoing]) -> bool:
+        """Replace an earlier message's text (and inline keyboard). False when the reply
+        does not fit in one such edit (a photo, a long text): then it is posted anew."""
+        if len(messages) != 1 or messages[0].photo is not None or isinstance(
+                messages[0].markup, ForceReply):
+            return False
+        message = messages[0]
+        try:
+            await self.app.bot.edit_message_text(
+                message.text, chat_id=chat_id, message_id=message_id,
+                entities=message.entities or None, reply_markup=message.markup)
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return True
+            raise delivery.delivery_error(exc) from exc
+        except TelegramError as exc:
+            raise delivery.delivery_error(exc) from exc
+        return True
 
     async def send_direct(self, user: str, replies: Sequence[Reply]) -> None:
         """A person's private chat has their user id; a 403 there means blocked or never
