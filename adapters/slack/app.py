@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -37,8 +36,8 @@ from adapters.slack.delivery import (
     call,
     deliver,
     open_dm,
+    show_choice,
     slack_profile,
-    update,
 )
 from adapters.slack.home import home_view
 from adapters.slack.install import DatabaseInstallationStore, DatabaseStateStore, token_cipher
@@ -51,7 +50,6 @@ from adapters.slack.render import (
     answer_modal,
     labels_for,
     modal_answer,
-    pressed,
 )
 from adapters.slack.translate import PLATFORM, is_dm, ref, split_ref
 from adapters.web import WebServer
@@ -251,26 +249,12 @@ class SlackAdapter:
     async def _show_pressed(self, body: dict[str, Any], client: AsyncWebClient,
                             respond: AsyncRespond, incoming: Incoming) -> None:
         """After a press in a DM or on an ephemeral message: the message says what was
-        chosen and loses its buttons, so an old question is not answered by accident.
-        Slack sends the message itself only for DMs; an ephemeral one is replaced whole."""
+        chosen and loses its buttons, so an old question is not answered by accident."""
         label = translate.pressed_label(body)
-        if label is None:
-            return
-        lang = await self._language(incoming.user, incoming.locale)
-        blocks = (body.get("message") or {}).get("blocks") or []
-        shown = pressed(blocks, self.content.text("slack_chosen", lang, choice=label))
-        container = body.get("container") or {}
-        try:
-            if container.get("is_ephemeral"):
-                answer = await respond(text=shown.text, blocks=shown.blocks,
-                                       replace_original=True)
-                if answer.status_code != 200:
-                    logger.info("Slack did not replace a pressed ephemeral message: %s %s",
-                                answer.status_code, answer.body)
-            elif incoming.message is not None:
-                await update(client, str(container.get("channel_id")), incoming.message, shown)
-        except (DeliveryError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            logger.info("could not show the choice on a pressed Slack message: %r", exc)
+        if label is not None:
+            lang = await self._language(incoming.user, incoming.locale)
+            await show_choice(client, respond, body,
+                              self.content.text("slack_chosen", lang, choice=label))
 
     async def _on_open_answer(self, ack: AsyncAck, body: dict[str, Any],
                               client: AsyncWebClient, context: AsyncBoltContext) -> None:

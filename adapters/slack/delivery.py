@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
@@ -22,7 +23,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.render import Labels, Message, escape, render
+from adapters.slack.render import Labels, Message, escape, pressed, render
 from bot.messages import (
     FIRST,
     DeliveryError,
@@ -247,3 +248,24 @@ async def _upload(client: AsyncWebClient, channel: str, image: Image, thread: st
         initial_comment=escape(image.caption), thread_ts=thread,
     ))
 
+
+
+async def show_choice(client: AsyncWebClient, respond: AsyncRespond, body: dict[str, Any],
+                      chosen: str) -> None:
+    """Show a pressed message with `chosen` instead of its buttons: `chat.update` for a
+    message in a DM (Slack sends its blocks along), the press's response_url for an
+    ephemeral one (Slack sends nothing of it, so the choice replaces it whole). Failures
+    are logged: the answer itself was already given."""
+    container = body.get("container") or {}
+    shown = pressed((body.get("message") or {}).get("blocks") or [], chosen)
+    try:
+        if container.get("is_ephemeral"):
+            answer = await respond(text=shown.text, blocks=shown.blocks, replace_original=True)
+            if answer.status_code != 200:
+                logger.info("Slack did not replace a pressed ephemeral message: %s %s",
+                            answer.status_code, answer.body)
+        elif container.get("message_ts") and container.get("channel_id"):
+            await update(client, str(container["channel_id"]), str(container["message_ts"]),
+                         shown)
+    except (DeliveryError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        logger.info("could not show the choice on a pressed Slack message: %r", exc)

@@ -15,9 +15,9 @@ from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
-from telegram import BotCommand, ChatMemberUpdated, ForceReply, Message, Update
+from telegram import BotCommand, ChatMemberUpdated, Message, Update
 from telegram.constants import ChatMemberStatus
-from telegram.error import BadRequest, ChatMigrated, InvalidToken, TelegramError
+from telegram.error import ChatMigrated, InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
 
 from adapters.telegram import delivery
@@ -148,7 +148,8 @@ class TelegramAdapter:
             raise Unreachable(f"not a Telegram chat id: {chat!r}") from exc
         first: int | None = None
         for reply in replies:
-            thread = first if reply.thread_of == FIRST else _message_id(reply.thread_of)
+            thread = (first if reply.thread_of == FIRST
+                      else rendering.message_id(reply.thread_of))
             try:
                 callback_data = await self._callback_data(reply, chat_id > 0)
                 messages = rendering.render(reply, chat=chat_id, bot_username=self.username,
@@ -157,33 +158,14 @@ class TelegramAdapter:
             except TypeError:
                 logger.exception("cannot render %s for telegram", type(reply).__name__)
                 continue
-            edited = _message_id(reply.edit_of)
-            if edited is not None and await self._edit(chat_id, edited, messages):
+            edited = rendering.message_id(reply.edit_of)
+            if edited is not None and await delivery.edit(self.app.bot, chat_id, edited,
+                                                          messages):
                 first = first or edited
                 continue
             for message in messages:
                 chat_id, sent = await self._post(chat_id, message)
                 first = first or sent.message_id
-
-    async def _edit(self, chat_id: int, message_id: int,
-                    messages: list[rendering.Outgoing]) -> bool:
-        """Replace an earlier message's text (and inline keyboard). False when the reply
-        does not fit in one such edit (a photo, a long text): then it is posted anew."""
-        if len(messages) != 1 or messages[0].photo is not None or isinstance(
-                messages[0].markup, ForceReply):
-            return False
-        message = messages[0]
-        try:
-            await self.app.bot.edit_message_text(
-                message.text, chat_id=chat_id, message_id=message_id,
-                entities=message.entities or None, reply_markup=message.markup)
-        except BadRequest as exc:
-            if "not modified" in exc.message.lower():
-                return True
-            raise delivery.delivery_error(exc) from exc
-        except TelegramError as exc:
-            raise delivery.delivery_error(exc) from exc
-        return True
 
     async def send_direct(self, user: str, replies: Sequence[Reply]) -> None:
         """A person's private chat has their user id; a 403 there means blocked or never
@@ -273,7 +255,7 @@ class TelegramAdapter:
         public = [reply for reply in replies if not reply.private]
         private = [reply for reply in replies if reply.private]
         if public:
-            await self._send_logged(incoming.chat, public, _asked(incoming))
+            await self._send_logged(incoming.chat, public, rendering.Asked.of(incoming))
         if not private:
             return
         try:
@@ -406,25 +388,3 @@ class TelegramAdapter:
 
 def _language(locale: str | None) -> str:
     return "en" if (locale or "").lower().startswith("en") else "nl"
-
-
-def _message_id(reference: str | None) -> int | None:
-    """A thread named by the engine: the id of a message in the same chat."""
-    if reference is None:
-        return None
-    try:
-        return int(reference)
-    except ValueError:
-        logger.warning("not a Telegram message id to answer under: %r", reference)
-        return None
-
-
-def _asked(incoming: Incoming) -> rendering.Asked | None:
-    """Who the answer to a group event is for: a typed question opens their reply field."""
-    try:
-        user = int(incoming.user)
-    except ValueError:
-        return None
-    typed = incoming.action is None and incoming.message is not None
-    return rendering.Asked(user, incoming.display_name or incoming.user,
-                           int(incoming.message) if typed and incoming.message else None)

@@ -1,5 +1,5 @@
-"""Telegram's side of delivering: answering and tidying button presses, and what a Bot
-API error means for whoever sent the message (a `DeliveryError` subclass)."""
+"""Telegram's side of delivering: answering and tidying button presses, editing a message,
+and what a Bot API error means for whoever sent the message (a `DeliveryError` subclass)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import warnings
 from datetime import timedelta
 
-from telegram import CallbackQuery, Message
+from telegram import Bot, CallbackQuery, ForceReply, Message
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -61,6 +61,26 @@ async def tidy(query: CallbackQuery, chosen: str | None) -> None:
             await query.edit_message_reply_markup(None)
     except TelegramError as exc:
         logger.info("could not tidy a pressed telegram message: %s", exc)
+
+
+async def edit(bot: Bot, chat_id: int, message_id: int,
+               messages: list[rendering.Outgoing]) -> bool:
+    """Replace an earlier message's text (and inline keyboard). False when the reply does
+    not fit in one such edit (a photo, a long text, a reply field): post it anew then."""
+    if len(messages) != 1 or messages[0].photo is not None:
+        return False
+    message, markup = messages[0], messages[0].markup
+    if isinstance(markup, ForceReply):
+        return False
+    try:
+        await bot.edit_message_text(message.text, chat_id=chat_id, message_id=message_id,
+                                    entities=message.entities or None, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise delivery_error(exc) from exc
+    except TelegramError as exc:
+        raise delivery_error(exc) from exc
+    return True
 
 
 def delivery_error(exc: TelegramError) -> DeliveryError:

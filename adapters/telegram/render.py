@@ -8,6 +8,7 @@ id from the database) and threads to message ids before calling `render`.
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from bot.messages import (
     Choice,
     FreeText,
     Image,
+    Incoming,
     Invitation,
     Mention,
     Option,
@@ -34,6 +36,8 @@ from bot.messages import (
     Text,
     split_mentions,
 )
+
+logger = logging.getLogger(__name__)
 
 MAX_TEXT = 4096  # UTF-16 code units, as Telegram counts
 MAX_CAPTION = 1024
@@ -68,6 +72,25 @@ class Asked:
     user: int
     name: str
     message: int | None = None  # what they typed, when they typed (not pressed) it
+
+    @classmethod
+    def of(cls, incoming: Incoming) -> Asked | None:
+        """Who answers the replies to this event from a group."""
+        if not incoming.user.isdigit():
+            return None
+        typed = incoming.action is None and incoming.message is not None
+        return cls(int(incoming.user), incoming.display_name or incoming.user,
+                   message_id(incoming.message) if typed else None)
+
+
+def message_id(reference: str | None) -> int | None:
+    """A message named by the engine (a thread, an edit): its Telegram id."""
+    if reference is None:
+        return None
+    if not reference.isdigit():
+        logger.warning("not a Telegram message id: %r", reference)
+        return None
+    return int(reference)
 
 
 def fits_callback_data(value: str) -> bool:
