@@ -87,6 +87,12 @@ async def test_instruments_and_a_check_in_in_a_channel_keep_the_limits(
         await slack.press(list(buttons_of(question).values())[3], user="U2", channel="C1")
     assert len(slack.fake.posted()) > 10
     assert not any(call.failed for call in slack.fake.calls)
+    shown = slack.fake.texts()
+    assert any(text.startswith("Uitslag van de peiling (3 stemmen)") for text in shown)
+    assert shown[-1].startswith("Dank je wel, je check-in is klaar")
+    # The channel's poll kept its buttons; the three answered check-in questions did not.
+    assert buttons_of(poll) and slack.fake.of("chat.update") == []
+    assert len(slack.fake.of("respond")) == 3
 
 
 names = st.text(st.characters(blacklist_categories=("Cs",)), max_size=120)
