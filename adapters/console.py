@@ -16,7 +16,17 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from bot.engine import Engine
-from bot.messages import Choice, FreeText, Image, Incoming, Invitation, Reply, Scale, Text
+from bot.messages import (
+    Choice,
+    FreeText,
+    Image,
+    Incoming,
+    Invitation,
+    Reply,
+    Scale,
+    Text,
+    split_mentions,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +38,7 @@ def render(reply: Reply) -> str:
     """Plain text for one reply; options are numbered so they can be typed."""
     match reply:
         case Text():
-            return reply.text
+            return plain(reply)
         case Scale():
             legend = "  ".join(f"[{k}] {o.label}" for k, o in zip(SCALE_KEYS, reply.options,
                                                                   strict=False))
@@ -46,6 +56,12 @@ def render(reply: Reply) -> str:
                 file.write(reply.png)
             return f"{reply.caption}\n  ({file.name})"
     raise TypeError(f"cannot render {type(reply).__name__}")
+
+
+def plain(text: Text) -> str:
+    """The text with each mention as the person's name."""
+    return "".join(part if isinstance(part, str) else part.name
+                   for part in split_mentions(text.text, text.mentions))
 
 
 class ConsoleChat:

@@ -1,10 +1,11 @@
 """Click to stored answer on Slack: signed block_actions over real HTTP to our server.
 
 The real SlackAdapter and Engine run on the real WebServer against the fake Slack Web API
-(tests/slack_fakes.py). A click counts as done when its answer is committed and the next
-statement has been posted to the fake Slack (the task the listener hands the work to has
-finished); the HTTP acknowledgement time is reported too. The floor is a bare slack-bolt
-AsyncApp on the same kind of aiohttp server whose action listener only acknowledges.
+(tests/slack_fakes.py). A click counts as done when its answer is committed, the next
+statement has been posted to the fake Slack and the pressed question shows the choice
+(the task the listener hands the work to has finished); the HTTP acknowledgement time is
+reported too. The floor is a bare slack-bolt AsyncApp on the same kind of aiohttp server
+whose action listener only acknowledges.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import SlackAdapter
@@ -83,8 +85,8 @@ async def ours(backend: str, clicks_wanted: int, concurrency: int) -> dict[str, 
             work = adapter._button
 
             async def timed(body: dict[str, Any], value: str, client: AsyncWebClient,
-                            team: str) -> None:
-                await work(body, value, client, team)
+                            team: str, respond: AsyncRespond) -> None:
+                await work(body, value, client, team, respond)
                 finished.mark(body["actions"][0]["action_ts"])
 
             adapter._button = timed  # type: ignore[method-assign]

@@ -1,8 +1,11 @@
 """A fake Slack for the tests: the Web API and the Socket Mode WebSocket on 127.0.0.1.
 
 `FakeSlack` is a real aiohttp server on port 0 that records every call and answers the way
-Slack does (the fields achtje and the SDKs read). `SlackRig` runs the real adapter on the
-real web server against it and sends properly signed requests, as Slack would.
+Slack does (the fields achtje and the SDKs read). It keeps the messages as people see them
+(updated, replaced through a response_url), and refuses blocks beyond Block Kit's limits
+with `invalid_blocks`, as Slack does. `SlackRig` runs the real adapter on the real web
+server against it and sends properly signed requests, as Slack would; a press is made on
+the message that shows the button, with that message's ts and blocks.
 """
 
 from __future__ import annotations
@@ -39,6 +42,19 @@ class Call:
     token: str | None
     at: float
     failed: bool = False
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Shown:
+    """A message as people see it now; `user` is set for an ephemeral one (only they see it)."""
+
+    ts: str
+    channel: str
+    blocks: list[dict[str, Any]]
+    text: str
+    user: str | None = None
+    thread: str | None = None
 
 
 @dataclass
@@ -50,6 +66,7 @@ class FakeSlack:
     uploads: list[bytes] = field(default_factory=list)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     installs: dict[str, str] = field(default_factory=dict)  # oauth code -> team id
+    shown: dict[str, Shown] = field(default_factory=dict)  # by ts
     _failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = field(
         default_factory=dict)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -66,6 +83,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_post("/respond/{ts}", self._respond)
         app.router.add_get("/link", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -92,6 +110,22 @@ class FakeSlack:
         """Every message shown to someone, in order."""
         return [c for c in self.calls
                 if c.method in ("chat.postMessage", "chat.postEphemeral") and not c.failed]
+
+    def refused(self) -> list[Call]:
+        """Calls the fake refused for blocks Slack would not take (not `fail_next`)."""
+        return [c for c in self.calls if c.result.get("errors")]
+
+    def response_url(self, ts: str) -> str:
+        return f"http://127.0.0.1:{self.port}/respond/{ts}"
+
+    def showing(self, value: str, channel: str, user: str) -> Shown | None:
+        """The newest message in `channel` that `user` sees with a button (or menu option)
+        of this value."""
+        for message in reversed(list(self.shown.values())):
+            if (message.channel == channel and message.user in (None, user)
+                    and any(v == value for v, _, _ in elements(message.blocks))):
+                return message
+        return None
 
     def texts(self) -> list[str]:
         """The mrkdwn of every section posted, in order (what people read)."""
@@ -141,12 +175,36 @@ class FakeSlack:
         token = auth.removeprefix("Bearer ") or args.get("token")
         call = Call(method, args, token, time.monotonic())
         queued = self._failures.get(method)
-        call.failed = bool(queued)
-        await self._record(call)
+        invalid = invalid_blocks(_blocks(args)) if method in _SHOWN else None
+        call.failed = bool(queued) or invalid is not None
         if queued:
             status, body, headers = queued.pop(0)
+            call.result = body
+            await self._record(call)
             return web.json_response(body, status=status, headers=headers)
-        return web.json_response(self._answer(method, args, token, request))
+        if invalid is not None:
+            call.result = {"ok": False, "error": "invalid_blocks",
+                           "errors": [invalid]}
+        else:
+            call.result = self._answer(method, args, token, request)
+            self._show(method, args, call.result)
+        await self._record(call)
+        return web.json_response(call.result)
+
+    def _show(self, method: str, args: dict[str, Any], result: dict[str, Any]) -> None:
+        """Keep the messages as people see them."""
+        blocks, text = _blocks(args), str(args.get("text") or "")
+        channel, thread = str(args.get("channel")), args.get("thread_ts") or None
+        if method == "chat.postMessage":
+            self.shown[result["ts"]] = Shown(result["ts"], channel, blocks, text,
+                                             thread=thread)
+        elif method == "chat.postEphemeral":
+            ts = result["message_ts"]
+            self.shown[ts] = Shown(ts, channel, blocks, text, str(args.get("user")), thread)
+        elif method == "chat.update" and str(args.get("ts")) in self.shown:
+            before = self.shown[str(args["ts"])]
+            self.shown[before.ts] = Shown(before.ts, before.channel, blocks, text,
+                                          before.user, before.thread)
 
     def _answer(self, method: str, args: dict[str, Any], token: str | None,
                 request: web.Request) -> dict[str, Any]:
@@ -199,6 +257,24 @@ class FakeSlack:
                         "authed_user": {"id": "U9"}}
         return {"ok": False, "error": "unknown_method"}
 
+    async def _respond(self, request: web.Request) -> web.Response:
+        """A response_url: replaces (or answers) the message a button was pressed on."""
+        args = await request.json()
+        ts = request.match_info["ts"]
+        call = Call("respond", {**args, "ts": ts}, None, time.monotonic())
+        invalid = invalid_blocks(_blocks(args))
+        if invalid is not None:
+            call.failed = True
+            call.result = {"ok": False, "error": "invalid_blocks", "errors": [invalid]}
+        elif args.get("replace_original") and ts in self.shown:
+            before = self.shown[ts]
+            self.shown[ts] = Shown(ts, before.channel, _blocks(args), str(args.get("text")),
+                                   before.user, before.thread)
+        await self._record(call)
+        if call.failed:
+            return web.json_response(call.result, status=400)
+        return web.Response(text="ok")
+
     async def _upload(self, request: web.Request) -> web.Response:
         self.uploads.append(await request.read())
         await self._record(Call("upload", {"file_id": request.match_info["file_id"]}, None,
@@ -218,6 +294,52 @@ class FakeSlack:
                     self.socket_acks.append(json.loads(message.data))
                     self._changed.notify_all()
         return socket
+
+
+_SHOWN = {"chat.postMessage", "chat.postEphemeral", "chat.update"}
+
+
+def invalid_blocks(blocks: list[dict[str, Any]]) -> str | None:
+    """What Slack would refuse in these blocks (the limits of Block Kit), or None."""
+    if len(blocks) > 50:
+        return f"{len(blocks)} blocks, at most 50"
+    block_ids = [b["block_id"] for b in blocks if "block_id" in b]
+    if len(block_ids) != len(set(block_ids)):
+        return "a block_id used twice"
+    action_ids = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "section" and not 1 <= len(block["text"]["text"]) <= 3000:
+            return f"a section of {len(block['text']['text'])} characters"
+        if kind == "context" and not (
+                1 <= len(block["elements"]) <= 10
+                and all(1 <= len(e["text"]) <= 3000 for e in block["elements"])):
+            return "a context block beyond its limits"
+        if kind == "actions":
+            if not 1 <= len(block["elements"]) <= 25:
+                return f"{len(block['elements'])} elements in an actions block"
+            action_ids += [e["action_id"] for e in block["elements"]]
+        for value, label, value_limit in elements([block]):
+            if not 1 <= len(label) <= 75 or not len(value) <= value_limit:
+                return f"a button or option {label!r} beyond its limits"
+        for menu in (e for e in block.get("elements", []) if e.get("type") == "static_select"):
+            if not 1 <= len(menu["options"]) <= 100:
+                return "a menu of more than 100 options"
+    if len(action_ids) != len(set(action_ids)):
+        return "an action_id used twice in one message"
+    return None
+
+
+def elements(blocks: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
+    """(value, label, longest value allowed) of every button and menu option."""
+    found = []
+    for block in blocks:
+        for element in block.get("elements", []):
+            if element.get("type") == "button":
+                found.append((element.get("value", ""), element["text"]["text"], 2000))
+            for option in element.get("options", []):
+                found.append((option["value"], option["text"]["text"], 150))
+    return found
 
 
 def _blocks(args: dict[str, Any]) -> list[dict[str, Any]]:
@@ -284,7 +406,7 @@ class SlackRig:
             "channel_name": "directmessage" if channel.startswith("D") else "samenwerking",
             "user_id": user, "user_name": user.lower(), "command": "/achtje", "text": text,
             "api_app_id": "A1", "is_enterprise_install": "false",
-            "response_url": "https://hooks.slack.invalid/commands/1",
+            "response_url": self.fake.response_url("command"),
             "trigger_id": f"{next(_ids)}.1.trigger",
         })
         return await self.post(body, "application/x-www-form-urlencoded")
@@ -292,10 +414,24 @@ class SlackRig:
     async def press(self, value: str, user: str = "U1", channel: str | None = "D1",
                     ephemeral: bool = False, action_id: str = "achtje_0",
                     team: str = TEAM, trigger: str | None = None) -> aiohttp.ClientResponse:
-        """A block_actions payload: a button pressed in a message (or on the Home tab)."""
+        """A block_actions payload: a button pressed in a message (or on the Home tab).
+
+        When the fake shows a message in `channel` with that button, the press is on it:
+        its ts, whether it is ephemeral, the button's label and action id, and (for a
+        message that is not ephemeral) the message itself, as Slack sends them.
+        """
         container: dict[str, Any] = (
             {"type": "message", "message_ts": "1.000100", "channel_id": channel,
              "is_ephemeral": ephemeral} if channel else {"type": "view", "view_id": "VHOME"})
+        message = self.fake.showing(value, channel, user) if channel else None
+        action: dict[str, Any] = {"action_id": action_id, "block_id": "b1", "type": "button",
+                                  "value": value, "text": {"type": "plain_text", "text": "x"},
+                                  "action_ts": f"{time.time():.6f}"}
+        if message is not None:
+            container.update(message_ts=message.ts, is_ephemeral=message.user is not None)
+            action = {**action, **_pressed_element(message.blocks, value)}
+            if action["type"] == "static_select":
+                del action["text"], action["value"]  # a menu says which option instead
         payload: dict[str, Any] = {
             "type": "block_actions", "api_app_id": "A1", "token": "legacy",
             "user": {"id": user, "username": user.lower(), "name": user.lower(),
@@ -303,13 +439,17 @@ class SlackRig:
             "team": {"id": team, "domain": "school"}, "enterprise": None,
             "is_enterprise_install": False, "container": container,
             "trigger_id": trigger or f"{next(_ids)}.1.trigger",
-            "response_url": "https://hooks.slack.invalid/actions/1",
-            "actions": [{"action_id": action_id, "block_id": "b1", "type": "button",
-                         "value": value, "text": {"type": "plain_text", "text": "x"},
-                         "action_ts": f"{time.time():.6f}"}],
+            "response_url": self.fake.response_url(container.get("message_ts", "view")),
+            "actions": [action],
         }
         if channel:
             payload["channel"] = {"id": channel, "name": "samenwerking"}
+        if message is not None and message.user is None:
+            payload["message"] = {"type": "message", "user": "UBOT", "bot_id": "BBOT",
+                                  "ts": message.ts, "text": message.text,
+                                  "blocks": message.blocks}
+            if message.thread:
+                payload["message"]["thread_ts"] = message.thread
         return await self.post(urlencode({"payload": json.dumps(payload)}),
                                "application/x-www-form-urlencoded")
 
@@ -345,6 +485,21 @@ class SlackRig:
                                  "channel_type": "im"}, event_id, retry=retry)
 
 
+def _pressed_element(blocks: list[dict[str, Any]], value: str) -> dict[str, Any]:
+    """What Slack says of the pressed button, or of the menu and the option chosen."""
+    for block in blocks:
+        for element in block.get("elements", []):
+            if element.get("type") == "button" and element.get("value") == value:
+                return {"action_id": element["action_id"], "type": "button",
+                        "text": element["text"]}
+            for option in element.get("options", []):
+                if option["value"] == value:
+                    chosen = {"text": option["text"], "value": value}
+                    return {"action_id": element["action_id"], "type": "static_select",
+                            "selected_option": chosen}
+    return {}
+
+
 def event_body(event: dict[str, Any], event_id: str | None = None,
                team: str = TEAM) -> dict[str, Any]:
     return {
@@ -375,6 +530,8 @@ async def slack_rig(engine: Engine, **settings: str) -> AsyncIterator[SlackRig]:
         await web_server.stop()
         await adapter.stop()
         await fake.stop()
+    # Whatever happened in the test: Slack never had to refuse blocks beyond its limits.
+    assert fake.refused() == [], [c.result for c in fake.refused()]
 
 
 TOKEN_LIFETIME = 12 * 3600  # a bot token's lifetime in an app with token rotation on

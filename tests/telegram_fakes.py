@@ -3,7 +3,10 @@ adapter running against it, driven the way Telegram users would.
 
 It answers the methods achtje uses under /bot<token>/<method>, records every call, hands
 out queued updates to getUpdates (honouring `offset` and `timeout`), and can be told to
-answer 429 (flood control), 403 (blocked) or "group migrated" for a chat.
+answer 429 (flood control), 403 (blocked) or "group migrated" for a chat. Like a real bot,
+it runs in privacy mode: of what people say in a group it hands the bot only commands,
+replies to the bot's messages and lines that mention the bot; and the reply field of a
+selective ForceReply opens only for the people it targets (`Bot.answer`).
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ BOT = {"id": 123456, "is_bot": True, "first_name": "achtje", "username": "achtje
        "supports_inline_queries": False}
 MAX_LONG_POLL = 2.0  # seconds; tests stay fast even when they ask for more
 _JSON_FIELDS = {"chat_id", "user_id", "message_id", "offset", "limit", "timeout",
-                "reply_markup", "commands", "scope", "allowed_updates"}
+                "reply_markup", "commands", "scope", "allowed_updates", "entities",
+                "reply_parameters"}
 _SENDS = {"sendMessage", "sendPhoto", "editMessageText", "editMessageReplyMarkup"}
 
 
@@ -52,6 +56,18 @@ class Call:
     def buttons(self) -> list[list[dict[str, Any]]]:
         markup = self.params.get("reply_markup") or {}
         return list(markup.get("inline_keyboard", []))
+
+    @property
+    def reply_to(self) -> int | None:
+        """The message this one answers (its place in a thread)."""
+        found = (self.params.get("reply_parameters") or {}).get("message_id")
+        return int(found) if found is not None else None
+
+    @property
+    def mentions(self) -> list[tuple[str, int]]:
+        """(name as shown, user id) of every text mention in the message."""
+        return [(_utf16_slice(self.text, e["offset"], e["length"]), e["user"]["id"])
+                for e in self.params.get("entities") or [] if e["type"] == "text_mention"]
 
 
 @dataclass
@@ -81,6 +97,10 @@ class FakeTelegram:
     members: set[tuple[int, int]] = field(default_factory=set)
     confirmed: int = 0  # every update below this id has been fetched and confirmed
     messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    # ForceReply markups of the bot's messages (Telegram shows them, but no Message has them).
+    force_replies: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    privacy: bool = True
+    withheld: list[dict[str, Any]] = field(default_factory=list)  # what privacy mode kept back
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -134,8 +154,9 @@ class FakeTelegram:
         self._arrived.set()
         return int(update["update_id"])
 
-    def text_update(self, user: User, chat: int, text: str, update_id: int | None = None
-                    ) -> dict[str, Any]:
+    def text_update(self, user: User, chat: int, text: str, update_id: int | None = None,
+                    reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A line someone typed; `reply_to`: the message it replies to."""
         message: dict[str, Any] = {
             "message_id": next(self._ids), "date": 1_790_000_000, "chat": _chat(chat, user),
             "from": user.as_json(), "text": text,
@@ -143,7 +164,43 @@ class FakeTelegram:
         if text.startswith("/"):
             length = len(text.split(" ", 1)[0].encode("utf-16-le")) // 2
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        elif text.startswith("@"):
+            length = len(text.split(" ", 1)[0].encode("utf-16-le")) // 2
+            message["entities"] = [{"type": "mention", "offset": 0, "length": length}]
+        if reply_to is not None:
+            message["reply_to_message"] = _quoted(reply_to)
+        self.messages[(chat, message["message_id"])] = message
         return {"update_id": update_id or next(self._update_ids), "message": message}
+
+    def forwards(self, update: dict[str, Any]) -> bool:
+        """Whether Telegram hands this update to a bot in privacy mode."""
+        message = update.get("message")
+        if not self.privacy or message is None or message["chat"]["type"] == "private":
+            return True
+        if "text" not in message or message["text"].startswith("/"):
+            return True  # commands, and service messages such as a group migration
+        parent = message.get("reply_to_message") or {}
+        mentioned = any(
+            e["type"] == "mention"
+            and _utf16_slice(message["text"], e["offset"], e["length"]) == f"@{BOT['username']}"
+            for e in message.get("entities", []))
+        return parent.get("from", {}).get("id") == BOT["id"] or mentioned
+
+    def prompted(self, chat: int, user: User) -> dict[str, Any] | None:
+        """The bot's newest message in `chat` whose reply field opened for `user` (a
+        ForceReply, targeted at them when selective), as a Telegram app would offer it."""
+        for key in sorted(self.force_replies, key=lambda k: -k[1]):
+            if key[0] != chat:
+                continue
+            message = self.messages[key]
+            if not self.force_replies[key].get("selective"):
+                return message
+            parent = message.get("reply_to_message") or {}
+            named = {e["user"]["id"] for e in message.get("entities", [])
+                     if e["type"] == "text_mention"}
+            if parent.get("from", {}).get("id") == user.id or user.id in named:
+                return message
+        return None
 
     def press_update(self, user: User, message: dict[str, Any], data: str,
                      update_id: int | None = None) -> dict[str, Any]:
@@ -230,7 +287,10 @@ class FakeTelegram:
         return {"status": "member" if pair in self.members else "left", "user": user}
 
     def _sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self._store(params, {"text": params["text"]})
+        found = {"text": params["text"]}
+        if params.get("entities"):
+            found["entities"] = params["entities"]
+        return self._store(params, found)
 
     def _sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
         photo = [{"file_id": "p1", "file_unique_id": "p1", "width": 10, "height": 10}]
@@ -242,6 +302,9 @@ class FakeTelegram:
     def _editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self.messages[(int(params["chat_id"]), int(params["message_id"]))]
         message["text"] = params["text"]
+        message.pop("entities", None)
+        if params.get("entities"):
+            message["entities"] = params["entities"]
         message.pop("reply_markup", None)
         if params.get("reply_markup"):
             message["reply_markup"] = params["reply_markup"]
@@ -258,11 +321,27 @@ class FakeTelegram:
         chat = int(params["chat_id"])
         message = {"message_id": next(self._ids), "date": 1_790_000_000,
                    "chat": _chat(chat), "from": BOT, **body}
-        if params.get("reply_markup"):
-            message["reply_markup"] = params["reply_markup"]
+        markup = params.get("reply_markup") or {}
+        if markup.get("force_reply"):
+            self.force_replies[(chat, message["message_id"])] = markup
+        elif markup:
+            message["reply_markup"] = markup
+        answered = (params.get("reply_parameters") or {}).get("message_id")
+        if answered is not None and (chat, int(answered)) in self.messages:
+            message["reply_to_message"] = _quoted(self.messages[(chat, int(answered))])
         params["message_id"] = message["message_id"]
         self.messages[(chat, message["message_id"])] = message
         return message
+
+
+def _quoted(message: dict[str, Any]) -> dict[str, Any]:
+    """A message as Telegram quotes it in a reply: without its own reply."""
+    return {k: v for k, v in copy.deepcopy(message).items() if k != "reply_to_message"}
+
+
+def _utf16_slice(text: str, offset: int, length: int) -> str:
+    units = text.encode("utf-16-le")
+    return units[2 * offset:2 * (offset + length)].decode("utf-16-le")
 
 
 def _chat(chat: int, user: User | None = None) -> dict[str, Any]:
@@ -316,8 +395,12 @@ class Bot:
     web: WebServer | None
 
     async def deliver(self, update: dict[str, Any], secret: str | None = SECRET) -> list[Call]:
-        """Hand one update to the bot, wait until it is handled; the API calls it caused."""
+        """Hand one update to the bot, wait until it is handled; the API calls it caused.
+        An update privacy mode keeps from the bot causes none."""
         before = len(self.fake.calls)
+        if not self.fake.forwards(update):
+            self.fake.withheld.append(update)
+            return []
         if self.web is None:
             update_id = self.fake.queue(update)
             await self.fake.wait_for(lambda: self.fake.confirmed > update_id,
@@ -337,6 +420,14 @@ class Bot:
 
     async def say(self, user: User, text: str, chat: int | None = None) -> list[Call]:
         return await self.deliver(self.fake.text_update(user, chat or user.id, text))
+
+    async def answer(self, user: User, text: str, chat: int) -> list[Call]:
+        """Type into the reply field the bot opened for `user` in a group: a reply to its
+        question. Fails when no question of the bot's prompts them."""
+        question = self.fake.prompted(chat, user)
+        if question is None:
+            raise AssertionError(f"nothing in chat {chat} asks {user.first_name} to reply")
+        return await self.deliver(self.fake.text_update(user, chat, text, reply_to=question))
 
     async def press(self, user: User, label: str, chat: int | None = None) -> list[Call]:
         message, button = self.fake.button(chat or user.id, label)

@@ -28,7 +28,6 @@ BRAM = User(555, "Bram")
 CEM = User(333, "Cem")
 TEAM = (LEA, ANNA, BRAM, CEM)
 POSTS = {"sendMessage", "sendPhoto"}
-WAITS_FOR_ADAPTERS = "waits for the adapters helper: "
 
 
 @pytest.fixture
@@ -157,8 +156,6 @@ async def test_the_pitfalls_and_their_poll_in_a_telegram_group(
         (GROUP, content.text("poll_closed_shown", "nl", count=4, minimum=3))]
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_FOR_ADAPTERS + "a pressed button in a group "
-                   "is not replaced (only in private chats)")
 async def test_a_vote_leaves_the_group_poll_as_it_was(bot: Bot, content: Content) -> None:
     """The poll stays for the others to vote on, and the group does not see what was
     picked."""
@@ -169,8 +166,6 @@ async def test_a_vote_leaves_the_group_poll_as_it_was(bot: Bot, content: Content
     await bot.press(BRAM, names[3], GROUP)  # the buttons are still there
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_FOR_ADAPTERS + "a press in a group is one "
-                   "event per person (the event id of a button press leaves out who pressed)")
 async def test_two_members_who_pick_the_same_pitfall_both_count(
     bot: Bot, content: Content
 ) -> None:
@@ -266,8 +261,6 @@ async def test_the_talk_plate_in_a_telegram_group(
     assert all(nobody_named(c.text) for c in in_group(bot))
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_FOR_ADAPTERS + "Telegram renders `thread_of` "
-                   "as a reply")
 async def test_telegram_talk_plate_questions_and_outcomes_reply_to_the_first(
     bot: Bot, sessions: async_sessionmaker[Any], clock: Clock
 ) -> None:

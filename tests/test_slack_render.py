@@ -181,3 +181,34 @@ def test_a_menu_choice_and_a_home_tab_button_are_read_like_any_button() -> None:
     ephemeral = {"container": {"type": "message", "channel_id": "C1", "is_ephemeral": True},
                  "channel": {"id": "C1"}}
     assert translate.where_pressed(ephemeral) == ("C1", False)
+
+
+def test_a_press_names_its_message_and_thread_and_whether_only_the_presser_sees_it() -> None:
+    in_thread = {"user": {"id": "U1"}, "channel": {"id": "C1"},
+                 "container": {"type": "message", "message_ts": "5.2", "channel_id": "C1",
+                               "is_ephemeral": False},
+                 "message": {"ts": "5.2", "thread_ts": "5.1", "blocks": []},
+                 "actions": [{"type": "button", "value": "pv:1:2",
+                              "text": {"type": "plain_text", "text": "Spraakverwarring"}}]}
+    pressed = translate.from_action(in_thread, "pv:1:2", "T1", "T1:C1", direct=False)
+    assert (pressed.message, pressed.thread) == ("5.2", "5.1")
+    assert translate.pressed_label(in_thread) == "Spraakverwarring"
+    assert not translate.pressed_privately(in_thread)  # a channel's message: keep buttons
+    ephemeral = {**in_thread, "message": None,
+                 "container": {"type": "message", "message_ts": "6.1", "channel_id": "C1",
+                               "is_ephemeral": True, "thread_ts": "5.1"}}
+    pressed = translate.from_action(ephemeral, "pv:1:2", "T1", "T1:C1", direct=False)
+    assert (pressed.message, pressed.thread) == ("6.1", "5.1")
+    assert translate.pressed_privately(ephemeral)
+    in_dm = {**in_thread, "container": {"type": "message", "message_ts": "7.1",
+                                        "channel_id": "D1"}}
+    assert translate.pressed_privately(in_dm)
+    on_home = {**in_thread, "container": {"type": "view", "view_id": "V1"}}
+    assert not translate.pressed_privately(on_home)
+    menu = {**in_thread, "actions": [{"type": "static_select", "selected_option": {
+        "value": "pause:2", "text": {"type": "plain_text", "text": "2 weken"}}}]}
+    assert translate.pressed_label(menu) == "2 weken"
+    said = translate.from_message({"event_id": "Ev1", "event": {
+        "type": "message", "channel_type": "im", "channel": "D1", "user": "U1",
+        "text": "checkin", "ts": "8.2", "thread_ts": "8.1"}}, "T1")
+    assert said is not None and (said.message, said.thread) == ("8.2", "8.1")

@@ -4,6 +4,7 @@ and store."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
-from bot.engine import Engine
+from bot.engine import Engine, parse_command
 from bot.messages import Invitation
 from bot.store import binding
 from bot.store.models import Answer, ChannelBinding, Member, Partnership, School
@@ -79,11 +80,26 @@ def texts(calls: list[Call]) -> list[str]:
     return [c.text for c in calls if c.method in ("sendMessage", "sendPhoto")]
 
 
-async def test_start_registers_commands_in_dutch_and_english(bot: Bot) -> None:
-    registered = {c.params.get("language_code"): [cmd["command"] for cmd in c.params["commands"]]
+async def test_start_registers_commands_in_dutch_and_english(bot: Bot, content: Content
+                                                             ) -> None:
+    registered = {c.params.get("language_code"): {cmd["command"]: cmd["description"]
+                                                  for cmd in c.params["commands"]}
                   for c in bot.fake.called("setMyCommands")}
-    expected = ["start", "help", "checkin", "valkuilen", "pauze", "taal", "privacy", "koppel"]
-    assert registered == {"nl": expected, "en": expected, None: expected}
+    expected = ["start", "help", "checkin", "valkuilen", "instrumenten", "koffie", "pauze",
+                "taal", "privacy", "koppel", "setup"]
+    assert {language: list(menu) for language, menu in registered.items()} == {
+        "nl": expected, "en": expected, None: expected}
+    assert registered["nl"]["koffie"].startswith("Koffie-uitnodigingen aan of uit")
+    assert registered["en"]["koffie"].startswith("Coffee invitations on or off")
+    assert registered[None] == registered["nl"]  # everyone else gets the Dutch menu
+    for name in expected:
+        assert parse_command(f"/{name}")[0] == name  # the engine knows every listed command
+        assert re.fullmatch(r"[a-z0-9_]{1,32}", name)  # Telegram's rules for a command
+        for language in ("nl", "en"):
+            assert registered[language][name] == content.text(f"telegram_command_{name}",
+                                                              language)
+            assert 1 <= len(registered[language][name]) <= 256
+        assert registered["nl"][name] != registered["en"][name] or name == "checkin"
     if bot.web is None:
         assert bot.fake.called("deleteWebhook") and not bot.fake.called("setWebhook")
     else:
@@ -106,7 +122,7 @@ async def test_onboarding_in_a_private_chat(bot: Bot, content: Content,
     assert any(c.method == "answerCallbackQuery" for c in calls)
     # The pressed question keeps its text, shows the pick, and loses its buttons.
     edit = next(c for c in calls if c.method == "editMessageText")
-    assert edit.text.endswith("✓ Nederlands") and "reply_markup" not in edit.params
+    assert edit.text.endswith("\n\n✓ Je koos: Nederlands") and "reply_markup" not in edit.params
     [anna] = await members(sessions)
     assert (anna.user_ref, anna.display_name, anna.level) == ("111", "Anna", "teachers")
     assert anna.onboarded_at is not None

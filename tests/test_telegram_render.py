@@ -13,6 +13,7 @@ from telegram import ForceReply, InlineKeyboardMarkup, Update
 from adapters.telegram.delivery import delivery_error
 from adapters.telegram.render import (
     MAX_TEXT,
+    Asked,
     Outgoing,
     button_values,
     render,
@@ -27,6 +28,7 @@ from bot.messages import (
     FreeText,
     Image,
     Invitation,
+    Mention,
     Option,
     Reply,
     RetryLater,
@@ -39,9 +41,11 @@ EMOJI = ["🙂", "👩‍👩‍👧‍👦", "🇳🇱", "👍🏽", "1️⃣",
          "\U000e006e\U000e0067\U000e007f"]
 
 
-def show(reply: Reply, chat: int = 111) -> list[Outgoing]:
+def show(reply: Reply, chat: int = 111, thread: int | None = None,
+         asked: Asked | None = None) -> list[Outgoing]:
     data = {value: f"cb{n}" for n, value in enumerate(button_values(reply, chat > 0))}
-    return render(reply, chat=chat, bot_username="achtje_bot", callback_data=data)
+    return render(reply, chat=chat, bot_username="achtje_bot", callback_data=data,
+                  thread=thread, asked=asked)
 
 
 def buttons(outgoing: Outgoing) -> list[list[str]]:
@@ -78,6 +82,32 @@ def test_any_text_splits_into_pieces_telegram_takes(text: str) -> None:
     assert "".join("".join(p.split()) for p in pieces) == "".join(text.split())
 
 
+def test_mentions_are_text_mentions_and_everything_else_stays_as_typed() -> None:
+    text = Text(text="🙂 {@0} en {@1} <b>koffie</b> met {@2}; {@9} blijft staan",
+                mentions=(Mention("111", "Anna"), Mention("222", "<!channel> Bob"),
+                          Mention("T1:U3", "Cem")))
+    [message] = show(text, chat=-100)
+    assert message.text == ("🙂 Anna en <!channel> Bob <b>koffie</b> met Cem; {@9} blijft "
+                            "staan")
+    anna, bob = message.entities  # Cem is no Telegram user: his name stays plain text
+    assert (anna.type, anna.offset, anna.length) == ("text_mention", 3, 4)  # 🙂 is 2 units
+    assert anna.user is not None and anna.user.id == 111
+    assert (bob.offset, bob.length) == (11, 14) and bob.user is not None
+    assert bob.user.id == 222 and bob.user.first_name == "<!channel> Bob"
+
+
+def test_a_long_text_keeps_each_mention_in_its_own_piece_and_answers_its_thread() -> None:
+    words = "woord " * 700
+    text = Text(text=f"{words}{{@0}} {words}{{@1}}",
+                mentions=(Mention("111", "Anna de Wit"), Mention("222", "Bob")))
+    pieces = show(text, thread=42)
+    assert [p.reply_to for p in pieces] == [42] + [None] * (len(pieces) - 1)
+    found = [(piece.text[m.offset:m.offset + m.length], m.user.id)
+             for piece in pieces for m in piece.entities if m.user is not None]
+    assert found == [("Anna de Wit", 111), ("Bob", 222)]
+    assert all(utf16_len(p.text) <= MAX_TEXT for p in pieces)
+
+
 def test_empty_text_sends_nothing() -> None:
     assert show(Text(text=" \n ")) == []
 
@@ -102,8 +132,27 @@ def test_free_text_offers_skip_or_a_reply_field() -> None:
     assert buttons(with_skip) == [["Overslaan"]]
     [plain] = show(FreeText(prompt="Wat helpt?"))
     assert isinstance(plain.markup, ForceReply)
-    [in_group] = show(FreeText(prompt="Wat helpt?"), chat=-100)
-    assert in_group.markup is None
+    # In a group (privacy mode) an answer reaches the bot only as a reply to its question.
+    [to_all] = show(FreeText(prompt="Wat helpt?"), chat=-100)
+    assert isinstance(to_all.markup, ForceReply) and not to_all.markup.selective
+
+
+def test_a_typed_question_in_a_group_opens_the_reply_field_of_the_one_asked() -> None:
+    ask = FreeText(prompt="Hoe heet jullie samenwerkingsverband?")
+    # After a typed line: the question answers it, so Telegram prompts its sender.
+    [answering] = show(ask, chat=-100, asked=Asked(111, "Anna", message=7))
+    assert isinstance(answering.markup, ForceReply) and answering.markup.selective
+    assert (answering.text, answering.reply_to, answering.entities) == (ask.prompt, 7, ())
+    # After a press there is no line of theirs to answer: the question names them.
+    [naming] = show(ask, chat=-100, asked=Asked(111, "Anna <b>", message=None))
+    assert isinstance(naming.markup, ForceReply) and naming.markup.selective
+    assert naming.text == "Anna <b>: Hoe heet jullie samenwerkingsverband?"
+    [mention] = naming.entities
+    assert (mention.type, mention.offset, mention.length) == ("text_mention", 0, 8)
+    assert mention.user is not None and mention.user.id == 111
+    # A question in a thread stays in it, and names the person.
+    [threaded] = show(ask, chat=-100, asked=Asked(111, "Anna", message=7), thread=3)
+    assert threaded.reply_to == 3 and threaded.text.startswith("Anna: ")
 
 
 def test_an_invitation_in_a_group_is_a_deep_link_and_in_private_a_button() -> None:
@@ -168,6 +217,48 @@ def test_updates_become_incoming_events() -> None:
     assert (linked.chat, linked.direct, linked.action) == ("-9", False, "cmd:checkin")
     broken = to_incoming(_update({"chat": private, "text": "/start ???"}), "b")
     assert broken is not None and (broken.text, broken.action) == ("/start", None)
+    aside = to_incoming(_update({"chat": private, "text": "@iemand hoi"}), "achtje_bot")
+    assert aside is not None and aside.text == "@iemand hoi"
+
+
+def test_a_group_line_counts_when_it_answers_or_addresses_the_bot() -> None:
+    group = {"id": -9, "type": "group", "title": "Leerlab"}
+    bot = {"id": 1, "is_bot": True, "first_name": "achtje", "username": "achtje_bot"}
+    person = {"id": 6, "is_bot": False, "first_name": "Bob"}
+    question = {"message_id": 3, "date": 0, "chat": group, "from": bot, "text": "Naam?"}
+    answer = to_incoming(_update({"chat": group, "text": "Techniek Twente",
+                                  "reply_to_message": question}), "achtje_bot")
+    assert answer is not None
+    assert (answer.text, answer.chat, answer.direct, answer.message, answer.thread) == (
+        "Techniek Twente", "-9", False, "1", "3")
+    chatter = {**question, "from": person}
+    assert to_incoming(_update({"chat": group, "text": "klopt",
+                                "reply_to_message": chatter}), "achtje_bot") is None
+    other_bot = {**question, "from": {**bot, "username": "other_bot"}}
+    assert to_incoming(_update({"chat": group, "text": "klopt",
+                                "reply_to_message": other_bot}), "achtje_bot") is None
+    addressed = to_incoming(_update({"chat": group, "text": "@Achtje_Bot koffie aan"}),
+                            "achtje_bot")
+    assert addressed is not None and addressed.text == "koffie aan"
+    assert to_incoming(_update({"chat": group, "text": "@achtje_bot"}), "achtje_bot") is None
+    assert to_incoming(_update({"chat": group, "text": "hoi @achtje_bot"}), "achtje_bot") is None
+
+
+def test_a_press_names_its_message_thread_and_person() -> None:
+    group = {"id": -9, "type": "supergroup", "title": "Leerlab"}
+    bot = {"id": 1, "is_bot": True, "first_name": "achtje", "username": "achtje_bot"}
+    poll = {"message_id": 12, "date": 0, "chat": group, "from": bot, "text": "Peiling",
+            "reply_to_message": {"message_id": 10, "date": 0, "chat": group, "from": bot,
+                                 "text": "Ronde 3"}}
+    presses = [to_incoming(Update.de_json({"update_id": n, "callback_query": {
+        "id": str(n), "chat_instance": "ci", "data": "pv:4:2", "message": poll,
+        "from": {"id": user, "is_bot": False, "first_name": "x"}}}, None), "achtje_bot")
+        for n, user in ((1, 5), (2, 5), (3, 6))]
+    assert all(p is not None and (p.message, p.thread, p.action, p.direct) ==
+               ("12", "10", "pv:4:2", False) for p in presses)
+    ids = [p.event_id for p in presses if p is not None]
+    # Tapping twice is one event; someone else pressing the same button is another.
+    assert ids[0] == ids[1] != ids[2]
 
 
 @pytest.mark.parametrize(("error", "expected"), [

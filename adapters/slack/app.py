@@ -23,6 +23,7 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
@@ -36,6 +37,7 @@ from adapters.slack.delivery import (
     call,
     deliver,
     open_dm,
+    show_choice,
     slack_profile,
 )
 from adapters.slack.home import home_view
@@ -183,7 +185,7 @@ class SlackAdapter:
         while self._tasks:
             await asyncio.gather(*set(self._tasks), return_exceptions=True)
 
-    def _spawn(self, work: Awaitable[None], what: str) -> None:
+    def _spawn(self, work: Awaitable[object], what: str) -> None:
         async def guarded() -> None:
             try:
                 async with self._in_flight:
@@ -231,21 +233,34 @@ class SlackAdapter:
         incoming = translate.from_command(command, team, ref(team, channel), direct)
         await self._answer(client, incoming, Target(channel, user, direct))
 
-    async def _on_button(self, ack: AsyncAck, body: dict[str, Any],
-                         client: AsyncWebClient, context: AsyncBoltContext) -> None:
+    async def _on_button(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
+                         context: AsyncBoltContext, respond: AsyncRespond) -> None:
         await ack()
         value = translate.pressed_value(body)
         if value is not None:
-            self._spawn(self._button(body, value, client, _team(context)),
+            self._spawn(self._button(body, value, client, _team(context), respond),
                         f"button {value!r} from {_user_id(body)}")
 
     async def _button(self, body: dict[str, Any], value: str, client: AsyncWebClient,
-                      team: str) -> None:
+                      team: str, respond: AsyncRespond) -> None:
         user = body["user"]["id"]
         channel, direct = translate.where_pressed(body)
         channel = channel or await open_dm(client, user)
         incoming = translate.from_action(body, value, team, ref(team, channel), direct)
-        await self._answer(client, incoming, Target(channel, user, direct))
+        replies = await self._answer(client, incoming, Target(channel, user, direct))
+        if (replies and translate.pressed_privately(body)
+                and all(reply.edit_of != incoming.message for reply in replies)):
+            await self._show_pressed(body, client, respond, incoming)
+
+    async def _show_pressed(self, body: dict[str, Any], client: AsyncWebClient,
+                            respond: AsyncRespond, incoming: Incoming) -> None:
+        """After a press in a DM or on an ephemeral message: the message says what was
+        chosen and loses its buttons, so an old question is not answered by accident."""
+        label = translate.pressed_label(body)
+        if label is not None:
+            lang = await self._language(incoming.user, incoming.locale)
+            await show_choice(client, respond, body,
+                              self.content.text("slack_chosen", lang, choice=label))
 
     async def _on_open_answer(self, ack: AsyncAck, body: dict[str, Any],
                               client: AsyncWebClient, context: AsyncBoltContext) -> None:
@@ -304,13 +319,15 @@ class SlackAdapter:
 
     # -- answering -----------------------------------------------------------------------
 
-    async def _answer(self, client: AsyncWebClient, incoming: Incoming, target: Target) -> None:
-        """Let the engine answer, then show its replies; failures are logged, not shown."""
+    async def _answer(self, client: AsyncWebClient, incoming: Incoming, target: Target
+                      ) -> list[Reply]:
+        """Let the engine answer, then show its replies; failures are logged, not shown.
+        Returns the engine's replies."""
         if await language_of(self.engine.sessions, PLATFORM, incoming.user) is None:
             incoming = await self._introduce(client, incoming, target.user)
         replies = await self.engine.handle(incoming)
         if not replies:
-            return
+            return replies
         lang = await self._language(incoming.user, incoming.locale)
         try:
             await deliver(client, target, replies, labels_for(self.content, lang))
@@ -330,6 +347,7 @@ class SlackAdapter:
                 await deliver(client, target, [apology], labels_for(self.content, lang))
             except DeliveryError:
                 logger.exception("not even the apology reached %s", incoming.user)
+        return replies
 
     async def _introduce(self, client: AsyncWebClient, incoming: Incoming,
                          user: str | None) -> Incoming:

@@ -3,7 +3,8 @@
 Private replies in a channel are ephemeral messages to the one person; when Slack will not
 show an ephemeral there (the bot is not in the channel, for instance) they go to the
 person's DM instead, never to the channel. Images cannot be ephemeral, so a private image
-always goes to the DM.
+always goes to the DM. A reply with `thread_of=FIRST` goes in the thread of the first
+message this delivery posted in the same channel.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
@@ -21,8 +23,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.render import Labels, Message, escape, render
+from adapters.slack.render import Labels, Message, escape, pressed, render
 from bot.messages import (
+    FIRST,
     DeliveryError,
     DeliveryUncertain,
     Image,
@@ -144,6 +147,7 @@ async def deliver(
     replies answer someone, they reach that person in their DM instead.
     """
     dm = target.channel if target.direct else None
+    threads = Threads()
 
     async def to_dm(reply: Reply) -> None:
         nonlocal dm
@@ -151,7 +155,7 @@ async def deliver(
             if target.user is None:
                 raise DeliveryError("no channel and no person to send to")
             dm = await open_dm(client, target.user)
-        await _post(client, dm, reply, labels)
+        await _post(client, dm, reply, labels, threads)
 
     for reply in replies:
         if target.direct or target.channel is None:
@@ -167,9 +171,9 @@ async def deliver(
         try:
             if reply.private:
                 assert target.user is not None
-                await _ephemeral(client, target.channel, target.user, reply, labels)
+                await _ephemeral(client, target.channel, target.user, reply, labels, threads)
             else:
-                await _post(client, target.channel, reply, labels)
+                await _post(client, target.channel, reply, labels, threads)
             continue
         except SlackUnreachable as exc:
             if target.user is None or exc.error not in NO_POST_HERE:
@@ -179,40 +183,89 @@ async def deliver(
         await to_dm(reply)
 
 
+class Threads:
+    """The first message posted in each channel during one delivery: where a reply with
+    `thread_of=FIRST` goes. Ephemeral messages and files cannot hold a thread."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, str] = {}
+
+    def posted(self, channel: str, ts: object) -> None:
+        if isinstance(ts, str) and ts:
+            self._first.setdefault(channel, ts)
+
+    def of(self, channel: str, reply: Reply) -> str | None:
+        """The `thread_ts` for a reply in this channel (None: not in a thread)."""
+        if reply.thread_of != FIRST:
+            return reply.thread_of
+        first = self._first.get(channel)
+        if first is None:
+            logger.warning("no first message in %s to thread a %s under; posted on its own",
+                           channel, type(reply).__name__)
+        return first
+
+
 async def _ephemeral(
-    client: AsyncWebClient, channel: str, user: str, reply: Reply, labels: Labels
+    client: AsyncWebClient, channel: str, user: str, reply: Reply, labels: Labels,
+    threads: Threads,
 ) -> None:
     for message in render(reply, labels):
         await call(client.chat_postEphemeral(
             channel=channel, user=user, text=message.text, blocks=message.blocks,
-            thread_ts=reply.thread_of,
+            thread_ts=threads.of(channel, reply),
         ))
 
 
-async def _post(client: AsyncWebClient, channel: str, reply: Reply, labels: Labels) -> None:
+async def _post(client: AsyncWebClient, channel: str, reply: Reply, labels: Labels,
+                threads: Threads) -> None:
     if isinstance(reply, Image):
-        await _upload(client, channel, reply)
+        await _upload(client, channel, reply, threads.of(channel, reply))
         return
     messages = render(reply, labels)
     if reply.edit_of is not None and len(messages) == 1:
-        await _update(client, channel, reply.edit_of, messages[0])
+        await update(client, channel, reply.edit_of, messages[0])
+        threads.posted(channel, reply.edit_of)
         return
+    thread = threads.of(channel, reply)
     for message in messages:
-        await call(client.chat_postMessage(
+        response = await call(client.chat_postMessage(
             channel=channel, text=message.text, blocks=message.blocks,
-            thread_ts=reply.thread_of, unfurl_links=False, unfurl_media=False,
+            thread_ts=thread, unfurl_links=False, unfurl_media=False,
         ))
+        threads.posted(channel, response.get("ts"))
 
 
-async def _update(client: AsyncWebClient, channel: str, ts: str, message: Message) -> None:
+async def update(client: AsyncWebClient, channel: str, ts: str, message: Message) -> None:
     await call(client.chat_update(channel=channel, ts=ts, text=message.text,
                                   blocks=message.blocks))
 
 
-async def _upload(client: AsyncWebClient, channel: str, image: Image) -> None:
+async def _upload(client: AsyncWebClient, channel: str, image: Image, thread: str | None
+                  ) -> None:
     """Files upload v2: ask for an upload URL, send the bytes, then share the file."""
     await call(client.files_upload_v2(
         channel=channel, content=image.png, filename=IMAGE_NAME, title=image.caption[:250],
-        initial_comment=escape(image.caption), thread_ts=image.thread_of,
+        initial_comment=escape(image.caption), thread_ts=thread,
     ))
 
+
+
+async def show_choice(client: AsyncWebClient, respond: AsyncRespond, body: dict[str, Any],
+                      chosen: str) -> None:
+    """Show a pressed message with `chosen` instead of its buttons: `chat.update` for a
+    message in a DM (Slack sends its blocks along), the press's response_url for an
+    ephemeral one (Slack sends nothing of it, so the choice replaces it whole). Failures
+    are logged: the answer itself was already given."""
+    container = body.get("container") or {}
+    shown = pressed((body.get("message") or {}).get("blocks") or [], chosen)
+    try:
+        if container.get("is_ephemeral"):
+            answer = await respond(text=shown.text, blocks=shown.blocks, replace_original=True)
+            if answer.status_code != 200:
+                logger.info("Slack did not replace a pressed ephemeral message: %s %s",
+                            answer.status_code, answer.body)
+        elif container.get("message_ts") and container.get("channel_id"):
+            await update(client, str(container["channel_id"]), str(container["message_ts"]),
+                         shown)
+    except (DeliveryError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        logger.info("could not show the choice on a pressed Slack message: %r", exc)

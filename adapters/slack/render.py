@@ -1,7 +1,8 @@
 """Block Kit for the engine's replies: pure functions, no I/O.
 
 Every mrkdwn text is escaped (`&`, `<`, `>`): partnership, school and member names and typed
-answers end up in it, and a `<!channel>` in any of them must ping nobody. Button labels are
+answers end up in it, and a `<!channel>` in any of them must ping nobody. The only markup
+we add ourselves is a mention, `<@USER>`, for each `Mention` of a `Text`. Button labels are
 plain_text, which Slack never parses for mentions. Messages keep within Block Kit's limits:
 3000 characters per section, 50 blocks per message, 75 per button label.
 """
@@ -9,12 +10,25 @@ plain_text, which Slack never parses for mentions. Messages keep within Block Ki
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.slack.translate import split_ref
 from bot.content import Content
 from bot.flows.turn import MAX_TEXT
-from bot.messages import Choice, FreeText, Invitation, Option, Reply, Scale, Text
+from bot.messages import (
+    Choice,
+    FreeText,
+    Invitation,
+    Mention,
+    Option,
+    Reply,
+    Scale,
+    Text,
+    split_mentions,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,9 +85,22 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def unescape(text: str) -> str:
-    """Slack escapes these three in what people type; the engine gets the text as typed."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
+
+
+def mrkdwn(text: str, mentions: Sequence[Mention] = ()) -> str:
+    """Escaped mrkdwn in which each mention links (and notifies) the person.
+
+    A mention's user is our `TEAM:USER` reference; one that is not a Slack user id shows
+    the name, escaped like any other text.
+    """
+    return "".join(escape(part) if isinstance(part, str) else _mention(part)
+                   for part in split_mentions(text, mentions))
+
+
+def _mention(mention: Mention) -> str:
+    _, user = split_ref(mention.user)
+    return f"<@{user}>" if _USER_ID.fullmatch(user) else escape(mention.name)
 
 
 def render(reply: Reply, labels: Labels) -> list[Message]:
@@ -89,13 +116,13 @@ def render(reply: Reply, labels: Labels) -> list[Message]:
 def _blocks(reply: Reply, labels: Labels) -> list[Block]:
     match reply:
         case Text():
-            return sections(reply.text)
+            return sections(reply.text, reply.mentions)
         case Scale():
-            return [*sections(reply.prompt), _buttons(reply.options)]
+            return [*sections(reply.prompt), *_buttons(reply.options)]
         case Choice() if len(reply.options) <= MAX_BUTTONS:
-            return [*sections(reply.prompt), _buttons(reply.options)]
+            return [*sections(reply.prompt), *_buttons(reply.options)]
         case Choice():
-            return [*sections(reply.prompt), _menu(reply.options, labels.pick)]
+            return [*sections(reply.prompt), *_menu(reply.options, labels.pick)]
         case FreeText():
             elements = [_button(labels.type_answer, "open", OPEN_ANSWER, primary=True)]
             if reply.skip is not None:
@@ -107,10 +134,14 @@ def _blocks(reply: Reply, labels: Labels) -> list[Block]:
     raise TypeError(f"cannot render {type(reply).__name__} as blocks")
 
 
-def sections(text: str) -> list[Block]:
+def sections(text: str, mentions: Sequence[Mention] = ()) -> list[Block]:
     """Section blocks of escaped mrkdwn, split at line ends where a text is too long."""
     return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}}
-            for piece in _pieces(escape(text or " "), MAX_SECTION)]
+            for piece in _pieces(mrkdwn(text or " ", mentions), MAX_SECTION)]
+
+
+# What a cut must not fall inside: an entity such as &amp;, a mention such as <@U123>.
+_UNSPLIT = (("&", ";", 6), ("<", ">", 24))
 
 
 def _pieces(escaped: str, limit: int) -> list[str]:
@@ -121,9 +152,10 @@ def _pieces(escaped: str, limit: int) -> list[str]:
             cut = max(cut, escaped.rfind(" ", 0, limit))
         if cut <= 0:
             cut = limit
-            amp = escaped.rfind("&", max(0, cut - 4), cut)
-            if amp > 0 and ";" not in escaped[amp:cut]:
-                cut = amp  # do not split an entity such as &amp;
+            for opener, closer, longest in _UNSPLIT:
+                start = escaped.rfind(opener, max(0, cut - longest), cut)
+                if start > 0 and closer not in escaped[start:cut]:
+                    cut = start
         pieces.append(escaped[:cut].rstrip() or escaped[:cut])
         escaped = escaped[cut:].lstrip("\n ")
     if escaped or not pieces:
@@ -143,25 +175,31 @@ def _button(label: str, value: str, action_id: str, primary: bool = False) -> Bl
     return button
 
 
-def _buttons(options: tuple[Option, ...]) -> Block:
+def _buttons(options: tuple[Option, ...]) -> list[Block]:
+    """A row of buttons (none when no option fits)."""
     usable = [o for o in options if _fits(o, MAX_BUTTON_VALUE)]
-    return {"type": "actions", "elements": [
+    if not usable:
+        return []
+    return [{"type": "actions", "elements": [
         _button(option.label, option.value, f"{BUTTON_PREFIX}{n}")
         for n, option in enumerate(usable)
-    ]}
+    ]}]
 
 
-def _menu(options: tuple[Option, ...], placeholder: str) -> Block:
+def _menu(options: tuple[Option, ...], placeholder: str) -> list[Block]:
+    """A menu (none when no option fits)."""
     usable = [o for o in options if _fits(o, MAX_MENU_VALUE)]
+    if not usable:
+        return []
     if len(usable) > MAX_MENU_OPTIONS:
         logger.warning("a menu of %d options shows the first %d", len(usable), MAX_MENU_OPTIONS)
-    return {"type": "actions", "elements": [{
+    return [{"type": "actions", "elements": [{
         "type": "static_select",
         "action_id": MENU,
         "placeholder": _label(placeholder),
         "options": [{"text": _label(o.label), "value": o.value}
                     for o in usable[:MAX_MENU_OPTIONS]],
-    }]}
+    }]}]
 
 
 def _fits(option: Option, limit: int) -> bool:
@@ -177,6 +215,16 @@ def _notification(blocks: list[Block]) -> str:
         if block["type"] == "section":
             return str(block["text"]["text"])
     return " "
+
+
+def pressed(blocks: list[Block], chosen: str) -> Message:
+    """A message whose button was pressed, as it shows afterwards: its text without the
+    buttons, and a line saying what was chosen (`chosen` is plain text)."""
+    kept = [block for block in blocks if block.get("type") != "actions"][:MAX_BLOCKS - 1]
+    line = escape(chosen)[:MAX_SECTION]
+    kept.append({"type": "context", "elements": [{"type": "mrkdwn", "text": line}]})
+    text = _notification(kept)
+    return Message(text=line if text == " " else text, blocks=kept)
 
 
 def answer_modal(labels: Labels, reference: str) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.slack.render import unescape
 from bot.messages import Incoming
 
 PLATFORM = "slack"
@@ -28,6 +27,11 @@ def split_ref(reference: str) -> tuple[str | None, str]:
 
 def is_dm(channel: str) -> bool:
     return channel.startswith("D")
+
+
+def unescape(text: str) -> str:
+    """Slack escapes these three in what people type; the engine gets the text as typed."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def from_message(body: dict[str, Any], team: str) -> Incoming | None:
@@ -87,17 +91,38 @@ def where_pressed(body: dict[str, Any]) -> tuple[str | None, bool]:
     return channel, is_dm(channel)
 
 
+def pressed_label(body: dict[str, Any]) -> str | None:
+    """What the pressed button (or the chosen menu option) said."""
+    actions = body.get("actions") or [{}]
+    action = actions[0]
+    shown = action.get("text") or (action.get("selected_option") or {}).get("text") or {}
+    label = shown.get("text")
+    return label if isinstance(label, str) and label else None
+
+
+def pressed_privately(body: dict[str, Any]) -> bool:
+    """Whether the button was on a message only this person sees: one in their DM with the
+    bot, or an ephemeral one. Such a message can show what was chosen instead of its
+    buttons; a channel's message keeps them for the others."""
+    container = body.get("container") or {}
+    if container.get("type") != "message":
+        return False
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
+    return bool(container.get("is_ephemeral")) or is_dm(str(channel))
+
+
 def from_action(
     body: dict[str, Any], value: str, team: str, chat: str, direct: bool
 ) -> Incoming:
     user = body.get("user") or {}
     message = body.get("message") or {}
+    container = body.get("container") or {}  # all Slack says of an ephemeral message
     return Incoming(
         platform=PLATFORM, user=ref(team, user["id"]), chat=chat, direct=direct, action=value,
         display_name=user.get("name") or user.get("username"),
         event_id=_event_id("action", body.get("trigger_id")),
-        message=(body.get("container") or {}).get("message_ts") or message.get("ts"),
-        thread=message.get("thread_ts"), raw=body,
+        message=container.get("message_ts") or message.get("ts"),
+        thread=message.get("thread_ts") or container.get("thread_ts"), raw=body,
     )
 
 

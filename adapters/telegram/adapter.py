@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
-from telegram import BotCommand, ChatMemberUpdated, Update
+from telegram import BotCommand, ChatMemberUpdated, Message, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import ChatMigrated, InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
@@ -25,8 +25,9 @@ from adapters.telegram import render as rendering
 from adapters.telegram.translate import PLATFORM, to_incoming
 from adapters.web import WebServer
 from bot.engine import Engine, parse_command
-from bot.messages import DeliveryError, Incoming, Invitation, Reply, Text, Unreachable
+from bot.messages import FIRST, DeliveryError, Incoming, Invitation, Reply, Text, Unreachable
 from bot.privacy.redact import protect
+from bot.profile import language_of
 from bot.settings import SettingsError
 from bot.store import telegram as store
 
@@ -36,7 +37,8 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 # Registered with setMyCommands, in this order; descriptions are `telegram_command_<name>`.
-COMMANDS = ("start", "help", "checkin", "valkuilen", "pauze", "taal", "privacy", "koppel")
+COMMANDS = ("start", "help", "checkin", "valkuilen", "instrumenten", "koffie", "pauze",
+            "taal", "privacy", "koppel", "setup")
 _IN_GROUP = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
 
@@ -133,20 +135,37 @@ class TelegramAdapter:
 
     async def send(self, chat: str, replies: Sequence[Reply]) -> None:
         """Post replies in a chat (a group, or a person's private chat) in order."""
+        await self._send(chat, replies)
+
+    async def _send(self, chat: str, replies: Sequence[Reply],
+                    asked: rendering.Asked | None = None) -> None:
+        """`send`, knowing who a typed question in a group is for. A reply in a thread
+        answers that message, `thread_of=FIRST` the first message sent here; `edit_of`
+        replaces that message."""
         try:
             chat_id = int(chat)
         except ValueError as exc:
             raise Unreachable(f"not a Telegram chat id: {chat!r}") from exc
+        first: int | None = None
         for reply in replies:
+            thread = (first if reply.thread_of == FIRST
+                      else rendering.message_id(reply.thread_of))
             try:
                 callback_data = await self._callback_data(reply, chat_id > 0)
                 messages = rendering.render(reply, chat=chat_id, bot_username=self.username,
-                                            callback_data=callback_data)
+                                            callback_data=callback_data, thread=thread,
+                                            asked=asked)
             except TypeError:
                 logger.exception("cannot render %s for telegram", type(reply).__name__)
                 continue
+            edited = rendering.message_id(reply.edit_of)
+            if edited is not None and await delivery.edit(self.app.bot, chat_id, edited,
+                                                          messages):
+                first = first or edited
+                continue
             for message in messages:
-                chat_id = await self._post(chat_id, message)
+                chat_id, sent = await self._post(chat_id, message)
+                first = first or sent.message_id
 
     async def send_direct(self, user: str, replies: Sequence[Reply]) -> None:
         """A person's private chat has their user id; a 403 there means blocked or never
@@ -212,9 +231,20 @@ class TelegramAdapter:
         if in_private and not incoming.direct and not await self._in_group(incoming):
             incoming = replace(incoming, chat=str(origin.id), direct=True)
         replies = await self.engine.handle(incoming)
-        if query is not None and replies:
-            await delivery.tidy(query)
+        if (query is not None and replies and in_private
+                and all(reply.edit_of != incoming.message for reply in replies)):
+            await self._show_pressed(query, incoming)
         await self._deliver(incoming, origin.id, replies)
+
+    async def _show_pressed(self, query: Any, incoming: Incoming) -> None:
+        """In a private chat a pressed question shows what was chosen and loses its
+        buttons, so it cannot be answered again by accident. A group's buttons stay: they
+        are for everyone (a poll, a session to join)."""
+        lang = (await language_of(self.engine.sessions, PLATFORM, incoming.user)
+                or _language(incoming.locale))
+        label = delivery.pressed_label(query)
+        chosen = self.engine.content.text("telegram_chosen", lang, choice=label) if label else None
+        await delivery.tidy(query, chosen)
 
     async def _deliver(self, incoming: Incoming, origin: int, replies: list[Reply]) -> None:
         """Replies to where the person acted; private ones from a group go to their own
@@ -225,7 +255,7 @@ class TelegramAdapter:
         public = [reply for reply in replies if not reply.private]
         private = [reply for reply in replies if reply.private]
         if public:
-            await self._send_logged(incoming.chat, public)
+            await self._send_logged(incoming.chat, public, rendering.Asked.of(incoming))
         if not private:
             return
         try:
@@ -238,7 +268,7 @@ class TelegramAdapter:
             logger.warning("could not reach telegram user %s: %r", incoming.user, exc)
 
     def _invitation(self, incoming: Incoming) -> Invitation:
-        lang = "en" if (incoming.locale or "").lower().startswith("en") else "nl"
+        lang = _language(incoming.locale)
         name, _ = parse_command(incoming.text or "")
         action = incoming.action or (f"cmd:{name}" if name else "cmd:start")
         content = self.engine.content
@@ -301,33 +331,37 @@ class TelegramAdapter:
 
     # Messages out
 
-    async def _post(self, chat_id: int, message: rendering.Outgoing) -> int:
+    async def _post(self, chat_id: int, message: rendering.Outgoing) -> tuple[int, Message]:
         """Send one message; follows a group that became a supergroup, once. Returns the
-        chat id it went to."""
+        chat id it went to and the message as sent."""
         try:
-            await self._put(chat_id, message)
-            return chat_id
+            return chat_id, await self._put(chat_id, message)
         except ChatMigrated as exc:
             await self._moved(chat_id, exc.new_chat_id)
             new_id = exc.new_chat_id
         except TelegramError as exc:
             raise delivery.delivery_error(exc) from exc
         try:
-            await self._put(new_id, message)
-            return new_id
+            return new_id, await self._put(new_id, message)
         except TelegramError as exc:
             raise delivery.delivery_error(exc) from exc
 
-    async def _put(self, chat_id: int, message: rendering.Outgoing) -> None:
+    async def _put(self, chat_id: int, message: rendering.Outgoing) -> Message:
+        sent: Message
         if message.photo is not None:
-            await self.app.bot.send_photo(chat_id, message.photo, caption=message.text or None,
-                                          reply_markup=message.markup)
+            sent = await self.app.bot.send_photo(
+                chat_id, message.photo, caption=message.text or None,
+                reply_markup=message.markup, reply_parameters=message.reply_parameters)
         else:
-            await self.app.bot.send_message(chat_id, message.text, reply_markup=message.markup)
+            sent = await self.app.bot.send_message(
+                chat_id, message.text, entities=message.entities or None,
+                reply_markup=message.markup, reply_parameters=message.reply_parameters)
+        return sent
 
-    async def _send_logged(self, chat: str, replies: Sequence[Reply]) -> None:
+    async def _send_logged(self, chat: str, replies: Sequence[Reply],
+                           asked: rendering.Asked | None = None) -> None:
         try:
-            await self.send(chat, replies)
+            await self._send(chat, replies, asked)
         except DeliveryError as exc:
             logger.warning("could not answer in telegram chat %s: %r", chat, exc)
 
@@ -335,7 +369,7 @@ class TelegramAdapter:
         chat, user = update.effective_chat, update.effective_user
         if chat is None or chat.type != "private":
             return
-        lang = "en" if user and (user.language_code or "").startswith("en") else "nl"
+        lang = _language(user.language_code if user else None)
         await self._send_logged(str(chat.id), [
             Text(text=self.engine.content.text("error", lang))])
 
@@ -350,3 +384,7 @@ class TelegramAdapter:
                 await self.app.bot.set_my_commands(commands, language_code=language)
             except TelegramError as exc:
                 logger.warning("could not register telegram commands (%s): %s", language, exc)
+
+
+def _language(locale: str | None) -> str:
+    return "en" if (locale or "").lower().startswith("en") else "nl"

@@ -1,5 +1,5 @@
-"""Telegram's side of delivering: answering and tidying button presses, and what a Bot
-API error means for whoever sent the message (a `DeliveryError` subclass)."""
+"""Telegram's side of delivering: answering and tidying button presses, editing a message,
+and what a Bot API error means for whoever sent the message (a `DeliveryError` subclass)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import warnings
 from datetime import timedelta
 
-from telegram import CallbackQuery, Message
+from telegram import Bot, CallbackQuery, ForceReply, Message
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -35,23 +35,52 @@ async def answer(query: CallbackQuery) -> None:
         logger.info("could not answer telegram callback query: %s", exc)
 
 
-async def tidy(query: CallbackQuery) -> None:
-    """Show what was picked under the question and take the buttons away, so an old
-    question cannot be answered by accident and a second tap has nothing to press."""
+def pressed_label(query: CallbackQuery) -> str | None:
+    """What the pressed button said."""
+    message = query.message
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return None
+    return next((button.text for row in message.reply_markup.inline_keyboard
+                 for button in row if button.callback_data == query.data), None)
+
+
+async def tidy(query: CallbackQuery, chosen: str | None) -> None:
+    """Show what was chosen under the question and take the buttons away, so an old
+    question cannot be answered by accident and a second tap has nothing to press. The
+    question keeps its mentions; a photo, or a text that would grow too long, only loses
+    its buttons."""
     message = query.message
     if not isinstance(message, Message) or message.reply_markup is None:
         return
-    label = next((button.text for row in message.reply_markup.inline_keyboard
-                  for button in row if button.callback_data == query.data), None)
     try:
         text = message.text or ""
-        picked = f"{text}\n\n✓ {label}"
-        if text and label and rendering.utf16_len(picked) <= rendering.MAX_TEXT:
-            await query.edit_message_text(picked)
+        picked = f"{text}\n\n{chosen}"
+        if text and chosen and rendering.utf16_len(picked) <= rendering.MAX_TEXT:
+            await query.edit_message_text(picked, entities=message.entities or None)
         else:
             await query.edit_message_reply_markup(None)
     except TelegramError as exc:
         logger.info("could not tidy a pressed telegram message: %s", exc)
+
+
+async def edit(bot: Bot, chat_id: int, message_id: int,
+               messages: list[rendering.Outgoing]) -> bool:
+    """Replace an earlier message's text (and inline keyboard). False when the reply does
+    not fit in one such edit (a photo, a long text, a reply field): post it anew then."""
+    if len(messages) != 1 or messages[0].photo is not None:
+        return False
+    message, markup = messages[0], messages[0].markup
+    if isinstance(markup, ForceReply):
+        return False
+    try:
+        await bot.edit_message_text(message.text, chat_id=chat_id, message_id=message_id,
+                                    entities=message.entities or None, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise delivery_error(exc) from exc
+    except TelegramError as exc:
+        raise delivery_error(exc) from exc
+    return True
 
 
 def delivery_error(exc: TelegramError) -> DeliveryError:

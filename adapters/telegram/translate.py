@@ -60,9 +60,11 @@ def decode_start(payload: str) -> tuple[str | None, int | None]:
 def to_incoming(update: Update, bot_username: str) -> Incoming | None:
     """What the person did, or None for what the engine need not see.
 
-    In groups only commands count (with privacy mode that is all the bot gets anyway);
-    a `/start` whose payload names a group comes back as said in that group, and the
-    adapter checks that the person is in it before passing it on.
+    In groups only what is said to the bot counts, which is also all that a bot in privacy
+    mode gets: commands, replies to the bot's own messages (the answers to its typed
+    questions) and lines that start by mentioning it (the mention is left out). A `/start`
+    whose payload names a group comes back as said in that group, and the adapter checks
+    that the person is in it before passing it on.
     """
     if update.callback_query is not None:
         return _pressed(update)
@@ -78,12 +80,15 @@ def to_incoming(update: Update, bot_username: str) -> Incoming | None:
                     direct=private, locale=user.language_code, display_name=user.full_name,
                     event_id=f"u{update.update_id}", message=str(message.message_id),
                     thread=_thread(message), raw=update)
+    if not text.startswith("/"):
+        if private or _answers_bot(message, bot_username):
+            return replace(base, text=text)
+        addressed = _addressed(text, bot_username)
+        return None if addressed is None else replace(base, text=addressed)
     command, _, payload = text.partition(" ")
     name, _, addressee = command.partition("@")
     if addressee and addressee.lower() != bot_username.lower():
         return None  # a command for another bot in the same group
-    if not private and not text.startswith("/"):
-        return None
     if name.lower() == "/start" and payload.strip():
         action, group = decode_start(payload.strip())
         if action is None:
@@ -94,6 +99,22 @@ def to_incoming(update: Update, bot_username: str) -> Incoming | None:
     return replace(base, text=text)
 
 
+def _answers_bot(message: Message, bot_username: str) -> bool:
+    """Whether a group message replies to one of the bot's own messages."""
+    parent = message.reply_to_message
+    author = parent.from_user if parent is not None else None
+    return (author is not None and author.is_bot
+            and (author.username or "").lower() == bot_username.lower())
+
+
+def _addressed(text: str, bot_username: str) -> str | None:
+    """`@achtje_bot koffie aan` -> "koffie aan"; None when the line is not for the bot."""
+    first, _, rest = text.strip().partition(" ")
+    if first.lower().rstrip(",:") != f"@{bot_username.lower()}" or not rest.strip():
+        return None
+    return rest.strip()
+
+
 def _pressed(update: Update) -> Incoming | None:
     query = update.callback_query
     assert query is not None
@@ -101,9 +122,9 @@ def _pressed(update: Update) -> Incoming | None:
         return None
     message = query.message
     chat = message.chat if message is not None else None
-    # A button belongs to one message: pressing it twice (or Telegram sending the press
-    # twice) is one event. Buttons are removed once pressed, so this loses nothing.
-    event_id = (f"c{chat.id}:{message.message_id}:{query.data}"
+    # One person's press of one button is one event, however often they tap (or Telegram
+    # sends it). The person is part of it: in a group everyone may press the same button.
+    event_id = (f"c{chat.id}:{message.message_id}:{query.from_user.id}:{query.data}"
                 if message is not None and chat is not None else f"u{update.update_id}")
     return Incoming(
         platform=PLATFORM, user=str(query.from_user.id),
