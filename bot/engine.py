@@ -195,6 +195,11 @@ class Engine:
             if COMMANDS[name] in LEADER_ONLY and not roles.is_leader(turn.member):
                 return roles.leaders_only(turn)
             return await COMMANDS[name](turn, arg)
+        if turn.incoming.visible:
+            # A line the whole group can read (on Telegram: a reply to the bot) answers no
+            # question asked privately: a check-in score or comment is never taken from it.
+            logger.info("ignoring a typed line in group %s", turn.incoming.chat)
+            return []
         state = await repo.conversation(turn.session, turn.member.id)
         if state is None:
             if not onboarded:

@@ -20,6 +20,8 @@ class Incoming:
 
     `message` is the platform's id of the message whose button was pressed, `thread` the
     id of the thread the event happened in (its first message); either may be None.
+    `visible` says the typed text is a message everyone in the chat can read (a line in a
+    group), not a command only the bot sees or an answer typed in a private window.
     """
 
     platform: str
@@ -33,6 +35,7 @@ class Incoming:
     event_id: str | None = None
     message: str | None = None
     thread: str | None = None
+    visible: bool = False
     raw: Any = field(default=None, repr=False, compare=False)
 
 

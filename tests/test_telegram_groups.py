@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.content import Content
 from bot.engine import Engine
 from bot.messages import FIRST, Choice, FreeText, Mention, Option, Text, mention_mark
-from bot.store.models import ChannelBinding, Member, Partnership
+from bot.store.models import Answer, ChannelBinding, Member, Partnership
 from tests.conftest import Clock
 from tests.telegram_fakes import ANNA, BOB, GROUP, Bot, Call, User, running
 from tests.test_telegram import bind_group, known_member
@@ -176,3 +176,26 @@ async def test_an_edit_replaces_the_message_or_posts_anew_when_it_cannot(bot: Bo
     assert "reply_markup" not in bot.fake.messages[(GROUP, message_id)]
     await bot.adapter.send(str(GROUP), [Text(text="lang " * 2000, edit_of=str(message_id))])
     assert [c.method for c in bot.fake.sent(GROUP)[3:]] == ["sendMessage"] * 3
+
+
+async def test_a_reply_in_the_group_never_answers_a_private_question(
+    bot: Bot, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock,
+    content: Content
+) -> None:
+    """Anna's check-in asks her privately what would help; a remark she replies to the bot
+    in the group is for the group, so it is not stored as her answer."""
+    await bind_group(sessions, partnership, clock)
+    await known_member(sessions, partnership, clock)
+    await bot.say(ANNA, "/checkin")
+    await bot.press(ANNA, "1")  # a low score: the bot asks privately what would help
+    await bot.adapter.send(str(GROUP), [Text(text="Ronde 3 staat open")])
+    [post] = bot.fake.sent(GROUP)
+    reply = bot.fake.text_update(ANNA, GROUP, "Zullen we vrijdag bellen?",
+                                 reply_to=bot.fake.messages[(GROUP, post.params["message_id"])])
+    assert said(await bot.deliver(reply), GROUP) == []
+    assert said(await bot.deliver(reply), ANNA.id) == []
+    calls = await bot.say(ANNA, "Meer tijd om samen te plannen")
+    assert said(calls, ANNA.id)[0].text == content.text("followup_thanks", "nl")
+    async with sessions() as session:
+        [answer] = list(await session.scalars(select(Answer)))
+    assert (answer.score, answer.comment) == (1, "Meer tijd om samen te plannen")

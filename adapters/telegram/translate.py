@@ -79,7 +79,7 @@ def to_incoming(update: Update, bot_username: str) -> Incoming | None:
     base = Incoming(platform=PLATFORM, user=str(user.id), chat=str(message.chat.id),
                     direct=private, locale=user.language_code, display_name=user.full_name,
                     event_id=f"u{update.update_id}", message=str(message.message_id),
-                    thread=_thread(message), raw=update)
+                    thread=_thread(message), visible=not private, raw=update)
     if not text.startswith("/"):
         if private or _answers_bot(message, bot_username):
             return replace(base, text=text)
