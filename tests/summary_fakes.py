@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.store.models import Answer, CheckInRound, Member, Partnership, School
 
-Score = int | str | None  # 1-5, "dk" for don't know, None for no answer
+Score = int | str | None  # 1-5, "dk" for don't know, "skip" for skipped, None for no answer
 _users = count(1)
 # Tuesdays in three months in a row, for rounds.
 SEP, OCT, NOV = date(2026, 9, 8), date(2026, 10, 6), date(2026, 11, 3)
@@ -49,8 +49,10 @@ class Partners:
             schools = {s.type: s.id for s in partnership.schools}
         return cls(sessions, partnership, schools)
 
-    async def members(self, side: str | None, level: str | None, number: int) -> list[int]:
-        """`number` onboarded members on one side and level; their ids."""
+    async def members(self, side: str | None, level: str | None, number: int,
+                      onboarded: datetime | None = datetime(2026, 1, 1, tzinfo=UTC),
+                      ) -> list[int]:
+        """`number` members on one side and level, onboarded at that moment; their ids."""
         ids = []
         async with self.sessions() as session, session.begin():
             for _ in range(number):
@@ -59,7 +61,7 @@ class Partners:
                     partnership_id=self.partnership.id, platform="test", user_ref=f"u{user}",
                     display_name=f"Persoon{user}", level=level,
                     school_id=self.schools[side] if side else None,
-                    onboarded_at=datetime(2026, 1, 1, tzinfo=UTC),
+                    onboarded_at=onboarded,
                     created_at=datetime(2026, 1, 1, tzinfo=UTC),
                 )
                 session.add(member)
@@ -86,7 +88,7 @@ class Partners:
             for n, (member, score) in enumerate(zip(members, scores, strict=True)):
                 if score is None:
                     continue
-                status = "dont_know" if score == "dk" else "scored"
+                status = {"dk": "dont_know", "skip": "skipped"}.get(str(score), "scored")
                 session.add(Answer(
                     round_id=round_id, member_id=member, statement_id=statement, status=status,
                     score=score if isinstance(score, int) else None,
