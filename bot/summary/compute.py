@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import CONDITION_IDS, LEVEL_IDS, Content
 from bot.months import month_bounds, shift_month
-from bot.nudges.stats import NudgeStats
+from bot.nudges.stats import NudgeStats, nudge_stats
 from bot.store.models import Partnership
 from bot.summary import queries
 from bot.summary.model import (
@@ -105,6 +105,21 @@ async def compute_summary(
         nudges=nudges,
         open_answers_withheld=withheld,
     )
+
+
+async def leader_summary(
+    session: AsyncSession,
+    content: Content,
+    partnership: Partnership,
+    month: date,
+    *,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> Summary:
+    """The summary as project leaders get it, scheduled, on demand or from `achtje summary`:
+    with the month's informal-contact numbers, by the rules in the content's folder."""
+    return await compute_summary(session, content, partnership, month,
+                                 nudges=await nudge_stats(session, partnership.id, month),
+                                 min_group_size=min_group_size)
 
 
 def _topic(
