@@ -27,6 +27,7 @@ from bot.nudges import followup as nudge_followup
 from bot.privacy import chat as privacy_chat
 from bot.store import repo
 from bot.store.models import Member, Partnership
+from bot.summary import command as summary_command
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ for _names, _command in (
     (binding.NAMES, binding.command),
     (setup.NAMES, setup.command),  # in an unbound group it runs before member lookup
     (("koffie", "coffee"), nudge_commands.coffee),  # koffie uit / aan
+    (summary_command.NAMES, summary_command.command),  # for leaders: samenvatting [maand]
 ):
     COMMANDS.update(dict.fromkeys(_names, _command))
 # What someone may do before we know their school and level.
