@@ -17,7 +17,6 @@ from adapters.memory import MemoryChat
 from bot.content import Content
 from bot.engine import Engine
 from bot.messages import Image, Text
-from bot.nudges.stats import NudgeStats
 from bot.store.models import Partnership
 from bot.summary import (
     Summary,
@@ -28,17 +27,9 @@ from bot.summary import (
 )
 from bot.summary.model import AgendaQuestion, GroupScore
 from tests.conftest import Clock, onboard
-from tests.summary_fakes import NOV, OCT, SEP, Partners, png_size
+from tests.summary_fakes import NOV, OCT, SEP, Partners, nudge_numbers, png_size
 
 NOVEMBER = date(2026, 11, 1)
-
-
-def nudge_numbers(rounds: int, paired: int, met: int, met_cross: int) -> NudgeStats:
-    """A month of nudges as the nudge module counts it; only these numbers reach a summary."""
-    return NudgeStats(partnership_id=1, month=date(2026, 11, 1), rounds=rounds,
-                      people_paired=paired, groups=paired // 2, groups_answered=paired // 2,
-                      groups_met=met // 2, groups_planned=0, cross_school_groups=paired // 2,
-                      repeat_pairs=0, people_met=met, people_met_cross_school=met_cross)
 
 
 async def summary_of(sessions: async_sessionmaker[Any], content: Content, partnership_id: int,

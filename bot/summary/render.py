@@ -77,7 +77,7 @@ class SummaryMessages:
         summary, content = self.summary, self.content
         sections = render_sections(summary, content, self.rules, lang, short=short)
         replies: list[Reply] = [Text(text=chunk) for chunk in _chunks(sections[0])]
-        if any(t.mean is not None or t.trend[1] is not None for t in summary.conditions):
+        if has_chart(summary):
             if lang not in self._charts:
                 self._charts[lang] = await asyncio.to_thread(summary_chart, summary, content,
                                                              lang)
@@ -89,6 +89,11 @@ class SummaryMessages:
         if short:
             replies[1:] = [replace(reply, thread_of=FIRST) for reply in replies[1:]]
         return replies
+
+
+def has_chart(summary: Summary) -> bool:
+    """Whether the chart would show anything: a condition with a number this or last month."""
+    return any(t.mean is not None or t.trend[1] is not None for t in summary.conditions)
 
 
 def render_text(summary: Summary, content: Content, rules: SummaryRules, lang: str,
@@ -277,15 +282,9 @@ class _Words:
         return "\n".join(lines)
 
     def agenda(self, summary: Summary) -> str:
-        questions = self.rules.agenda
         lines = [self.t("summary_agenda_title")]
         for number, question in enumerate(summary.agenda, start=1):
-            if question.source == "condition":
-                text = questions.conditions[question.ref]  # type: ignore[index]
-            elif question.source == "pitfall":
-                text = questions.pitfalls[question.ref]
-            else:
-                text = questions.general[int(question.ref)]
+            text = self.rules.agenda.question(question.source, question.ref)
             lines.append(f"{number}. {text.get(self.lang)}")
         return "\n".join(lines)
 

@@ -71,6 +71,15 @@ class Agenda(_Model):
     pitfalls: dict[str, Text]
     general: list[Text] = Field(min_length=3)
 
+    def question(self, source: str, ref: str) -> Text:
+        """The question an `AgendaQuestion` names: a condition's, a pitfall's, or general
+        question number `ref`."""
+        if source == "condition":
+            return self.conditions[ref]  # type: ignore[index]
+        if source == "pitfall":
+            return self.pitfalls[ref]
+        return self.general[int(ref)]
+
 
 class SummaryRules(_Model):
     """Everything a summary takes from its two content files."""
