@@ -70,6 +70,8 @@ async def test_a_leader_asks_for_this_month_and_earlier_ones_in_dutch(
     assert '- "Een gezamenlijke dag"\n- "Meer tijd"' in everything
     assert "Informeel contact" in everything  # as the scheduled summary has it
     assert said[-1].startswith("Voor de agenda van het volgende overleg\n1. ")
+    assert said[-1].endswith("\n\nEen andere maand zien? Typ samenvatting met de maand "
+                             "erachter, zoals samenvatting 2026-10.")
     assert not re.search(r"Persoon\d|\bu\d+\b", everything)  # no names, no user ids
 
     october = texts(await chat.say("samenvatting oktober"))
@@ -96,6 +98,7 @@ async def test_a_leader_asks_in_english(engine: Engine, partners: Partners) -> N
     assert "Gedeelde ambitie" not in "\n".join(said)
     assert any(isinstance(reply, Image) for reply in october)
     assert said[-1].startswith("For the agenda of the next meeting\n1. ")
+    assert said[-1].endswith("Type summary followed by the month, such as summary 2026-09.")
     assert texts(await chat.say("/summary 2026-10")) == said
 
     assert texts(await chat.say("summary december 2026")) == [

@@ -121,6 +121,8 @@ async def test_leaders_get_it_in_full_and_each_channel_gets_the_scores_with_a_th
     assert isinstance(agenda, Text) and agenda.thread_of == FIRST
     assert agenda.text.startswith("Voor de agenda van het volgende overleg\n1. ")
     # Nothing for project leaders only: no open answers, pitfalls or confidential note.
+    assert "samenvatting" not in agenda.text  # the command is for project leaders
+    assert "Een andere maand zien?" in texts(full)
     for private in ("Meer tijd", "Valkuilen", "Vertrouwelijk", "Informeel contact"):
         assert private not in texts(short)
 

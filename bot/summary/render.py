@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
 from bot.messages import FIRST, Image, Reply, Text
+from bot.months import shift_month
 from bot.nudges.stats import NudgeStats
 from bot.store.models import Partnership
 from bot.summary.chart import summary_chart
@@ -72,8 +73,9 @@ class SummaryMessages:
     _charts: dict[str, bytes] = field(default_factory=dict)
 
     async def replies(self, lang: str, *, short: bool = False) -> list[Reply]:
-        """The full version, or with `short` the channel version: the five scores as one
-        message, the chart and the agenda in its thread (`thread_of=FIRST`)."""
+        """The full version, ending with how to ask for another month in chat, or with
+        `short` the channel version: the five scores as one message, the chart and the
+        agenda in its thread (`thread_of=FIRST`)."""
         summary, content = self.summary, self.content
         sections = render_sections(summary, content, self.rules, lang, short=short)
         replies: list[Reply] = [Text(text=chunk) for chunk in _chunks(sections[0])]
@@ -88,6 +90,12 @@ class SummaryMessages:
         replies += [Text(text=chunk) for section in sections[1:] for chunk in _chunks(section)]
         if short:
             replies[1:] = [replace(reply, thread_of=FIRST) for reply in replies[1:]]
+            return replies
+        last = replies[-1]
+        assert isinstance(last, Text)  # the agenda
+        hint = content.text("summary_other_months", lang,
+                            example=f"{shift_month(summary.month, -1):%Y-%m}")
+        replies[-1] = replace(last, text=f"{last.text}\n\n{hint}")
         return replies
 
 
