@@ -70,7 +70,7 @@ class SummaryMessages:
     summary: Summary
     content: Content
     rules: SummaryRules
-    _charts: dict[str, bytes] = field(default_factory=dict)
+    _charts: dict[str, bytes] = field(default_factory=dict, init=False, repr=False)
 
     async def replies(self, lang: str, *, short: bool = False) -> list[Reply]:
         """The full version, ending with how to ask for another month in chat, or with
