@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import random
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bench.common import Result, Stopwatch, backends, database, ratio, result, rss_mb
@@ -131,22 +133,37 @@ async def all_summaries(sessions: async_sessionmaker[Any], content: Content,
     return watch.seconds, done
 
 
-async def one_summary(sessions: async_sessionmaker[Any], content: Content,
-                      month: date) -> tuple[float, float]:
-    """The median of three computations of partnership 1, and one with its replies rendered
-    (text and chart), in seconds."""
+@contextmanager
+def counted(engine: AsyncEngine) -> Iterator[list[str]]:
+    """The SQL statements the engine sends while the block runs."""
+    sent: list[str] = []
+
+    def count(*args: Any) -> None:
+        sent.append(args[2])  # (connection, cursor, statement, ...)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+async def one_summary(engine: AsyncEngine, sessions: async_sessionmaker[Any], content: Content,
+                      month: date) -> tuple[float, float, int]:
+    """The median of three computations of partnership 1, one with its replies rendered
+    (text and chart), in seconds, and the queries one computation sends."""
     rules = load_summary_rules(content)
     times = []
     async with sessions() as session:
         partnership = await session.get(Partnership, 1)
         assert partnership is not None
         for _ in range(3):
-            with Stopwatch() as watch:
+            with Stopwatch() as watch, counted(engine) as sent:
                 await compute_summary(session, content, partnership, month, rules=rules)
             times.append(watch.seconds)
         with Stopwatch() as rendered:
             await summary_replies(session, content, partnership, month, "nl", rules=rules)
-    return sorted(times)[1], rendered.seconds
+    return sorted(times)[1], rendered.seconds, len(sent)
 
 
 async def measure(backend: str, content: Content, scale: dict[str, int]) -> dict[str, Any]:
@@ -158,13 +175,14 @@ async def measure(backend: str, content: Content, scale: dict[str, int]) -> dict
                 rows = await fill(engine, content, scale["partnerships"], scale["members"],
                                   scale["weeks"], first_id=first)
             floor, _groups = await plain_group_by(sessions, month)
-            one, rendered = await one_summary(sessions, content, month)
+            one, rendered, queries = await one_summary(engine, sessions, content, month)
             every, done = await all_summaries(sessions, content, month)
             async with sessions() as session:
                 total = int(await session.scalar(select(func.count()).select_from(Answer)) or 0)
             found[label] = {"answers": total, "inserted": rows, "load_s": loading.seconds,
                             "group_by_s": floor, "one_summary_s": one,
-                            "one_summary_rendered_s": rendered, "all_summaries_s": every,
+                            "one_summary_rendered_s": rendered, "queries_per_summary": queries,
+                            "all_summaries_s": every,
                             "summaries": done, "rss_mb_after": rss_mb()}
             print(f"  summaries {backend} {label}: {found[label]}", file=sys.stderr, flush=True)
     return found

@@ -69,6 +69,10 @@ def run() -> None:
     platforms = settings.platforms()
     setup_logging(settings, "INFO" if platforms else "WARNING")
     content = content_or_fail(settings)
+    try:
+        load_summary_rules(content)  # now, not at the first monthly summary
+    except ContentError as exc:
+        raise fail(f"content is not valid:\n{exc}") from exc
     if not platforms:
         asyncio.run(_console(settings, content))
         return

@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -185,6 +186,12 @@ class Content(_Model):
     ideas: list[Idea] = Field(min_length=20)
     scale: ScaleLabels
     ui: dict[str, Text]
+    # Where it was read from: content with its own loaders (the summary rules) is read there.
+    _folder: Path | None = PrivateAttr(default=None)
+
+    @property
+    def folder(self) -> Path:
+        return self._folder or default_dir()
 
     @field_validator("ui")
     @classmethod
@@ -297,9 +304,11 @@ def load_content(directory: Path | None = None) -> Content:
             raise ContentError(f"{path}: ui ids defined in another file too: {', '.join(twice)}")
         raw["ui"] = {**raw["ui"], **extra}
     try:
-        return Content.model_validate(raw)
+        content = Content.model_validate(raw)
     except ValidationError as exc:
         raise ContentError(_describe(exc, directory)) from exc
+    content._folder = directory
+    return content
 
 
 def read_yaml_key(path: Path, key: str) -> Any:

@@ -27,6 +27,7 @@ from bot.nudges import followup as nudge_followup
 from bot.privacy import chat as privacy_chat
 from bot.store import repo
 from bot.store.models import Member, Partnership
+from bot.summary import command as summary_command
 from scheduler import chat as schedule_chat
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ for _names, _command in (
     (("koffie", "coffee"), nudge_commands.coffee),  # koffie uit / aan
     (members.NAMES, members.command),  # leaders: who takes part, remove, invite
     (("rooster", "schedule"), schedule_chat.command),  # project leaders: when things go out
+    (summary_command.NAMES, summary_command.command),  # for leaders: samenvatting [maand]
 ):
     COMMANDS.update(dict.fromkeys(_names, _command))
 # Commands only project leaders may use (named in bot/flows/roles.py), under every alias.

@@ -1,9 +1,12 @@
-"""Commands that print what a partnership has built up: the monthly condition summary and
-the plan from the impact matrix."""
+"""Commands that print what a partnership has built up: the monthly condition summary (as
+text, JSON, the chart or an HTML page) and the plan from the impact matrix."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import json
+import sys
+from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -21,20 +24,34 @@ from bot.commandline import (
 from bot.content import ContentError
 from bot.flows.instruments import matrix as impact_matrix
 from bot.settings import Settings
-from bot.summary import compute_summary, load_summary_rules, render_text
+from bot.summary import Summary, leader_summary, load_summary_rules, render_text
 from bot.summary.chart import summary_chart
+from bot.summary.command import iso_month
+from bot.summary.export import summary_document, summary_page
+from bot.summary.render import has_chart
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    png = "png"
+    html = "html"
 
 
 def summary(
-    partnership: Annotated[int, typer.Option(help="Partnership id.")],
+    partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
     month: Annotated[str | None, typer.Option(help="YYYY-MM; the current month if left out.")]
     = None,
-    png: Annotated[Path | None, typer.Option(dir_okay=False,
-                                             help="Also write the chart to this PNG file.")]
-    = None,
+    as_format: Annotated[Format, typer.Option(
+        "--format", help="text as a leader reads it; json (schema in docs/summary.md); png: "
+                         "the chart; html: one page with the chart inside.")] = Format.text,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", dir_okay=False, help="Write to this file instead of standard "
+                                              "output.")] = None,
     lang: Annotated[str | None, typer.Option(help="nl or en; the partnership's language if "
-                                             "left out.")] = None,
-    short: Annotated[bool, typer.Option(help="The short version for the channel.")] = False,
+                                             "left out (json holds both).")] = None,
+    short: Annotated[bool, typer.Option(help="The short version for the channel (text and "
+                                        "html).")] = False,
     min_group_size: Annotated[int, typer.Option(min=3, help="Smallest group shown (3 or more).")]
     = 3,
 ) -> None:
@@ -42,33 +59,54 @@ def summary(
     settings = Settings()
     content = content_or_fail(settings)
     try:
-        rules = load_summary_rules(content, settings.content_dir)
+        rules = load_summary_rules(content)
     except ContentError as exc:
         raise fail(f"content is not valid:\n{exc}") from exc
-    try:
-        wanted = date.fromisoformat(f"{month}-01") if month else None
-    except ValueError as exc:
-        raise fail(f"--month must look like 2026-11, not {month!r}") from exc
+    wanted = iso_month(month) if month else None
+    if month and wanted is None:
+        raise fail(f"--month must look like 2026-11 (from 2000 on), not {month!r}")
     if lang not in (None, "nl", "en"):
         raise fail("--lang must be nl or en")
+    if short and as_format in (Format.json, Format.png):
+        raise fail("--short is for --format text or html")
+    if as_format is Format.png and output is None and sys.stdout.isatty():
+        raise fail("--format png writes image data: give --output FILE or redirect the output")
 
-    async def work(session: AsyncSession) -> tuple[str, bytes | None]:
+    async def work(session: AsyncSession) -> tuple[Summary, str]:
         found = await partnership_or_fail(session, partnership)
-        language = lang or found.language
-        when = wanted or datetime.now(ZoneInfo(found.timezone)).date()
-        result = await compute_summary(session, content, found, when, rules=rules,
-                                       min_group_size=min_group_size)
-        chart = summary_chart(result, content, language) if png else None
-        return render_text(result, content, rules, language, short=short), chart
+        this_month = datetime.now(ZoneInfo(found.timezone)).date().replace(day=1)
+        if wanted is not None and wanted > this_month:
+            raise fail(f"--month {month} has not begun yet; the latest is {this_month:%Y-%m}")
+        result = await leader_summary(session, content, found, wanted or this_month,
+                                      min_group_size=min_group_size)
+        return result, lang or found.language
 
-    text, chart = with_session(work)
-    typer.echo(text)
-    if png is not None and chart is not None:
-        try:
-            png.write_bytes(chart)
-        except OSError as exc:
-            raise fail(f"cannot write {png}: {exc.strerror}") from exc
-        typer.echo(f"chart written to {png}", err=True)
+    result, language = with_session(work)
+    document: str | bytes
+    if as_format is Format.text:
+        document = render_text(result, content, rules, language, short=short) + "\n"
+    elif as_format is Format.json:
+        document = json.dumps(summary_document(result, content, rules), ensure_ascii=False,
+                              indent=2) + "\n"
+    elif as_format is Format.png:
+        document = summary_chart(result, content, language)
+    else:
+        chart = summary_chart(result, content, language) if has_chart(result) else None
+        document = summary_page(result, content, rules, language, chart, short=short)
+    _write(document, output)
+
+
+def _write(document: str | bytes, output: Path | None) -> None:
+    data = document.encode("utf-8") if isinstance(document, str) else document
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        raise fail(f"cannot write {output}: {exc.strerror}") from exc
+    typer.echo(f"written to {output}", err=True)
 
 
 def plan(

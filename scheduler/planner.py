@@ -24,15 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import rounds
 from bot.content import Content
 from bot.flows.checkin import statement_scale
+from bot.flows.roles import LEADER
 from bot.messages import Invitation, Reply, Text
 from bot.months import shift_month
 from bot.nudges.followup import plan_followups
 from bot.nudges.planner import PlannedMessage, plan_nudge_round
-from bot.nudges.stats import nudge_stats
 from bot.store import repo
 from bot.store.models import Answer, ChannelBinding, CheckInRound, Member, Partnership
 from bot.store.schedule import Schedule
-from bot.summary import summary_replies
+from bot.summary import SummaryMessages, leader_summary, load_summary_rules
 from scheduler.holidays import HolidayCalendar
 from scheduler.outbox import Envelope, enqueue
 from scheduler.rules import PartnershipPlan, load_plan
@@ -265,20 +265,22 @@ async def _with_followups(due: Due, planned: list[PlannedMessage]) -> list[Envel
 
 
 async def plan_summary(due: Due) -> list[Envelope]:
-    """The previous month's condition summary (texts and a chart) to each project leader,
-    in their language, with that month's informal-contact numbers."""
-    nominal = due.schedule.occurrence or due.today
-    month = shift_month(nominal, -1)
-    nudges = await nudge_stats(due.session, due.partnership.id, month)
-    by_language: dict[str, list[Reply]] = {}
-    envelopes = []
-    for leader in await eligible_members(due.session, due.partnership.id, due.today, "leader"):
-        if leader.language not in by_language:
-            by_language[leader.language] = await summary_replies(
-                due.session, due.content, due.partnership, month, leader.language,
-                nudges=nudges,
-            )
-        envelopes.append(due.to_member("summary", leader, by_language[leader.language]))
+    """The previous month's condition summary with its informal-contact numbers: the full
+    version to each project leader privately, in their language (admins use `achtje
+    summary`); the short one to each bound channel, as one message with a thread."""
+    month = shift_month(due.schedule.occurrence or due.today, -1)
+    summary = await leader_summary(due.session, due.content, due.partnership, month)
+    messages = SummaryMessages(summary, due.content, load_summary_rules(due.content))
+    envelopes = [due.to_member("summary", leader, await messages.replies(leader.language))
+                 for leader in await eligible_members(due.session, due.partnership.id,
+                                                      due.today, LEADER)]
+    short = await messages.replies(due.partnership.language, short=True)
+    for binding in await due.session.scalars(
+        select(ChannelBinding).where(ChannelBinding.partnership_id == due.partnership.id)
+        .order_by(ChannelBinding.id)
+    ):
+        envelopes.append(due.envelope("summary_channel", f"channel:{binding.id}", binding.platform,
+                                      binding.channel_ref, False, short))
     return envelopes
 
 

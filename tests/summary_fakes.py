@@ -6,19 +6,34 @@ so a test states exactly who scored what and can compute the expected numbers by
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import count
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from bot.nudges.stats import NudgeStats
+from bot.store import db
 from bot.store.models import Answer, CheckInRound, Member, Partnership, School
 
-Score = int | str | None  # 1-5, "dk" for don't know, None for no answer
+ACHTJE = Path(sys.executable).with_name("achtje")
+Score = int | str | None  # 1-5, "dk" for don't know, "skip" for skipped, None for no answer
 _users = count(1)
 # Tuesdays in three months in a row, for rounds.
 SEP, OCT, NOV = date(2026, 9, 8), date(2026, 10, 6), date(2026, 11, 3)
+
+
+def nudge_numbers(rounds: int, paired: int, met: int, met_cross: int) -> NudgeStats:
+    """A month of nudges as the nudge module counts it; only these numbers reach a summary."""
+    return NudgeStats(partnership_id=1, month=date(2026, 11, 1), rounds=rounds,
+                      people_paired=paired, groups=paired // 2, groups_answered=paired // 2,
+                      groups_met=met // 2, groups_planned=0, cross_school_groups=paired // 2,
+                      repeat_pairs=0, people_met=met, people_met_cross_school=met_cross)
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -49,8 +64,10 @@ class Partners:
             schools = {s.type: s.id for s in partnership.schools}
         return cls(sessions, partnership, schools)
 
-    async def members(self, side: str | None, level: str | None, number: int) -> list[int]:
-        """`number` onboarded members on one side and level; their ids."""
+    async def members(self, side: str | None, level: str | None, number: int,
+                      onboarded: datetime | None = datetime(2026, 1, 1, tzinfo=UTC),
+                      ) -> list[int]:
+        """`number` members on one side and level, onboarded at that moment; their ids."""
         ids = []
         async with self.sessions() as session, session.begin():
             for _ in range(number):
@@ -59,7 +76,7 @@ class Partners:
                     partnership_id=self.partnership.id, platform="test", user_ref=f"u{user}",
                     display_name=f"Persoon{user}", level=level,
                     school_id=self.schools[side] if side else None,
-                    onboarded_at=datetime(2026, 1, 1, tzinfo=UTC),
+                    onboarded_at=onboarded,
                     created_at=datetime(2026, 1, 1, tzinfo=UTC),
                 )
                 session.add(member)
@@ -86,10 +103,46 @@ class Partners:
             for n, (member, score) in enumerate(zip(members, scores, strict=True)):
                 if score is None:
                     continue
-                status = "dont_know" if score == "dk" else "scored"
+                status = {"dk": "dont_know", "skip": "skipped"}.get(str(score), "scored")
                 session.add(Answer(
                     round_id=round_id, member_id=member, statement_id=statement, status=status,
                     score=score if isinstance(score, int) else None,
                     comment=comments[n] if comments else None,
                     answered_at=datetime(2026, 1, 1, tzinfo=UTC),
                 ))
+
+
+# The command line: `achtje` in a subprocess on a SQLite file in a test's folder.
+
+
+def achtje(folder: Path, *runs: tuple[list[str], dict[str, str]]) -> list[tuple[int, bytes, str]]:
+    """Run `achtje ARGS` once per (args, extra environment), side by side (they only read),
+    on the database `folder`/a.db; (exit code, standard output, standard error) each."""
+    base = {key: value for key, value in os.environ.items()
+            if not key.startswith(("SLACK_", "TELEGRAM_", "ACHTJE_"))}
+    base["ACHTJE_DATABASE_URL"] = f"sqlite+aiosqlite:///{folder / 'a.db'}"
+    started = [subprocess.Popen([str(ACHTJE), *args], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=folder,
+                                env={**base, **extra})
+               for args, extra in runs]
+    results = []
+    for process in started:
+        stdout, stderr = process.communicate(timeout=60)
+        results.append((process.returncode, stdout, stderr.decode()))
+    return results
+
+
+async def fill(folder: Path, name: str = "Leerlab Oost", open_answer: str = "Meer tijd") -> int:
+    """Three vmbo teachers who scored shared ambition in October (2, 3, 3) and November
+    (4, 4, 3) in a new database `folder`/a.db; the partnership id."""
+    engine, sessions = await db.connect(f"sqlite+aiosqlite:///{folder / 'a.db'}")
+    try:
+        partners = await Partners.create(sessions, name)
+        people = await partners.members("vmbo", "teachers", 3)
+        for day, scores in ((OCT, [2, 3, 3]), (NOV, [4, 4, 3])):
+            round_id = await partners.round(day, ["ambition_1", "interests_1"])
+            await partners.answer(round_id, "ambition_1", people, scores,
+                                  [open_answer, None, None])
+        return partners.partnership.id
+    finally:
+        await engine.dispose()

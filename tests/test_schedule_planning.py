@@ -209,9 +209,12 @@ async def test_the_summary_goes_to_project_leaders_with_last_months_overview(
     summary = await the_schedule(sessions, "summary")
     assert local(summary.next_run_at) == "Tue 2026-12-01 08:30"
 
-    assert await plan_due(sessions, content, HOLIDAYS, utc(2026, 12, 1, 7, 30)) == 2
+    assert await plan_due(sessions, content, HOLIDAYS, utc(2026, 12, 1, 7, 30)) == 3
     rows = await outbox_rows(sessions)
-    assert [r.target for r in rows] == ["user-3", "user-4"]
+    # The leaders privately, the short version in the bound group (test_summary_delivery.py).
+    assert [(r.target, r.direct) for r in rows] == [
+        ("user-3", True), ("user-4", True), ("group-1", False)]
+    rows = rows[:2]
     dutch, english = (load_replies(r.payload)[0] for r in rows)
     assert isinstance(dutch, Text) and isinstance(english, Text)
     assert "2026-11" in dutch.text and dutch.text != english.text

@@ -6,17 +6,17 @@ write hand-made answers through the store, so every expected number is worked ou
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.memory import MemoryChat
 from bot.content import Content
 from bot.engine import Engine
 from bot.messages import Image, Text
-from bot.nudges.stats import NudgeStats
 from bot.store.models import Partnership
 from bot.summary import (
     Summary,
@@ -27,17 +27,9 @@ from bot.summary import (
 )
 from bot.summary.model import AgendaQuestion, GroupScore
 from tests.conftest import Clock, onboard
-from tests.summary_fakes import NOV, OCT, SEP, Partners, png_size
+from tests.summary_fakes import NOV, OCT, SEP, Partners, nudge_numbers, png_size
 
 NOVEMBER = date(2026, 11, 1)
-
-
-def nudge_numbers(rounds: int, paired: int, met: int, met_cross: int) -> NudgeStats:
-    """A month of nudges as the nudge module counts it; only these numbers reach a summary."""
-    return NudgeStats(partnership_id=1, month=date(2026, 11, 1), rounds=rounds,
-                      people_paired=paired, groups=paired // 2, groups_answered=paired // 2,
-                      groups_met=met // 2, groups_planned=0, cross_school_groups=paired // 2,
-                      repeat_pairs=0, people_met=met, people_met_cross_school=met_cross)
 
 
 async def summary_of(sessions: async_sessionmaker[Any], content: Content, partnership_id: int,
@@ -133,6 +125,65 @@ async def test_each_person_weighs_once_and_rates_count_everyone(
 
 
 # 2. Through the store: trends, gaps, pitfalls, agenda
+
+
+async def test_response_counts_follow_who_could_answer_each_round(
+    sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    partners = await Partners.create(sessions)
+    anna, bert, cor = await partners.members("vmbo", "teachers", 3)
+    # Onboarded after the first November round closed (10-11), before the second.
+    dirk, _eva = await partners.members("mbo", "teachers", 2,
+                                        onboarded=datetime(2026, 11, 12, tzinfo=UTC))
+    await partners.members("mbo", "board", 1, onboarded=datetime(2026, 12, 2, tzinfo=UTC))
+    await partners.members("mbo", "board", 1, onboarded=None)  # never finished onboarding
+    october = await partners.round(OCT, ["ambition_1"])
+    await partners.answer(october, "ambition_1", [anna, bert, cor], [4, 4, 4])
+    first = await partners.round(NOV, ["ambition_1"])
+    await partners.answer(first, "ambition_1", [anna, bert, cor], [4, "skip", "dk"])
+    second = await partners.round(date(2026, 11, 17), ["relations_1"])
+    await partners.answer(second, "relations_1", [anna, dirk], [3, 5])
+
+    summary = await summary_of(sessions, content, partners.partnership.id)
+    # Skipping or "don't know" is taking part, but is no score.
+    assert [(r.number, r.opened_on, r.respondents, r.members) for r in summary.rounds] == [
+        (2, NOV, 3, 3), (3, date(2026, 11, 17), 2, 5)]
+    assert (summary.members, summary.respondents) == (5, 4)
+    assert summary.board("collaboration").respondents == 2  # anna and dirk scored
+    ambition = summary.condition("ambition")
+    assert (ambition.respondents, ambition.trend[1]) == (1, pytest.approx(4.0))
+    october_summary = await summary_of(sessions, content, partners.partnership.id,
+                                       date(2026, 10, 1))
+    assert (october_summary.members, october_summary.respondents) == (3, 3)
+
+
+@pytest.mark.parametrize("rounds", [1, 4])
+async def test_a_summary_sends_the_same_four_queries_however_many_rounds(
+    sessions: async_sessionmaker[Any], content: Content, rounds: int
+) -> None:
+    partners = await Partners.create(sessions)
+    people = await partners.members("vmbo", "teachers", 3)
+    for day in (SEP, OCT, *(NOV + timedelta(weeks=n) for n in range(rounds))):
+        round_id = await partners.round(day, ["ambition_1", "process_1"])
+        await partners.answer(round_id, "ambition_1", people, [3, 4, 5], ["a", None, "b"])
+    sent: list[str] = []
+
+    def count(*args: Any) -> None:
+        sent.append(args[2])  # (connection, cursor, statement, ...)
+
+    engine = sessions.kw["bind"].sync_engine
+    async with sessions() as session:
+        partnership = await session.get(Partnership, partners.partnership.id)
+        assert partnership is not None
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            summary = await compute_summary(session, content, partnership, NOVEMBER)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert len(summary.rounds) == rounds
+    assert summary.condition("ambition").trend == pytest.approx((4.0, 4.0, 4.0))
+    # Rounds with their rates, the scores of three months, the month's counts, open answers.
+    assert len(sent) == 4, sent
 
 
 async def test_change_and_trend_over_three_months(

@@ -7,19 +7,20 @@ agenda questions in `rules` (content/summary_rules.yaml, content/summary_agenda.
 """
 
 from bot.nudges.stats import NudgeStats
-from bot.summary.compute import compute_summary
+from bot.summary.compute import compute_summary, leader_summary
 from bot.summary.model import MIN_GROUP_SIZE, Summary
-from bot.summary.render import render_text, replies_for, summary_replies
+from bot.summary.render import SummaryMessages, render_text, summary_replies
 from bot.summary.rules import SummaryRules, load_summary_rules
 
 __all__ = [
     "MIN_GROUP_SIZE",
     "NudgeStats",
     "Summary",
+    "SummaryMessages",
     "SummaryRules",
     "compute_summary",
+    "leader_summary",
     "load_summary_rules",
     "render_text",
-    "replies_for",
     "summary_replies",
 ]

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import CONDITION_IDS, LEVEL_IDS, Content
 from bot.months import month_bounds, shift_month
-from bot.nudges.stats import NudgeStats
-from bot.store.models import CheckInRound, Partnership
+from bot.nudges.stats import NudgeStats, nudge_stats
+from bot.store.models import Partnership
 from bot.summary import queries
 from bot.summary.model import (
     MIN_GROUP_SIZE,
@@ -34,7 +34,7 @@ from bot.summary.model import (
     shown,
 )
 from bot.summary.privacy import visible_cells
-from bot.summary.queries import ClassScores
+from bot.summary.queries import ClassScores, CountedRound
 from bot.summary.rules import SummaryRules, Trigger, load_summary_rules
 
 logger = logging.getLogger(__name__)
@@ -64,13 +64,18 @@ async def compute_summary(
     month = month.replace(day=1)
     topic_of = {s.id: content.topic_of(s.id) for s in content.all_statements()}
 
-    scores: list[list[ClassScores]] = []  # two months ago, last month, this month
-    for earlier in (2, 1, 0):
-        start, after = month_bounds(shift_month(month, -earlier), partnership.timezone)
-        rounds = await queries.month_rounds(session, partnership.id, start, after)
-        ids = [r.id for r in rounds]
-        scores.append(await queries.class_scores(session, ids, topic_of))
-    # From here on `rounds`, `ids` and `after` are this month's.
+    # Two months ago, last month and this month: their rounds and scores, each in one query.
+    bounds = [month_bounds(shift_month(month, -n), partnership.timezone) for n in (2, 1, 0)]
+    counted = await queries.counted_rounds(session, partnership.id, bounds[0][0], bounds[2][1])
+    months = [[c for c in counted if start <= c.round.opens_at < after]
+              for start, after in bounds]
+    scores = await queries.class_scores(session, [[c.round.id for c in found]
+                                                  for found in months], topic_of)
+    rounds = [c.round for c in months[2]]
+    ids = [r.id for r in rounds]
+    condition_statements = [s for s in topic_of if topic_of[s] in CONDITION_IDS]
+    counts = await queries.month_counts(session, partnership.id, ids, condition_statements,
+                                        bounds[2][1])
     texts = await queries.open_answers(session, ids, topic_of)
     open_minimum = max(OPEN_TEXT_MIN, minimum)
 
@@ -81,9 +86,7 @@ async def compute_summary(
                       texts.get(name, []), open_minimum)
 
     conditions = tuple(topic(c, groups=True) for c in CONDITION_IDS)
-    condition_statements = [s for s in topic_of if topic_of[s] in CONDITION_IDS]
-    together = _collaboration(scores, minimum, rules,
-                              await queries.scorers(session, ids, condition_statements))
+    together = _collaboration(scores, minimum, rules, counts.scorers)
     boards = (topic("content", groups=False), together, topic("anchoring", groups=False))
     signals = _signals(content, conditions, rules, nudges, minimum)
     withheld = any(texts.get(t.topic) and not t.open_answers for t in (*conditions, *boards))
@@ -92,9 +95,9 @@ async def compute_summary(
         partnership=partnership.name,
         month=month,
         min_group_size=minimum,
-        members=await queries.members_before(session, partnership.id, after),
-        respondents=await queries.respondents(session, ids),
-        rounds=await _round_rates(session, partnership, rounds),
+        members=counts.members,
+        respondents=counts.respondents,
+        rounds=_round_rates(months[2], ZoneInfo(partnership.timezone)),
         conditions=conditions,
         boards=boards,
         signals=signals,
@@ -102,6 +105,21 @@ async def compute_summary(
         nudges=nudges,
         open_answers_withheld=withheld,
     )
+
+
+async def leader_summary(
+    session: AsyncSession,
+    content: Content,
+    partnership: Partnership,
+    month: date,
+    *,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> Summary:
+    """The summary as project leaders get it, scheduled, on demand or from `achtje summary`:
+    with the month's informal-contact numbers, by the rules in the content's folder."""
+    return await compute_summary(session, content, partnership, month,
+                                 nudges=await nudge_stats(session, partnership.id, month),
+                                 min_group_size=min_group_size)
 
 
 def _topic(
@@ -188,17 +206,10 @@ def _direction(trend: tuple[float | None, ...], step: float) -> Direction | None
     return "stable"
 
 
-async def _round_rates(
-    session: AsyncSession, partnership: Partnership, rounds: Sequence[CheckInRound]
-) -> tuple[RoundRate, ...]:
-    answered = await queries.respondents_per_round(session, [r.id for r in rounds])
-    zone = ZoneInfo(partnership.timezone)
-    rates = []
-    for r in rounds:
-        members = await queries.members_before(session, partnership.id, r.closes_at)
-        rates.append(RoundRate(number=r.number, opened_on=r.opens_at.astimezone(zone).date(),
-                               respondents=answered.get(r.id, 0), members=members))
-    return tuple(rates)
+def _round_rates(counted: Sequence[CountedRound], zone: ZoneInfo) -> tuple[RoundRate, ...]:
+    return tuple(RoundRate(number=c.round.number, opened_on=c.round.opens_at.astimezone(zone)
+                           .date(), respondents=c.respondents, members=c.members)
+                 for c in counted)
 
 
 def _signals(

@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Float, Select, bindparam, case, cast, func, select
+from sqlalchemy import Float, Select, bindparam, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Answer, CheckInRound, Member, School
@@ -32,111 +32,129 @@ class ClassScores:
     dont_know: int  # "don't know" answers
 
 
-async def month_rounds(
+class CountedRound(NamedTuple):
+    """A check-in round with who answered it and who could have (onboarded by its close)."""
+
+    round: CheckInRound
+    respondents: int
+    members: int
+
+
+@dataclass(frozen=True)
+class MonthCounts:
+    members: int  # onboarded before the month ended
+    respondents: int  # answered anything (a score, don't know or skip) in the month's rounds
+    scorers: int  # gave at least one score (1-5) on a condition in the month's rounds
+
+
+async def counted_rounds(
     session: AsyncSession, partnership_id: int, start: datetime, after: datetime
-) -> list[CheckInRound]:
-    return list(await session.scalars(
-        select(CheckInRound)
-        .where(CheckInRound.partnership_id == partnership_id,
-               CheckInRound.opens_at >= start, CheckInRound.opens_at < after)
+) -> list[CountedRound]:
+    """The rounds opened in [start, after), each with its respondents and members: one query."""
+    rows = await session.execute(_counted_rounds_query(),
+                                 {"partnership_id": partnership_id, "start": start,
+                                  "after": after})
+    return [CountedRound(round_, int(answered), int(members))
+            for round_, answered, members in rows]
+
+
+@lru_cache(maxsize=1)
+def _counted_rounds_query() -> Select[Any]:
+    answered = (select(func.count(func.distinct(Answer.member_id)))
+                .where(Answer.round_id == CheckInRound.id)
+                .scalar_subquery())
+    members = (select(func.count(Member.id))
+               .where(Member.partnership_id == CheckInRound.partnership_id,
+                      Member.onboarded_at.is_not(None),
+                      Member.onboarded_at < CheckInRound.closes_at)
+               .scalar_subquery())
+    return (
+        select(CheckInRound, answered, members)
+        .where(CheckInRound.partnership_id == bindparam("partnership_id"),
+               CheckInRound.opens_at >= bindparam("start"),
+               CheckInRound.opens_at < bindparam("after"))
         .order_by(CheckInRound.number)
-    ))
+    )
 
 
 async def class_scores(
-    session: AsyncSession, round_ids: Sequence[int], topic_of: Mapping[str, str]
-) -> list[ClassScores]:
-    """Scores per class for the statements in `topic_of` (statement id -> topic)."""
-    if not round_ids or not topic_of:
-        return []
-    statement = _class_scores_query(tuple(sorted(topic_of.items())))
-    rows = await session.execute(statement, {"round_ids": list(round_ids)})
-    return [
-        ClassScores(topic=topic, side=side, level=level, respondents=int(count),
-                    mean_sum=float(total), distribution=(int(s1), int(s2), int(s3), int(s4),
-                                                         int(s5)),
-                    dont_know=int(dont_know))
-        for topic, side, level, count, total, s1, s2, s3, s4, s5, dont_know in rows
-    ]
+    session: AsyncSession, months: Sequence[Sequence[int]], topic_of: Mapping[str, str]
+) -> list[list[ClassScores]]:
+    """Scores per class for the statements in `topic_of` (statement id -> topic), for each
+    month given by its round ids, in the order given: one query for all of them."""
+    found: list[list[ClassScores]] = [[] for _ in months]
+    if not any(months) or not topic_of:
+        return found
+    statement = _class_scores_query(tuple(sorted(topic_of.items())), len(months))
+    rows = await session.execute(statement, {f"month_{n}": list(ids)
+                                             for n, ids in enumerate(months)})
+    for month, topic, side, level, count, total, s1, s2, s3, s4, s5, dont_know in rows:
+        found[month].append(ClassScores(
+            topic=topic, side=side, level=level, respondents=int(count), mean_sum=float(total),
+            distribution=(int(s1), int(s2), int(s3), int(s4), int(s5)),
+            dont_know=int(dont_know)))
+    return found
 
 
 @lru_cache(maxsize=4)
-def _class_scores_query(topic_of: tuple[tuple[str, str], ...]) -> Select[Any]:
+def _class_scores_query(topic_of: tuple[tuple[str, str], ...], months: int) -> Select[Any]:
     """Built once per content: with a few dozen statements this takes milliseconds."""
+    in_month = [Answer.round_id.in_(bindparam(f"month_{n}", expanding=True))
+                for n in range(months)]
     answers = (
         select(Answer.member_id, School.type.label("side"), Member.level.label("level"),
+               case(*((where, n) for n, where in enumerate(in_month))).label("month"),
                case(dict(topic_of), value=Answer.statement_id).label("topic"),
                Answer.score, Answer.status)
         .join(Member, Member.id == Answer.member_id)
         .outerjoin(School, School.id == Member.school_id)
-        .where(Answer.round_id.in_(bindparam("round_ids", expanding=True)),
+        .where(or_(*in_month),
                Answer.statement_id.in_([statement for statement, _ in topic_of]))
         .subquery()
     )
     a = answers.c
     per_member = (
-        select(a.side, a.level, a.topic,
+        select(a.month, a.side, a.level, a.topic,
                (cast(func.sum(a.score), Float) / func.nullif(func.count(a.score), 0))
                .label("own_mean"),
                *(func.sum(case((a.score == k, 1), else_=0)).label(f"s{k}") for k in range(1, 6)),
                func.sum(case((a.status == "dont_know", 1), else_=0)).label("dont_know"))
-        .group_by(a.member_id, a.side, a.level, a.topic)
+        .group_by(a.member_id, a.month, a.side, a.level, a.topic)
         .subquery()
     )
     m = per_member.c
     return (
-        select(m.topic, m.side, m.level, func.count(m.own_mean),
+        select(m.month, m.topic, m.side, m.level, func.count(m.own_mean),
                func.coalesce(func.sum(m.own_mean), 0.0),
                *(func.sum(m[f"s{k}"]) for k in range(1, 6)), func.sum(m.dont_know))
-        .group_by(m.topic, m.side, m.level)
+        .group_by(m.month, m.topic, m.side, m.level)
     )
 
 
-async def respondents_per_round(session: AsyncSession, round_ids: Sequence[int]) -> dict[int, int]:
-    if not round_ids:
-        return {}
-    rows = await session.execute(
-        select(Answer.round_id, func.count(func.distinct(Answer.member_id)))
-        .where(Answer.round_id.in_(round_ids))
-        .group_by(Answer.round_id)
+async def month_counts(
+    session: AsyncSession, partnership_id: int, round_ids: Sequence[int],
+    condition_statements: Sequence[str], after: datetime,
+) -> MonthCounts:
+    """Members, respondents and condition scorers of a month: one query."""
+    row = (await session.execute(_month_counts_query(tuple(condition_statements)), {
+        "partnership_id": partnership_id, "round_ids": list(round_ids), "after": after,
+    })).one()
+    return MonthCounts(*(int(value or 0) for value in row))
+
+
+@lru_cache(maxsize=4)
+def _month_counts_query(condition_statements: tuple[str, ...]) -> Select[Any]:
+    in_month = Answer.round_id.in_(bindparam("round_ids", expanding=True))
+    people = func.count(func.distinct(Answer.member_id))
+    return select(
+        select(func.count(Member.id))
+        .where(Member.partnership_id == bindparam("partnership_id"),
+               Member.onboarded_at.is_not(None), Member.onboarded_at < bindparam("after"))
+        .scalar_subquery(),
+        select(people).where(in_month).scalar_subquery(),
+        select(people).where(in_month, Answer.statement_id.in_(condition_statements),
+                             Answer.score.is_not(None)).scalar_subquery(),
     )
-    return {round_id: int(count) for round_id, count in rows}
-
-
-async def respondents(session: AsyncSession, round_ids: Sequence[int]) -> int:
-    """People who answered anything (a score, don't know or skip) in these rounds."""
-    if not round_ids:
-        return 0
-    count = await session.scalar(
-        select(func.count(func.distinct(Answer.member_id))).where(Answer.round_id.in_(round_ids))
-    )
-    return int(count or 0)
-
-
-async def scorers(
-    session: AsyncSession, round_ids: Sequence[int], statement_ids: Sequence[str]
-) -> int:
-    """People who gave at least one score (1-5) on these statements in these rounds."""
-    if not round_ids:
-        return 0
-    count = await session.scalar(
-        select(func.count(func.distinct(Answer.member_id))).where(
-            Answer.round_id.in_(round_ids), Answer.statement_id.in_(statement_ids),
-            Answer.score.is_not(None))
-    )
-    return int(count or 0)
-
-
-async def members_before(session: AsyncSession, partnership_id: int, moment: datetime) -> int:
-    """Members of the partnership who had finished onboarding before `moment`."""
-    count = await session.scalar(
-        select(func.count()).select_from(Member).where(
-            Member.partnership_id == partnership_id,
-            Member.onboarded_at.is_not(None),
-            Member.onboarded_at < moment,
-        )
-    )
-    return int(count or 0)
 
 
 async def open_answers(

@@ -1,20 +1,23 @@
 """A summary in words, for a project leader: neutral `Text` and `Image` replies in nl or en.
 
-`summary_replies` is the one entry point for whoever posts summaries (the scheduler, a
-command): it computes the month and renders it. The full version is for project leaders;
-`short=True` gives the channel version (the five scores, the chart and the agenda).
+`summary_replies` computes a month and renders it; `SummaryMessages` renders one computed
+summary in several languages and versions (the scheduler, the chat command). The full
+version is for project leaders; `short=True` gives the channel version (the five scores,
+then the chart and the agenda in their thread).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
-from bot.messages import Image, Reply, Text
+from bot.messages import FIRST, Image, Reply, Text
+from bot.months import shift_month
 from bot.nudges.stats import NudgeStats
 from bot.store.models import Partnership
 from bot.summary.chart import summary_chart
@@ -50,27 +53,55 @@ async def summary_replies(
 ) -> list[Reply]:
     """The month's summary as replies: texts, with the chart after the five conditions.
 
-    `rules` default to the shipped `content/summary_rules.yaml` and `summary_agenda.yaml`;
-    a deployment with its own content folder passes `load_summary_rules(content, folder)`.
+    `rules` default to `summary_rules.yaml` and `summary_agenda.yaml` in the folder `content`
+    was loaded from.
     """
     rules = rules or load_summary_rules(content)
     summary = await compute_summary(session, content, partnership, month, rules=rules,
                                     nudges=nudges, min_group_size=min_group_size)
-    return await replies_for(summary, content, rules, lang, short=short)
+    return await SummaryMessages(summary, content, rules).replies(lang, short=short)
 
 
-async def replies_for(
-    summary: Summary, content: Content, rules: SummaryRules, lang: str, *, short: bool = False
-) -> list[Reply]:
-    sections = render_sections(summary, content, rules, lang, short=short)
-    replies: list[Reply] = [Text(text=chunk) for chunk in _chunks(sections[0])]
-    if any(t.mean is not None or t.trend[1] is not None for t in summary.conditions):
-        png = await asyncio.to_thread(summary_chart, summary, content, lang)
-        caption = content.text("summary_chart_caption", lang, partnership=summary.partnership,
-                               month=f"{summary.month:%Y-%m}")
-        replies.append(Image(png=png, caption=caption))
-    replies += [Text(text=chunk) for section in sections[1:] for chunk in _chunks(section)]
-    return replies
+@dataclass
+class SummaryMessages:
+    """One computed summary, rendered in each language and version asked for; the chart is
+    drawn once per language."""
+
+    summary: Summary
+    content: Content
+    rules: SummaryRules
+    _charts: dict[str, bytes] = field(default_factory=dict, init=False, repr=False)
+
+    async def replies(self, lang: str, *, short: bool = False) -> list[Reply]:
+        """The full version, ending with how to ask for another month in chat, or with
+        `short` the channel version: the five scores as one message, the chart and the
+        agenda in its thread (`thread_of=FIRST`)."""
+        summary, content = self.summary, self.content
+        sections = render_sections(summary, content, self.rules, lang, short=short)
+        replies: list[Reply] = [Text(text=chunk) for chunk in _chunks(sections[0])]
+        if has_chart(summary):
+            if lang not in self._charts:
+                self._charts[lang] = await asyncio.to_thread(summary_chart, summary, content,
+                                                             lang)
+            caption = content.text("summary_chart_caption", lang,
+                                   partnership=summary.partnership,
+                                   month=f"{summary.month:%Y-%m}")
+            replies.append(Image(png=self._charts[lang], caption=caption))
+        replies += [Text(text=chunk) for section in sections[1:] for chunk in _chunks(section)]
+        if short:
+            replies[1:] = [replace(reply, thread_of=FIRST) for reply in replies[1:]]
+            return replies
+        last = replies[-1]
+        assert isinstance(last, Text)  # the agenda
+        hint = content.text("summary_other_months", lang,
+                            example=f"{shift_month(summary.month, -1):%Y-%m}")
+        replies[-1] = replace(last, text=f"{last.text}\n\n{hint}")
+        return replies
+
+
+def has_chart(summary: Summary) -> bool:
+    """Whether the chart would show anything: a condition with a number this or last month."""
+    return any(t.mean is not None or t.trend[1] is not None for t in summary.conditions)
 
 
 def render_text(summary: Summary, content: Content, rules: SummaryRules, lang: str,
@@ -259,15 +290,9 @@ class _Words:
         return "\n".join(lines)
 
     def agenda(self, summary: Summary) -> str:
-        questions = self.rules.agenda
         lines = [self.t("summary_agenda_title")]
         for number, question in enumerate(summary.agenda, start=1):
-            if question.source == "condition":
-                text = questions.conditions[question.ref]  # type: ignore[index]
-            elif question.source == "pitfall":
-                text = questions.pitfalls[question.ref]
-            else:
-                text = questions.general[int(question.ref)]
+            text = self.rules.agenda.question(question.source, question.ref)
             lines.append(f"{number}. {text.get(self.lang)}")
         return "\n".join(lines)
 

@@ -14,7 +14,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bot.content import CONDITION_IDS, Content, ContentError, Text, default_dir, read_yaml_key
+from bot.content import CONDITION_IDS, Content, ContentError, Text, read_yaml_key
 
 RULES_FILE = "summary_rules.yaml"
 AGENDA_FILE = "summary_agenda.yaml"
@@ -71,6 +71,15 @@ class Agenda(_Model):
     pitfalls: dict[str, Text]
     general: list[Text] = Field(min_length=3)
 
+    def question(self, source: str, ref: str) -> Text:
+        """The question an `AgendaQuestion` names: a condition's, a pitfall's, or general
+        question number `ref`."""
+        if source == "condition":
+            return self.conditions[ref]  # type: ignore[index]
+        if source == "pitfall":
+            return self.pitfalls[ref]
+        return self.general[int(ref)]
+
 
 class SummaryRules(_Model):
     """Everything a summary takes from its two content files."""
@@ -84,12 +93,13 @@ class SummaryRules(_Model):
 
 
 def load_summary_rules(content: Content, directory: Path | None = None) -> SummaryRules:
-    """Read and check both files in `directory` (the shipped content by default).
+    """Read and check both files in `directory`, by default the folder `content` was loaded
+    from (`ACHTJE_CONTENT_DIR` or the shipped content), so every caller uses the same rules.
 
     The files are read once per directory and process; the check against the pitfalls of
     `content` runs on every call, since a deployment may pair them with its own content.
     """
-    directory = directory or default_dir()
+    directory = directory or content.folder
     rules_path, agenda_path = directory / RULES_FILE, directory / AGENDA_FILE
     signals, agenda = _parsed(directory)
     pitfall_ids = [p.id for p in content.pitfalls]

@@ -1,0 +1,163 @@
+"""A summary for keeping: a JSON document with a stable schema, and one self-contained HTML
+page, both for `achtje summary --format json|html`.
+
+The JSON schema is documented (with every field) in docs/summary.md; change it only by
+adding fields, or raise `SCHEMA_VERSION`. Like every summary, both hold no user ids, names
+or answer times: numbers with their n, ids from the content, and open answers only where
+the trust rules allow them.
+"""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+from typing import Any
+
+from bot.content import Content
+from bot.months import shift_month
+from bot.nudges.stats import NudgeStats
+from bot.summary.model import OPEN_TEXT_MIN, GroupScore, Summary, TopicSummary
+from bot.summary.render import render_sections
+from bot.summary.rules import SummaryRules
+
+SCHEMA_VERSION = 1
+DECIMALS = 2  # means in the JSON; the texts show one
+
+
+def summary_document(summary: Summary, content: Content, rules: SummaryRules) -> dict[str, Any]:
+    """The summary as plain JSON data (schema in docs/summary.md)."""
+    minimum = summary.min_group_size
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "partnership": {"id": summary.partnership_id, "name": summary.partnership},
+        "month": f"{summary.month:%Y-%m}",
+        "min_group_size": minimum,
+        "open_answers_min_group_size": max(OPEN_TEXT_MIN, minimum),
+        "members": summary.members,
+        "respondents": summary.respondents,
+        "response_rate": summary.response_rate,
+        "rounds": [{"number": r.number, "opened_on": r.opened_on.isoformat(),
+                    "respondents": r.respondents, "members": r.members}
+                   for r in summary.rounds],
+        "conditions": [_topic(t, summary) for t in summary.conditions],
+        "boards": [_topic(t, summary) for t in summary.boards],
+        "pitfall_signals": [
+            {"pitfall": s.pitfall, "condition": content.pitfall(s.pitfall).condition,
+             "reasons": [{"signal": r.signal, "condition": r.condition,
+                          "value": round(r.value, DECIMALS)} for r in s.reasons]}
+            for s in summary.signals],
+        "informal_contact": _informal(summary.nudges, minimum),
+        "open_answers_withheld": summary.open_answers_withheld,
+        "agenda": [{"source": q.source, "ref": q.ref,
+                    "question": rules.agenda.question(q.source, q.ref).model_dump()}
+                   for q in summary.agenda],
+    }
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None else round(value, DECIMALS)
+
+
+def _topic(topic: TopicSummary, summary: Summary) -> dict[str, Any]:
+    def groups(found: tuple[GroupScore, ...]) -> list[dict[str, Any]]:
+        return [{"group": g.group, "respondents": g.respondents, "mean": _number(g.mean)}
+                for g in found]
+
+    return {
+        "id": topic.topic,
+        "respondents": topic.respondents,
+        "mean": _number(topic.mean),
+        "distribution": list(topic.distribution) if topic.distribution is not None else None,
+        "dont_know": topic.dont_know,
+        "change": _number(topic.change),
+        "trend": [{"month": f"{shift_month(summary.month, n - 2):%Y-%m}", "mean": _number(m)}
+                  for n, m in enumerate(topic.trend)],
+        "direction": topic.direction,
+        "statements": list(topic.statements),
+        "sides": groups(topic.sides),
+        "levels": groups(topic.levels),
+        "open_answers": list(topic.open_answers),
+    }
+
+
+def _informal(nudges: NudgeStats | None, minimum: int) -> dict[str, Any] | None:
+    if nudges is None:
+        return None
+    shown = nudges.people_paired >= minimum
+    return {"rounds": nudges.rounds,
+            "people_paired": nudges.people_paired if shown else None,
+            "people_met": nudges.people_met if shown else None,
+            "people_met_cross_school": nudges.people_met_cross_school if shown else None}
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 46rem; margin: 1.5rem auto;
+       padding: 0 1rem; line-height: 1.45; color: #1d2933; }
+h1 { font-size: 1.35rem; } h2 { font-size: 1.1rem; margin-top: 1.6rem; }
+ul, ol { padding-left: 1.3rem; } li { margin: 0.25rem 0; }
+.detail { color: #4b5a66; font-size: 0.92rem; }
+figure { margin: 1.2rem 0; } img { max-width: 100%; height: auto; }
+figcaption { color: #4b5a66; font-size: 0.9rem; }
+"""
+
+
+def summary_page(summary: Summary, content: Content, rules: SummaryRules, lang: str,
+                 chart: bytes | None, *, short: bool = False) -> str:
+    """One HTML page with everything inline: the texts of the summary, every piece escaped,
+    and the chart (when given) as a data URI."""
+    sections = render_sections(summary, content, rules, lang, short=short)
+    title = sections[0].split("\n", 1)[0]
+    body = [_section(section, 1 if n == 0 else 2) for n, section in enumerate(sections)]
+    if chart is not None:
+        caption = content.text("summary_chart_caption", lang, partnership=summary.partnership,
+                               month=f"{summary.month:%Y-%m}")
+        source = "data:image/png;base64," + base64.b64encode(chart).decode("ascii")
+        body.insert(1, f'<figure><img src="{source}" alt="{escape(caption)}" width="1000" '
+                       f'height="800"><figcaption>{escape(caption)}</figcaption></figure>')
+    return "\n".join([
+        "<!DOCTYPE html>",
+        f'<html lang="{escape(lang)}">',
+        '<head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title>",
+        f"<style>{_STYLE}</style></head>",
+        "<body>", *body, "</body>", "</html>", "",
+    ])
+
+
+def _section(text: str, level: int) -> str:
+    """A rendered section as HTML: its first line the heading, "- " lines a list, "1. "
+    lines a numbered list, indented lines details of the item above, others paragraphs."""
+    lines = text.split("\n")
+    out = [f"<section><h{level}>{escape(lines[0])}</h{level}>"]
+    open_list: str | None = None
+    for line in lines[1:]:
+        if line.startswith("  ") and open_list:
+            out.append(f'<div class="detail">{escape(line.strip())}</div>')
+            continue
+        kind, item = _list_item(line)
+        if kind != open_list:
+            if open_list:
+                out.append(f"</li></{open_list}>")
+            if kind:
+                out.append(f"<{kind}>")
+            open_list = kind
+        elif kind:
+            out.append("</li>")
+        if kind:
+            out.append(f"<li>{escape(item)}")
+        elif line.strip():
+            out.append(f"<p>{escape(line)}</p>")
+    if open_list:
+        out.append(f"</li></{open_list}>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _list_item(line: str) -> tuple[str | None, str]:
+    if line.startswith("- "):
+        return "ul", line[2:]
+    number, dot, rest = line.partition(". ")
+    if dot and number.isdigit():
+        return "ol", rest
+    return None, line
