@@ -241,3 +241,19 @@ async def test_a_leader_invites_the_group_to_join(
     newcomer = MemoryChat(engine, user="noor", chat="group-1", direct=False)
     [welcome, *_] = await newcomer.press_value(START_ACTION)
     assert isinstance(welcome, Text) and "Demo Zorg & Welzijn" in welcome.text
+
+
+async def test_help_names_the_leaders_commands_to_leaders_only(
+    engine: Engine, sessions: Sessions, partnership: Partnership, clock: Clock,
+    content: Content
+) -> None:
+    group, _ = await team_with_leader(engine, sessions, partnership, clock)
+    [for_lea] = await group.say("help")
+    member = MemoryChat(engine, user="anna-5150")
+    [for_anna] = await member.say("help")
+    basics = content.text("help", "nl", partnership=partnership.name)
+    assert isinstance(for_lea, Text) and isinstance(for_anna, Text)
+    assert for_anna.text == basics
+    assert for_lea.text == basics + "\n\n" + content.text("help_leaders", "nl")
+    for command in ("samenvatting", "rooster", "leden"):
+        assert f"- {command}:" in for_lea.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.flows.onboarding import language_options
+from bot.flows.roles import is_leader
 from bot.flows.turn import Turn
 from bot.messages import Option, Reply, Text
 
@@ -16,7 +17,11 @@ _LANGUAGE_WORDS = {"nl": "nl", "nederlands": "nl", "dutch": "nl",
 
 
 async def help_(turn: Turn, _arg: str) -> list[Reply]:
-    return [turn.say("help", partnership=turn.partnership.name)]
+    """What anyone can type, and for project leaders what only they can."""
+    text = turn.t("help", partnership=turn.partnership.name)
+    if is_leader(turn.member):
+        text += "\n\n" + turn.t("help_leaders")
+    return [Text(text=text)]
 
 
 async def pitfalls(turn: Turn, arg: str) -> list[Reply]:
