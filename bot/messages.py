@@ -77,26 +77,31 @@ class Mention:
     name: str
 
 
+# Marks are written with characters from Unicode's private use area, which typed text never
+# keeps (`bot.flows.turn.clean_text` drops them): a name or school cannot fake a mention.
+MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
+
+
 def mention_mark(index: int) -> str:
     """The placeholder for `mentions[index]` inside a `Text`."""
-    return f"{{@{index}}}"
+    return f"{MARK_OPEN}{index}{MARK_CLOSE}"
 
 
-_MARK = re.compile(r"\{@(\d+)\}")
+_MARK = re.compile(f"{MARK_OPEN}(\\d+){MARK_CLOSE}")
 
 
 def split_mentions(text: str, mentions: Sequence[Mention]) -> list[str | Mention]:
     """The text cut into plain parts and the mentions its marks stand for, in order.
 
-    A mark without a mention stays text, so nothing a person typed turns into a link.
+    A mark without a mention is dropped.
     """
     parts: list[str | Mention] = []
     last = 0
     for match in _MARK.finditer(text):
         index = int(match.group(1))
-        if index >= len(mentions):
-            continue
-        parts.extend([text[last:match.start()], mentions[index]])
+        parts.append(text[last:match.start()])
+        if index < len(mentions):
+            parts.append(mentions[index])
         last = match.end()
     parts.append(text[last:])
     return [part for part in parts if part != ""]

@@ -296,12 +296,12 @@ async def test_a_long_odd_follow_up_is_cleaned_and_shortened(
     await onboard(chat)
     await chat.say("checkin")
     await chat.press("helemaal mee oneens")
-    typed = "<b>Meer\u202e tijd</b>\x00 " + "x" * 5000
+    typed = "<b>Meer\u202e tijd</b>\x00 \ue0000\ue001" + "x" * 5000  # the last: a mention mark
     replies = await chat.say(typed)
     assert replies[0] == Text(text=content.text("followup_shortened", "nl"))
     comment = (await answers(sessions))[0].comment
     assert comment is not None and len(comment) == 1000
-    assert comment.startswith("<b>Meer tijd</b> xxx")
+    assert comment.startswith("<b>Meer tijd</b> 0xxx")
 
 
 async def test_in_a_group_replies_are_private(engine: Engine, partnership: Partnership) -> None:

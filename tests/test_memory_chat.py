@@ -72,7 +72,7 @@ async def test_a_press_carries_the_message_and_its_thread(
 def test_mentions_read_as_names_in_the_console_and_the_transcript() -> None:
     text = Text(text=f"Koffie met {mention_mark(0)} en {mention_mark(1)}; {mention_mark(5)}",
                 mentions=(Mention("T1:U2", "Anna"), Mention("222", "<!channel> Bob")))
-    assert render(text) == "Koffie met Anna en <!channel> Bob; {@5}"
+    assert render(text) == "Koffie met Anna en <!channel> Bob; "  # no mention 5: no mark
 
 
 async def test_the_console_prints_mentions_as_names(engine: Engine) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
 from bot.engine import Engine
-from bot.messages import FIRST, Choice, Mention, Scale, Text, split_mentions
+from bot.messages import FIRST, Choice, Mention, Scale, Text, mention_mark, split_mentions
 from bot.nudges import compose_round
 from bot.nudges.ideas import fitting_ideas
 from bot.store.models import Partnership
@@ -118,7 +118,7 @@ async def test_the_channel_names_the_pairs_only_when_the_partnership_wants_it(
     messages = await plan_round(sessions, content, partnership.id, clock.now)
     channel = [m for m in messages if not m.direct]
     assert text_of(channel[0]) == content.text("nudge_channel_names", "nl",
-                                               lines="- {@0} en {@1}")
+                                               lines=f"- {mention_mark(0)} en {mention_mark(1)}")
     assert mentioned(channel[0]) == ["anna", "bram"]
     assert shown(channel[0]) == content.text("nudge_channel_names", "nl",
                                              lines="- Anna en Bram")
@@ -138,7 +138,8 @@ async def test_only_people_on_the_messages_platform_are_mentioned(
     assert mentioned(direct["bram"]) == [] and "Anna (Vmbo De Brug)" in text_of(direct["bram"])
     channel = [m for m in messages if not m.direct]
     assert [m.platform for m in channel] == ["test"]
-    assert text_of(channel[0]).endswith("- {@0} en Bram") and mentioned(channel[0]) == ["anna"]
+    assert text_of(channel[0]).endswith(f"- {mention_mark(0)} en Bram")
+    assert mentioned(channel[0]) == ["anna"]
 
 
 async def test_a_round_is_planned_once_a_day_and_not_at_all_when_switched_off(
@@ -180,7 +181,7 @@ async def test_someone_we_cannot_reach_privately_is_invited_in_the_channels_thre
     note, invitation = channel[0].replies
     assert note.thread_of is None and invitation.thread_of == FIRST
     assert text_of(channel[0]) == content.text("nudge_channel", "nl", groups=1)
-    assert text_of(channel[0], 1).startswith("{@0},")
+    assert text_of(channel[0], 1).startswith(f"{mention_mark(0)},")
     assert mentioned(channel[0], 1) == ["anna", "bram"]
     assert shown(channel[0], 1).startswith("Anna, ")
     assert "Bram (Mbo College Kompas)" in shown(channel[0], 1)

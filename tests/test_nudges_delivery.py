@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
+from bot.messages import mention_mark
 from bot.store.models import ChannelBinding, Member, Partnership, School
 from bot.store.schedule import OutboxMessage
 from scheduler.holidays import load_holidays
@@ -79,7 +80,7 @@ async def test_an_unreachable_private_chat_at_send_time_sends_the_invitation_to_
     assert len(in_channel) == 2
     note, invitation = in_channel
     assert note[0]["text"] == content.text("nudge_channel", "nl", groups=2)
-    assert invitation[0]["text"].startswith("{@0}, ")
+    assert invitation[0]["text"].startswith(f"{mention_mark(0)}, ")
     assert invitation[0]["mentions"][0] == {"user": "user-2", "name": "Lid 2"}
     partner = invitation[0]["mentions"][1]
     assert partner["user"] in ("user-3", "user-4")

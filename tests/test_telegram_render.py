@@ -35,6 +35,7 @@ from bot.messages import (
     Scale,
     Text,
     Unreachable,
+    mention_mark,
 )
 
 EMOJI = ["🙂", "👩‍👩‍👧‍👦", "🇳🇱", "👍🏽", "1️⃣", "é", "e\u0301", "🏴\U000e0067\U000e0062\U000e0065"
@@ -83,12 +84,12 @@ def test_any_text_splits_into_pieces_telegram_takes(text: str) -> None:
 
 
 def test_mentions_are_text_mentions_and_everything_else_stays_as_typed() -> None:
-    text = Text(text="🙂 {@0} en {@1} <b>koffie</b> met {@2}; {@9} blijft staan",
+    text = Text(text=f"🙂 {mention_mark(0)} en {mention_mark(1)} <b>koffie</b> met "
+                     f"{mention_mark(2)}; {mention_mark(9)}weg",
                 mentions=(Mention("111", "Anna"), Mention("222", "<!channel> Bob"),
                           Mention("T1:U3", "Cem")))
     [message] = show(text, chat=-100)
-    assert message.text == ("🙂 Anna en <!channel> Bob <b>koffie</b> met Cem; {@9} blijft "
-                            "staan")
+    assert message.text == "🙂 Anna en <!channel> Bob <b>koffie</b> met Cem; weg"
     anna, bob = message.entities  # Cem is no Telegram user: his name stays plain text
     assert (anna.type, anna.offset, anna.length) == ("text_mention", 3, 4)  # 🙂 is 2 units
     assert anna.user is not None and anna.user.id == 111
@@ -98,7 +99,7 @@ def test_mentions_are_text_mentions_and_everything_else_stays_as_typed() -> None
 
 def test_a_long_text_keeps_each_mention_in_its_own_piece_and_answers_its_thread() -> None:
     words = "woord " * 700
-    text = Text(text=f"{words}{{@0}} {words}{{@1}}",
+    text = Text(text=f"{words}{mention_mark(0)} {words}{mention_mark(1)}",
                 mentions=(Mention("111", "Anna de Wit"), Mention("222", "Bob")))
     pieces = show(text, thread=42)
     assert [p.reply_to for p in pieces] == [42] + [None] * (len(pieces) - 1)

@@ -21,12 +21,13 @@ MAX_TEXT = 1000
 # Control and bidi-override characters, and lone surrogates (undecodable input); the
 # zero-width (non-)joiners stay, emoji need them.
 _CONTROL = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff"
+    r"\ue000-\uf8ff]"
 )
 
 
 def clean_text(text: str | None, limit: int = MAX_TEXT) -> tuple[str, bool]:
-    """Text as typed, without control or direction characters, cut at `limit`.
+    """Text as typed, without control, direction or private-use characters, cut at `limit`.
 
     Returns the text and whether it had to be shortened.
     """

@@ -275,7 +275,7 @@ class Names:
     def of(self, member: Member) -> str:
         name = display_name(self.content, member, self.lang)
         if member.platform != self.platform:
-            return name.replace("{@", "{ @")  # a typed "{@0}" must not become a mention
+            return name
         self.mentions.append(Mention(member.user_ref, name))
         return mention_mark(len(self.mentions) - 1)
 
