@@ -1,7 +1,7 @@
 """instruments: the aggregate shown in the channel, the talk-plate's thread
 
 Revision ID: 0009_instruments
-Revises: 0007_privacy
+Revises: 0008_slack_rotation
 """
 
 import sqlalchemy as sa

@@ -6,7 +6,7 @@ says whether nudges go out; the schedule says when. A partnership whose nudge sc
 off keeps its nudges off, through the setting.
 
 Revision ID: 0010_schedule_chat
-Revises: 0007_privacy
+Revises: 0009_instruments
 """
 
 from datetime import UTC, datetime
