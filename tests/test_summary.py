@@ -61,8 +61,10 @@ async def check_in(engine: Engine, user: str, scores: list[str], *, comment: str
                          [(2, None, False), (4, 3.0, False), (5, 3.4, True)])
 async def test_small_groups_show_no_number_and_open_texts_need_five(
     engine: Engine, sessions: async_sessionmaker[Any], content: Content,
-    partnership: Partnership, respondents: int, mean: float | None, texts_shown: bool,
+    partnership: Partnership, clock: Clock, respondents: int, mean: float | None,
+    texts_shown: bool,
 ) -> None:
+    clock.now = datetime(2026, 11, 3, 14, 30, tzinfo=UTC)  # the round closes on 10 November
     scores = ["1", "2", "4", "5", "5"][:respondents]
     for n, score in enumerate(scores):
         await check_in(engine, f"m{n}", [score, "4", "4"], comment=f"Vaker samen lesgeven {n}")
@@ -119,7 +121,9 @@ async def test_each_person_weighs_once_and_rates_count_everyone(
     assert "3 van 4 leden deden mee (75%)" in text
     assert "Investeren in de samenwerking: het gemiddelde van de vijf voorwaarden; niet te " \
            "geven" in text
-    assert "03-11: 3 van 4 (75%); 10-11: 0 van 4 (0%); 17-11: 1 van 4 (25%)" in text
+    assert "Check-ins die deze maand sloten (een check-in telt mee in de maand waarin hij " \
+           "sluit): 03-11 t/m 10-11: 3 van 4 (75%); 10-11 t/m 17-11: 0 van 4 (0%); 17-11 t/m " \
+           "24-11: 1 van 4 (25%)." in text
     for private in ("zara", "bram", "cas", "dirk", "14:30", "15:30"):
         assert private not in text
 
@@ -157,7 +161,7 @@ async def test_response_counts_follow_who_could_answer_each_round(
     assert (october_summary.members, october_summary.respondents) == (3, 3)
 
 
-@pytest.mark.parametrize("rounds", [1, 4])
+@pytest.mark.parametrize("rounds", [1, 3])
 async def test_a_summary_sends_the_same_four_queries_however_many_rounds(
     sessions: async_sessionmaker[Any], content: Content, rounds: int
 ) -> None:
@@ -379,7 +383,7 @@ async def test_agenda_picks_signalled_pitfalls_then_the_weakest_conditions(
 
     empty = await summary_of(sessions, content, partners.partnership.id, date(2026, 5, 1))
     assert empty.agenda == tuple(AgendaQuestion("general", str(n)) for n in range(3))
-    assert "Deze maand was er geen check-in." in render_text(empty, content, rules, "nl")
+    assert "Deze maand sloot er geen check-in." in render_text(empty, content, rules, "nl")
 
 
 # 3. The replies a project leader gets
