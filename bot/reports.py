@@ -23,10 +23,10 @@ from bot.commandline import (
 )
 from bot.content import ContentError
 from bot.flows.instruments import matrix as impact_matrix
+from bot.months import shift_month
 from bot.settings import Settings
 from bot.summary import Summary, leader_summary, load_summary_rules, render_text
 from bot.summary.chart import summary_chart
-from bot.months import shift_month
 from bot.summary.command import iso_month, latest_month
 from bot.summary.export import summary_document, summary_page
 from bot.summary.render import has_chart
