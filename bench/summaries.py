@@ -103,7 +103,7 @@ async def plain_group_by(sessions: async_sessionmaker[Any], month: date) -> tupl
         select(CheckInRound.partnership_id, Answer.statement_id, func.count(),
                func.avg(Answer.score))
         .join(CheckInRound, CheckInRound.id == Answer.round_id)
-        .where(CheckInRound.opens_at >= start, CheckInRound.opens_at < after)
+        .where(CheckInRound.closes_at >= start, CheckInRound.closes_at < after)
         .group_by(CheckInRound.partnership_id, Answer.statement_id)
     )
     times = []

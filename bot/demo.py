@@ -65,12 +65,13 @@ def _members(count: int, rng: random.Random) -> list[_SimulatedMember]:
 
 
 def round_dates(start: date, months: int, timezone: str) -> list[datetime]:
-    """Fortnightly Tuesdays at 15:30 local time, from `start` for `months` months."""
+    """Fortnightly Tuesdays at 15:30 local time, from `start`, of rounds that close within
+    `months` months."""
     zone = ZoneInfo(timezone)
     day = start + timedelta(days=(1 - start.weekday()) % 7)
     end = shift_month(start, months)
     dates = []
-    while day < end:
+    while day + rounds.ROUND_DURATION < end:
         dates.append(datetime.combine(day, time(15, 30), zone).astimezone(UTC))
         day += timedelta(days=14)
     return dates
@@ -146,7 +147,9 @@ async def simulate(
         await sim.onboard(member)
     by_month: dict[date, list[datetime]] = {}
     for moment in round_dates(start, months, partnership.timezone):
-        local = moment.astimezone(ZoneInfo(partnership.timezone)).date()
+        # A round counts in the month it closes in (docs/summary.md).
+        closes = moment + rounds.ROUND_DURATION
+        local = closes.astimezone(ZoneInfo(partnership.timezone)).date()
         by_month.setdefault(local.replace(day=1), []).append(moment)
     rules = load_summary_rules(content)
     for months_in, (month, moments) in enumerate(sorted(by_month.items())):

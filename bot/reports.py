@@ -23,10 +23,11 @@ from bot.commandline import (
 )
 from bot.content import ContentError
 from bot.flows.instruments import matrix as impact_matrix
+from bot.months import shift_month
 from bot.settings import Settings
 from bot.summary import Summary, leader_summary, load_summary_rules, render_text
 from bot.summary.chart import summary_chart
-from bot.summary.command import iso_month
+from bot.summary.command import iso_month, latest_month
 from bot.summary.export import summary_document, summary_page
 from bot.summary.render import has_chart
 
@@ -40,8 +41,8 @@ class Format(StrEnum):
 
 def summary(
     partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
-    month: Annotated[str | None, typer.Option(help="YYYY-MM; the current month if left out.")]
-    = None,
+    month: Annotated[str | None, typer.Option(
+        help="YYYY-MM, a month that is over; the last one if left out.")] = None,
     as_format: Annotated[Format, typer.Option(
         "--format", help="text as a leader reads it; json (schema in docs/summary.md); png: "
                          "the chart; html: one page with the chart inside.")] = Format.text,
@@ -75,9 +76,14 @@ def summary(
     async def work(session: AsyncSession) -> tuple[Summary, str]:
         found = await partnership_or_fail(session, partnership)
         this_month = datetime.now(ZoneInfo(found.timezone)).date().replace(day=1)
+        last = latest_month(this_month)
         if wanted is not None and wanted > this_month:
-            raise fail(f"--month {month} has not begun yet; the latest is {this_month:%Y-%m}")
-        result = await leader_summary(session, content, found, wanted or this_month,
+            raise fail(f"--month {month} has not begun yet; the latest is {last:%Y-%m}")
+        if wanted is not None and wanted > last:
+            raise fail(f"--month {month} is still running and its numbers can still change; "
+                       f"it can be summarised from {shift_month(this_month, 1)}, the latest "
+                       f"month now is {last:%Y-%m}")
+        result = await leader_summary(session, content, found, wanted or last,
                                       min_group_size=min_group_size)
         return result, lang or found.language
 

@@ -133,13 +133,15 @@ def achtje(folder: Path, *runs: tuple[list[str], dict[str, str]]) -> list[tuple[
 
 
 async def fill(folder: Path, name: str = "Leerlab Oost", open_answer: str = "Meer tijd") -> int:
-    """Three vmbo teachers who scored shared ambition in October (2, 3, 3) and November
-    (4, 4, 3) in a new database `folder`/a.db; the partnership id."""
+    """Three vmbo teachers who scored shared ambition in September (2, 3, 3) and October
+    (4, 4, 3) in a new database `folder`/a.db; the partnership id. (`achtje summary` runs
+    on the real clock and gives only months that are over: October is, from November 2026.)
+    """
     engine, sessions = await db.connect(f"sqlite+aiosqlite:///{folder / 'a.db'}")
     try:
         partners = await Partners.create(sessions, name)
         people = await partners.members("vmbo", "teachers", 3)
-        for day, scores in ((OCT, [2, 3, 3]), (NOV, [4, 4, 3])):
+        for day, scores in ((SEP, [2, 3, 3]), (OCT, [4, 4, 3])):
             round_id = await partners.round(day, ["ambition_1", "interests_1"])
             await partners.answer(round_id, "ambition_1", people, scores,
                                   [open_answer, None, None])

@@ -1,5 +1,6 @@
-"""`samenvatting` / `summary` in chat: a project leader asks for this month or an earlier
-one and gets the full version privately; anyone else gets the polite refusal."""
+"""`samenvatting` / `summary` in chat: a project leader asks for the last month that is over
+or an earlier one and gets the full version privately; anyone else gets the polite refusal.
+A month still running is not summarised: its numbers could change between two requests."""
 
 from __future__ import annotations
 
@@ -53,36 +54,39 @@ def texts(replies: list[Reply]) -> list[str]:
     return [reply.text for reply in replies if isinstance(reply, Text)]
 
 
-async def test_a_leader_asks_for_this_month_and_earlier_ones_in_dutch(
+async def test_a_leader_asks_for_the_last_month_and_earlier_ones_in_dutch(
     engine: Engine, partners: Partners
 ) -> None:
-    chat = await person(engine, partners, "leader")
+    chat = await person(engine, partners, "leader")  # on 24 November 2026
 
-    november = await chat.say("samenvatting")
-    said = texts(november)
+    october = await chat.say("samenvatting")
+    said = texts(october)
     # Six members: the five who answered and the leader.
-    assert said[0].startswith("Leerlab Zuid, 2026-11: 5 van 6 leden deden mee (83%)")
-    assert "Gedeelde ambitie: 3,2 (n=5), +0,6 t.o.v. vorige maand" in said[0]
+    assert said[0].startswith("Leerlab Zuid, 2026-10: 5 van 6 leden deden mee (83%)")
+    assert "Gedeelde ambitie: 2,6 (n=5)" in said[0]
     assert "Vertrouwelijk, voor de projectleiding." in said[0]
-    [chart] = [reply for reply in november if isinstance(reply, Image)]
+    [chart] = [reply for reply in october if isinstance(reply, Image)]
     assert png_size(chart.png) == (1000, 800)
     everything = "\n".join(said)
     assert '- "Een gezamenlijke dag"\n- "Meer tijd"' in everything
     assert "Informeel contact" in everything  # as the scheduled summary has it
     assert said[-1].startswith("Voor de agenda van het volgende overleg\n1. ")
     assert said[-1].endswith("\n\nEen andere maand zien? Typ samenvatting met de maand "
-                             "erachter, zoals samenvatting 2026-10.")
+                             "erachter, zoals samenvatting 2026-09.")
     assert not re.search(r"Persoon\d|\bu\d+\b", everything)  # no names, no user ids
+    for same in ("samenvatting oktober", "samenvatting 2026-10", "/samenvatting vorige maand",
+                 "samenvatting okt 2026"):
+        assert texts(await chat.say(same)) == said, same
 
-    october = texts(await chat.say("samenvatting oktober"))
-    assert october[0].startswith("Leerlab Zuid, 2026-10: 5 van 6 leden deden mee")
-    assert "Gedeelde ambitie: 2,6 (n=5)" in october[0]
-    for same in ("samenvatting 2026-10", "/samenvatting vorige maand", "samenvatting okt 2026"):
-        assert texts(await chat.say(same)) == october, same
-
+    # November is still running: its numbers could change while the leader watches.
+    for running in ("samenvatting deze maand", "samenvatting november", "samenvatting 2026-11"):
+        assert texts(await chat.say(running)) == [
+            "2026-11 loopt nog: er kan nog op check-ins geantwoord worden. De samenvatting "
+            "staat vast vanaf 01-12-2026; tot die tijd kun je samenvatting 2026-10 bekijken."
+        ], running
     assert texts(await chat.say("samenvatting 2027-01")) == [
-        "2027-01 is nog niet begonnen, dus daar is nog niets over te zeggen. Kies deze maand "
-        "of een eerdere."]
+        "2027-01 is nog niet begonnen, dus daar is nog niets over te zeggen. Kies een maand "
+        "die al voorbij is."]
     [which] = texts(await chat.say("samenvatting gisteren"))
     assert which.startswith("Van welke maand wil je de samenvatting?")
     assert which.endswith("zoals samenvatting oktober of samenvatting 2026-10.")
@@ -95,15 +99,21 @@ async def test_a_leader_asks_in_english(engine: Engine, partners: Partners) -> N
     said = texts(october)
     assert said[0].startswith("Leerlab Zuid, 2026-10: 5 of 6 members took part (83%)")
     assert "Shared ambition: 2.6 (n=5)" in said[0]
+    assert "Check-ins that closed this month (a check-in counts in the month it closes in): " \
+           "06-10 to 13-10: 5 of 6 (83%)." in said[0]
     assert "Gedeelde ambitie" not in "\n".join(said)
     assert any(isinstance(reply, Image) for reply in october)
     assert said[-1].startswith("For the agenda of the next meeting\n1. ")
     assert said[-1].endswith("Type summary followed by the month, such as summary 2026-09.")
     assert texts(await chat.say("/summary 2026-10")) == said
+    assert texts(await chat.say("summary")) == said
 
+    assert texts(await chat.say("summary this month")) == [
+        "2026-11 is still running: check-ins can still be answered. Its summary is final "
+        "from 01-12-2026; until then you can look at summary 2026-10."]
     assert texts(await chat.say("summary december 2026")) == [
-        "2026-12 hasn't started yet, so there is nothing to say about it. Pick this month or "
-        "an earlier one."]
+        "2026-12 hasn't started yet, so there is nothing to say about it. Pick a month that "
+        "is over."]
     [which] = texts(await chat.say("summary yesterday"))
     assert which.startswith("Which month would you like the summary of?")
 
@@ -129,12 +139,12 @@ async def test_in_a_group_the_summary_is_private_and_an_admin_may_ask_too(
     assert any(isinstance(reply, Image) for reply in replies)
 
     admin = await person(engine, partners, "admin")
-    assert texts(await admin.say("samenvatting"))[0].startswith("Leerlab Zuid, 2026-11")
+    assert texts(await admin.say("samenvatting"))[0].startswith("Leerlab Zuid, 2026-10")
 
 
 @pytest.mark.parametrize(("typed", "month"), [
-    ("", date(2026, 11, 1)),
-    ("deze maand", date(2026, 11, 1)),
+    ("", date(2026, 10, 1)),  # the last month that is over
+    ("deze maand", date(2026, 11, 1)),  # the command says it is still running
     ("vorige", date(2026, 10, 1)),
     ("Oktober", date(2026, 10, 1)),
     ("november", date(2026, 11, 1)),

@@ -7,10 +7,11 @@ import asyncio
 import base64
 import json
 import re
-from datetime import date
+from datetime import date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
@@ -19,6 +20,7 @@ from typer.testing import CliRunner, Result
 
 from bot.cli import app
 from bot.content import Content
+from bot.months import shift_month
 from bot.store.models import Partnership
 from bot.summary import Summary, compute_summary, load_summary_rules
 from bot.summary.chart import summary_chart
@@ -96,8 +98,8 @@ async def test_the_json_document_follows_the_schema_and_names_nobody(
     assert document["partnership"] == {"id": partners.partnership.id, "name": NAME}
     assert (document["members"], document["respondents"], document["response_rate"]) == \
         (9, 9, 100)
-    assert document["rounds"] == [{"number": 2, "opened_on": "2026-11-03", "respondents": 9,
-                                   "members": 9}]
+    assert document["rounds"] == [{"number": 2, "opened_on": "2026-11-03",
+                                   "closed_on": "2026-11-10", "respondents": 9, "members": 9}]
     conditions = {topic["id"]: topic for topic in document["conditions"]}
     assert list(conditions) == ["ambition", "interests", "relations", "organisation", "process"]
     organisation = conditions["organisation"]
@@ -205,7 +207,7 @@ def test_achtje_summary_writes_each_format_and_explains_mistakes(
     monkeypatch.delenv("ACHTJE_CONTENT_DIR", raising=False)
     monkeypatch.chdir(tmp_path)
     page = tmp_path / "overzicht.html"
-    month = ["--partnership", partnership, "--month", "2026-11"]
+    month = ["--partnership", partnership, "--month", "2026-10"]
 
     def achtje(*args: str) -> Result:
         return CliRunner().invoke(app, ["summary", *args], catch_exceptions=False)
@@ -234,11 +236,22 @@ def test_achtje_summary_writes_each_format_and_explains_mistakes(
     assert "Shared ambition: 3.7 (n=3), +1.0 since last month" in found.stdout
     assert "Informal contact" in found.stdout
 
+    # Without --month: the last month that is over (the command runs on the real clock).
+    this_month = datetime.now(ZoneInfo("Europe/Amsterdam")).date().replace(day=1)
+    found = achtje("--partnership", partnership)
+    assert found.exit_code == 0
+    assert found.stdout.startswith(f"{NAME}, {shift_month(this_month, -1):%Y-%m}: ")
+
     for args, phrase in (
         (["--partnership", partnership, "--month", "november"],
          "--month must look like 2026-11 (from 2000 on), not 'november'"),
         (["--partnership", partnership, "--month", "2999-01"],
          "--month 2999-01 has not begun yet; the latest is"),
+        # Running: someone answering now would change its numbers.
+        (["--partnership", partnership, "--month", f"{this_month:%Y-%m}"],
+         f"--month {this_month:%Y-%m} is still running and its numbers can still change; it "
+         f"can be summarised from {shift_month(this_month, 1)}, the latest month now is "
+         f"{shift_month(this_month, -1):%Y-%m}"),
         (["--partnership", "99"], "no partnership with id 99"),
         ([*month, "--format", "json", "--short"], "--short is for --format text or html"),
     ):

@@ -80,7 +80,7 @@ def test_the_summary_command_reads_the_rules_of_the_content_folder(
     edit(folder / "summary_rules.yaml",
          lambda d: d["summary_rules"]["thresholds"].update(low=4.5))
     own, = achtje(tmp_path, (["summary", "--partnership", str(partnership), "--month",
-                              "2026-11"], {"ACHTJE_CONTENT_DIR": str(folder)}))
+                              "2026-10"], {"ACHTJE_CONTENT_DIR": str(folder)}))
     code, stdout, stderr = own
     assert code == 0, stderr
     # Shared ambition at 3.7 is low by this folder's rules only.

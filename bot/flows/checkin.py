@@ -143,10 +143,16 @@ async def _ask_followup(turn: Turn, round_: CheckInRound, statement_id: str) -> 
 
 
 async def followup(turn: Turn, round_id: int, statement_id: str, text: str | None) -> list[Reply]:
-    """Keep the "what would help?" text (or nothing, when skipped) and go on."""
+    """Keep the "what would help?" text (or nothing, when skipped) and go on.
+
+    Not after the round closed: its month's summary may be final by then (docs/summary.md).
+    """
     round_ = await turn.session.get(CheckInRound, round_id)
     if round_ is None or round_.partnership_id != turn.partnership.id:
         return [turn.say("stale_button")]
+    if turn.now >= round_.closes_at:
+        await repo.clear_conversation(turn.session, turn.member.id)
+        return [turn.say("round_closed")]
     replies: list[Reply] = []
     if text is not None:
         comment, shortened = clean_text(text)

@@ -1,8 +1,12 @@
-"""`samenvatting` / `summary` in chat: a project leader asks for the full summary of this
-month or an earlier one (`samenvatting oktober`, `summary 2026-10`, `samenvatting vorige`).
+"""`samenvatting` / `summary` in chat: a project leader asks for the full summary of the
+last full month or an earlier one (`samenvatting oktober`, `summary 2026-10`).
 
 It is the same summary the scheduler sends (`leader_summary`), in the leader's language;
 in a group the engine makes it private. Others get the polite refusal.
+
+Only months that are over are summarised: a round counts in the month it closes in, so a
+month that is over has only closed rounds and its numbers no longer change. A running
+month could: asking before and after one person answers would show their answer.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ _MONTH_NAMES = {
     ), start=1)
     for name in names
 }
-_THIS = {"", "deze maand", "this month", "nu", "now"}
-_LAST = {"vorige", "vorige maand", "last", "last month", "previous", "previous month"}
+_THIS = {"deze maand", "this month", "nu", "now"}
+_LAST = {"", "vorige", "vorige maand", "last", "last month", "previous", "previous month"}
 _ISO = re.compile(r"(\d{4})-(\d{1,2})")
 
 
@@ -40,25 +44,35 @@ async def command(turn: Turn, arg: str) -> list[Reply]:
     if not is_leader(turn.member):
         return leaders_only(turn)
     this_month = turn.local_today().replace(day=1)
+    last = latest_month(this_month)
     month = parse_month(arg, this_month)
     if month is None:
-        return [turn.say("summary_which_month", example=f"{shift_month(this_month, -1):%Y-%m}")]
+        return [turn.say("summary_which_month", example=f"{last:%Y-%m}")]
     if month > this_month:
         return [turn.say("summary_future_month", month=f"{month:%Y-%m}")]
+    if month > last:
+        return [turn.say("summary_running_month", month=f"{month:%Y-%m}",
+                         available=f"{shift_month(month, 1):%d-%m-%Y}", last=f"{last:%Y-%m}")]
     summary = await leader_summary(turn.session, turn.content, turn.partnership, month)
     rules = load_summary_rules(turn.content)
     return await SummaryMessages(summary, turn.content, rules).replies(turn.lang)
 
 
+def latest_month(this_month: date) -> date:
+    """The latest month that may be summarised: the last one that is over."""
+    return shift_month(this_month, -1)
+
+
 def parse_month(text: str, this_month: date) -> date | None:
-    """The month a leader names: nothing (this month), `vorige` (last month), `2026-10`, or
-    a month name in Dutch or English with or without a year (without: the latest one that
-    is not after this month). None when it names no month."""
+    """The month a leader names: nothing or `vorige` (last month, the latest that is over),
+    `deze maand` (this month), `2026-10`, or a month name in Dutch or English with or
+    without a year (without: the latest one that is not after this month). None when it
+    names no month."""
     words = " ".join(text.lower().replace(",", " ").split())
     if words in _THIS:
         return this_month
     if words in _LAST:
-        return shift_month(this_month, -1)
+        return latest_month(this_month)
     if (month := iso_month(words)) is not None:
         return month
     name, _, year = words.partition(" ")

@@ -55,6 +55,10 @@ async def compute_summary(
 ) -> Summary:
     """The summary of `month` (any day in it), with last month and the one before for trends.
 
+    A month holds the rounds that closed in it, so its numbers are final once it is over;
+    the callers that people use (`samenvatting`, `achtje summary`, the schedule) only ask
+    for months that are over.
+
     `nudges` are the month's informal-contact numbers when a nudge module provides them.
     """
     if min_group_size < MIN_GROUP_SIZE:
@@ -65,9 +69,10 @@ async def compute_summary(
     topic_of = {s.id: content.topic_of(s.id) for s in content.all_statements()}
 
     # Two months ago, last month and this month: their rounds and scores, each in one query.
+    # A round counts in the month it closes in: once a month is over, its numbers are final.
     bounds = [month_bounds(shift_month(month, -n), partnership.timezone) for n in (2, 1, 0)]
     counted = await queries.counted_rounds(session, partnership.id, bounds[0][0], bounds[2][1])
-    months = [[c for c in counted if start <= c.round.opens_at < after]
+    months = [[c for c in counted if start <= c.round.closes_at < after]
               for start, after in bounds]
     scores = await queries.class_scores(session, [[c.round.id for c in found]
                                                   for found in months], topic_of)
@@ -207,8 +212,10 @@ def _direction(trend: tuple[float | None, ...], step: float) -> Direction | None
 
 
 def _round_rates(counted: Sequence[CountedRound], zone: ZoneInfo) -> tuple[RoundRate, ...]:
-    return tuple(RoundRate(number=c.round.number, opened_on=c.round.opens_at.astimezone(zone)
-                           .date(), respondents=c.respondents, members=c.members)
+    return tuple(RoundRate(number=c.round.number,
+                           opened_on=c.round.opens_at.astimezone(zone).date(),
+                           closed_on=c.round.closes_at.astimezone(zone).date(),
+                           respondents=c.respondents, members=c.members)
                  for c in counted)
 
 

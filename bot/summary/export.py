@@ -37,6 +37,7 @@ def summary_document(summary: Summary, content: Content, rules: SummaryRules) ->
         "respondents": summary.respondents,
         "response_rate": summary.response_rate,
         "rounds": [{"number": r.number, "opened_on": r.opened_on.isoformat(),
+                    "closed_on": r.closed_on.isoformat(),
                     "respondents": r.respondents, "members": r.members}
                    for r in summary.rounds],
         "conditions": [_topic(t, summary) for t in summary.conditions],

@@ -88,10 +88,12 @@ def _gap(groups: tuple[GroupScore, ...]) -> Gap | None:
 
 @dataclass(frozen=True)
 class RoundRate:
-    """How many of the members at the time answered one check-in round."""
+    """How many of the members at the time (onboarded before it closed) answered one
+    check-in round. It counts in the month of `closed_on`."""
 
     number: int
     opened_on: date
+    closed_on: date
     respondents: int
     members: int
 

@@ -33,7 +33,8 @@ class ClassScores:
 
 
 class CountedRound(NamedTuple):
-    """A check-in round with who answered it and who could have (onboarded by its close)."""
+    """A check-in round with who could answer it (onboarded before it closed) and how many
+    of them did; so a round's respondents never outnumber its members."""
 
     round: CheckInRound
     respondents: int
@@ -43,14 +44,17 @@ class CountedRound(NamedTuple):
 @dataclass(frozen=True)
 class MonthCounts:
     members: int  # onboarded before the month ended
-    respondents: int  # answered anything (a score, don't know or skip) in the month's rounds
+    # of those, who answered anything (a score, don't know or skip) in the month's rounds
+    respondents: int
     scorers: int  # gave at least one score (1-5) on a condition in the month's rounds
 
 
 async def counted_rounds(
     session: AsyncSession, partnership_id: int, start: datetime, after: datetime
 ) -> list[CountedRound]:
-    """The rounds opened in [start, after), each with its respondents and members: one query."""
+    """The rounds that close in [start, after), each with its respondents and members: one
+    query. A round belongs to the month it closes in, so a month that is over has all its
+    rounds closed and its answers final."""
     rows = await session.execute(_counted_rounds_query(),
                                  {"partnership_id": partnership_id, "start": start,
                                   "after": after})
@@ -60,19 +64,18 @@ async def counted_rounds(
 
 @lru_cache(maxsize=1)
 def _counted_rounds_query() -> Select[Any]:
-    answered = (select(func.count(func.distinct(Answer.member_id)))
-                .where(Answer.round_id == CheckInRound.id)
+    eligible = (Member.partnership_id == CheckInRound.partnership_id,
+                Member.onboarded_at.is_not(None), Member.onboarded_at < CheckInRound.closes_at)
+    answered = (select(func.count(func.distinct(Answer.member_id))).select_from(Answer)
+                .join(Member, Member.id == Answer.member_id)
+                .where(Answer.round_id == CheckInRound.id, *eligible)
                 .scalar_subquery())
-    members = (select(func.count(Member.id))
-               .where(Member.partnership_id == CheckInRound.partnership_id,
-                      Member.onboarded_at.is_not(None),
-                      Member.onboarded_at < CheckInRound.closes_at)
-               .scalar_subquery())
+    members = select(func.count(Member.id)).where(*eligible).scalar_subquery()
     return (
         select(CheckInRound, answered, members)
         .where(CheckInRound.partnership_id == bindparam("partnership_id"),
-               CheckInRound.opens_at >= bindparam("start"),
-               CheckInRound.opens_at < bindparam("after"))
+               CheckInRound.closes_at >= bindparam("start"),
+               CheckInRound.closes_at < bindparam("after"))
         .order_by(CheckInRound.number)
     )
 
@@ -135,7 +138,8 @@ async def month_counts(
     session: AsyncSession, partnership_id: int, round_ids: Sequence[int],
     condition_statements: Sequence[str], after: datetime,
 ) -> MonthCounts:
-    """Members, respondents and condition scorers of a month: one query."""
+    """Members (onboarded before `after`), how many of them answered, and condition scorers
+    of a month: one query."""
     row = (await session.execute(_month_counts_query(tuple(condition_statements)), {
         "partnership_id": partnership_id, "round_ids": list(round_ids), "after": after,
     })).one()
@@ -146,12 +150,12 @@ async def month_counts(
 def _month_counts_query(condition_statements: tuple[str, ...]) -> Select[Any]:
     in_month = Answer.round_id.in_(bindparam("round_ids", expanding=True))
     people = func.count(func.distinct(Answer.member_id))
+    member = (Member.partnership_id == bindparam("partnership_id"),
+              Member.onboarded_at.is_not(None), Member.onboarded_at < bindparam("after"))
     return select(
-        select(func.count(Member.id))
-        .where(Member.partnership_id == bindparam("partnership_id"),
-               Member.onboarded_at.is_not(None), Member.onboarded_at < bindparam("after"))
-        .scalar_subquery(),
-        select(people).where(in_month).scalar_subquery(),
+        select(func.count(Member.id)).where(*member).scalar_subquery(),
+        select(people).select_from(Answer).join(Member, Member.id == Answer.member_id)
+        .where(in_month, *member).scalar_subquery(),
         select(people).where(in_month, Answer.statement_id.in_(condition_statements),
                              Answer.score.is_not(None)).scalar_subquery(),
     )

@@ -159,7 +159,8 @@ class _Words:
         if not summary.rounds:
             return self.t("summary_no_rounds")
         listed = "; ".join(
-            self.t("summary_round", date=f"{r.opened_on:%d-%m}", respondents=r.respondents,
+            self.t("summary_round", opened=f"{r.opened_on:%d-%m}",
+                   closed=f"{r.closed_on:%d-%m}", respondents=r.respondents,
                    members=r.members, rate=round(100 * r.respondents / r.members)
                    if r.members else 0)
             for r in summary.rounds)
