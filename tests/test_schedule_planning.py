@@ -323,3 +323,28 @@ async def test_a_nudge_schedule_switched_off_before_one_switch_stays_off(
             assert found[2].same_building
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    # Only the reminder's delay changes: the check-in keeps its time.
+    ({"reminder_hours": 4}, "Tue 2026-11-24 15:30"),
+    # The check-in moves a little later today: today's check-in goes at the new time.
+    ({"checkin_time": "16:00"}, "Tue 2026-11-24 16:00"),
+    # A day off later on changes the calendar, not today's check-in.
+    ({"closed_days": {date(2026, 12, 22): "study day"}}, "Tue 2026-11-24 15:30"),
+])
+async def test_a_change_between_the_due_time_and_the_next_tick_keeps_that_check_in(
+    sessions: Sessions, content: Content, clock: Clock, partnership: Partnership,
+    change: dict[str, Any], expected: str,
+) -> None:
+    async with sessions() as session, session.begin():
+        add_members(session, partnership.id, 2, "test")
+    await schedule(sessions, partnership, clock.now - timedelta(days=1),
+                   first=date(2026, 11, 24))
+    assert local((await the_schedule(sessions, "checkin")).next_run_at) == "Tue 2026-11-24 15:30"
+    await schedule(sessions, partnership, clock.now + timedelta(seconds=10), **change)
+    assert local((await the_schedule(sessions, "checkin")).next_run_at) == expected
+    await plan_due(sessions, content, HOLIDAYS, clock.now + timedelta(minutes=31))
+    assert len(await outbox_rows(sessions, "checkin")) == 2
+    next_run = local((await the_schedule(sessions, "checkin")).next_run_at)
+    assert next_run == "Tue 2026-12-08 " + expected[-5:]
