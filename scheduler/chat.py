@@ -23,7 +23,6 @@ from typing import Any
 from bot.flows.roles import is_leader, leaders_only
 from bot.flows.turn import Turn, match_option
 from bot.messages import FreeText, Option, Reply, Text
-from bot.settings import Settings
 from bot.store import repo
 from bot.store.models import Member, Partnership
 from scheduler.calendar import parse_hhmm
@@ -60,8 +59,9 @@ MENU = ("checkin_weekday", "checkin_time", "cadence_weeks", "reminder_hours",
         "holiday_policy", "nudges", "summary_time")
 
 
-def _holidays() -> HolidayCalendar:
-    return loaded_holidays(Settings().content_dir)
+def _holidays(turn: Turn) -> HolidayCalendar:
+    """The holidays next to the turn's content, as the planner reads them."""
+    return loaded_holidays(turn.content.folder)
 
 
 async def command(turn: Turn, _arg: str) -> list[Reply]:
@@ -106,7 +106,7 @@ async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     if match_option(text, [[turn.t("sched_chat_option_back"), _value(turn, "menu")]]):
         return await _show(turn)
     setting = data["setting"]
-    plan = await load_plan(turn.session, _holidays(), turn.partnership, turn.now)
+    plan = await load_plan(turn.session, _holidays(turn), turn.partnership, turn.now)
     hours = {"start": plan.settings.day_start, "end": plan.settings.day_end}
     try:
         at = parse_hhmm(text.replace(".", ":"))
@@ -152,7 +152,7 @@ def _changes(setting: str, value: int | str) -> Changes:
 
 async def _change(turn: Turn, changes: Changes) -> list[Reply]:
     try:
-        await configure(turn.session, _holidays(), turn.partnership, changes, turn.now)
+        await configure(turn.session, _holidays(turn), turn.partnership, changes, turn.now)
     except ScheduleError as exc:
         # The buttons only offer what `configure` accepts, so this is a bug. Not a
         # ValueError for the engine: the turn must fail and roll back, not save half.
@@ -163,7 +163,7 @@ async def _change(turn: Turn, changes: Changes) -> list[Reply]:
 
 
 async def _show(turn: Turn, saved: bool = False) -> list[Reply]:
-    plan, lines = await preview(turn.session, _holidays(), turn.partnership,
+    plan, lines = await preview(turn.session, _holidays(turn), turn.partnership,
                                 turn.local_today(), PREVIEW_WEEKS, turn.now,
                                 later_than=turn.now)
     started = "checkin" in plan.schedules
@@ -232,7 +232,7 @@ def _coming(turn: Turn, plan: PartnershipPlan, lines: list[PreviewLine]) -> str:
 
 
 async def _ask(turn: Turn, setting: str) -> Reply:
-    plan = await load_plan(turn.session, _holidays(), turn.partnership, turn.now)
+    plan = await load_plan(turn.session, _holidays(turn), turn.partnership, turn.now)
     back = Option(turn.t("sched_chat_option_back"), _value(turn, "menu"))
     if setting in TIMES:
         await repo.set_conversation(turn.session, turn.member.id, FLOW,

@@ -3,7 +3,9 @@ buttons and short typed answers; the next sends move as with `achtje schedule se
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,8 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.memory import MemoryChat
-from bot.content import Content
+from bot.content import Content, default_dir, load_content
 from bot.demo import create_demo_partnership
+from bot.engine import Engine
 from bot.messages import Choice, FreeText, Reply, Text
 from bot.store.models import Member, Partnership
 from bot.store.nudges import NudgeRound, NudgeSettings
@@ -288,3 +291,22 @@ async def test_a_leader_of_two_partnerships_changes_the_one_they_asked_about(
         checkin = await session.scalar(select(Schedule).where(
             Schedule.partnership_id == second.id, Schedule.kind == "checkin"))
         assert checkin is not None and checkin.cadence_weeks == 2
+
+
+async def test_the_chat_reads_the_holidays_next_to_its_content(
+    sessions: Sessions, partnership: Partnership, clock: Clock, tmp_path: Path,
+) -> None:
+    """A deployment's own content folder (`ACHTJE_CONTENT_DIR`) brings its own holidays;
+    `rooster` shows the schedule by those, as the planner plans it."""
+    folder = tmp_path / "content"
+    shutil.copytree(default_dir(), folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    holidays = folder / "holidays.yaml"
+    holidays.write_text(holidays.read_text(encoding="utf-8").replace(
+        "midden: [2026-12-19, 2027-01-03]", "midden: [2026-12-05, 2027-01-03]"),
+        encoding="utf-8")
+    await scheduled(sessions, partnership, clock.now, first=date(2026, 12, 8))
+    chat = MemoryChat(Engine(sessions, load_content(folder), clock, enrol_strangers=True))
+    await lead(sessions, chat)
+    shown = await chat.say("rooster")
+    assert coming(shown)[1].startswith(
+        "- di 08-12-2026 15:30 check-in: overgeslagen (kerstvakantie (regio midden)")
