@@ -246,6 +246,21 @@ def _timing(row: Schedule, settings: ScheduleSettings) -> tuple[object, ...]:
             settings.day_start, settings.day_end, policy)
 
 
+async def switch_nudges(
+    session: AsyncSession, holidays: HolidayCalendar, partnership: Partnership, on: bool,
+    now: datetime,
+) -> None:
+    """`achtje nudge settings --on/--off`: the partnership's nudge setting. Once the
+    partnership has a schedule this goes through `configure`, which plans the next nudge of
+    a schedule that has none (one switched off before nudges had one switch)."""
+    started = await session.scalar(
+        select(Schedule.id).where(Schedule.partnership_id == partnership.id).limit(1))
+    if started is None:
+        await nudge_records.change_settings(session, partnership.id, now, enabled=on)
+    else:
+        await configure(session, holidays, partnership, Changes(nudges=on), now)
+
+
 def default_schedules(partnership_id: int, anchor: date, now: datetime) -> dict[str, Schedule]:
     """The regular schedules of a partnership that has none yet, counting from the week of
     `anchor` (not added to the session)."""
