@@ -324,7 +324,7 @@ def content_check() -> None:
     content = content_or_fail(settings)
     try:
         load_summary_rules(content, settings.content_dir)
-        load_holidays(settings.content_dir)
+        load_holidays(content.folder)
     except (ContentError, HolidayError) as exc:
         raise fail(f"content is not valid:\n{exc}") from exc
     statements = sum(1 for _ in content.all_statements())

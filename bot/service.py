@@ -50,7 +50,7 @@ async def serve(settings: Settings, content: Content, stop: asyncio.Event | None
     if missing:
         raise NotAvailable(", ".join(missing))
     try:
-        holidays = load_holidays(settings.content_dir)
+        holidays = load_holidays(content.folder)
     except HolidayError as exc:
         raise SettingsError(f"the school holiday file is not valid:\n{exc}") from exc
     engine, sessions = await db.connect(settings.database_url)

@@ -5,22 +5,26 @@ A change goes through `scheduler.rules.configure`, exactly as `achtje schedule s
 the next sends (`next_run_at`) move the same way; the leader then sees the new times from
 the same preview the command line prints. Members get the polite refusal.
 
-Button values: `sch:ask:<setting>` asks one setting, `sch:set:<setting>:<value>` changes
-it, `sch:start` starts the default schedule, `sch:menu` shows the schedule again and
-`sch:done` ends. Only the values the buttons offer are accepted, so `configure` never has
-to refuse a change made here.
+Button values name the partnership: `sch:<partnership>:ask:<setting>` asks one setting,
+`sch:<partnership>:set:<setting>:<value>` changes it, `sch:<partnership>:start` starts the
+default schedule, `sch:<partnership>:menu` shows the schedule again and
+`sch:<partnership>:done` ends; an open question for a time keeps the partnership too. A
+private chat is about the person's first membership, so a leader of two partnerships who
+said `rooster` in the second one's group answers there for the second one. Only the values
+the buttons offer are accepted, so `configure` never has to refuse a change made here.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from bot.flows.roles import is_leader, leaders_only
 from bot.flows.turn import Turn, match_option
 from bot.messages import FreeText, Option, Reply, Text
-from bot.settings import Settings
 from bot.store import repo
+from bot.store.models import Member, Partnership
 from scheduler.calendar import parse_hhmm
 from scheduler.holidays import HolidayCalendar, loaded_holidays
 from scheduler.preview import PreviewLine, PreviewWords, preview
@@ -37,7 +41,7 @@ from scheduler.rules import (
 
 logger = logging.getLogger(__name__)
 
-FLOW = "schedule"  # waiting for a typed time; data: {"setting": "checkin_time"}
+FLOW = "schedule"  # waiting for a typed time; data: {"setting": ..., "partnership": id}
 PREVIEW_WEEKS = 4
 CADENCES = ("1", "2", "3", "4")
 REMINDER_HOURS = ("0", "4", "24", "48")
@@ -55,8 +59,9 @@ MENU = ("checkin_weekday", "checkin_time", "cadence_weeks", "reminder_hours",
         "holiday_policy", "nudges", "summary_time")
 
 
-def _holidays() -> HolidayCalendar:
-    return loaded_holidays(Settings().content_dir)
+def _holidays(turn: Turn) -> HolidayCalendar:
+    """The holidays next to the turn's content, as the planner reads them."""
+    return loaded_holidays(turn.content.folder)
 
 
 async def command(turn: Turn, _arg: str) -> list[Reply]:
@@ -68,9 +73,11 @@ async def command(turn: Turn, _arg: str) -> list[Reply]:
 
 async def act(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
     """The engine's handler for `sch:` buttons; malformed values raise ValueError."""
-    if not is_leader(turn.member):
-        return leaders_only(turn)
-    match parts:
+    about = await _about(turn, int(parts[0]))
+    if not isinstance(about, Turn):
+        return about
+    turn = about
+    match parts[1:]:
         case ["menu"]:
             return await _show(turn)
         case ["done"]:
@@ -91,13 +98,15 @@ async def act(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
 
 async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     """A typed time for the setting asked (`15:30`, or `15.30`)."""
-    if not is_leader(turn.member):
+    about = await _about(turn, data.get("partnership"))
+    if not isinstance(about, Turn):
         await repo.clear_conversation(turn.session, turn.member.id)
-        return leaders_only(turn)
-    if match_option(text, [[turn.t("sched_chat_option_back"), "sch:menu"]]):
+        return about
+    turn = about
+    if match_option(text, [[turn.t("sched_chat_option_back"), _value(turn, "menu")]]):
         return await _show(turn)
     setting = data["setting"]
-    plan = await load_plan(turn.session, _holidays(), turn.partnership, turn.now)
+    plan = await load_plan(turn.session, _holidays(turn), turn.partnership, turn.now)
     hours = {"start": plan.settings.day_start, "end": plan.settings.day_end}
     try:
         at = parse_hhmm(text.replace(".", ":"))
@@ -109,6 +118,32 @@ async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     return await _change(turn, _changes(setting, at.strftime("%H:%M")))
 
 
+async def _about(turn: Turn, partnership_id: object) -> Turn | list[Reply]:
+    """The turn about the partnership a button or an open question names, if the person
+    leads it; else the reply. The member stays the one who speaks (their language, their
+    open question); only their membership in that partnership decides if they may lead."""
+    if partnership_id == turn.partnership.id:
+        membership: Member | None = turn.member
+    else:
+        membership = next((m for m in await repo.identities(
+            turn.session, turn.incoming.platform, turn.incoming.user)
+            if m.partnership_id == partnership_id), None)
+    if membership is None:
+        return [turn.say("stale_button")]
+    if not is_leader(membership):
+        return leaders_only(turn)
+    if membership is turn.member:
+        return turn
+    partnership = await turn.session.get(Partnership, membership.partnership_id)
+    assert partnership is not None
+    return replace(turn, partnership=partnership)
+
+
+def _value(turn: Turn, *parts: str) -> str:
+    """A button value about the turn's partnership."""
+    return ":".join(("sch", str(turn.partnership.id), *parts))
+
+
 def _changes(setting: str, value: int | str) -> Changes:
     changes = Changes()
     setattr(changes, setting, value)
@@ -117,7 +152,7 @@ def _changes(setting: str, value: int | str) -> Changes:
 
 async def _change(turn: Turn, changes: Changes) -> list[Reply]:
     try:
-        await configure(turn.session, _holidays(), turn.partnership, changes, turn.now)
+        await configure(turn.session, _holidays(turn), turn.partnership, changes, turn.now)
     except ScheduleError as exc:
         # The buttons only offer what `configure` accepts, so this is a bug. Not a
         # ValueError for the engine: the turn must fail and roll back, not save half.
@@ -128,7 +163,7 @@ async def _change(turn: Turn, changes: Changes) -> list[Reply]:
 
 
 async def _show(turn: Turn, saved: bool = False) -> list[Reply]:
-    plan, lines = await preview(turn.session, _holidays(), turn.partnership,
+    plan, lines = await preview(turn.session, _holidays(turn), turn.partnership,
                                 turn.local_today(), PREVIEW_WEEKS, turn.now,
                                 later_than=turn.now)
     started = "checkin" in plan.schedules
@@ -136,11 +171,11 @@ async def _show(turn: Turn, saved: bool = False) -> list[Reply]:
     replies.append(Text(text=_overview(turn, plan, started)))
     if started:
         replies.append(Text(text=_coming(turn, plan, lines)))
-    options = [Option(turn.t(f"sched_chat_opt_{setting}"), f"sch:ask:{setting}")
+    options = [Option(turn.t(f"sched_chat_opt_{setting}"), _value(turn, "ask", setting))
                for setting in MENU]
     if not started:
-        options.insert(0, Option(turn.t("sched_chat_opt_start"), "sch:start"))
-    options.append(Option(turn.t("sched_chat_opt_done"), "sch:done"))
+        options.insert(0, Option(turn.t("sched_chat_opt_start"), _value(turn, "start")))
+    options.append(Option(turn.t("sched_chat_opt_done"), _value(turn, "done")))
     replies.append(await turn.ask(turn.t("sched_chat_menu"), options))
     return replies
 
@@ -197,15 +232,16 @@ def _coming(turn: Turn, plan: PartnershipPlan, lines: list[PreviewLine]) -> str:
 
 
 async def _ask(turn: Turn, setting: str) -> Reply:
-    plan = await load_plan(turn.session, _holidays(), turn.partnership, turn.now)
-    back = Option(turn.t("sched_chat_option_back"), "sch:menu")
+    plan = await load_plan(turn.session, _holidays(turn), turn.partnership, turn.now)
+    back = Option(turn.t("sched_chat_option_back"), _value(turn, "menu"))
     if setting in TIMES:
         await repo.set_conversation(turn.session, turn.member.id, FLOW,
-                                    {"setting": setting}, turn.now)
+                                    {"setting": setting, "partnership": turn.partnership.id},
+                                    turn.now)
         return FreeText(prompt=turn.t(f"sched_chat_ask_{setting}",
                                       start=plan.settings.day_start,
                                       end=plan.settings.day_end), skip=back)
-    options = [Option(label, f"sch:set:{target}:{value}")
+    options = [Option(label, _value(turn, "set", target, value))
                for target, value, label in _answers(turn, setting, plan.nudges)]
     return await turn.ask(turn.t(f"sched_chat_ask_{setting}"), [*options, back])
 
@@ -234,4 +270,5 @@ def _answers(turn: Turn, setting: str, nudges_on: bool) -> list[tuple[str, str, 
 
 
 def _time_prompt(turn: Turn, prompt: str) -> FreeText:
-    return FreeText(prompt=prompt, skip=Option(turn.t("sched_chat_option_back"), "sch:menu"))
+    return FreeText(prompt=prompt,
+                    skip=Option(turn.t("sched_chat_option_back"), _value(turn, "menu")))

@@ -43,7 +43,7 @@ def _run(work: Callable[[AsyncSession, Content, HolidayCalendar], Awaitable[T]])
     logging.basicConfig(level=(settings.log_level or "WARNING").upper(), stream=sys.stderr)
     try:
         content = load_content(settings.content_dir)
-        holidays = load_holidays(settings.content_dir)
+        holidays = load_holidays(content.folder)
     except (ContentError, HolidayError) as exc:
         raise fail(f"content is not valid:\n{exc}") from exc
 

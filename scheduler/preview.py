@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
 from bot.rounds import ROUND_DURATION
-from bot.store.models import Member, Partnership
+from bot.store.models import CheckInRound, Member, Partnership
 from scheduler.calendar import Closure, slots_from
 from scheduler.holidays import HolidayCalendar
 from scheduler.planner import eligible_members
@@ -41,11 +41,15 @@ async def preview(
     session: AsyncSession, holidays: HolidayCalendar, partnership: Partnership,
     first: date, weeks: int, now: datetime, *, later_than: datetime | None = None,
 ) -> tuple[PartnershipPlan, list[PreviewLine]]:
-    """Every regular send from `first` for `weeks` weeks, with reminders after check-ins;
-    with `later_than`, only what is still to come after that instant."""
+    """Every regular send from `first` for `weeks` weeks, with reminders after check-ins
+    (also the open round's, whose check-in went out before); with `later_than`, only what
+    is still to come after that instant."""
     plan = await load_partnership_plan(session, holidays, partnership, now)
     calendar, last = plan.calendar, first + timedelta(weeks=weeks) - timedelta(days=1)
     lines: list[PreviewLine] = []
+    running = await _running_reminder(session, plan, first, last, later_than)
+    if running is not None:
+        lines.append(running)
     for kind in REGULAR_KINDS:
         rule = plan.rule(kind)
         if rule is None:
@@ -70,6 +74,26 @@ async def preview(
             if kind == "checkin" and slot.send_at is not None and _reminds(plan):
                 lines.append(_reminder_line(plan, slot.send_at))
     return plan, sorted(lines, key=lambda line: (line.planned, line.kind))
+
+
+async def _running_reminder(
+    session: AsyncSession, plan: PartnershipPlan, first: date, last: date,
+    later_than: datetime | None,
+) -> PreviewLine | None:
+    """The reminder the planner scheduled for a round whose check-in is not in the preview
+    (it went out before `first` or `later_than`), when it goes out in the period."""
+    row = plan.schedules.get("reminder")
+    if row is None or row.next_run_at is None or row.round_id is None:
+        return None
+    round_ = await session.get(CheckInRound, row.round_id)
+    send_at = plan.calendar.local(row.next_run_at)
+    if (round_ is None or not first <= send_at.date() <= last
+            or (later_than is not None and row.next_run_at <= later_than)):
+        return None
+    opened = plan.calendar.local(round_.opens_at)
+    if opened.date() >= first and (later_than is None or round_.opens_at > later_than):
+        return None  # its check-in is in the preview, with its reminder
+    return PreviewLine(send_at, "reminder", "send", send_at, ())
 
 
 def _reminds(plan: PartnershipPlan) -> bool:

@@ -162,11 +162,15 @@ async def configure(
     session: AsyncSession, holidays: HolidayCalendar, partnership: Partnership,
     changes: Changes, now: datetime,
 ) -> PartnershipPlan:
-    """Create or change the partnership's schedules and plan their next sends from `now`."""
+    """Create or change the partnership's schedules and plan the next sends of those whose
+    timing changed (or that had none) from `now`; the others keep theirs."""
     settings = await session.get(ScheduleSettings, partnership.id)
     if settings is None:
         settings = default_settings(partnership.id, now)
         session.add(settings)
+    existing = {row.kind: row for row in await session.scalars(
+        select(Schedule).where(Schedule.partnership_id == partnership.id))}
+    before = {kind: _timing(row, settings) for kind, row in existing.items()}
     if changes.day_start is not None:
         settings.day_start = _time(changes.day_start, "--day-start")
     if changes.day_end is not None:
@@ -181,8 +185,6 @@ async def configure(
     settings.updated_at = now
 
     local_today = now.astimezone(ZoneInfo(partnership.timezone)).date()
-    existing = {row.kind: row for row in await session.scalars(
-        select(Schedule).where(Schedule.partnership_id == partnership.id))}
     anchor = local_today - timedelta(days=local_today.weekday())
     if changes.first is not None:
         anchor = changes.first - timedelta(days=changes.first.weekday())
@@ -220,12 +222,43 @@ async def configure(
             ClosedDay.partnership_id == partnership.id, ClosedDay.day.in_(changes.open_days)))
     await session.flush()
     plan = await load_plan(session, holidays, partnership, now)
+    closed_changed = bool(changes.closed_days or changes.open_days)
     for kind in REGULAR_KINDS:
         row = plan.schedules[kind]
-        slot = plan.next_slot(kind, later_than=now)
+        if (row.next_run_at is not None and not closed_changed
+                and before.get(kind) == _timing(row, settings)):
+            continue  # a due send not planned yet stays due for the next tick
+        # A send already due, not planned yet and still inside the grace window is not
+        # dropped: the new rule plans from there (the same send, if it still has it).
+        since = now
+        if row.next_run_at is not None and now - plan.grace <= row.next_run_at <= now:
+            since = row.next_run_at - timedelta(microseconds=1)
+        slot = plan.next_slot(kind, later_than=since)
         row.next_run_at = slot.send_at if slot else None
         row.occurrence = slot.nominal if slot else None
     return plan
+
+
+def _timing(row: Schedule, settings: ScheduleSettings) -> tuple[object, ...]:
+    """What decides when a schedule sends (a reminder's delay does not)."""
+    policy = settings.holiday_policy if row.kind == "checkin" else None
+    return (row.enabled, row.weekday, row.local_time, row.cadence_weeks, row.anchor,
+            settings.day_start, settings.day_end, policy)
+
+
+async def switch_nudges(
+    session: AsyncSession, holidays: HolidayCalendar, partnership: Partnership, on: bool,
+    now: datetime,
+) -> None:
+    """`achtje nudge settings --on/--off`: the partnership's nudge setting. Once the
+    partnership has a schedule this goes through `configure`, which plans the next nudge of
+    a schedule that has none (one switched off before nudges had one switch)."""
+    started = await session.scalar(
+        select(Schedule.id).where(Schedule.partnership_id == partnership.id).limit(1))
+    if started is None:
+        await nudge_records.change_settings(session, partnership.id, now, enabled=on)
+    else:
+        await configure(session, holidays, partnership, Changes(nudges=on), now)
 
 
 def default_schedules(partnership_id: int, anchor: date, now: datetime) -> dict[str, Schedule]:

@@ -32,8 +32,10 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
-# Called in the settling transaction when a message to a member finds them unreachable,
-# before they are marked so; it may queue other messages (scheduler/fallback.py).
+# Called when a message to a member finds them unreachable, before they are marked so and
+# the row is settled, in a transaction of its own: it may queue other messages
+# (scheduler/fallback.py) under their outbox key, so doing it again after a crash is
+# harmless, and its failing cannot lose the row's outcome.
 WhenUnreachable = Callable[[AsyncSession, Claimed, datetime], Awaitable[None]]
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
@@ -205,16 +207,21 @@ class Sender:
             await outbox.retry(session, row.id, outcome.retry_at, outcome.error or "")
             return
         if outcome.unreachable and row.member_id is not None:
-            if self.when_unreachable is not None:
-                try:
-                    await self.when_unreachable(session, row, now)
-                except Exception:
-                    logger.exception("outbox %s: what follows an unreachable member failed",
-                                     row.id)
+            await self._when_unreachable(row, now)
             await session.execute(
                 update(Member).where(Member.id == row.member_id).values(unreachable_at=now)
             )
         await outbox.finish(session, row.id, outcome.status, now, outcome.error)
+
+    async def _when_unreachable(self, row: Claimed, now: datetime) -> None:
+        """`when_unreachable` in its own transaction (see there); a failure is logged."""
+        if self.when_unreachable is None:
+            return
+        try:
+            async with self.sessions() as session, session.begin():
+                await self.when_unreachable(session, row, now)
+        except Exception:
+            logger.exception("outbox %s: what follows an unreachable member failed", row.id)
 
     async def _record_alone(self, row: Claimed, outcome: Outcome) -> None:
         async with self.sessions() as session, session.begin():

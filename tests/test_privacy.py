@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,12 +13,18 @@ from adapters.memory import MemoryChat
 from bot.content import Content
 from bot.demo import create_demo_partnership
 from bot.engine import Engine
-from bot.messages import Choice, Text
+from bot.messages import FIRST, Choice, Text
 from bot.privacy import erase_member, export_member
 from bot.store.instruments import FigureEightLevel, PlanStep, TalkPlateOutcome
 from bot.store.models import Answer, Member, Partnership
 from bot.store.nudges import NudgeGroupMember
+from bot.store.schedule import OutboxMessage
+from scheduler.holidays import load_holidays
+from scheduler.planner import plan_due
+from scheduler.rules import Changes, configure
 from tests.conftest import Clock, onboard
+from tests.nudge_helpers import MBO, VMBO
+from tests.nudge_helpers import add_member as add_nudge_member
 from tests.privacy_fakes import OPEN_TEXT, TEAM_TEXT, add_member, fill, traces
 
 Sessions = async_sessionmaker[Any]
@@ -168,3 +175,34 @@ async def test_export_and_erasure_cover_the_account_in_every_partnership_not_oth
         # Her name is left in one place only: the Slack member, which she erases there.
         assert await traces(session, ids[1], USER) == [
             f"member.id = {ids[1]}", f"member.display_name has {USER!r}"]
+
+
+async def test_erasure_takes_the_person_out_of_a_planned_nudge_round_not_yet_sent(
+    sessions: Sessions, content: Content, partnership: Partnership, clock: Clock
+) -> None:
+    """Queued nudges name partners: the person's partner's invitation, and their own
+    invitation in the thread of the channel post (they cannot be reached privately)."""
+    people = {}
+    for user, school, unreachable in ((USER, VMBO, True), ("cas-5820", VMBO, True),
+                                      ("bert-4410", MBO, False), ("dirk-9013", MBO, False)):
+        people[user] = await add_nudge_member(sessions, partnership, user, school, clock.now,
+                                              unreachable=unreachable)
+    async with sessions() as session, session.begin():
+        found = await session.get(Partnership, partnership.id)
+        assert found is not None
+        await configure(session, load_holidays(), found, Changes(first=date(2026, 11, 17)),
+                        clock.now - timedelta(days=30))
+    assert await plan_due(sessions, content, load_holidays(), clock.now)
+    async with sessions() as session:
+        assert await traces(session, people[USER], USER)  # the scan finds them queued
+    async with sessions() as session, session.begin():
+        assert await erase_member(session, people[USER]) is not None
+    async with sessions() as session:
+        assert await traces(session, people[USER], USER) == []
+        rows = list(await session.scalars(select(OutboxMessage)))
+    # Cas's invitation stays in the channel post, and Cas's partner's own message.
+    [post] = [row for row in rows if not row.direct]
+    assert [reply.get("thread_of") for reply in post.payload] == [None, FIRST]
+    assert post.payload[1]["mentions"][0]["user"] == "cas-5820"
+    [private] = [row for row in rows if row.direct]
+    assert {"user": "cas-5820", "name": "Cas-5820"} in private.payload[0]["mentions"]

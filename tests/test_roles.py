@@ -28,6 +28,7 @@ from bot.store.instruments import (
 )
 from bot.store.models import Answer, CheckInRound, Member, Partnership
 from bot.store.nudges import NudgeAnswer, NudgeGroup, NudgeGroupMember, NudgeRound
+from bot.store.schedule import Schedule
 from tests.conftest import Clock, onboard
 from tests.privacy_fakes import TEAM_TEXT, add_member, fill, traces
 
@@ -67,7 +68,7 @@ async def other_partnership(sessions: Sessions, clock: Clock) -> dict[str, int]:
         session.add(NudgeGroupMember(group_id=group.id, member_id=someone.id))
         return {"round": round_.id, "reflection": reflection.id, "poll": poll.id,
                 "check": check.id, "plate": plate.id, "group": group.id,
-                "school": other.schools[0].id, "member": plain.id}
+                "school": other.schools[0].id, "member": plain.id, "partnership": other.id}
 
 
 # Button values that name something of another partnership, per action kind of
@@ -87,18 +88,20 @@ def foreign_values(ids: dict[str, int]) -> dict[str, list[str]]:
         "nm": [f"nm:{ids['group']}:m", f"nm:{ids['group']}:n"],
         "lm": [f"lm:{member}", f"lm:{member}:yes", f"lm:{member}:no"],
         "avg": [f"avg:export:{member}", f"avg:erase_yes:{member}"],
+        "sch": [f"sch:{ids['partnership']}:start",
+                f"sch:{ids['partnership']}:set:cadence_weeks:1"],
     }
 
 
 # Kinds whose values name nothing of a partnership: a level, a language, a pitfall of the
-# content, weeks of pause, a command as typed, a step of the presser's own plan, a setting
-# of the presser's own schedule (`sch:`, the schedule in chat).
-WITHOUT_IDS = {"level", "lang", "pitfall", "pause", "cmd", "mx", "sch"}
+# content, weeks of pause, a command as typed, a step of the presser's own plan.
+WITHOUT_IDS = {"level", "lang", "pitfall", "pause", "cmd", "mx"}
 
 
 def test_every_action_kind_is_tried_with_another_partnerships_ids() -> None:
     tried = set(foreign_values(dict.fromkeys(
-        ("round", "reflection", "plate", "member", "school", "poll", "check", "group"), 1)))
+        ("round", "reflection", "plate", "member", "school", "poll", "check", "group",
+         "partnership"), 1)))
     untried = set(_ACTIONS) - tried - WITHOUT_IDS
     assert not untried, f"add values with another partnership's ids for: {sorted(untried)}"
 
@@ -122,7 +125,7 @@ async def test_ids_of_another_partnership_are_refused(
             assert replies and "other-" not in shown, (chat.user, value, shown)
             assert all(not r.public for r in replies), (chat.user, value)
     async with sessions() as session:
-        for table in (Answer, ReflectionAnswer, PitfallVote, NudgeAnswer):
+        for table in (Answer, ReflectionAnswer, PitfallVote, NudgeAnswer, Schedule):
             assert await session.scalar(select(func.count()).select_from(table)) == 0, table
         check = await session.get(FigureEightCheck, ids["check"])
         plate = await session.get(TalkPlate, ids["plate"])

@@ -3,7 +3,9 @@ buttons and short typed answers; the next sends move as with `achtje schedule se
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,7 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.memory import MemoryChat
-from bot.content import Content
+from bot.content import Content, default_dir, load_content
+from bot.demo import create_demo_partnership
+from bot.engine import Engine
 from bot.messages import Choice, FreeText, Reply, Text
 from bot.store.models import Member, Partnership
 from bot.store.nudges import NudgeRound, NudgeSettings
@@ -76,8 +80,8 @@ async def test_only_project_leaders_see_or_change_the_schedule(
     refused = [Text(text=content.text("leaders_only", "nl"))]
     assert await chat.say("rooster") == refused
     assert await chat.say("schedule") == refused
-    assert await chat.press_value("sch:set:cadence_weeks:1") == refused
-    assert await chat.press_value("sch:start") == refused
+    assert await chat.press_value(f"sch:{partnership.id}:set:cadence_weeks:1") == refused
+    assert await chat.press_value(f"sch:{partnership.id}:start") == refused
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Schedule)) == 0
 
@@ -238,7 +242,71 @@ async def test_button_values_typed_by_hand_change_nothing(
     await scheduled(sessions, partnership, clock.now, first=date(2026, 12, 8))
     await lead(sessions, chat)
     stale = [Text(text=content.text("stale_button", "nl"))]
-    for value in ("sch:set:cadence_weeks:9", "sch:set:day_start:07", "sch:set:checkin_time:19",
-                  "sch:ask:grace_minutes", "sch:set:holiday_policy:later", "sch:later"):
-        assert await chat.press_value(value) == stale, value
+    for value in ("set:cadence_weeks:9", "set:day_start:07", "set:checkin_time:19",
+                  "ask:grace_minutes", "set:holiday_policy:later", "later"):
+        assert await chat.press_value(f"sch:{partnership.id}:{value}") == stale, value
+    assert await chat.press_value("sch:set:cadence_weeks:1") == stale  # no partnership
     assert await next_send(sessions, "checkin") == "Tue 2026-12-08 15:30"
+
+
+async def test_a_leader_of_two_partnerships_changes_the_one_they_asked_about(
+    sessions: Sessions, content: Content, partnership: Partnership, engine: Any,
+    chat: MemoryChat, clock: Clock,
+) -> None:
+    """Asked in the second partnership's group, the schedule is answered privately; the
+    presses and the typed time arrive in the private chat, which is about the person's
+    first membership, and still change the second partnership only."""
+    await lead(sessions, chat)
+    carl = chat_for(engine, "carl")
+    await onboard(carl)  # first: with two partnerships a stranger is not enrolled
+    async with sessions() as session, session.begin():
+        second = await create_demo_partnership(session, clock.now, "test", "group-2")
+        session.add(Member(partnership_id=second.id, platform="test", user_ref=chat.user,
+                           display_name="Anna", school_id=second.schools[0].id,
+                           level="teachers", role="leader", created_at=clock.now,
+                           onboarded_at=clock.now))
+        bea = Member(partnership_id=second.id, platform="test", user_ref="bea",
+                     display_name="Bea", school_id=second.schools[0].id, level="teachers",
+                     created_at=clock.now, onboarded_at=clock.now)
+        session.add(bea)
+    group = MemoryChat(engine, user=chat.user, chat="group-2", direct=False)
+    shown = await group.say("rooster")
+    assert all(reply.private for reply in shown)
+    await chat.press_value(group.find_option("Rooster starten").value)
+    await chat.press("Tijd check-in")
+    await chat.say("16:15")
+    async with sessions() as session:
+        rows = {(row.partnership_id, row.kind): row.local_time
+                for row in await session.scalars(select(Schedule))}
+    assert rows == {(second.id, "checkin"): "16:15", (second.id, "nudge"): "15:30",
+                    (second.id, "summary"): "08:30"}
+
+    # A member of the second partnership may not; someone outside it gets a stale button.
+    stale = [Text(text=content.text("stale_button", "nl"))]
+    for other, expected in ((chat_for(engine, "bea"),
+                             [Text(text=content.text("leaders_only", "nl"))]),
+                            (carl, stale)):
+        assert await other.press_value(f"sch:{second.id}:set:cadence_weeks:1") == expected
+    async with sessions() as session:
+        checkin = await session.scalar(select(Schedule).where(
+            Schedule.partnership_id == second.id, Schedule.kind == "checkin"))
+        assert checkin is not None and checkin.cadence_weeks == 2
+
+
+async def test_the_chat_reads_the_holidays_next_to_its_content(
+    sessions: Sessions, partnership: Partnership, clock: Clock, tmp_path: Path,
+) -> None:
+    """A deployment's own content folder (`ACHTJE_CONTENT_DIR`) brings its own holidays;
+    `rooster` shows the schedule by those, as the planner plans it."""
+    folder = tmp_path / "content"
+    shutil.copytree(default_dir(), folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    holidays = folder / "holidays.yaml"
+    holidays.write_text(holidays.read_text(encoding="utf-8").replace(
+        "midden: [2026-12-19, 2027-01-03]", "midden: [2026-12-05, 2027-01-03]"),
+        encoding="utf-8")
+    await scheduled(sessions, partnership, clock.now, first=date(2026, 12, 8))
+    chat = MemoryChat(Engine(sessions, load_content(folder), clock, enrol_strangers=True))
+    await lead(sessions, chat)
+    shown = await chat.say("rooster")
+    assert coming(shown)[1].startswith(
+        "- di 08-12-2026 15:30 check-in: overgeslagen (kerstvakantie (regio midden)")

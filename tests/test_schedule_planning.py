@@ -3,6 +3,7 @@ daylight saving, and what the `checkin` command says once check-ins are schedule
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -12,8 +13,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from typer.testing import CliRunner
 
 from adapters.memory import MemoryChat
+from bot.cli import app
 from bot.content import Content
 from bot.engine import Engine
 from bot.messages import Invitation, Scale, Text
@@ -282,10 +285,11 @@ async def test_impossible_settings_are_refused_with_a_reason(
 
 
 async def test_a_nudge_schedule_switched_off_before_one_switch_stays_off(
-    database_url: str,
+    database_url: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Upgrading to one nudge switch: what `schedule set --no-nudges` switched off (the nudge
-    schedule row) is then off in the partnership's nudge setting, which alone counts."""
+    schedule row) is then off in the partnership's nudge setting, which alone counts; once
+    switched on again (`achtje nudge settings --on`) the next nudge is planned."""
     engine = db.create_engine(database_url)
     partnership = sa.table("partnership", *(sa.column(c) for c in (
         "id", "name", "sector", "region", "timezone", "language", "created_at")))
@@ -321,5 +325,41 @@ async def test_a_nudge_schedule_switched_off_before_one_switch_stays_off(
             assert not found[1].enabled and not found[2].enabled
             assert (found[1].max_minutes, found[2].max_minutes) == (60, 30)
             assert found[2].same_building
+        monkeypatch.setenv("ACHTJE_DATABASE_URL", database_url)
+        switched = await asyncio.to_thread(CliRunner().invoke, app, [
+            "nudge", "settings", "--partnership", "1", "--on"], catch_exceptions=False)
+        assert switched.output.startswith("nudges on"), switched.output
+        async with db.sessionmaker(engine)() as session:
+            nudge = await session.scalar(select(Schedule).where(
+                Schedule.partnership_id == 1, Schedule.kind == "nudge"))
+            assert nudge is not None and nudge.next_run_at is not None
+            assert nudge.next_run_at > datetime.now(UTC)
+            setting = await session.get(NudgeSettings, 1)
+            assert setting is not None and setting.enabled
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    # Only the reminder's delay changes: the check-in keeps its time.
+    ({"reminder_hours": 4}, "Tue 2026-11-24 15:30"),
+    # The check-in moves a little later today: today's check-in goes at the new time.
+    ({"checkin_time": "16:00"}, "Tue 2026-11-24 16:00"),
+    # A day off later on changes the calendar, not today's check-in.
+    ({"closed_days": {date(2026, 12, 22): "study day"}}, "Tue 2026-11-24 15:30"),
+])
+async def test_a_change_between_the_due_time_and_the_next_tick_keeps_that_check_in(
+    sessions: Sessions, content: Content, clock: Clock, partnership: Partnership,
+    change: dict[str, Any], expected: str,
+) -> None:
+    async with sessions() as session, session.begin():
+        add_members(session, partnership.id, 2, "test")
+    await schedule(sessions, partnership, clock.now - timedelta(days=1),
+                   first=date(2026, 11, 24))
+    assert local((await the_schedule(sessions, "checkin")).next_run_at) == "Tue 2026-11-24 15:30"
+    await schedule(sessions, partnership, clock.now + timedelta(seconds=10), **change)
+    assert local((await the_schedule(sessions, "checkin")).next_run_at) == expected
+    await plan_due(sessions, content, HOLIDAYS, clock.now + timedelta(minutes=31))
+    assert len(await outbox_rows(sessions, "checkin")) == 2
+    next_run = local((await the_schedule(sessions, "checkin")).next_run_at)
+    assert next_run == "Tue 2026-12-08 " + expected[-5:]

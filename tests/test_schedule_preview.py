@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.content import Content
 from bot.store.models import Partnership
 from scheduler.holidays import load_holidays
+from scheduler.planner import plan_due
 from scheduler.preview import preview, render_preview
 from scheduler.rules import Changes, configure
 from tests.scheduler_fakes import add_members, utc
@@ -135,3 +136,41 @@ def test_an_operator_sets_and_previews_a_schedule(tmp_path: Path) -> None:
     assert "vrije dag van de scholen: studiedag" in line(lines, "do 19-09-2030 10:15",
                                                          "check-in")
     assert date(2030, 9, 5) + timedelta(weeks=2) == date(2030, 9, 19)
+
+
+
+async def test_the_preview_keeps_the_open_rounds_reminder_after_its_check_in(
+    sessions: async_sessionmaker[Any], content: Content, partnership: Partnership
+) -> None:
+    """At 16:00 on check-in day (what `rooster` shows) and from the next day on (a preview
+    of a period that starts after the check-in): its reminder is still to come."""
+    check_in = utc(2026, 11, 24, 14, 30)  # Tuesday 15:30 local
+    async with sessions() as session, session.begin():
+        add_members(session, partnership.id, 2, "test")
+    async with sessions() as session, session.begin():
+        found = await session.get(Partnership, partnership.id)
+        assert found is not None
+        await configure(session, HOLIDAYS, found, Changes(first=date(2026, 11, 24)),
+                        check_in - timedelta(days=1))
+    assert await plan_due(sessions, content, HOLIDAYS, check_in) == 2
+    async with sessions() as session:
+        found = await session.get(Partnership, partnership.id)
+        assert found is not None
+        for first, now, later_than in (
+                (date(2026, 11, 24), check_in + timedelta(minutes=30), True),
+                (date(2026, 11, 25), check_in + timedelta(minutes=30), False)):
+            plan, lines = await preview(session, HOLIDAYS, found, first, 3, now,
+                                        later_than=now if later_than else None)
+            shown = render_preview(content, plan, lines, first, 3, "nl").splitlines()
+            assert "gaat uit" in line(shown, "wo 25-11-2026 15:30", "herinnering")
+            assert not [text for text in shown if text.startswith("di 24-11-2026")]
+            assert "gaat uit" in line(shown, "di 08-12-2026 15:30", "check-in")
+    # Once sent, it is gone from the preview.
+    await plan_due(sessions, content, HOLIDAYS, check_in + timedelta(days=1))
+    async with sessions() as session:
+        found = await session.get(Partnership, partnership.id)
+        assert found is not None
+        now = check_in + timedelta(days=1, minutes=1)
+        _, lines = await preview(session, HOLIDAYS, found, date(2026, 11, 25), 2, now,
+                                 later_than=now)
+        assert [(shown.kind, shown.planned.day) for shown in lines][:1] == [("summary", 1)]

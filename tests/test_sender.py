@@ -192,6 +192,41 @@ async def test_an_unreachable_member_is_marked_and_left_out_of_the_next_round(
     assert next_round == ["user-1", "user-3"]
 
 
+async def test_a_failing_unreachable_hook_loses_neither_the_outcome_nor_half_its_work(
+    sessions: Sessions, content: Content,
+) -> None:
+    """What follows an unreachable member runs in a transaction of its own: a database
+    error there keeps nothing of it and still settles the row and marks the member."""
+    async with sessions() as session, session.begin():
+        partnership = Partnership(name="P", created_at=NOW)
+        session.add(partnership)
+        await session.flush()
+        add_members(session, partnership.id, 2)
+        await configure(session, HOLIDAYS, partnership, Changes(first=date(2026, 11, 24)),
+                        NOW - timedelta(hours=1))
+        pid = partnership.id
+    await plan_due(sessions, content, HOLIDAYS, NOW)
+
+    async def broken(session: Any, row: outbox.Claimed, now: datetime) -> None:
+        await outbox.enqueue(session, [envelope(pid, 99, "C-half", direct=False)], now)
+        session.add(Partnership(id=pid, name="twice", created_at=now))
+        await session.flush()  # the primary key is taken: IntegrityError
+
+    async with fake_platform(gone={"user-2"}) as fake:
+        adapter = HttpAdapter(fake.url)
+        await adapter.start()
+        try:
+            await Sender(sessions, {"fake": adapter}, clock=lambda: NOW,
+                         when_unreachable=broken).drain(asyncio.sleep)
+        finally:
+            await adapter.stop()
+    assert [(r.target, r.status) for r in await rows(sessions)] == [
+        ("user-1", "sent"), ("user-2", "failed")]
+    async with sessions() as session:
+        member = await session.scalar(select(Member).where(Member.user_ref == "user-2"))
+    assert member is not None and member.unreachable_at == NOW
+
+
 class ScriptedAdapter:
     """Raises the scripted errors per chat, in order, then accepts; records what it got."""
 

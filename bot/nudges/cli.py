@@ -8,10 +8,12 @@ from typing import Annotated
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commandline import MAX_ID, content_or_fail, partnership_or_fail, with_session
+from bot.commandline import MAX_ID, content_or_fail, fail, partnership_or_fail, with_session
 from bot.nudges import records as nudge_records
 from bot.nudges.planner import compose_round, describe_round
 from bot.settings import Settings
+from scheduler.holidays import HolidayError, load_holidays
+from scheduler.rules import switch_nudges
 
 nudge_app = typer.Typer(help="Informal-contact nudges: the next pairs and the settings.")
 
@@ -53,11 +55,18 @@ def nudge_settings(
         "--names/--no-names", help="List the pairs by name in the channel message.")] = None,
 ) -> None:
     """Show a partnership's nudge settings, changing those given."""
+    content = content_or_fail(Settings())
+    try:
+        holidays = load_holidays(content.folder)
+    except HolidayError as exc:
+        raise fail(f"content is not valid:\n{exc}") from exc
 
     async def work(session: AsyncSession) -> str:
-        await partnership_or_fail(session, partnership)
+        found_partnership = await partnership_or_fail(session, partnership)
         now = datetime.now(UTC)
-        changes = {"enabled": enabled, "same_building": same_building,
+        if enabled is not None:  # the schedule's next nudge follows the switch
+            await switch_nudges(session, holidays, found_partnership, enabled, now)
+        changes = {"same_building": same_building,
                    "max_minutes": max_minutes, "mix_levels": mix_levels,
                    "names_in_channel": names_in_channel}
         if any(value is not None for value in changes.values()):

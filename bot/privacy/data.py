@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import Column, Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.messages import FIRST
 from bot.store.instruments import FigureEightCheck, FigureEightLevel
 from bot.store.models import Member, Partnership, School
 from bot.store.schedule import OutboxMessage
@@ -146,6 +148,10 @@ async def erase_member(session: AsyncSession, member_id: int) -> ErasureReport |
     gone = await session.execute(delete(OutboxMessage).where(
         OutboxMessage.recipient == f"member:{member_id}"))
     report.deleted["outbox"] = report.deleted.get("outbox", 0) + _count(gone)
+    scrubbed, emptied = await _drop_messages_naming(session, member.partnership_id, user_ref,
+                                                    name)
+    report.anonymised["outbox"] = scrubbed
+    report.deleted["outbox"] += emptied
     if platform == "slack" and user_ref:
         changed = await session.execute(
             update(SlackInstallation).where(SlackInstallation.installer_user_id == user_ref)
@@ -161,6 +167,42 @@ async def erase_member(session: AsyncSession, member_id: int) -> ErasureReport |
     session.expunge_all()
     logger.info("erased member %s: %s", member_id, "; ".join(report.lines()[1:]))
     return report
+
+
+async def _drop_messages_naming(
+    session: AsyncSession, partnership_id: int, user_ref: str, name: str
+) -> tuple[int, int]:
+    """Take every message that names the person (a mention of them, or their name) out of
+    the partnership's outbox rows, queued or sent: a partner's nudge invitation, their
+    invitation in the thread of the channel's nudge post, a list of the pairs. The rest of
+    a row stays; a row left without messages is deleted. Returns (changed, deleted)."""
+    word = re.compile(rf"(?<!\w){re.escape(name.strip())}(?!\w)", re.IGNORECASE) \
+        if name.strip() else None
+
+    def names_them(value: Any) -> bool:
+        if isinstance(value, str):
+            return value == user_ref or bool(word and word.search(value))
+        if isinstance(value, dict):
+            return any(names_them(v) for key, v in value.items() if key != "type")
+        return isinstance(value, list) and any(names_them(v) for v in value)
+
+    changed = deleted = 0
+    rows = await session.execute(select(OutboxMessage.id, OutboxMessage.payload)
+                                 .where(OutboxMessage.partnership_id == partnership_id))
+    for row_id, payload in rows.all():
+        kept = [reply for reply in payload if not names_them(reply)]
+        if len(kept) == len(payload):
+            continue
+        if not kept:
+            await session.execute(delete(OutboxMessage).where(OutboxMessage.id == row_id))
+            deleted += 1
+            continue
+        if kept[0].get("thread_of") == FIRST:  # the post it followed is gone: it leads now
+            kept[0] = {**kept[0], "thread_of": None}
+        await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
+                              .values(payload=kept))
+        changed += 1
+    return changed, deleted
 
 
 async def _drop_name(session: AsyncSession, partnership_id: int, name: str) -> int:
