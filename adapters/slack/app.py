@@ -392,17 +392,16 @@ class SlackAdapter:
         return labels_for(self.content, lang)
 
     async def _client_for(self, team: str | None) -> AsyncWebClient:
-        """The client with the token of the workspace (or org) behind a reference."""
+        """The client with the token of the workspace (or org) behind a reference; raises
+        `Unreachable` or `RetryLater` when there is no working token (see `working_bot`)."""
         if self.installations is None:
             return self.client
         if not team or team == translate.NO_TEAM:
             raise Unreachable("a Slack reference without a workspace")
         org = team.startswith("E")
-        bot = await self.installations.async_find_bot(
+        bot = await self.installations.working_bot(
             enterprise_id=team if org else None, team_id=None if org else team,
             is_enterprise_install=org)
-        if bot is None:
-            raise Unreachable(f"achtje is not installed in Slack workspace {team}")
         return api_client(bot.bot_token, self.api_url)
 
 

@@ -93,7 +93,7 @@ def delivery_error(exc: SlackApiError) -> DeliveryError:
     status = response.status_code if response is not None else 0
     if status == 429 or error == "ratelimited":
         headers = response.headers if response is not None else {}
-        return RetryLater(_retry_after(headers), "Slack asked to slow down")
+        return RetryLater(retry_after(headers), "Slack asked to slow down")
     if error in UNREACHABLE:
         return SlackUnreachable(error)
     if status >= 500:
@@ -101,7 +101,8 @@ def delivery_error(exc: SlackApiError) -> DeliveryError:
     return DeliveryError(error or f"Slack answered {status}")
 
 
-def _retry_after(headers: Mapping[str, Any]) -> float:
+def retry_after(headers: Mapping[str, Any]) -> float:
+    """Seconds from a Retry-After header; 30 when it is missing or unreadable."""
     for name, value in headers.items():
         if name.lower() == "retry-after":
             raw = value[0] if isinstance(value, list) else value
