@@ -128,11 +128,17 @@ class Engine:
     async def _route(
         self, session: AsyncSession, incoming: Incoming, now: datetime
     ) -> list[Reply]:
-        command_name = None if incoming.action else parse_command(
+        command_name = None if incoming.action or incoming.visible else parse_command(
             clean_text(incoming.text, limit=4000)[0])[0]
         if await setup.claims(session, incoming, command_name):
             # Before the member lookup too: who sets up a partnership belongs to none yet.
             return await setup.handle(session, self.content, now, incoming, command_name)
+        if incoming.visible:
+            # A line the whole group reads (on Telegram: a reply to one of the bot's
+            # messages) answers only the setup wizard: it is no command, answers no
+            # question asked privately, and makes no one a member.
+            logger.info("ignoring a typed line in group %s", incoming.chat)
+            return []
         if _binds_group(incoming):
             # Before the member lookup: whoever binds a new group is usually unknown yet.
             _, arg = parse_command(clean_text(incoming.text, limit=4000)[0])
@@ -197,11 +203,6 @@ class Engine:
             if COMMANDS[name] in LEADER_ONLY and not roles.is_leader(turn.member):
                 return roles.leaders_only(turn)
             return await COMMANDS[name](turn, arg)
-        if turn.incoming.visible:
-            # A line the whole group can read (on Telegram: a reply to the bot) answers no
-            # question asked privately: a check-in score or comment is never taken from it.
-            logger.info("ignoring a typed line in group %s", turn.incoming.chat)
-            return []
         state = await repo.conversation(turn.session, turn.member.id)
         if state is None:
             if not onboarded:

@@ -20,8 +20,9 @@ class Incoming:
 
     `message` is the platform's id of the message whose button was pressed, `thread` the
     id of the thread the event happened in (its first message); either may be None.
-    `visible` says the typed text is a message everyone in the chat can read (a line in a
-    group), not a command only the bot sees or an answer typed in a private window.
+    `visible` says the typed text is a message everyone in the chat can read (on Telegram: a
+    reply to one of the bot's messages in a group), not a command only the bot sees or an
+    answer typed in a private window; the engine takes no command from it.
     """
 
     platform: str

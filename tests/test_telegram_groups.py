@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.content import Content
 from bot.engine import Engine
 from bot.messages import FIRST, Choice, FreeText, Mention, Option, Text, mention_mark
-from bot.store.models import Answer, ChannelBinding, Member, Partnership
+from bot.store.instruments import FigureEightCheck
+from bot.store.models import Answer, ChannelBinding, Conversation, Member, Partnership
 from tests.conftest import Clock
 from tests.telegram_fakes import ANNA, BOB, GROUP, Bot, Call, User, running
 from tests.test_telegram import bind_group, known_member
@@ -199,3 +200,25 @@ async def test_a_reply_in_the_group_never_answers_a_private_question(
     async with sessions() as session:
         [answer] = list(await session.scalars(select(Answer)))
     assert (answer.score, answer.comment) == (1, "Meer tijd om samen te plannen")
+
+
+async def test_a_reply_to_the_bot_in_the_group_is_no_command_and_makes_no_member(
+    bot: Bot, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock
+) -> None:
+    """Replying to the bot's post is talking to the group: "Achtje doet het goed" starts no
+    figure-eight, "Privacy ..." shows nothing, and a bystander does not become a member."""
+    await bind_group(sessions, partnership, clock)
+    await known_member(sessions, partnership, clock)
+    await bot.adapter.send(str(GROUP), [Text(text="Ronde 3 staat open")])
+    [post] = bot.fake.sent(GROUP)
+    parent = bot.fake.messages[(GROUP, post.params["message_id"])]
+    for person in (ANNA, BOB):
+        for line in ("Achtje doet het goed vandaag", "Privacy vind ik belangrijk", "help"):
+            calls = await bot.deliver(bot.fake.text_update(person, GROUP, line,
+                                                           reply_to=parent))
+            assert said(calls, GROUP) == said(calls, person.id) == []
+    async with sessions() as session:
+        members = list(await session.scalars(select(Member.user_ref)))
+        assert members == [str(ANNA.id)]
+        assert list(await session.scalars(select(FigureEightCheck))) == []
+        assert list(await session.scalars(select(Conversation))) == []

@@ -62,7 +62,8 @@ def to_incoming(update: Update, bot_username: str) -> Incoming | None:
 
     In groups only what is said to the bot counts, which is also all that a bot in privacy
     mode gets: commands, replies to the bot's own messages (the answers to its typed
-    questions) and lines that start by mentioning it (the mention is left out). A `/start`
+    questions) and lines that start by mentioning it (the mention is left out). Only such a
+    reply is `visible`: a line for the group, never a command. A `/start`
     whose payload names a group comes back as said in that group, and the adapter checks
     that the person is in it before passing it on.
     """
@@ -79,12 +80,16 @@ def to_incoming(update: Update, bot_username: str) -> Incoming | None:
     base = Incoming(platform=PLATFORM, user=str(user.id), chat=str(message.chat.id),
                     direct=private, locale=user.language_code, display_name=user.full_name,
                     event_id=f"u{update.update_id}", message=str(message.message_id),
-                    thread=_thread(message), visible=not private, raw=update)
+                    thread=_thread(message), raw=update)
     if not text.startswith("/"):
-        if private or _answers_bot(message, bot_username):
+        if private:
             return replace(base, text=text)
         addressed = _addressed(text, bot_username)
-        return None if addressed is None else replace(base, text=addressed)
+        if addressed is not None:
+            return replace(base, text=addressed)
+        if _answers_bot(message, bot_username):
+            return replace(base, text=text, visible=True)
+        return None
     command, _, payload = text.partition(" ")
     name, _, addressee = command.partition("@")
     if addressee and addressee.lower() != bot_username.lower():
