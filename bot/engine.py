@@ -118,7 +118,8 @@ class Engine:
         except Exception:
             logger.exception("could not handle %s event from %s in %s",
                              incoming.platform, incoming.user, incoming.chat)
-            replies = [Text(text=self.content.text("error", _guess_language(incoming)))]
+            replies = [Text(text=self.content.text("error", _guess_language(incoming)),
+                            retry=True)]
         if incoming.direct or _binds_group(incoming):
             return replies
         # In a group chat everything personal is said to the person alone; a flow marks the

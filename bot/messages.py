@@ -56,13 +56,16 @@ class Reply:
     means only the person who acted may see it (a DM or an ephemeral message). `public` is
     the engine's own marker for a post meant for the whole chat (an announcement, a poll, an
     aggregate): the engine leaves such a reply public even when it answers a group message,
-    where it otherwise makes every reply private. Adapters read `private` only.
+    where it otherwise makes every reply private. Adapters read `private` only, and
+    `retry`: the action did not take effect; the person may press again (so a pressed
+    question keeps its buttons).
     """
 
     edit_of: str | None = None
     thread_of: str | None = None
     private: bool = False
     public: bool = False
+    retry: bool = False
 
 
 # `thread_of=FIRST`: answer under the first message of the same `send` call, so a channel

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
 from bot.engine import Engine
+from bot.flows import commands
 from bot.messages import FIRST, Choice, FreeText, Mention, Option, Text, mention_mark
 from bot.store.instruments import FigureEightCheck
 from bot.store.models import Answer, ChannelBinding, Conversation, Member, Partnership
@@ -222,3 +223,28 @@ async def test_a_reply_to_the_bot_in_the_group_is_no_command_and_makes_no_member
         assert members == [str(ANNA.id)]
         assert list(await session.scalars(select(FigureEightCheck))) == []
         assert list(await session.scalars(select(Conversation))) == []
+
+
+async def test_a_press_that_failed_keeps_its_buttons_to_press_again(
+    bot: Bot, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock,
+    content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await known_member(sessions, partnership, clock)
+    await bot.adapter.send(str(ANNA.id), [Choice(prompt="Hoe lang pauzeren?", options=(
+        Option("Een week", "pause:7"), Option("Twee weken", "pause:14")))])
+    [question] = bot.fake.sent(ANNA.id)
+
+    def broken(*_args: object) -> list[Text]:
+        raise RuntimeError("the database went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(commands, "set_pause", broken)
+        calls = await bot.press(ANNA, "Een week")
+    assert [c.text for c in said(calls, ANNA.id)] == [content.text("error", "nl")]
+    assert not [c for c in calls if c.method.startswith("editMessage")]
+    kept = bot.fake.messages[(ANNA.id, question.params["message_id"])]
+    assert kept["reply_markup"]["inline_keyboard"] == question.buttons
+
+    calls = await bot.press(ANNA, "Een week")  # the same button again: now it works
+    [edit] = [c for c in calls if c.method == "editMessageText"]
+    assert edit.text == "Hoe lang pauzeren?\n\n✓ Je koos: Een week"

@@ -249,13 +249,15 @@ class SlackAdapter:
         incoming = translate.from_action(body, value, team, ref(team, channel), direct)
         replies = await self._answer(client, incoming, Target(channel, user, direct))
         if (replies and translate.pressed_privately(body)
-                and all(reply.edit_of != incoming.message for reply in replies)):
+                and all(reply.edit_of != incoming.message and not reply.retry
+                        for reply in replies)):
             await self._show_pressed(body, client, respond, incoming)
 
     async def _show_pressed(self, body: dict[str, Any], client: AsyncWebClient,
                             respond: AsyncRespond, incoming: Incoming) -> None:
         """After a press in a DM or on an ephemeral message: the message says what was
-        chosen and loses its buttons, so an old question is not answered by accident."""
+        chosen and loses its buttons, so an old question is not answered by accident
+        (not when the press did not take effect: a reply says `retry`)."""
         label = translate.pressed_label(body)
         if label is not None:
             lang = await self._language(incoming.user, incoming.locale)

@@ -255,14 +255,16 @@ class TelegramAdapter:
             incoming = replace(incoming, chat=str(origin.id), direct=True)
         replies = await self.engine.handle(incoming)
         if (query is not None and replies and in_private
-                and all(reply.edit_of != incoming.message for reply in replies)):
+                and all(reply.edit_of != incoming.message and not reply.retry
+                        for reply in replies)):
             await self._show_pressed(query, incoming)
         await self._deliver(incoming, origin.id, replies)
 
     async def _show_pressed(self, query: Any, incoming: Incoming) -> None:
         """In a private chat a pressed question shows what was chosen and loses its
-        buttons, so it cannot be answered again by accident. A group's buttons stay: they
-        are for everyone (a poll, a session to join)."""
+        buttons, so it cannot be answered again by accident; not when the press did not
+        take effect (a reply says `retry`). A group's buttons stay: they are for everyone
+        (a poll, a session to join)."""
         lang = (await language_of(self.engine.sessions, PLATFORM, incoming.user)
                 or _language(incoming.locale))
         label = delivery.pressed_label(query)
