@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
 from bot.engine import Engine
 from bot.flows import commands
 from bot.messages import FIRST, Choice, FreeText, Mention, Option, Text, mention_mark
-from bot.store.instruments import FigureEightCheck
+from bot.store.instruments import FigureEightCheck, PitfallVote
 from bot.store.models import Answer, ChannelBinding, Conversation, Member, Partnership
 from tests.conftest import Clock
 from tests.telegram_fakes import ANNA, BOB, GROUP, Bot, Call, User, running
@@ -248,3 +248,22 @@ async def test_a_press_that_failed_keeps_its_buttons_to_press_again(
     calls = await bot.press(ANNA, "Een week")  # the same button again: now it works
     [edit] = [c for c in calls if c.method == "editMessageText"]
     assert edit.text == "Hoe lang pauzeren?\n\n✓ Je koos: Een week"
+
+
+async def test_a_vote_changed_and_changed_back_in_a_group_poll_counts(
+    bot: Bot, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock,
+    content: Content
+) -> None:
+    await bind_group(sessions, partnership, clock)
+    await known_member(sessions, partnership, clock)
+    async with sessions() as session, session.begin():
+        await session.execute(update(Member).values(role="leader"))
+    await bot.say(ANNA, "/valkuilen peiling", GROUP)
+    first, second = content.pitfalls[:2]
+    for pitfall in (first, second, first):
+        calls = await bot.press(ANNA, pitfall.name.nl, GROUP)
+        [answer] = said(calls, ANNA.id)  # "your vote is counted" or "changed to"
+        assert pitfall.name.nl in answer.text
+    async with sessions() as session:
+        [vote] = list(await session.scalars(select(PitfallVote)))
+    assert vote.pitfall_id == first.id

@@ -127,14 +127,18 @@ def _pressed(update: Update) -> Incoming | None:
         return None
     message = query.message
     chat = message.chat if message is not None else None
-    # One person's press of one button is one event, however often they tap (or Telegram
-    # sends it). The person is part of it: in a group everyone may press the same button.
+    private = chat is None or chat.type == "private"
+    # In a private chat one press of one button is one event, however often they tap (or
+    # Telegram sends it): its question is answered once. A group's buttons stay for
+    # everyone and may be pressed again on purpose (a vote changed, then changed back), so
+    # there each update is an event of its own.
     event_id = (f"c{chat.id}:{message.message_id}:{query.from_user.id}:{query.data}"
-                if message is not None and chat is not None else f"u{update.update_id}")
+                if private and message is not None and chat is not None
+                else f"u{update.update_id}")
     return Incoming(
         platform=PLATFORM, user=str(query.from_user.id),
         chat=str(chat.id if chat is not None else query.from_user.id),
-        direct=chat is None or chat.type == "private", action=query.data,
+        direct=private, action=query.data,
         locale=query.from_user.language_code, display_name=query.from_user.full_name,
         event_id=event_id, raw=update,
         message=str(message.message_id) if message is not None else None,
