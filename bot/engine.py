@@ -26,7 +26,7 @@ from bot.nudges import commands as nudge_commands
 from bot.nudges import followup as nudge_followup
 from bot.privacy import chat as privacy_chat
 from bot.store import repo
-from bot.store.models import Member, Partnership
+from bot.store.models import MAX_ID, Member, Partnership
 from bot.summary import command as summary_command
 from scheduler import chat as schedule_chat
 
@@ -231,8 +231,8 @@ class Engine:
         kind, _, rest = value.partition(":")
         parts = rest.split(":")
         handler = _ACTIONS.get(kind)
-        if handler is None:
-            logger.warning("ignoring unknown action %r", value)
+        if handler is None or any(_beyond_ids(part) for part in parts):
+            logger.warning("ignoring an unknown action or one beyond our ids: %r", value)
             return [turn.say("stale_button")]
         if turn.member.onboarded_at is None and kind not in _ONBOARDING_ACTIONS:
             return await onboarding.start(turn, {"action": value})
@@ -335,6 +335,14 @@ def _binds_group(incoming: Incoming) -> bool:
     if incoming.action is not None or not incoming.text:
         return False
     return parse_command(clean_text(incoming.text, limit=4000)[0])[0] in binding.NAMES
+
+
+def _beyond_ids(part: str) -> bool:
+    """A number in a (hand-typed) button value that no id column can hold."""
+    try:
+        return abs(int(part)) > MAX_ID
+    except ValueError:
+        return False
 
 
 def _concurrent_turns(sessions: async_sessionmaker[AsyncSession]) -> int:

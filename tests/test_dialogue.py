@@ -199,7 +199,11 @@ async def test_a_closed_round_refuses_late_answers(
 
 
 @pytest.mark.parametrize("value", ["s:999:ambition_1:3", "s:x:y", "s:1:nope:3", "school:abc",
-                                   "pitfall:none", "level:king", "zzz", "s:1:ambition_1:9"])
+                                   "pitfall:none", "level:king", "zzz", "s:1:ambition_1:9",
+                                   # typed by hand: ids no database column holds
+                                   "s:99999999999:ambition_1:3", "lm:99999999999",
+                                   "rj:-99999999999", "pv:1:99999999999999999999999",
+                                   "pause:99999999999"])
 async def test_stale_or_forged_buttons_get_a_kind_answer(
     chat: MemoryChat, sessions: async_sessionmaker[Any], content: Content, value: str
 ) -> None:
