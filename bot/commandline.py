@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.content import Content, ContentError, load_content
 from bot.settings import Settings
 from bot.store import db
+from bot.store.models import MAX_ID as MAX_ID  # the CLIs' options are bounded by it
 from bot.store.models import Partnership
 
 T = TypeVar("T")
-MAX_ID = 2**31 - 1
 
 
 def setup_logging(settings: Settings, default: str = "INFO") -> None:

@@ -26,7 +26,7 @@ from bot.nudges import commands as nudge_commands
 from bot.nudges import followup as nudge_followup
 from bot.privacy import chat as privacy_chat
 from bot.store import repo
-from bot.store.models import Member, Partnership
+from bot.store.models import MAX_ID, Member, Partnership
 from bot.summary import command as summary_command
 from scheduler import chat as schedule_chat
 
@@ -118,7 +118,8 @@ class Engine:
         except Exception:
             logger.exception("could not handle %s event from %s in %s",
                              incoming.platform, incoming.user, incoming.chat)
-            replies = [Text(text=self.content.text("error", _guess_language(incoming)))]
+            replies = [Text(text=self.content.text("error", _guess_language(incoming)),
+                            retry=True)]
         if incoming.direct or _binds_group(incoming):
             return replies
         # In a group chat everything personal is said to the person alone; a flow marks the
@@ -128,11 +129,17 @@ class Engine:
     async def _route(
         self, session: AsyncSession, incoming: Incoming, now: datetime
     ) -> list[Reply]:
-        command_name = None if incoming.action else parse_command(
+        command_name = None if incoming.action or incoming.visible else parse_command(
             clean_text(incoming.text, limit=4000)[0])[0]
         if await setup.claims(session, incoming, command_name):
             # Before the member lookup too: who sets up a partnership belongs to none yet.
             return await setup.handle(session, self.content, now, incoming, command_name)
+        if incoming.visible:
+            # A line the whole group reads (on Telegram: a reply to one of the bot's
+            # messages) answers only the setup wizard: it is no command, answers no
+            # question asked privately, and makes no one a member.
+            logger.info("ignoring a typed line in group %s", incoming.chat)
+            return []
         if _binds_group(incoming):
             # Before the member lookup: whoever binds a new group is usually unknown yet.
             _, arg = parse_command(clean_text(incoming.text, limit=4000)[0])
@@ -197,11 +204,6 @@ class Engine:
             if COMMANDS[name] in LEADER_ONLY and not roles.is_leader(turn.member):
                 return roles.leaders_only(turn)
             return await COMMANDS[name](turn, arg)
-        if turn.incoming.visible:
-            # A line the whole group can read (on Telegram: a reply to the bot) answers no
-            # question asked privately: a check-in score or comment is never taken from it.
-            logger.info("ignoring a typed line in group %s", turn.incoming.chat)
-            return []
         state = await repo.conversation(turn.session, turn.member.id)
         if state is None:
             if not onboarded:
@@ -229,8 +231,8 @@ class Engine:
         kind, _, rest = value.partition(":")
         parts = rest.split(":")
         handler = _ACTIONS.get(kind)
-        if handler is None:
-            logger.warning("ignoring unknown action %r", value)
+        if handler is None or any(_beyond_ids(part) for part in parts):
+            logger.warning("ignoring an unknown action or one beyond our ids: %r", value)
             return [turn.say("stale_button")]
         if turn.member.onboarded_at is None and kind not in _ONBOARDING_ACTIONS:
             return await onboarding.start(turn, {"action": value})
@@ -333,6 +335,14 @@ def _binds_group(incoming: Incoming) -> bool:
     if incoming.action is not None or not incoming.text:
         return False
     return parse_command(clean_text(incoming.text, limit=4000)[0])[0] in binding.NAMES
+
+
+def _beyond_ids(part: str) -> bool:
+    """A number in a (hand-typed) button value that no id column can hold."""
+    try:
+        return abs(int(part)) > MAX_ID
+    except ValueError:
+        return False
 
 
 def _concurrent_turns(sessions: async_sessionmaker[AsyncSession]) -> int:

@@ -20,8 +20,9 @@ class Incoming:
 
     `message` is the platform's id of the message whose button was pressed, `thread` the
     id of the thread the event happened in (its first message); either may be None.
-    `visible` says the typed text is a message everyone in the chat can read (a line in a
-    group), not a command only the bot sees or an answer typed in a private window.
+    `visible` says the typed text is a message everyone in the chat can read (on Telegram: a
+    reply to one of the bot's messages in a group), not a command only the bot sees or an
+    answer typed in a private window; the engine takes no command from it.
     """
 
     platform: str
@@ -55,13 +56,16 @@ class Reply:
     means only the person who acted may see it (a DM or an ephemeral message). `public` is
     the engine's own marker for a post meant for the whole chat (an announcement, a poll, an
     aggregate): the engine leaves such a reply public even when it answers a group message,
-    where it otherwise makes every reply private. Adapters read `private` only.
+    where it otherwise makes every reply private. Adapters read `private` only, and
+    `retry`: the action did not take effect; the person may press again (so a pressed
+    question keeps its buttons).
     """
 
     edit_of: str | None = None
     thread_of: str | None = None
     private: bool = False
     public: bool = False
+    retry: bool = False
 
 
 # `thread_of=FIRST`: answer under the first message of the same `send` call, so a channel

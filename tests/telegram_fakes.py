@@ -101,6 +101,8 @@ class FakeTelegram:
     force_replies: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     privacy: bool = True
     withheld: list[dict[str, Any]] = field(default_factory=list)  # what privacy mode kept back
+    # Refusals (status, description) for the next calls of a method, see `fail_next`.
+    failing: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -124,6 +126,11 @@ class FakeTelegram:
         self._arrived.set()  # end a waiting long poll, or the server waits for it
         if self._runner is not None:
             await self._runner.cleanup()
+
+    def fail_next(self, method: str, status: int = 400,
+                  description: str = "Bad Request: wrong file identifier") -> None:
+        """Refuse the next call of `method` the way Telegram does."""
+        self.failing.setdefault(method, []).append((status, description))
 
     # What tests look at
 
@@ -243,6 +250,8 @@ class FakeTelegram:
         self.calls.append(Call(method, params))
         if method == "getUpdates":
             return _ok(await self._get_updates(params))
+        if self.failing.get(method):
+            return _error(*self.failing[method].pop(0))
         refused = self._refusal(method, params)
         if refused is not None:
             return refused

@@ -28,8 +28,11 @@ from adapters.web import WebServer
 from bot.engine import Engine
 from bot.messages import Text, Unreachable
 from bot.settings import Settings, SettingsError
-from bot.store.models import Partnership
+from bot.store.models import Member, Partnership
+from bot.store.schedule import OutboxMessage
 from bot.store.slack import SlackInstallation
+from scheduler import outbox
+from scheduler.sender import Sender
 from tests.conftest import Clock
 from tests.slack_fakes import TOKEN_LIFETIME, Call, FakeSlack, SlackRig, slack_rig
 from tests.test_privacy_secrets import shown
@@ -289,6 +292,54 @@ async def test_a_refused_refresh_keeps_the_old_token_while_it_lasts(
     await dm(slack)
     assert len(slack.fake.posted()) == answered  # no working token: nothing is sent
     assert "reinstall achtje there" in caplog.text
+
+
+async def remind_u5(sessions: async_sessionmaker[Any], partnership: Partnership,
+                    clock: Clock, slack: SlackRig) -> tuple[OutboxMessage, Member]:
+    """Send a reminder to T2:U5 through the outbox; the row and the member after that."""
+    async with sessions() as session, session.begin():
+        member = Member(partnership_id=partnership.id, platform="slack", user_ref="T2:U5",
+                        display_name="Anna", language="nl", onboarded_at=clock.now,
+                        created_at=clock.now)
+        session.add(member)
+        await session.flush()
+        await outbox.enqueue(session, [outbox.Envelope(
+            "reminder", partnership.id, "T2:U5", clock.now.date(), "slack", "T2:U5", True,
+            (Text(text="Ronde 2 staat nog open"),), clock.now, clock.now + timedelta(hours=3),
+            member_id=member.id)], clock.now)
+    await Sender(sessions, {"slack": slack.adapter}, clock=clock).send_due()
+    async with sessions() as session:
+        [row] = await session.scalars(select(OutboxMessage))
+        found = await session.get(Member, member.id)
+        assert found is not None
+        return row, found
+
+
+@pytest.mark.parametrize(("status", "error"), [(500, "internal_error"),
+                                               (200, "service_unavailable")])
+async def test_slack_failing_to_refresh_an_expired_token_just_now_means_try_again(
+    slack: SlackRig, sessions: async_sessionmaker[Any], partnership: Partnership,
+    clock: Clock, status: int, error: str
+) -> None:
+    await install(slack, "T2")
+    await expire(sessions)
+    slack.fake.fail_next("oauth.v2.access", error, status=status)
+    row, anna = await remind_u5(sessions, partnership, clock, slack)
+    assert slack.fake.posted() == [] and anna.unreachable_at is None
+    assert row.status == "pending" and row.due_at == clock.now + timedelta(seconds=60)
+
+
+@pytest.mark.parametrize("error", ["invalid_refresh_token", "token_revoked", "invalid_auth"])
+async def test_slack_refusing_to_refresh_an_expired_token_makes_the_workspace_unreachable(
+    slack: SlackRig, sessions: async_sessionmaker[Any], partnership: Partnership,
+    clock: Clock, error: str
+) -> None:
+    await install(slack, "T2")
+    await expire(sessions)
+    slack.fake.fail_next("oauth.v2.access", error)
+    row, anna = await remind_u5(sessions, partnership, clock, slack)
+    assert slack.fake.posted() == [] and row.status == "failed"
+    assert anna.unreachable_at == clock.now
 
 
 async def test_uninstalling_needs_no_working_token(

@@ -12,11 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.engine import Engine
-from bot.messages import Image, Invitation, Text, Unreachable
+from bot.messages import FIRST, Image, Invitation, Text, Unreachable
 from bot.store.binding import new_code
 from bot.store.models import ChannelBinding, Member, Partnership
 from tests.conftest import Clock
 from tests.slack_fakes import SlackRig, blocks_of, buttons_of, slack_rig
+from tests.test_telegram_delivery import send_as_outbox_row
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -50,6 +51,19 @@ async def test_a_round_post_and_its_thread_reply_and_an_edit(slack: SlackRig) ->
     [edit] = slack.fake.of("chat.update")
     assert (edit.args["channel"], edit.args["ts"]) == ("C1", "1.000100")
     assert blocks_of(edit)[0]["text"]["text"] == "Ronde 2 is gesloten"
+
+
+async def test_a_post_that_fails_halfway_is_not_sent_again(
+    slack: SlackRig, sessions: async_sessionmaker[Any], clock: Clock
+) -> None:
+    """The note went out, then Slack kept asking to slow down: posting it all again would
+    repeat the note."""
+    for _ in range(2):  # the client waits out one 429 by itself
+        slack.fake.fail_next("files.getUploadURLExternal", status=429, retry_after=0)
+    status = await send_as_outbox_row(sessions, clock, slack.adapter, "T1:C1", [
+        Text(text="Tijd voor koffie"), Image(png=PNG, caption="Overzicht", thread_of=FIRST)])
+    assert status == "uncertain"
+    assert [c.args["text"] for c in slack.fake.posted()] == ["Tijd voor koffie"]
 
 
 async def test_a_private_reply_is_never_posted_to_a_channel(slack: SlackRig) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from adapters.slack.render import MENU
 from bot.content import Content
 from bot.engine import Engine
+from bot.flows import commands
 from bot.messages import (
     FIRST,
     Choice,
@@ -181,3 +182,30 @@ async def test_the_type_answer_button_leaves_the_question_as_it_is(
     await slack.adapter.send_direct("T1:U1", [FreeText(prompt="Wat helpt?")])
     await slack.press("open", channel="DU1", action_id="achtje_open_answer")
     assert slack.fake.of("views.open") and slack.fake.of("chat.update") == []
+
+
+async def test_a_press_that_failed_keeps_its_buttons_to_press_again(
+    slack: SlackRig, sessions: async_sessionmaker[Any], partnership: Partnership,
+    clock: Clock, content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with sessions() as session, session.begin():
+        session.add(Member(partnership_id=partnership.id, platform="slack", user_ref="T1:U1",
+                           level="teachers", language="nl", school_id=partnership.schools[0].id,
+                           onboarded_at=clock.now, created_at=clock.now))
+    await slack.adapter.send_direct("T1:U1", [Choice(prompt="Hoe lang pauzeren?", options=(
+        Option("Een week", "pause:7"), Option("Twee weken", "pause:14")))])
+    [question] = slack.fake.of("chat.postMessage")
+
+    def broken(*_args: object) -> list[Text]:
+        raise RuntimeError("the database went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(commands, "set_pause", broken)
+        await slack.press("pause:7", channel="DU1")
+    assert slack.fake.posted()[-1].args["text"] == content.text("error", "nl")
+    assert slack.fake.of("chat.update") == []
+    assert elements(slack.fake.shown[question.result["ts"]].blocks) != []
+
+    await slack.press("pause:7", channel="DU1")  # the same button again: now it works
+    [update] = slack.fake.of("chat.update")
+    assert blocks_of(update)[-1]["elements"][0]["text"] == "✓ Je koos: Een week"

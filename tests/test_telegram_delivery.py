@@ -4,7 +4,8 @@ Telegram's refusals turn into, and the adapter started by the service from its s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,23 @@ from adapters.telegram import TelegramAdapter, build
 from adapters.web import WebServer
 from bot.content import Content
 from bot.engine import Engine
-from bot.messages import Choice, DeliveryError, Image, Option, RetryLater, Text, Unreachable
+from bot.messages import (
+    Adapter,
+    Choice,
+    DeliveryError,
+    Image,
+    Option,
+    Reply,
+    RetryLater,
+    Text,
+    Unreachable,
+)
 from bot.service import serve
 from bot.settings import Settings, SettingsError
 from bot.store.models import ChannelBinding, Member, Partnership
+from bot.store.schedule import OutboxMessage
+from scheduler import outbox
+from scheduler.sender import Sender
 from tests.conftest import Clock
 from tests.telegram_fakes import ANNA, GROUP, Bot, FakeTelegram, running
 from tests.test_telegram import bind_group, known_member
@@ -65,6 +79,46 @@ async def test_a_button_value_too_long_for_telegram_travels_by_short_id(
     calls = await bot.press(ANNA, "Privacy")
     assert [c.text for c in calls if c.method == "sendMessage"] == [
         content.text("privacy_overview", "nl", answer_months=24, text_months=3)]
+
+
+async def send_as_outbox_row(sessions: async_sessionmaker[Any], clock: Clock, adapter: Adapter,
+                             target: str, replies: Sequence[Reply]) -> str:
+    """Queue the replies as one channel post of a nudge round and let the sender try it
+    twice; the row's status after that."""
+    async with sessions() as session, session.begin():
+        partnership = await session.scalar(select(Partnership))
+        assert partnership is not None
+        await outbox.enqueue(session, [outbox.Envelope(
+            "nudge", partnership.id, "channel", clock.now.date(), adapter.platform, target,
+            False, tuple(replies), clock.now, clock.now + timedelta(hours=3))], clock.now)
+    sender = Sender(sessions, {adapter.platform: adapter}, clock=clock)
+    await sender.send_due()
+    clock.advance(hours=1)
+    await sender.send_due()
+    async with sessions() as session:
+        [row] = await session.scalars(select(OutboxMessage))
+        return row.status
+
+
+async def test_a_post_that_fails_halfway_is_not_sent_again(
+    bot: Bot, sessions: async_sessionmaker[Any], clock: Clock
+) -> None:
+    """The note went out, the chart did not: posting both again would repeat the note."""
+    bot.fake.fail_next("sendPhoto")
+    status = await send_as_outbox_row(sessions, clock, bot.adapter, str(GROUP), [
+        Text(text="Tijd voor koffie"), Image(png=b"\x89PNG\r\n\x1a\n", caption="Overzicht")])
+    assert status == "uncertain"
+    assert [c.text for c in bot.fake.sent(GROUP, {"sendMessage"})] == ["Tijd voor koffie"]
+
+
+async def test_a_post_refused_before_anything_went_out_is_tried_again(
+    bot: Bot, sessions: async_sessionmaker[Any], clock: Clock
+) -> None:
+    bot.fake.fail_next("sendMessage")
+    status = await send_as_outbox_row(sessions, clock, bot.adapter, str(GROUP),
+                                      [Text(text="Tijd voor koffie")])
+    assert status == "sent"
+    assert [c.text for c in bot.fake.sent(GROUP, {"sendMessage"})] == ["Tijd voor koffie"] * 2
 
 
 async def test_flood_control_is_waited_out_then_reported(bot: Bot) -> None:

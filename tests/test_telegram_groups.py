@@ -9,13 +9,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
 from bot.engine import Engine
+from bot.flows import commands
 from bot.messages import FIRST, Choice, FreeText, Mention, Option, Text, mention_mark
-from bot.store.models import Answer, ChannelBinding, Member, Partnership
+from bot.store.instruments import FigureEightCheck, PitfallVote
+from bot.store.models import Answer, ChannelBinding, Conversation, Member, Partnership
 from tests.conftest import Clock
 from tests.telegram_fakes import ANNA, BOB, GROUP, Bot, Call, User, running
 from tests.test_telegram import bind_group, known_member
@@ -199,3 +201,69 @@ async def test_a_reply_in_the_group_never_answers_a_private_question(
     async with sessions() as session:
         [answer] = list(await session.scalars(select(Answer)))
     assert (answer.score, answer.comment) == (1, "Meer tijd om samen te plannen")
+
+
+async def test_a_reply_to_the_bot_in_the_group_is_no_command_and_makes_no_member(
+    bot: Bot, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock
+) -> None:
+    """Replying to the bot's post is talking to the group: "Achtje doet het goed" starts no
+    figure-eight, "Privacy ..." shows nothing, and a bystander does not become a member."""
+    await bind_group(sessions, partnership, clock)
+    await known_member(sessions, partnership, clock)
+    await bot.adapter.send(str(GROUP), [Text(text="Ronde 3 staat open")])
+    [post] = bot.fake.sent(GROUP)
+    parent = bot.fake.messages[(GROUP, post.params["message_id"])]
+    for person in (ANNA, BOB):
+        for line in ("Achtje doet het goed vandaag", "Privacy vind ik belangrijk", "help"):
+            calls = await bot.deliver(bot.fake.text_update(person, GROUP, line,
+                                                           reply_to=parent))
+            assert said(calls, GROUP) == said(calls, person.id) == []
+    async with sessions() as session:
+        members = list(await session.scalars(select(Member.user_ref)))
+        assert members == [str(ANNA.id)]
+        assert list(await session.scalars(select(FigureEightCheck))) == []
+        assert list(await session.scalars(select(Conversation))) == []
+
+
+async def test_a_press_that_failed_keeps_its_buttons_to_press_again(
+    bot: Bot, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock,
+    content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await known_member(sessions, partnership, clock)
+    await bot.adapter.send(str(ANNA.id), [Choice(prompt="Hoe lang pauzeren?", options=(
+        Option("Een week", "pause:7"), Option("Twee weken", "pause:14")))])
+    [question] = bot.fake.sent(ANNA.id)
+
+    def broken(*_args: object) -> list[Text]:
+        raise RuntimeError("the database went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(commands, "set_pause", broken)
+        calls = await bot.press(ANNA, "Een week")
+    assert [c.text for c in said(calls, ANNA.id)] == [content.text("error", "nl")]
+    assert not [c for c in calls if c.method.startswith("editMessage")]
+    kept = bot.fake.messages[(ANNA.id, question.params["message_id"])]
+    assert kept["reply_markup"]["inline_keyboard"] == question.buttons
+
+    calls = await bot.press(ANNA, "Een week")  # the same button again: now it works
+    [edit] = [c for c in calls if c.method == "editMessageText"]
+    assert edit.text == "Hoe lang pauzeren?\n\n✓ Je koos: Een week"
+
+
+async def test_a_vote_changed_and_changed_back_in_a_group_poll_counts(
+    bot: Bot, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock,
+    content: Content
+) -> None:
+    await bind_group(sessions, partnership, clock)
+    await known_member(sessions, partnership, clock)
+    async with sessions() as session, session.begin():
+        await session.execute(update(Member).values(role="leader"))
+    await bot.say(ANNA, "/valkuilen peiling", GROUP)
+    first, second = content.pitfalls[:2]
+    for pitfall in (first, second, first):
+        calls = await bot.press(ANNA, pitfall.name.nl, GROUP)
+        [answer] = said(calls, ANNA.id)  # "your vote is counted" or "changed to"
+        assert pitfall.name.nl in answer.text
+    async with sessions() as session:
+        [vote] = list(await session.scalars(select(PitfallVote)))
+    assert vote.pitfall_id == first.id

@@ -249,13 +249,15 @@ class SlackAdapter:
         incoming = translate.from_action(body, value, team, ref(team, channel), direct)
         replies = await self._answer(client, incoming, Target(channel, user, direct))
         if (replies and translate.pressed_privately(body)
-                and all(reply.edit_of != incoming.message for reply in replies)):
+                and all(reply.edit_of != incoming.message and not reply.retry
+                        for reply in replies)):
             await self._show_pressed(body, client, respond, incoming)
 
     async def _show_pressed(self, body: dict[str, Any], client: AsyncWebClient,
                             respond: AsyncRespond, incoming: Incoming) -> None:
         """After a press in a DM or on an ephemeral message: the message says what was
-        chosen and loses its buttons, so an old question is not answered by accident."""
+        chosen and loses its buttons, so an old question is not answered by accident
+        (not when the press did not take effect: a reply says `retry`)."""
         label = translate.pressed_label(body)
         if label is not None:
             lang = await self._language(incoming.user, incoming.locale)
@@ -392,17 +394,16 @@ class SlackAdapter:
         return labels_for(self.content, lang)
 
     async def _client_for(self, team: str | None) -> AsyncWebClient:
-        """The client with the token of the workspace (or org) behind a reference."""
+        """The client with the token of the workspace (or org) behind a reference; raises
+        `Unreachable` or `RetryLater` when there is no working token (see `working_bot`)."""
         if self.installations is None:
             return self.client
         if not team or team == translate.NO_TEAM:
             raise Unreachable("a Slack reference without a workspace")
         org = team.startswith("E")
-        bot = await self.installations.async_find_bot(
+        bot = await self.installations.working_bot(
             enterprise_id=team if org else None, team_id=None if org else team,
             is_enterprise_install=org)
-        if bot is None:
-            raise Unreachable(f"achtje is not installed in Slack workspace {team}")
         return api_client(bot.bot_token, self.api_url)
 
 

@@ -93,7 +93,7 @@ def delivery_error(exc: SlackApiError) -> DeliveryError:
     status = response.status_code if response is not None else 0
     if status == 429 or error == "ratelimited":
         headers = response.headers if response is not None else {}
-        return RetryLater(_retry_after(headers), "Slack asked to slow down")
+        return RetryLater(retry_after(headers), "Slack asked to slow down")
     if error in UNREACHABLE:
         return SlackUnreachable(error)
     if status >= 500:
@@ -101,7 +101,8 @@ def delivery_error(exc: SlackApiError) -> DeliveryError:
     return DeliveryError(error or f"Slack answered {status}")
 
 
-def _retry_after(headers: Mapping[str, Any]) -> float:
+def retry_after(headers: Mapping[str, Any]) -> float:
+    """Seconds from a Retry-After header; 30 when it is missing or unreadable."""
     for name, value in headers.items():
         if name.lower() == "retry-after":
             raw = value[0] if isinstance(value, list) else value
@@ -142,12 +143,26 @@ async def deliver(
     client: AsyncWebClient, target: Target, replies: Sequence[Reply], labels: Labels
 ) -> None:
     """Post every reply in order; raise a `DeliveryError` at the first that Slack refuses.
+    Once a message went out, that is `DeliveryUncertain` unless it is `Unreachable`:
+    sending them all again would repeat what arrived.
 
     When achtje may not post in a channel (it was never invited, for instance) and the
     replies answer someone, they reach that person in their DM instead.
     """
-    dm = target.channel if target.direct else None
     threads = Threads()
+    try:
+        await _deliver(client, target, replies, labels, threads)
+    except Unreachable:
+        raise
+    except Exception as exc:
+        if not threads.anything:
+            raise
+        raise DeliveryUncertain(f"failed after part of it was posted: {exc!r}") from exc
+
+
+async def _deliver(client: AsyncWebClient, target: Target, replies: Sequence[Reply],
+                   labels: Labels, threads: Threads) -> None:
+    dm = target.channel if target.direct else None
 
     async def to_dm(reply: Reply) -> None:
         nonlocal dm
@@ -184,13 +199,16 @@ async def deliver(
 
 
 class Threads:
-    """The first message posted in each channel during one delivery: where a reply with
-    `thread_of=FIRST` goes. Ephemeral messages and files cannot hold a thread."""
+    """What one delivery posted: whether anything yet, and the first message in each
+    channel, where a reply with `thread_of=FIRST` goes. Ephemeral messages and files
+    cannot hold a thread."""
 
     def __init__(self) -> None:
         self._first: dict[str, str] = {}
+        self.anything = False
 
-    def posted(self, channel: str, ts: object) -> None:
+    def posted(self, channel: str, ts: object = None) -> None:
+        self.anything = True
         if isinstance(ts, str) and ts:
             self._first.setdefault(channel, ts)
 
@@ -214,12 +232,14 @@ async def _ephemeral(
             channel=channel, user=user, text=message.text, blocks=message.blocks,
             thread_ts=threads.of(channel, reply),
         ))
+        threads.posted(channel)
 
 
 async def _post(client: AsyncWebClient, channel: str, reply: Reply, labels: Labels,
                 threads: Threads) -> None:
     if isinstance(reply, Image):
         await _upload(client, channel, reply, threads.of(channel, reply))
+        threads.posted(channel)
         return
     messages = render(reply, labels)
     if reply.edit_of is not None and len(messages) == 1:
@@ -247,7 +267,6 @@ async def _upload(client: AsyncWebClient, channel: str, image: Image, thread: st
         channel=channel, content=image.png, filename=IMAGE_NAME, title=image.caption[:250],
         initial_comment=escape(image.caption), thread_ts=thread,
     ))
-
 
 
 async def show_choice(client: AsyncWebClient, respond: AsyncRespond, body: dict[str, Any],

@@ -14,7 +14,9 @@ never runs: it would refresh only for events, with a client of its own that igno
 ACHTJE_SLACK_API_URL, and without a lock, while Slack revokes a refresh token once it is
 used, so two processes refreshing the same token would lock one of them out. Here a rotation
 locks the workspace's row (`FOR UPDATE` on PostgreSQL; on SQLite one process runs), reads it
-again, and refreshes only if no other process did meanwhile.
+again, and refreshes only if no other process did meanwhile. A token that has expired and
+cannot be refreshed makes a scheduled send `RetryLater` when Slack was busy or out of reach,
+and `Unreachable` when Slack refused (only a reinstall helps then).
 
 Every token is registered with the log redactor as soon as it is read, saved or refreshed,
 and those already saved when the adapter starts (`protect_saved_tokens`). Slack's replies
@@ -45,6 +47,8 @@ from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from sqlalchemy import ColumnElement, and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters.slack.delivery import retry_after
+from bot.messages import DeliveryError, RetryLater, Unreachable
 from bot.privacy.redact import protect, protect_shape
 from bot.store.slack import SlackInstallation, SlackOAuthState
 
@@ -55,6 +59,11 @@ STATE_LIFETIME = timedelta(minutes=10)
 MIN_SECRET_LENGTH = 16
 # Refresh a token this long before it expires (bolt's default margin too).
 ROTATE_BEFORE_MINUTES = 120
+# How long a send waits when Slack could not refresh an expired token just now.
+REFRESH_RETRY_AFTER = 60.0
+# Slack's own errors for a moment's trouble on its side.
+SLACK_TROUBLE = frozenset({"internal_error", "fatal_error", "service_unavailable",
+                           "request_timeout"})
 # Bot, user and refresh tokens (xoxb-, xoxp-, xoxe-, rotating xoxe.xoxb-) and app tokens.
 SLACK_TOKEN = re.compile(r"(?:xox[a-z]\.)?(?:xox[a-z]|xapp)-[\w.+/=-]+")
 
@@ -119,9 +128,22 @@ class DatabaseInstallationStore(AsyncInstallationStore):
         team_id: str | None,
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
+        """`working_bot` as bolt asks for it: None when there is no working token."""
+        try:
+            return await self.working_bot(enterprise_id=enterprise_id, team_id=team_id,
+                                          is_enterprise_install=is_enterprise_install)
+        except DeliveryError:
+            return None
+
+    async def working_bot(
+        self, *, enterprise_id: str | None, team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot:
         """The workspace's bot, its token refreshed first when it expires within two hours.
 
-        The refresh token stays in the store (see the module's docstring).
+        Raises `Unreachable` when achtje is not installed there or only a reinstall gives
+        it a token again, `RetryLater` when Slack could not refresh an expired token just
+        now. The refresh token stays in the store (see the module's docstring).
         """
         key = _key(enterprise_id, team_id, is_enterprise_install)
         async with self.sessions() as session:
@@ -130,7 +152,7 @@ class DatabaseInstallationStore(AsyncInstallationStore):
         if bot is not None and self.rotator is not None and _expiring(bot):
             bot = await self._rotate(key)
         if bot is None:
-            return None
+            raise Unreachable(f"achtje has no working token in Slack workspace {_name(key)}")
         bot.bot_refresh_token = None
         return bot
 
@@ -174,7 +196,8 @@ class DatabaseInstallationStore(AsyncInstallationStore):
     async def _rotate(self, key: tuple[str, str]) -> Bot | None:
         """Refresh the workspace's expiring token, unless another process just did.
 
-        When Slack will not refresh it, the old token is used for as long as it lasts.
+        When Slack will not refresh it, the old token is used for as long as it lasts;
+        after that, see `refresh_failure`.
         """
         assert self.rotator is not None
         async with self._rotating, self.sessions() as session, session.begin():
@@ -189,11 +212,16 @@ class DatabaseInstallationStore(AsyncInstallationStore):
             except (SlackTokenRotationError, aiohttp.ClientError, TimeoutError) as exc:
                 reason = (exc.api_error.response.get("error")
                           if isinstance(exc, SlackTokenRotationError) else repr(exc))
-                expired = (bot.bot_token_expires_at or 0) <= time.time()
+                if (bot.bot_token_expires_at or 0) > time.time():
+                    logger.error("the Slack token of %s could not be refreshed (%s); the old "
+                                 "one works a little longer, trying again next time",
+                                 _name(key), reason)
+                    return bot
+                failure = refresh_failure(exc)
                 logger.error("the Slack token of %s could not be refreshed (%s); %s",
-                             _name(key), reason, "reinstall achtje there" if expired
-                             else "the old one works a little longer, trying again next time")
-                return None if expired else bot
+                             _name(key), reason, "trying again shortly"
+                             if isinstance(failure, RetryLater) else "reinstall achtje there")
+                raise failure from exc
             if fresh is None:  # Slack answered with another kind of token
                 return bot
             protect(fresh.bot_token, fresh.bot_refresh_token)
@@ -284,6 +312,23 @@ def _key(
 
 def _name(key: tuple[str, str]) -> str:
     return "/".join(part for part in key if part)
+
+
+def refresh_failure(exc: Exception) -> DeliveryError:
+    """What a failed refresh of an expired token means for a send: `RetryLater` when Slack
+    was busy or out of reach (a 429, a 5xx, a network error or timeout), `Unreachable`
+    when Slack said no (`invalid_refresh_token`, `token_revoked`, `invalid_auth`, ...):
+    only a reinstall helps then."""
+    if not isinstance(exc, SlackTokenRotationError):
+        return RetryLater(REFRESH_RETRY_AFTER, f"no answer from Slack to a token refresh: {exc!r}")
+    response = exc.api_error.response
+    error = str(response.get("error") or "")
+    if response.status_code == 429 or error == "ratelimited":
+        return RetryLater(retry_after(response.headers), "Slack asked to slow down refreshing")
+    if response.status_code >= 500 or error in SLACK_TROUBLE:
+        return RetryLater(REFRESH_RETRY_AFTER,
+                          f"Slack failed a token refresh ({error or response.status_code})")
+    return Unreachable(f"Slack refused to refresh the token ({error})")
 
 
 def _expiring(bot: Bot) -> bool:

@@ -25,7 +25,16 @@ from adapters.telegram import render as rendering
 from adapters.telegram.translate import PLATFORM, to_incoming
 from adapters.web import WebServer
 from bot.engine import Engine, parse_command
-from bot.messages import FIRST, DeliveryError, Incoming, Invitation, Reply, Text, Unreachable
+from bot.messages import (
+    FIRST,
+    DeliveryError,
+    DeliveryUncertain,
+    Incoming,
+    Invitation,
+    Reply,
+    Text,
+    Unreachable,
+)
 from bot.privacy.redact import protect
 from bot.profile import language_of
 from bot.settings import SettingsError
@@ -141,31 +150,45 @@ class TelegramAdapter:
                     asked: rendering.Asked | None = None) -> None:
         """`send`, knowing who a typed question in a group is for. A reply in a thread
         answers that message, `thread_of=FIRST` the first message sent here; `edit_of`
-        replaces that message."""
+        replaces that message. Once a message went out, a failure other than `Unreachable`
+        is `DeliveryUncertain`: sending it all again would repeat what arrived."""
         try:
             chat_id = int(chat)
         except ValueError as exc:
             raise Unreachable(f"not a Telegram chat id: {chat!r}") from exc
-        first: int | None = None
-        for reply in replies:
-            thread = (first if reply.thread_of == FIRST
-                      else rendering.message_id(reply.thread_of))
-            try:
-                callback_data = await self._callback_data(reply, chat_id > 0)
-                messages = rendering.render(reply, chat=chat_id, bot_username=self.username,
-                                            callback_data=callback_data, thread=thread,
-                                            asked=asked)
-            except TypeError:
-                logger.exception("cannot render %s for telegram", type(reply).__name__)
-                continue
-            edited = rendering.message_id(reply.edit_of)
-            if edited is not None and await delivery.edit(self.app.bot, chat_id, edited,
-                                                          messages):
-                first = first or edited
-                continue
-            for message in messages:
-                chat_id, sent = await self._post(chat_id, message)
-                first = first or sent.message_id
+        sent: list[int] = []  # the messages sent (or edited) so far, in order
+        try:
+            for reply in replies:
+                chat_id = await self._send_reply(chat_id, reply, sent, asked)
+        except Unreachable:
+            raise
+        except Exception as exc:
+            if not sent:
+                raise
+            raise DeliveryUncertain(f"failed after part of it was sent: {exc!r}") from exc
+
+    async def _send_reply(self, chat_id: int, reply: Reply, sent: list[int],
+                          asked: rendering.Asked | None) -> int:
+        """One reply, as one or more messages (or an edit), each added to `sent`. Returns
+        the chat id it went to."""
+        first = sent[0] if sent else None
+        thread = first if reply.thread_of == FIRST else rendering.message_id(reply.thread_of)
+        try:
+            callback_data = await self._callback_data(reply, chat_id > 0)
+            messages = rendering.render(reply, chat=chat_id, bot_username=self.username,
+                                        callback_data=callback_data, thread=thread,
+                                        asked=asked)
+        except TypeError:
+            logger.exception("cannot render %s for telegram", type(reply).__name__)
+            return chat_id
+        edited = rendering.message_id(reply.edit_of)
+        if edited is not None and await delivery.edit(self.app.bot, chat_id, edited, messages):
+            sent.append(edited)
+            return chat_id
+        for message in messages:
+            chat_id, posted = await self._post(chat_id, message)
+            sent.append(posted.message_id)
+        return chat_id
 
     async def send_direct(self, user: str, replies: Sequence[Reply]) -> None:
         """A person's private chat has their user id; a 403 there means blocked or never
@@ -232,14 +255,16 @@ class TelegramAdapter:
             incoming = replace(incoming, chat=str(origin.id), direct=True)
         replies = await self.engine.handle(incoming)
         if (query is not None and replies and in_private
-                and all(reply.edit_of != incoming.message for reply in replies)):
+                and all(reply.edit_of != incoming.message and not reply.retry
+                        for reply in replies)):
             await self._show_pressed(query, incoming)
         await self._deliver(incoming, origin.id, replies)
 
     async def _show_pressed(self, query: Any, incoming: Incoming) -> None:
         """In a private chat a pressed question shows what was chosen and loses its
-        buttons, so it cannot be answered again by accident. A group's buttons stay: they
-        are for everyone (a poll, a session to join)."""
+        buttons, so it cannot be answered again by accident; not when the press did not
+        take effect (a reply says `retry`). A group's buttons stay: they are for everyone
+        (a poll, a session to join)."""
         lang = (await language_of(self.engine.sessions, PLATFORM, incoming.user)
                 or _language(incoming.locale))
         label = delivery.pressed_label(query)

@@ -240,14 +240,10 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Pieces of at most `limit` UTF-16 units, cut at a paragraph, line or space if there
-    is one in the second half of a piece, and never inside a character or an emoji."""
-    return [text[start:end] for start, end in text_spans(text, limit)]
-
-
 def text_spans(text: str, limit: int = MAX_TEXT) -> list[tuple[int, int]]:
-    """Where `split_text` cuts: (start, end) of each piece, without the spaces between."""
+    """Where a long text is cut: (start, end) of pieces of at most `limit` UTF-16 units,
+    without the spaces between; cut at a paragraph, line or space if there is one in the
+    second half of a piece, and never inside a character or an emoji."""
     start, stop = 0, len(text)
     while start < stop and text[start].isspace():
         start += 1

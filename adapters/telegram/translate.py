@@ -62,7 +62,8 @@ def to_incoming(update: Update, bot_username: str) -> Incoming | None:
 
     In groups only what is said to the bot counts, which is also all that a bot in privacy
     mode gets: commands, replies to the bot's own messages (the answers to its typed
-    questions) and lines that start by mentioning it (the mention is left out). A `/start`
+    questions) and lines that start by mentioning it (the mention is left out). Only such a
+    reply is `visible`: a line for the group, never a command. A `/start`
     whose payload names a group comes back as said in that group, and the adapter checks
     that the person is in it before passing it on.
     """
@@ -79,12 +80,16 @@ def to_incoming(update: Update, bot_username: str) -> Incoming | None:
     base = Incoming(platform=PLATFORM, user=str(user.id), chat=str(message.chat.id),
                     direct=private, locale=user.language_code, display_name=user.full_name,
                     event_id=f"u{update.update_id}", message=str(message.message_id),
-                    thread=_thread(message), visible=not private, raw=update)
+                    thread=_thread(message), raw=update)
     if not text.startswith("/"):
-        if private or _answers_bot(message, bot_username):
+        if private:
             return replace(base, text=text)
         addressed = _addressed(text, bot_username)
-        return None if addressed is None else replace(base, text=addressed)
+        if addressed is not None:
+            return replace(base, text=addressed)
+        if _answers_bot(message, bot_username):
+            return replace(base, text=text, visible=True)
+        return None
     command, _, payload = text.partition(" ")
     name, _, addressee = command.partition("@")
     if addressee and addressee.lower() != bot_username.lower():
@@ -122,14 +127,18 @@ def _pressed(update: Update) -> Incoming | None:
         return None
     message = query.message
     chat = message.chat if message is not None else None
-    # One person's press of one button is one event, however often they tap (or Telegram
-    # sends it). The person is part of it: in a group everyone may press the same button.
+    private = chat is None or chat.type == "private"
+    # In a private chat one press of one button is one event, however often they tap (or
+    # Telegram sends it): its question is answered once. A group's buttons stay for
+    # everyone and may be pressed again on purpose (a vote changed, then changed back), so
+    # there each update is an event of its own.
     event_id = (f"c{chat.id}:{message.message_id}:{query.from_user.id}:{query.data}"
-                if message is not None and chat is not None else f"u{update.update_id}")
+                if private and message is not None and chat is not None
+                else f"u{update.update_id}")
     return Incoming(
         platform=PLATFORM, user=str(query.from_user.id),
         chat=str(chat.id if chat is not None else query.from_user.id),
-        direct=chat is None or chat.type == "private", action=query.data,
+        direct=private, action=query.data,
         locale=query.from_user.language_code, display_name=query.from_user.full_name,
         event_id=event_id, raw=update,
         message=str(message.message_id) if message is not None else None,
