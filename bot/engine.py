@@ -325,7 +325,7 @@ _ACTIONS: dict[str, _Action] = {
     "avg": privacy_chat.act,  # avg:export|erase|erase_yes|erase_no (always oneself)
     "nm": nudge_followup.on_answer,  # nm:<nudge group id>:<m|p|n> (met, planned, not yet)
     "lm": members.act,  # lm:<member id>[:yes|no] a leader removes a member
-    "sch": schedule_chat.act,  # sch:<partnership>:ask|set|start|menu|done (project leaders' schedule)
+    "sch": schedule_chat.act,  # sch:<partnership>:ask|set|start|menu|done (leaders)
 }
 _ONBOARDING_ACTIONS = {"school", "level", "lang", "avg"}  # avg: privacy, any time
 

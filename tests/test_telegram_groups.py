@@ -196,6 +196,8 @@ async def test_a_reply_in_the_group_never_answers_a_private_question(
                                  reply_to=bot.fake.messages[(GROUP, post.params["message_id"])])
     assert said(await bot.deliver(reply), GROUP) == []
     assert said(await bot.deliver(reply), ANNA.id) == []
+    addressed = await bot.say(ANNA, "@achtje_test_bot Zullen we vrijdag bellen?", GROUP)
+    assert said(addressed, GROUP) == said(addressed, ANNA.id) == []
     calls = await bot.say(ANNA, "Meer tijd om samen te plannen")
     assert said(calls, ANNA.id)[0].text == content.text("followup_thanks", "nl")
     async with sessions() as session:

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from telegram import Message, Update
 
+from bot.engine import parse_command
 from bot.messages import Incoming
 
 PLATFORM = "telegram"
@@ -85,8 +86,8 @@ def to_incoming(update: Update, bot_username: str) -> Incoming | None:
         if private:
             return replace(base, text=text)
         addressed = _addressed(text, bot_username)
-        if addressed is not None:
-            return replace(base, text=addressed)
+        if addressed is not None:  # "@bot privacy" is a command; "@bot 3" answers nothing
+            return replace(base, text=addressed, visible=parse_command(addressed)[0] is None)
         if _answers_bot(message, bot_username):
             return replace(base, text=text, visible=True)
         return None
