@@ -73,7 +73,8 @@ async def test_the_channel_sees_the_aggregate_once_three_have_answered(
     await answer_all(team["bram"], invitation, "2 2 4 4 dk")
     assert await channel_posts(sessions, clock, channel) == []  # two: nothing yet
     await answer_all(team["cem"], invitation, "3 5 2 4 5")
-    assert team["cem"].dm.sent[-1] == said(content, "reflection_done", minimum=3)
+    # Cem's last answer made the third: the total is on its way, and Cem hears so.
+    assert team["cem"].dm.sent[-1] == said(content, "reflection_done_shown", minimum=3)
     assert len(await stored(sessions)) == 15
 
     [posted] = await channel_posts(sessions, clock, channel)

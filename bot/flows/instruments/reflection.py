@@ -175,9 +175,8 @@ async def answer(turn: Turn, session_id: int, condition: str, value: str) -> lis
         {"statement_id": session.statement_ids[CONDITION_IDS.index(condition)],
          "status": status_, "score": score, "answered_at": turn.now},
     )
-    replies = await next_statement(turn, session, intro=False)
-    await show_when_enough(turn, session)
-    return replies
+    await show_when_enough(turn, session)  # first: whoever completes the three hears so
+    return await next_statement(turn, session, intro=False)
 
 
 async def show_when_enough(turn: Turn, session: ReflectionSession) -> None:
