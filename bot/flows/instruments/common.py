@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
@@ -82,11 +81,6 @@ async def never_seen(turn: Turn, key: str) -> bool:
         return True
     status = await turn.session.scalar(select(OutboxMessage.status).where(*where))
     return status in (None, "failed", "expired")
-
-
-def local_date(turn: Turn, moment: datetime) -> date:
-    """The date of `moment` where the partnership is."""
-    return moment.astimezone(ZoneInfo(turn.partnership.timezone)).date()
 
 
 def first_word(arg: str) -> str:

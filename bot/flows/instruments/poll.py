@@ -20,7 +20,6 @@ from bot.flows.instruments.common import (
     bar,
     first_word,
     forget,
-    local_date,
     may_lead,
     never_seen,
     post_to_team,
@@ -95,7 +94,7 @@ async def show_when_enough(turn: Turn, poll: PitfallPoll) -> None:
     text = "\n\n".join([render_result(turn.content, lang, votes),
                          turn.content.text("poll_result_open", lang, minimum=MIN_GROUP)])
     if await post_to_team(turn, poll.chat_ref, result_key(poll),
-                          local_date(turn, poll.started_at), [Text(text=text)]):
+                          turn.local_date(poll.started_at), [Text(text=text)]):
         poll.shown = {"votes": len(votes), "counts": dict(Counter(v.pitfall_id for v in votes))}
         logger.info("pitfall poll %s: result posted with %s votes", poll.id, len(votes))
 

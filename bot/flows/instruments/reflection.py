@@ -28,7 +28,6 @@ from bot.flows.instruments.common import (
     bar,
     first_word,
     forget,
-    local_date,
     may_lead,
     never_seen,
     post_to_team,
@@ -175,7 +174,7 @@ async def answer(turn: Turn, session_id: int, condition: str, value: str) -> lis
         {"statement_id": session.statement_ids[CONDITION_IDS.index(condition)],
          "status": status_, "score": score, "answered_at": turn.now},
     )
-    await show_when_enough(turn, session)  # first: whoever completes the three hears so
+    await show_when_enough(turn, session)  # first: the reply tells whether it was posted
     return await next_statement(turn, session, intro=False)
 
 
@@ -193,7 +192,7 @@ async def show_when_enough(turn: Turn, session: ReflectionSession) -> None:
         render_result(turn.content, lang, session.number, respondents, found),
         turn.content.text("reflection_result_open", lang, minimum=MIN_GROUP)])
     if await post_to_team(turn, session.chat_ref, result_key(session),
-                          local_date(turn, session.opened_at), [Text(text=text)]):
+                          turn.local_date(session.opened_at), [Text(text=text)]):
         session.shown = {"respondents": respondents,
                          "conditions": {r.condition: [r.respondents, r.mean] for r in found}}
         logger.info("reflection session %s: result posted with %s respondents", session.id,
