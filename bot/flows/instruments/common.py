@@ -67,6 +67,12 @@ async def post_to_team(turn: Turn, chat_ref: str, key: str, on: date,
     return await enqueue(turn.session, [envelope], turn.now) == 1
 
 
+async def is_team_chat(turn: Turn, chat_ref: str) -> bool:
+    """Whether `chat_ref` is one of the partnership's bound channels or groups: only there
+    does an instrument post by itself (see `post_to_team`)."""
+    return await store.team_chat(turn.session, turn.partnership.id, chat_ref) is not None
+
+
 async def never_seen(turn: Turn, key: str) -> bool:
     """Whether the post queued under `key` did not reach the team's chat. One still waiting
     is taken back, so it cannot arrive after what replaces it; a failed or expired one never
