@@ -19,7 +19,7 @@ from bot.cli import app
 from bot.content import Content
 from bot.engine import Engine
 from bot.messages import Invitation, Text
-from bot.store import binding
+from bot.store import binding, repo
 from bot.store.binding import BindCode
 from bot.store.models import ChannelBinding, Member, Partnership, School
 from tests.conftest import Clock
@@ -116,6 +116,38 @@ async def test_a_bound_group_and_a_private_chat_are_not_bound_again(
                                                                            "en"))]
     # Neither used up the code.
     assert isinstance((await group_chat(engine).say(f"/koppel {code}"))[0], Invitation)
+
+
+async def test_a_code_that_loses_the_race_for_a_group_is_not_used(
+    engine: Engine, partnership: Partnership, sessions: async_sessionmaker[Any],
+    clock: Clock, content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone binds a new group (with `koppel` or `setup`) while Piet's `koppel` with the
+    code of another partnership is under way: the group stays with the first; Piet's code
+    is not used up, and Piet hears so."""
+    first = await new_partnership(sessions, clock)
+    second = await new_partnership(sessions, clock, name="Techniek Oost")
+    code = await code_for(sessions, second, clock)
+    async with sessions() as session, session.begin():
+        assert await binding.bind_chat(session, first.id, "test", "group-9", clock.now)
+    looked_up = repo.partnership_for_chat
+
+    async def still_free_when_piet_looked(*args: Any) -> Partnership | None:
+        # Piet's turn saw the group free a moment before the other turn's binding landed.
+        monkeypatch.setattr(repo, "partnership_for_chat", looked_up)
+        return None
+
+    monkeypatch.setattr(repo, "partnership_for_chat", still_free_when_piet_looked)
+    assert await group_chat(engine).say(f"koppel {code}") == [
+        Text(text=content.text("bind_already", "nl", partnership="Leerlab Groen"))]
+    assert await bound_to(sessions, "group-9") == first.id
+    async with sessions() as session:
+        [stored] = list(await session.scalars(select(BindCode)))
+    assert (stored.used_at, stored.used_platform, stored.used_chat) == (None, None, None)
+    # The unused code still binds another group.
+    [done] = await group_chat(engine, chat="group-10").say(f"koppel {code}")
+    assert isinstance(done, Invitation) and "Techniek Oost" in done.text
+    assert await bound_to(sessions, "group-10") == second.id
 
 
 def test_bind_code_command_prints_a_fresh_code_and_keeps_its_hash(

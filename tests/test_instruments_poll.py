@@ -141,6 +141,8 @@ async def test_a_second_start_shows_the_open_poll_again_and_typed_votes_count(
     await team["lea"].dm.say("valkuilen peiling")
     replies = await team["lea"].dm.say("valkuilen peiling")
     assert isinstance(replies[0], Choice) and replies[0].options[0].value == "pv:1:1"
+    # A private chat is no team channel: the result waits until the poll is closed.
+    assert replies[0].prompt == content.text("poll_question_on_close", "nl", minimum=3)
     assert await team["lea"].dm.say("2") == [
         said(content, "poll_voted", pitfall=content.pitfalls[1].name.nl)]
     async with sessions() as session:

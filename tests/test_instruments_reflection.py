@@ -73,7 +73,8 @@ async def test_the_channel_sees_the_aggregate_once_three_have_answered(
     await answer_all(team["bram"], invitation, "2 2 4 4 dk")
     assert await channel_posts(sessions, clock, channel) == []  # two: nothing yet
     await answer_all(team["cem"], invitation, "3 5 2 4 5")
-    assert team["cem"].dm.sent[-1] == said(content, "reflection_done", minimum=3)
+    # Cem's last answer made the third: the total is on its way, and Cem hears so.
+    assert team["cem"].dm.sent[-1] == said(content, "reflection_done_shown", minimum=3)
     assert len(await stored(sessions)) == 15
 
     [posted] = await channel_posts(sessions, clock, channel)
@@ -149,11 +150,18 @@ async def test_a_session_opened_in_a_private_chat_posts_nothing_by_itself(
     team: dict[str, Person], engine: Engine, sessions: async_sessionmaker[Any], clock: Clock,
     content: Content,
 ) -> None:
-    await team["lea"].dm.say("reflectie start")
-    invitation = next(r for r in team["lea"].dm.sent if isinstance(r, Invitation))
+    replies = await team["lea"].dm.say("reflectie start")
+    invitation = next(r for r in replies if isinstance(r, Invitation))
+    # Nobody is promised a post at three: the total comes when the session is closed.
+    assert isinstance(replies[-1], Choice) and replies[-1].prompt == content.text(
+        "reflection_leader_next_on_close", "nl", minimum=3)
     for user in ("anna", "bram", "cem"):
         await answer_all(team[user], invitation, "4 4 4 4 4")
+        assert team[user].dm.sent[-1] == said(content, "reflection_done_on_close", minimum=3)
     assert await queued_posts(sessions) == []
+    assert await team["lea"].dm.say("reflectie stand") == [Text(text=" ".join([
+        content.text("reflection_status", "nl", number=1, done=3, busy=0),
+        content.text("reflection_status_on_close", "nl", minimum=3)]))]
     [result] = await team["lea"].dm.say("reflectie sluit")
     assert result.text.startswith(  # type: ignore[attr-defined]
         content.text("reflection_result_title", "nl", number=1, count=3))
@@ -166,8 +174,9 @@ async def test_with_two_respondents_the_channel_sees_no_numbers(
     await answer_all(team["anna"], invitation, "5 5 5 5 5")
     await answer_all(team["bram"], invitation, "1 1 1 1 1")
     replies = await team["lea"].group.say("reflectie stand")
-    assert replies == [as_private(said(content, "reflection_status", number=1, count=2,
-                                       minimum=3))]
+    assert replies == [Text(text=" ".join([
+        content.text("reflection_status", "nl", number=1, done=2, busy=0),
+        content.text("reflection_status_posts", "nl", minimum=3)]), private=True)]
 
     replies = await team["lea"].group.say("reflectie sluit")
     assert replies == [Text(text="\n".join([
@@ -175,6 +184,29 @@ async def test_with_two_respondents_the_channel_sees_no_numbers(
         content.text("reflection_too_few", "nl", count=2, minimum=3),
     ]), public=True)]
     assert "gemiddeld" not in replies[0].text  # type: ignore[attr-defined]
+
+
+async def test_the_count_tells_who_is_done_as_the_post_at_three_counts_them(
+    team: dict[str, Person], content: Content
+) -> None:
+    invitation = await open_session(team["lea"])
+
+    async def count() -> str:
+        [reply] = await team["lea"].group.say("reflectie stand")
+        return reply.text  # type: ignore[attr-defined]
+
+    await answer_all(team["anna"], invitation, "4 4 4 4 4")
+    await answer_all(team["bram"], invitation, "4 4 4 4 4")
+    await team["cem"].dm.press_value(invitation.action)
+    await team["cem"].dm.press(LABELS["3"])  # one statement of five: not done yet
+    assert await count() == " ".join([
+        content.text("reflection_status", "nl", number=1, done=2, busy=1),
+        content.text("reflection_status_posts", "nl", minimum=3)])
+    for _ in range(4):
+        await team["cem"].dm.press(LABELS["3"])
+    assert await count() == " ".join([
+        content.text("reflection_status", "nl", number=1, done=3, busy=0),
+        content.text("reflection_status_shown", "nl", minimum=3)])
 
 
 async def test_only_a_project_leader_starts_and_closes_a_session(
@@ -227,7 +259,7 @@ async def test_a_session_in_a_text_only_chat_takes_typed_answers(
     assert replies[0] == said(content, "reflection_intro", minimum=3)
     for typed in ("4", "?", "-", "zeven", "5", "3"):
         replies = await lea.say(typed)
-    assert replies == [said(content, "reflection_done", minimum=3)]
+    assert replies == [said(content, "reflection_done_on_close", minimum=3)]
     assert [(a.status, a.score) for a in await stored(sessions)] == [
         ("scored", 4), ("dont_know", None), ("skipped", None), ("scored", 5), ("scored", 3)]
 

@@ -134,7 +134,14 @@ async def test_starting_again_puts_the_current_question_back_or_starts_over(
     await team["anna"].group.press_value("tp:1:0:next")
     replies = await team["bram"].group.say("talkplate")
     assert isinstance(replies[0], Choice) and replies[0].prompt == question_text(content, 2)
-    replies = await team["bram"].group.say("praatplaat nieuw")
+    # Only who started it (or a project leader) starts it over, or stops it.
+    refused = [as_private(said(content, "talk_not_yours"))]
+    assert await team["bram"].group.say("praatplaat nieuw") == refused
+    assert await team["cem"].group.say("praatplaat stop") == refused
+    async with sessions() as session:
+        plate = await session.scalar(select(TalkPlate))
+        assert plate is not None and plate.finished_at is None and plate.position == 1
+    replies = await team["anna"].group.say("praatplaat nieuw")
     assert replies[0] == Text(text=content.text("talk_done_nothing", "nl"), public=True)
     assert isinstance(replies[2], Choice) and replies[2].prompt == question_text(content, 1)
     assert replies[2].options[0].value == "tp:2:0:next"
@@ -184,13 +191,32 @@ async def test_the_next_questions_and_the_outcomes_go_in_the_thread_of_the_first
         public=True)
 
 
-async def test_a_talk_plate_moved_to_another_chat_starts_a_new_thread_there(
-    team: dict[str, Person], engine: Engine, sessions: async_sessionmaker[Any]
+async def test_a_talk_plate_in_the_channel_stays_there_when_asked_for_privately(
+    team: dict[str, Person], engine: Engine, sessions: async_sessionmaker[Any],
+    content: Content
 ) -> None:
     await team["anna"].group.say("praatplaat")
     await press_under(engine, team["bram"], "tp:1:0:next", message="m1")
-    [here] = await team["anna"].dm.say("praatplaat")
-    assert here.thread_of is None
+    elsewhere = [said(content, "talk_elsewhere")]
+    for typed in ("praatplaat", "praatplaat stop", "praatplaat nieuw"):
+        assert await team["anna"].dm.say(typed) == elsewhere  # Anna started it, even so
+    assert await team["lea"].dm.say("praatplaat stop") == elsewhere
+    async with sessions() as session:
+        [plate] = list(await session.scalars(select(TalkPlate)))
+        assert (plate.chat_ref, plate.thread_ref, plate.finished_at) == (GROUP, "m1", None)
+    # The channel carries on under the same thread.
+    [third] = await press_under(engine, team["cem"], "tp:1:1:next", message="m2", thread="m1")
+    assert isinstance(third, Choice) and third.thread_of == "m1"
+
+
+async def test_a_talk_plate_started_privately_moves_to_the_channel_with_a_new_thread(
+    team: dict[str, Person], engine: Engine, sessions: async_sessionmaker[Any]
+) -> None:
+    await team["anna"].dm.say("praatplaat")
+    await team["anna"].dm.say("1")
+    [here] = await team["bram"].group.say("praatplaat")
+    assert isinstance(here, Choice) and here.public and here.thread_of is None
+    assert here.options[0].value == "tp:1:1:next"
     async with sessions() as session:
         plate = await session.scalar(select(TalkPlate))
-        assert plate is not None and (plate.chat_ref, plate.thread_ref) == ("dm-anna", None)
+        assert plate is not None and (plate.chat_ref, plate.thread_ref) == (GROUP, None)

@@ -55,7 +55,8 @@ async def link(
     assert partnership is not None  # the code's foreign key cascades
     if not await binding.bind_chat(session, partnership.id, incoming.platform, incoming.chat,
                                    now):
-        # Bound by someone else's `koppel` or `setup` a moment ago; the code is spent.
+        # Bound by someone else's `koppel` or `setup` a moment ago: this code did nothing.
+        await binding.give_back(session, code, incoming.platform, incoming.chat)
         bound = await repo.partnership_for_chat(session, incoming.platform, incoming.chat)
         return say("bind_already", partnership=bound.name if bound else "")
     logger.info("bound %s chat %s to partnership %s", incoming.platform, incoming.chat,

@@ -55,7 +55,11 @@ class Turn:
         return Text(text=self.t(key, **values))
 
     def local_today(self) -> date:
-        return self.now.astimezone(ZoneInfo(self.partnership.timezone)).date()
+        return self.local_date(self.now)
+
+    def local_date(self, moment: datetime) -> date:
+        """The date of `moment` where the partnership is."""
+        return moment.astimezone(ZoneInfo(self.partnership.timezone)).date()
 
     async def ask(
         self, prompt: str, options: Sequence[Option], keep: dict[str, Any] | None = None

@@ -87,6 +87,18 @@ async def redeem(
     return Redeemed("used" if found.used_at is not None else "expired")
 
 
+async def give_back(session: AsyncSession, code: str, platform: str, chat: str) -> None:
+    """Undo `redeem` of a code for `chat` in this transaction, when the chat could not be
+    bound after all: the code was not used, so it works again. Our UPDATE holds the row
+    until commit, so nobody else can have redeemed it in between."""
+    await session.execute(
+        update(BindCode)
+        .where(BindCode.code_hash == _hash(code), BindCode.used_platform == platform,
+               BindCode.used_chat == chat[:100])
+        .values(used_at=None, used_platform=None, used_chat=None)
+    )
+
+
 async def bind_chat(
     session: AsyncSession, partnership_id: int, platform: str, chat: str, now: datetime
 ) -> bool:

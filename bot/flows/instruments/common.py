@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
@@ -68,6 +67,12 @@ async def post_to_team(turn: Turn, chat_ref: str, key: str, on: date,
     return await enqueue(turn.session, [envelope], turn.now) == 1
 
 
+async def is_team_chat(turn: Turn, chat_ref: str) -> bool:
+    """Whether `chat_ref` is one of the partnership's bound channels or groups: only there
+    does an instrument post by itself (see `post_to_team`)."""
+    return await store.team_chat(turn.session, turn.partnership.id, chat_ref) is not None
+
+
 async def never_seen(turn: Turn, key: str) -> bool:
     """Whether the post queued under `key` did not reach the team's chat. One still waiting
     is taken back, so it cannot arrive after what replaces it; a failed or expired one never
@@ -82,11 +87,6 @@ async def never_seen(turn: Turn, key: str) -> bool:
         return True
     status = await turn.session.scalar(select(OutboxMessage.status).where(*where))
     return status in (None, "failed", "expired")
-
-
-def local_date(turn: Turn, moment: datetime) -> date:
-    """The date of `moment` where the partnership is."""
-    return moment.astimezone(ZoneInfo(turn.partnership.timezone)).date()
 
 
 def first_word(arg: str) -> str:

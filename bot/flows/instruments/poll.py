@@ -2,10 +2,11 @@
 
 Everyone votes once with a button and may change their vote while the poll is open. The
 result is posted in the channel by itself, once, at the third vote (through the outbox, so
-one post whoever casts that vote). When the poll is closed later, a final result follows only if at
-least three more votes came in since: after a single extra vote two results would show what
-that person voted. Closing a poll whose result was never shown (or never arrived) shows it,
-from three votes.
+one post whoever casts that vote); a poll in a private or unbound chat shows it only when
+closed. When the poll is closed later, a final result follows only if at least three more
+votes came in since: after a single extra vote two results would show what that person
+voted. Closing a poll whose result was never shown (or never arrived) shows it, from three
+votes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from bot.flows.instruments.common import (
     bar,
     first_word,
     forget,
-    local_date,
+    is_team_chat,
     may_lead,
     never_seen,
     post_to_team,
@@ -60,7 +61,8 @@ async def start(turn: Turn) -> list[Reply]:
     options = [Option(p.name.get(turn.lang), f"pv:{poll.id}:{p.number}")
                for p in turn.content.pitfalls]
     # The starter can also vote by typing a number (the console has no buttons).
-    question = await turn.ask(turn.t("poll_question", minimum=MIN_GROUP), options)
+    key = "poll_question" if await is_team_chat(turn, poll.chat_ref) else "poll_question_on_close"
+    question = await turn.ask(turn.t(key, minimum=MIN_GROUP), options)
     return [public(question)]
 
 
@@ -95,7 +97,7 @@ async def show_when_enough(turn: Turn, poll: PitfallPoll) -> None:
     text = "\n\n".join([render_result(turn.content, lang, votes),
                          turn.content.text("poll_result_open", lang, minimum=MIN_GROUP)])
     if await post_to_team(turn, poll.chat_ref, result_key(poll),
-                          local_date(turn, poll.started_at), [Text(text=text)]):
+                          turn.local_date(poll.started_at), [Text(text=text)]):
         poll.shown = {"votes": len(votes), "counts": dict(Counter(v.pitfall_id for v in votes))}
         logger.info("pitfall poll %s: result posted with %s votes", poll.id, len(votes))
 

@@ -4,7 +4,9 @@ aggregate per condition (numbers only for groups of three or more) and the two c
 to talk about, each with a question for the conversation.
 
 The aggregate is posted by itself, once, as soon as three people have answered every
-statement (through the outbox, since it happens in someone's private turn). The session
+statement (through the outbox, since it happens in someone's private turn), when the
+session was opened in a bound channel; opened in a private or unbound chat, it shows the
+result only when closed, and its words say so. The session
 stays open for whoever is still answering. When the leader closes it, a final result is
 posted only where it cannot give anyone away: a condition's number is updated only when at
 least three more people scored it since the first post (or it had no number then);
@@ -28,7 +30,7 @@ from bot.flows.instruments.common import (
     bar,
     first_word,
     forget,
-    local_date,
+    is_team_chat,
     may_lead,
     never_seen,
     post_to_team,
@@ -100,21 +102,33 @@ async def start(turn: Turn) -> list[Reply]:
         text=turn.t("reflection_invite", number=session.number, minimum=MIN_GROUP),
         button=turn.t("reflection_join"), action=f"rj:{session.id}",
     )))
-    replies.append(await turn.ask(turn.t("reflection_leader_next", minimum=MIN_GROUP),
+    posts = await is_team_chat(turn, session.chat_ref)
+    next_key = "reflection_leader_next" if posts else "reflection_leader_next_on_close"
+    replies.append(await turn.ask(turn.t(next_key, minimum=MIN_GROUP),
                                   [Option(turn.t("reflection_join"), f"rj:{session.id}")]))
     return replies
 
 
 async def status(turn: Turn) -> list[Reply]:
-    """How many have answered so far: a count, never a score."""
+    """How many are done and how many still busy: counts, never a score; and when the
+    total is (or was) shown, counted in people done as the post itself is."""
     if not may_lead(turn.member):
         return leaders_only(turn)
     session = await store.open_session(turn.session, turn.partnership.id)
     if session is None:
         return [turn.say("reflection_none_open")]
     answers = await store.session_answers(turn.session, session.id)
-    return [turn.say("reflection_status", number=session.number,
-                     count=len({a.member_id for a in answers}), minimum=MIN_GROUP)]
+    done = finished(answers)
+    if session.shown is not None:
+        when = "reflection_status_shown"
+    elif await is_team_chat(turn, session.chat_ref):
+        when = "reflection_status_posts"
+    else:
+        when = "reflection_status_on_close"
+    return [Text(text=" ".join([
+        turn.t("reflection_status", number=session.number, done=done,
+               busy=len({a.member_id for a in answers}) - done),
+        turn.t(when, minimum=MIN_GROUP)]))]
 
 
 async def close(turn: Turn) -> list[Reply]:
@@ -175,9 +189,8 @@ async def answer(turn: Turn, session_id: int, condition: str, value: str) -> lis
         {"statement_id": session.statement_ids[CONDITION_IDS.index(condition)],
          "status": status_, "score": score, "answered_at": turn.now},
     )
-    replies = await next_statement(turn, session, intro=False)
-    await show_when_enough(turn, session)
-    return replies
+    await show_when_enough(turn, session)  # first: the reply tells whether it was posted
+    return await next_statement(turn, session, intro=False)
 
 
 async def show_when_enough(turn: Turn, session: ReflectionSession) -> None:
@@ -194,7 +207,7 @@ async def show_when_enough(turn: Turn, session: ReflectionSession) -> None:
         render_result(turn.content, lang, session.number, respondents, found),
         turn.content.text("reflection_result_open", lang, minimum=MIN_GROUP)])
     if await post_to_team(turn, session.chat_ref, result_key(session),
-                          local_date(turn, session.opened_at), [Text(text=text)]):
+                          turn.local_date(session.opened_at), [Text(text=text)]):
         session.shown = {"respondents": respondents,
                          "conditions": {r.condition: [r.respondents, r.mean] for r in found}}
         logger.info("reflection session %s: result posted with %s respondents", session.id,
@@ -226,7 +239,12 @@ async def next_statement(turn: Turn, session: ReflectionSession, intro: bool) ->
     remaining = [c for c in CONDITION_IDS if c not in answered]
     if not remaining:
         await forget(turn)
-        done = "reflection_done" if session.shown is None else "reflection_done_shown"
+        if session.shown is not None:
+            done = "reflection_done_shown"
+        elif await is_team_chat(turn, session.chat_ref):
+            done = "reflection_done"
+        else:  # a private or unbound chat: the total is shown only when it is closed
+            done = "reflection_done_on_close"
         return [turn.say(done, minimum=MIN_GROUP)]
     condition = turn.content.condition(remaining[0])
     statement = turn.content.statement(session.statement_ids[CONDITION_IDS.index(condition.id)])

@@ -5,7 +5,10 @@ an outcome is posted with the questions, without a name, and all of them once mo
 the conversation ends.
 
 The questions go to the chat where the talk-plate is held (`chat_ref`); its buttons only
-move it on from there, so no question ends up in someone's private chat by mistake. The
+move it on from there, so no question ends up in someone's private chat by mistake. Typed
+in another team chat, `praatplaat` puts it on the table there; from a private chat it
+does not move one held in a team chat. Only who started it, or a project leader, ends it
+or starts it over, by button or by typing. The
 first question is a message in the channel; the first button pressed under it tells which
 message that is (`thread_ref`), and every next question and outcome goes in its thread.
 Outcomes are usually typed in a private chat, so they reach the channel through the outbox.
@@ -22,6 +25,7 @@ from bot.flows.instruments.common import (
     bullet_list,
     first_word,
     forget,
+    is_team_chat,
     may_lead,
     post_to_team,
     public,
@@ -53,9 +57,13 @@ async def command(turn: Turn, arg: str) -> list[Reply]:
     `praatplaat stop` ends it; `praatplaat nieuw` starts over."""
     word = first_word(arg)
     plate = await store.running_talk_plate(turn.session, turn.partnership.id)
+    if plate is not None and await kept_in_team_chat(turn, plate):
+        return [turn.say("talk_elsewhere")]
     if word in STOP_WORDS:
         if plate is None:
             return [turn.say("talk_none_running")]
+        if not may_end(turn, plate):
+            return [turn.say("talk_not_yours")]
         return await finish(turn, plate)
     if plate is not None and word not in NEW_WORDS:
         if plate.chat_ref != turn.incoming.chat[:100]:  # put back on the table here
@@ -63,6 +71,8 @@ async def command(turn: Turn, arg: str) -> list[Reply]:
         return [await post_question(turn, plate)]
     replies: list[Reply] = []
     if plate is not None:
+        if not may_end(turn, plate):
+            return [turn.say("talk_not_yours")]
         replies += await finish(turn, plate)
     plate = TalkPlate(partnership_id=turn.partnership.id, started_by=turn.member.id,
                       started_at=turn.now, chat_ref=turn.incoming.chat[:100], position=0)
@@ -72,6 +82,20 @@ async def command(turn: Turn, arg: str) -> list[Reply]:
     total = len(questions(turn.content.talk_plate))
     intro = turn.content.text("talk_intro", turn.lang, total=total)
     return [*replies, public(TextReply(text=intro)), await post_question(turn, plate)]
+
+
+def may_end(turn: Turn, plate: TalkPlate) -> bool:
+    """Who started the talk-plate, or a project leader, ends it (or starts it over)."""
+    return may_lead(turn.member) or plate.started_by == turn.member.id
+
+
+async def kept_in_team_chat(turn: Turn, plate: TalkPlate) -> bool:
+    """Whether the talk-plate is held in a team chat and this chat is not one (a private
+    chat, say): it stays where the team follows it, and is not led from here."""
+    here = turn.incoming.chat[:100]
+    if here == plate.chat_ref or (not turn.incoming.direct and await is_team_chat(turn, here)):
+        return False
+    return await is_team_chat(turn, plate.chat_ref)
 
 
 async def post_question(turn: Turn, plate: TalkPlate) -> Reply:
@@ -136,7 +160,7 @@ async def act(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
         return [FreeText(prompt=turn.t("talk_note_prompt", topic=topic.name.get(turn.lang).lower()),
                          skip=cancel)]
     if what == "stop":
-        if not (may_lead(turn.member) or plate.started_by == turn.member.id):
+        if not may_end(turn, plate):
             return [turn.say("talk_not_yours")]
         return await finish(turn, plate)
     if position + 1 >= len(questions(turn.content.talk_plate)):
