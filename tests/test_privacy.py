@@ -13,13 +13,14 @@ from adapters.memory import MemoryChat
 from bot.content import Content
 from bot.demo import create_demo_partnership
 from bot.engine import Engine
-from bot.messages import FIRST, Choice, Text
+from bot.messages import FIRST, Choice, Image, Text
 from bot.privacy import erase_member, export_member
 from bot.store.instruments import FigureEightLevel, PlanStep, TalkPlateOutcome
 from bot.store.models import Answer, Member, Partnership
 from bot.store.nudges import NudgeGroupMember
 from bot.store.schedule import OutboxMessage
 from scheduler.holidays import load_holidays
+from scheduler.outbox import Envelope, enqueue, load_replies
 from scheduler.planner import plan_due
 from scheduler.rules import Changes, configure
 from tests.conftest import Clock, onboard
@@ -206,3 +207,23 @@ async def test_erasure_takes_the_person_out_of_a_planned_nudge_round_not_yet_sen
     assert post.payload[1]["mentions"][0]["user"] == "cas-5820"
     [private] = [row for row in rows if row.direct]
     assert {"user": "cas-5820", "name": "Cas-5820"} in private.payload[0]["mentions"]
+
+
+async def test_erasing_someone_named_like_a_common_word_leaves_other_messages(
+    sessions: Sessions, partnership: Partnership, clock: Clock
+) -> None:
+    """Only nudges name people in text; a name such as "de" takes nothing else with it."""
+    async with sessions() as session, session.begin():
+        named_de = await add_member(session, partnership, "de", clock.now)
+        other = await add_member(session, partnership, "anna-5150", clock.now)
+        replies = (Text(text="Hoe gaat de samenwerking?"),
+                   Image(png=b"\x89PNG de" * 50, caption="De vijf voorwaarden"))
+        await enqueue(session, [Envelope(
+            "checkin", partnership.id, f"member:{other.id}", clock.now.date(), "test",
+            "anna-5150", True, replies, clock.now, None, other.id)], clock.now)
+        erased = named_de.id
+    async with sessions() as session, session.begin():
+        assert await erase_member(session, erased) is not None
+    async with sessions() as session:
+        [row] = list(await session.scalars(select(OutboxMessage)))
+    assert load_replies(row.payload) == list(replies)

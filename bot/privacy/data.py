@@ -175,22 +175,27 @@ async def _drop_messages_naming(
     """Take every message that names the person (a mention of them, or their name) out of
     the partnership's outbox rows, queued or sent: a partner's nudge invitation, their
     invitation in the thread of the channel's nudge post, a list of the pairs. The rest of
-    a row stays; a row left without messages is deleted. Returns (changed, deleted)."""
+    a row stays; a row left without messages is deleted. Returns (changed, deleted).
+
+    A plain name is looked for in nudge messages only, the one kind that names people in
+    text: a short name is a common word in other messages (and inside an image's base64)."""
     word = re.compile(rf"(?<!\w){re.escape(name.strip())}(?!\w)", re.IGNORECASE) \
         if name.strip() else None
 
-    def names_them(value: Any) -> bool:
+    def names_them(value: Any, by_name: bool) -> bool:
         if isinstance(value, str):
-            return value == user_ref or bool(word and word.search(value))
+            return value == user_ref or bool(by_name and word and word.search(value))
         if isinstance(value, dict):
-            return any(names_them(v) for key, v in value.items() if key != "type")
-        return isinstance(value, list) and any(names_them(v) for v in value)
+            return any(names_them(v, by_name) for key, v in value.items()
+                       if key not in ("type", "png"))
+        return isinstance(value, list) and any(names_them(v, by_name) for v in value)
 
     changed = deleted = 0
-    rows = await session.execute(select(OutboxMessage.id, OutboxMessage.payload)
-                                 .where(OutboxMessage.partnership_id == partnership_id))
-    for row_id, payload in rows.all():
-        kept = [reply for reply in payload if not names_them(reply)]
+    rows = await session.execute(
+        select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.payload)
+        .where(OutboxMessage.partnership_id == partnership_id))
+    for row_id, kind, payload in rows.all():
+        kept = [reply for reply in payload if not names_them(reply, kind.startswith("nudge"))]
         if len(kept) == len(payload):
             continue
         if not kept:
