@@ -111,6 +111,13 @@ def split_mentions(text: str, mentions: Sequence[Mention]) -> list[str | Mention
     return [part for part in parts if part != ""]
 
 
+def press_took_effect(incoming: Incoming, replies: Sequence[Reply]) -> bool:
+    """Whether a pressed question may now show the choice instead of its buttons: the
+    engine answered, did not ask to `retry`, and did not itself edit that message."""
+    return bool(replies) and all(
+        reply.edit_of != incoming.message and not reply.retry for reply in replies)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Text(Reply):
     """Plain text; `mentions` fill the `mention_mark(i)` places in it (see `split_mentions`)."""

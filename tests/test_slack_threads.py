@@ -123,7 +123,7 @@ async def test_a_question_pressed_in_the_dm_shows_the_choice_without_buttons(
     blocks = blocks_of(update)
     assert sections(blocks) == sections(blocks_of(question))  # the question stays
     assert [b["type"] for b in blocks if b["type"] == "actions"] == []
-    assert blocks[-1]["elements"][0]["text"] == content.text("slack_chosen", "nl",
+    assert blocks[-1]["elements"][0]["text"] == content.text("chosen", "nl",
                                                              choice="Vmbo De Brug")
     assert elements(slack.fake.shown[question.result["ts"]].blocks) == []
 
@@ -154,7 +154,7 @@ async def test_an_ephemeral_question_is_replaced_through_the_response_url(
     assert replaced.args["replace_original"] is True
     assert replaced.args["ts"] == question.result["message_ts"]
     assert blocks_of(replaced)[-1]["elements"][0]["text"] == content.text(
-        "slack_chosen", "nl", choice="Vmbo De Brug")
+        "chosen", "nl", choice="Vmbo De Brug")
     assert elements(slack.fake.shown[question.result["message_ts"]].blocks) == []
     assert slack.fake.of("chat.update") == []
 

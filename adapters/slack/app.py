@@ -55,7 +55,15 @@ from adapters.slack.render import (
 from adapters.slack.translate import PLATFORM, is_dm, ref, split_ref
 from adapters.web import WebServer
 from bot.engine import Engine
-from bot.messages import DeliveryError, Incoming, Reply, RetryLater, Text, Unreachable
+from bot.messages import (
+    DeliveryError,
+    Incoming,
+    Reply,
+    RetryLater,
+    Text,
+    Unreachable,
+    press_took_effect,
+)
 from bot.privacy.redact import protect
 from bot.profile import language_of, mark_unreachable, member_profile
 from bot.settings import Settings, SettingsError
@@ -248,9 +256,7 @@ class SlackAdapter:
         channel = channel or await open_dm(client, user)
         incoming = translate.from_action(body, value, team, ref(team, channel), direct)
         replies = await self._answer(client, incoming, Target(channel, user, direct))
-        if (replies and translate.pressed_privately(body)
-                and all(reply.edit_of != incoming.message and not reply.retry
-                        for reply in replies)):
+        if translate.pressed_privately(body) and press_took_effect(incoming, replies):
             await self._show_pressed(body, client, respond, incoming)
 
     async def _show_pressed(self, body: dict[str, Any], client: AsyncWebClient,
@@ -262,7 +268,7 @@ class SlackAdapter:
         if label is not None:
             lang = await self._language(incoming.user, incoming.locale)
             await show_choice(client, respond, body,
-                              self.content.text("slack_chosen", lang, choice=label))
+                              self.content.text("chosen", lang, choice=label))
 
     async def _on_open_answer(self, ack: AsyncAck, body: dict[str, Any],
                               client: AsyncWebClient, context: AsyncBoltContext) -> None:

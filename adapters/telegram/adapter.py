@@ -34,6 +34,7 @@ from bot.messages import (
     Reply,
     Text,
     Unreachable,
+    press_took_effect,
 )
 from bot.privacy.redact import protect
 from bot.profile import language_of
@@ -254,9 +255,7 @@ class TelegramAdapter:
         if in_private and not incoming.direct and not await self._in_group(incoming):
             incoming = replace(incoming, chat=str(origin.id), direct=True)
         replies = await self.engine.handle(incoming)
-        if (query is not None and replies and in_private
-                and all(reply.edit_of != incoming.message and not reply.retry
-                        for reply in replies)):
+        if query is not None and in_private and press_took_effect(incoming, replies):
             await self._show_pressed(query, incoming)
         await self._deliver(incoming, origin.id, replies)
 
@@ -268,7 +267,7 @@ class TelegramAdapter:
         lang = (await language_of(self.engine.sessions, PLATFORM, incoming.user)
                 or _language(incoming.locale))
         label = delivery.pressed_label(query)
-        chosen = self.engine.content.text("telegram_chosen", lang, choice=label) if label else None
+        chosen = self.engine.content.text("chosen", lang, choice=label) if label else None
         await delivery.tidy(query, chosen)
 
     async def _deliver(self, incoming: Incoming, origin: int, replies: list[Reply]) -> None:
