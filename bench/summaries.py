@@ -74,7 +74,9 @@ async def fill(engine: AsyncEngine, content: Content, partnerships: int, members
                               "statement_id": round_["statement_ids"][m % 3],
                               "status": "scored" if known else "dont_know",
                               "score": rng.randint(1, 5) if known else None,
-                              "comment": None, "answered_at": round_["opens_at"]})
+                              "comment": None, "answered_at": round_["opens_at"],
+                              "side": ("vmbo", "mbo")[m % 2],
+                              "level": LEVELS[m % len(LEVELS)]})
                 if len(batch) >= CHUNK:
                     await connection.execute(insert(Answer), batch)
                     rows += len(batch)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,7 +27,6 @@ from scheduler.sender import Clock, Sender, utc_now
 logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 30.0
-RETENTION_ZONE = ZoneInfo("Europe/Amsterdam")
 
 
 class ScheduleRunner:
@@ -52,17 +50,17 @@ class ScheduleRunner:
                                        when_unreachable=channel_fallback(content))
         self._apscheduler: AsyncIOScheduler | None = None
         self._ticking: asyncio.Task[object] | None = None
-        self._retention_day: date | None = None
+        self._retention_hour: datetime | None = None
 
     async def tick(self) -> int:
-        """Plan whatever is due now, wake the sender, and once a day apply retention; never
+        """Plan whatever is due now, wake the sender, and once an hour apply retention; never
         raises. `stop` waits for a running tick, retention included, before the database
         goes away."""
         self._ticking = asyncio.current_task()
         try:
             queued = await plan_due(self.sessions, self.content, self.holidays, self.clock())
             self.sender.wake()
-            await self._daily_retention()
+            await self._hourly_retention()
             return queued
         except Exception:
             logger.exception("scheduler tick failed; the next tick tries again")
@@ -70,18 +68,20 @@ class ScheduleRunner:
         finally:
             self._ticking = None
 
-    async def _daily_retention(self) -> None:
-        """The retention job, once per local day per process (it is idempotent anyway)."""
+    async def _hourly_retention(self) -> None:
+        """The retention job, once an hour per process (it is idempotent anyway): a month's
+        data goes at midnight in its partnership's time zone, whichever zone that is, so the
+        job runs within the hour after it."""
         now = self.clock()
-        today = now.astimezone(RETENTION_ZONE).date()
-        if self._retention_day == today:
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        if self._retention_hour == hour:
             return
-        self._retention_day = today
+        self._retention_hour = hour
         try:
             async with self.sessions() as session, session.begin():
                 await apply_retention(session, now)
         except Exception:
-            logger.exception("retention job failed; it runs again tomorrow")
+            logger.exception("retention job failed; it runs again within the hour")
 
     async def start(self) -> None:
         scheduler = AsyncIOScheduler(timezone=UTC)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.nudges.stats import NudgeStats
-from bot.store import db
+from bot.store import db, repo
 from bot.store.models import Answer, CheckInRound, Member, Partnership, School
 
 ACHTJE = Path(sys.executable).with_name("achtje")
@@ -97,18 +97,21 @@ class Partners:
             return round_.id
 
     async def answer(self, round_id: int, statement: str, members: list[int],
-                     scores: list[Score], comments: list[str | None] | None = None) -> None:
-        """Member n gives scores[n] (and comments[n]) on one statement."""
+                     scores: list[Score], comments: list[str | None] | None = None,
+                     at: datetime = datetime(2026, 1, 1, tzinfo=UTC)) -> None:
+        """Member n gives scores[n] (and comments[n]) on one statement, at `at`, in the group
+        (school type and level) the member is in now, as the check-in stores it."""
         async with self.sessions() as session, session.begin():
             for n, (member, score) in enumerate(zip(members, scores, strict=True)):
                 if score is None:
                     continue
                 status = {"dk": "dont_know", "skip": "skipped"}.get(str(score), "scored")
+                side, level = await repo.answer_group(session, member)
                 session.add(Answer(
                     round_id=round_id, member_id=member, statement_id=statement, status=status,
                     score=score if isinstance(score, int) else None,
                     comment=comments[n] if comments else None,
-                    answered_at=datetime(2026, 1, 1, tzinfo=UTC),
+                    answered_at=at, side=side, level=level,
                 ))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
@@ -53,6 +54,21 @@ async def test_times_come_back_in_utc(sessions: async_sessionmaker[Any]) -> None
     async with sessions() as session:
         stored = await session.scalar(select(Partnership.created_at))
     assert stored == moment and stored.tzinfo is not None
+
+
+async def test_a_local_time_is_stored_and_compared_as_the_same_instant(
+    sessions: async_sessionmaker[Any],
+) -> None:
+    """Midnight in Amsterdam is 23:00 UTC the day before, on SQLite as on PostgreSQL."""
+    midnight = datetime(2026, 3, 1, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    async with sessions() as session, session.begin():
+        session.add(Partnership(name="Tijd", created_at=midnight))
+    async with sessions() as session:
+        assert await session.scalar(select(Partnership.created_at)) == datetime(
+            2026, 2, 28, 23, tzinfo=UTC)
+        before = datetime(2026, 2, 28, 23, 30, tzinfo=UTC)
+        assert await session.scalar(select(Partnership.name).where(
+            Partnership.created_at < before)) == "Tijd"
 
 
 def test_plain_urls_get_the_async_driver() -> None:

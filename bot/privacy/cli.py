@@ -108,10 +108,12 @@ def retention_run() -> None:
 @retention_app.command("set")
 def retention_set(
     partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
-    answer_months: Annotated[int, typer.Option(min=1, max=120,
-                                               help="Months answers are kept.")] = 24,
+    answer_months: Annotated[int, typer.Option(
+        min=1, max=120, help="Calendar months a month's answers, votes and pairings are kept "
+                             "after that month ends.")] = 24,
     open_text_months: Annotated[int, typer.Option(
-        min=0, max=24, help="Months open texts are kept after the month's summary.")] = 3,
+        min=0, max=24, help="Calendar months a month's open texts are kept after that month "
+                            "ends.")] = 3,
 ) -> None:
     """Set a partnership's retention terms (as its school boards decided)."""
 
@@ -121,8 +123,8 @@ def retention_set(
         await session.merge(RetentionSettings(
             partnership_id=partnership, answer_months=answer_months,
             open_text_months=open_text_months, updated_at=datetime.now(UTC)))
-        return (f"partnership {partnership}: answers {answer_months} months, open texts "
-                f"{open_text_months} months after the monthly summary")
+        return (f"partnership {partnership}: a month's answers are kept {answer_months} "
+                f"months, its open texts {open_text_months} months after the month ends")
 
     typer.echo(with_session(work))
 

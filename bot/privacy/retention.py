@@ -1,10 +1,22 @@
 """The retention job: what is older than the partnership's terms is deleted or blanked.
 
-Per partnership (defaults in bot.store.privacy): answers, votes, nudge rounds and
-figure-eight checks older than `answer_months` are deleted; open texts (an answer's
-comment) are blanked `open_text_months` after the summary of their month: the summary of
-July goes out early August, so with 3 months July's texts are blanked on 1 November.
-Platform bookkeeping is pruned for everyone: handled-event ids after 30 days, sent or
+Personal data of the partnership's activity goes by whole calendar months in the
+partnership's own time zone, never row by row: a month's data is kept for `answer_months`
+calendar months after that month ends and then goes all at once, at local midnight. With
+24 months, what counts in October 2024 is kept through October 2026 and deleted on
+1 November 2026. What counts in which month:
+
+- check-in answers and their open texts: the month their round closes in, the month a
+  summary counts them in (an answer typed on 30 September in a round that closes on
+  3 October is October's);
+- reflection answers: the month their session opened; pitfall votes: the month their poll
+  started; figure-eight checks: the month they started; coffee (nudge) rounds with their
+  pairs and answers: the month they were planned in, as the summary's nudge numbers count
+  them.
+
+Open texts (an answer's comment) are blanked the same way after `open_text_months`: with 3,
+July's texts (the summary of July goes out early August) are blanked on 1 November.
+Platform bookkeeping is pruned for everyone by age: handled-event ids after 30 days, sent or
 failed outbox messages after 90 days, conversation state untouched for 90 days, setup
 wizards left for a week, expired Slack install states.
 """
@@ -14,12 +26,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.months import shift_month
+from bot.months import month_bounds, shift_month
 from bot.store.instruments import (
     FigureEightCheck,
     PitfallPoll,
@@ -64,10 +77,12 @@ class RetentionReport:
 
 
 def months_before(now: datetime, months: int, timezone: str) -> datetime:
-    """The first instant of the local month `months` before the month of `now`."""
-    zone = ZoneInfo(timezone)
-    first = shift_month(now.astimezone(zone).date(), -months)
-    return datetime(first.year, first.month, 1, tzinfo=zone)
+    """The first instant (UTC) of the local calendar month `months` months before the month
+    of `now`: what counts in an earlier month has been kept `months` months after its month
+    ended. Calendar months, so never 31 days each, and leap years need no care."""
+    month = now.astimezone(ZoneInfo(timezone)).date().replace(day=1)
+    start, _ = month_bounds(shift_month(month, -months), timezone)
+    return start
 
 
 async def apply_retention(session: AsyncSession, now: datetime) -> RetentionReport:
@@ -76,9 +91,10 @@ async def apply_retention(session: AsyncSession, now: datetime) -> RetentionRepo
     terms = {row.partnership_id: row for row in await session.scalars(select(RetentionSettings))}
     for partnership in await session.scalars(select(Partnership).order_by(Partnership.id)):
         found = terms.get(partnership.id)
-        answer_months = found.answer_months if found else ANSWER_MONTHS
-        text_months = found.open_text_months if found else OPEN_TEXT_MONTHS
-        await _partnership(session, report, partnership, now, answer_months, text_months)
+        await retain_partnership(
+            session, report, partnership, now,
+            answer_months=found.answer_months if found else ANSWER_MONTHS,
+            text_months=found.open_text_months if found else OPEN_TEXT_MONTHS)
     report.add("processed_event", _count(await session.execute(delete(ProcessedEvent).where(
         ProcessedEvent.processed_at < now - timedelta(days=PROCESSED_EVENT_DAYS)))))
     report.add("outbox", _count(await session.execute(delete(OutboxMessage).where(
@@ -95,35 +111,42 @@ async def apply_retention(session: AsyncSession, now: datetime) -> RetentionRepo
     return report
 
 
-async def _partnership(session: AsyncSession, report: RetentionReport, partnership: Partnership,
-                       now: datetime, answer_months: int, text_months: int) -> None:
-    answers_before = now - _months(answer_months)
+async def retain_partnership(session: AsyncSession, report: RetentionReport,
+                             partnership: Partnership, now: datetime, *, answer_months: int,
+                             text_months: int) -> None:
+    """One partnership's months past their terms, each month's rows all at once.
+
+    This is where a partnership's retention starts: anything that must read a month's rows
+    before they go belongs at the top of this function.
+    """
+    answers_before = months_before(now, answer_months, partnership.timezone)
     texts_before = months_before(now, text_months, partnership.timezone)
-    rounds = select(CheckInRound.id).where(CheckInRound.partnership_id == partnership.id)
-    report.add("answer", _count(await session.execute(delete(Answer).where(
-        Answer.round_id.in_(rounds), Answer.answered_at < answers_before))))
+
+    def rounds(before: datetime) -> Select[Any]:
+        """The partnership's rounds that close in a month before `before`."""
+        return select(CheckInRound.id).where(CheckInRound.partnership_id == partnership.id,
+                                             CheckInRound.closes_at < before)
+
+    report.add("answer", _count(await session.execute(
+        delete(Answer).where(Answer.round_id.in_(rounds(answers_before))))))
     report.add("open_text", _count(await session.execute(
-        update(Answer).where(Answer.round_id.in_(rounds), Answer.comment.is_not(None),
-                             Answer.answered_at < texts_before).values(comment=None))))
+        update(Answer).where(Answer.round_id.in_(rounds(texts_before)),
+                             Answer.comment.is_not(None)).values(comment=None))))
     sessions = select(ReflectionSession.id).where(
-        ReflectionSession.partnership_id == partnership.id)
-    report.add("reflection_answer", _count(await session.execute(delete(ReflectionAnswer).where(
-        ReflectionAnswer.session_id.in_(sessions),
-        ReflectionAnswer.answered_at < answers_before))))
-    polls = select(PitfallPoll.id).where(PitfallPoll.partnership_id == partnership.id)
-    report.add("pitfall_vote", _count(await session.execute(delete(PitfallVote).where(
-        PitfallVote.poll_id.in_(polls), PitfallVote.voted_at < answers_before))))
+        ReflectionSession.partnership_id == partnership.id,
+        ReflectionSession.opened_at < answers_before)
+    report.add("reflection_answer", _count(await session.execute(
+        delete(ReflectionAnswer).where(ReflectionAnswer.session_id.in_(sessions)))))
+    polls = select(PitfallPoll.id).where(PitfallPoll.partnership_id == partnership.id,
+                                         PitfallPoll.started_at < answers_before)
+    report.add("pitfall_vote", _count(await session.execute(
+        delete(PitfallVote).where(PitfallVote.poll_id.in_(polls)))))
     report.add("nudge_round", _count(await session.execute(delete(NudgeRound).where(
         NudgeRound.partnership_id == partnership.id,
         NudgeRound.planned_at < answers_before))))
     report.add("figure_eight_check", _count(await session.execute(
         delete(FigureEightCheck).where(FigureEightCheck.partnership_id == partnership.id,
                                        FigureEightCheck.started_at < answers_before))))
-
-
-def _months(months: int) -> timedelta:
-    """A term in months, counted generously as 31 days each (never too early)."""
-    return timedelta(days=31 * months)
 
 
 def _count(result: object) -> int:

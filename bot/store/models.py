@@ -30,7 +30,9 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime stored; use UTC-aware datetimes")
-        return value
+        # SQLite keeps the wall clock without its zone: a local time must become UTC first,
+        # or a comparison with a month's local midnight is off by the zone's offset.
+        return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is not None and value.tzinfo is None:
@@ -127,7 +129,12 @@ class CheckInRound(Base):
 
 
 class Answer(Base):
-    """A member's score for one statement in one round; `score` is None for don't know/skip."""
+    """A member's score for one statement in one round; `score` is None for don't know/skip.
+
+    `side` (the school type) and `level` are who the member was when they gave this answer,
+    so the summary groups it there even after the member changes school or level; an
+    answer given again (a changed score) takes them anew with its `answered_at`.
+    """
 
     __tablename__ = "answer"
     __table_args__ = (UniqueConstraint("round_id", "member_id", "statement_id"),)
@@ -142,6 +149,8 @@ class Answer(Base):
     score: Mapped[int | None]
     comment: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime]
+    side: Mapped[str | None] = mapped_column(String(10))  # vmbo / mbo / other, at answer time
+    level: Mapped[str | None] = mapped_column(String(20))  # board / management / teachers
 
 
 class Conversation(Base):

@@ -18,7 +18,8 @@ OPEN_TEXT_MONTHS = 3
 
 
 class RetentionSettings(Base):
-    """Months answers are kept, and months open texts are kept after the month's summary."""
+    """Calendar months a month's answers (votes, pairings, ...) and its open texts are kept
+    after that month ends; `bot.privacy.retention` removes them a whole month at once."""
 
     __tablename__ = "retention_settings"
 

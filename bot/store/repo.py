@@ -128,6 +128,16 @@ async def answers(session: AsyncSession, round_id: int, member_id: int) -> dict[
     return {row.statement_id: row for row in rows}
 
 
+async def answer_group(session: AsyncSession, member_id: int) -> tuple[str | None, str | None]:
+    """The member's school type (side) and level now: the group an answer given now counts
+    in, stored with it so a later move to another school or level leaves it where it was."""
+    found = (await session.execute(
+        select(School.type, Member.level).select_from(Member)
+        .outerjoin(School, School.id == Member.school_id).where(Member.id == member_id)
+    )).first()
+    return (found[0], found[1]) if found is not None else (None, None)
+
+
 async def save_answer(
     session: AsyncSession,
     *,
@@ -138,8 +148,15 @@ async def save_answer(
     score: int | None,
     now: datetime,
 ) -> None:
-    """Store or replace one answer; the unique key keeps it one row however often it comes."""
-    values = {"status": status, "score": score, "comment": None, "answered_at": now}
+    """Store or replace one answer; the unique key keeps it one row however often it comes.
+
+    The row keeps the member's group as it is now (`answer_group`). An answer given again
+    (a changed score, only while the round is open) is a new answer: it takes the group
+    anew, together with its time, so the row always says who gave it when it was last given.
+    """
+    side, level = await answer_group(session, member_id)
+    values = {"status": status, "score": score, "comment": None, "answered_at": now,
+              "side": side, "level": level}
     statement = (
         insert_for(session, Answer)
         .values(round_id=round_id, member_id=member_id, statement_id=statement_id, **values)

@@ -2,6 +2,12 @@
 
 Scores come back per class (side x level x topic), never per person: each respondent's
 scores on a topic are averaged first (so everyone weighs once), then summed per class.
+
+The class is who the respondent was when they answered (`Answer.side`, `Answer.level`),
+never their member row now: a later move to another school or level leaves a month's
+groups as they were. Should someone move in the middle of a month, all their answers of
+that month count in the group of their last answer in it, so each person stays in one
+class per month (the privacy check in `privacy.py` relies on that).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Float, Select, bindparam, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.models import Answer, CheckInRound, Member, School
+from bot.store.models import Answer, CheckInRound, Member
 
 
 @dataclass(frozen=True)
@@ -104,13 +110,18 @@ def _class_scores_query(topic_of: tuple[tuple[str, str], ...], months: int) -> S
     """Built once per content: with a few dozen statements this takes milliseconds."""
     in_month = [Answer.round_id.in_(bindparam(f"month_{n}", expanding=True))
                 for n in range(months)]
+    month = case(*((where, n) for n, where in enumerate(in_month)))
+    # The group of the person's last answer in the month, for all of that month's answers.
+    by, latest = (Answer.member_id, month), (Answer.answered_at.desc(), Answer.id.desc())
     answers = (
-        select(Answer.member_id, School.type.label("side"), Member.level.label("level"),
-               case(*((where, n) for n, where in enumerate(in_month))).label("month"),
+        select(Answer.member_id,
+               func.first_value(Answer.side).over(partition_by=by, order_by=latest)
+               .label("side"),
+               func.first_value(Answer.level).over(partition_by=by, order_by=latest)
+               .label("level"),
+               month.label("month"),
                case(dict(topic_of), value=Answer.statement_id).label("topic"),
                Answer.score, Answer.status)
-        .join(Member, Member.id == Answer.member_id)
-        .outerjoin(School, School.id == Member.school_id)
         .where(or_(*in_month),
                Answer.statement_id.in_([statement for statement, _ in topic_of]))
         .subquery()
