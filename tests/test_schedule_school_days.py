@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from adapters.memory import MemoryChat
 from bot.content import Content
 from bot.store.models import Partnership
 from bot.store.schedule import OutboxMessage, Schedule
@@ -20,7 +21,9 @@ from scheduler.calendar import Closure, Recurrence, SchoolCalendar, resolve
 from scheduler.holidays import load_holidays
 from scheduler.planner import plan_due
 from scheduler.rules import Changes, configure
+from tests.conftest import Clock
 from tests.scheduler_fakes import add_members, utc
+from tests.test_schedule_chat import coming, lead, scheduled
 from tests.test_schedule_preview import achtje, line, preview_text
 
 HOLIDAYS = load_holidays()
@@ -144,6 +147,17 @@ async def test_the_preview_of_a_move_past_easter_names_both_days(
     easter = line(lines, "vr 26-03-2027 15:30", "check-in")
     assert "verschoven naar di 30-03-2027 15:30" in easter
     assert easter.endswith("Goede Vrijdag (feestdag); 2e Paasdag (feestdag)")
+
+
+async def test_rooster_in_chat_names_the_public_holiday(
+    sessions: Sessions, partnership: Partnership, chat: MemoryChat, clock: Clock,
+) -> None:
+    clock.now = utc(2027, 5, 3, 9)  # Monday before Hemelvaartsdag
+    await scheduled(sessions, partnership, clock.now, first=date(2027, 5, 6), checkin_weekday=3)
+    await lead(sessions, chat)
+    shown = coming(await chat.say("rooster"))
+    assert ("- do 06-05-2027 15:30 check-in: verschoven naar vr 07-05-2027 15:30 "
+            "(Hemelvaartsdag (feestdag))") in shown
 
 
 @pytest.mark.parametrize("command", [
