@@ -3,9 +3,11 @@
 The dates come from the maintained `holidays` package (country NL, category public), not
 from a list of our own: Easter and everything that hangs from it (Goede Vrijdag, Pasen,
 Hemelvaartsdag, Pinksteren) moves every year, and Koningsdag moves to Saturday when
-27 April is a Sunday. Since version 0.109 its NL calendar has all of these, including Goede
-Vrijdag and Bevrijdingsdag in lustrum years only (2030, 2035, ...): the days most schools
-close. A test checks the days we rely on, so an upgrade that drops one fails loudly.
+27 April is a Sunday. Its NL calendar (checked in versions 0.105 and 0.109) has all of
+these as public holidays, Goede Vrijdag included (so we add nothing by hand), and
+Bevrijdingsdag in lustrum years only (2030, 2035, ...; every year only in its "optional"
+category, which we do not use): the days most schools close. A test checks every day we
+rely on, so an upgrade that drops or moves one fails loudly.
 
 The package names a holiday in Dutch (its own source text, which does not change with the
 locale); we map that name to our own id, and the words shown to people live in

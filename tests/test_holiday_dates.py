@@ -58,6 +58,8 @@ def test_the_holiday_days_agree_with_the_regulation_in_the_holidays_package(
 ) -> None:
     """A second, independent reading of the same regulation: the `holidays` package knows its
     week numbers per region. Day by day over every school year we have, they must agree."""
+    if "school" not in holiday_data.country_holidays("NL").supported_categories:
+        pytest.skip("the installed holidays package has no NL school holidays (before 0.109)")
     school = holiday_data.country_holidays("NL", subdiv=region.capitalize(),
                                            categories=("school",), years=range(2025, 2031))
     day, last = date(2025, 9, 1), date(2030, 8, 31)
