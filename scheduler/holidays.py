@@ -12,7 +12,7 @@ from datetime import date
 from functools import cache, cached_property
 from itertools import pairwise
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -165,21 +165,30 @@ class HolidayCalendar(_Model):
 
 def load_holidays(directory: Path | None = None) -> HolidayCalendar:
     """Read and check `holidays.yaml` from `directory` (falling back to the shipped one)."""
+    shipped = default_dir() / FILENAME
     path = (directory or default_dir()) / FILENAME
     if directory is not None and not path.exists():
-        path = default_dir() / FILENAME
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise HolidayError(f"{path}: file is missing") from exc
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise HolidayError(f"{path}: cannot be read: {exc}") from exc
+        path = shipped
+    raw = _read(path)
+    if isinstance(raw, dict) and "public_holidays" not in raw and path != shipped:
+        # A deployment's own file from before public holidays were closed: the shipped
+        # names of the public holidays, its own school holidays.
+        raw["public_holidays"] = (_read(shipped) or {}).get("public_holidays")
     try:
         return HolidayCalendar.model_validate(raw)
     except ValidationError as exc:
         lines = [f"{path}: {'.'.join(str(p) for p in e['loc']) or '(file)'}: {e['msg']}"
                  for e in exc.errors()]
         raise HolidayError("\n".join(lines)) from exc
+
+
+def _read(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise HolidayError(f"{path}: file is missing") from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise HolidayError(f"{path}: cannot be read: {exc}") from exc
 
 
 @cache

@@ -98,3 +98,18 @@ def test_liberation_day_is_closed_only_in_lustrum_years_and_no_holiday_is_unknow
     assert set(IDS.values()) <= HOLIDAYS.public_holidays.keys()
     assert public_holiday_on(date(2027, 5, 5)) is None and public_holiday_on(
         date(2027, 3, 30)) is None
+
+
+def test_a_deployments_own_holiday_file_without_public_holidays_still_loads(
+    tmp_path: Path
+) -> None:
+    """An ACHTJE_CONTENT_DIR with a holidays.yaml written before public holidays were closed
+    keeps its own school holidays and gets the shipped names of the public holidays."""
+    shipped = (Path(__file__).parent.parent / "content" / "holidays.yaml").read_text()
+    start, end = shipped.index("public_holidays:"), shipped.index("school_years:")
+    (tmp_path / "holidays.yaml").write_text(
+        shipped[:start] + shipped[end:].replace("zuid: [2027-07-24, 2027-09-05]",
+                                                "zuid: [2027-07-17, 2027-08-29]"))
+    own = load_holidays(tmp_path)
+    assert own.public_name("hemelvaartsdag", "en") == "Ascension Day"
+    assert own.holiday_on(date(2027, 7, 19), "zuid") is not None  # its own dates
