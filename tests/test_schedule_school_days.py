@@ -164,6 +164,7 @@ async def test_rooster_in_chat_names_the_public_holiday(
     ("schedule", "preview", "--partnership", "1", "--lang", "xx"),
     ("demo", "--months", "1", "--lang", "xx"),
     ("summary", "--partnership", "1", "--lang", "xx"),
+    ("plan", "--partnership", "1", "--lang", "xx"),
 ])
 def test_an_unknown_language_is_one_clear_error(tmp_path: Path, command: tuple[str, ...]) -> None:
     created = achtje(tmp_path, "partnership", "create", "--name", "Groen Zuid", "--school",
