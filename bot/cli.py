@@ -115,6 +115,8 @@ def demo(
 
     Runs in a throw-away in-memory database; nothing is written to ./achtje.db.
     """
+    if lang not in ("nl", "en"):
+        raise fail("--lang must be nl or en")
     settings = Settings()
     setup_logging(settings, "WARNING")
     content = content_or_fail(settings)
@@ -127,7 +129,7 @@ def demo(
         engine, sessions = await db.connect("sqlite+aiosqlite://")
         try:
             await simulate(sessions, content, months=months, members=members, start=first,
-                           seed=seed, lang=lang if lang == "en" else "nl", write=typer.echo)
+                           seed=seed, lang=lang, write=typer.echo)
         finally:
             await engine.dispose()
 

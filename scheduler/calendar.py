@@ -27,8 +27,9 @@ MIN_GAP = {"checkin": timedelta(days=7), "summary": timedelta(days=0)}
 class Closure:
     """Why a send did not happen at its regular moment.
 
-    code: weekend, holiday (detail: the holiday's id), closed_day (detail: the note),
-    quiet_hours, next_close (the next regular send follows soon), round_closed, no_data.
+    code: weekend, holiday (detail: the school holiday's id), public_holiday (detail: the
+    public holiday's id), closed_day (detail: the note), quiet_hours, next_close (the next
+    regular send follows soon), round_closed, no_data.
     """
 
     code: str
@@ -68,15 +69,37 @@ class SchoolCalendar:
     closed_days: Mapping[date, str] = field(default_factory=dict)
 
     def closure(self, day: date) -> Closure | None:
-        """Why `day` is not a school day, or None when it is one."""
-        if day.weekday() >= 5:
-            return Closure("weekend")
+        """Why `day` is not a school day, or None when it is one.
+
+        The most telling reason wins: the operator's own closed day, then the school
+        holiday (a Sunday in the summer holiday is summer holiday), then the weekend, then
+        the public holiday (a Sunday that is also Easter is just a Sunday).
+        """
         if day in self.closed_days:
             return Closure("closed_day", self.closed_days[day])
         holiday = self.holidays.holiday_on(day, self.region)
         if holiday is not None:
             return Closure("holiday", holiday.name)
+        if day.weekday() >= 5:
+            return Closure("weekend")
+        public = self.holidays.public_holiday_on(day)
+        if public is not None:
+            return Closure("public_holiday", public)
         return None
+
+    def closures(self, first: date, last: date) -> tuple[Closure, ...]:
+        """Why the days from `first` up to (not including) `last` are closed: each reason
+        once, in order. A weekend is only named when nothing else closed a day: a check-in
+        moved from Goede Vrijdag past Easter Monday gives "Goede Vrijdag; 2e Paasdag"."""
+        found: list[Closure] = []
+        day = first
+        while day < last:
+            closure = self.closure(day)
+            if closure is not None and closure not in found:
+                found.append(closure)
+            day += timedelta(days=1)
+        named = [closure for closure in found if closure.code != "weekend"]
+        return tuple(named or found)
 
     def next_school_day(self, day: date) -> date | None:
         """The first school day on or after `day` (None if none within ~20 weeks)."""
@@ -100,28 +123,31 @@ class SchoolCalendar:
     def local(self, instant: datetime) -> datetime:
         return instant.astimezone(self.zone)
 
-    def next_open(self, instant: datetime) -> tuple[datetime | None, Closure | None]:
-        """The first moment at or after `instant` that is open, and why it had to move.
+    def next_open(self, instant: datetime) -> tuple[datetime | None, tuple[Closure, ...]]:
+        """The first moment at or after `instant` that is open, and why it had to move
+        (every reason on the way, empty when it did not move).
 
         On a closed day the send keeps its time of day on the next school day; outside
         school hours it goes to the start of the (next) school day.
         """
         local = instant.astimezone(self.zone)
         day, at = local.date(), local.time().replace(tzinfo=None)
-        reason = self.closure(day)
-        if reason is None:
+        reasons: tuple[Closure, ...] = ()
+        closure = self.closure(day)
+        if closure is None:
             if self.in_hours(at):
-                return instant, None
+                return instant, ()
             if at < self.day_start:
-                return local_instant(day, self.day_start, self.zone), Closure("quiet_hours")
-            reason, at = Closure("quiet_hours"), self.day_start
+                return local_instant(day, self.day_start, self.zone), (Closure("quiet_hours"),)
+            reasons, at = (Closure("quiet_hours"),), self.day_start
             day += timedelta(days=1)
         elif not self.in_hours(at):
             at = self.day_start
         school_day = self.next_school_day(day)
         if school_day is None:
-            return None, reason
-        return local_instant(school_day, at, self.zone), reason
+            return None, (*reasons, *((closure,) if closure else ()))
+        return local_instant(school_day, at, self.zone), (*reasons,
+                                                          *self.closures(day, school_day))
 
 
 @dataclass(frozen=True)
@@ -155,16 +181,16 @@ class Recurrence:
 class Slot:
     """One regular occurrence and what happens to it: sent on time, moved, or skipped.
 
-    `reason` says why it moved or was skipped; `also` adds a second reason (a moved
-    check-in dropped because the next one follows soon).
+    `reasons` says why it moved or was skipped: every closed day's reason between the
+    regular date and the day it went to (see `SchoolCalendar.closures`), then, for a moved
+    check-in that was dropped, next_close.
     """
 
     kind: str
     nominal: date
     planned: datetime  # the regular moment, UTC
     send_at: datetime | None  # UTC; None when skipped
-    reason: Closure | None = None
-    also: Closure | None = None
+    reasons: tuple[Closure, ...] = ()
 
     @property
     def moved(self) -> bool:
@@ -175,19 +201,20 @@ def resolve(rule: Recurrence, calendar: SchoolCalendar, policy: str, nominal: da
     """What happens to the occurrence on `nominal` under `policy` ("move" or "skip")."""
     planned = local_instant(nominal, rule.at, calendar.zone)
     if not calendar.in_hours(rule.at):
-        return Slot(rule.kind, nominal, planned, None, Closure("quiet_hours"))
+        return Slot(rule.kind, nominal, planned, None, (Closure("quiet_hours"),))
     closure = calendar.closure(nominal)
     if closure is None:
         return Slot(rule.kind, nominal, planned, planned)
     if policy != "move":
-        return Slot(rule.kind, nominal, planned, None, closure)
+        return Slot(rule.kind, nominal, planned, None, (closure,))
     day = calendar.next_school_day(nominal)
     if day is None:
-        return Slot(rule.kind, nominal, planned, None, closure)
+        return Slot(rule.kind, nominal, planned, None, (closure,))
+    reasons = calendar.closures(nominal, day)
     following = rule.after(nominal)
     if day >= following or day + MIN_GAP.get(rule.kind, timedelta(days=7)) > following:
-        return Slot(rule.kind, nominal, planned, None, closure, Closure("next_close"))
-    return Slot(rule.kind, nominal, planned, local_instant(day, rule.at, calendar.zone), closure)
+        return Slot(rule.kind, nominal, planned, None, (*reasons, Closure("next_close")))
+    return Slot(rule.kind, nominal, planned, local_instant(day, rule.at, calendar.zone), reasons)
 
 
 def slots_from(

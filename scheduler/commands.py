@@ -90,14 +90,15 @@ def preview_command(
     = None,
 ) -> None:
     """Print what goes out when, in local time, with the reason for each skip or move."""
+    if lang not in (None, "nl", "en"):
+        raise fail("--lang must be nl or en")
     now = datetime.now(UTC)
 
     async def work(session: AsyncSession, content: Content, holidays: HolidayCalendar) -> str:
         found = await _partnership(session, partnership)
         first = _day(from_, "--from") if from_ else now.date()
         plan, lines = await preview(session, holidays, found, first, weeks, now)
-        return render_preview(content, plan, lines, first, weeks,
-                              lang if lang in ("nl", "en") else found.language)
+        return render_preview(content, plan, lines, first, weeks, lang or found.language)
 
     typer.echo(_run(work))
 

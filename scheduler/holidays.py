@@ -1,7 +1,9 @@
-"""The Dutch school holidays per region, read from `content/holidays.yaml` and checked on load.
+"""The Dutch school holidays per region, read from `content/holidays.yaml` and checked on load,
+and the Dutch public holidays (dates from `scheduler.public_holidays`, names from the file).
 
-A mistake in the file (a reversed period, an unknown region, two holidays that overlap) is
-reported with the file and the place, so the scheduler never starts on wrong dates.
+A mistake in the file (a reversed period, an unknown region, two holidays that overlap, a
+public holiday without a name) is reported with the file and the place, so the scheduler
+never starts on wrong dates.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from datetime import date
 from functools import cache, cached_property
 from itertools import pairwise
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.content import Text, default_dir
+from scheduler.public_holidays import IDS as PUBLIC_HOLIDAY_IDS
+from scheduler.public_holidays import OTHER as OTHER_PUBLIC_HOLIDAY
+from scheduler.public_holidays import public_holiday_on
 
 Region = Literal["noord", "midden", "zuid"]
 REGIONS: tuple[Region, ...] = ("noord", "midden", "zuid")
@@ -92,11 +97,13 @@ class SchoolYear(_Model):
 
 
 class HolidayCalendar(_Model):
-    """Every known school holiday; `closed(day, region)` says which one a day falls in."""
+    """Every known school holiday; `holiday_on(day, region)` says which one a day falls in,
+    `public_holiday_on(day)` which public holiday a day is."""
 
     source: str = Field(min_length=8)
     checked: date
     names: dict[str, Text]
+    public_holidays: dict[str, Text]
     school_years: list[SchoolYear] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -104,6 +111,10 @@ class HolidayCalendar(_Model):
         missing = [name for name in HOLIDAY_NAMES if name not in self.names]
         if missing:
             raise ValueError(f"names: missing {', '.join(missing)}")
+        known = {*PUBLIC_HOLIDAY_IDS.values(), OTHER_PUBLIC_HOLIDAY}
+        missing = sorted(known - self.public_holidays.keys())
+        if missing:
+            raise ValueError(f"public_holidays: missing {', '.join(missing)}")
         for region in REGIONS:
             periods = sorted(
                 (h.period(region).first, h.period(region).last, f"{y.year} {h.name}")
@@ -143,24 +154,41 @@ class HolidayCalendar(_Model):
     def name(self, holiday: Holiday, lang: str) -> str:
         return self.names[holiday.name].get(lang)
 
+    @staticmethod
+    def public_holiday_on(day: date) -> str | None:
+        """The id of the Dutch public holiday on `day` (a closed day everywhere), if any."""
+        return public_holiday_on(day)
+
+    def public_name(self, holiday_id: str, lang: str) -> str:
+        return self.public_holidays[holiday_id].get(lang)
+
 
 def load_holidays(directory: Path | None = None) -> HolidayCalendar:
     """Read and check `holidays.yaml` from `directory` (falling back to the shipped one)."""
+    shipped = default_dir() / FILENAME
     path = (directory or default_dir()) / FILENAME
     if directory is not None and not path.exists():
-        path = default_dir() / FILENAME
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise HolidayError(f"{path}: file is missing") from exc
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise HolidayError(f"{path}: cannot be read: {exc}") from exc
+        path = shipped
+    raw = _read(path)
+    if isinstance(raw, dict) and "public_holidays" not in raw and path != shipped:
+        # A deployment's own file from before public holidays were closed: the shipped
+        # names of the public holidays, its own school holidays.
+        raw["public_holidays"] = (_read(shipped) or {}).get("public_holidays")
     try:
         return HolidayCalendar.model_validate(raw)
     except ValidationError as exc:
         lines = [f"{path}: {'.'.join(str(p) for p in e['loc']) or '(file)'}: {e['msg']}"
                  for e in exc.errors()]
         raise HolidayError("\n".join(lines)) from exc
+
+
+def _read(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise HolidayError(f"{path}: file is missing") from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise HolidayError(f"{path}: cannot be read: {exc}") from exc
 
 
 @cache

@@ -60,7 +60,7 @@ async def preview(
                 break
             if later_than is not None and (slot.send_at or slot.planned) <= later_than:
                 continue
-            reasons = tuple(r for r in (slot.reason, slot.also) if r is not None)
+            reasons = slot.reasons
             if not holidays.covers(slot.nominal):
                 reasons += (Closure("no_data"),)
             status = "skipped" if slot.send_at is None else "moved" if slot.moved else "send"
@@ -105,8 +105,7 @@ def _reminder_line(plan: PartnershipPlan, opened: datetime) -> PreviewLine:
     calendar = plan.calendar
     hours = plan.schedules["checkin"].reminder_hours or 0
     planned = opened + timedelta(hours=hours)
-    send_at, reason = calendar.next_open(planned)
-    reasons = (reason,) if reason else ()
+    send_at, reasons = calendar.next_open(planned)
     if send_at is None or send_at >= opened + ROUND_DURATION:
         return PreviewLine(calendar.local(planned), "reminder", "skipped", None,
                            (*reasons, Closure("round_closed")))
@@ -149,6 +148,9 @@ class PreviewWords:
             holiday = self.plan.calendar.holidays.names[closure.detail].get(self.lang)
             return self.t("sched_reason_holiday", region=self.plan.partnership.region,
                           holiday=holiday)
+        if closure.code == "public_holiday":
+            name = self.plan.calendar.holidays.public_name(closure.detail, self.lang)
+            return self.t("sched_reason_public_holiday", holiday=name)
         if closure.code == "closed_day":
             return self.t("sched_reason_closed_day", note=closure.detail or "-")
         if closure.code == "quiet_hours":

@@ -101,7 +101,7 @@ async def test_a_leader_starts_the_default_schedule_and_sees_what_goes_out(
         "- Contactmoment (koffiekoppels): om de 2 weken op dinsdag om 15:30",
         "- Maandoverzicht voor projectleiders: eerste schooldag van de maand om 08:30",
         "Berichten gaan alleen op schooldagen tussen 08:00 en 18:00, buiten de vakanties van "
-        "regio midden.",
+        "regio midden en de feestdagen.",
     ]
     assert labels(shown[-1])[0] == "Rooster starten" and labels(shown[-1])[-1] == "Klaar"
 

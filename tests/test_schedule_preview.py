@@ -83,7 +83,7 @@ async def test_the_preview_in_english_with_a_reminder_outside_school_hours(
     assert "goes out" in line(lines, "Fr 11-12-2026 15:30", "check-in")
     reminder = line(lines, "Fr 11-12-2026 19:30", "reminder")
     assert "moved to Mo 14-12-2026 08:00" in reminder
-    assert reminder.endswith("outside school hours (08:00-18:00)")
+    assert reminder.endswith("outside school hours (08:00-18:00); weekend")
 
 
 async def test_the_preview_follows_the_partnerships_holiday_region(
