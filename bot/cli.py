@@ -15,7 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.console import ConsoleChat
-from bot.commandline import MAX_ID, content_or_fail, fail, setup_logging, with_session
+from bot.commandline import (
+    MAX_ID,
+    content_or_fail,
+    fail,
+    partnership_or_fail,
+    setup_logging,
+    with_session,
+)
 from bot.content import LEVEL_IDS, Content, ContentError
 from bot.demo import create_demo_partnership, simulate
 from bot.engine import Engine
@@ -27,6 +34,8 @@ from bot.settings import Settings, SettingsError
 from bot.store import binding, db, repo
 from bot.store.models import ChannelBinding, Member, Partnership, School
 from bot.summary import load_summary_rules
+from bot.summary.frozen import freeze_closed_months
+from bot.summary.model import MIN_GROUP_SIZE, OPEN_TEXT_MIN
 from scheduler.commands import schedule_app
 from scheduler.holidays import HolidayError, load_holidays
 
@@ -49,6 +58,7 @@ SCHOOL_TYPES = ("vmbo", "mbo", "other")
 ROLES = ("member", "leader", "admin")
 PLATFORMS = ("slack", "telegram", "console")
 IMPORT_COLUMNS = ("partnership", "platform", "user", "school", "level")
+MAX_GROUP_SIZE = 50
 
 
 @app.callback(invoke_without_command=True)
@@ -192,6 +202,33 @@ def partnership_list() -> None:
         typer.echo(line)
 
 
+@partnership_app.command("set")
+def partnership_set(
+    partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
+    min_group_size: Annotated[int | None, typer.Option(
+        help=f"Smallest group whose numbers a summary shows, {MIN_GROUP_SIZE} or more (open "
+             f"texts need at least {OPEN_TEXT_MIN}).")] = None,
+) -> None:
+    """Change a partnership's settings; months already frozen keep what they used."""
+    if min_group_size is None:
+        raise fail("nothing to change: give --min-group-size N")
+    if not MIN_GROUP_SIZE <= min_group_size <= MAX_GROUP_SIZE:
+        raise fail(f"--min-group-size must be from {MIN_GROUP_SIZE} to {MAX_GROUP_SIZE}: a "
+                   f"smaller group would let one person's answers show; nothing changed")
+    content = content_or_fail(Settings())
+
+    async def work(session: AsyncSession) -> str:
+        found = await partnership_or_fail(session, partnership)
+        # The months that closed keep the threshold they were published with.
+        await freeze_closed_months(session, content, found, datetime.now(UTC))
+        found.min_group_size = min_group_size
+        return (f"partnership {partnership}: summaries from the running month on show groups "
+                f"of at least {min_group_size} (open texts at least "
+                f"{max(OPEN_TEXT_MIN, min_group_size)}); closed months keep their threshold")
+
+    typer.echo(with_session(work))
+
+
 @app.command()
 def bind(
     partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
@@ -260,6 +297,7 @@ def member_import(
     if missing or not rows:
         raise fail(f"{file}: needs a header row with {', '.join(IMPORT_COLUMNS)} and at least "
                     f"one member" + (f"; missing: {', '.join(missing)}" if missing else ""))
+    content = content_or_fail(Settings())
 
     async def work(session: AsyncSession) -> int:
         problems: list[str] = []
@@ -274,6 +312,11 @@ def member_import(
             members.append(member)
         if problems:
             raise fail("nothing imported:\n" + "\n".join(problems))
+        # A changed school or level must not move a closed month: frozen first.
+        for partnership_id in sorted({member.partnership_id for member in members}):
+            found = await session.get(Partnership, partnership_id)
+            assert found is not None  # checked per row above
+            await freeze_closed_months(session, content, found, datetime.now(UTC))
         for member in members:
             await session.merge(member)
         return len(members)
