@@ -50,12 +50,12 @@ def at(year: int, month: int, day: int) -> datetime:
 
 
 async def test_old_answers_go_and_old_open_texts_are_blanked(
-    sessions: Sessions, partnership: Partnership
+    sessions: Sessions, partnership: Partnership, content: Content
 ) -> None:
     await answers_at(sessions, partnership, at(2024, 10, 1), at(2025, 6, 3), at(2026, 7, 31),
                      at(2026, 8, 2), at(2026, 11, 20))
     async with sessions() as session, session.begin():
-        report = await apply_retention(session, NOW)
+        report = await apply_retention(session, NOW, content)
     assert report.counts == {"answer": 1, "open_text": 2}
     # July's summary went out early August; three months later, on 1 November, July's texts
     # and older are gone; August's stay until 1 December.
@@ -63,13 +63,14 @@ async def test_old_answers_go_and_old_open_texts_are_blanked(
         "2025-06-03": None, "2026-07-31": None, "2026-08-02": "tekst 2026-08-02",
         "2026-11-20": "tekst 2026-11-20"}
     async with sessions() as session, session.begin():
-        assert (await apply_retention(session, NOW)).counts == {}
-        assert (await apply_retention(session, datetime(2026, 12, 1, 9, tzinfo=UTC))).counts == {
+        assert (await apply_retention(session, NOW, content)).counts == {}
+        december = datetime(2026, 12, 1, 9, tzinfo=UTC)
+        assert (await apply_retention(session, december, content)).counts == {
             "open_text": 1}
 
 
 async def test_each_partnership_has_its_own_terms(
-    sessions: Sessions, partnership: Partnership
+    sessions: Sessions, partnership: Partnership, content: Content
 ) -> None:
     async with sessions() as session, session.begin():
         strict = await create_demo_partnership(session, NOW, "test", "group-2")
@@ -78,14 +79,14 @@ async def test_each_partnership_has_its_own_terms(
     for which in (partnership, strict):
         await answers_at(sessions, which, at(2026, 3, 2), at(2026, 10, 5))
     async with sessions() as session, session.begin():
-        await apply_retention(session, NOW)
+        await apply_retention(session, NOW, content)
     assert await kept(sessions, partnership) == {"2026-03-02": None,
                                                   "2026-10-05": "tekst 2026-10-05"}
     assert await kept(sessions, strict) == {"2026-10-05": None}  # October's summary is out
 
 
 async def test_platform_bookkeeping_is_pruned(
-    sessions: Sessions, partnership: Partnership
+    sessions: Sessions, partnership: Partnership, content: Content
 ) -> None:
     async with sessions() as session, session.begin():
         for days in (29, 31):
@@ -98,7 +99,7 @@ async def test_platform_bookkeeping_is_pruned(
                 local_date=NOW.date(), platform="test", target="u", direct=True, payload=[],
                 due_at=NOW, status=status, created_at=NOW - timedelta(days=days)))
     async with sessions() as session, session.begin():
-        report = await apply_retention(session, NOW)
+        report = await apply_retention(session, NOW, content)
     assert report.counts == {"processed_event": 1, "outbox": 2}
     assert report.lines() == ["outbox: 2", "processed_event: 1"]
     async with sessions() as session:
