@@ -300,32 +300,51 @@ def member_import(
     content = content_or_fail(Settings())
 
     async def work(session: AsyncSession) -> int:
-        problems: list[str] = []
-        seen: dict[tuple[object, ...], int] = {}
-        members = []
-        for line, row in enumerate(rows, start=2):
-            member = await _member_from_row(session, line, row, problems)
-            key = (member.partnership_id, member.platform, member.user_ref)
-            if key in seen:
-                problems.append(f"line {line}: same person as line {seen[key]}")
-            seen[key] = line
-            members.append(member)
-        if problems:
-            raise fail("nothing imported:\n" + "\n".join(problems))
-        # A changed school or level must not move a closed month: frozen first.
-        for partnership_id in sorted({member.partnership_id for member in members}):
-            found = await session.get(Partnership, partnership_id)
-            assert found is not None  # checked per row above
-            await freeze_closed_months(session, content, found, datetime.now(UTC))
-        for member in members:
-            await session.merge(member)
-        return len(members)
+        try:
+            return await import_members(session, content, rows, datetime.now(UTC))
+        except ImportProblems as exc:
+            raise fail("nothing imported:\n" + "\n".join(exc.problems)) from exc
 
     typer.echo(f"imported {with_session(work)} members")
 
 
+class ImportProblems(Exception):
+    """Rows of a member import that are wrong; nothing was imported."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+async def import_members(session: AsyncSession, content: Content,
+                         rows: list[dict[str, Any]], now: datetime) -> int:
+    """Add or update members from CSV rows (line 2 is the first); all or nothing.
+
+    A changed school or level must not move a month that is over, so each partnership's
+    closed months are frozen first (bot.summary.frozen)."""
+    problems: list[str] = []
+    seen: dict[tuple[object, ...], int] = {}
+    members = []
+    for line, row in enumerate(rows, start=2):
+        member = await _member_from_row(session, line, row, problems, now)
+        key = (member.partnership_id, member.platform, member.user_ref)
+        if key in seen:
+            problems.append(f"line {line}: same person as line {seen[key]}")
+        seen[key] = line
+        members.append(member)
+    if problems:
+        raise ImportProblems(problems)
+    for partnership_id in sorted({member.partnership_id for member in members}):
+        found = await session.get(Partnership, partnership_id)
+        assert found is not None  # checked per row above
+        await freeze_closed_months(session, content, found, now)
+    for member in members:
+        await session.merge(member)
+    return len(members)
+
+
 async def _member_from_row(
-    session: AsyncSession, line: int, row: dict[str, Any], problems: list[str]
+    session: AsyncSession, line: int, row: dict[str, Any], problems: list[str], now: datetime
 ) -> Member:
     def field(name: str, default: str = "") -> str:
         return str(row.get(name) or default).strip()
@@ -333,7 +352,7 @@ async def _member_from_row(
     member = Member(platform=field("platform"), user_ref=field("user"),
                     display_name=field("name"), role=field("role", "member"),
                     language=field("language", "nl"), level=field("level") or None,
-                    created_at=datetime.now(UTC), onboarded_at=datetime.now(UTC))
+                    created_at=now, onboarded_at=now)
     given_id = field("partnership")
     partnership = (await session.get(Partnership, int(given_id))
                    if given_id.isdigit() and int(given_id) <= MAX_ID else None)
