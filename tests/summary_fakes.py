@@ -97,7 +97,8 @@ class Partners:
             return round_.id
 
     async def answer(self, round_id: int, statement: str, members: list[int],
-                     scores: list[Score], comments: list[str | None] | None = None) -> None:
+                     scores: list[Score], comments: list[str | None] | None = None,
+                     answered_at: datetime = datetime(2026, 1, 1, tzinfo=UTC)) -> None:
         """Member n gives scores[n] (and comments[n]) on one statement."""
         async with self.sessions() as session, session.begin():
             for n, (member, score) in enumerate(zip(members, scores, strict=True)):
@@ -108,7 +109,7 @@ class Partners:
                     round_id=round_id, member_id=member, statement_id=statement, status=status,
                     score=score if isinstance(score, int) else None,
                     comment=comments[n] if comments else None,
-                    answered_at=datetime(2026, 1, 1, tzinfo=UTC),
+                    answered_at=answered_at,
                 ))
 
 
