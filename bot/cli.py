@@ -15,7 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.console import ConsoleChat
-from bot.commandline import MAX_ID, content_or_fail, fail, setup_logging, with_session
+from bot.commandline import (
+    MAX_ID,
+    content_or_fail,
+    fail,
+    partnership_or_fail,
+    setup_logging,
+    with_session,
+)
 from bot.content import LEVEL_IDS, Content, ContentError
 from bot.demo import create_demo_partnership, simulate
 from bot.engine import Engine
@@ -27,6 +34,8 @@ from bot.settings import Settings, SettingsError
 from bot.store import binding, db, repo
 from bot.store.models import ChannelBinding, Member, Partnership, School
 from bot.summary import load_summary_rules
+from bot.summary.frozen import freeze_closed_months
+from bot.summary.model import MIN_GROUP_SIZE, OPEN_TEXT_MIN
 from scheduler.commands import schedule_app
 from scheduler.holidays import HolidayError, load_holidays
 
@@ -49,6 +58,7 @@ SCHOOL_TYPES = ("vmbo", "mbo", "other")
 ROLES = ("member", "leader", "admin")
 PLATFORMS = ("slack", "telegram", "console")
 IMPORT_COLUMNS = ("partnership", "platform", "user", "school", "level")
+MAX_GROUP_SIZE = 50
 
 
 @app.callback(invoke_without_command=True)
@@ -194,6 +204,33 @@ def partnership_list() -> None:
         typer.echo(line)
 
 
+@partnership_app.command("set")
+def partnership_set(
+    partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
+    min_group_size: Annotated[int | None, typer.Option(
+        help=f"Smallest group whose numbers a summary shows, {MIN_GROUP_SIZE} or more (open "
+             f"texts need at least {OPEN_TEXT_MIN}).")] = None,
+) -> None:
+    """Change a partnership's settings; months already frozen keep what they used."""
+    if min_group_size is None:
+        raise fail("nothing to change: give --min-group-size N")
+    if not MIN_GROUP_SIZE <= min_group_size <= MAX_GROUP_SIZE:
+        raise fail(f"--min-group-size must be from {MIN_GROUP_SIZE} to {MAX_GROUP_SIZE}: a "
+                   f"smaller group would let one person's answers show; nothing changed")
+    content = content_or_fail(Settings())
+
+    async def work(session: AsyncSession) -> str:
+        found = await partnership_or_fail(session, partnership)
+        # The months that closed keep the threshold they were published with.
+        await freeze_closed_months(session, content, found, datetime.now(UTC))
+        found.min_group_size = min_group_size
+        return (f"partnership {partnership}: summaries from the running month on show groups "
+                f"of at least {min_group_size} (open texts at least "
+                f"{max(OPEN_TEXT_MIN, min_group_size)}); closed months keep their threshold")
+
+    typer.echo(with_session(work))
+
+
 @app.command()
 def bind(
     partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
@@ -262,29 +299,54 @@ def member_import(
     if missing or not rows:
         raise fail(f"{file}: needs a header row with {', '.join(IMPORT_COLUMNS)} and at least "
                     f"one member" + (f"; missing: {', '.join(missing)}" if missing else ""))
+    content = content_or_fail(Settings())
 
     async def work(session: AsyncSession) -> int:
-        problems: list[str] = []
-        seen: dict[tuple[object, ...], int] = {}
-        members = []
-        for line, row in enumerate(rows, start=2):
-            member = await _member_from_row(session, line, row, problems)
-            key = (member.partnership_id, member.platform, member.user_ref)
-            if key in seen:
-                problems.append(f"line {line}: same person as line {seen[key]}")
-            seen[key] = line
-            members.append(member)
-        if problems:
-            raise fail("nothing imported:\n" + "\n".join(problems))
-        for member in members:
-            await session.merge(member)
-        return len(members)
+        try:
+            return await import_members(session, content, rows, datetime.now(UTC))
+        except ImportProblems as exc:
+            raise fail("nothing imported:\n" + "\n".join(exc.problems)) from exc
 
     typer.echo(f"imported {with_session(work)} members")
 
 
+class ImportProblems(Exception):
+    """Rows of a member import that are wrong; nothing was imported."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+async def import_members(session: AsyncSession, content: Content,
+                         rows: list[dict[str, Any]], now: datetime) -> int:
+    """Add or update members from CSV rows (line 2 is the first); all or nothing.
+
+    A changed school or level must not move a month that is over, so each partnership's
+    closed months are frozen first (bot.summary.frozen)."""
+    problems: list[str] = []
+    seen: dict[tuple[object, ...], int] = {}
+    members = []
+    for line, row in enumerate(rows, start=2):
+        member = await _member_from_row(session, line, row, problems, now)
+        key = (member.partnership_id, member.platform, member.user_ref)
+        if key in seen:
+            problems.append(f"line {line}: same person as line {seen[key]}")
+        seen[key] = line
+        members.append(member)
+    if problems:
+        raise ImportProblems(problems)
+    for partnership_id in sorted({member.partnership_id for member in members}):
+        found = await session.get(Partnership, partnership_id)
+        assert found is not None  # checked per row above
+        await freeze_closed_months(session, content, found, now)
+    for member in members:
+        await session.merge(member)
+    return len(members)
+
+
 async def _member_from_row(
-    session: AsyncSession, line: int, row: dict[str, Any], problems: list[str]
+    session: AsyncSession, line: int, row: dict[str, Any], problems: list[str], now: datetime
 ) -> Member:
     def field(name: str, default: str = "") -> str:
         return str(row.get(name) or default).strip()
@@ -292,7 +354,7 @@ async def _member_from_row(
     member = Member(platform=field("platform"), user_ref=field("user"),
                     display_name=field("name"), role=field("role", "member"),
                     language=field("language", "nl"), level=field("level") or None,
-                    created_at=datetime.now(UTC), onboarded_at=datetime.now(UTC))
+                    created_at=now, onboarded_at=now)
     given_id = field("partnership")
     partnership = (await session.get(Partnership, int(given_id))
                    if given_id.isdigit() and int(given_id) <= MAX_ID else None)

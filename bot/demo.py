@@ -19,9 +19,10 @@ from bot import rounds
 from bot.content import Content
 from bot.engine import Engine
 from bot.messages import Choice, FreeText, Incoming, Reply, Scale
-from bot.months import shift_month
+from bot.months import month_bounds, shift_month
 from bot.store.models import ChannelBinding, CheckInRound, Partnership, School
-from bot.summary import compute_summary, load_summary_rules, render_text
+from bot.summary import load_summary_rules, render_text
+from bot.summary.frozen import published_summary
 
 DEMO_PARTNERSHIP = "Demo Zorg & Welzijn"
 DEMO_SCHOOLS = (("Vmbo De Brug", "vmbo"), ("Mbo College Kompas", "mbo"))
@@ -167,8 +168,13 @@ async def simulate(
             write(content.text("overview_asked", lang, number=round_.number,
                                date=round_.opens_at.strftime("%d-%m-%Y"),
                                statements=statements))
-        async with sessions() as session:
-            summary = await compute_summary(session, content, partnership, month, rules=rules)
-        write(render_text(summary, content, rules, lang))
+        async with sessions() as session, session.begin():
+            # Read as a leader would once the month is over: its frozen result.
+            found = await session.get(Partnership, partnership.id)
+            assert found is not None
+            summary = await published_summary(session, content, found, month,
+                                              now=month_bounds(month, found.timezone)[1])
+        if summary is not None:
+            write(render_text(summary, content, rules, lang))
         write("")
 

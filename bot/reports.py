@@ -25,10 +25,11 @@ from bot.content import ContentError
 from bot.flows.instruments import matrix as impact_matrix
 from bot.months import shift_month
 from bot.settings import Settings
-from bot.summary import Summary, leader_summary, load_summary_rules, render_text
+from bot.summary import Summary, load_summary_rules, render_text
 from bot.summary.chart import summary_chart
 from bot.summary.command import iso_month, latest_month
 from bot.summary.export import summary_document, summary_page
+from bot.summary.frozen import published_summary
 from bot.summary.render import has_chart
 
 
@@ -53,10 +54,12 @@ def summary(
                                              "left out (json holds both).")] = None,
     short: Annotated[bool, typer.Option(help="The short version for the channel (text and "
                                         "html).")] = False,
-    min_group_size: Annotated[int, typer.Option(min=3, help="Smallest group shown (3 or more).")]
-    = 3,
 ) -> None:
-    """Print a partnership's monthly condition summary, as a project leader gets it."""
+    """Print a partnership's monthly condition summary, as a project leader gets it.
+
+    It is the month's frozen result, with the threshold it was frozen with (set it for
+    months to come with `achtje partnership set --min-group-size`).
+    """
     settings = Settings()
     content = content_or_fail(settings)
     try:
@@ -83,8 +86,10 @@ def summary(
             raise fail(f"--month {month} is still running and its numbers can still change; "
                        f"it can be summarised from {shift_month(this_month, 1)}, the latest "
                        f"month now is {last:%Y-%m}")
-        result = await leader_summary(session, content, found, wanted or last,
-                                      min_group_size=min_group_size)
+        result = await published_summary(session, content, found, wanted or last)
+        if result is None:
+            raise fail(content.text("summary_no_figures", lang or found.language,
+                                    month=f"{wanted or last:%Y-%m}"))
         return result, lang or found.language
 
     result, language = with_session(work)

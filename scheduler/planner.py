@@ -32,7 +32,8 @@ from bot.nudges.planner import PlannedMessage, plan_nudge_round
 from bot.store import repo
 from bot.store.models import Answer, ChannelBinding, CheckInRound, Member, Partnership
 from bot.store.schedule import Schedule
-from bot.summary import SummaryMessages, leader_summary, load_summary_rules
+from bot.summary import SummaryMessages, load_summary_rules
+from bot.summary.frozen import freeze_closed_months, published_summary
 from scheduler.holidays import HolidayCalendar
 from scheduler.outbox import Envelope, enqueue
 from scheduler.rules import PartnershipPlan, load_plan
@@ -119,6 +120,8 @@ async def _plan_one(
     partnership = await session.get(Partnership, schedule.partnership_id)
     assert partnership is not None
     plan = await load_plan(session, holidays, partnership, now)
+    # Months that closed are frozen before anything is planned (and before a summary reads).
+    await freeze_closed_months(session, content, partnership, now)
     if not holidays.covers(plan.calendar.local(now).date()):
         logger.warning("no school holiday dates known for %s: add the new school year to "
                        "content/holidays.yaml", plan.calendar.local(now).date())
@@ -267,9 +270,15 @@ async def _with_followups(due: Due, planned: list[PlannedMessage]) -> list[Envel
 async def plan_summary(due: Due) -> list[Envelope]:
     """The previous month's condition summary with its informal-contact numbers: the full
     version to each project leader privately, in their language (admins use `achtje
-    summary`); the short one to each bound channel, as one message with a thread."""
+    summary`); the short one to each bound channel, as one message with a thread. It is the
+    month's frozen result; a partnership without figures for it yet gets nothing."""
     month = shift_month(due.schedule.occurrence or due.today, -1)
-    summary = await leader_summary(due.session, due.content, due.partnership, month)
+    summary = await published_summary(due.session, due.content, due.partnership, month,
+                                      now=due.now)
+    if summary is None:
+        logger.info("no figures for %s of partnership %s yet: no summary sent",
+                    f"{month:%Y-%m}", due.partnership.id)
+        return []
     messages = SummaryMessages(summary, due.content, load_summary_rules(due.content))
     envelopes = [due.to_member("summary", leader, await messages.replies(leader.language))
                  for leader in await eligible_members(due.session, due.partnership.id,

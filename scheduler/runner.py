@@ -79,7 +79,7 @@ class ScheduleRunner:
         self._retention_hour = hour
         try:
             async with self.sessions() as session, session.begin():
-                await apply_retention(session, now)
+                await apply_retention(session, now, self.content)
         except Exception:
             logger.exception("retention job failed; it runs again within the hour")
 

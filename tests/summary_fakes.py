@@ -98,9 +98,9 @@ class Partners:
 
     async def answer(self, round_id: int, statement: str, members: list[int],
                      scores: list[Score], comments: list[str | None] | None = None,
-                     at: datetime = datetime(2026, 1, 1, tzinfo=UTC)) -> None:
-        """Member n gives scores[n] (and comments[n]) on one statement, at `at`, in the group
-        (school type and level) the member is in now, as the check-in stores it."""
+                     answered_at: datetime = datetime(2026, 1, 1, tzinfo=UTC)) -> None:
+        """Member n gives scores[n] (and comments[n]) on one statement, at `answered_at`, in
+        the group (school type and level) the member is in now, as the check-in stores it."""
         async with self.sessions() as session, session.begin():
             for n, (member, score) in enumerate(zip(members, scores, strict=True)):
                 if score is None:
@@ -111,7 +111,7 @@ class Partners:
                     round_id=round_id, member_id=member, statement_id=statement, status=status,
                     score=score if isinstance(score, int) else None,
                     comment=comments[n] if comments else None,
-                    answered_at=at, side=side, level=level,
+                    answered_at=answered_at, side=side, level=level,
                 ))
 
 

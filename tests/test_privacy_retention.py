@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.content import Content
+from bot.content import Content, load_content
 from bot.demo import create_demo_partnership
 from bot.privacy import apply_retention
 from bot.store.instruments import (
@@ -75,7 +75,7 @@ async def closes(sessions: Sessions, partnership: Partnership) -> list[datetime]
 
 async def retention(sessions: Sessions, now: datetime) -> dict[str, int]:
     async with sessions() as session, session.begin():
-        return (await apply_retention(session, now)).counts
+        return (await apply_retention(session, now, load_content())).counts
 
 
 def at(year: int, month: int, day: int) -> datetime:
@@ -248,7 +248,7 @@ async def test_platform_bookkeeping_is_pruned(
                 local_date=NOW.date(), platform="test", target="u", direct=True, payload=[],
                 due_at=NOW, status=status, created_at=NOW - timedelta(days=days)))
     async with sessions() as session, session.begin():
-        report = await apply_retention(session, NOW)
+        report = await apply_retention(session, NOW, load_content())
     assert report.counts == {"processed_event": 1, "outbox": 2}
     assert report.lines() == ["outbox: 2", "processed_event: 1"]
     async with sessions() as session:

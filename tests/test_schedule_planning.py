@@ -24,6 +24,7 @@ from bot.store import db
 from bot.store.models import ChannelBinding, CheckInRound, Member, Partnership
 from bot.store.nudges import NudgeSettings
 from bot.store.schedule import OutboxMessage, Schedule
+from bot.store.summary import SummaryMonth
 from scheduler.holidays import load_holidays
 from scheduler.outbox import load_replies
 from scheduler.planner import plan_due
@@ -208,6 +209,10 @@ async def test_the_summary_goes_to_project_leaders_with_last_months_overview(
         add_members(session, partnership.id, 1, "test", start=4, role="leader", language="en")
         add_members(session, partnership.id, 1, "test", start=5, role="leader",
                     paused_until=date(2026, 12, 10))
+        # A check-in closed in November, so November has figures (without one: nothing).
+        session.add(CheckInRound(partnership_id=partnership.id, number=1,
+                                 opens_at=utc(2026, 11, 3), closes_at=utc(2026, 11, 10),
+                                 statement_ids=["ambition_1"]))
     await schedule(sessions, partnership, utc(2026, 11, 30), checkins=False, nudges=False)
     summary = await the_schedule(sessions, "summary")
     assert local(summary.next_run_at) == "Tue 2026-12-01 08:30"
@@ -226,6 +231,29 @@ async def test_the_summary_goes_to_project_leaders_with_last_months_overview(
     assert content.text("summary_agenda_title", "nl") in texts[-1]
     # January: the first school day after the Christmas holiday.
     assert local((await the_schedule(sessions, "summary")).next_run_at) == "Mon 2027-01-04 08:30"
+
+
+async def test_the_scheduler_freezes_closed_months_and_sends_no_summary_without_figures(
+    sessions: Sessions, content: Content, partnership: Partnership
+) -> None:
+    """A partnership whose first check-in closes in December has no figures for November:
+    the summary schedule sends nothing (and moves on), and nothing is stored. January's
+    summary freezes December and sends it (docs/summary.md)."""
+    async with sessions() as session, session.begin():
+        add_members(session, partnership.id, 1, "test", start=3, role="leader")
+        session.add(CheckInRound(partnership_id=partnership.id, number=1,
+                                 opens_at=utc(2026, 12, 1), closes_at=utc(2026, 12, 8),
+                                 statement_ids=["ambition_1"]))
+    await schedule(sessions, partnership, utc(2026, 11, 30), checkins=False, nudges=False)
+    assert await plan_due(sessions, content, HOLIDAYS, utc(2026, 12, 1, 7, 30)) == 0
+    assert await outbox_rows(sessions) == []
+    assert local((await the_schedule(sessions, "summary")).next_run_at) == "Mon 2027-01-04 08:30"
+    async with sessions() as session:
+        assert list(await session.scalars(select(SummaryMonth.month))) == []
+
+    assert await plan_due(sessions, content, HOLIDAYS, utc(2027, 1, 4, 7, 30)) == 2
+    async with sessions() as session:
+        assert list(await session.scalars(select(SummaryMonth.month))) == [date(2026, 12, 1)]
 
 
 async def test_a_nudge_slot_pairs_people_across_schools_and_asks_later_if_they_met(

@@ -17,6 +17,7 @@ from adapters.memory import MemoryChat
 from bot.content import Content
 from bot.engine import Engine
 from bot.messages import FreeText, Image, Text
+from bot.months import shift_month
 from bot.store.models import CheckInRound, Member, Partnership
 from bot.summary import (
     Summary,
@@ -37,7 +38,12 @@ async def summary_of(sessions: async_sessionmaker[Any], content: Content, partne
     async with sessions() as session:
         partnership = await session.get(Partnership, partnership_id)
         assert partnership is not None
-        return await compute_summary(session, content, partnership, month, **options)
+        # The two months before as they would have been frozen: the trend comes from them.
+        same = {key: value for key, value in options.items() if key != "nudges"}
+        earlier = [await compute_summary(session, content, partnership,
+                                         shift_month(month, -n), **same) for n in (2, 1)]
+        return await compute_summary(session, content, partnership, month, earlier=earlier,
+                                     **options)
 
 
 async def check_in(engine: Engine, user: str, scores: list[str], *, comment: str = "",
@@ -151,8 +157,8 @@ async def test_a_month_is_summarised_once_it_is_over_and_late_answers_change_not
     running = ["2026-11 loopt nog: er kan nog op check-ins geantwoord worden. De samenvatting "
                "staat vast vanaf 01-12-2026; tot die tijd kun je samenvatting 2026-10 bekijken."]
     before = said(await leader.say("samenvatting"))
-    assert before[0].startswith("Demo Zorg & Welzijn, 2026-10: ")
-    assert "Deze maand sloot er geen check-in." in before[0]  # the round closes in November
+    # The partnership's first round closes in November: October has no figures at all.
+    assert before == [content.text("summary_no_figures", "nl", month="2026-10")]
     assert said(await leader.say("samenvatting november")) == running
     await check_in(engine, "jan", ["4", "4", "5"])  # "I just did the check-in"
     assert said(await leader.say("samenvatting")) == before
@@ -264,14 +270,18 @@ async def test_a_summary_sends_the_same_four_queries_however_many_rounds(
     async with sessions() as session:
         partnership = await session.get(Partnership, partners.partnership.id)
         assert partnership is not None
+        earlier = [await compute_summary(session, content, partnership, month)
+                   for month in (date(2026, 9, 1), date(2026, 10, 1))]
         event.listen(engine, "before_cursor_execute", count)
         try:
-            summary = await compute_summary(session, content, partnership, NOVEMBER)
+            summary = await compute_summary(session, content, partnership, NOVEMBER,
+                                            earlier=earlier)
         finally:
             event.remove(engine, "before_cursor_execute", count)
     assert len(summary.rounds) == rounds
     assert summary.condition("ambition").trend == pytest.approx((4.0, 4.0, 4.0))
-    # Rounds with their rates, the scores of three months, the month's counts, open answers.
+    # Rounds with their rates, the month's scores (earlier months come frozen), the month's
+    # counts, open answers.
     assert len(sent) == 4, sent
 
 
@@ -485,9 +495,11 @@ async def test_summary_replies_hold_texts_and_a_phone_sized_chart(
                               [None, None, None, "Meer tijd", "Een gezamenlijke dag"])
 
     async with sessions() as session:
-        full = await summary_replies(session, content, partners.partnership, NOVEMBER, "en")
+        over = datetime(2026, 12, 1, 9, tzinfo=UTC)
+        full = await summary_replies(session, content, partners.partnership, NOVEMBER, "en",
+                                     now=over)
         short = await summary_replies(session, content, partners.partnership, NOVEMBER, "nl",
-                                      short=True)
+                                      short=True, now=over)
     [image] = [r for r in full if isinstance(r, Image)]
     assert png_size(image.png) == (1000, 800)
     assert 10_000 < len(image.png) < 400_000

@@ -69,7 +69,12 @@ async def summary_of(sessions: async_sessionmaker[Any], content: Content, partne
     async with sessions() as session:
         partnership = await session.get(Partnership, partners.partnership.id)
         assert partnership is not None
-        return await compute_summary(session, content, partnership, month, **options)
+        # The two months before as they would have been frozen: the trend comes from them.
+        same = {key: value for key, value in options.items() if key != "nudges"}
+        earlier = [await compute_summary(session, content, partnership,
+                                         shift_month(month, -n), **same) for n in (2, 1)]
+        return await compute_summary(session, content, partnership, month, earlier=earlier,
+                                     **options)
 
 
 def test_the_documented_schema_is_a_json_schema_of_this_version() -> None:

@@ -162,9 +162,9 @@ async def test_the_migration_gives_old_answers_the_members_group_of_today(
     await db.upgrade(engine, "0010_schedule_chat")
     now = datetime(2026, 10, 6, 13, tzinfo=UTC)
     async with engine.begin() as connection:
-        await connection.execute(insert(Partnership.__table__).values(
-            id=1, name="Oud", sector="", region="midden", timezone="Europe/Amsterdam",
-            language="nl", created_at=now))
+        await connection.execute(text(  # the columns of 0010, not of today's model
+            "INSERT INTO partnership (id, name, sector, region, timezone, language, created_at)"
+            " VALUES (1, 'Oud', '', 'midden', 'Europe/Amsterdam', 'nl', :now)"), {"now": now})
         await connection.execute(insert(School.__table__).values(
             id=1, partnership_id=1, name="Kompas", type="mbo"))
         await connection.execute(insert(Member.__table__), [

@@ -25,6 +25,7 @@ from bot.messages import Invitation, Option, Reply, Text
 from bot.privacy.data import erase_member, split_text
 from bot.store import repo
 from bot.store.models import Member
+from bot.summary.frozen import freeze_before_change
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,8 @@ async def act(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
     await repo.clear_conversation(turn.session, turn.member.id)
     logger.info("member %s removed from partnership %s by member %s", target.id,
                 turn.partnership.id, turn.member.id)
+    # Closed months keep what they published: frozen before the member goes.
+    await freeze_before_change(turn.session, turn.content, target.id, turn.now)
     await erase_member(turn.session, target.id)
     return [done]
 

@@ -20,6 +20,7 @@ from bot.privacy.data import erase_member, export_json, export_member, split_tex
 from bot.store import repo
 from bot.store.models import Member
 from bot.store.privacy import ANSWER_MONTHS, OPEN_TEXT_MONTHS, RetentionSettings
+from bot.summary.frozen import freeze_before_change
 
 if TYPE_CHECKING:
     from bot.engine import Engine
@@ -64,6 +65,8 @@ async def act(_engine: Engine, turn: Turn, parts: list[str]) -> list[Reply]:
             return [turn.say("privacy_erase_stale")]
         done = turn.say("privacy_erased")
         for member in await _account(turn):
+            # Closed months keep what they published (docs/privacy.md).
+            await freeze_before_change(turn.session, turn.content, member.id, turn.now)
             await erase_member(turn.session, member.id)
         return [done]
     raise ValueError(what)

@@ -10,12 +10,14 @@ import typer
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commandline import MAX_ID, fail, with_session
+from bot.commandline import MAX_ID, content_or_fail, fail, with_session
 from bot.flows.roles import LEADER, MEMBER
 from bot.privacy.data import erase_member, export_json, export_member
 from bot.privacy.retention import apply_retention
+from bot.settings import Settings
 from bot.store.models import Member, Partnership
 from bot.store.privacy import RetentionSettings
+from bot.summary.frozen import freeze_before_change
 
 MemberId = Annotated[int, typer.Option("--member", min=1, max=MAX_ID, help="Member id.")]
 
@@ -83,8 +85,11 @@ def erase(
     """
     if not yes and not typer.confirm(f"Erase member {member} and all their data?"):
         raise fail("nothing erased")
+    content = content_or_fail(Settings())
 
     async def work(session: AsyncSession) -> list[str]:
+        # Closed months keep what they published (docs/privacy.md): frozen first.
+        await freeze_before_change(session, content, member, datetime.now(UTC))
         report = await erase_member(session, member)
         if report is None:
             raise fail(f"no member with id {member}")
@@ -97,9 +102,10 @@ def erase(
 @retention_app.command("run")
 def retention_run() -> None:
     """Remove now what is past its retention term, and print what was removed."""
+    content = content_or_fail(Settings())
 
     async def work(session: AsyncSession) -> list[str]:
-        return (await apply_retention(session, datetime.now(UTC))).lines()
+        return (await apply_retention(session, datetime.now(UTC), content)).lines()
 
     for line in with_session(work):
         typer.echo(line)

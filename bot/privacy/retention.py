@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.content import Content
 from bot.months import month_bounds, shift_month
 from bot.store.instruments import (
     FigureEightCheck,
@@ -46,6 +47,7 @@ from bot.store.privacy import ANSWER_MONTHS, OPEN_TEXT_MONTHS, RetentionSettings
 from bot.store.schedule import OutboxMessage
 from bot.store.setup import SetupDraft
 from bot.store.slack import SlackOAuthState
+from bot.summary.frozen import forget_open_texts, freeze_closed_months
 
 logger = logging.getLogger(__name__)
 
@@ -85,16 +87,22 @@ def months_before(now: datetime, months: int, timezone: str) -> datetime:
     return start
 
 
-async def apply_retention(session: AsyncSession, now: datetime) -> RetentionReport:
-    """Delete what is past its term, in the caller's transaction; returns the counts."""
+async def apply_retention(session: AsyncSession, now: datetime, content: Content
+                          ) -> RetentionReport:
+    """Delete what is past its term, in the caller's transaction; returns the counts.
+
+    `content` is what the summaries of closed months are frozen with before any answer
+    goes (bot.summary.frozen)."""
     report = RetentionReport()
     terms = {row.partnership_id: row for row in await session.scalars(select(RetentionSettings))}
     for partnership in await session.scalars(select(Partnership).order_by(Partnership.id)):
         found = terms.get(partnership.id)
+        text_months = found.open_text_months if found else OPEN_TEXT_MONTHS
+        await _frozen_months(session, report, content, partnership, now, text_months)
         await retain_partnership(
             session, report, partnership, now,
             answer_months=found.answer_months if found else ANSWER_MONTHS,
-            text_months=found.open_text_months if found else OPEN_TEXT_MONTHS)
+            text_months=text_months)
     report.add("processed_event", _count(await session.execute(delete(ProcessedEvent).where(
         ProcessedEvent.processed_at < now - timedelta(days=PROCESSED_EVENT_DAYS)))))
     report.add("outbox", _count(await session.execute(delete(OutboxMessage).where(
@@ -147,6 +155,18 @@ async def retain_partnership(session: AsyncSession, report: RetentionReport,
     report.add("figure_eight_check", _count(await session.execute(
         delete(FigureEightCheck).where(FigureEightCheck.partnership_id == partnership.id,
                                        FigureEightCheck.started_at < answers_before))))
+
+
+async def _frozen_months(session: AsyncSession, report: RetentionReport, content: Content,
+                         partnership: Partnership, now: datetime, text_months: int) -> None:
+    """Before answers go, closed months are frozen, so their published results stay (they
+    are kept as long as the partnership is); the open texts in them go with the texts'
+    term, a whole month at once."""
+    await freeze_closed_months(session, content, partnership, now)
+    month = now.astimezone(ZoneInfo(partnership.timezone)).date().replace(day=1)
+    texts_before = shift_month(month, -text_months)
+    report.add("frozen_month_texts",
+               await forget_open_texts(session, partnership.id, texts_before))
 
 
 def _count(result: object) -> int:

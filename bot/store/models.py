@@ -55,6 +55,9 @@ class Partnership(Base):
     region: Mapped[str] = mapped_column(String(10), default="midden")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Amsterdam")
     language: Mapped[str] = mapped_column(String(2), default="nl")
+    # The smallest group whose numbers a summary shows (never below 3); an operator sets it
+    # with `achtje partnership set`, and each frozen month stores the one it used.
+    min_group_size: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     created_at: Mapped[datetime]
 
     schools: Mapped[list[School]] = relationship(

@@ -11,6 +11,7 @@ from bot.store import privacy as privacy_tables
 from bot.store import schedule as schedule_tables
 from bot.store import setup as setup_tables
 from bot.store import slack as slack_tables
+from bot.store import summary as summary_tables
 from bot.store import telegram as telegram_tables
 from bot.store.models import Base
 
@@ -24,5 +25,6 @@ __all__ = [
     "schedule_tables",
     "setup_tables",
     "slack_tables",
+    "summary_tables",
     "telegram_tables",
 ]

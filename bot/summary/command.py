@@ -1,12 +1,15 @@
 """`samenvatting` / `summary` in chat: a project leader asks for the full summary of the
 last full month or an earlier one (`samenvatting oktober`, `summary 2026-10`).
 
-It is the same summary the scheduler sends (`leader_summary`), in the leader's language;
-in a group the engine makes it private. Others get the polite refusal.
+It is the same summary the scheduler sends: the month's frozen result
+(`bot.summary.frozen`), in the leader's language; in a group the engine makes it private.
+Others get the polite refusal.
 
-Only months that are over are summarised: a round counts in the month it closes in, so a
-month that is over has only closed rounds and its numbers no longer change. A running
-month could: asking before and after one person answers would show their answer.
+Only months that are over are summarised: a running month could change between two
+requests, and asking before and after one person answers would show their answer. A month
+that is over is frozen the first time anyone needs it, so removing or erasing a member, or
+changing their level, afterwards changes nothing in it. A month before the partnership's
+first round closed has no figures yet: a short answer says so.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from bot.flows.roles import is_leader, leaders_only
 from bot.flows.turn import Turn
 from bot.messages import Reply
 from bot.months import shift_month
-from bot.summary.compute import leader_summary
+from bot.summary.frozen import published_summary
 from bot.summary.render import SummaryMessages
 from bot.summary.rules import load_summary_rules
 
@@ -53,7 +56,10 @@ async def command(turn: Turn, arg: str) -> list[Reply]:
     if month > last:
         return [turn.say("summary_running_month", month=f"{month:%Y-%m}",
                          available=f"{shift_month(month, 1):%d-%m-%Y}", last=f"{last:%Y-%m}")]
-    summary = await leader_summary(turn.session, turn.content, turn.partnership, month)
+    summary = await published_summary(turn.session, turn.content, turn.partnership, month,
+                                      now=turn.now)
+    if summary is None:
+        return [turn.say("summary_no_figures", month=f"{month:%Y-%m}")]
     rules = load_summary_rules(turn.content)
     return await SummaryMessages(summary, turn.content, rules).replies(turn.lang)
 

@@ -49,16 +49,19 @@ async def compute_summary(
     partnership: Partnership,
     month: date,
     *,
+    earlier: Sequence[Summary] = (),
     rules: SummaryRules | None = None,
     nudges: NudgeStats | None = None,
     min_group_size: int = MIN_GROUP_SIZE,
 ) -> Summary:
-    """The summary of `month` (any day in it), with last month and the one before for trends.
+    """The summary of `month` (any day in it), from the rows of that month only.
 
     A month holds the rounds that closed in it, so its numbers are final once it is over;
-    the callers that people use (`samenvatting`, `achtje summary`, the schedule) only ask
-    for months that are over.
+    what people see of it is computed once and frozen (`bot.summary.frozen`).
 
+    `earlier` are the frozen summaries of the months before (typically two months ago and
+    last month): the trend's earlier values come from them, never from raw rows, so an
+    erasure or a changed level after a month closed cannot move last month's number.
     `nudges` are the month's informal-contact numbers when a nudge module provides them.
     """
     if min_group_size < MIN_GROUP_SIZE:
@@ -68,30 +71,28 @@ async def compute_summary(
     month = month.replace(day=1)
     topic_of = {s.id: content.topic_of(s.id) for s in content.all_statements()}
 
-    # Two months ago, last month and this month: their rounds and scores, each in one query.
-    # A round counts in the month it closes in: once a month is over, its numbers are final.
-    bounds = [month_bounds(shift_month(month, -n), partnership.timezone) for n in (2, 1, 0)]
-    counted = await queries.counted_rounds(session, partnership.id, bounds[0][0], bounds[2][1])
-    months = [[c for c in counted if start <= c.round.closes_at < after]
-              for start, after in bounds]
-    scores = await queries.class_scores(session, [[c.round.id for c in found]
-                                                  for found in months], topic_of)
-    rounds = [c.round for c in months[2]]
+    # This month's rounds and scores, each in one query. A round counts in the month it
+    # closes in: once a month is over, its numbers are final.
+    start, after = month_bounds(month, partnership.timezone)
+    counted = await queries.counted_rounds(session, partnership.id, start, after)
+    [scores] = await queries.class_scores(session, [[c.round.id for c in counted]], topic_of)
+    rounds = [c.round for c in counted]
     ids = [r.id for r in rounds]
     condition_statements = [s for s in topic_of if topic_of[s] in CONDITION_IDS]
     counts = await queries.month_counts(session, partnership.id, ids, condition_statements,
-                                        bounds[2][1])
+                                        after)
     texts = await queries.open_answers(session, ids, topic_of)
     open_minimum = max(OPEN_TEXT_MIN, minimum)
 
     def topic(name: str, groups: bool) -> TopicSummary:
         asked = tuple(dict.fromkeys(s for r in rounds for s in r.statement_ids
                                     if topic_of.get(s) == name))
-        return _topic(name, scores, minimum, rules, asked, groups,
-                      texts.get(name, []), open_minimum)
+        return _topic(name, scores, earlier_means(earlier, month, name), minimum, rules,
+                      asked, groups, texts.get(name, []), open_minimum)
 
     conditions = tuple(topic(c, groups=True) for c in CONDITION_IDS)
-    together = _collaboration(scores, minimum, rules, counts.scorers)
+    together = _collaboration(scores, earlier_means(earlier, month, "collaboration"),
+                              minimum, rules, counts.scorers)
     boards = (topic("content", groups=False), together, topic("anchoring", groups=False))
     signals = _signals(content, conditions, rules, nudges, minimum)
     withheld = any(texts.get(t.topic) and not t.open_answers for t in (*conditions, *boards))
@@ -102,7 +103,7 @@ async def compute_summary(
         min_group_size=minimum,
         members=counts.members,
         respondents=counts.respondents,
-        rounds=_round_rates(months[2], ZoneInfo(partnership.timezone)),
+        rounds=_round_rates(counted, ZoneInfo(partnership.timezone)),
         conditions=conditions,
         boards=boards,
         signals=signals,
@@ -118,18 +119,39 @@ async def leader_summary(
     partnership: Partnership,
     month: date,
     *,
-    min_group_size: int = MIN_GROUP_SIZE,
+    earlier: Sequence[Summary] = (),
 ) -> Summary:
-    """The summary as project leaders get it, scheduled, on demand or from `achtje summary`:
-    with the month's informal-contact numbers, by the rules in the content's folder."""
-    return await compute_summary(session, content, partnership, month,
+    """The summary as project leaders get it, with the month's informal-contact numbers, by
+    the rules in the content's folder and the partnership's threshold. People read it only
+    through `bot.summary.frozen`, which computes it once per closed month."""
+    return await compute_summary(session, content, partnership, month, earlier=earlier,
                                  nudges=await nudge_stats(session, partnership.id, month),
-                                 min_group_size=min_group_size)
+                                 min_group_size=partnership.min_group_size)
+
+
+# Earlier months: their values come from their frozen summaries (helper for the trends).
+
+
+def earlier_means(earlier: Sequence[Summary], month: date, topic: str
+                  ) -> tuple[float | None, float | None]:
+    """The topic's mean two months and one month before `month` as published in `earlier`
+    (None for a month not given or a topic it did not show)."""
+    by_month = {summary.month: summary for summary in earlier}
+
+    def mean(months_back: int) -> float | None:
+        found = by_month.get(shift_month(month, -months_back))
+        if found is None:
+            return None
+        return next((t.mean for t in (*found.conditions, *found.boards) if t.topic == topic),
+                    None)
+
+    return mean(2), mean(1)
 
 
 def _topic(
     name: str,
-    months: Sequence[Sequence[ClassScores]],
+    rows_now: Sequence[ClassScores],
+    before: tuple[float | None, float | None],
     minimum: int,
     rules: SummaryRules,
     statements: tuple[str, ...],
@@ -137,9 +159,8 @@ def _topic(
     texts: list[str],
     open_minimum: int,
 ) -> TopicSummary:
-    trend = (_mean(months[0], name, minimum), _mean(months[1], name, minimum),
-             _mean(months[2], name, minimum))
-    rows = [row for row in months[2] if row.topic == name]
+    trend = (*before, _mean(rows_now, name, minimum))
+    rows = [row for row in rows_now if row.topic == name]
     count = sum(row.respondents for row in rows)
     visible = trend[2] is not None
     sides: tuple[GroupScore, ...] = ()
@@ -166,17 +187,16 @@ def _topic(
 
 
 def _collaboration(
-    months: Sequence[Sequence[ClassScores]], minimum: int, rules: SummaryRules, count: int
+    rows: Sequence[ClassScores], before: tuple[float | None, float | None], minimum: int,
+    rules: SummaryRules, count: int
 ) -> TopicSummary:
     """The collaboration board: the mean of the five condition means, when all are shown.
 
     Being made of shown numbers only, it can reveal nothing the conditions do not.
     """
-    trend = []
-    for rows in months:
-        means = [_mean(rows, condition, minimum) for condition in CONDITION_IDS]
-        trend.append(None if None in means else sum(m or 0.0 for m in means) / len(means))
-    three = (trend[0], trend[1], trend[2])
+    means = [_mean(rows, condition, minimum) for condition in CONDITION_IDS]
+    now = None if None in means else sum(m or 0.0 for m in means) / len(means)
+    three = (*before, now)
     return TopicSummary(topic="collaboration", respondents=count, mean=three[2],
                         distribution=None, dont_know=None, trend=three,
                         direction=_direction(three, rules.thresholds.trend_step), statements=())

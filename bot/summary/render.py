@@ -1,7 +1,8 @@
 """A summary in words, for a project leader: neutral `Text` and `Image` replies in nl or en.
 
-`summary_replies` computes a month and renders it; `SummaryMessages` renders one computed
-summary in several languages and versions (the scheduler, the chat command). The full
+`summary_replies` reads a month's frozen result (`bot.summary.frozen`) and renders it;
+`SummaryMessages` renders one summary in several languages and versions (the scheduler,
+the chat command). The full
 version is for project leaders; `short=True` gives the channel version (the five scores,
 then the chart and the agenda in their thread).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,9 +22,9 @@ from bot.months import shift_month
 from bot.nudges.stats import NudgeStats
 from bot.store.models import Partnership
 from bot.summary.chart import summary_chart
-from bot.summary.compute import compute_summary, reaches
+from bot.summary.compute import reaches
+from bot.summary.frozen import published_summary
 from bot.summary.model import (
-    MIN_GROUP_SIZE,
     OPEN_TEXT_MIN,
     Gap,
     GroupScore,
@@ -48,17 +49,19 @@ async def summary_replies(
     *,
     short: bool = False,
     rules: SummaryRules | None = None,
-    nudges: NudgeStats | None = None,
-    min_group_size: int = MIN_GROUP_SIZE,
+    now: datetime | None = None,
 ) -> list[Reply]:
-    """The month's summary as replies: texts, with the chart after the five conditions.
+    """The summary of a month that is over (at `now`, default the current time) as
+    replies: texts, with the chart after the five conditions; the month is frozen first
+    when it is not yet. A month without figures gets the short "no figures yet" text.
 
     `rules` default to `summary_rules.yaml` and `summary_agenda.yaml` in the folder `content`
     was loaded from.
     """
     rules = rules or load_summary_rules(content)
-    summary = await compute_summary(session, content, partnership, month, rules=rules,
-                                    nudges=nudges, min_group_size=min_group_size)
+    summary = await published_summary(session, content, partnership, month, now=now)
+    if summary is None:
+        return [Text(text=content.text("summary_no_figures", lang, month=f"{month:%Y-%m}"))]
     return await SummaryMessages(summary, content, rules).replies(lang, short=short)
 
 
