@@ -21,7 +21,7 @@ from bot.engine import Engine
 from bot.messages import Choice, FreeText, Incoming, Reply, Scale
 from bot.months import shift_month
 from bot.store.models import ChannelBinding, CheckInRound, Partnership, School
-from bot.summary import compute_summary, load_summary_rules, render_text
+from bot.summary import Summary, compute_summary, load_summary_rules, render_text
 
 DEMO_PARTNERSHIP = "Demo Zorg & Welzijn"
 DEMO_SCHOOLS = (("Vmbo De Brug", "vmbo"), ("Mbo College Kompas", "mbo"))
@@ -152,6 +152,7 @@ async def simulate(
         local = closes.astimezone(ZoneInfo(partnership.timezone)).date()
         by_month.setdefault(local.replace(day=1), []).append(moment)
     rules = load_summary_rules(content)
+    summaries: list[Summary] = []  # the months before, for changes and trends
     for months_in, (month, moments) in enumerate(sorted(by_month.items())):
         opened: list[CheckInRound] = []
         for moment in moments:
@@ -168,7 +169,9 @@ async def simulate(
                                date=round_.opens_at.strftime("%d-%m-%Y"),
                                statements=statements))
         async with sessions() as session:
-            summary = await compute_summary(session, content, partnership, month, rules=rules)
+            summary = await compute_summary(session, content, partnership, month,
+                                            earlier=summaries[-2:], rules=rules)
+        summaries.append(summary)
         write(render_text(summary, content, rules, lang))
         write("")
 

@@ -74,8 +74,9 @@ async def test_checkin_with_a_low_score_asks_what_would_help(
 
     replies = await chat.press("mee oneens")  # a 2
     assert isinstance(replies[0], FreeText)
-    followups = [f.nl for f in content.condition("ambition").followups]
-    assert any(question in replies[0].prompt for question in followups)
+    # The follow-up of the statement just scored (the anchor of shared ambition).
+    assert replies[0].prompt == content.text(
+        "followup_prompt", "nl", question=content.statement("ambition_1").followup.nl)
 
     replies = await chat.say("Vaker samen de plannen bespreken")
     assert replies[0] == Text(text=content.text("followup_thanks", "nl"))
