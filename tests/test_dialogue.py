@@ -98,6 +98,21 @@ async def test_checkin_with_a_low_score_asks_what_would_help(
     assert stored[0].comment == "Vaker samen de plannen bespreken"
 
 
+async def test_each_statement_asks_its_own_follow_up(
+    chat: MemoryChat, content: Content
+) -> None:
+    """Not one question per round: the second statement (ambition_2) gets the question
+    written for it, whatever round it is asked in."""
+    await onboard(chat)
+    await chat.say("checkin")
+    await chat.press("neutraal")
+    replies = await chat.press("helemaal mee oneens")
+    assert isinstance(replies[0], FreeText)
+    assert replies[0].prompt == content.text(
+        "followup_prompt", "nl", question=content.statement("ambition_2").followup.nl)
+    assert content.statement("ambition_2").followup != content.statement("ambition_1").followup
+
+
 async def test_follow_up_can_be_skipped_by_button_or_word(
     chat: MemoryChat, sessions: async_sessionmaker[Any]
 ) -> None:
