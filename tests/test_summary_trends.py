@@ -157,3 +157,24 @@ async def test_a_rotating_statement_shows_its_own_number_only_from_the_minimum(
     assert '  also asked: "It is clear who leads the process." (too few answers to show)' \
            in text
     assert "4.3 (n=3)" in text and "n=2" not in text
+
+
+async def test_a_month_from_before_the_anchor_shows_no_figures_per_statement(
+    sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    """Scored on two statements (each person's mean of both), the topic's number beside
+    each statement's own would give away the few who scored only one of them."""
+    partners = await Partners.create(sessions)
+    people = await partners.members("vmbo", "teachers", 6)
+    first = await partners.round(NOV, ["process_2"])
+    second = await partners.round(NOV + timedelta(days=14), ["process_3"])
+    await partners.answer(first, "process_2", people, [2, 2, 2, 2, 2, None],
+                          ["Een trekker", None, None, None, None, None])
+    await partners.answer(second, "process_3", people, [4, 4, 4, 4, 4, 1])
+    [found] = await months(sessions, content, partners, NOVEMBER)
+    process = found.condition("process")
+    assert process.basis == ("process_2", "process_3")
+    assert (process.respondents, process.mean) == (6, pytest.approx((3 * 5 + 1) / 6))
+    assert [(r.respondents, r.mean) for r in process.results] == [(None, None), (None, None)]
+    text = render_text(found, content, load_summary_rules(content), "nl")
+    assert 'Helder proces, "Het is duidelijk wie het proces trekt.":\n- "Een trekker"' in text

@@ -102,7 +102,8 @@ async def compute_summary(
         rows = ([row for row in by_topic if row.topic == name] if len(on) > 1
                 else [row for row in by_statement if row.topic in on])
         results = tuple(_statement_result(content, name, s, by_statement, minimum,
-                                          texts.get(s, []), open_minimum)
+                                          texts.get(s, []), open_minimum,
+                                          own_figures=len(on) == 1 or s not in on)
                         for s in asked[name])
         found = _topic(name, rows, minimum, asked[name], on, groups, results)
         return compare(found, month, earlier, step)
@@ -192,13 +193,18 @@ def _topic(
 
 def _statement_result(
     content: Content, topic: str, statement: str, rows: Sequence[ClassScores], minimum: int,
-    texts: list[str], open_minimum: int,
+    texts: list[str], open_minimum: int, own_figures: bool,
 ) -> StatementResult:
     """One statement's mean and n (only from `minimum` people) and its open answers (only
-    when at least `open_minimum` people scored it)."""
+    when at least `open_minimum` people scored it).
+
+    Without `own_figures`: a topic scored on several statements (rounds from before the
+    anchor) averages each person over them first, and that mean beside the statements' own
+    would give away the sum of the few who scored only one of them. So those get none.
+    """
     mine = [row for row in rows if row.topic == statement]
     count = sum(row.respondents for row in mine)
-    shown_ = count >= minimum
+    shown_ = own_figures and count >= minimum
     return StatementResult(
         statement=statement,
         anchor=statement == content.anchor(topic),

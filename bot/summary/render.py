@@ -316,8 +316,11 @@ class _Words:
             for result in topic.results:
                 if not result.open_answers:
                     continue
-                lines.append(self.t("summary_open_statement", name=self.name(topic.topic),
-                                    statement=self.quote(result.statement),
+                where = {"name": self.name(topic.topic),
+                         "statement": self.quote(result.statement)}
+                lines.append(self.t("summary_open_statement_plain", **where)
+                             if result.respondents is None else
+                             self.t("summary_open_statement", **where,
                                     count=result.respondents))
                 for text in result.open_answers[:MAX_OPEN_ANSWERS]:
                     cut = text if len(text) <= MAX_OPEN_LENGTH else \
