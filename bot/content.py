@@ -54,10 +54,12 @@ class Text(_Model):
 
 
 class Statement(_Model):
-    """A first-person statement a member scores from 1 (disagree) to 5 (agree)."""
+    """A first-person statement a member scores from 1 (disagree) to 5 (agree), with the
+    open question about what would help that is asked after a low score on it."""
 
     id: NonEmpty
     text: Text
+    followup: Text
 
 
 class Condition(_Model):
@@ -68,7 +70,6 @@ class Condition(_Model):
     core_question: Text
     keywords: list[Text] = Field(min_length=2)
     statements: list[Statement] = Field(min_length=4)
-    followups: list[Text] = Field(min_length=2)
 
 
 class ContentArea(_Model):
@@ -249,10 +250,16 @@ class Content(_Model):
         return self._statement_topic[statement_id]
 
     def statements_for(self, topic: str) -> list[Statement]:
+        """A topic's statements, its anchor first (the one its monthly score is on)."""
         for condition in self.conditions:
             if condition.id == topic:
                 return condition.statements
         return self.domain(topic).statements
+
+    def anchor(self, topic: str) -> str:
+        """The id of a topic's anchor statement: the first of its pool, asked in every
+        round that asks the topic, so that its monthly scores compare (docs/summary.md)."""
+        return self.statements_for(topic)[0].id
 
     def condition(self, condition_id: str) -> Condition:
         return _by_id(self.conditions, condition_id)

@@ -4,7 +4,12 @@ Every member of a partnership gets the same statements in a round, so answers co
 The rotation is a cycle of four rounds: any two consecutive rounds together ask all five
 conditions, and any four consecutive rounds also ask the content and anchoring domains.
 With the default fortnightly cadence that is every condition each month and both domains
-every two months. Within a topic the statements take turns, round after round.
+every two months.
+
+Each topic a round asks gets two statements: its anchor (the first of its pool in the
+content), every time, and one of the others, which take turns round after round. The
+summary scores a topic on its anchor, so months compare like with like; the others add
+depth (docs/summary.md, "Measurement model").
 """
 
 from __future__ import annotations
@@ -32,11 +37,14 @@ def topics_for(number: int) -> tuple[str, ...]:
 
 
 def statements_for_round(content: Content, number: int) -> list[str]:
+    """Per topic of round `number`: its anchor, then the next of its other statements."""
     chosen = []
     for topic in topics_for(number):
         earlier = sum(topics_for(n).count(topic) for n in range(1, number))
-        pool = content.statements_for(topic)
-        chosen.append(pool[earlier % len(pool)].id)
+        anchor, *others = content.statements_for(topic)
+        chosen.append(anchor.id)
+        if others:
+            chosen.append(others[earlier % len(others)].id)
     return chosen
 
 

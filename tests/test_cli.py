@@ -126,13 +126,13 @@ def test_scripted_chat_continues_across_processes(achtje: Achtje, tmp_path: Path
     # A new person who asks for a check-in is asked about their school first.
     ask_school = first.stdout.index(content.text("ask_school", "nl"))
     assert re.search(r"1\. Vmbo De Brug\s+2\. Mbo College Kompas", first.stdout[ask_school:])
-    assert "1/3" not in first.stdout
+    assert "1/6" not in first.stdout
 
     second = achtje(stdin="1\n3\n1\n")  # Vmbo De Brug, Docenten, Nederlands
     assert second.returncode == 0, second.stderr
     onboarded = second.stdout.index(content.text("onboarded", "nl"))
     # The check-in asked for in the first process starts right after onboarding.
-    assert "1/3" in second.stdout[onboarded:]
+    assert "1/6" in second.stdout[onboarded:]
     assert rows(tmp_path, "SELECT level, language FROM member WHERE onboarded_at IS NOT NULL") \
         == [("teachers", "nl")]
     assert rows(tmp_path, "SELECT count(*) FROM checkin_round") == [(1,)]

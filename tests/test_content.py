@@ -41,9 +41,12 @@ def test_shipped_content_loads() -> None:
 
 
 def test_every_condition_has_enough_statements_and_followups() -> None:
-    for condition in load_content().conditions:
+    content = load_content()
+    for condition in content.conditions:
         assert len(condition.statements) >= 4, condition.id
-        assert len(condition.followups) >= 2, condition.id
+    questions = [s.followup for s in content.all_statements()]
+    assert all(q.nl.endswith("?") and q.en.endswith("?") for q in questions)
+    assert len({q.nl for q in questions}) == len(questions)  # each fits its own statement
 
 
 def test_statements_are_written_in_both_languages() -> None:
@@ -93,6 +96,17 @@ def test_number_instead_of_text_names_file_and_field(content_copy: Path) -> None
     message = str(info.value)
     assert str(path) in message
     assert "conditions.0.statements.2.text.nl" in message
+
+
+def test_a_statement_without_its_follow_up_names_file_and_field(content_copy: Path) -> None:
+    path = content_copy / "domains.yaml"
+    data = _read(path)
+    del data["domains"][2]["statements"][1]["followup"]
+    _write(path, data)
+
+    with pytest.raises(ContentError) as info:
+        load_content(content_copy)
+    assert f"{path}: domains.2.statements.1.followup: Field required" in str(info.value)
 
 
 # 3. Broken YAML

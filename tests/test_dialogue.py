@@ -67,29 +67,50 @@ async def test_checkin_with_a_low_score_asks_what_would_help(
 ) -> None:
     await onboard(chat)
     replies = await chat.say("checkin")
-    assert "3 korte stellingen" in replies[0].text  # type: ignore[attr-defined]
+    # Three topics, each its anchor statement and one other.
+    assert "6 korte stellingen" in replies[0].text  # type: ignore[attr-defined]
     first = replies[1]
-    assert isinstance(first, Scale) and first.prompt.startswith("1/3")
+    assert isinstance(first, Scale) and first.prompt.startswith("1/6")
     assert [o.label for o in first.options][-2:] == ["weet ik niet", "overslaan"]
 
     replies = await chat.press("mee oneens")  # a 2
     assert isinstance(replies[0], FreeText)
-    followups = [f.nl for f in content.condition("ambition").followups]
-    assert any(question in replies[0].prompt for question in followups)
+    # The follow-up of the statement just scored (the anchor of shared ambition).
+    assert replies[0].prompt == content.text(
+        "followup_prompt", "nl", question=content.statement("ambition_1").followup.nl)
 
     replies = await chat.say("Vaker samen de plannen bespreken")
     assert replies[0] == Text(text=content.text("followup_thanks", "nl"))
-    assert isinstance(replies[1], Scale) and replies[1].prompt.startswith("2/3")
+    assert isinstance(replies[1], Scale) and replies[1].prompt.startswith("2/6")
 
     await chat.press("helemaal mee eens")
-    replies = await chat.press("weet ik niet")
+    await chat.press("weet ik niet")
+    for _ in range(2):
+        await chat.press("neutraal")
+    replies = await chat.press("neutraal")
     assert replies == [Text(text=content.text("checkin_done", "nl"))]
 
     stored = await answers(sessions)
     assert [(a.status, a.score) for a in stored] == [
-        ("scored", 2), ("scored", 5), ("dont_know", None)
+        ("scored", 2), ("scored", 5), ("dont_know", None), ("scored", 3), ("scored", 3),
+        ("scored", 3)
     ]
     assert stored[0].comment == "Vaker samen de plannen bespreken"
+
+
+async def test_each_statement_asks_its_own_follow_up(
+    chat: MemoryChat, content: Content
+) -> None:
+    """Not one question per round: the second statement (ambition_2) gets the question
+    written for it, whatever round it is asked in."""
+    await onboard(chat)
+    await chat.say("checkin")
+    await chat.press("neutraal")
+    replies = await chat.press("helemaal mee oneens")
+    assert isinstance(replies[0], FreeText)
+    assert replies[0].prompt == content.text(
+        "followup_prompt", "nl", question=content.statement("ambition_2").followup.nl)
+    assert content.statement("ambition_2").followup != content.statement("ambition_1").followup
 
 
 async def test_follow_up_can_be_skipped_by_button_or_word(
@@ -101,7 +122,7 @@ async def test_follow_up_can_be_skipped_by_button_or_word(
     await chat.press("Overslaan")
     await chat.press("helemaal mee oneens")
     replies = await chat.say("overslaan")
-    assert isinstance(replies[-1], Scale) and replies[-1].prompt.startswith("3/3")
+    assert isinstance(replies[-1], Scale) and replies[-1].prompt.startswith("3/6")
     assert [a.comment for a in await answers(sessions)] == [None, None]
 
 
@@ -125,7 +146,7 @@ async def test_changing_an_answer_while_the_round_is_open_keeps_one_row(
 ) -> None:
     await onboard(chat)
     await chat.say("checkin")
-    for label in ("mee eens", "mee eens", "neutraal"):
+    for label in ("mee eens", "mee eens", "neutraal", "mee eens", "mee eens", "mee eens"):
         await chat.press(label)
     replies = await chat.say("checkin")
     assert isinstance(replies[0], Choice)
@@ -135,7 +156,7 @@ async def test_changing_an_answer_while_the_round_is_open_keeps_one_row(
     await chat.press(replies[0].options[2].value)
     replies = await chat.press("helemaal mee eens")
     assert replies == [Text(text=content.text("checkin_done", "nl"))]
-    assert [a.score for a in await answers(sessions)] == [4, 4, 5]
+    assert [a.score for a in await answers(sessions)] == [4, 4, 5, 4, 4, 4]
 
 
 async def test_the_same_answer_twice_stores_one_row(
@@ -172,7 +193,7 @@ async def test_a_pressed_button_before_onboarding_is_answered_afterwards(
     assert "Welkom" in replies[0].text  # type: ignore[attr-defined]
     for label in ("Mbo College Kompas", "Bestuur", "Nederlands"):
         replies = await newcomer.press(label)
-    assert isinstance(replies[-1], Scale) and replies[-1].prompt.startswith("2/3")
+    assert isinstance(replies[-1], Scale) and replies[-1].prompt.startswith("2/6")
     bram = await the_member(sessions, "bram")
     assert [(a.member_id, a.score) for a in await answers(sessions)] == [(bram.id, 5)]
 
@@ -184,7 +205,7 @@ async def test_a_restarted_engine_continues_the_conversation(
     await chat.say("checkin")
     chat.engine = Engine(sessions, content, clock)  # a second process, same database
     replies = await chat.say("5")
-    assert isinstance(replies[0], Scale) and replies[0].prompt.startswith("2/3")
+    assert isinstance(replies[0], Scale) and replies[0].prompt.startswith("2/6")
 
 
 async def test_a_closed_round_refuses_late_answers(

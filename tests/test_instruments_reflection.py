@@ -92,8 +92,8 @@ async def test_the_channel_sees_the_aggregate_once_three_have_answered(
     # The two lowest conditions to talk about (a tie goes to the first), with a question.
     talk = shown[shown.index(content.text("reflection_talk_about", "nl")) + 1:-2]
     assert talk == [
-        f"- Gedeelde ambitie: {content.condition('ambition').followups[0].nl}",
-        f"- Recht doen aan belangen: {content.condition('interests').followups[0].nl}",
+        f"- Gedeelde ambitie: {content.statement('ambition_1').followup.nl}",
+        f"- Recht doen aan belangen: {content.statement('interests_1').followup.nl}",
     ]
     assert shown[-1] == content.text("reflection_result_open", "nl", minimum=3)
     for person in team.values():  # no names or user ids in what the channel sees

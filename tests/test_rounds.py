@@ -40,9 +40,20 @@ def test_fortnightly_rounds_cover_every_calendar_month(start: date) -> None:
         assert {"content", "anchoring"} <= by_month[first] | by_month[second]
 
 
-def test_statements_take_turns_within_a_topic(content: Content) -> None:
+def test_every_round_asks_the_anchor_and_one_other_in_turn(content: Content) -> None:
+    """The anchor (first statement) of every topic a round asks is asked, so a topic's
+    monthly score is always on the same statement; the others take turns."""
     asked = Counter(s for n in range(1, 41) for s in statements_for_round(content, n))
-    for condition in content.conditions:
-        counts = [asked[s.id] for s in condition.statements]
-        assert max(counts) - min(counts) <= 1, (condition.id, counts)
-    assert all(len(statements_for_round(content, n)) == 3 for n in range(1, 9))
+    for number in range(1, 41):
+        chosen = statements_for_round(content, number)
+        assert len(chosen) == 6
+        for topic in topics_for(number):
+            mine = [s for s in chosen if content.topic_of(s) == topic]
+            assert mine[0] == content.anchor(topic) == content.statements_for(topic)[0].id
+            assert len(mine) == 2 and mine[1] != mine[0]
+    for topic in (*CONDITION_IDS, "content", "anchoring"):
+        pool = content.statements_for(topic)
+        times = sum(topics_for(n).count(topic) for n in range(1, 41))
+        assert asked[pool[0].id] == times, topic
+        counts = [asked[s.id] for s in pool[1:]]
+        assert max(counts) - min(counts) <= 1, (topic, counts)

@@ -94,8 +94,8 @@ async def test_a_checkin_goes_privately_to_everyone_who_may_get_it(
     assert round_ is not None and round_.opens_at == clock.now
     intro, first = load_replies(rows[0].payload)
     assert isinstance(intro, Text) and intro.text == content.text(
-        "sched_checkin_invite", "nl", count=3)
-    assert isinstance(first, Scale) and first.prompt.startswith("1/3")
+        "sched_checkin_invite", "nl", count=6)
+    assert isinstance(first, Scale) and first.prompt.startswith("1/6")
     assert first.options[0].value == f"s:{round_.id}:{round_.statement_ids[0]}:1"
     english = load_replies(rows[2].payload)[0]
     assert isinstance(english, Text) and english.text.startswith("Hi!")
@@ -126,12 +126,12 @@ async def test_the_reminder_goes_only_to_members_who_did_not_answer(
 
     done = MemoryChat(engine, user="user-1", chat="dm-user-1")
     done.sent.extend(load_replies((await outbox_rows(sessions))[0].payload))
-    for _ in range(3):
+    for _ in range(6):
         await done.press("mee eens")  # a 4 for every statement
     assert done.last_text() == content.text("checkin_done", "nl")
     halfway = MemoryChat(engine, user="user-2", chat="dm-user-2")
     await halfway.say("4")  # typed: the scheduled statement set up the conversation
-    assert halfway.last_text().startswith("2/3")
+    assert halfway.last_text().startswith("2/6")
 
     clock.advance(hours=24)
     assert await plan_due(sessions, content, HOLIDAYS, clock.now) == 2
@@ -139,7 +139,7 @@ async def test_the_reminder_goes_only_to_members_who_did_not_answer(
     assert [r.target for r in reminders] == ["user-2", "user-3"]
     text, statement = load_replies(reminders[0].payload)
     assert isinstance(text, Text) and "01-12 15:30" in text.text
-    assert isinstance(statement, Scale) and statement.prompt.startswith("2/3")
+    assert isinstance(statement, Scale) and statement.prompt.startswith("2/6")
     assert isinstance(load_replies(reminders[1].payload)[1], Scale)
     clock.advance(hours=24)
     assert await plan_due(sessions, content, HOLIDAYS, clock.now) == 0  # one per round
@@ -296,7 +296,7 @@ async def test_checkin_says_when_the_next_round_is_once_check_ins_are_scheduled(
     clock.now = utc(2026, 12, 8, 14, 30)
     await plan_due(sessions, content, HOLIDAYS, clock.now)
     replies = await chat.say("checkin")
-    assert isinstance(replies[-1], Scale) and replies[-1].prompt.startswith("1/3")
+    assert isinstance(replies[-1], Scale) and replies[-1].prompt.startswith("1/6")
 
 
 async def test_impossible_settings_are_refused_with_a_reason(

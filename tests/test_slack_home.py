@@ -119,5 +119,5 @@ async def test_an_open_round_and_the_next_one_are_both_shown(
     await slack.dm("checkin")  # no schedule yet: a round opens now
     await plan_checkin(sessions, partnership, clock, TUESDAY_MORNING)
     shown = await open_home(slack)
-    assert "Je hebt 0 van de 3 stellingen beantwoord." in shown
+    assert "Je hebt 0 van de 6 stellingen beantwoord." in shown
     assert "Volgende check-in: dinsdag 01-12-2026 om 09:00." in shown

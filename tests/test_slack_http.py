@@ -81,7 +81,7 @@ async def test_a_whole_checkin_in_the_channel_stays_private(
     assert (response.status, await response.text()) == (200, "")
     for label in ("Vmbo De Brug", "Docenten", "Nederlands"):
         await slack.press(last_buttons(slack)[label], channel="C1", ephemeral=True)
-    assert slack.fake.texts()[-1].startswith("1/3")  # carried on where she was
+    assert slack.fake.texts()[-1].startswith("1/6")  # carried on where she was
 
     await slack.press(last_buttons(slack)["mee oneens"], channel="C1", ephemeral=True)
     followup = slack.fake.posted()[-1]
@@ -95,14 +95,15 @@ async def test_a_whole_checkin_in_the_channel_stays_private(
 
     await slack.submit("Vaker samen de plannen bespreken", reference="C1")
     assert slack.fake.texts()[-2:][0] == content.text("followup_thanks", "nl")
-    assert slack.fake.texts()[-1].startswith("2/3")
-    await slack.press(last_buttons(slack)["helemaal mee eens"], channel="C1", ephemeral=True)
-    await slack.press(last_buttons(slack)["weet ik niet"], channel="C1", ephemeral=True)
+    assert slack.fake.texts()[-1].startswith("2/6")
+    for label in ("helemaal mee eens", "weet ik niet", "neutraal", "neutraal", "neutraal"):
+        await slack.press(last_buttons(slack)[label], channel="C1", ephemeral=True)
     assert slack.fake.texts()[-1] == content.text("checkin_done", "nl")
 
     stored = await answers(sessions)
     assert [(a.status, a.score) for a in stored] == [
-        ("scored", 2), ("scored", 5), ("dont_know", None)]
+        ("scored", 2), ("scored", 5), ("dont_know", None), ("scored", 3), ("scored", 3),
+        ("scored", 3)]
     assert stored[0].comment == "Vaker samen de plannen bespreken"
     assert slack.fake.of("chat.postMessage") == []  # the channel saw nothing
     assert {(c.args["channel"], c.args["user"]) for c in slack.fake.posted()} == {("C1", "U1")}
@@ -113,14 +114,17 @@ async def test_an_answer_can_be_changed_and_stays_one_row(
 ) -> None:
     await onboard_in_dm(slack)
     await slack.command("checkin", channel="DU1")
-    for label in ("mee eens", "mee eens", "neutraal"):
+    for label in ("mee eens", "mee eens", "neutraal", "mee eens", "mee eens", "mee eens"):
         await slack.press(last_buttons(slack)[label], channel="DU1")
     await slack.dm("checkin")
     assert slack.fake.texts()[-1] == content.text("checkin_already_done", "nl")
-    third = list(last_buttons(slack).values())[2]
+    # Six statements to choose from: more than fit as buttons, so a menu.
+    [menu] = [e for block in blocks_of(slack.fake.posted()[-1])
+              for e in block.get("elements", []) if e.get("type") == "static_select"]
+    third = menu["options"][2]["value"]
     await slack.press(third, channel="DU1")
     await slack.press(last_buttons(slack)["helemaal mee eens"], channel="DU1")
-    assert [a.score for a in await answers(sessions)] == [4, 4, 5]
+    assert [a.score for a in await answers(sessions)] == [4, 4, 5, 4, 4, 4]
 
 
 @pytest.mark.parametrize("how", ["unsigned", "forged", "stale"])
@@ -232,7 +236,7 @@ async def test_the_home_tab_shows_the_members_settings(
     assert published.args["user_id"] == "U1"
     shown = json.dumps(view_of(published)["blocks"], ensure_ascii=False)
     for expected in ("Vmbo De Brug", "Docenten", "Nederlands", "geen pauze",
-                     "Je hebt 1 van de 3 stellingen beantwoord"):
+                     "Je hebt 1 van de 6 stellingen beantwoord"):
         assert expected in shown
 
 

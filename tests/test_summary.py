@@ -35,15 +35,18 @@ NOVEMBER = date(2026, 11, 1)
 
 async def summary_of(sessions: async_sessionmaker[Any], content: Content, partnership_id: int,
                      month: date = NOVEMBER, **options: Any) -> Summary:
+    """The month's summary as a leader gets it once earlier months are frozen: the two
+    months before are summarised first (each on its own earlier months) and passed in."""
     async with sessions() as session:
         partnership = await session.get(Partnership, partnership_id)
         assert partnership is not None
-        # The two months before as they would have been frozen: the trend comes from them.
-        same = {key: value for key, value in options.items() if key != "nudges"}
-        earlier = [await compute_summary(session, content, partnership,
-                                         shift_month(month, -n), **same) for n in (2, 1)]
-        return await compute_summary(session, content, partnership, month, earlier=earlier,
-                                     **options)
+        earlier: list[Summary] = []
+        for back in (4, 3, 2, 1):
+            earlier.append(await compute_summary(
+                session, content, partnership, shift_month(month, -back),
+                earlier=earlier[-2:], **options))
+        return await compute_summary(session, content, partnership, month,
+                                     earlier=earlier[-2:], **options)
 
 
 async def check_in(engine: Engine, user: str, scores: list[str], *, comment: str = "",
@@ -73,37 +76,45 @@ async def test_small_groups_show_no_number_and_open_texts_need_five(
     clock.now = datetime(2026, 11, 3, 14, 30, tzinfo=UTC)  # the round closes on 10 November
     scores = ["1", "2", "4", "5", "5"][:respondents]
     for n, score in enumerate(scores):
-        await check_in(engine, f"m{n}", [score, "4", "4"], comment=f"Vaker samen lesgeven {n}")
+        await check_in(engine, f"m{n}", [score, "4", "4", "4", "4", "4"],
+                       comment=f"Vaker samen lesgeven {n}")
     summary = await summary_of(sessions, content, partnership.id)
     ambition = summary.condition("ambition")
-    assert ambition.respondents == respondents
+    # No count for a group too small to show: not even how small it is.
+    assert ambition.respondents == (respondents if mean is not None else None)
     assert ambition.mean == (pytest.approx(mean) if mean is not None else None)
     text = render_text(summary, content, load_summary_rules(content), "nl")
     if mean is None:
         assert ambition.distribution is None
-        assert f"Gedeelde ambitie: te weinig antwoorden om te laten zien (n={respondents}, " \
-               "minimaal 3)" in text
+        assert "- Gedeelde ambitie: te weinig antwoorden om te laten zien (een cijfer pas " \
+               "vanaf 3 mensen)\n" in text
+        assert f"n={respondents}" not in text
     else:
         assert f"Gedeelde ambitie: {mean:.1f} (n={respondents})".replace(".", ",") in text
     assert ("Vaker samen lesgeven" in text) is texts_shown
-    assert ambition.open_answers == (
+    # The texts stand under the statement they answer (the anchor, asked first).
+    assert ambition.results[0].open_answers == (
         ("Vaker samen lesgeven 0", "Vaker samen lesgeven 1") if texts_shown else ())
-    assert summary.open_answers_withheld is not texts_shown
-    assert ("minder dan 5 mensen" in text) is not texts_shown
+    assert ('Gedeelde ambitie, "Ik weet waar we samen naartoe werken." (n=5):\n'
+            '- "Vaker samen lesgeven 0"\n- "Vaker samen lesgeven 1"' in text) is texts_shown
+    # The line on when texts are shown is always there: it tells nothing about this month.
+    assert "Open antwoorden laat ik alleen zien bij een stelling die minstens 5 mensen een " \
+           "cijfer gaven." in text
 
 
 async def test_each_person_weighs_once_and_rates_count_everyone(
     engine: Engine, sessions: async_sessionmaker[Any], content: Content,
     partnership: Partnership, clock: Clock,
 ) -> None:
-    clock.now = datetime(2026, 11, 3, 14, 30, tzinfo=UTC)  # round 1: ambition_1 ...
+    # Round 1: ambition_1, ambition_2, interests_1, interests_2, relations_1, relations_2.
+    clock.now = datetime(2026, 11, 3, 14, 30, tzinfo=UTC)
     await check_in(engine, "zara", ["2", "?", "-"])
-    await check_in(engine, "bram", ["5", "3", "3"], school="Mbo College Kompas")
-    await check_in(engine, "cas", ["4", "3", "?"], level="Bestuur")
+    await check_in(engine, "bram", ["5", "4", "3", "3", "3"], school="Mbo College Kompas")
+    await check_in(engine, "cas", ["4", "4", "3", "?"], level="Bestuur")
     await onboard(MemoryChat(engine, user="dirk", chat="dm-dirk"))  # never answers
     clock.advance(days=7)  # round 2 asks organisation, process, content: nobody answers
     await check_in(engine, "zara", [], onboarded=True)
-    clock.advance(days=7)  # round 3 asks ambition again; only zara answers, with a 4
+    clock.advance(days=7)  # round 3 asks ambition_1 and ambition_3; only zara scores, a 4
     await check_in(engine, "zara", ["4", "-", "-"], onboarded=True)
 
     summary = await summary_of(sessions, content, partnership.id)
@@ -112,11 +123,16 @@ async def test_each_person_weighs_once_and_rates_count_everyone(
     assert (ambition.respondents, ambition.mean) == (3, pytest.approx(4.0))
     assert ambition.distribution == (0, 1, 0, 2, 1)
     assert ambition.dont_know == 0
-    assert ambition.statements == ("ambition_1", "ambition_2")
+    assert ambition.statements == ("ambition_1", "ambition_2", "ambition_3")
+    assert ambition.basis == ("ambition_1",)  # the score is on the anchor
+    # ambition_2: zara did not know, bram and cas gave 4: two scores, no number.
+    assert [(r.statement, r.anchor, r.respondents, r.mean) for r in ambition.results] == [
+        ("ambition_1", True, 3, pytest.approx(4.0)), ("ambition_2", False, None, None),
+        ("ambition_3", False, None, None)]
     interests = summary.condition("interests")
-    assert (interests.respondents, interests.mean, interests.dont_know) == (2, None, None)
+    assert (interests.respondents, interests.mean, interests.dont_know) == (None, None, None)
     relations = summary.condition("relations")
-    assert (relations.respondents, relations.mean) == (1, None)
+    assert (relations.respondents, relations.mean) == (None, None)
     together = summary.board("collaboration")
     # Three people scored a condition, but interests and relations cannot be shown.
     assert (together.respondents, together.mean) == (3, None)
@@ -143,7 +159,8 @@ async def test_a_month_is_summarised_once_it_is_over_and_late_answers_change_not
     once it is over no answer can change them."""
     clock.now = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # Monday; the round closes 9 Nov
     for n, relations in enumerate(["1", "2", "2", "3", "4"]):
-        await check_in(engine, f"m{n}", ["4", "4", relations], comment=f"Vaker samen {n}")
+        await check_in(engine, f"m{n}", ["4", "4", "4", "4", relations],
+                       comment=f"Vaker samen {n}")
     leader = MemoryChat(engine, user="lena", chat="dm-lena")
     await onboard(leader)
     async with sessions() as session, session.begin():
@@ -160,7 +177,7 @@ async def test_a_month_is_summarised_once_it_is_over_and_late_answers_change_not
     # The partnership's first round closes in November: October has no figures at all.
     assert before == [content.text("summary_no_figures", "nl", month="2026-10")]
     assert said(await leader.say("samenvatting november")) == running
-    await check_in(engine, "jan", ["4", "4", "5"])  # "I just did the check-in"
+    await check_in(engine, "jan", ["4", "4", "4", "4", "5"])  # "I just did the check-in"
     assert said(await leader.say("samenvatting")) == before
     assert said(await leader.say("samenvatting november")) == running
 
@@ -169,7 +186,7 @@ async def test_a_month_is_summarised_once_it_is_over_and_late_answers_change_not
     clock.now = datetime(2026, 11, 9, 8, 58, tzinfo=UTC)
     await onboard(kees)
     await kees.say("checkin")
-    for score in ("4", "4", "2"):
+    for score in ("4", "4", "4", "4", "2"):
         asked = await kees.say(score)
     assert any(isinstance(reply, FreeText) for reply in asked)  # "what would help?"
     clock.now = datetime(2026, 11, 9, 9, 1, tzinfo=UTC)
@@ -208,7 +225,8 @@ async def test_a_round_counts_in_the_month_it_closes_and_rates_stay_within_membe
 
     october = await summary_of(sessions, content, partners.partnership.id, date(2026, 10, 1))
     assert (october.rounds, october.members, october.respondents) == ((), 3, 0)
-    assert october.condition("relations").respondents == 0
+    assert october.condition("relations").respondents is None
+    assert october.condition("relations").statements == ()
     november = await summary_of(sessions, content, partners.partnership.id)
     assert [(r.opened_on, r.closed_on, r.respondents, r.members) for r in november.rounds] == [
         (date(2026, 10, 27), date(2026, 11, 3), 4, 4)]
@@ -244,9 +262,10 @@ async def test_response_counts_follow_who_could_answer_each_round(
     assert [(r.number, r.opened_on, r.respondents, r.members) for r in summary.rounds] == [
         (2, NOV, 3, 3), (3, date(2026, 11, 17), 2, 5)]
     assert (summary.members, summary.respondents) == (5, 4)
-    assert summary.board("collaboration").respondents == 2  # anna and dirk scored
+    # Anna and dirk scored a condition: two, so not even that number is shown.
+    assert summary.board("collaboration").respondents is None
     ambition = summary.condition("ambition")
-    assert (ambition.respondents, ambition.trend[1]) == (1, pytest.approx(4.0))
+    assert (ambition.respondents, ambition.trend[1]) == (None, pytest.approx(4.0))
     october_summary = await summary_of(sessions, content, partners.partnership.id,
                                        date(2026, 10, 1))
     assert (october_summary.members, october_summary.respondents) == (3, 3)
@@ -267,6 +286,8 @@ async def test_a_summary_sends_the_same_four_queries_however_many_rounds(
         sent.append(args[2])  # (connection, cursor, statement, ...)
 
     engine = sessions.kw["bind"].sync_engine
+    earlier = [await summary_of(sessions, content, partners.partnership.id, SEP),
+               await summary_of(sessions, content, partners.partnership.id, OCT)]
     async with sessions() as session:
         partnership = await session.get(Partnership, partners.partnership.id)
         assert partnership is not None
@@ -280,8 +301,8 @@ async def test_a_summary_sends_the_same_four_queries_however_many_rounds(
             event.remove(engine, "before_cursor_execute", count)
     assert len(summary.rounds) == rounds
     assert summary.condition("ambition").trend == pytest.approx((4.0, 4.0, 4.0))
-    # Rounds with their rates, the month's scores (earlier months come frozen), the month's
-    # counts, open answers.
+    # The month's rounds with their rates, its scores per statement, its counts, its open
+    # answers; earlier months come from their summaries, not from the database.
     assert len(sent) == 4, sent
 
 
@@ -303,11 +324,13 @@ async def test_change_and_trend_over_three_months(
     summary = await summary_of(sessions, content, partners.partnership.id)
     ambition = summary.condition("ambition")
     assert ambition.trend == pytest.approx((3.0, 11 / 3, 4.0))
-    assert ambition.change == pytest.approx(1 / 3)
-    assert ambition.direction == "rising"
+    # The change is between the means as shown (4.0 and 3.7), and so is the direction.
+    assert ambition.change == pytest.approx(0.3)
+    assert (ambition.direction, ambition.compared_month) == ("rising", date(2026, 10, 1))
     relations = summary.condition("relations")
     assert relations.trend == (pytest.approx(4.0), None, pytest.approx(3.0))  # October: n=2
-    assert (relations.change, relations.direction) == (None, "falling")
+    # October measured relations but cannot show it: no change, and no word either.
+    assert (relations.change, relations.direction) == (None, None)
     interests = summary.condition("interests")
     assert interests.change == pytest.approx(-1.0)
     # Interests fell by 1.0 to 2.0: low and falling; relations 3.0 is not below 3.0.
@@ -315,9 +338,9 @@ async def test_change_and_trend_over_three_months(
             for s in summary.signals] == [
         ("hidden_interests", [("low", "interests"), ("falling", "interests")])]
     text = render_text(summary, content, load_summary_rules(content), "nl")
-    assert "Gedeelde ambitie: 4,0 (n=3), +0,3 t.o.v. vorige maand, drie maanden: " \
-           "3,0 → 3,7 → 4,0 (stijgend)" in text
-    assert "drie maanden: 4,0 → - → 3,0 (dalend)" in text
+    assert "- Gedeelde ambitie: 4,0 (n=3), +0,3 t.o.v. vorige maand (stijgend)\n" \
+           "  drie maanden: 3,0 → 3,7 → 4,0\n" in text
+    assert "- Persoonlijke relaties: 3,0 (n=3)\n  drie maanden: 4,0 → - → 3,0\n" in text
     assert "Belangen onder tafel (Recht doen aan belangen), omdat Recht doen aan belangen " \
            "laag scoort (2,0) en Recht doen aan belangen daalde met 1,0." in text
     october = await summary_of(sessions, content, partners.partnership.id, date(2026, 10, 20))
@@ -338,11 +361,11 @@ async def test_a_gap_of_one_on_ambition_is_a_possible_confusion_of_language(
     vmbo_people = await partners.members("vmbo", "teachers", len(vmbo))
     mbo_people = await partners.members("mbo", "teachers", 3)
     first = await partners.round(NOV, ["ambition_1"])
-    second = await partners.round(date(2026, 11, 17), ["ambition_2"])
+    second = await partners.round(date(2026, 11, 17), ["ambition_1"])
     firsts = [s[0] if isinstance(s, tuple) else s for s in vmbo]
     seconds = [s[1] if isinstance(s, tuple) else None for s in vmbo]
     await partners.answer(first, "ambition_1", vmbo_people + mbo_people, [*firsts, 3, 3, 3])
-    await partners.answer(second, "ambition_2", vmbo_people, seconds)
+    await partners.answer(second, "ambition_1", vmbo_people, seconds)
 
     summary = await summary_of(sessions, content, partners.partnership.id)
     ambition = summary.condition("ambition")
@@ -506,13 +529,14 @@ async def test_summary_replies_hold_texts_and_a_phone_sized_chart(
     assert "Leerlab Zuid, 2026-11" in image.caption
     texts = "\n".join(r.text for r in full if isinstance(r, Text))
     assert "Leerlab Zuid, 2026-11: 5 of 5 members took part (100%)" in texts
-    assert "Shared ambition: 3.2 (n=5), +0.6 since last month" in texts
-    assert '- "Een gezamenlijke dag"\n- "Meer tijd"' in texts
+    assert "Shared ambition: 3.2 (n=5), +0.6 since last month (rising)" in texts
+    assert 'Shared ambition, "I know what we are working towards together." (n=5):\n' \
+           '- "Een gezamenlijke dag"\n- "Meer tijd"' in texts
     assert "Gedeelde ambitie" not in texts
     assert all(len(r.text) <= 3500 for r in full if isinstance(r, Text))
 
     assert [type(r).__name__ for r in short] == ["Text", "Image", "Text"]
     short_text = "\n".join(r.text for r in short if isinstance(r, Text))
-    assert "Gedeelde ambitie: 3,2 (n=5), +0,6 t.o.v. vorige maand" in short_text
+    assert "Gedeelde ambitie: 3,2 (n=5), +0,6 t.o.v. vorige maand (stijgend)" in short_text
     assert "Voor de agenda van het volgende overleg" in short_text
     assert "Meer tijd" not in short_text and "Valkuilen" not in short_text

@@ -115,8 +115,8 @@ async def test_leaders_get_it_in_full_and_each_channel_gets_the_scores_with_a_th
     scores, chart, agenda = short
     assert isinstance(scores, Text) and scores.thread_of is None
     assert scores.text.startswith("Leerlab Zuid, 2026-11: 5 van 9 leden deden mee (56%)")
-    assert "De vijf voorwaarden\n- Gedeelde ambitie: 3,2 (n=5), +0,6 t.o.v. vorige maand\n" \
-           "- Recht doen aan belangen: deze maand niet gevraagd" in scores.text
+    assert "De vijf voorwaarden\n- Gedeelde ambitie: 3,2 (n=5), +0,6 t.o.v. vorige maand " \
+           "(stijgend)\n- Recht doen aan belangen: deze maand niet gevraagd" in scores.text
     assert isinstance(chart, Image) and chart.thread_of == FIRST
     assert png_size(chart.png) == (1000, 800)
     assert isinstance(agenda, Text) and agenda.thread_of == FIRST

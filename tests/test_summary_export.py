@@ -66,6 +66,7 @@ async def nine_people(sessions: async_sessionmaker[Any]) -> Partners:
 
 async def summary_of(sessions: async_sessionmaker[Any], content: Content, partners: Partners,
                      month: date = NOV, **options: Any) -> Summary:
+    """The month compared with the two before it, summarised first as they would be frozen."""
     async with sessions() as session:
         partnership = await session.get(Partnership, partners.partnership.id)
         assert partnership is not None
@@ -99,7 +100,7 @@ async def test_the_json_document_follows_the_schema_and_names_nobody(
     validator().validate(document)
     assert json.loads(json.dumps(document)) == document
 
-    assert (document["schema_version"], document["month"]) == (1, "2026-11")
+    assert (document["schema_version"], document["month"]) == (2, "2026-11")
     assert document["partnership"] == {"id": partners.partnership.id, "name": NAME}
     assert (document["members"], document["respondents"], document["response_rate"]) == \
         (9, 9, 100)
@@ -108,7 +109,10 @@ async def test_the_json_document_follows_the_schema_and_names_nobody(
     conditions = {topic["id"]: topic for topic in document["conditions"]}
     assert list(conditions) == ["ambition", "interests", "relations", "organisation", "process"]
     organisation = conditions["organisation"]
-    assert organisation["mean"] == 3.33 and organisation["change"] == -0.67
+    # The change is between the means as shown: 3.3 - 4.0.
+    assert organisation["mean"] == 3.33 and organisation["change"] == -0.7
+    assert (organisation["compared_with"], organisation["comparable"]) == ("2026-10", True)
+    assert organisation["score_statements"] == ["organisation_1"]
     assert organisation["distribution"] == [0, 2, 4, 1, 2]
     assert organisation["trend"] == [{"month": "2026-09", "mean": None},
                                      {"month": "2026-10", "mean": 4.0},
@@ -118,14 +122,20 @@ async def test_the_json_document_follows_the_schema_and_names_nobody(
                                      {"group": "mbo", "respondents": 3, "mean": 2.33}]
     assert organisation["levels"] == [{"group": "board", "respondents": 3, "mean": 4.67},
                                       {"group": "teachers", "respondents": 6, "mean": 2.67}]
-    assert organisation["open_answers"] == [ATTACK, "Een vaste dag", "Roosters",
-                                            "Samen plannen", "Tijd"]
+    assert organisation["statement_results"] == [{
+        "statement": "organisation_1", "anchor": True, "respondents": 9, "mean": 3.33,
+        "open_answers": [ATTACK, "Een vaste dag", "Roosters", "Samen plannen", "Tijd"]}]
     assert (conditions["ambition"]["respondents"], conditions["ambition"]["dont_know"]) == (8, 1)
-    assert conditions["interests"] | {"statements": []} == {
-        "id": "interests", "respondents": 2, "mean": None, "distribution": None,
-        "dont_know": None, "change": None, "direction": None, "statements": [], "sides": [],
-        "levels": [], "open_answers": [], "trend": [
-            {"month": month, "mean": None} for month in ("2026-09", "2026-10", "2026-11")]}
+    # Two scored interests: nothing of it shows, not their number, not their open answers.
+    assert conditions["interests"] == {
+        "id": "interests", "respondents": None, "mean": None, "distribution": None,
+        "dont_know": None, "score_statements": ["interests_1"], "change": None,
+        "compared_with": None, "comparable": True, "direction": None,
+        "statements": ["interests_1"], "sides": [], "levels": [], "statement_results": [
+            {"statement": "interests_1", "anchor": True, "respondents": None, "mean": None,
+             "open_answers": []}],
+        "trend": [{"month": month, "mean": None} for month in ("2026-09", "2026-10", "2026-11")]}
+    assert "open_answers_withheld" not in document
     assert [board["id"] for board in document["boards"]] == [
         "content", "collaboration", "anchoring"]
     [losing] = [s for s in document["pitfall_signals"] if s["pitfall"] == "losing_the_board"]
@@ -238,7 +248,7 @@ def test_achtje_summary_writes_each_format_and_explains_mistakes(
 
     found = achtje(*month, "--lang", "en")
     assert found.exit_code == 0
-    assert "Shared ambition: 3.7 (n=3), +1.0 since last month" in found.stdout
+    assert "Shared ambition: 3.7 (n=3)" in found.stdout
     assert "Informal contact" in found.stdout
 
     # Without --month: the last month that is over (the command runs on the real clock).

@@ -58,12 +58,14 @@ def published(document: dict[str, Any]) -> dict[str, Any]:
     """A month's JSON without its open texts (those go when their term ends)."""
     stripped = copy.deepcopy(document)
     for topic in (*stripped["conditions"], *stripped["boards"]):
-        topic["open_answers"] = []
+        for result in topic["statement_results"]:
+            result["open_answers"] = []
     return stripped
 
 
 def texts_of(document: dict[str, Any]) -> list[list[str]]:
-    return [topic["open_answers"] for topic in (*document["conditions"], *document["boards"])]
+    return [[text for result in topic["statement_results"] for text in result["open_answers"]]
+            for topic in (*document["conditions"], *document["boards"])]
 
 
 class Run:

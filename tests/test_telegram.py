@@ -178,20 +178,21 @@ async def test_a_whole_checkin_from_a_group_invitation(
     await bot.press(ANNA, "Mbo College Kompas")
     await bot.press(ANNA, "Docenten")
     calls = await bot.press(ANNA, "Nederlands")  # ... then straight on with the check-in
-    assert "korte stellingen" in texts(calls)[1] and texts(calls)[2].startswith("1/3")
+    assert "korte stellingen" in texts(calls)[1] and texts(calls)[2].startswith("1/6")
     scale = calls[-1]
     assert [b["text"] for b in scale.buttons[0]] == ["1", "2", "3", "4", "5"]
     assert [b["text"] for b in scale.buttons[1]] == ["weet ik niet", "overslaan"]
-    await bot.press(ANNA, "4")
-    await bot.press(ANNA, "5")
-    calls = await bot.press(ANNA, "weet ik niet")
+    for label in ("4", "5", "weet ik niet", "3", "3"):
+        await bot.press(ANNA, label)
+    calls = await bot.press(ANNA, "3")
     assert texts(calls) == [content.text("checkin_done", "nl")]
     async with sessions() as session:
         stored = list(await session.scalars(select(Answer).order_by(Answer.id)))
         anna = await session.scalar(select(Member).where(Member.user_ref == "111"))
     assert anna is not None and anna.partnership_id == partnership.id
     assert [(a.member_id, a.status, a.score) for a in stored] == [
-        (anna.id, "scored", 4), (anna.id, "scored", 5), (anna.id, "dont_know", None)]
+        (anna.id, "scored", 4), (anna.id, "scored", 5), (anna.id, "dont_know", None),
+        *[(anna.id, "scored", 3)] * 3]
 
 
 async def test_a_low_score_gets_a_follow_up_answered_by_text(
@@ -206,7 +207,7 @@ async def test_a_low_score_gets_a_follow_up_answered_by_text(
     assert [b["text"] for b in prompt.buttons[0]] == ["Overslaan"]
     calls = await bot.say(ANNA, "Meer tijd om <b>samen</b> te *plannen* 🙂")
     assert texts(calls)[0] == content.text("followup_thanks", "nl")
-    assert texts(calls)[1].startswith("2/3")
+    assert texts(calls)[1].startswith("2/6")
     async with sessions() as session:
         [answer] = list(await session.scalars(select(Answer)))
     assert (answer.score, answer.comment) == (1, "Meer tijd om <b>samen</b> te *plannen* 🙂")
@@ -231,7 +232,7 @@ async def test_a_double_tap_on_a_button_gives_one_answer(
     taps = [bot.fake.press_update(ANNA, message, button["callback_data"]) for _ in range(2)]
     first = await bot.deliver(taps[0])
     second = await bot.deliver(taps[1])
-    assert [t[:3] for t in texts(first)] == ["2/3"]
+    assert [t[:3] for t in texts(first)] == ["2/6"]
     assert texts(second) == []
     assert [c.method for c in second] == ["answerCallbackQuery"]
     async with sessions() as session:

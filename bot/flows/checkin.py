@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot import rounds
-from bot.content import CONDITION_IDS, Content
+from bot.content import Content
 from bot.flows.turn import Turn, clean_text
 from bot.messages import FreeText, Option, Reply, Scale
 from bot.store import repo
@@ -126,12 +126,8 @@ async def answer(turn: Turn, round_id: int, statement_id: str, value: str) -> li
 
 
 async def _ask_followup(turn: Turn, round_: CheckInRound, statement_id: str) -> FreeText:
-    topic = turn.content.topic_of(statement_id)
-    if topic in CONDITION_IDS:
-        followups = turn.content.condition(topic).followups
-        question = followups[round_.number % len(followups)].get(turn.lang)
-    else:
-        question = turn.t("followup_domain")
+    """The statement's own follow-up: what would help, on exactly what was scored low."""
+    question = turn.content.statement(statement_id).followup.get(turn.lang)
     await repo.set_conversation(
         turn.session, turn.member.id, "followup",
         {"round_id": round_.id, "statement_id": statement_id}, turn.now,

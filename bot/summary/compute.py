@@ -1,9 +1,11 @@
 """A partnership's summary for one month: scores, trends, gaps, pitfall signals and agenda.
 
 The trust rules: a number only for a group of at least `min_group_size` respondents (never
-below 3), with its n; groups compared only when both may be shown, and cells hidden so that
-no small group follows by subtraction (`privacy.visible_cells`); open answers only for
-groups of at least 5; nothing that names or dates a person.
+below 3), with its n, and no n at all below that; groups compared only when both may be
+shown, and cells hidden so that no small group follows by subtraction
+(`privacy.visible_cells`); open answers only under a statement at least 5 people scored;
+nothing that names or dates a person. A topic's score is on its anchor statement, so
+months compare like with like (`history`).
 """
 
 from __future__ import annotations
@@ -16,19 +18,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import CONDITION_IDS, LEVEL_IDS, Content
-from bot.months import month_bounds, shift_month
+from bot.months import month_bounds
 from bot.nudges.stats import NudgeStats, nudge_stats
 from bot.store.models import Partnership
 from bot.summary import queries
+from bot.summary.history import EPSILON, compare
 from bot.summary.model import (
     MIN_GROUP_SIZE,
     OPEN_TEXT_MIN,
     AgendaQuestion,
-    Direction,
     GroupScore,
     PitfallSignal,
     Reason,
     RoundRate,
+    StatementResult,
     Summary,
     TopicSummary,
     shown,
@@ -40,7 +43,7 @@ from bot.summary.rules import SummaryRules, Trigger, load_summary_rules
 logger = logging.getLogger(__name__)
 
 SIDES = ("vmbo", "mbo", "other")
-EPSILON = 1e-9  # so that a rounded 1.0 counts as 1.0 despite floating point
+DOMAIN_TOPICS = ("content", "anchoring")  # the boards with statements of their own
 
 
 async def compute_summary(
@@ -59,9 +62,9 @@ async def compute_summary(
     A month holds the rounds that closed in it, so its numbers are final once it is over;
     what people see of it is computed once and frozen (`bot.summary.frozen`).
 
-    `earlier` are the frozen summaries of the months before (typically two months ago and
-    last month): the trend's earlier values come from them, never from raw rows, so an
-    erasure or a changed level after a month closed cannot move last month's number.
+    `earlier` are the frozen summaries of earlier months (oldest first, missing ones left
+    out): changes and trends come only from them, never from earlier raw answers, and only
+    between months whose score is on the same statements (`history.compare`).
     `nudges` are the month's informal-contact numbers when a nudge module provides them.
     """
     if min_group_size < MIN_GROUP_SIZE:
@@ -71,31 +74,44 @@ async def compute_summary(
     month = month.replace(day=1)
     topic_of = {s.id: content.topic_of(s.id) for s in content.all_statements()}
 
-    # This month's rounds and scores, each in one query. A round counts in the month it
-    # closes in: once a month is over, its numbers are final.
+    # A round counts in the month it closes in: once a month is over, its numbers are final.
     start, after = month_bounds(month, partnership.timezone)
     counted = await queries.counted_rounds(session, partnership.id, start, after)
-    [scores] = await queries.class_scores(session, [[c.round.id for c in counted]], topic_of)
     rounds = [c.round for c in counted]
     ids = [r.id for r in rounds]
+    asked = {topic: tuple(dict.fromkeys(s for r in rounds for s in r.statement_ids
+                                        if topic_of.get(s) == topic))
+             for topic in (*CONDITION_IDS, *DOMAIN_TOPICS)}
+    basis = {topic: score_basis(content, topic, found) for topic, found in asked.items()}
+    # Per statement, one query; a topic scored on several statements (rounds from before
+    # the anchor) needs its own per-person means over them, in one more query.
+    [by_statement] = await queries.class_scores(
+        session, [ids], {s: s for found in asked.values() for s in found})
+    several = {s: topic for topic, found in basis.items() if len(found) > 1 for s in found}
+    by_topic = (await queries.class_scores(session, [ids], several))[0] if several else []
     condition_statements = [s for s in topic_of if topic_of[s] in CONDITION_IDS]
     counts = await queries.month_counts(session, partnership.id, ids, condition_statements,
                                         after)
     texts = await queries.open_answers(session, ids, topic_of)
     open_minimum = max(OPEN_TEXT_MIN, minimum)
+    step = rules.thresholds.trend_step
 
     def topic(name: str, groups: bool) -> TopicSummary:
-        asked = tuple(dict.fromkeys(s for r in rounds for s in r.statement_ids
-                                    if topic_of.get(s) == name))
-        return _topic(name, scores, earlier_means(earlier, month, name), minimum, rules,
-                      asked, groups, texts.get(name, []), open_minimum)
+        on = basis[name]
+        rows = ([row for row in by_topic if row.topic == name] if len(on) > 1
+                else [row for row in by_statement if row.topic in on])
+        results = tuple(_statement_result(content, name, s, by_statement, minimum,
+                                          texts.get(s, []), open_minimum,
+                                          own_figures=len(on) == 1 or s not in on)
+                        for s in asked[name])
+        found = _topic(name, rows, minimum, asked[name], on, groups, results)
+        return compare(found, month, earlier, step)
 
     conditions = tuple(topic(c, groups=True) for c in CONDITION_IDS)
-    together = _collaboration(scores, earlier_means(earlier, month, "collaboration"),
-                              minimum, rules, counts.scorers)
+    together = compare(_collaboration(conditions, minimum, counts.scorers), month, earlier,
+                       step)
     boards = (topic("content", groups=False), together, topic("anchoring", groups=False))
     signals = _signals(content, conditions, rules, nudges, minimum)
-    withheld = any(texts.get(t.topic) and not t.open_answers for t in (*conditions, *boards))
     return Summary(
         partnership_id=partnership.id,
         partnership=partnership.name,
@@ -109,7 +125,6 @@ async def compute_summary(
         signals=signals,
         agenda=_agenda(content, conditions, signals, len(rules.agenda.general)),
         nudges=nudges,
-        open_answers_withheld=withheld,
     )
 
 
@@ -122,47 +137,34 @@ async def leader_summary(
     earlier: Sequence[Summary] = (),
 ) -> Summary:
     """The summary as project leaders get it, with the month's informal-contact numbers, by
-    the rules in the content's folder and the partnership's threshold. People read it only
-    through `bot.summary.frozen`, which computes it once per closed month."""
+    the rules in the content's folder and the partnership's threshold, compared with the
+    `earlier` frozen months. People read it only through `bot.summary.frozen`, which
+    computes it once per closed month."""
     return await compute_summary(session, content, partnership, month, earlier=earlier,
                                  nudges=await nudge_stats(session, partnership.id, month),
                                  min_group_size=partnership.min_group_size)
 
 
-# Earlier months: their values come from their frozen summaries (helper for the trends).
-
-
-def earlier_means(earlier: Sequence[Summary], month: date, topic: str
-                  ) -> tuple[float | None, float | None]:
-    """The topic's mean two months and one month before `month` as published in `earlier`
-    (None for a month not given or a topic it did not show)."""
-    by_month = {summary.month: summary for summary in earlier}
-
-    def mean(months_back: int) -> float | None:
-        found = by_month.get(shift_month(month, -months_back))
-        if found is None:
-            return None
-        return next((t.mean for t in (*found.conditions, *found.boards) if t.topic == topic),
-                    None)
-
-    return mean(2), mean(1)
+def score_basis(content: Content, topic: str, asked: tuple[str, ...]) -> tuple[str, ...]:
+    """The statements a topic's month score is on: its anchor whenever a round asked it
+    (every round does since the anchor model), else all statements asked (older rounds)."""
+    if not asked:
+        return ()
+    anchor = content.anchor(topic)
+    return (anchor,) if anchor in asked else asked
 
 
 def _topic(
     name: str,
-    rows_now: Sequence[ClassScores],
-    before: tuple[float | None, float | None],
+    rows: Sequence[ClassScores],
     minimum: int,
-    rules: SummaryRules,
     statements: tuple[str, ...],
+    basis: tuple[str, ...],
     groups: bool,
-    texts: list[str],
-    open_minimum: int,
+    results: tuple[StatementResult, ...],
 ) -> TopicSummary:
-    trend = (*before, _mean(rows_now, name, minimum))
-    rows = [row for row in rows_now if row.topic == name]
     count = sum(row.respondents for row in rows)
-    visible = trend[2] is not None
+    visible = count >= minimum
     sides: tuple[GroupScore, ...] = ()
     levels: tuple[GroupScore, ...] = ()
     if groups and visible:
@@ -170,42 +172,62 @@ def _topic(
                               minimum)
         sides = _groups(rows, 0, [side for side in SIDES if (0, side) in cells])
         levels = _groups(rows, 1, [level for level in LEVEL_IDS if (1, level) in cells])
+    mean = sum(row.mean_sum for row in rows) / count if visible else None
     return TopicSummary(
         topic=name,
-        respondents=count,
-        mean=trend[2],
+        respondents=count if visible else None,
+        mean=mean,
         distribution=tuple(sum(row.distribution[k] for row in rows)  # type: ignore[arg-type]
                            for k in range(5)) if visible else None,
         dont_know=sum(row.dont_know for row in rows) if visible else None,
-        trend=trend,
-        direction=_direction(trend, rules.thresholds.trend_step),
+        trend=(None, None, mean),
+        direction=None,
         statements=statements,
         sides=sides,
         levels=levels,
+        basis=basis,
+        results=results,
+    )
+
+
+def _statement_result(
+    content: Content, topic: str, statement: str, rows: Sequence[ClassScores], minimum: int,
+    texts: list[str], open_minimum: int, own_figures: bool,
+) -> StatementResult:
+    """One statement's mean and n (only from `minimum` people) and its open answers (only
+    when at least `open_minimum` people scored it).
+
+    Without `own_figures`: a topic scored on several statements (rounds from before the
+    anchor) averages each person over them first, and that mean beside the statements' own
+    would give away the sum of the few who scored only one of them. So those get none.
+    """
+    mine = [row for row in rows if row.topic == statement]
+    count = sum(row.respondents for row in mine)
+    shown_ = own_figures and count >= minimum
+    return StatementResult(
+        statement=statement,
+        anchor=statement == content.anchor(topic),
+        respondents=count if shown_ else None,
+        mean=sum(row.mean_sum for row in mine) / count if shown_ else None,
         open_answers=tuple(texts) if count >= open_minimum else (),
     )
 
 
 def _collaboration(
-    rows: Sequence[ClassScores], before: tuple[float | None, float | None], minimum: int,
-    rules: SummaryRules, count: int
+    conditions: Sequence[TopicSummary], minimum: int, count: int
 ) -> TopicSummary:
     """The collaboration board: the mean of the five condition means, when all are shown.
 
-    Being made of shown numbers only, it can reveal nothing the conditions do not.
+    Being made of shown numbers only, it can reveal nothing the conditions do not. It is
+    on the statements of the five conditions' scores, so it compares only when they all do.
     """
-    means = [_mean(rows, condition, minimum) for condition in CONDITION_IDS]
-    now = None if None in means else sum(m or 0.0 for m in means) / len(means)
-    three = (*before, now)
-    return TopicSummary(topic="collaboration", respondents=count, mean=three[2],
-                        distribution=None, dont_know=None, trend=three,
-                        direction=_direction(three, rules.thresholds.trend_step), statements=())
-
-
-def _mean(rows: Sequence[ClassScores], topic: str, minimum: int) -> float | None:
-    count = sum(row.respondents for row in rows if row.topic == topic)
-    total = sum(row.mean_sum for row in rows if row.topic == topic)
-    return total / count if count >= minimum else None
+    means = [c.mean for c in conditions]
+    mean = None if None in means else sum(m or 0.0 for m in means) / len(means)
+    basis = () if any(not c.basis for c in conditions) else \
+        tuple(s for c in conditions for s in c.basis)
+    return TopicSummary(topic="collaboration", respondents=count if count >= minimum else None,
+                        mean=mean, distribution=None, dont_know=None, trend=(None, None, mean),
+                        direction=None, statements=(), basis=basis)
 
 
 def _groups(
@@ -217,18 +239,6 @@ def _groups(
         count = sum(row.respondents for row in mine)
         found.append(GroupScore(group, count, sum(row.mean_sum for row in mine) / count))
     return tuple(found)
-
-
-def _direction(trend: tuple[float | None, ...], step: float) -> Direction | None:
-    known = [shown(value) for value in trend if value is not None]
-    if trend[-1] is None or len(known) < 2:
-        return None
-    difference = shown(known[-1] - known[0])
-    if difference >= step - EPSILON:
-        return "rising"
-    if difference <= -step + EPSILON:
-        return "falling"
-    return "stable"
 
 
 def _round_rates(counted: Sequence[CountedRound], zone: ZoneInfo) -> tuple[RoundRate, ...]:

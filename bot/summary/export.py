@@ -20,7 +20,7 @@ from bot.summary.model import OPEN_TEXT_MIN, GroupScore, Summary, TopicSummary
 from bot.summary.render import render_sections
 from bot.summary.rules import SummaryRules
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DECIMALS = 2  # means in the JSON; the texts show one
 
 
@@ -48,7 +48,6 @@ def summary_document(summary: Summary, content: Content, rules: SummaryRules) ->
                           "value": round(r.value, DECIMALS)} for r in s.reasons]}
             for s in summary.signals],
         "informal_contact": _informal(summary.nudges, minimum),
-        "open_answers_withheld": summary.open_answers_withheld,
         "agenda": [{"source": q.source, "ref": q.ref,
                     "question": rules.agenda.question(q.source, q.ref).model_dump()}
                    for q in summary.agenda],
@@ -70,14 +69,21 @@ def _topic(topic: TopicSummary, summary: Summary) -> dict[str, Any]:
         "mean": _number(topic.mean),
         "distribution": list(topic.distribution) if topic.distribution is not None else None,
         "dont_know": topic.dont_know,
-        "change": _number(topic.change),
+        "score_statements": list(topic.basis),
+        "change": topic.change,
+        "compared_with": None if topic.compared_month is None
+        else f"{topic.compared_month:%Y-%m}",
+        "comparable": topic.comparable,
         "trend": [{"month": f"{shift_month(summary.month, n - 2):%Y-%m}", "mean": _number(m)}
                   for n, m in enumerate(topic.trend)],
         "direction": topic.direction,
         "statements": list(topic.statements),
+        "statement_results": [
+            {"statement": r.statement, "anchor": r.anchor, "respondents": r.respondents,
+             "mean": _number(r.mean), "open_answers": list(r.open_answers)}
+            for r in topic.results],
         "sides": groups(topic.sides),
         "levels": groups(topic.levels),
-        "open_answers": list(topic.open_answers),
     }
 
 

@@ -39,7 +39,7 @@ from bot.store.repo import insert_for
 from bot.store.summary import SummaryMonth
 from bot.summary.codec import decode, encode
 from bot.summary.compute import leader_summary
-from bot.summary.model import Summary
+from bot.summary.model import Summary, TopicSummary
 
 logger = logging.getLogger(__name__)
 
@@ -128,10 +128,15 @@ async def forget_open_texts(session: AsyncSession, partnership_id: int, before: 
             continue
         row.data = _encoded(dataclasses.replace(
             summary,
-            conditions=tuple(dataclasses.replace(t, open_answers=()) for t in summary.conditions),
-            boards=tuple(dataclasses.replace(t, open_answers=()) for t in summary.boards)))
+            conditions=tuple(_without_texts(t) for t in summary.conditions),
+            boards=tuple(_without_texts(t) for t in summary.boards)))
         changed += 1
     return changed
+
+
+def _without_texts(topic: TopicSummary) -> TopicSummary:
+    return dataclasses.replace(topic, results=tuple(
+        dataclasses.replace(result, open_answers=()) for result in topic.results))
 
 
 async def _freeze_through(

@@ -1,7 +1,8 @@
 """What a monthly summary holds, in neutral terms: numbers and ids, no words, no people.
 
 A summary carries no user ids, names or answer times. Every mean comes with the number of
-respondents behind it, and is None where the group was too small to show.
+respondents behind it; both are None where the group was too small to show, so nothing
+about a small group is kept, not even its size.
 """
 
 from __future__ import annotations
@@ -45,16 +46,41 @@ class Gap:
 
 
 @dataclass(frozen=True)
+class StatementResult:
+    """One statement asked on a topic in the month, for depth and for its open answers.
+
+    The anchor's numbers are the topic's own. `respondents` and `mean` are None when fewer
+    than the minimum scored it; `open_answers` ("what would help?" after a low score on it)
+    are shown only when at least max(5, minimum) people scored it.
+    """
+
+    statement: str
+    anchor: bool
+    respondents: int | None
+    mean: float | None
+    open_answers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class TopicSummary:
     """A condition or board in one month.
 
-    `mean`, `distribution` and `dont_know` are None when fewer than the minimum scored it.
-    `trend` is the mean two months ago, last month and this month (None where not shown).
+    Its score (`mean`, `distribution`, `dont_know`, groups) is on the statements in `basis`:
+    the anchor statement whenever it was asked (docs/summary.md, "Measurement model"), so
+    months compare like with like. `respondents`, `mean`, `distribution` and `dont_know`
+    are None when fewer than the minimum scored it: no count of a small group is kept.
+
+    `change` is this month's shown mean minus the shown mean of `compared_month`, the last
+    earlier month measured on the same basis; `direction` is the sign of that same change
+    against the trend step. `comparable` is False when the last earlier month that measured
+    the topic did so on other statements: then there is no change, and the summary says so.
+    `trend` is the mean two months ago, last month and this month, each only when shown and
+    comparable with this month.
     `sides`/`levels` hold only the groups that may be shown; gaps compare those.
     """
 
     topic: str
-    respondents: int
+    respondents: int | None
     mean: float | None
     distribution: tuple[int, int, int, int, int] | None
     dont_know: int | None
@@ -63,13 +89,16 @@ class TopicSummary:
     statements: tuple[str, ...]
     sides: tuple[GroupScore, ...] = ()
     levels: tuple[GroupScore, ...] = ()
-    open_answers: tuple[str, ...] = ()
+    basis: tuple[str, ...] = ()
+    change: float | None = None
+    compared_month: date | None = None
+    comparable: bool = True
+    results: tuple[StatementResult, ...] = ()
 
     @property
-    def change(self) -> float | None:
-        """This month's mean minus last month's, when both are shown."""
-        last, now = self.trend[1], self.trend[2]
-        return None if last is None or now is None else now - last
+    def open_answers(self) -> tuple[str, ...]:
+        """Every shown open answer on the topic, statement by statement."""
+        return tuple(text for result in self.results for text in result.open_answers)
 
     @property
     def side_gap(self) -> Gap | None:
@@ -136,7 +165,6 @@ class Summary:
     signals: tuple[PitfallSignal, ...]
     agenda: tuple[AgendaQuestion, ...]
     nudges: NudgeStats | None = None
-    open_answers_withheld: bool = False
 
     @property
     def response_rate(self) -> int:

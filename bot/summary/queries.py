@@ -13,7 +13,7 @@ class per month (the privacy check in `privacy.py` relies on that).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -173,17 +173,19 @@ def _month_counts_query(condition_statements: tuple[str, ...]) -> Select[Any]:
 
 
 async def open_answers(
-    session: AsyncSession, round_ids: Sequence[int], topic_of: Mapping[str, str]
+    session: AsyncSession, round_ids: Sequence[int], statements: Iterable[str]
 ) -> dict[str, list[str]]:
-    """The "what would help?" texts per topic, without who wrote them or when."""
+    """The "what would help?" texts per statement they answer, alphabetically, without who
+    wrote them or when."""
     if not round_ids:
         return {}
     rows = await session.execute(
-        select(case(dict(topic_of), value=Answer.statement_id), Answer.comment)
-        .where(Answer.round_id.in_(round_ids), Answer.statement_id.in_(list(topic_of)),
+        select(Answer.statement_id, Answer.comment)
+        .where(Answer.round_id.in_(round_ids), Answer.statement_id.in_(list(statements)),
                Answer.comment.is_not(None), Answer.comment != "")
     )
     texts: dict[str, list[str]] = defaultdict(list)
-    for topic, comment in rows:
-        texts[topic].append(comment)
-    return {topic: sorted(found, key=str.casefold) for topic, found in texts.items()}
+    for statement, comment in rows:
+        if comment:
+            texts[statement].append(comment)
+    return {statement: sorted(found, key=str.casefold) for statement, found in texts.items()}

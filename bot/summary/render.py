@@ -10,7 +10,7 @@ then the chart and the agenda in their thread).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -36,7 +36,7 @@ from bot.summary.model import (
 from bot.summary.rules import SummaryRules, load_summary_rules
 
 MAX_MESSAGE = 3500  # characters per Text; Telegram takes at most 4096
-MAX_OPEN_ANSWERS = 8  # per topic
+MAX_OPEN_ANSWERS = 8  # per statement
 MAX_OPEN_LENGTH = 300  # characters per open answer
 
 
@@ -48,6 +48,7 @@ async def summary_replies(
     lang: str,
     *,
     short: bool = False,
+    earlier: Sequence[Summary] = (),
     rules: SummaryRules | None = None,
     now: datetime | None = None,
 ) -> list[Reply]:
@@ -121,11 +122,11 @@ def render_sections(summary: Summary, content: Content, rules: SummaryRules, lan
                          members=summary.members, rate=summary.response_rate),
             content.text("summary_intro", lang, minimum=summary.min_group_size)]
     if short:
-        rows = [words.row(t, detail=False) for t in summary.conditions]
+        rows = [words.row(t, detail=False, month=summary.month) for t in summary.conditions]
         return ["\n".join([*head, "", content.text("summary_conditions_title", lang), *rows]),
                 words.agenda(summary)]
     head += [content.text("summary_confidential", lang), words.rounds(summary)]
-    conditions = [words.row(t, detail=True) for t in summary.conditions]
+    conditions = [words.row(t, detail=True, month=summary.month) for t in summary.conditions]
     sections = [
         "\n".join([*head, "", content.text("summary_conditions_title", lang), *conditions]),
         words.boards(summary),
@@ -169,39 +170,72 @@ class _Words:
             for r in summary.rounds)
         return self.t("summary_rounds", rounds=listed)
 
-    def row(self, topic: TopicSummary, detail: bool) -> str:
+    def row(self, topic: TopicSummary, detail: bool, month: date) -> str:
+        """One topic: its mean with n, the change against the month it compares with and
+        the direction of that same change; with `detail` the months as a line of numbers,
+        the answers per score and the statements. Nothing but the name where it is hidden."""
         name = self.name(topic.topic)
-        if not topic.statements and not topic.respondents:
+        if topic.topic != "collaboration" and not topic.statements:
             return "- " + self.t("summary_not_asked", name=name)
         if topic.mean is None and topic.topic == "collaboration" \
-                and topic.respondents >= self.minimum:
+                and topic.respondents is not None:
             return "- " + self.t("summary_board_incomplete", name=name,
                                  count=topic.respondents)
         if topic.mean is None:
-            return "- " + self.t("summary_hidden", name=name, count=topic.respondents,
-                                 minimum=self.minimum)
+            return "- " + self.t("summary_hidden", name=name, minimum=self.minimum)
         parts = [self.t("summary_row", name=name, mean=self.num(topic.mean),
                         count=topic.respondents)]
-        if topic.change is not None:
-            parts.append(self.t("summary_change", change=self.num(topic.change, signed=True)))
-        if detail and topic.direction is not None:
-            values = " → ".join("-" if v is None else self.num(v) for v in topic.trend)
-            parts.append(self.t("summary_trend", values=values)
-                         + f" ({self.t(f'summary_direction_{topic.direction}')})")
+        parts += self.comparison(topic, month)
         lines = ["- " + ", ".join(parts)]
+        known = [v for v in topic.trend if v is not None]
+        if detail and topic.trend[0] is not None and len(known) >= 2:
+            values = " → ".join("-" if v is None else self.num(v) for v in topic.trend)
+            lines.append("  " + self.t("summary_trend", values=values))
         if detail and topic.distribution is not None:
             lines.append("  " + self.t("summary_distribution",
                                        counts=" · ".join(str(n) for n in topic.distribution),
                                        dont_know=topic.dont_know))
-        if detail and topic.statements:
-            quoted = " / ".join(f'"{self.content.statement(s).text.get(self.lang)}"'
-                                for s in topic.statements)
-            lines.append("  " + self.t("summary_statements", statements=quoted))
+        if detail and topic.basis:
+            lines += self.statements(topic)
         return "\n".join(lines)
+
+    def comparison(self, topic: TopicSummary, month: date) -> list[str]:
+        if topic.compared_month is None:
+            return []
+        last = topic.compared_month == shift_month(month, -1)
+        when = {} if last else {"month": f"{topic.compared_month:%Y-%m}"}
+        if not topic.comparable:
+            return [self.t("summary_not_comparable" if last else "summary_not_comparable_with",
+                           **when)]
+        if topic.change is None or topic.direction is None:
+            return []
+        return [self.t("summary_change" if last else "summary_change_since",
+                       change=self.num(topic.change, signed=True),
+                       direction=self.t(f"summary_direction_{topic.direction}"), **when)]
+
+    def quote(self, statement: str) -> str:
+        return f'"{self.content.statement(statement).text.get(self.lang)}"'
+
+    def statements(self, topic: TopicSummary) -> list[str]:
+        """The statements the score is on, then each other statement asked, with its own
+        mean and n where enough people scored it."""
+        lines = ["  " + self.t("summary_basis",
+                               statements=" / ".join(self.quote(s) for s in topic.basis))]
+        for result in topic.results:
+            if result.statement in topic.basis:
+                continue
+            if result.mean is None:
+                figure = self.t("summary_statement_hidden")
+            else:
+                figure = self.t("summary_statement_figure", mean=self.num(result.mean),
+                                count=result.respondents)
+            lines.append("  " + self.t("summary_statement", statement=self.quote(
+                result.statement), figure=figure))
+        return lines
 
     def boards(self, summary: Summary) -> str:
         lines = [self.t("summary_boards_title")]
-        lines += [self.row(board, detail=False) for board in summary.boards]
+        lines += [self.row(board, detail=False, month=summary.month) for board in summary.boards]
         together = summary.board("collaboration").mean
         for board_id in ("content", "anchoring"):
             mean = summary.board(board_id).mean
@@ -277,20 +311,26 @@ class _Words:
                                      share=share, cross=cross)
 
     def open_answers(self, summary: Summary) -> str:
+        """The texts under the statement they answer. The closing line on which groups show
+        texts is always there, so it tells nothing about this month's numbers."""
         lines = [self.t("summary_open_title")]
         for topic in (*summary.conditions, *summary.boards):
-            if not topic.open_answers:
-                continue
-            lines.append(self.t("summary_open_topic", name=self.name(topic.topic),
-                                count=topic.respondents))
-            for text in topic.open_answers[:MAX_OPEN_ANSWERS]:
-                cut = text if len(text) <= MAX_OPEN_LENGTH else \
-                    text[:MAX_OPEN_LENGTH - 3].rstrip() + "..."
-                lines.append(f'- "{cut}"')
+            for result in topic.results:
+                if not result.open_answers:
+                    continue
+                where = {"name": self.name(topic.topic),
+                         "statement": self.quote(result.statement)}
+                lines.append(self.t("summary_open_statement_plain", **where)
+                             if result.respondents is None else
+                             self.t("summary_open_statement", **where,
+                                    count=result.respondents))
+                for text in result.open_answers[:MAX_OPEN_ANSWERS]:
+                    cut = text if len(text) <= MAX_OPEN_LENGTH else \
+                        text[:MAX_OPEN_LENGTH - 3].rstrip() + "..."
+                    lines.append(f'- "{cut}"')
         if len(lines) == 1:
             lines.append(self.t("summary_open_none"))
-        if summary.open_answers_withheld:
-            lines.append(self.t("summary_open_withheld", minimum=max(OPEN_TEXT_MIN, self.minimum)))
+        lines.append(self.t("summary_open_rule", minimum=max(OPEN_TEXT_MIN, self.minimum)))
         return "\n".join(lines)
 
     def agenda(self, summary: Summary) -> str:

@@ -149,15 +149,16 @@ async def close(turn: Turn) -> list[Reply]:
     if session.shown is not None and await never_seen(turn, result_key(session)):
         session.shown = None
     if session.shown is None:
-        text = render_result(turn.content, lang, session.number, respondents, found)
+        text = render_result(turn.content, lang, session.number, session.statement_ids,
+                             respondents, found)
     else:
         found = final_results(found, session.shown)
         if not any(result.mean is not None and not result.earlier for result in found):
             return [public(Text(text=turn.content.text(
                 "reflection_closed_shown", lang, number=session.number, count=respondents,
                 minimum=MIN_GROUP)))]
-        text = render_result(turn.content, lang, session.number, respondents, found,
-                             final=True)
+        text = render_result(turn.content, lang, session.number, session.statement_ids,
+                             respondents, found, final=True)
     return [public(Text(text=text))]
 
 
@@ -204,7 +205,8 @@ async def show_when_enough(turn: Turn, session: ReflectionSession) -> None:
     respondents = len({a.member_id for a in answers})
     lang = await team_language(turn, session.opened_by)
     text = "\n\n".join([
-        render_result(turn.content, lang, session.number, respondents, found),
+        render_result(turn.content, lang, session.number, session.statement_ids,
+                      respondents, found),
         turn.content.text("reflection_result_open", lang, minimum=MIN_GROUP)])
     if await post_to_team(turn, session.chat_ref, result_key(session),
                           turn.local_date(session.opened_at), [Text(text=text)]):
@@ -298,8 +300,10 @@ def final_results(found: list[ConditionResult], shown: dict[str, Any]) -> list[C
     return merged
 
 
-def render_result(content: Content, lang: str, number: int, respondents: int,
-                  found: list[ConditionResult], final: bool = False) -> str:
+def render_result(content: Content, lang: str, number: int, statement_ids: list[str],
+                  respondents: int, found: list[ConditionResult], final: bool = False) -> str:
+    """The aggregate; each condition to talk about comes with the follow-up question of the
+    statement the session asked on it, so the question fits what was scored."""
     title_key = "reflection_final_title" if final else "reflection_result_title"
     title = content.text(title_key, lang, number=number, count=respondents)
     if respondents < MIN_GROUP:
@@ -323,7 +327,8 @@ def render_result(content: Content, lang: str, number: int, respondents: int,
         rows += ["", content.text("reflection_talk_about", lang)]
         for result in shown[:TALK_ABOUT]:
             condition = content.condition(result.condition)
-            question = condition.followups[(number - 1) % len(condition.followups)]
+            asked = statement_ids[CONDITION_IDS.index(condition.id)]
+            question = content.statement(asked).followup
             rows.append(content.text("reflection_talk_row", lang,
                                      condition=condition.name.get(lang),
                                      question=question.get(lang)))
