@@ -349,4 +349,8 @@ register_privacy(app)  # export, erase, retention, leader
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except db.DatabaseUnavailable as exc:  # from any command: one line, no traceback
+        typer.echo(str(exc), err=True)
+        sys.exit(1)

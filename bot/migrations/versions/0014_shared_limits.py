@@ -1,0 +1,32 @@
+"""shared rate limits: the token buckets of every sending process in one table
+
+Revision ID: 0014_shared_limits
+Revises: 0010_schedule_chat
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0014_shared_limits"
+down_revision = "0010_schedule_chat"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "rate_bucket",
+        sa.Column("platform", sa.String(20), nullable=False),
+        sa.Column("scope", sa.String(10), nullable=False),
+        sa.Column("target", sa.String(200), nullable=False),
+        sa.Column("tat", sa.Float(), nullable=False),
+        sa.Column("held_until", sa.Float(), nullable=False),
+        sa.Column("blocked_until", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("platform", "scope", "target"),
+    )
+    op.create_index("ix_rate_bucket_blocked_until", "rate_bucket", ["blocked_until"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_rate_bucket_blocked_until", table_name="rate_bucket")
+    op.drop_table("rate_bucket")
