@@ -44,7 +44,7 @@ def describe(url: str) -> str:
     return f"PostgreSQL at {where}, database {parsed.database or '(none)'}"
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
     """The short cause of a failed connection, from the driver's exception."""
     cause: BaseException = exc
     while True:
@@ -64,7 +64,7 @@ def _reason(exc: BaseException) -> str:
 
 def unavailable(url: str, exc: BaseException) -> DatabaseUnavailable:
     return DatabaseUnavailable(
-        f"cannot connect to the database ({describe(url)}): {_reason(exc)}. Check "
+        f"cannot connect to the database ({describe(url)}): {reason(exc)}. Check "
         "ACHTJE_DATABASE_URL and that the database server is running and lets this user in.")
 
 
