@@ -184,9 +184,12 @@ class SlackAdapter:
         else:
             await self._check(self.client.auth_test(), "SLACK_BOT_TOKEN")
         if self.app_token:
-            self.socket = AsyncSocketModeHandler(self.app, self.app_token, web_client=self.client)
-            await self._check(self.socket.connect_async(),  # type: ignore[no-untyped-call]
+            # The Socket Mode client retries a refused app token for ever, quietly: ask
+            # once ourselves (the address it hands out is simply not used).
+            await self._check(self.client.apps_connections_open(app_token=self.app_token),
                               "SLACK_APP_TOKEN")
+            self.socket = AsyncSocketModeHandler(self.app, self.app_token, web_client=self.client)
+            await self.socket.connect_async()  # type: ignore[no-untyped-call]
             logger.info("connected to Slack in Socket Mode")
 
     async def _check(self, request: Awaitable[object], setting: str) -> None:
