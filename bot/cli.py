@@ -29,6 +29,7 @@ from bot.store.models import ChannelBinding, Member, Partnership, School
 from bot.summary import load_summary_rules
 from scheduler.commands import schedule_app
 from scheduler.holidays import HolidayError, load_holidays
+from scheduler.outbox_commands import outbox_app
 
 logger = logging.getLogger("achtje")
 
@@ -43,6 +44,7 @@ app.add_typer(content_app, name="content")
 app.add_typer(db_app, name="db")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(nudge_app, name="nudge")
+app.add_typer(outbox_app, name="outbox")
 
 REGIONS = ("noord", "midden", "zuid")
 SCHOOL_TYPES = ("vmbo", "mbo", "other")
