@@ -26,11 +26,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Float, and_, delete, func, literal, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Float, Table, and_, delete, func, literal, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.store.limits import RateBucket
-from bot.store.repo import insert_for
 
 Seconds = Callable[[], float]
 
@@ -43,6 +43,7 @@ MIN_WAIT = 0.01
 # microsecond, so a bucket counts as free within this much of now.
 EPSILON = 1e-6
 FORGET_AFTER = 600.0  # seconds a full, unheld bucket is kept before it is deleted
+VIEW_FOR = 0.2  # seconds a process reuses its reading of what waits (see DatabaseBuckets)
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,8 @@ class MemoryBuckets:
                 if s.blocked_until > now + EPSILON]
 
 
-_T = RateBucket.__table__.c
+_TABLE: Table = RateBucket.__table__  # type: ignore[assignment]
+_T = _TABLE.c
 
 
 def _key_is(key: Key) -> Any:
@@ -167,88 +169,112 @@ def _key_is(key: Key) -> Any:
 
 
 class DatabaseBuckets:
-    """The buckets in table `rate_bucket`, shared by every process on the database."""
+    """The buckets in table `rate_bucket`, shared by every process on the database.
+
+    Core statements on a connection of the sessions' engine (no ORM): they run for every
+    message sent.
+    """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self.sessions = sessions
+        bind = sessions.kw.get("bind")
+        if not isinstance(bind, AsyncEngine):
+            raise TypeError("shared rate limits need a session factory bound to an engine")
+        self.engine = bind
+        postgres = bind.dialect.name == "postgresql"
+        self._insert = postgresql.insert if postgres else sqlite.insert
+        self._greatest = func.greatest if postgres else func.max
         self._tidied = -math.inf
+        # What waits, as last read (at `_viewed_at`) plus this process's own takes and
+        # holds since: `blocked` reads the table at most every VIEW_FOR seconds. Only a
+        # hint for choosing what to send next; `take` alone decides, in the table.
+        self._view: dict[Key, float] = {}
+        self._viewed_at = -math.inf
 
-    @staticmethod
-    def _greatest(session: AsyncSession, *values: Any) -> Any:
-        postgres = session.get_bind().dialect.name == "postgresql"
-        return (func.greatest if postgres else func.max)(*values)
-
-    def _upsert_take(self, session: AsyncSession, key: Key, rate: Rate, now: float) -> Any:
+    def _upsert_take(self, key: Key, rate: Rate, now: float) -> Any:
         """Move the bucket on by one message if it has a token now; returns the row if so."""
         at = literal(now, Float)
-        free = literal(now + EPSILON, Float)
-        tat = self._greatest(session, _T.tat, at) + rate.interval
+        tat = self._greatest(_T.tat, at) + rate.interval
         return (
-            insert_for(session, RateBucket)
+            self._insert(_TABLE)
             .values(platform=key[0], scope=key[1], target=key[2], tat=now + rate.interval,
                     held_until=0.0, blocked_until=now + rate.interval - rate.tolerance)
             .on_conflict_do_update(
                 index_elements=["platform", "scope", "target"],
                 set_={"tat": tat,
-                      "blocked_until": self._greatest(session, tat - rate.tolerance,
-                                                      _T.held_until)},
-                where=_T.blocked_until <= free,
+                      "blocked_until": self._greatest(tat - rate.tolerance, _T.held_until)},
+                where=_T.blocked_until <= literal(now + EPSILON, Float),
             )
-            .returning(_T.tat)
+            .returning(_T.blocked_until)
         )
 
     async def take(self, wanted: Sequence[tuple[Key, Rate | None]], now: float) -> float:
-        async with self.sessions() as session:
-            transaction = await session.begin()
-            granted = True
+        taken: dict[Key, float] = {}
+        async with self.engine.connect() as connection:
+            transaction = await connection.begin()
             for key, rate in wanted:  # always in the same order (overall, chat): no deadlock
                 if rate is None:
-                    until = await session.scalar(select(_T.blocked_until).where(_key_is(key)))
-                    granted = until is None or until <= now + EPSILON
+                    until = await connection.scalar(
+                        select(_T.blocked_until).where(_key_is(key)))
+                    if until is not None and until > now + EPSILON:
+                        break
                 else:
-                    found = await session.execute(self._upsert_take(session, key, rate, now))
-                    granted = found.first() is not None
-                if not granted:
-                    break
-            if granted:
+                    row = (await connection.execute(self._upsert_take(key, rate, now))).first()
+                    if row is None:
+                        break
+                    taken[key] = float(row.blocked_until)
+            else:
                 await transaction.commit()
+                for key, until in taken.items():
+                    self._see(key, until)
                 return 0.0
+            found = await connection.scalar(
+                select(func.max(_T.blocked_until))
+                .where(or_(*(_key_is(key) for key, _ in wanted))))
             await transaction.rollback()
-            wait = await self.until([key for key, _ in wanted]) - now
-            return max(wait, MIN_WAIT)
+        return max((found if found is not None else now) - now, MIN_WAIT)
 
     async def hold(self, key: Key, until: float) -> None:
-        async with self.sessions() as session, session.begin():
-            at = literal(until, Float)
-            await session.execute(
-                insert_for(session, RateBucket)
+        at = literal(until, Float)
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                self._insert(_TABLE)
                 .values(platform=key[0], scope=key[1], target=key[2], tat=0.0,
                         held_until=until, blocked_until=until)
                 .on_conflict_do_update(
                     index_elements=["platform", "scope", "target"],
-                    set_={"held_until": self._greatest(session, _T.held_until, at),
-                          "blocked_until": self._greatest(session, _T.blocked_until, at)},
+                    set_={"held_until": self._greatest(_T.held_until, at),
+                          "blocked_until": self._greatest(_T.blocked_until, at)},
                 )
             )
+        self._see(key, until)
+
+    def _see(self, key: Key, until: float) -> None:
+        """What this process just did to a bucket, in its view of what waits."""
+        self._view[key] = max(self._view.get(key, -math.inf), until)
 
     async def until(self, keys: Sequence[Key]) -> float:
-        async with self.sessions() as session:
-            found = await session.scalar(
+        async with self.engine.connect() as connection:
+            found = await connection.scalar(
                 select(func.max(_T.blocked_until)).where(or_(*(_key_is(k) for k in keys))))
         return -math.inf if found is None else float(found)
 
     async def blocked(self, now: float) -> list[tuple[Key, float]]:
-        async with self.sessions() as session:
+        if not 0 <= now - self._viewed_at < VIEW_FOR:
+            await self._read(now)
+        return [(k, until) for k, until in self._view.items() if until > now + EPSILON]
+
+    async def _read(self, now: float) -> None:
+        async with self.engine.begin() as connection:
             if now - self._tidied > FORGET_AFTER:
                 self._tidied = now
-                async with session.begin():
-                    await session.execute(delete(RateBucket).where(
-                        _T.blocked_until < now - FORGET_AFTER, _T.tat < now - FORGET_AFTER,
-                        _T.held_until < now - FORGET_AFTER))
-            rows = await session.execute(
+                await connection.execute(delete(_TABLE).where(
+                    _T.blocked_until < now - FORGET_AFTER, _T.tat < now - FORGET_AFTER,
+                    _T.held_until < now - FORGET_AFTER))
+            rows = await connection.execute(
                 select(_T.platform, _T.scope, _T.target, _T.blocked_until)
                 .where(_T.blocked_until > now + EPSILON))
-            return [((p, s, t), float(until)) for p, s, t, until in rows]
+            self._view = {(p, s, t): float(until) for p, s, t, until in rows}
+            self._viewed_at = now
 
 
 class RateLimiter:
