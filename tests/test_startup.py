@@ -3,18 +3,23 @@ there: the installed `achtje` command in real subprocesses, as an operator start
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+from asyncio.subprocess import Process
 from pathlib import Path
 
+import aiohttp
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from bot.store import db
 from tests.conftest import POSTGRES_URL, postgres_only, reset_postgres
+from tests.telegram_fakes import FakeTelegram
 
 ACHTJE = Path(sys.executable).with_name("achtje")
 TIMEOUT = 120
@@ -91,3 +96,51 @@ def test_run_with_a_platform_and_no_database_says_so_in_one_line(tmp_path: Path)
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("cannot connect to the database (PostgreSQL at 127.0.0.1:")
     assert "Traceback" not in done.stderr and "geheim" not in done.stderr
+
+
+@pytest.mark.postgres
+@postgres_only
+async def test_three_services_started_together_on_an_empty_database_all_become_ready(
+    tmp_path: Path,
+) -> None:
+    """Three `achtje run` with Telegram (polling) at once: each migrates or waits for the
+    one that does, each answers /healthz 200, each stops cleanly on SIGTERM."""
+    assert POSTGRES_URL
+    await reset_postgres(POSTGRES_URL)
+    fake = FakeTelegram()
+    await fake.start()
+    ports = [closed_port() for _ in range(3)]
+    started = []
+    try:
+        for port in ports:
+            env = {**clean_env(POSTGRES_URL), "TELEGRAM_BOT_TOKEN": fake.token,
+                   "ACHTJE_TELEGRAM_API_URL": fake.url, "ACHTJE_HTTP_PORT": str(port),
+                   "ACHTJE_SCHEDULER_TICK": "1"}
+            started.append(await asyncio.create_subprocess_exec(
+                str(ACHTJE), "run", cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        async with aiohttp.ClientSession() as http:
+            for port, process in zip(ports, started, strict=True):
+                assert await ready(http, f"http://127.0.0.1:{port}/healthz", process)
+    finally:
+        for process in started:
+            if process.returncode is None:
+                process.terminate()
+        results = [(await p.wait(), (await p.communicate())[1]) for p in started]
+        await fake.stop()
+    for code, err in results:
+        assert code == 0, err.decode()[-2000:]
+        # What the race looked like before the lock: a second CREATE of the same table.
+        assert b"UniqueViolation" not in err and b"DuplicateTable" not in err
+
+
+async def ready(http: aiohttp.ClientSession, url: str, process: Process) -> bool:
+    for _ in range(1200):
+        if process.returncode is not None:
+            return False
+        with contextlib.suppress(aiohttp.ClientError):
+            async with http.get(url) as response:
+                if response.status == 200 and await response.json() == {"status": "ok"}:
+                    return True
+        await asyncio.sleep(0.1)
+    return False
