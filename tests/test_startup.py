@@ -144,3 +144,13 @@ async def ready(http: aiohttp.ClientSession, url: str, process: Process) -> bool
                     return True
         await asyncio.sleep(0.1)
     return False
+
+
+@pytest.mark.parametrize("url", ["achtje.db", "mysql://achtje:geheim@db/achtje"])
+def test_a_database_url_achtje_cannot_use_is_one_clear_line(tmp_path: Path, url: str) -> None:
+    done = start(["db", "upgrade"], url, tmp_path)
+    code = done.wait(TIMEOUT)
+    _, err = done.communicate()
+    assert (code, err.strip()) == (1, "ACHTJE_DATABASE_URL is not a database achtje can use: "
+                                      "write sqlite:///path/to/achtje.db or "
+                                      "postgresql://user:password@host:5432/name")

@@ -10,7 +10,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bot.privacy.redact import protect
@@ -77,9 +77,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    parsed = make_url(normalise_url(url))
-    protect(parsed.password if isinstance(parsed.password, str) else None)
-    engine = create_async_engine(parsed, pool_pre_ping=True)
+    try:
+        parsed = make_url(normalise_url(url))
+        protect(parsed.password if isinstance(parsed.password, str) else None)
+        engine = create_async_engine(parsed, pool_pre_ping=True)
+    except (ArgumentError, ImportError) as exc:  # never echo the URL: it may hold a password
+        raise DatabaseUnavailable(
+            "ACHTJE_DATABASE_URL is not a database achtje can use: write "
+            "sqlite:///path/to/achtje.db or postgresql://user:password@host:5432/name"
+        ) from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
