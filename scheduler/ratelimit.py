@@ -227,11 +227,13 @@ class DatabaseBuckets:
                 for key, until in taken.items():
                     self._see(key, until)
                 return 0.0
-            found = await connection.scalar(
-                select(func.max(_T.blocked_until))
-                .where(or_(*(_key_is(key) for key, _ in wanted))))
+            rows = (await connection.execute(
+                select(_T.platform, _T.scope, _T.target, _T.blocked_until)
+                .where(or_(*(_key_is(key) for key, _ in wanted))))).all()
             await transaction.rollback()
-        return max((found if found is not None else now) - now, MIN_WAIT)
+        for platform, scope, target, until in rows:  # so `blocked` knows without reading
+            self._see((platform, scope, target), float(until))
+        return max(max((float(row[3]) for row in rows), default=now) - now, MIN_WAIT)
 
     async def hold(self, key: Key, until: float) -> None:
         at = literal(until, Float)
