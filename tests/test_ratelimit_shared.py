@@ -7,10 +7,22 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from datetime import UTC, date, timedelta
 from pathlib import Path
+from typing import Any
 
-from scheduler.ratelimit import Rate
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.messages import Text
+from bot.store.models import Partnership
+from bot.store.schedule import OutboxMessage
+from scheduler import outbox
+from scheduler.ratelimit import Rate, RateLimiter
+from scheduler.sender import Sender
 from tests.ratelimit_worker import LIMITS
+from tests.scheduler_fakes import HttpAdapter, fake_platform
+from tests.test_sender import NOW, FakeTime
 
 WORKERS = 3
 DURATION = 3.0
@@ -69,3 +81,46 @@ def test_three_processes_together_stay_within_the_limits(
     # And they did send: most of what the chats allow (4 chats, 2 a second each).
     assert len(everything) >= 0.6 * len(chats) * chat_rate.per_second * DURATION
     assert all(per_worker), per_worker  # each process got its share
+
+
+async def test_a_row_another_process_beat_to_the_token_waits_without_using_an_attempt(
+    sessions: async_sessionmaker[Any],
+) -> None:
+    """Two senders (as two processes) on one database, two messages for one Slack channel
+    (one a second): the second sender claims the second message before it has seen the
+    first one's token taken; the shared bucket says no, and the row goes back unharmed."""
+    time_now = FakeTime()
+    async with sessions() as session, session.begin():
+        partnership = Partnership(name="P", created_at=NOW)
+        session.add(partnership)
+        await session.flush()
+        await outbox.enqueue(session, [
+            outbox.Envelope("nudge", partnership.id, f"channel:{n}", date(2026, 11, 24),
+                            "slack", "T1:C1", False, (Text(text=f"bericht {n}"),), NOW,
+                            NOW + timedelta(hours=3))
+            for n in (1, 2)], NOW)
+    async with fake_platform() as fake:
+        adapter = HttpAdapter(fake.url, platform="slack")
+        await adapter.start()
+        try:
+            first, second = (
+                Sender(sessions, {"slack": adapter}, clock=time_now,
+                       limiter=RateLimiter(time_now.seconds, sessions=sessions))
+                for _ in range(2))
+            assert await second.limiter.held_back() == {}  # its view, read before
+            assert await first.send_due(limit=1) == 1
+            assert await second.send_due(limit=1) == 1  # claimed, refused, put back
+            assert len(fake.received) == 1
+            async with sessions() as session:
+                back = await session.scalar(select(OutboxMessage).where(
+                    OutboxMessage.status == "pending"))
+            assert back is not None and back.attempts == 0
+            assert back.due_at.replace(tzinfo=UTC) == NOW + timedelta(seconds=1)
+            time_now.now += timedelta(seconds=1)
+            assert await second.send_due() == 1
+        finally:
+            await adapter.stop()
+    assert [r.text for r in fake.received] == ["bericht 1", "bericht 2"]
+    async with sessions() as session:
+        settled = list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    assert [(r.status, r.attempts) for r in settled] == [("sent", 1), ("sent", 1)]
