@@ -38,6 +38,7 @@ from bot.summary.frozen import freeze_closed_months
 from bot.summary.model import MIN_GROUP_SIZE, OPEN_TEXT_MIN
 from scheduler.commands import schedule_app
 from scheduler.holidays import HolidayError, load_holidays
+from scheduler.outbox_commands import outbox_app
 
 logger = logging.getLogger("achtje")
 
@@ -52,6 +53,7 @@ app.add_typer(content_app, name="content")
 app.add_typer(db_app, name="db")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(nudge_app, name="nudge")
+app.add_typer(outbox_app, name="outbox")
 
 REGIONS = ("noord", "midden", "zuid")
 SCHOOL_TYPES = ("vmbo", "mbo", "other")
@@ -413,4 +415,8 @@ register_privacy(app)  # export, erase, retention, leader
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except db.DatabaseUnavailable as exc:  # from any command: one line, no traceback
+        typer.echo(str(exc), err=True)
+        sys.exit(1)

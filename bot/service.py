@@ -15,6 +15,7 @@ from collections.abc import Callable
 from adapters.web import WebServer
 from bot.content import Content
 from bot.engine import Engine
+from bot.health import Health
 from bot.messages import Adapter
 from bot.settings import Settings, SettingsError
 from bot.store import db
@@ -43,7 +44,8 @@ def builders() -> dict[str, Builder]:
 
 
 async def serve(settings: Settings, content: Content, stop: asyncio.Event | None = None) -> None:
-    """Start every configured adapter (and the HTTP server if one needs it); stop cleanly."""
+    """Start the HTTP server (if a platform needs it or ACHTJE_HTTP_PORT is set), then every
+    configured adapter and the scheduler; stop cleanly in reverse order."""
     stop = stop or asyncio.Event()
     available = builders()
     missing = [p for p in settings.platforms() if p not in available]
@@ -54,7 +56,8 @@ async def serve(settings: Settings, content: Content, stop: asyncio.Event | None
     except HolidayError as exc:
         raise SettingsError(f"the school holiday file is not valid:\n{exc}") from exc
     engine, sessions = await db.connect(settings.database_url)
-    web = WebServer(settings.http_host, settings.http_port)
+    health = Health(sessions, settings.platforms())
+    web = WebServer(settings.http_host, settings.http_port, health=health.check)
     bot = Engine(sessions, content)
     try:
         adapters = [available[p](settings, bot, web) for p in settings.platforms()]
@@ -67,19 +70,32 @@ async def serve(settings: Settings, content: Content, stop: asyncio.Event | None
             loop.add_signal_handler(sig, stop.set)
     started: list[Adapter] = []
     runner: ScheduleRunner | None = None
+    # The HTTP server runs when a platform needs it or ACHTJE_HTTP_PORT is set (so /healthz
+    # is there in Socket Mode and polling too), from before the platforms start. While it
+    # runs, a platform that refuses its credentials leaves the process up but not ready
+    # (503, and nothing is sent through it); without it such a refusal stops the start.
+    http = web.needed or "http_port" in settings.model_fields_set
     try:
+        if http:
+            await web.start()
         for adapter in adapters:
-            await adapter.start()
+            try:
+                await adapter.start()
+            except SettingsError as exc:
+                if not http:
+                    raise
+                logger.error("%s did not start: %s", adapter.platform, exc)
+                health.refused(adapter.platform, str(exc))
+                continue
+            health.accepted(adapter.platform)
             started.append(adapter)
             logger.info("%s adapter started", adapter.platform)
-        if web.needed:
-            await web.start()
         if settings.scheduler:  # after the adapters: it sends through them
             runner = ScheduleRunner(sessions, content, holidays,
                                     {a.platform: a for a in started},
                                     tick_seconds=settings.scheduler_tick)
             await runner.start()
-        logger.info("achtje is running on %s", ", ".join(a.platform for a in adapters))
+        logger.info("achtje is running on %s", ", ".join(a.platform for a in started))
         await stop.wait()
     finally:
         logger.info("stopping")

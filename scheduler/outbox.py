@@ -196,6 +196,13 @@ _RETRY = (
             last_error=bindparam("error"))
 )
 
+_RELEASE = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(status="pending", due_at=bindparam("again", type_=_WHEN), claimed_until=None,
+            attempts=_OUTBOX.c.attempts - 1)
+)
+
 
 async def claim(
     session: AsyncSession,
@@ -226,6 +233,12 @@ async def finish(
 async def retry(session: AsyncSession, row_id: int, due_at: datetime, error: str) -> None:
     """Back to pending, to be tried again from `due_at`."""
     await session.execute(_RETRY, {"row_id": row_id, "again": due_at, "error": error})
+
+
+async def release(session: AsyncSession, row_id: int, due_at: datetime) -> None:
+    """Back to pending from `due_at` as if it had not been claimed: no attempt is used
+    (the rate limit said no after the claim)."""
+    await session.execute(_RELEASE, {"row_id": row_id, "again": due_at})
 
 
 async def sweep(session: AsyncSession, now: datetime) -> dict[str, int]:

@@ -1,18 +1,49 @@
-"""Rate limits per platform and per chat, as token buckets on an injected clock.
+"""Rate limits per platform, chat and API method, shared by every process that sends.
 
-The platforms publish rough limits (Slack: about one message per second per channel;
-Telegram: about 30 per second overall, 20 per minute per group and one per second per
-private chat). The sender asks before each message whether the platform and the chat have
-a token; a chat that answered 429 with Retry-After is held back for that long while
-other chats continue. The clock is a function returning seconds, so tests are exact.
+The platforms publish rough limits (Slack: about one message per second per channel, and
+per-method tiers per workspace; Telegram: about 30 per second overall, 20 per minute per
+group and one per second per private chat). These hold for the bot, not for one process:
+three processes sending side by side must together stay under them. So the buckets live in
+the database (table `rate_bucket`, bot/store/limits.py) when the limiter is given the
+session factory; without it (unit tests, one process) they live in this process's memory.
+
+A bucket is kept as its "theoretical arrival time" (GCRA): `tat` moves on by one interval
+(1 / rate) per message, and a message may go while `tat` is at most `burst - 1` intervals
+ahead of now. Taking a token is one conditional UPDATE of that number, so it is atomic:
+on PostgreSQL the row lock makes concurrent takers queue for a moment, on SQLite there is
+one writer. A message that needs several buckets (Telegram's overall one and the chat's)
+takes from all of them in one transaction, or from none. A chat that answered 429 with
+Retry-After is held back for that long in the same row, for every process.
+
+Times are seconds from the clock the limiter is given (the sending process's clock, so the
+processes' clocks should agree, as NTP keeps them); tests pass a fake clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import Float, Table, and_, delete, func, literal, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.store.limits import RateBucket
 
 Seconds = Callable[[], float]
+
+ALL, CHAT, CALL = "all", "chat", "call"  # the scopes of a bucket
+Key = tuple[str, str, str]  # platform, scope, target ("" for ALL, "scope:method" for CALL)
+# A refused take says at least this long, so a caller never spins on a bucket another
+# process has just emptied and filled again.
+MIN_WAIT = 0.01
+# Times are doubles of about 1.8e9 seconds: sums of intervals are off by a few tenths of a
+# microsecond, so a bucket counts as free within this much of now.
+EPSILON = 1e-6
+FORGET_AFTER = 600.0  # seconds a full, unheld bucket is kept before it is deleted
+VIEW_FOR = 0.2  # seconds a process reuses its reading of what waits (see DatabaseBuckets)
 
 
 @dataclass(frozen=True)
@@ -22,119 +53,297 @@ class Rate:
     per_second: float
     burst: float = 1.0
 
+    @property
+    def interval(self) -> float:
+        return 1 / self.per_second
+
+    @property
+    def tolerance(self) -> float:
+        """How far ahead of now the bucket's `tat` may be and a message still go."""
+        return (self.burst - 1) * self.interval
+
 
 @dataclass(frozen=True)
 class PlatformLimits:
     overall: Rate | None = None  # every message on the platform
     direct: Rate | None = None  # per private chat
     group: Rate | None = None  # per channel or group
+    calls: Mapping[str, Rate] = field(default_factory=dict)  # per API method and workspace
 
 
+# Slack's tier 3 methods allow about 50 calls a minute per workspace, tier 4 about 100,
+# with short bursts; chat.postMessage is limited per channel instead.
+_TIER3, _TIER4 = Rate(50 / 60, burst=5.0), Rate(100 / 60, burst=10.0)
 LIMITS: dict[str, PlatformLimits] = {
-    "slack": PlatformLimits(direct=Rate(1.0), group=Rate(1.0)),
+    "slack": PlatformLimits(direct=Rate(1.0), group=Rate(1.0), calls={
+        "conversations.open": _TIER3, "conversations.history": _TIER3,
+        "chat.update": _TIER3, "users.info": _TIER4,
+    }),
     "telegram": PlatformLimits(overall=Rate(30.0, burst=30.0), direct=Rate(1.0),
                                group=Rate(20 / 60)),
 }
 
 
+@dataclass
+class _State:
+    tat: float = -math.inf
+    held_until: float = -math.inf
+    blocked_until: float = -math.inf
+
+
+def _advance(state: _State, rate: Rate, now: float) -> None:
+    """One message taken from the bucket: `tat` moves on by one interval."""
+    state.tat = max(state.tat, now) + rate.interval
+    state.blocked_until = max(state.tat - rate.tolerance, state.held_until)
+
+
 class TokenBucket:
+    """One bucket on its own, in memory (what the limiter keeps per key)."""
+
     def __init__(self, rate: Rate, clock: Seconds) -> None:
         self.rate = rate
         self.clock = clock
-        self.tokens = rate.burst
-        self.updated = clock()
-
-    def _refill(self) -> None:
-        now = self.clock()
-        self.tokens = min(self.rate.burst,
-                          self.tokens + (now - self.updated) * self.rate.per_second)
-        self.updated = now
+        self.state = _State()
 
     def wait(self) -> float:
         """Seconds until a token is available (0 when one is there now)."""
-        self._refill()
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate.per_second
+        wait = self.state.blocked_until - self.clock()
+        return wait if wait > EPSILON else 0.0
 
     def take(self) -> None:
-        self._refill()
-        self.tokens -= 1
+        _advance(self.state, self.rate, self.clock())
 
-    def full(self) -> bool:
-        """As good as a fresh bucket, so it can be forgotten."""
-        self._refill()
-        return self.tokens >= self.rate.burst
+
+class Buckets(Protocol):
+    """Where the buckets are kept; `rate` None means: only check the key's hold."""
+
+    async def take(self, wanted: Sequence[tuple[Key, Rate | None]], now: float) -> float: ...
+
+    async def hold(self, key: Key, until: float) -> None: ...
+
+    async def until(self, keys: Sequence[Key]) -> float: ...
+
+    async def blocked(self, now: float) -> list[tuple[Key, float]]: ...
+
+
+class MemoryBuckets:
+    """The buckets of one process (what each process had before they were shared)."""
+
+    def __init__(self) -> None:
+        self.states: dict[Key, _State] = {}
+
+    async def take(self, wanted: Sequence[tuple[Key, Rate | None]], now: float) -> float:
+        states = [self.states.get(key, _State()) for key, _ in wanted]
+        wait = max((s.blocked_until - now for s in states), default=0.0)
+        if wait > EPSILON:
+            return max(wait, MIN_WAIT)
+        for (key, rate), state in zip(wanted, states, strict=True):
+            if rate is not None:
+                _advance(state, rate, now)
+                self.states[key] = state
+        return 0.0
+
+    async def hold(self, key: Key, until: float) -> None:
+        state = self.states.setdefault(key, _State())
+        state.held_until = max(state.held_until, until)
+        state.blocked_until = max(state.blocked_until, until)
+
+    async def until(self, keys: Sequence[Key]) -> float:
+        return max((self.states[k].blocked_until for k in keys if k in self.states),
+                   default=-math.inf)
+
+    async def blocked(self, now: float) -> list[tuple[Key, float]]:
+        for key, state in list(self.states.items()):
+            if state.tat <= now and state.held_until <= now:
+                del self.states[key]  # as good as a fresh bucket
+        return [(k, s.blocked_until) for k, s in self.states.items()
+                if s.blocked_until > now + EPSILON]
+
+
+_TABLE: Table = RateBucket.__table__  # type: ignore[assignment]
+_T = _TABLE.c
+
+
+def _key_is(key: Key) -> Any:
+    return and_(_T.platform == key[0], _T.scope == key[1], _T.target == key[2])
+
+
+class DatabaseBuckets:
+    """The buckets in table `rate_bucket`, shared by every process on the database.
+
+    Core statements on a connection of the sessions' engine (no ORM): they run for every
+    message sent.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        bind = sessions.kw.get("bind")
+        if not isinstance(bind, AsyncEngine):
+            raise TypeError("shared rate limits need a session factory bound to an engine")
+        self.engine = bind
+        postgres = bind.dialect.name == "postgresql"
+        self._insert = postgresql.insert if postgres else sqlite.insert
+        self._greatest = func.greatest if postgres else func.max
+        self._tidied = -math.inf
+        # What waits, as last read (at `_viewed_at`) plus this process's own takes and
+        # holds since: `blocked` reads the table at most every VIEW_FOR seconds. Only a
+        # hint for choosing what to send next; `take` alone decides, in the table.
+        self._view: dict[Key, float] = {}
+        self._viewed_at = -math.inf
+
+    def _upsert_take(self, key: Key, rate: Rate, now: float) -> Any:
+        """Move the bucket on by one message if it has a token now; returns the row if so."""
+        at = literal(now, Float)
+        tat = self._greatest(_T.tat, at) + rate.interval
+        return (
+            self._insert(_TABLE)
+            .values(platform=key[0], scope=key[1], target=key[2], tat=now + rate.interval,
+                    held_until=0.0, blocked_until=now + rate.interval - rate.tolerance)
+            .on_conflict_do_update(
+                index_elements=["platform", "scope", "target"],
+                set_={"tat": tat,
+                      "blocked_until": self._greatest(tat - rate.tolerance, _T.held_until)},
+                where=_T.blocked_until <= literal(now + EPSILON, Float),
+            )
+            .returning(_T.blocked_until)
+        )
+
+    async def take(self, wanted: Sequence[tuple[Key, Rate | None]], now: float) -> float:
+        taken: dict[Key, float] = {}
+        async with self.engine.connect() as connection:
+            transaction = await connection.begin()
+            for key, rate in wanted:  # always in the same order (overall, chat): no deadlock
+                if rate is None:
+                    until = await connection.scalar(
+                        select(_T.blocked_until).where(_key_is(key)))
+                    if until is not None and until > now + EPSILON:
+                        break
+                else:
+                    row = (await connection.execute(self._upsert_take(key, rate, now))).first()
+                    if row is None:
+                        break
+                    taken[key] = float(row.blocked_until)
+            else:
+                await transaction.commit()
+                for key, until in taken.items():
+                    self._see(key, until)
+                return 0.0
+            rows = (await connection.execute(
+                select(_T.platform, _T.scope, _T.target, _T.blocked_until)
+                .where(or_(*(_key_is(key) for key, _ in wanted))))).all()
+            await transaction.rollback()
+        for platform, scope, target, until in rows:  # so `blocked` knows without reading
+            self._see((platform, scope, target), float(until))
+        return max(max((float(row[3]) for row in rows), default=now) - now, MIN_WAIT)
+
+    async def hold(self, key: Key, until: float) -> None:
+        at = literal(until, Float)
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                self._insert(_TABLE)
+                .values(platform=key[0], scope=key[1], target=key[2], tat=0.0,
+                        held_until=until, blocked_until=until)
+                .on_conflict_do_update(
+                    index_elements=["platform", "scope", "target"],
+                    set_={"held_until": self._greatest(_T.held_until, at),
+                          "blocked_until": self._greatest(_T.blocked_until, at)},
+                )
+            )
+        self._see(key, until)
+
+    def _see(self, key: Key, until: float) -> None:
+        """What this process just did to a bucket, in its view of what waits."""
+        self._view[key] = max(self._view.get(key, -math.inf), until)
+
+    async def until(self, keys: Sequence[Key]) -> float:
+        async with self.engine.connect() as connection:
+            found = await connection.scalar(
+                select(func.max(_T.blocked_until)).where(or_(*(_key_is(k) for k in keys))))
+        return -math.inf if found is None else float(found)
+
+    async def blocked(self, now: float) -> list[tuple[Key, float]]:
+        if not 0 <= now - self._viewed_at < VIEW_FOR:
+            await self._read(now)
+        return [(k, until) for k, until in self._view.items() if until > now + EPSILON]
+
+    async def _read(self, now: float) -> None:
+        async with self.engine.begin() as connection:
+            if now - self._tidied > FORGET_AFTER:
+                self._tidied = now
+                await connection.execute(delete(_TABLE).where(
+                    _T.blocked_until < now - FORGET_AFTER, _T.tat < now - FORGET_AFTER,
+                    _T.held_until < now - FORGET_AFTER))
+            rows = await connection.execute(
+                select(_T.platform, _T.scope, _T.target, _T.blocked_until)
+                .where(_T.blocked_until > now + EPSILON))
+            self._view = {(p, s, t): float(until) for p, s, t, until in rows}
+            self._viewed_at = now
 
 
 class RateLimiter:
-    """The buckets of every platform and chat this process sends to."""
+    """The buckets of every platform, chat and API method: shared through the database
+    when `sessions` is given, else kept in this process."""
 
     def __init__(
-        self, clock: Seconds, limits: Mapping[str, PlatformLimits] | None = None
+        self,
+        clock: Seconds,
+        limits: Mapping[str, PlatformLimits] | None = None,
+        *,
+        sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.clock = clock
         self.limits = LIMITS if limits is None else limits
-        self._overall: dict[str, TokenBucket] = {}
-        self._chats: dict[tuple[str, str], TokenBucket] = {}
-        self._held: dict[tuple[str, str], float] = {}  # chat -> clock time it may go again
+        self.store: Buckets = (MemoryBuckets() if sessions is None
+                               else DatabaseBuckets(sessions))
 
-    def _buckets(self, platform: str, target: str, direct: bool) -> list[TokenBucket]:
+    def _wanted(self, platform: str, target: str, direct: bool) -> list[tuple[Key, Rate | None]]:
+        """The platform's bucket, then the chat's (whose hold counts even without a rate)."""
         limits = self.limits.get(platform, PlatformLimits())
-        found = []
+        wanted: list[tuple[Key, Rate | None]] = []
         if limits.overall is not None:
-            if platform not in self._overall:
-                self._overall[platform] = TokenBucket(limits.overall, self.clock)
-            found.append(self._overall[platform])
-        rate = limits.direct if direct else limits.group
-        if rate is not None:
-            key = (platform, target)
-            if key not in self._chats:
-                self._chats[key] = TokenBucket(rate, self.clock)
-            found.append(self._chats[key])
-        return found
+            wanted.append(((platform, ALL, ""), limits.overall))
+        wanted.append(((platform, CHAT, target), limits.direct if direct else limits.group))
+        return wanted
 
-    def wait(self, platform: str, target: str, direct: bool) -> float:
+    async def wait(self, platform: str, target: str, direct: bool) -> float:
         """Seconds before a message to this chat may go (0: now)."""
-        held = self._held.get((platform, target), float("-inf")) - self.clock()
-        return max([held, 0.0, *(b.wait() for b in self._buckets(platform, target, direct))])
+        keys = [key for key, _ in self._wanted(platform, target, direct)]
+        wait = await self.store.until(keys) - self.clock()
+        return wait if wait > EPSILON else 0.0
 
-    def take(self, platform: str, target: str, direct: bool) -> None:
-        for bucket in self._buckets(platform, target, direct):
-            bucket.take()
+    async def take(self, platform: str, target: str, direct: bool) -> float:
+        """Take a token for one message to this chat from every bucket it needs, at once.
 
-    def hold(self, platform: str, target: str, seconds: float) -> None:
-        """The chat (not the whole platform) waits `seconds`, as a 429 asked."""
-        key = (platform, target)
-        self._held[key] = max(self._held.get(key, float("-inf")), self.clock() + seconds)
+        0.0: taken, send now. More: nothing was taken (the chat or platform must wait, or
+        another process took the last token first); do not send, try again that much later.
+        """
+        return await self.store.take(self._wanted(platform, target, direct), self.clock())
 
-    def held_back(self) -> dict[str, list[str] | None]:
+    async def take_call(self, platform: str, method: str, scope: str = "") -> float:
+        """Like `take`, for one call of an API method limited per workspace (`scope`)."""
+        rate = self.limits.get(platform, PlatformLimits()).calls.get(method)
+        if rate is None:
+            return 0.0
+        return await self.store.take([((platform, CALL, f"{scope}:{method}"), rate)],
+                                     self.clock())
+
+    async def hold(self, platform: str, target: str, seconds: float) -> None:
+        """The chat (not the whole platform) waits `seconds`, as a 429 asked, in every
+        process."""
+        await self.store.hold((platform, CHAT, target), self.clock() + seconds)
+
+    async def held_back(self) -> dict[str, list[str] | None]:
         """What must wait right now: per platform None (all of it) or the waiting chats."""
-        now = self.clock()
-        waiting: dict[str, list[str] | None] = {
-            platform: None for platform, bucket in self._overall.items() if bucket.wait() > 0
-        }
-        for key, bucket in list(self._chats.items()):
-            if bucket.full():
-                del self._chats[key]
-            elif bucket.wait() > 0:
-                self._add(waiting, *key)
-        for key, until in list(self._held.items()):
-            if until <= now:
-                del self._held[key]
-            else:
-                self._add(waiting, *key)
+        waiting: dict[str, list[str] | None] = {}
+        for (platform, scope, target), _ in await self.store.blocked(self.clock()):
+            if scope == ALL:
+                waiting[platform] = None
+            elif scope == CHAT:
+                chats = waiting.setdefault(platform, [])
+                if chats is not None and target not in chats:
+                    chats.append(target)
         return waiting
 
-    @staticmethod
-    def _add(waiting: dict[str, list[str] | None], platform: str, target: str) -> None:
-        if platform not in waiting:
-            waiting[platform] = []
-        chats = waiting[platform]
-        if chats is not None and target not in chats:
-            chats.append(target)
-
-    def next_free(self) -> float:
+    async def next_free(self) -> float:
         """Seconds until something held back may go again (0 when nothing waits)."""
         now = self.clock()
-        waits = [b.wait() for b in (*self._overall.values(), *self._chats.values())]
-        waits += [until - now for until in self._held.values()]
-        return min((w for w in waits if w > 0), default=0.0)
+        return min((until - now for _, until in await self.store.blocked(now)), default=0.0)

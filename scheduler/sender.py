@@ -57,6 +57,7 @@ class Outcome:
     error: str | None = None
     retry_at: datetime | None = None
     unreachable: bool = False
+    released: bool = False  # not attempted after all: the attempt is not counted
 
 
 class Sender:
@@ -75,7 +76,7 @@ class Sender:
         self.when_unreachable = when_unreachable
         self.adapters = adapters
         self.clock = clock
-        self.limiter = limiter or RateLimiter(lambda: clock().timestamp())
+        self.limiter = limiter or RateLimiter(lambda: clock().timestamp(), sessions=sessions)
         self.lease = lease
         self.max_attempts = max_attempts
         self._stopping = False
@@ -103,7 +104,8 @@ class Sender:
                     row = None
                     if more:
                         row = await outbox.claim(session, self.clock(), self.lease,
-                                                 list(self.adapters), self.limiter.held_back())
+                                                 list(self.adapters),
+                                                 await self.limiter.held_back())
                 if row is None:
                     return handled
                 done = (row, await self._attempt(row))
@@ -146,7 +148,7 @@ class Sender:
             if not count:
                 return total
             now = self.clock()
-            wait = self.limiter.next_free()
+            wait = await self.limiter.next_free()
             if next_due is not None and next_due > now:
                 wait = min(wait or float("inf"), (next_due - now).total_seconds())
             await sleep(max(wait, 0.01))
@@ -161,7 +163,11 @@ class Sender:
         except (ValueError, KeyError, TypeError):
             logger.exception("%s has a payload that cannot be read", where)
             return Outcome("failed", "payload cannot be read")
-        self.limiter.take(row.platform, row.target, row.direct)
+        if (wait := await self.limiter.take(row.platform, row.target, row.direct)) > 0:
+            # Another process took the chat's or the platform's last token first: this
+            # row goes back as it was, to be tried when there is one (no attempt used).
+            return Outcome("pending", retry_at=self.clock() + timedelta(seconds=wait),
+                           released=True)
         try:
             if row.direct:
                 await adapter.send_direct(row.target, replies)
@@ -174,7 +180,7 @@ class Sender:
             wait = exc.retry_after
             if row.attempts > 1:
                 wait = max(wait, RETRY_BACKOFF * 2 ** (row.attempts - 2))
-            self.limiter.hold(row.platform, row.target, wait)
+            await self.limiter.hold(row.platform, row.target, wait)
             logger.info("%s: platform asks to retry; again in %.1fs", where, wait)
             return self._again(row, timedelta(seconds=wait), f"retry later: {exc}")
         except DeliveryUncertain as exc:
@@ -203,6 +209,9 @@ class Sender:
 
     async def _record(self, session: AsyncSession, row: Claimed, outcome: Outcome) -> None:
         now = self.clock()
+        if outcome.released and outcome.retry_at is not None:
+            await outbox.release(session, row.id, outcome.retry_at)
+            return
         if outcome.retry_at is not None:
             await outbox.retry(session, row.id, outcome.retry_at, outcome.error or "")
             return
@@ -243,7 +252,7 @@ class Sender:
             except Exception:
                 logger.exception("sending from the outbox failed; trying again shortly")
             self._wake.clear()
-            wait = self.limiter.next_free() or idle
+            wait = await self.limiter.next_free() or idle
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=min(wait, idle))
 

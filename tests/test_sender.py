@@ -63,34 +63,67 @@ def test_a_token_bucket_refills_at_its_rate() -> None:
     assert bucket.wait() == 0
 
 
-def test_telegram_limits_a_group_to_20_a_minute_and_the_bot_to_30_a_second() -> None:
-    time = FakeTime()
-    limiter = RateLimiter(time.seconds)
-    limiter.take("telegram", "-100group", direct=False)
-    assert limiter.wait("telegram", "-100group", direct=False) == pytest.approx(3.0)
-    for n in range(29):
-        assert limiter.wait("telegram", f"user-{n}", direct=True) == 0
-        limiter.take("telegram", f"user-{n}", direct=True)
-    assert limiter.wait("telegram", "user-99", direct=True) == pytest.approx(1 / 30)
-    assert limiter.held_back() == {"telegram": None}  # the whole platform waits a moment
-    time.now += timedelta(seconds=1)
-    assert limiter.held_back() == {"telegram": ["-100group"]}
-    time.now += timedelta(seconds=2)
-    assert limiter.held_back() == {}
+def approx(seconds: float) -> Any:
+    """Times in the database are epoch seconds in a double: exact to about a microsecond."""
+    return pytest.approx(seconds, abs=1e-5)
 
 
-def test_slack_spaces_messages_per_channel_and_other_channels_go_on() -> None:
-    time = FakeTime()
-    limiter = RateLimiter(time.seconds)
-    limiter.take("slack", "C1", direct=False)
-    assert limiter.wait("slack", "C1", direct=False) == pytest.approx(1.0)
-    assert limiter.wait("slack", "C2", direct=False) == 0
-    limiter.hold("slack", "C2", 30)  # a 429 with Retry-After: 30
-    assert limiter.held_back() == {"slack": ["C1", "C2"]}
-    assert limiter.next_free() == pytest.approx(1.0)
-    time.now += timedelta(seconds=1)
-    assert limiter.held_back() == {"slack": ["C2"]}
-    assert limiter.wait("whatsapp", "x", direct=True) == 0  # no known limits
+def limiters(time: FakeTime, sessions: Sessions) -> list[RateLimiter]:
+    """The same limits kept in this process's memory and shared through the database."""
+    return [RateLimiter(time.seconds), RateLimiter(time.seconds, sessions=sessions)]
+
+
+async def test_telegram_limits_a_group_to_20_a_minute_and_the_bot_to_30_a_second(
+    sessions: Sessions,
+) -> None:
+    for limiter in limiters(time := FakeTime(), sessions):
+        assert await limiter.take("telegram", "-100group", direct=False) == 0
+        assert await limiter.wait("telegram", "-100group", direct=False) == approx(3.0)
+        # Refused, and nothing taken: the group still waits 3 s, not 6.
+        assert await limiter.take("telegram", "-100group", direct=False) == approx(3.0)
+        for n in range(29):
+            assert await limiter.wait("telegram", f"user-{n}", direct=True) == 0
+            assert await limiter.take("telegram", f"user-{n}", direct=True) == 0
+        assert await limiter.wait("telegram", "user-99", direct=True) == approx(1 / 30)
+        assert await limiter.take("telegram", "user-99", direct=True) == approx(1 / 30)
+        assert await limiter.held_back() == {"telegram": None}  # the whole platform waits
+        time.now += timedelta(seconds=1)
+        assert await limiter.held_back() == {"telegram": ["-100group"]}
+        time.now += timedelta(seconds=2)
+        assert await limiter.held_back() == {}
+        time.now = NOW
+
+
+async def test_slack_spaces_messages_per_channel_and_other_channels_go_on(
+    sessions: Sessions,
+) -> None:
+    for limiter in limiters(time := FakeTime(), sessions):
+        assert await limiter.take("slack", "C1", direct=False) == 0
+        assert await limiter.wait("slack", "C1", direct=False) == approx(1.0)
+        assert await limiter.wait("slack", "C2", direct=False) == 0
+        await limiter.hold("slack", "C2", 30)  # a 429 with Retry-After: 30
+        assert await limiter.held_back() == {"slack": ["C1", "C2"]}
+        assert await limiter.next_free() == approx(1.0)
+        time.now += timedelta(seconds=1)
+        assert await limiter.held_back() == {"slack": ["C2"]}
+        assert await limiter.take("slack", "C2", direct=False) == approx(29.0)
+        assert await limiter.wait("whatsapp", "x", direct=True) == 0  # no known limits
+        await limiter.hold("whatsapp", "x", 5)  # a hold counts even without a rate
+        assert await limiter.take("whatsapp", "x", direct=True) == approx(5.0)
+        time.now += timedelta(seconds=29)
+        assert await limiter.take("slack", "C2", direct=False) == 0
+        time.now = NOW
+
+
+async def test_slack_methods_are_limited_per_workspace(sessions: Sessions) -> None:
+    for limiter in limiters(time := FakeTime(), sessions):
+        for _ in range(5):  # tier 3: a burst of 5, then 50 a minute
+            assert await limiter.take_call("slack", "conversations.history", "T1") == 0
+        assert await limiter.take_call("slack", "conversations.history", "T1") == (
+            approx(1.2))
+        assert await limiter.take_call("slack", "conversations.history", "T2") == 0
+        assert await limiter.take_call("slack", "chat.postMessage", "T1") == 0  # per channel
+        time.now = NOW
 
 
 def envelope(pid: int, n: int, target: str, kind: str = "checkin", direct: bool = True,

@@ -25,8 +25,9 @@ async def test_socket_mode_acknowledges_and_answers_a_slash_command(
                                    channel_ref="T1:C1", created_at=clock.now))
     # A developer's laptop: a bot token and an app token, no signing secret, no public URL.
     async with slack_rig(engine, SLACK_APP_TOKEN=APP_TOKEN, SLACK_SIGNING_SECRET="") as slack:
-        [opened] = slack.fake.of("apps.connections.open")
-        assert opened.token == APP_TOKEN
+        # Once to check the app token at start, once by the Socket Mode client.
+        opened = slack.fake.of("apps.connections.open")
+        assert [call.token for call in opened] == [APP_TOKEN, APP_TOKEN]
         # No webhook in Socket Mode: nothing listens on /slack/events.
         refused = await slack.http.post(f"{slack.web.url}/slack/events", data=b"{}")
         assert refused.status in (404, 405)

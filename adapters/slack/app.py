@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -25,6 +26,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -171,13 +173,37 @@ class SlackAdapter:
     # -- running -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Socket Mode connects here; in HTTP mode the shared web server does the listening."""
+        """Check the bot token (`auth.test`) and, in Socket Mode, connect; in HTTP mode the
+        shared web server does the listening.
+
+        Raises SlackSettingsError, naming what to check, when Slack refuses a token or
+        cannot be reached (with several workspaces each token is checked when used).
+        """
         if self.installations is not None:  # their tokens stay out of every log line
             await self.installations.protect_saved_tokens()
+        else:
+            await self._check(self.client.auth_test(), "SLACK_BOT_TOKEN")
         if self.app_token:
+            # The Socket Mode client retries a refused app token for ever, quietly: ask
+            # once ourselves (the address it hands out is simply not used).
+            await self._check(self.client.apps_connections_open(app_token=self.app_token),
+                              "SLACK_APP_TOKEN")
             self.socket = AsyncSocketModeHandler(self.app, self.app_token, web_client=self.client)
             await self.socket.connect_async()  # type: ignore[no-untyped-call]
             logger.info("connected to Slack in Socket Mode")
+
+    async def _check(self, request: Awaitable[object], setting: str) -> None:
+        try:
+            await request
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else None
+            raise SlackSettingsError(f"the slack app could not start: Slack refused {setting} "
+                                     f"({error or 'no reason given'})") from None
+        except (OSError, TimeoutError, aiohttp.ClientError) as exc:
+            where = self.api_url or "slack.com"
+            raise SlackSettingsError(f"the slack app could not start: no answer from Slack at "
+                                     f"{where} ({type(exc).__name__}); check the network and "
+                                     "ACHTJE_SLACK_API_URL") from exc
 
     async def stop(self) -> None:
         if self.socket is not None:

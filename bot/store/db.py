@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import socket
 from importlib import resources
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bot.privacy.redact import protect
@@ -28,6 +30,44 @@ def normalise_url(url: str) -> str:
     return url
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or will not let us in. The message is one line for
+    an operator: where (never the password) and what to check."""
+
+
+def describe(url: str) -> str:
+    """Where a database URL points, without its password: for messages to operators."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        return f"the SQLite file {parsed.database or ':memory:'}"
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    return f"PostgreSQL at {where}, database {parsed.database or '(none)'}"
+
+
+def reason(exc: BaseException) -> str:
+    """The short cause of a failed connection, from the driver's exception."""
+    cause: BaseException = exc
+    while True:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "host not found"
+        if isinstance(cause, TimeoutError):
+            return "no answer in time"
+        inner = cause.orig if isinstance(cause, DBAPIError) else cause.__cause__
+        if not isinstance(inner, BaseException):
+            break
+        cause = inner
+    lines = str(cause).strip().splitlines()
+    return (lines[0] if lines else type(cause).__name__)[:160]
+
+
+def unavailable(url: str, exc: BaseException) -> DatabaseUnavailable:
+    return DatabaseUnavailable(
+        f"cannot connect to the database ({describe(url)}): {reason(exc)}. Check "
+        "ACHTJE_DATABASE_URL and that the database server is running and lets this user in.")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -37,9 +77,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    parsed = make_url(normalise_url(url))
-    protect(parsed.password if isinstance(parsed.password, str) else None)
-    engine = create_async_engine(parsed, pool_pre_ping=True)
+    try:
+        parsed = make_url(normalise_url(url))
+        protect(parsed.password if isinstance(parsed.password, str) else None)
+        engine = create_async_engine(parsed, pool_pre_ping=True)
+    except (ArgumentError, ImportError) as exc:  # never echo the URL: it may hold a password
+        raise DatabaseUnavailable(
+            "ACHTJE_DATABASE_URL is not a database achtje can use: write "
+            "sqlite:///path/to/achtje.db or postgresql://user:password@host:5432/name"
+        ) from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
@@ -71,5 +117,9 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 async def connect(url: str) -> tuple[AsyncEngine, async_sessionmaker[Any]]:
     """An engine on an up-to-date schema, and its session factory."""
     engine = create_engine(url)
-    await upgrade(engine)
+    try:
+        await upgrade(engine)
+    except (OSError, DBAPIError) as exc:
+        await engine.dispose()
+        raise unavailable(url, exc) from exc
     return engine, sessionmaker(engine)

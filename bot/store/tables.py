@@ -5,6 +5,7 @@ Feature tables live in modules of their own next to `models.py`; add each one he
 
 from bot.store import binding as binding_tables
 from bot.store import instruments as instrument_tables
+from bot.store import limits as limit_tables
 from bot.store import models
 from bot.store import nudges as nudge_tables
 from bot.store import privacy as privacy_tables
@@ -19,6 +20,7 @@ __all__ = [
     "Base",
     "binding_tables",
     "instrument_tables",
+    "limit_tables",
     "models",
     "nudge_tables",
     "privacy_tables",

@@ -1,0 +1,52 @@
+"""One sending process for tests/test_ratelimit_shared.py. It connects, prints `ready`,
+reads the wall-clock start time from its standard input, and from then on takes tokens as
+fast as the shared limiter allows, for a few chats in turn, printing every grant as
+`chat seconds` (the clock reading the limiter decided on).
+
+    python -m tests.ratelimit_worker URL DURATION CHAT...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+
+from bot.store import db
+from scheduler.ratelimit import PlatformLimits, Rate, RateLimiter
+
+# Small numbers, so a short run shows whether three processes together stay within them.
+LIMITS = {"telegram": PlatformLimits(overall=Rate(20.0, burst=5.0), direct=Rate(2.0),
+                                     group=Rate(2.0))}
+
+
+async def main(url: str, duration: float, chats: list[str]) -> None:
+    engine = db.create_engine(url)
+    sessions = db.sessionmaker(engine)
+    seen = [0.0]
+
+    def clock() -> float:
+        seen[0] = time.time()
+        return seen[0]
+
+    limiter = RateLimiter(clock, LIMITS, sessions=sessions)
+    await limiter.held_back()  # connected and the table is there
+    print("ready", flush=True)
+    begin = float(await asyncio.to_thread(sys.stdin.readline))
+    await asyncio.sleep(max(0.0, begin - time.time()))
+    turn = 0
+    try:
+        while time.time() < begin + duration:
+            chat = chats[turn % len(chats)]
+            turn += 1
+            wait = await limiter.take("telegram", chat, direct=True)
+            if wait == 0:
+                print(chat, repr(seen[0]), flush=True)
+            else:
+                await asyncio.sleep(min(wait, 0.05))
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], float(sys.argv[2]), sys.argv[3:]))
