@@ -100,6 +100,10 @@ class FakeSlack:
         default_factory=dict)
     _drops: dict[str, int] = field(default_factory=dict)
     chaos: Chaos | None = None
+    # Channels whose next posts answer 429, with these Retry-After values (one per post).
+    throttled: dict[str, list[int]] = field(default_factory=dict)
+    # Called with each chat.postMessage before it is answered (a test may kill its sender).
+    on_post: Any = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _ts: count[int] = field(default_factory=lambda: count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -222,6 +226,15 @@ class FakeSlack:
             self.fail_next(method, "internal_error", status=503)
         elif fault == "drop":
             self.drop_next(method)
+        if method == "chat.postMessage":
+            if self.on_post is not None and self.on_post(call) is False:
+                call.failed = True  # the sender died before Slack took it
+                await self._record(call)
+                return _hang_up(request)
+            if self.throttled.get(str(args.get("channel"))):
+                wait = self.throttled[str(args.get("channel"))].pop(0)
+                self.fail_next(method, status=429, retry_after=wait)
+                self._failures[method].insert(0, self._failures[method].pop())
         queued = self._failures.get(method)
         invalid = invalid_blocks(_blocks(args)) if method in _SHOWN else None
         call.failed = bool(queued) or invalid is not None
@@ -240,9 +253,7 @@ class FakeSlack:
         if self._drops.get(method) and not call.failed:
             self._drops[method] -= 1
             call.failed = False  # it was taken; only the answer is lost
-            assert request.transport is not None
-            request.transport.close()
-            raise ConnectionResetError("the fake dropped the connection before answering")
+            return _hang_up(request)
         return web.json_response(call.result)
 
     def _show(self, method: str, args: dict[str, Any], result: dict[str, Any]) -> None:
@@ -380,6 +391,13 @@ class FakeSlack:
 
 
 _SHOWN = {"chat.postMessage", "chat.postEphemeral", "chat.update"}
+
+
+def _hang_up(request: web.Request) -> web.Response:
+    """Close the connection without an answer (what the caller sees of a lost answer)."""
+    assert request.transport is not None
+    request.transport.abort()
+    return web.Response(status=204)
 
 
 def invalid_blocks(blocks: list[dict[str, Any]]) -> str | None:
