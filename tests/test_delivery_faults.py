@@ -30,6 +30,7 @@ from scheduler.rules import Changes, configure
 from scheduler.sender import Sender
 from tests.scheduler_fakes import utc
 from tests.slack_fakes import Call, Chaos, FakeSlack, slack_rig
+from tests.telegram_fakes import running
 
 NOW = utc(2026, 11, 24, 14, 30)  # Tuesday 15:30 in Amsterdam: the check-in's minute
 HOLIDAYS = load_holidays()
@@ -193,3 +194,42 @@ async def test_a_429_in_one_slack_chat_holds_up_no_other_chat(
     assert first.status == "pending" and first.not_before is not None
     assert first.not_before - first.due_at >= timedelta(seconds=30)
     assert "retry later" in (first.last_error or "")
+
+
+async def test_300_telegram_check_ins_arrive_once_and_whole_despite_flood_waits_and_502s(
+    sessions: Sessions, content: Content, engine: Engine
+) -> None:
+    assert await due_checkins(sessions, content, 300, "telegram") == 300
+    async for bot in running(engine, "webhook"):
+        bot.fake.chaos_flood, bot.fake.chaos_error = 0.10, 0.03
+        sender = Sender(sessions, {"telegram": bot.adapter}, clock=running_clock())
+        await sender.drain(asyncio.sleep)
+        counts = bot.fake.chaos_counts
+        seen = {n: [c.text for c in bot.fake.sent(1000 + n) if "message_id" in c.params]
+                for n in range(1, 301)}
+    assert counts["flood"] >= 20 and counts["error"] >= 5
+    intro = content.text("sched_checkin_invite", "nl", count=3)
+    wrong = {n: texts for n, texts in seen.items()
+             if len(texts) != 2 or texts[0] != intro or texts[1] == intro}
+    assert wrong == {}
+    assert await statuses(sessions) == {"sent": 300}
+
+
+async def test_a_flood_wait_in_one_telegram_chat_holds_up_no_other_chat(
+    sessions: Sessions, content: Content, engine: Engine
+) -> None:
+    """Member 1's chat answers 429 (retry after 30 s): no limiter sleeps it out or halts
+    other requests; member 2's check-in goes at once, even one message at a time."""
+    await due_checkins(sessions, content, 2, "telegram")
+    async for bot in running(engine, "webhook"):
+        bot.fake.flood[1001] = [30]
+        sender = Sender(sessions, {"telegram": bot.adapter}, clock=running_clock(), width=1)
+        assert await sender.send_due() == 2
+        calls = [(c.chat, "message_id" in c.params) for c in bot.fake.sent()]
+    assert calls == [(1001, False), (1002, True), (1002, True)]
+    async with sessions() as session:
+        rows = {r.target: r for r in await session.scalars(select(OutboxMessage))}
+    assert rows["1002"].status == "sent"
+    first = rows["1001"]
+    assert first.status == "pending" and first.not_before is not None
+    assert first.not_before - first.due_at >= timedelta(seconds=30)
