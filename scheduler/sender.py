@@ -319,11 +319,11 @@ class Sender:
 
     async def run(self, idle: float = 1.0) -> None:
         while not self._stopping:
+            self._wake.clear()  # before sending: a wake meanwhile (a new plan) is kept
             try:
                 await self.send_due()
             except Exception:
                 logger.exception("sending from the outbox failed; trying again shortly")
-            self._wake.clear()
             wait = self.limiter.next_free() or idle
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=min(wait, idle))

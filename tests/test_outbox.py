@@ -167,9 +167,10 @@ async def test_a_sender_killed_mid_fan_out_resumes_and_sends_nothing_twice(
             # still `sending`; everything else went out once.
             sending = {target for target, status in rows.items() if status == "sending"}
             assert in_flight in sending and len(sending) <= WIDTH
-            assert {t for t, status in rows.items() if status == "sent"} == (
-                set(rows) - sending)
-            assert set(received) == set(rows) - (sending - {in_flight})
+            sent = {t for t, status in rows.items() if status == "sent"}
+            assert sent == set(rows) - sending
+            # Every row marked sent arrived; what arrived unmarked was in flight.
+            assert sent <= set(received) and set(received) - sent <= sending
 
             # Once their lease is over they are settled as uncertain, never sent again.
             later = NOW + timedelta(minutes=10)
