@@ -237,7 +237,7 @@ class Sender:
             self.limiter.hold(row.platform, row.target, wait)
             logger.info("%s: platform asks to retry; again in %.1fs", where, wait)
             return self._again(row, timedelta(seconds=wait),
-                               f"retry later: {exc}{_out(parts)}")
+                               f"retry later: {exc}{_out(parts)}", doubt=parts.doubt)
         except DeliveryUncertain as exc:
             if getattr(adapter, "looks_up", False):
                 logger.info("%s: answer lost; looking it up in %ss", where,
@@ -263,7 +263,7 @@ class Sender:
         except Exception as exc:
             logger.exception("%s: adapter failed", where)
             return self._again(row, BACKOFF * 2 ** (row.attempts - 1),
-                               f"{type(exc).__name__}: {exc}"[:500])
+                               f"{type(exc).__name__}: {exc}"[:500], doubt=parts.doubt)
         return Outcome("sent")
 
     def _saver(self, row_id: int) -> Callable[[Parts], Awaitable[None]]:

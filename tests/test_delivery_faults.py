@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -97,11 +98,13 @@ async def test_300_slack_check_ins_arrive_once_and_whole_despite_lost_answers_an
     assert await statuses(sessions) == {"sent": 300}
 
 
+@pytest.mark.parametrize("lookup_throttled", [False, True])
 async def test_a_lost_answer_is_looked_up_not_posted_again(
-    sessions: Sessions, content: Content, engine: Engine
+    sessions: Sessions, content: Content, engine: Engine, lookup_throttled: bool
 ) -> None:
     """Slack took the question, the answer was lost: the next attempt finds it in the DM's
-    history by its metadata and posts nothing more. The intro had gone out before."""
+    history by its metadata and posts nothing more. The intro had gone out before. A
+    lookup that Slack answers with 429 is tried again later, still before any post."""
     await due_checkins(sessions, content, 1)
     async with slack_rig(engine) as slack:
         posted = 0
@@ -114,16 +117,19 @@ async def test_a_lost_answer_is_looked_up_not_posted_again(
             return True
 
         slack.fake.on_post = second_is_dropped
+        if lookup_throttled:
+            slack.fake.fail_next("conversations.history", status=429, retry_after=0)
         sender = Sender(sessions, {"slack": slack.adapter}, clock=running_clock(),
                         check_after=timedelta(seconds=0.1))
         await sender.drain(asyncio.sleep)
-        assert [c.method for c in slack.fake.calls if c.method.startswith("conv")] == [
-            "conversations.open", "conversations.open", "conversations.history"]
+        lookups = 2 if lookup_throttled else 1
+        assert len(slack.fake.of("conversations.history")) == lookups
+        assert len(slack.fake.of("chat.postMessage")) == 2  # no post after the lost one
         assert len(slack.fake.in_channel("DU1")) == 2
         assert slack.fake.of("conversations.history")[0].args["include_all_metadata"]
     async with sessions() as session:
         row = await session.scalar(select(OutboxMessage))
-    assert row is not None and row.status == "sent" and row.attempts == 2
+    assert row is not None and row.status == "sent" and row.attempts == 1 + lookups
     assert sorted(row.parts or {}) == ["0", "1"]
 
 
