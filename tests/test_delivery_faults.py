@@ -29,6 +29,7 @@ from scheduler.holidays import load_holidays
 from scheduler.planner import plan_due
 from scheduler.rules import Changes, configure
 from scheduler.sender import Sender
+from tests.conftest import POSTGRES_URL, postgres_only, reset_postgres
 from tests.scheduler_fakes import utc
 from tests.slack_fakes import Call, Chaos, FakeSlack, slack_rig
 from tests.telegram_fakes import running
@@ -239,3 +240,32 @@ async def test_a_flood_wait_in_one_telegram_chat_holds_up_no_other_chat(
     first = rows["1001"]
     assert first.status == "pending" and first.not_before is not None
     assert first.not_before - first.due_at >= timedelta(seconds=30)
+
+
+@pytest.mark.postgres
+@postgres_only
+async def test_three_sender_processes_deliver_300_slack_check_ins_once_and_whole(
+    content: Content,
+) -> None:
+    """Three `achtje`-like sender processes on one PostgreSQL database, one fake Slack that
+    loses answers, throttles and fails: still every check-in once and whole."""
+    assert POSTGRES_URL
+    await reset_postgres(POSTGRES_URL)
+    engine, sessions = await db.connect(POSTGRES_URL)
+    fake = FakeSlack(chaos=Chaos(drop=0.03, throttle=0.10, error=0.03))
+    await fake.start()
+    try:
+        assert await due_checkins(sessions, content, 300) == 300
+        workers = [await run_worker(POSTGRES_URL, fake.api_url, NOW) for _ in range(3)]
+        for worker in workers:
+            _, errors = await asyncio.wait_for(worker.communicate(), timeout=300)
+            assert worker.returncode == 0, errors.decode()[-2000:]
+        assert fake.chaos is not None and fake.chaos.counts["drop"] >= 5
+        intro = content.text("sched_checkin_invite", "nl", count=3)
+        wrong = {n: texts for n, texts in checkins_seen(fake, 300)
+                 if len(texts) != 2 or texts[0] != intro or texts[1] == intro}
+        assert wrong == {}
+        assert await statuses(sessions) == {"sent": 300}
+    finally:
+        await fake.stop()
+        await engine.dispose()
