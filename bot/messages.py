@@ -202,7 +202,10 @@ class Parts:
     sent: dict[int, str] = field(default_factory=dict)
     doubt: bool = False
     save: Callable[[Parts], Awaitable[None]] | None = None
-    _saved: int = 0
+    _saved: int = field(default=0, init=False, repr=False)  # how many of `sent` are saved
+
+    def __post_init__(self) -> None:
+        self._saved = len(self.sent)  # what it starts with came from the row
 
     async def before(self, part: int) -> None:
         """About to post `part`: record what went out before it, if anything new did."""

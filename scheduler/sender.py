@@ -217,7 +217,6 @@ class Sender:
             logger.exception("%s has a payload that cannot be read", where)
             return Outcome("failed", "payload cannot be read")
         parts = Parts(row.id, outbox.parts_of(row), doubt=row.doubt, save=self._saver(row.id))
-        parts._saved = len(parts.sent)
         self._parts[row.id] = parts
         try:
             if getattr(adapter, "takes_parts", False):
