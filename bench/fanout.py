@@ -2,13 +2,15 @@
 
 Half the partnerships are on Slack and half on Telegram, all with a check-in scheduled at
 the same minute (the real `scheduler.rules.configure`), each with one member; the Telegram
-ones also have a bound group, which gets the check-in invitation. The planner
-(`plan_due`) writes the outbox rows; the real Sender drains them through small HTTP
-adapters to two fake platforms that enforce the published limits themselves (Slack one
-message per second per channel; Telegram 30 per second overall, 20 per minute per group,
-one per second per private chat) and answer 429 with Retry-After when exceeded.
-Efficiency is the time the limits make necessary divided by the time it took; nothing
-may be lost (every row sent, each message received once).
+ones also have a bound group, which gets the check-in invitation. The clock starts at the
+due minute: the real Sender runs (as in the service, woken by the planner) while the
+planner (`plan_due`) writes the outbox rows partnership by partnership, and sends them
+through small HTTP adapters to two fake platforms that enforce the published limits
+themselves (Slack one message per second per channel; Telegram 30 per second overall, 20
+per minute per group, one per second per private chat) and answer 429 with Retry-After
+when exceeded. The figure that counts is the time from the due minute to the last message
+received, next to the time the limits make necessary (the target: within 10% of it, at
+full size); nothing may be lost (every row sent, each message received once).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from tests.scheduler_fakes import HttpAdapter
 SIZES = {"smoke": {"channels": 20}, "full": {"channels": 2_000}}
 TELEGRAM_OVERALL = 30.0
 TOLERANCE = 1.05  # the fake forgives 5% (clocks of two processes never agree exactly)
+TARGET = 1.10  # the last message within the limits' time plus 10%
 
 
 @dataclass
@@ -77,6 +80,13 @@ class LimitedPlatform:
         self.first = self.first if self.first is not None else now
         self.last = now
         return web.json_response({"ok": True})
+
+
+async def _unsettled(sessions: Any) -> int:
+    """Rows still to send (pending or in flight)."""
+    async with sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.status.in_(("pending", "sending")))) or 0)
 
 
 @asynccontextmanager
@@ -125,8 +135,6 @@ async def measure(backend: str, channels: int) -> dict[str, Any]:
                 Schedule.kind == "checkin", Schedule.next_run_at == due_at))
         assert due_at is not None
         first_due: datetime = due_at
-        with Stopwatch() as planning:
-            planned = await plan_due(sessions, content, holidays, due_at)
         async with serving(slack) as slack_url, serving(telegram) as telegram_url:
             adapters = {"slack": HttpAdapter(slack_url, "slack"),
                         "telegram": HttpAdapter(telegram_url, "telegram")}
@@ -137,12 +145,20 @@ async def measure(backend: str, channels: int) -> dict[str, Any]:
             def clock() -> datetime:
                 return first_due + timedelta(seconds=time.monotonic() - started)
 
+            sender = Sender(sessions, adapters, clock=clock)
+            sender.start()
             try:
                 with Stopwatch() as sending:
-                    handled = await Sender(sessions, adapters, clock=clock).drain(asyncio.sleep)
+                    with Stopwatch() as planning:
+                        planned = await plan_due(sessions, content, holidays, clock(),
+                                                 on_planned=sender.wake)
+                    while await _unsettled(sessions):
+                        await asyncio.sleep(0.05)
             finally:
+                await sender.stop()
                 for adapter in adapters.values():
                     await adapter.stop()
+        handled = planned
         async with sessions() as session:
             statuses = {status: int(n) for status, n in (await session.execute(
                 select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
@@ -154,7 +170,9 @@ async def measure(backend: str, channels: int) -> dict[str, Any]:
     necessary = max(0.0, (telegram_sent - TELEGRAM_OVERALL) / TELEGRAM_OVERALL)
     duplicates = sum(n - 1 for c in (slack.received, telegram.received)
                      for n in c.values() if n > 1)
+    last_post_s = max(slack.last, telegram.last) - started
     return {"due_same_minute": due_same, "planned_rows": planned, "plan_s": planning.seconds,
+            "last_post_s": last_post_s, "target_s": necessary * TARGET,
             "plan_rows_per_s": planned / planning.seconds if planning.seconds else 0.0,
             "send_s": sending.seconds, "handled": handled, "delivered": delivered,
             "delivered_per_s": delivered / sending.seconds if sending.seconds else 0.0,
@@ -176,8 +194,13 @@ async def run(size: str) -> Result:
         figures[backend] = found
         floor[backend] = {"necessary_s": found["necessary_s"]}
         ratios[f"{backend}_share_of_limit"] = (
-            ratio(found["necessary_s"], found["send_s"]) if found["necessary_s"] else 1.0)
+            ratio(found["necessary_s"], found["last_post_s"]) if found["necessary_s"]
+            else 1.0)
+        print(f"fanout {backend}: last message {found['last_post_s']:.1f} s after the due "
+              f"minute; the limits allow {found['necessary_s']:.1f} s (target "
+              f"{found['target_s']:.1f} s)")
     return result("fanout", size, scale, figures, floor, ratios, lost,
-                  "share_of_limit = time the limits make necessary / time taken (1.0 when "
-                  "the limits need no waiting, as at smoke size); lost = planned rows not "
-                  "received, plus duplicates")
+                  "share_of_limit = time the limits make necessary / time from the due "
+                  "minute to the last message received (1.0 when the limits need no "
+                  "waiting, as at smoke size); planning and sending overlap; lost = "
+                  "planned rows not received, plus duplicates")

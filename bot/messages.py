@@ -9,7 +9,7 @@ own use and the engine never reads it.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -187,12 +187,52 @@ class DeliveryUncertain(DeliveryError):
     """Timed out after the platform may have accepted the message: it may have arrived."""
 
 
+@dataclass
+class Parts:
+    """The posts of one scheduled send (an outbox row), numbered in the order they go out
+    (0 first), and which of them already went out, with the platform's reference to each
+    ("<chat> <message id>"). An adapter that takes `parts` skips a post already out, tags
+    every post with `key` where its platform lets it (Slack: message metadata), and calls
+    `before(n)` right before posting `n`, so the posts before it are recorded durably
+    first. `doubt`: the last attempt lost an answer, so look up what arrived before posting
+    (an adapter that cannot look raises `DeliveryUncertain` instead of posting blind).
+    """
+
+    key: int
+    sent: dict[int, str] = field(default_factory=dict)
+    doubt: bool = False
+    save: Callable[[Parts], Awaitable[None]] | None = None
+    _saved: int = field(default=0, init=False, repr=False)  # how many of `sent` are saved
+
+    def __post_init__(self) -> None:
+        self._saved = len(self.sent)  # what it starts with came from the row
+
+    async def before(self, part: int) -> None:
+        """About to post `part`: record what went out before it, if anything new did."""
+        if self.save is not None and len(self.sent) != self._saved:
+            await self.save(self)
+            self._saved = len(self.sent)
+
+    def posted(self, part: int, chat: str, ref: object) -> None:
+        self.sent[part] = f"{chat} {ref}"
+
+    def ref(self, part: int) -> tuple[str, str] | None:
+        """(chat, message id) of a part that already went out, else None."""
+        found = self.sent.get(part)
+        if found is None:
+            return None
+        chat, _, ref = found.partition(" ")
+        return chat, ref
+
+
 class Adapter(Protocol):
     """What a platform must do for achtje: run, and deliver replies.
 
     `send` posts to a chat (channel, group or DM) by its platform id; `send_direct` reaches
     one person privately by their platform user id. Both raise a `DeliveryError` subclass
-    when the platform does not take the message.
+    when the platform does not take the message. An adapter that sets `takes_parts` also
+    accepts `parts=Parts(...)` on both (see `Parts`); one that sets `looks_up` can tell,
+    given `Parts.doubt`, which posts of an earlier attempt arrived.
     """
 
     platform: str

@@ -152,22 +152,29 @@ class Claimed:
     payload: list[dict[str, Any]]
     member_id: int | None
     attempts: int
+    parts: dict[str, str] | None = None
+    doubt: bool = False
 
 
 def _claim_statement(held_back: Mapping[str, Collection[str] | None]) -> Any:
+    """The claim for these held-back platforms (their chats are filled in as expanding
+    parameters `held_<n>`, so the statement's shape, and its compiled form, only depends
+    on which platforms wait)."""
     c = _OUTBOX.c
     now = bindparam("now", type_=_WHEN)
     conditions = [
         c.status == "pending",
         c.due_at <= now,
+        or_(c.not_before.is_(None), c.not_before <= now),
         or_(c.expires_at.is_(None), c.expires_at > now),
         c.platform.in_(bindparam("platforms", expanding=True)),
     ]
-    for platform, targets in held_back.items():
+    for n, (platform, targets) in enumerate(sorted(held_back.items())):
         if targets is None:
             conditions.append(c.platform != platform)
-        elif targets:
-            conditions.append(not_(and_(c.platform == platform, c.target.in_(list(targets)))))
+        else:
+            conditions.append(not_(and_(c.platform == platform,
+                                        c.target.in_(bindparam(f"held_{n}", expanding=True)))))
     pick = (
         select(c.id).where(*conditions).order_by(c.due_at, c.id).limit(1)
         .with_for_update(skip_locked=True).scalar_subquery()
@@ -178,28 +185,35 @@ def _claim_statement(held_back: Mapping[str, Collection[str] | None]) -> Any:
         .values(status="sending", attempts=c.attempts + 1,
                 claimed_until=bindparam("until", type_=_WHEN))
         .returning(c.id, c.kind, c.platform, c.target, c.direct, c.payload, c.member_id,
-                   c.attempts)
+                   c.attempts, c.parts, c.doubt)
     )
 
 
-_CLAIM = _claim_statement({})
+_CLAIMS: dict[tuple[tuple[str, bool], ...], Any] = {}
 _FINISH = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("row_id"))
-    .values(status=bindparam("new_status"), claimed_until=None,
-            last_error=bindparam("error"), sent_at=bindparam("sent", type_=_WHEN))
+    .values(status=bindparam("new_status"), claimed_until=None, doubt=False,
+            last_error=bindparam("error"), sent_at=bindparam("sent", type_=_WHEN),
+            parts=bindparam("done", type_=_OUTBOX.c.parts.type))
 )
 _RETRY = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("row_id"))
-    .values(status="pending", due_at=bindparam("again", type_=_WHEN), claimed_until=None,
-            last_error=bindparam("error"))
+    .values(status="pending", not_before=bindparam("again", type_=_WHEN), claimed_until=None,
+            last_error=bindparam("error"), doubt=bindparam("in_doubt"),
+            parts=bindparam("done", type_=_OUTBOX.c.parts.type))
+)
+_PARTS = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(parts=bindparam("done", type_=_OUTBOX.c.parts.type))
 )
 
 _RELEASE = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("row_id"))
-    .values(status="pending", due_at=bindparam("again", type_=_WHEN), claimed_until=None,
+    .values(status="pending", not_before=bindparam("again", type_=_WHEN), claimed_until=None,
             attempts=_OUTBOX.c.attempts - 1)
 )
 
@@ -213,42 +227,81 @@ async def claim(
 ) -> Claimed | None:
     """Mark the oldest due row `sending` for this process (with a lease) and return it.
 
-    `held_back` maps a platform to the targets that must wait for the rate limit now
-    (None: the whole platform waits). On PostgreSQL rows other processes are claiming
-    are skipped, not waited for.
+    `held_back` maps a platform to the targets that must wait now (for the rate limit, a
+    429, or because this process is already sending to them; None: the whole platform
+    waits). A row is due from `due_at`, and not before its `not_before`. On PostgreSQL
+    rows other processes are claiming are skipped, not waited for.
     """
-    statement = _claim_statement(held_back) if held_back else _CLAIM
-    found = (await session.execute(statement, {
-        "now": now, "until": now + lease, "platforms": list(platforms)})).first()
+    held = {platform: targets for platform, targets in held_back.items()
+            if targets is None or targets}
+    shape = tuple(sorted((platform, targets is None) for platform, targets in held.items()))
+    statement = _CLAIMS.get(shape)
+    if statement is None:
+        statement = _CLAIMS[shape] = _claim_statement(held)
+    params: dict[str, Any] = {"now": now, "until": now + lease, "platforms": list(platforms)}
+    for n, (_platform, targets) in enumerate(sorted(held.items())):
+        if targets is not None:
+            params[f"held_{n}"] = list(targets)
+    found = (await session.execute(statement, params)).first()
     return Claimed(*found) if found is not None else None
 
 
 async def finish(
-    session: AsyncSession, row_id: int, status: str, now: datetime, error: str | None = None
+    session: AsyncSession, row_id: int, status: str, now: datetime, error: str | None = None,
+    parts: Mapping[int, str] | None = None,
 ) -> None:
     await session.execute(_FINISH, {"row_id": row_id, "new_status": status, "error": error,
-                                    "sent": now if status == "sent" else None})
+                                    "sent": now if status == "sent" else None,
+                                    "done": _parts_json(parts)})
 
 
-async def retry(session: AsyncSession, row_id: int, due_at: datetime, error: str) -> None:
-    """Back to pending, to be tried again from `due_at`."""
-    await session.execute(_RETRY, {"row_id": row_id, "again": due_at, "error": error})
+async def retry(session: AsyncSession, row_id: int, not_before: datetime, error: str,
+                parts: Mapping[int, str] | None = None, doubt: bool = False) -> None:
+    """Back to pending, to be tried again from `not_before` (`due_at` keeps its place)."""
+    await session.execute(_RETRY, {"row_id": row_id, "again": not_before, "error": error,
+                                   "done": _parts_json(parts), "in_doubt": doubt})
 
 
-async def release(session: AsyncSession, row_id: int, due_at: datetime) -> None:
-    """Back to pending from `due_at` as if it had not been claimed: no attempt is used
-    (the rate limit said no after the claim)."""
-    await session.execute(_RELEASE, {"row_id": row_id, "again": due_at})
+async def release(session: AsyncSession, row_id: int, not_before: datetime) -> None:
+    """Back to pending, not before `not_before`, as if it had not been claimed: no attempt
+    is used (the rate limit said no after the claim; `due_at` keeps its place)."""
+    await session.execute(_RELEASE, {"row_id": row_id, "again": not_before})
 
 
-async def sweep(session: AsyncSession, now: datetime) -> dict[str, int]:
-    """Settle rows nobody will send: expired ones, and ones whose sender died mid-send."""
+async def save_parts(session: AsyncSession, row_id: int, parts: Mapping[int, str]) -> None:
+    """Record the posts of a row that went out so far (the row stays `sending`)."""
+    await session.execute(_PARTS, {"row_id": row_id, "done": _parts_json(parts)})
+
+
+def _parts_json(parts: Mapping[int, str] | None) -> dict[str, str] | None:
+    return {str(n): ref for n, ref in sorted(parts.items())} if parts else None
+
+
+def parts_of(row: Claimed) -> dict[int, str]:
+    return {int(n): str(ref) for n, ref in (row.parts or {}).items()}
+
+
+async def sweep(session: AsyncSession, now: datetime,
+                looked_up: Collection[str] = ()) -> dict[str, int]:
+    """Settle rows nobody will send: expired ones, and ones whose sender died mid-send.
+
+    A row whose sender died may have reached the platform. On a platform in `looked_up`
+    (where the adapter can find a post by its outbox id) it goes back to pending in doubt,
+    so its next attempt looks before posting; elsewhere the per-kind rule decides
+    (`RESEND_WHEN_UNCERTAIN`). Posts recorded in `parts` are never sent again either way.
+    """
     expired = await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.status == "pending", OutboxMessage.expires_at <= now)
         .values(status="expired", last_error="not sent before it expired")
     )
     orphaned = OutboxMessage.status == "sending", OutboxMessage.claimed_until < now
+    checked = await session.execute(
+        update(OutboxMessage)
+        .where(*orphaned, OutboxMessage.platform.in_(list(looked_up)))
+        .values(status="pending", claimed_until=None, doubt=True,
+                last_error="the sending process stopped; looking whether it arrived")
+    )
     resent = await session.execute(
         update(OutboxMessage)
         .where(*orphaned, OutboxMessage.kind.in_(RESEND_WHEN_UNCERTAIN))
@@ -261,8 +314,8 @@ async def sweep(session: AsyncSession, now: datetime) -> dict[str, int]:
         .values(status="uncertain", claimed_until=None,
                 last_error="the sending process stopped while sending; it may have arrived")
     )
-    counts = {"expired": _count(expired), "resent": _count(resent),
-              "uncertain": _count(uncertain)}
+    counts = {"expired": _count(expired), "looked_up": _count(checked),
+              "resent": _count(resent), "uncertain": _count(uncertain)}
     if any(counts.values()):
         logger.warning("outbox sweep: %s", counts)
     return counts

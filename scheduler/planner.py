@@ -13,6 +13,7 @@ is skipped and logged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from scheduler.outbox import Envelope, enqueue
 from scheduler.rules import PartnershipPlan, load_plan
 
 logger = logging.getLogger(__name__)
+PLANNING_WIDTH = 4  # schedules planned side by side on PostgreSQL
 
 # Platforms where a check-in is also announced in each bound channel or group, with a
 # button that opens the private chat: on Telegram a bot cannot start a private chat, so
@@ -88,20 +90,39 @@ Planner = Callable[[Due], Awaitable[list[Envelope]]]
 
 async def plan_due(
     sessions: async_sessionmaker[AsyncSession], content: Content, holidays: HolidayCalendar,
-    now: datetime,
+    now: datetime, *, on_planned: Callable[[], object] | None = None,
 ) -> int:
-    """Plan every schedule that is due at `now`; returns how many messages were queued."""
+    """Plan every schedule that is due at `now`; returns how many messages were queued.
+
+    Each schedule is planned and committed on its own, and `on_planned` is called after
+    each commit that queued something (the runner wakes the sender with it), so sending
+    starts with the first partnership instead of after the last."""
     async with sessions() as session:
         due_ids = list(await session.scalars(
             select(Schedule.id).where(Schedule.enabled.is_(True), Schedule.next_run_at <= now)
         ))
     queued = 0
-    for schedule_id in due_ids:
-        try:
-            async with sessions() as session, session.begin():
-                queued += await _plan_one(session, content, holidays, schedule_id, now)
-        except Exception:
-            logger.exception("planning schedule %s failed; it stays due", schedule_id)
+    # On PostgreSQL a few schedules are planned side by side (each in its own transaction,
+    # its row locked with SKIP LOCKED), so database round trips overlap; SQLite has one
+    # writer, so it plans one at a time.
+    bind = sessions.kw.get("bind")
+    dialect = getattr(getattr(bind, "dialect", None), "name", "")
+    slots = asyncio.Semaphore(PLANNING_WIDTH if dialect == "postgresql" else 1)
+
+    async def plan(schedule_id: int) -> None:
+        nonlocal queued
+        async with slots:
+            try:
+                async with sessions() as session, session.begin():
+                    added = await _plan_one(session, content, holidays, schedule_id, now)
+            except Exception:
+                logger.exception("planning schedule %s failed; it stays due", schedule_id)
+                return
+        queued += added
+        if added and on_planned is not None:
+            on_planned()
+
+    await asyncio.gather(*(plan(schedule_id) for schedule_id in due_ids))
     return queued
 
 

@@ -58,7 +58,8 @@ class ScheduleRunner:
         goes away."""
         self._ticking = asyncio.current_task()
         try:
-            queued = await plan_due(self.sessions, self.content, self.holidays, self.clock())
+            queued = await plan_due(self.sessions, self.content, self.holidays, self.clock(),
+                                    on_planned=self.sender.wake)
             self.sender.wake()
             await self._hourly_retention()
             return queued

@@ -1,12 +1,15 @@
-"""The sender: drains the outbox through the adapters, one message at a time.
+"""The sender: drains the outbox through the adapters, several chats at a time.
 
 Each message is claimed (marked `sending`, committed) right before its adapter is called
-and settled right after, so a crash leaves at most the one message that was in flight in
-doubt. What a platform's answer means is decided here, from the adapter's typed errors:
-`Unreachable` fails the row and marks the member unreachable, `RetryLater` holds that chat
-back and tries again after `retry_after`, `DeliveryUncertain` follows the per-kind policy
-in docs/delivery.md. Rate limits are checked before each message; a chat that must wait
-does not hold up the others.
+and settled right after, so a crash leaves at most the messages in flight in doubt. Up to
+`width` messages are in flight per process, never two to the same chat. What a platform's
+answer means is decided here, from the adapter's typed errors: `Unreachable` fails the row
+and marks the member unreachable, `RetryLater` puts the row back with a `not_before` time
+and holds that chat back (nobody sleeps it out: the other chats go on at once),
+`DeliveryUncertain` is looked up on the next attempt where the adapter can (`looks_up`),
+else follows the per-kind policy in docs/delivery.md. Only this module decides to send
+again; the adapters never retry a post on their own. A row of several posts records each
+post that went out (`Parts`), so a retry sends only what is missing.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.messages import Adapter, DeliveryUncertain, Reply, RetryLater, Unreachable
+from bot.messages import Adapter, DeliveryUncertain, Parts, Reply, RetryLater, Unreachable
 from bot.store.models import Member
 from bot.store.schedule import OutboxMessage
 from scheduler import outbox
@@ -43,6 +47,10 @@ BACKOFF = timedelta(seconds=30)  # after an unexpected error: 30 s, 1 min, 2 min
 # A platform that keeps asking to retry waits at least 5 s, 10 s, 20 s, ... from the
 # second time on, so a short outage is ridden out; Retry-After is honoured when longer.
 RETRY_BACKOFF = 5.0
+WIDTH = 8  # messages in flight per process, each to a different chat
+# A post whose answer was lost is looked up this much later, when the platform has
+# certainly finished with it (and without holding up anything meanwhile).
+CHECK_AFTER = timedelta(seconds=2)
 
 
 def utc_now() -> datetime:
@@ -57,7 +65,7 @@ class Outcome:
     error: str | None = None
     retry_at: datetime | None = None
     unreachable: bool = False
-    released: bool = False  # not attempted after all: the attempt is not counted
+    doubt: bool = False
 
 
 class Sender:
@@ -71,6 +79,8 @@ class Sender:
         lease: timedelta = LEASE,
         max_attempts: int = MAX_ATTEMPTS,
         when_unreachable: WhenUnreachable | None = None,
+        width: int = WIDTH,
+        check_after: timedelta = CHECK_AFTER,
     ) -> None:
         self.sessions = sessions
         self.when_unreachable = when_unreachable
@@ -79,6 +89,10 @@ class Sender:
         self.limiter = limiter or RateLimiter(lambda: clock().timestamp(), sessions=sessions)
         self.lease = lease
         self.max_attempts = max_attempts
+        self.width = width
+        self.check_after = check_after
+        self._busy: set[tuple[str, str]] = set()  # chats a message is in flight to
+        self._parts: dict[int, Parts] = {}  # by outbox id, while in flight
         self._stopping = False
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -86,30 +100,75 @@ class Sender:
     async def send_due(self, limit: int | None = None) -> int:
         """Send what is due and allowed now; returns how many messages were handled.
 
-        One connection is held for the run; the outcome of a message is written in the
-        same transaction that claims the next one, so each message costs one commit
-        before and one after its platform call, shared with its neighbours.
+        One connection claims, one row at a time, while up to `width` sends run side by
+        side; each settles its row in a transaction of its own. Returns when nothing more
+        can be claimed now and nothing is in flight.
         """
         handled = 0
-        done: tuple[Claimed, Outcome] | None = None
+        tasks: set[asyncio.Task[None]] = set()
         async with self._session() as session:
             async with session.begin():
-                await outbox.sweep(session, self.clock())
-            while True:
-                more = not self._stopping and (limit is None or handled < limit)
-                async with session.begin():
-                    if done is not None:
-                        await self._record(session, *done)
-                        done = None
+                await outbox.sweep(session, self.clock(), self._looked_up())
+            try:
+                while True:
                     row = None
-                    if more:
-                        row = await outbox.claim(session, self.clock(), self.lease,
-                                                 list(self.adapters),
-                                                 await self.limiter.held_back())
-                if row is None:
-                    return handled
-                done = (row, await self._attempt(row))
-                handled += 1
+                    if (not self._stopping and (limit is None or handled < limit)
+                            and len(tasks) < self.width):
+                        async with session.begin():
+                            row = await outbox.claim(session, self.clock(), self.lease,
+                                                     list(self.adapters),
+                                                     await self._held_back())
+                        if row is not None and (wait := await self.limiter.take(
+                                row.platform, row.target, row.direct)) > 0:
+                            # Another process took the chat's or the platform's last token
+                            # first: the row goes back as it was (no attempt used).
+                            async with session.begin():
+                                await outbox.release(session, row.id,
+                                                     self.clock() + timedelta(seconds=wait))
+                            continue  # the limiter now holds that chat back: claim another
+                    if row is not None:
+                        handled += 1
+                        self._busy.add((row.platform, row.target))
+                        tasks.add(asyncio.create_task(self._send_one(row)))
+                        continue
+                    if not tasks:
+                        return handled
+                    # Nothing to claim (or no room): wait for a send to end, but look again
+                    # soon, as a held-back chat may be free by then.
+                    _done, tasks = await asyncio.wait(
+                        tasks, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+
+    async def _held_back(self) -> dict[str, list[str] | None]:
+        """The rate limiter's waiting chats plus those a message is in flight to now."""
+        held = await self.limiter.held_back()
+        for platform, target in self._busy:
+            chats = held.setdefault(platform, [])
+            if chats is not None and target not in chats:
+                chats.append(target)
+        return held
+
+    def _looked_up(self) -> list[str]:
+        return [name for name, adapter in self.adapters.items()
+                if getattr(adapter, "looks_up", False)]
+
+    async def _send_one(self, row: Claimed) -> None:
+        """Attempt one row and settle it; a failure to settle is logged (the lease runs out
+        and the sweep settles the row then)."""
+        try:
+            outcome = await self._attempt(row)
+            async with self.sessions() as session, session.begin():
+                await self._record(session, row, outcome)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("outbox %s: could not settle the row", row.id)
+        finally:
+            self._busy.discard((row.platform, row.target))
 
     @contextlib.asynccontextmanager
     async def _session(self) -> AsyncIterator[AsyncSession]:
@@ -140,7 +199,8 @@ class Sender:
                 continue
             async with self.sessions() as session:
                 waiting = await session.execute(
-                    select(func.min(OutboxMessage.due_at), func.count())
+                    select(func.min(func.coalesce(OutboxMessage.not_before,
+                                                  OutboxMessage.due_at)), func.count())
                     .where(OutboxMessage.status == "pending",
                            OutboxMessage.platform.in_(list(self.adapters)))
                 )
@@ -155,7 +215,8 @@ class Sender:
         return total
 
     async def _attempt(self, row: Claimed) -> Outcome:
-        """Hand one message to its adapter and say what became of it."""
+        """Hand one message to its adapter and say what became of it. The posts that went
+        out are in `self._parts[row.id]` afterwards (the adapter fills them in)."""
         adapter = self.adapters[row.platform]
         where = f"outbox {row.id} ({row.kind} to {row.platform}:{row.target})"
         try:
@@ -163,64 +224,82 @@ class Sender:
         except (ValueError, KeyError, TypeError):
             logger.exception("%s has a payload that cannot be read", where)
             return Outcome("failed", "payload cannot be read")
-        if (wait := await self.limiter.take(row.platform, row.target, row.direct)) > 0:
-            # Another process took the chat's or the platform's last token first: this
-            # row goes back as it was, to be tried when there is one (no attempt used).
-            return Outcome("pending", retry_at=self.clock() + timedelta(seconds=wait),
-                           released=True)
+        parts = Parts(row.id, outbox.parts_of(row), doubt=row.doubt, save=self._saver(row.id))
+        self._parts[row.id] = parts
         try:
-            if row.direct:
+            if getattr(adapter, "takes_parts", False):
+                send: Any = adapter.send_direct if row.direct else adapter.send
+                await send(row.target, replies, parts=parts)
+            elif row.direct:
                 await adapter.send_direct(row.target, replies)
             else:
                 await adapter.send(row.target, replies)
         except Unreachable as exc:
             logger.warning("%s: unreachable: %s", where, exc)
-            return Outcome("failed", f"unreachable: {exc}", unreachable=True)
+            return Outcome("failed", f"unreachable: {exc}{_out(parts)}", unreachable=True)
         except RetryLater as exc:
             wait = exc.retry_after
             if row.attempts > 1:
                 wait = max(wait, RETRY_BACKOFF * 2 ** (row.attempts - 2))
             await self.limiter.hold(row.platform, row.target, wait)
             logger.info("%s: platform asks to retry; again in %.1fs", where, wait)
-            return self._again(row, timedelta(seconds=wait), f"retry later: {exc}")
+            return self._again(row, timedelta(seconds=wait),
+                               f"retry later: {exc}{_out(parts)}", doubt=parts.doubt)
         except DeliveryUncertain as exc:
+            if getattr(adapter, "looks_up", False):
+                logger.info("%s: answer lost; looking it up in %ss", where,
+                            self.check_after.total_seconds())
+                return self._again(row, self.check_after, f"in doubt, looking it up: {exc}",
+                                   doubt=True)
             if row.kind in outbox.RESEND_WHEN_UNCERTAIN:
                 logger.warning("%s: may not have arrived; %s is sent again", where, row.kind)
                 return self._again(row, timedelta(0), f"uncertain, sending again: {exc}")
             logger.warning("%s: may or may not have arrived; not sent again", where)
-            return Outcome("uncertain", f"uncertain: {exc}")
+            return Outcome("uncertain", f"uncertain: {exc}{_out(parts)}")
         except asyncio.CancelledError:
             logger.warning("%s: stopped while sending", where)
-            status = "pending" if row.kind in outbox.RESEND_WHEN_UNCERTAIN else "uncertain"
-            await asyncio.shield(self._record_alone(row, Outcome(status, "stopped while "
-                                                                 "sending")))
+            if getattr(adapter, "looks_up", False):
+                outcome = Outcome("pending", "stopped while sending; looking it up",
+                                  retry_at=self.clock(), doubt=True)
+            elif row.kind in outbox.RESEND_WHEN_UNCERTAIN:
+                outcome = Outcome("pending", "stopped while sending", retry_at=self.clock())
+            else:
+                outcome = Outcome("uncertain", f"stopped while sending{_out(parts)}")
+            await asyncio.shield(self._record_alone(row, outcome))
             raise
         except Exception as exc:
             logger.exception("%s: adapter failed", where)
             return self._again(row, BACKOFF * 2 ** (row.attempts - 1),
-                               f"{type(exc).__name__}: {exc}"[:500])
+                               f"{type(exc).__name__}: {exc}"[:500], doubt=parts.doubt)
         return Outcome("sent")
 
-    def _again(self, row: Claimed, after: timedelta, error: str) -> Outcome:
+    def _saver(self, row_id: int) -> Callable[[Parts], Awaitable[None]]:
+        async def save(parts: Parts) -> None:
+            async with self.sessions() as session, session.begin():
+                await outbox.save_parts(session, row_id, parts.sent)
+        return save
+
+    def _again(self, row: Claimed, after: timedelta, error: str, doubt: bool = False
+               ) -> Outcome:
         if row.attempts >= self.max_attempts:
             logger.error("outbox %s: giving up after %s attempts", row.id, row.attempts)
-            return Outcome("failed", error)
-        return Outcome("pending", error, retry_at=self.clock() + after)
+            return Outcome("uncertain" if doubt else "failed", error)
+        return Outcome("pending", error, retry_at=self.clock() + after, doubt=doubt)
 
     async def _record(self, session: AsyncSession, row: Claimed, outcome: Outcome) -> None:
         now = self.clock()
-        if outcome.released and outcome.retry_at is not None:
-            await outbox.release(session, row.id, outcome.retry_at)
-            return
+        parts = self._parts.pop(row.id, None)
+        sent = parts.sent if parts is not None else outbox.parts_of(row)
         if outcome.retry_at is not None:
-            await outbox.retry(session, row.id, outcome.retry_at, outcome.error or "")
+            await outbox.retry(session, row.id, outcome.retry_at, outcome.error or "", sent,
+                               outcome.doubt)
             return
         if outcome.unreachable and row.member_id is not None:
             await self._when_unreachable(row, now)
             await session.execute(
                 update(Member).where(Member.id == row.member_id).values(unreachable_at=now)
             )
-        await outbox.finish(session, row.id, outcome.status, now, outcome.error)
+        await outbox.finish(session, row.id, outcome.status, now, outcome.error, sent)
 
     async def _when_unreachable(self, row: Claimed, now: datetime) -> None:
         """`when_unreachable` in its own transaction (see there); a failure is logged."""
@@ -247,11 +326,11 @@ class Sender:
 
     async def run(self, idle: float = 1.0) -> None:
         while not self._stopping:
+            self._wake.clear()  # before sending: a wake meanwhile (a new plan) is kept
             try:
                 await self.send_due()
             except Exception:
                 logger.exception("sending from the outbox failed; trying again shortly")
-            self._wake.clear()
             wait = await self.limiter.next_free() or idle
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=min(wait, idle))
@@ -269,3 +348,9 @@ class Sender:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+
+def _out(parts: Parts) -> str:
+    """What a row's error says about its posts that did go out (nothing when none did)."""
+    if not parts.sent:
+        return ""
+    return f" (posts {', '.join(str(n + 1) for n in sorted(parts.sent))} went out)"

@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import random
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -55,6 +56,34 @@ class Shown:
     text: str
     user: str | None = None
     thread: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass
+class Chaos:
+    """Faults on `chat.postMessage` at random (seeded), the way a busy Slack fails: the
+    post is taken but the connection drops before the answer (`drop`), 429 with
+    Retry-After (`throttle`), or a 5xx before anything was taken (`error`)."""
+
+    drop: float = 0.0
+    throttle: float = 0.0
+    error: float = 0.0
+    retry_after: int = 1
+    seed: int = 15
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+
+    def pick(self) -> str | None:
+        roll = self._random.random()
+        for fault, chance in (("drop", self.drop), ("throttle", self.throttle),
+                              ("error", self.error)):
+            if roll < chance:
+                self.counts[fault] = self.counts.get(fault, 0) + 1
+                return fault
+            roll -= chance
+        return None
 
 
 @dataclass
@@ -69,6 +98,12 @@ class FakeSlack:
     shown: dict[str, Shown] = field(default_factory=dict)  # by ts
     _failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = field(
         default_factory=dict)
+    _drops: dict[str, int] = field(default_factory=dict)
+    chaos: Chaos | None = None
+    # Channels whose next posts answer 429, with these Retry-After values (one per post).
+    throttled: dict[str, list[int]] = field(default_factory=dict)
+    # Called with each chat.postMessage before it is answered (a test may kill its sender).
+    on_post: Any = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _ts: count[int] = field(default_factory=lambda: count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -102,6 +137,15 @@ class FakeSlack:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         self._failures.setdefault(method, []).append(
             (status, {"ok": False, "error": error}, headers))
+
+    def drop_next(self, method: str, times: int = 1) -> None:
+        """Take the next call(s) of `method` as usual, then drop the connection before the
+        answer: the post is there, but the caller never hears so."""
+        self._drops[method] = self._drops.get(method, 0) + times
+
+    def in_channel(self, channel: str) -> list[Shown]:
+        """The messages (not ephemeral) posted in a channel, oldest first."""
+        return [m for m in self.shown.values() if m.channel == channel and m.user is None]
 
     def of(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
@@ -174,6 +218,23 @@ class FakeSlack:
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") or args.get("token")
         call = Call(method, args, token, time.monotonic())
+        fault = self.chaos.pick() if self.chaos and method == "chat.postMessage" else None
+        if fault == "throttle":
+            self.fail_next(method, status=429, retry_after=self.chaos.retry_after
+                           if self.chaos else 1)
+        elif fault == "error":
+            self.fail_next(method, "internal_error", status=503)
+        elif fault == "drop":
+            self.drop_next(method)
+        if method == "chat.postMessage":
+            if self.on_post is not None and self.on_post(call) is False:
+                call.failed = True  # the sender died before Slack took it
+                await self._record(call)
+                return _hang_up(request)
+            if self.throttled.get(str(args.get("channel"))):
+                wait = self.throttled[str(args.get("channel"))].pop(0)
+                self.fail_next(method, status=429, retry_after=wait)
+                self._failures[method].insert(0, self._failures[method].pop())
         queued = self._failures.get(method)
         invalid = invalid_blocks(_blocks(args)) if method in _SHOWN else None
         call.failed = bool(queued) or invalid is not None
@@ -189,6 +250,10 @@ class FakeSlack:
             call.result = self._answer(method, args, token, request)
             self._show(method, args, call.result)
         await self._record(call)
+        if self._drops.get(method) and not call.failed:
+            self._drops[method] -= 1
+            call.failed = False  # it was taken; only the answer is lost
+            return _hang_up(request)
         return web.json_response(call.result)
 
     def _show(self, method: str, args: dict[str, Any], result: dict[str, Any]) -> None:
@@ -196,8 +261,11 @@ class FakeSlack:
         blocks, text = _blocks(args), str(args.get("text") or "")
         channel, thread = str(args.get("channel")), args.get("thread_ts") or None
         if method == "chat.postMessage":
+            metadata = args.get("metadata")
+            if isinstance(metadata, str):
+                metadata = json.loads(metadata)
             self.shown[result["ts"]] = Shown(result["ts"], channel, blocks, text,
-                                             thread=thread)
+                                             thread=thread, metadata=metadata or None)
         elif method == "chat.postEphemeral":
             ts = result["message_ts"]
             self.shown[ts] = Shown(ts, channel, blocks, text, str(args.get("user")), thread)
@@ -224,6 +292,11 @@ class FakeSlack:
                 return {"ok": True, "view": {"id": f"V{next(self._ts)}", **_view(args)}}
             case "conversations.open":
                 return {"ok": True, "channel": {"id": "D" + str(args.get("users"))}}
+            case "conversations.history":
+                return self._history(args, lambda m: m.thread in (None, m.ts))
+            case "conversations.replies":
+                ts = str(args.get("ts"))
+                return self._history(args, lambda m: ts in (m.ts, m.thread), newest=False)
             case "conversations.members":
                 return {"ok": True, "members": ["U1", "U2", "U3"],
                         "response_metadata": {"next_cursor": ""}}
@@ -256,6 +329,27 @@ class FakeSlack:
                         "enterprise": None, "is_enterprise_install": False,
                         "authed_user": {"id": "U9"}}
         return {"ok": False, "error": "unknown_method"}
+
+    def _history(self, args: dict[str, Any], which: Any, newest: bool = True
+                 ) -> dict[str, Any]:
+        """Messages of a channel the way conversations.history (newest first) and
+        .replies (parent first) list them; metadata only with include_all_metadata."""
+        with_metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
+        found = [m for m in self.in_channel(str(args.get("channel"))) if which(m)]
+        if newest:
+            found.reverse()
+        listed = []
+        for message in found[: int(args.get("limit") or 100)]:
+            item: dict[str, Any] = {"type": "message", "ts": message.ts, "text": message.text}
+            if message.thread is not None:
+                item["thread_ts"] = message.thread
+            replies = sum(1 for m in self.shown.values() if m.thread == message.ts)
+            if replies:
+                item["thread_ts"], item["reply_count"] = message.ts, replies
+            if with_metadata and message.metadata:
+                item["metadata"] = message.metadata
+            listed.append(item)
+        return {"ok": True, "messages": listed, "has_more": False}
 
     async def _respond(self, request: web.Request) -> web.Response:
         """A response_url: replaces (or answers) the message a button was pressed on."""
@@ -297,6 +391,13 @@ class FakeSlack:
 
 
 _SHOWN = {"chat.postMessage", "chat.postEphemeral", "chat.update"}
+
+
+def _hang_up(request: web.Request) -> web.Response:
+    """Close the connection without an answer (what the caller sees of a lost answer)."""
+    assert request.transport is not None
+    request.transport.abort()
+    return web.Response(status=204)
 
 
 def invalid_blocks(blocks: list[dict[str, Any]]) -> str | None:

@@ -15,6 +15,7 @@ import asyncio
 import copy
 import itertools
 import json
+import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,9 +104,15 @@ class FakeTelegram:
     withheld: list[dict[str, Any]] = field(default_factory=list)  # what privacy mode kept back
     # Refusals (status, description) for the next calls of a method, see `fail_next`.
     failing: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    # Faults at random (seeded) on sendMessage, as a busy Telegram fails: the share of
+    # calls that get a flood wait (429, retry_after 1) and a 502 before anything is taken.
+    chaos_flood: float = 0.0
+    chaos_error: float = 0.0
+    chaos_counts: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
+        self._random = random.Random(15)
         self._update_ids = itertools.count(1000)
         self._arrived = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -250,6 +257,14 @@ class FakeTelegram:
         self.calls.append(Call(method, params))
         if method == "getUpdates":
             return _ok(await self._get_updates(params))
+        if method == "sendMessage" and (self.chaos_flood or self.chaos_error):
+            roll = self._random.random()
+            if roll < self.chaos_flood:
+                self.chaos_counts["flood"] = self.chaos_counts.get("flood", 0) + 1
+                return _error(429, "Too Many Requests: retry after 1", retry_after=1)
+            if roll < self.chaos_flood + self.chaos_error:
+                self.chaos_counts["error"] = self.chaos_counts.get("error", 0) + 1
+                return _error(502, "Bad Gateway")
         if self.failing.get(method):
             return _error(*self.failing[method].pop(0))
         refused = self._refusal(method, params)

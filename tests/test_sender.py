@@ -324,18 +324,20 @@ async def test_stopping_lets_the_message_in_flight_finish_or_settles_it(
 ) -> None:
     pid = await new_partnership(sessions)
     await queue(sessions, [envelope(pid, 1, "anna", platform="fake"),
-                           envelope(pid, 2, "bert", platform="fake")])
+                           envelope(pid, 2, "bert", platform="fake"),
+                           envelope(pid, 3, "carl", platform="fake")])
     release = asyncio.Event()
     adapter = ScriptedAdapter({}, hold=release)
-    sender = Sender(sessions, {"fake": adapter}, clock=lambda: NOW)
+    sender = Sender(sessions, {"fake": adapter}, clock=lambda: NOW, width=2)
     sender.start()
     await asyncio.wait_for(adapter.entered.wait(), timeout=10)
+    await asyncio.sleep(0.1)  # the second chat's message is in flight too
     stopping = asyncio.create_task(sender.stop(timeout=10))
     await asyncio.sleep(0.05)
-    release.set()  # the message in flight finishes; nothing new is started
+    release.set()  # the messages in flight finish; nothing new is started
     await stopping
     assert [(r.target, r.status) for r in await rows(sessions)] == [
-        ("anna", "sent"), ("bert", "pending")]
+        ("anna", "sent"), ("bert", "sent"), ("carl", "pending")]
 
     stuck = ScriptedAdapter({}, hold=asyncio.Event())  # never answers
     sender = Sender(sessions, {"fake": stuck}, clock=lambda: NOW)
@@ -343,7 +345,7 @@ async def test_stopping_lets_the_message_in_flight_finish_or_settles_it(
     await asyncio.wait_for(stuck.entered.wait(), timeout=10)
     await sender.stop(timeout=0.05)
     assert [(r.target, r.status) for r in await rows(sessions)] == [
-        ("anna", "sent"), ("bert", "uncertain")]
+        ("anna", "sent"), ("bert", "sent"), ("carl", "uncertain")]
 
 
 async def test_the_scheduler_ticks_plans_sends_and_stops_cleanly(

@@ -326,7 +326,7 @@ async def test_slack_failing_to_refresh_an_expired_token_just_now_means_try_agai
     slack.fake.fail_next("oauth.v2.access", error, status=status)
     row, anna = await remind_u5(sessions, partnership, clock, slack)
     assert slack.fake.posted() == [] and anna.unreachable_at is None
-    assert row.status == "pending" and row.due_at == clock.now + timedelta(seconds=60)
+    assert row.status == "pending" and row.not_before == clock.now + timedelta(seconds=60)
 
 
 @pytest.mark.parametrize("error", ["invalid_refresh_token", "token_revoked", "invalid_auth"])

@@ -39,6 +39,7 @@ from adapters.slack.delivery import (
     call,
     deliver,
     open_dm,
+    scheduled_client,
     show_choice,
     slack_profile,
 )
@@ -60,6 +61,7 @@ from bot.engine import Engine
 from bot.messages import (
     DeliveryError,
     Incoming,
+    Parts,
     Reply,
     RetryLater,
     Text,
@@ -75,7 +77,8 @@ logger = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
-BOT_SCOPES = ("commands", "chat:write", "im:history", "im:write", "users:read", "files:write")
+BOT_SCOPES = ("commands", "chat:write", "im:history", "channels:history", "groups:history",
+              "im:write", "users:read", "files:write")
 DEFAULT_LANGUAGE = "nl"
 STOP_GRACE = 10.0
 
@@ -101,6 +104,9 @@ class SlackSettingsError(SettingsError):
 
 class SlackAdapter:
     platform = PLATFORM
+    # Scheduled sends take `parts` and can find a post whose answer was lost (metadata).
+    takes_parts = True
+    looks_up = True
 
     def __init__(self, settings: Settings, engine: Engine, web_server: WebServer) -> None:
         protect(settings.slack_bot_token, settings.slack_signing_secret,
@@ -404,20 +410,24 @@ class SlackAdapter:
 
     # -- the Adapter protocol: messages the scheduler sends ------------------------------
 
-    async def send(self, chat: str, replies: Sequence[Reply]) -> None:
-        """Post to a channel (or DM) by its `TEAM:CHANNEL` reference."""
+    async def send(self, chat: str, replies: Sequence[Reply], *, parts: Parts | None = None
+                   ) -> None:
+        """Post to a channel (or DM) by its `TEAM:CHANNEL` reference. A 429 is not waited
+        out here: the sender tries later and goes on with other chats."""
         team, channel = split_ref(chat)
-        client = await self._client_for(team)
+        client = scheduled_client(await self._client_for(team))
         await deliver(client, Target(channel, None, is_dm(channel)), replies,
-                      self._labels(DEFAULT_LANGUAGE))
+                      self._labels(DEFAULT_LANGUAGE), parts)
 
-    async def send_direct(self, user: str, replies: Sequence[Reply]) -> None:
+    async def send_direct(self, user: str, replies: Sequence[Reply], *,
+                          parts: Parts | None = None) -> None:
         """Write to one person in their DM with the bot, by their `TEAM:USER` reference."""
         team, slack_user = split_ref(user)
-        client = await self._client_for(team)
+        client = scheduled_client(await self._client_for(team))
         lang = await self._language(user)
         try:
-            await deliver(client, Target(None, slack_user, True), replies, self._labels(lang))
+            await deliver(client, Target(None, slack_user, True), replies, self._labels(lang),
+                          parts)
         except Unreachable:
             await mark_unreachable(self.engine.sessions, PLATFORM, user, self.engine.clock())
             raise

@@ -5,6 +5,14 @@ show an ephemeral there (the bot is not in the channel, for instance) they go to
 person's DM instead, never to the channel. Images cannot be ephemeral, so a private image
 always goes to the DM. A reply with `thread_of=FIRST` goes in the thread of the first
 message this delivery posted in the same channel.
+
+Only achtje's sender decides to post again: the Web API client never repeats a post on its
+own (slack_sdk's default connection-error retry is off for posts, and the scheduled path
+has no 429 retry either: a 429 goes back to the sender, which tries later without holding
+up other chats). A scheduled send (`Parts`) tags every post with its outbox id and part
+number in the message `metadata`, so when Slack's answer is lost the next attempt looks in
+the conversation's history (`conversations.history` / `.replies` with
+`include_all_metadata`) and posts only the parts that are not there.
 """
 
 from __future__ import annotations
@@ -17,10 +25,14 @@ from typing import Any, TypeVar
 import aiohttp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
-    async_default_handlers,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.render import Labels, Message, escape, pressed, render
@@ -29,6 +41,7 @@ from bot.messages import (
     DeliveryError,
     DeliveryUncertain,
     Image,
+    Parts,
     Reply,
     RetryLater,
     Unreachable,
@@ -55,6 +68,12 @@ PERSON_GONE = frozenset({
 })
 DEFAULT_RETRY_AFTER = 30.0
 IMAGE_NAME = "achtje.png"
+# Message metadata of a scheduled post: {"outbox_id": ..., "part": ...}.
+OUTBOX_EVENT = "achtje_outbox"
+LOOKUP_LIMIT = 200  # recent messages searched for a post whose answer was lost
+# Calls that post something: repeating one whose answer was lost could post it twice.
+POSTS = ("chat.postMessage", "chat.postEphemeral", "files.completeUploadExternal",
+         "chat.scheduleMessage")
 
 
 class SlackUnreachable(Unreachable):
@@ -80,7 +99,7 @@ async def call(request: Awaitable[T]) -> T:
         return await request
     except SlackApiError as exc:
         raise delivery_error(exc) from exc
-    except aiohttp.ClientConnectorError as exc:
+    except aiohttp.ClientConnectorError as exc:  # never connected: nothing was sent
         raise RetryLater(DEFAULT_RETRY_AFTER, f"cannot connect to Slack: {exc}") from exc
     except (TimeoutError, aiohttp.ClientError) as exc:
         raise DeliveryUncertain(f"no answer from Slack: {exc!r}") from exc
@@ -113,12 +132,36 @@ def retry_after(headers: Mapping[str, Any]) -> float:
     return DEFAULT_RETRY_AFTER
 
 
-def api_client(token: str | None, base_url: str | None) -> AsyncWebClient:
-    """A Web API client that waits out a 429 once (honouring Retry-After) before failing."""
-    handlers = [*async_default_handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=1)]
+class NoRepeatedPosts(AsyncConnectionErrorRetryHandler):
+    """slack_sdk's retry after a dropped connection, except for calls that post: the
+    connection may have dropped after Slack took the post, and only achtje's sender
+    (which can look the post up) decides whether to post again."""
+
+    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
+                               response: HttpResponse | None = None,
+                               error: Exception | None = None) -> bool:
+        if request.url.rstrip("/").rsplit("/", 1)[-1] in POSTS:
+            return False
+        return await super()._can_retry_async(state=state, request=request,
+                                              response=response, error=error)
+
+
+def api_client(token: str | None, base_url: str | None, *, wait_on_429: bool = True
+               ) -> AsyncWebClient:
+    """A Web API client that never repeats a post on its own. With `wait_on_429` it waits
+    out a 429 once (honouring Retry-After) before failing, for answers to a person; the
+    scheduled path passes False, so a 429 goes straight back to the sender."""
+    handlers: list[AsyncRetryHandler] = [NoRepeatedPosts()]
+    if wait_on_429:
+        handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=1))
     url = base_url or AsyncWebClient.BASE_URL
     return AsyncWebClient(token=token, base_url=url if url.endswith("/") else url + "/",
                           retry_handlers=handlers)
+
+
+def scheduled_client(client: AsyncWebClient) -> AsyncWebClient:
+    """The same token and server, without waiting out a 429 (see `api_client`)."""
+    return api_client(client.token, client.base_url, wait_on_429=False)
 
 
 async def slack_profile(client: AsyncWebClient, user: str) -> dict[str, Any] | None:
@@ -140,22 +183,26 @@ async def open_dm(client: AsyncWebClient, user: str) -> str:
 
 
 async def deliver(
-    client: AsyncWebClient, target: Target, replies: Sequence[Reply], labels: Labels
+    client: AsyncWebClient, target: Target, replies: Sequence[Reply], labels: Labels,
+    parts: Parts | None = None,
 ) -> None:
     """Post every reply in order; raise a `DeliveryError` at the first that Slack refuses.
-    Once a message went out, that is `DeliveryUncertain` unless it is `Unreachable`:
-    sending them all again would repeat what arrived.
+
+    Without `parts`, once a message went out any failure but `Unreachable` is
+    `DeliveryUncertain`: sending them all again would repeat what arrived. With `parts` (a
+    scheduled send) every post is numbered and tagged, the parts already out are skipped,
+    and a failure is raised as it is: the sender knows from `parts` what went out.
 
     When achtje may not post in a channel (it was never invited, for instance) and the
     replies answer someone, they reach that person in their DM instead.
     """
-    threads = Threads()
+    threads = Threads(parts)
     try:
         await _deliver(client, target, replies, labels, threads)
     except Unreachable:
         raise
     except Exception as exc:
-        if not threads.anything:
+        if parts is not None or not threads.anything:
             raise
         raise DeliveryUncertain(f"failed after part of it was posted: {exc!r}") from exc
 
@@ -164,14 +211,21 @@ async def _deliver(client: AsyncWebClient, target: Target, replies: Sequence[Rep
                    labels: Labels, threads: Threads) -> None:
     dm = target.channel if target.direct else None
 
-    async def to_dm(reply: Reply) -> None:
+    async def dm_channel() -> str:
         nonlocal dm
         if dm is None:
             if target.user is None:
                 raise DeliveryError("no channel and no person to send to")
             dm = await open_dm(client, target.user)
-        await _post(client, dm, reply, labels, threads)
+        return dm
 
+    async def to_dm(reply: Reply) -> None:
+        await _post(client, await dm_channel(), reply, labels, threads)
+
+    if threads.parts is not None and threads.parts.doubt:
+        direct = target.direct or target.channel is None
+        await look_up(client, await dm_channel() if direct else str(target.channel),
+                      threads.parts)
     for reply in replies:
         if target.direct or target.channel is None:
             await to_dm(reply)
@@ -198,19 +252,77 @@ async def _deliver(client: AsyncWebClient, target: Target, replies: Sequence[Rep
         await to_dm(reply)
 
 
+async def look_up(client: AsyncWebClient, channel: str, parts: Parts) -> None:
+    """Add to `parts` the posts of its outbox row that are in `channel` already (found by
+    their metadata among the recent messages and the threads of the row's own posts)."""
+    history = await call(client.conversations_history(
+        channel=channel, include_all_metadata=True, limit=LOOKUP_LIMIT))
+    for message in history.get("messages") or []:
+        if _part_of(message, parts) is None:
+            continue
+        _found(channel, message, parts)
+        if message.get("reply_count"):
+            thread = await call(client.conversations_replies(
+                channel=channel, ts=str(message["ts"]), include_all_metadata=True,
+                limit=LOOKUP_LIMIT))
+            for reply in thread.get("messages") or []:
+                _found(channel, reply, parts)
+    parts.doubt = False
+    logger.info("outbox %s: looked up in %s; parts out: %s", parts.key, channel,
+                sorted(parts.sent) or "none")
+
+
+def _part_of(message: Mapping[str, Any], parts: Parts) -> int | None:
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    if metadata.get("event_type") != OUTBOX_EVENT or payload.get("outbox_id") != parts.key:
+        return None
+    part = payload.get("part")
+    return part if isinstance(part, int) else None
+
+
+def _found(channel: str, message: Mapping[str, Any], parts: Parts) -> None:
+    part = _part_of(message, parts)
+    if part is not None and part not in parts.sent:
+        parts.posted(part, channel, message.get("ts"))
+
+
 class Threads:
     """What one delivery posted: whether anything yet, and the first message in each
     channel, where a reply with `thread_of=FIRST` goes. Ephemeral messages and files
-    cannot hold a thread."""
+    cannot hold a thread. With `parts` it also numbers the posts (each Web API call that
+    shows something is one part), skips those already out and records each that goes."""
 
-    def __init__(self) -> None:
+    def __init__(self, parts: Parts | None = None) -> None:
         self._first: dict[str, str] = {}
         self.anything = False
+        self.parts = parts
+        self._next = 0
 
-    def posted(self, channel: str, ts: object = None) -> None:
+    async def start(self) -> int | None:
+        """The number of the next post; None when it already went out (skip it)."""
+        part, self._next = self._next, self._next + 1
+        if self.parts is None:
+            return part
+        done = self.parts.ref(part)
+        if done is not None:
+            self.posted(*done)
+            return None
+        await self.parts.before(part)
+        return part
+
+    def metadata(self, part: int) -> dict[str, Any] | None:
+        if self.parts is None:
+            return None
+        return {"event_type": OUTBOX_EVENT,
+                "event_payload": {"outbox_id": self.parts.key, "part": part}}
+
+    def posted(self, channel: str, ts: object = None, part: int | None = None) -> None:
         self.anything = True
         if isinstance(ts, str) and ts:
             self._first.setdefault(channel, ts)
+        if part is not None and self.parts is not None:
+            self.parts.posted(part, channel, ts if isinstance(ts, str) else "")
 
     def of(self, channel: str, reply: Reply) -> str | None:
         """The `thread_ts` for a reply in this channel (None: not in a thread)."""
@@ -228,31 +340,42 @@ async def _ephemeral(
     threads: Threads,
 ) -> None:
     for message in render(reply, labels):
+        part = await threads.start()
+        if part is None:
+            continue
         await call(client.chat_postEphemeral(
             channel=channel, user=user, text=message.text, blocks=message.blocks,
             thread_ts=threads.of(channel, reply),
         ))
-        threads.posted(channel)
+        threads.posted(channel, part=part)
 
 
 async def _post(client: AsyncWebClient, channel: str, reply: Reply, labels: Labels,
                 threads: Threads) -> None:
     if isinstance(reply, Image):
-        await _upload(client, channel, reply, threads.of(channel, reply))
-        threads.posted(channel)
+        part = await threads.start()
+        if part is not None:
+            await _upload(client, channel, reply, threads.of(channel, reply))
+            threads.posted(channel, part=part)
         return
     messages = render(reply, labels)
     if reply.edit_of is not None and len(messages) == 1:
-        await update(client, channel, reply.edit_of, messages[0])
-        threads.posted(channel, reply.edit_of)
+        part = await threads.start()
+        if part is not None:
+            await update(client, channel, reply.edit_of, messages[0])
+            threads.posted(channel, reply.edit_of, part)
         return
     thread = threads.of(channel, reply)
     for message in messages:
+        part = await threads.start()
+        if part is None:
+            continue
         response = await call(client.chat_postMessage(
             channel=channel, text=message.text, blocks=message.blocks,
             thread_ts=thread, unfurl_links=False, unfurl_media=False,
+            metadata=threads.metadata(part),
         ))
-        threads.posted(channel, response.get("ts"))
+        threads.posted(channel, response.get("ts"), part)
 
 
 async def update(client: AsyncWebClient, channel: str, ts: str, message: Message) -> None:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
-from telegram import BotCommand, ChatMemberUpdated, Message, Update
+from telegram import Bot, BotCommand, ChatMemberUpdated, Message, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import ChatMigrated, InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
@@ -31,6 +31,7 @@ from bot.messages import (
     DeliveryUncertain,
     Incoming,
     Invitation,
+    Parts,
     Reply,
     Text,
     Unreachable,
@@ -56,6 +57,10 @@ class TelegramAdapter:
     """The `Adapter` for Telegram: runs the bot, answers updates, delivers replies."""
 
     platform = PLATFORM
+    # Scheduled sends take `parts`; Telegram has no way to find a message whose answer was
+    # lost, so such a message follows the per-kind rule (docs/delivery.md).
+    takes_parts = True
+    looks_up = False
 
     def __init__(
         self,
@@ -87,6 +92,10 @@ class TelegramAdapter:
         )
         if webhook_url:
             builder = builder.updater(None)
+        # Scheduled sends go through a bot of their own, without PTB's rate limiter: that
+        # one sleeps out a flood wait inside the call and halts every other request
+        # meanwhile. The sender keeps the limits and puts a refused message back instead.
+        self.scheduled_bot = Bot(token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot")
         self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
@@ -118,6 +127,7 @@ class TelegramAdapter:
 
     async def _start(self) -> None:
         await self.app.initialize()  # getMe
+        await self.scheduled_bot.initialize()
         await self._register_commands()
         if self.webhook_url:
             await self.app.bot.set_webhook(self.webhook_url, secret_token=self._secret.decode(),
@@ -135,6 +145,7 @@ class TelegramAdapter:
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
+        await self.scheduled_bot.shutdown()
 
     async def _close_quietly(self) -> None:
         try:
@@ -143,35 +154,45 @@ class TelegramAdapter:
             logger.debug("telegram adapter did not close cleanly after a failed start",
                          exc_info=True)
 
-    async def send(self, chat: str, replies: Sequence[Reply]) -> None:
-        """Post replies in a chat (a group, or a person's private chat) in order."""
-        await self._send(chat, replies)
+    async def send(self, chat: str, replies: Sequence[Reply], *, parts: Parts | None = None
+                   ) -> None:
+        """Post replies in a chat (a group, or a person's private chat) in order. With
+        `parts` (a scheduled send) the messages already out are skipped and each that goes
+        is recorded; a flood wait comes back as `RetryLater` at once."""
+        await self._send(chat, replies, parts=parts)
 
     async def _send(self, chat: str, replies: Sequence[Reply],
-                    asked: rendering.Asked | None = None) -> None:
+                    asked: rendering.Asked | None = None, parts: Parts | None = None) -> None:
         """`send`, knowing who a typed question in a group is for. A reply in a thread
         answers that message, `thread_of=FIRST` the first message sent here; `edit_of`
-        replaces that message. Once a message went out, a failure other than `Unreachable`
-        is `DeliveryUncertain`: sending it all again would repeat what arrived."""
+        replaces that message. Without `parts`, once a message went out a failure other
+        than `Unreachable` is `DeliveryUncertain`: sending it all again would repeat what
+        arrived. With `parts` the failure is raised as it is: `parts` says what went out."""
         try:
             chat_id = int(chat)
         except ValueError as exc:
             raise Unreachable(f"not a Telegram chat id: {chat!r}") from exc
+        if parts is not None and parts.doubt:
+            raise DeliveryUncertain("Telegram cannot tell whether the message arrived")
         sent: list[int] = []  # the messages sent (or edited) so far, in order
+        counter = _Counter(parts)
         try:
             for reply in replies:
-                chat_id = await self._send_reply(chat_id, reply, sent, asked)
+                chat_id = await self._send_reply(chat_id, reply, sent, asked, counter)
         except Unreachable:
             raise
         except Exception as exc:
-            if not sent:
+            if not sent or parts is not None:
                 raise
             raise DeliveryUncertain(f"failed after part of it was sent: {exc!r}") from exc
 
     async def _send_reply(self, chat_id: int, reply: Reply, sent: list[int],
-                          asked: rendering.Asked | None) -> int:
+                          asked: rendering.Asked | None, counter: _Counter | None = None
+                          ) -> int:
         """One reply, as one or more messages (or an edit), each added to `sent`. Returns
         the chat id it went to."""
+        counter = counter or _Counter(None)
+        bot = self.app.bot if counter.parts is None else self.scheduled_bot
         first = sent[0] if sent else None
         thread = first if reply.thread_of == FIRST else rendering.message_id(reply.thread_of)
         try:
@@ -183,19 +204,30 @@ class TelegramAdapter:
             logger.exception("cannot render %s for telegram", type(reply).__name__)
             return chat_id
         edited = rendering.message_id(reply.edit_of)
-        if edited is not None and await delivery.edit(self.app.bot, chat_id, edited, messages):
-            sent.append(edited)
-            return chat_id
+        if edited is not None and len(messages) == 1:
+            part = await counter.start(sent)
+            if part is None:
+                return chat_id
+            if await delivery.edit(bot, chat_id, edited, messages):
+                sent.append(edited)
+                counter.posted(part, chat_id, edited)
+                return chat_id
+            counter.again()
         for message in messages:
-            chat_id, posted = await self._post(chat_id, message)
+            part = await counter.start(sent)
+            if part is None:
+                continue
+            chat_id, posted = await self._post(chat_id, message, bot)
             sent.append(posted.message_id)
+            counter.posted(part, chat_id, posted.message_id)
         return chat_id
 
-    async def send_direct(self, user: str, replies: Sequence[Reply]) -> None:
+    async def send_direct(self, user: str, replies: Sequence[Reply], *,
+                          parts: Parts | None = None) -> None:
         """A person's private chat has their user id; a 403 there means blocked or never
         started, which is recorded on their memberships and not retried."""
         try:
-            await self.send(user, replies)
+            await self.send(user, replies, parts=parts)
         except Unreachable:
             await self._set_unreachable(user, reachable=False)
             raise
@@ -355,29 +387,31 @@ class TelegramAdapter:
 
     # Messages out
 
-    async def _post(self, chat_id: int, message: rendering.Outgoing) -> tuple[int, Message]:
+    async def _post(self, chat_id: int, message: rendering.Outgoing, bot: Bot | None = None
+                    ) -> tuple[int, Message]:
         """Send one message; follows a group that became a supergroup, once. Returns the
         chat id it went to and the message as sent."""
+        bot = bot or self.app.bot
         try:
-            return chat_id, await self._put(chat_id, message)
+            return chat_id, await self._put(chat_id, message, bot)
         except ChatMigrated as exc:
             await self._moved(chat_id, exc.new_chat_id)
             new_id = exc.new_chat_id
         except TelegramError as exc:
             raise delivery.delivery_error(exc) from exc
         try:
-            return new_id, await self._put(new_id, message)
+            return new_id, await self._put(new_id, message, bot)
         except TelegramError as exc:
             raise delivery.delivery_error(exc) from exc
 
-    async def _put(self, chat_id: int, message: rendering.Outgoing) -> Message:
+    async def _put(self, chat_id: int, message: rendering.Outgoing, bot: Bot) -> Message:
         sent: Message
         if message.photo is not None:
-            sent = await self.app.bot.send_photo(
+            sent = await bot.send_photo(
                 chat_id, message.photo, caption=message.text or None,
                 reply_markup=message.markup, reply_parameters=message.reply_parameters)
         else:
-            sent = await self.app.bot.send_message(
+            sent = await bot.send_message(
                 chat_id, message.text, entities=message.entities or None,
                 reply_markup=message.markup, reply_parameters=message.reply_parameters)
         return sent
@@ -408,6 +442,34 @@ class TelegramAdapter:
                 await self.app.bot.set_my_commands(commands, language_code=language)
             except TelegramError as exc:
                 logger.warning("could not register telegram commands (%s): %s", language, exc)
+
+
+class _Counter:
+    """Numbers the messages of one send; with `parts`, skips those already out (putting
+    their ids in `sent`, for threading) and records each one that goes."""
+
+    def __init__(self, parts: Parts | None) -> None:
+        self.parts = parts
+        self._next = 0
+
+    async def start(self, sent: list[int]) -> int | None:
+        part, self._next = self._next, self._next + 1
+        if self.parts is None:
+            return part
+        done = self.parts.ref(part)
+        if done is not None:
+            sent.append(int(done[1]))
+            return None
+        await self.parts.before(part)
+        return part
+
+    def again(self) -> None:
+        """The number just taken was not used (an edit that did not fit): reuse it."""
+        self._next -= 1
+
+    def posted(self, part: int, chat_id: int, message_id: int) -> None:
+        if self.parts is not None:
+            self.parts.posted(part, str(chat_id), message_id)
 
 
 def _language(locale: str | None) -> str:

@@ -12,7 +12,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -84,6 +94,10 @@ class OutboxMessage(Base):
 
     status: pending -> sending -> sent | failed | uncertain | expired (or back to pending
     for a retry). `claimed_until` is the lease of the process that is sending it.
+    `parts` maps each post of the send that went out (by number, as text) to the
+    platform's reference; `not_before` holds a row back after a 429 or an outage without
+    moving `due_at`; `doubt` says the last attempt lost the platform's answer, so the next
+    one first looks whether the post arrived (where the platform lets us).
     """
 
     __tablename__ = "outbox"
@@ -110,6 +124,9 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    parts: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    not_before: Mapped[datetime | None]
+    doubt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 async def scheduled_checkin(session: AsyncSession, partnership_id: int) -> Schedule | None:

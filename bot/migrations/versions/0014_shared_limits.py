@@ -5,14 +5,14 @@ none of it needs to survive a database crash (an emptied table is a set of full 
 so its writes skip the write-ahead log and its commits wait for no disk.
 
 Revision ID: 0014_shared_limits
-Revises: 0012_frozen_months
+Revises: 0013_outbox_parts
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_shared_limits"
-down_revision = "0012_frozen_months"
+down_revision = "0013_outbox_parts"
 branch_labels = None
 depends_on = None
 
