@@ -21,7 +21,7 @@ from bot.flows import binding, checkin, commands, members, onboarding, roles, se
 from bot.flows.instruments import common as instruments
 from bot.flows.instruments import figure_eight, matrix, poll, reflection, talk_plate
 from bot.flows.turn import Turn, clean_text, match_option
-from bot.messages import Incoming, Reply, Text
+from bot.messages import Incoming, Noted, Reply, Text
 from bot.nudges import commands as nudge_commands
 from bot.nudges import followup as nudge_followup
 from bot.privacy import chat as privacy_chat
@@ -165,6 +165,7 @@ class Engine:
             if partnership is None or member.partnership_id == partnership.id:
                 known = await session.get(Partnership, member.partnership_id)
                 assert known is not None
+                await repo.lock_member(session, member)  # one turn per person at a time
                 if incoming.direct:
                     member.unreachable_at = None  # they wrote to us, so we can write back
                 return member, known
@@ -255,18 +256,28 @@ class Engine:
         school = await repo.school(turn.session, turn.partnership.id, int(parts[0]))
         if school is None:
             return [turn.say("stale_button")]
+        answered = turn.member.school_id is not None
         turn.member.school_id = school.id
+        if answered and not await _offered(turn, f"school:{school.id}"):
+            return [Noted()]  # the last choice stands; the next question was asked
         return await self._resume(turn)
 
     async def _act_level(self, turn: Turn, parts: list[str]) -> list[Reply]:
         if parts[0] not in LEVEL_IDS:
             raise ValueError(parts[0])
+        answered = turn.member.level is not None
         turn.member.level = parts[0]
+        if answered and not await _offered(turn, f"level:{parts[0]}"):
+            return [Noted()]
         return await self._resume(turn)
 
     async def _act_language(self, turn: Turn, parts: list[str]) -> list[Reply]:
         if parts[0] not in ("nl", "en"):
             raise ValueError(parts[0])
+        if turn.member.onboarded_at is not None and not await _offered(
+                turn, f"lang:{parts[0]}"):
+            turn.member.language = parts[0]  # a second tap: no second welcome or replay
+            return [Noted()]
         if turn.member.onboarded_at is not None:
             await repo.clear_conversation(turn.session, turn.member.id)
             return commands.set_language(turn, parts[0])
@@ -328,6 +339,15 @@ _ACTIONS: dict[str, _Action] = {
     "sch": schedule_chat.act,  # sch:<partnership>:ask|set|start|menu|done (leaders)
 }
 _ONBOARDING_ACTIONS = {"school", "level", "lang", "avg"}  # avg: privacy, any time
+
+
+async def _offered(turn: Turn, value: str) -> bool:
+    """Whether the member's open question offers this button: a press that answers it
+    moves the conversation on; one on a question answered before (a second tap, another
+    of its buttons, a stale copy) only replaces the choice."""
+    state = await repo.conversation(turn.session, turn.member.id)
+    return state is not None and state.flow == "choice" and any(
+        option[1] == value for option in state.data.get("options", []))
 
 
 def _binds_group(incoming: Incoming) -> bool:

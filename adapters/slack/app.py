@@ -63,6 +63,7 @@ from bot.messages import (
     Text,
     Unreachable,
     press_took_effect,
+    shown,
 )
 from bot.privacy.redact import protect
 from bot.profile import language_of, mark_unreachable, member_profile
@@ -334,11 +335,11 @@ class SlackAdapter:
         if await language_of(self.engine.sessions, PLATFORM, incoming.user) is None:
             incoming = await self._introduce(client, incoming, target.user)
         replies = await self.engine.handle(incoming)
-        if not replies:
+        if not shown(replies):
             return replies
         lang = await self._language(incoming.user, incoming.locale)
         try:
-            await deliver(client, target, replies, labels_for(self.content, lang))
+            await deliver(client, target, shown(replies), labels_for(self.content, lang))
         except Unreachable as exc:
             logger.warning("cannot reach %s in %s: %s", incoming.user, incoming.chat, exc)
             if isinstance(exc, SlackUnreachable) and exc.error in PERSON_GONE:

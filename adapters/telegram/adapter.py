@@ -35,6 +35,7 @@ from bot.messages import (
     Text,
     Unreachable,
     press_took_effect,
+    shown,
 )
 from bot.privacy.redact import protect
 from bot.profile import language_of
@@ -257,7 +258,7 @@ class TelegramAdapter:
         replies = await self.engine.handle(incoming)
         if query is not None and in_private and press_took_effect(incoming, replies):
             await self._show_pressed(query, incoming)
-        await self._deliver(incoming, origin.id, replies)
+        await self._deliver(incoming, origin.id, shown(replies))
 
     async def _show_pressed(self, query: Any, incoming: Incoming) -> None:
         """In a private chat a pressed question shows what was chosen and loses its

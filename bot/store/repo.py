@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,6 +69,18 @@ async def school(session: AsyncSession, partnership_id: int, school_id: int) -> 
     return await session.scalar(
         select(School).where(School.id == school_id, School.partnership_id == partnership_id)
     )
+
+
+async def lock_member(session: AsyncSession, member: Member) -> None:
+    """Hold the member's row until the transaction ends, so turns of one person run one
+    after the other in every process (two presses on one question cannot both advance
+    it), and reload it. PostgreSQL locks the row; SQLite has no row locks, so a no-op
+    write takes its database write lock, which waits (busy timeout) for another writer."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.refresh(member, with_for_update=True)
+        return
+    await session.execute(update(Member).where(Member.id == member.id).values(id=Member.id))
+    await session.refresh(member)
 
 
 async def conversation(session: AsyncSession, member_id: int) -> Conversation | None:
