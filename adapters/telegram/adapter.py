@@ -18,10 +18,11 @@ from aiohttp import web
 from telegram import BotCommand, ChatMemberUpdated, Message, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import ChatMigrated, InvalidToken, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 from adapters.telegram import delivery
 from adapters.telegram import render as rendering
+from adapters.telegram.limits import ChatRateLimiter, ChatUpdateProcessor
 from adapters.telegram.translate import PLATFORM, to_incoming
 from adapters.web import WebServer
 from bot.engine import Engine, parse_command
@@ -83,7 +84,8 @@ class TelegramAdapter:
             .token(token)
             .base_url(f"{api}/bot")
             .base_file_url(f"{api}/file/bot")
-            .rate_limiter(AIORateLimiter(max_retries=max_retries))
+            .rate_limiter(ChatRateLimiter(max_retries=max_retries))
+            .concurrent_updates(ChatUpdateProcessor())
             .job_queue(None)
         )
         if webhook_url:
