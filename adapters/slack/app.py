@@ -25,6 +25,10 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -81,6 +85,9 @@ STOP_GRACE = 10.0
 
 # Handled events at once; more wait their turn (each holds a database connection).
 MAX_IN_FLIGHT = 10
+REPLY_RETRIES = 2  # a reply Slack failed with a 5xx is tried again this often
+SERVER_ERRORS = frozenset({500, 502, 503, 504})
+
 
 class _KnownTokenNotice(logging.Filter):
     """bolt reads SLACK_BOT_TOKEN from the environment itself and warns that it goes unused
@@ -268,7 +275,7 @@ class SlackAdapter:
         label = translate.pressed_label(body)
         if label is not None:
             lang = await self._language(incoming.user, incoming.locale)
-            await show_choice(client, respond, body,
+            await show_choice(replying(client), respond, body,
                               self.content.text("chosen", lang, choice=label))
 
     async def _on_open_answer(self, ack: AsyncAck, body: dict[str, Any],
@@ -332,6 +339,7 @@ class SlackAdapter:
                       ) -> list[Reply]:
         """Let the engine answer, then show its replies; failures are logged, not shown.
         Returns the engine's replies."""
+        client = replying(client)
         if await language_of(self.engine.sessions, PLATFORM, incoming.user) is None:
             incoming = await self._introduce(client, incoming, target.user)
         replies = await self.engine.handle(incoming)
@@ -412,6 +420,26 @@ class SlackAdapter:
             enterprise_id=team if org else None, team_id=None if org else team,
             is_enterprise_install=org)
         return api_client(bot.bot_token, self.api_url)
+
+
+class ServerErrorRetry(AsyncRetryHandler):
+    """Tries a call again after Slack answered 500, 502, 503 or 504: Slack did not take
+    it. For answers to a person only (the scheduled path has its own rules, see
+    docs/delivery.md): a press must not end without its next question."""
+
+    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
+                               response: HttpResponse | None = None,
+                               error: Exception | None = None) -> bool:
+        return response is not None and response.status_code in SERVER_ERRORS
+
+
+def replying(client: AsyncWebClient) -> AsyncWebClient:
+    """The client, also trying a call again (at most `REPLY_RETRIES` times) after a 5xx."""
+    if any(isinstance(handler, ServerErrorRetry) for handler in client.retry_handlers):
+        return client
+    return AsyncWebClient(token=client.token, base_url=client.base_url,
+                          retry_handlers=[*client.retry_handlers,
+                                          ServerErrorRetry(max_retry_count=REPLY_RETRIES)])
 
 
 def _team(context: AsyncBoltContext) -> str:

@@ -1,0 +1,221 @@
+"""One press, one effect, and no press waits for another chat: double taps, two buttons of
+one question, a flood wait in someone else's chat and a reply that failed for a moment,
+against the fake Telegram and Slack servers over real HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.content import Content
+from bot.engine import Engine
+from bot.store.models import Answer, ChannelBinding, Member, Partnership
+from tests.conftest import Clock
+from tests.slack_fakes import SlackRig, buttons_of, slack_rig
+from tests.telegram_fakes import ANNA, BOB, Bot, Call, User, running
+
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
+
+@pytest.fixture(params=["polling", "webhook"])
+async def bot(request: pytest.FixtureRequest, engine: Engine,
+              partnership: Partnership) -> AsyncIterator[Bot]:
+    async for started in running(engine, request.param):
+        yield started
+
+
+@pytest.fixture
+async def polling(engine: Engine, partnership: Partnership) -> AsyncIterator[Bot]:
+    async for started in running(engine, "polling"):
+        yield started
+
+
+async def known(sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock,
+                user: User) -> None:
+    async with sessions() as session, session.begin():
+        session.add(Member(partnership_id=partnership.id, platform="telegram",
+                           user_ref=str(user.id), display_name=user.first_name,
+                           school_id=partnership.schools[0].id, level="teachers",
+                           language="nl", onboarded_at=clock.now, created_at=clock.now))
+
+
+async def scores(sessions: async_sessionmaker[Any]) -> list[int | None]:
+    async with sessions() as session:
+        return list(await session.scalars(select(Answer.score).order_by(Answer.id)))
+
+
+def texts(calls: list[Call], chat: int | None = None) -> list[str]:
+    return [c.text for c in calls if c.method == "sendMessage" and not c.refused
+            and (chat is None or c.chat == chat)]
+
+
+def shown(bot: Bot, chat: int, start: str) -> dict[str, Any]:
+    """The bot's message in `chat` whose text starts with `start`, as people see it now."""
+    [message] = [m for (in_chat, _), m in bot.fake.messages.items()
+                 if in_chat == chat and m.get("text", "").startswith(start)]
+    return message
+
+
+# Telegram
+
+
+async def test_two_buttons_of_one_statement_move_the_checkin_on_once(
+    polling: Bot, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock,
+    content: Content,
+) -> None:
+    await known(sessions, partnership, clock, ANNA)
+    await polling.say(ANNA, "/checkin")
+    calls = await polling.deliver_together(polling.fake.press_updates(ANNA, ANNA.id, "4", "5"))
+    assert [text[:3] for text in texts(calls)] == ["2/3"]
+    assert await scores(sessions) == [5]  # the last choice stands
+    question = shown(polling, ANNA.id, "1/3")
+    assert "reply_markup" not in question  # no live buttons on the stale copy
+    assert question["text"].endswith(content.text("chosen", "nl", choice="5"))
+
+    await polling.press(ANNA, "4")
+    calls = await polling.deliver_together(polling.fake.press_updates(ANNA, ANNA.id, "3", "3"))
+    assert texts(calls) == [content.text("checkin_done", "nl")]  # thanked once
+    assert await scores(sessions) == [5, 4, 3]
+
+
+async def test_a_double_tap_in_one_batch_is_one_answer(
+    bot: Bot, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock
+) -> None:
+    await known(sessions, partnership, clock, ANNA)
+    await bot.say(ANNA, "/checkin")
+    calls = await bot.deliver_together(bot.fake.press_updates(ANNA, ANNA.id, "4", "4"))
+    assert [text[:3] for text in texts(calls)] == ["2/3"]
+    assert await scores(sessions) == [4]
+    assert "reply_markup" not in shown(bot, ANNA.id, "1/3")
+
+
+async def test_sign_up_questions_are_asked_once_however_often_she_taps(
+    polling: Bot, sessions: async_sessionmaker[Any], partnership: Partnership,
+    content: Content,
+) -> None:
+    await polling.say(ANNA, "/start")
+    taps = polling.fake.press_updates(ANNA, ANNA.id, "Vmbo De Brug", "Mbo College Kompas")
+    calls = await polling.deliver_together(taps)
+    assert texts(calls) == [content.text("ask_level", "nl")]
+    board, teachers = (content.level_name(level, "nl") for level in ("board", "teachers"))
+    calls = await polling.deliver_together(
+        polling.fake.press_updates(ANNA, ANNA.id, teachers, board))
+    assert texts(calls) == [content.text("ask_language", "nl")]
+    calls = await polling.deliver_together(
+        polling.fake.press_updates(ANNA, ANNA.id, "Nederlands", "Engels (English)"))
+    assert texts(calls, ANNA.id) == [content.text("onboarded", "nl")]  # one welcome
+    async with sessions() as session:
+        [anna] = list(await session.scalars(select(Member)))
+    kompas = partnership.schools[1].id
+    assert (anna.school_id, anna.level, anna.language) == (kompas, "board", "en")  # last
+    for start in ("Bij welke school", "Op welk niveau", "In welke taal"):
+        assert "reply_markup" not in shown(polling, ANNA.id, start)
+
+
+async def test_a_press_is_answered_while_another_chat_waits_out_a_flood(
+    polling: Bot, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock
+) -> None:
+    for user in (ANNA, BOB):
+        await known(sessions, partnership, clock, user)
+        await polling.say(user, "/checkin")
+    polling.fake.flood[ANNA.id] = [2]  # Anna's chat must wait two seconds
+    anna = polling.fake.press_updates(ANNA, ANNA.id, "4")
+    bob = polling.fake.press_updates(BOB, BOB.id, "4")
+    calls = await polling.deliver_together(anna + bob)  # Anna's tap comes first
+
+    def first(check: Any) -> int:
+        return next(i for i, c in enumerate(calls) if check(c))
+
+    refused = first(lambda c: c.chat == ANNA.id and c.refused)
+    bob_next = first(lambda c: c.chat == BOB.id and c.text.startswith("2/3"))
+    anna_next = first(lambda c: c.chat == ANNA.id and c.text.startswith("2/3"))
+    assert refused < bob_next < anna_next  # Bob did not wait for Anna's flood wait
+    assert [t[:3] for t in texts(calls, ANNA.id)] == ["2/3"]
+    assert [t[:3] for t in texts(calls, BOB.id)] == ["2/3"]
+
+
+async def test_a_reply_refused_with_a_502_is_sent_again(
+    bot: Bot, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock
+) -> None:
+    await known(sessions, partnership, clock, ANNA)
+    await bot.say(ANNA, "/checkin")
+    bot.fake.fail_next("sendMessage", 502, "Bad Gateway")
+    calls = await bot.press(ANNA, "4")
+    sends = [c for c in calls if c.method == "sendMessage"]
+    assert [c.refused for c in sends] == [True, False]
+    assert sends[1].text.startswith("2/3")  # not left with "Je koos: 4" alone
+
+
+# Slack
+
+
+@pytest.fixture
+async def slack(engine: Engine, partnership: Partnership, sessions: async_sessionmaker[Any],
+                clock: Clock) -> AsyncIterator[SlackRig]:
+    async with sessions() as session, session.begin():
+        session.add(ChannelBinding(partnership_id=partnership.id, platform="slack",
+                                   channel_ref="T1:C1", created_at=clock.now))
+    async with slack_rig(engine) as rig:
+        yield rig
+
+
+def last_buttons(slack: SlackRig) -> dict[str, str]:
+    return buttons_of(slack.fake.posted()[-1])
+
+
+async def press_together(slack: SlackRig, *labels: str, channel: str = "DU1") -> None:
+    """Presses on buttons of the newest message, both made before either is answered
+    (two payloads, two trigger_ids), as a double click sends them."""
+    buttons = last_buttons(slack)
+    await asyncio.gather(*(slack.press(buttons[label], channel=channel) for label in labels))
+
+
+async def onboard(slack: SlackRig) -> None:
+    await slack.dm("hoi")
+    for label in ("Vmbo De Brug", "Docenten", "Nederlands"):
+        await slack.press(last_buttons(slack)[label], channel="DU1")
+
+
+@pytest.mark.parametrize("labels", [("neutraal", "neutraal"), ("neutraal", "mee eens")])
+async def test_a_double_click_on_slack_posts_the_next_statement_once(
+    slack: SlackRig, sessions: async_sessionmaker[Any], content: Content,
+    labels: tuple[str, str],
+) -> None:
+    await onboard(slack)
+    await slack.dm("checkin")
+    question = slack.fake.posted()[-1].result["ts"]
+    await press_together(slack, *labels)
+    assert sum(text.startswith("2/3") for text in slack.fake.texts()) == 1
+    assert len(await scores(sessions)) == 1
+    assert not buttons_of_shown(slack, question)  # the pressed copy has no live buttons
+
+    await slack.press(last_buttons(slack)["mee eens"], channel="DU1")
+    await press_together(slack, "mee eens", "helemaal mee eens")
+    assert slack.fake.texts().count(content.text("checkin_done", "nl")) == 1
+
+
+async def test_a_double_click_on_a_sign_up_question_asks_the_next_one_once(
+    slack: SlackRig, content: Content
+) -> None:
+    await slack.dm("hoi")
+    await press_together(slack, "Vmbo De Brug", "Mbo College Kompas")
+    assert slack.fake.texts().count(content.text("ask_level", "nl")) == 1
+
+
+async def test_a_reply_slack_failed_with_a_5xx_is_posted_again(slack: SlackRig) -> None:
+    await onboard(slack)
+    await slack.dm("checkin")
+    slack.fake.fail_next("chat.postMessage", error="internal_error", status=502)
+    await slack.press(last_buttons(slack)["neutraal"], channel="DU1")
+    tries = slack.fake.of("chat.postMessage")[-2:]
+    assert [call.failed for call in tries] == [True, False]
+    assert sum(text.startswith("2/3") for text in slack.fake.texts()) == 1
+
+
+def buttons_of_shown(slack: SlackRig, ts: str) -> list[dict[str, Any]]:
+    return [block for block in slack.fake.shown[ts].blocks if block.get("type") == "actions"]
