@@ -9,11 +9,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from adapters.memory import MemoryChat
 from bot.content import Content
 from bot.engine import Engine
+from bot.messages import Incoming, Noted, Scale
+from bot.store import db, repo
 from bot.store.models import Answer, ChannelBinding, Member, Partnership
 from tests.conftest import Clock
 from tests.slack_fakes import SlackRig, buttons_of, slack_rig
@@ -219,3 +222,84 @@ async def test_a_reply_slack_failed_with_a_5xx_is_posted_again(slack: SlackRig) 
 
 def buttons_of_shown(slack: SlackRig, ts: str) -> list[dict[str, Any]]:
     return [block for block in slack.fake.shown[ts].blocks if block.get("type") == "actions"]
+
+
+# Two processes
+
+
+async def test_two_processes_taking_two_presses_at_once_move_on_once(
+    database_url: str, engine: Engine, partnership: Partnership, content: Content,
+    clock: Clock,
+) -> None:
+    """Each engine has its own connection pool, as two `achtje run` processes would: the
+    member's row lock lets only one of the presses advance the check-in."""
+    chat = MemoryChat(engine)
+    await chat.say("hoi")
+    for label in ("Vmbo De Brug", "Docenten", "Nederlands"):
+        await chat.press(label)
+    await chat.say("checkin")
+    [scale] = [reply for reply in chat.sent if isinstance(reply, Scale)]
+    options = scale.options[2:]  # 3-5, don't know, skip: none asks a follow-up
+    other, factory = await db.connect(database_url)
+    try:
+        engines = (engine, Engine(factory, content, clock, enrol_strangers=True))
+        # Connections open in both pools first, so the presses really meet in the database.
+        await asyncio.gather(*(warm(process) for process in engines for _ in options))
+        answered = await asyncio.gather(*(  # five buttons of the statement at once
+            engines[n % 2].handle(Incoming(
+                platform=chat.platform, user=chat.user, chat=chat.chat, direct=True,
+                action=option.value, event_id=f"press-{option.value}"))
+            for n, option in enumerate(options)))
+    finally:
+        await other.dispose()
+    replies = [reply for replies in answered for reply in replies]
+    asked = [r for r in replies if isinstance(r, Scale) and r.prompt.startswith("2/3")]
+    assert len(asked) == 1 and replies.count(Noted()) == len(options) - 1
+
+
+async def warm(engine: Engine) -> None:
+    async with engine.sessions() as session:
+        await session.execute(text("SELECT 1"))
+        await asyncio.sleep(0.05)
+
+
+async def test_a_press_waits_for_the_turn_that_holds_the_member(
+    database_url: str, engine: Engine, partnership: Partnership, clock: Clock
+) -> None:
+    """Another process is handling her first tap (it holds her row, has stored the answer
+    and asked the next statement, not yet committed) when her second tap arrives: that
+    one waits, then finds the statement answered and only replaces the choice."""
+    if not database_url.startswith("postgres"):
+        pytest.skip("watches PostgreSQL's lock waits")
+    chat = MemoryChat(engine)
+    await chat.say("hoi")
+    for label in ("Vmbo De Brug", "Docenten", "Nederlands"):
+        await chat.press(label)
+    await chat.say("checkin")
+    first, second = (chat.find_option(label).value for label in ("neutraal", "mee eens"))
+    round_id, statement = int(first.split(":")[1]), first.split(":")[2]
+    async with engine.sessions() as session, session.begin():
+        [anna] = list(await session.scalars(select(Member)))
+        await repo.lock_member(session, anna)
+        await repo.save_answer(session, round_id=round_id, member_id=anna.id,
+                               statement_id=statement, status="scored", score=3, now=clock.now)
+        await repo.set_conversation(session, anna.id, "checkin",
+                                    {"round_id": round_id, "statement_id": "next"}, clock.now)
+        press = asyncio.create_task(engine.handle(Incoming(
+            platform=chat.platform, user=chat.user, chat=chat.chat, direct=True,
+            action=second, event_id="second-tap")))
+        await waiting_on_a_lock(engine)
+    assert await press == [Noted()]
+    assert await scores(engine.sessions) == [4]  # her last choice
+
+
+async def waiting_on_a_lock(engine: Engine) -> None:
+    """Until some connection to this database waits for a lock another one holds."""
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                 "AND datname = current_database()")
+    for _ in range(1000):
+        async with engine.sessions() as session:
+            if await session.scalar(query):
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("no turn ever waited")
