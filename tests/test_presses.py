@@ -210,6 +210,15 @@ async def test_a_double_click_on_a_sign_up_question_asks_the_next_one_once(
     assert slack.fake.texts().count(content.text("ask_level", "nl")) == 1
 
 
+async def test_one_button_clicked_twice_on_slack_is_one_press_whatever_it_does(
+    slack: SlackRig, content: Content
+) -> None:
+    await onboard(slack)
+    await slack.dm("privacy")
+    await press_together(slack, "Mijn gegevens wissen", "Mijn gegevens wissen")
+    assert slack.fake.texts().count(content.text("privacy_erase_confirm", "nl")) == 1
+
+
 async def test_a_reply_slack_failed_with_a_5xx_is_posted_again(slack: SlackRig) -> None:
     await onboard(slack)
     await slack.dm("checkin")
