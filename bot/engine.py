@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -62,6 +62,9 @@ for _names, _command in (
 LEADER_ONLY = frozenset(COMMANDS[name] for name in roles.LEADER_COMMANDS if name in COMMANDS)
 # What someone may do before we know their school and level.
 BEFORE_ONBOARDING = {"help", "hulp", "menu", "privacy", "taal", "language", "lang"}
+# The same button pressed again this soon after it started the sign-up questions is a
+# double click, not a newcomer who lost the question.
+REPEAT_WINDOW = timedelta(seconds=30)
 # A greeting from a newcomer starts onboarding and needs no answer of its own after it.
 GREETINGS = {"start", "hoi", "hallo", "hi", "hello"}
 
@@ -236,6 +239,8 @@ class Engine:
             logger.warning("ignoring an unknown action or one beyond our ids: %r", value)
             return [turn.say("stale_button")]
         if turn.member.onboarded_at is None and kind not in _ONBOARDING_ACTIONS:
+            if await _just_asked(turn, {"action": value}):
+                return [Noted()]  # a double click: the sign-up question was just asked
             return await onboarding.start(turn, {"action": value})
         try:
             return await handler(self, turn, parts)
@@ -339,6 +344,14 @@ _ACTIONS: dict[str, _Action] = {
     "sch": schedule_chat.act,  # sch:<partnership>:ask|set|start|menu|done (leaders)
 }
 _ONBOARDING_ACTIONS = {"school", "level", "lang", "avg"}  # avg: privacy, any time
+
+
+async def _just_asked(turn: Turn, resume: dict[str, Any]) -> bool:
+    """Whether this very press started the sign-up questions moments ago: a channel's
+    button clicked twice by a newcomer (each click its own event there)."""
+    state = await repo.conversation(turn.session, turn.member.id)
+    return (state is not None and state.data.get("resume") == resume
+            and turn.now - state.updated_at < REPEAT_WINDOW)
 
 
 async def _offered(turn: Turn, value: str) -> bool:

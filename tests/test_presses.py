@@ -210,6 +210,15 @@ async def test_a_double_click_on_a_sign_up_question_asks_the_next_one_once(
     assert slack.fake.texts().count(content.text("ask_level", "nl")) == 1
 
 
+async def test_a_newcomer_clicking_a_channel_button_twice_is_welcomed_once(
+    slack: SlackRig, content: Content
+) -> None:
+    await asyncio.gather(*(slack.press("cmd:checkin", user="U2", channel="C1")
+                           for _ in range(2)))
+    welcome = content.text("welcome", "nl", partnership="Leerlab Noord")
+    assert [text[:20] for text in slack.fake.texts()] == [welcome[:20], "Bij welke school wer"]
+
+
 async def test_one_button_clicked_twice_on_slack_is_one_press_whatever_it_does(
     slack: SlackRig, content: Content
 ) -> None:
