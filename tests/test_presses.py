@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from telegram.error import RetryAfter
 
 from adapters.memory import MemoryChat
 from bot.content import Content
@@ -152,6 +153,17 @@ async def test_a_reply_refused_with_a_502_is_sent_again(
     sends = [c for c in calls if c.method == "sendMessage"]
     assert [c.refused for c in sends] == [True, False]
     assert sends[1].text.startswith("2/3")  # not left with "Je koos: 4" alone
+
+
+async def test_a_flood_wait_holds_back_that_chat_only(polling: Bot) -> None:
+    bot = polling.adapter.app.bot
+    polling.fake.flood[ANNA.id] = [30]
+    for _ in range(2):  # refused by Telegram, then by the limiter without asking again
+        with pytest.raises(RetryAfter):
+            await bot.send_message(ANNA.id, "een", rate_limit_args=1)
+    assert len(polling.fake.sent(ANNA.id)) == 1
+    await bot.send_message(BOB.id, "twee", rate_limit_args=1)
+    assert [c.text for c in polling.fake.sent(BOB.id)] == ["twee"]
 
 
 # Slack

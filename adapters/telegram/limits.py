@@ -66,8 +66,9 @@ class ChatRateLimiter(BaseRateLimiter[int]):
     A 429 for a chat makes later requests for that chat wait until `retry_after` has
     passed; other chats go on. A request is tried again after a 429 (when the wait is at
     most `LONGEST_WAIT`), a 5xx answer or a connection that could not be made, at most
-    `max_retries` times (`rate_limit_args` of a call overrides that). A timeout is not
-    tried again: the message may have arrived.
+    `max_retries` times. A call's `rate_limit_args` is the number of tries it may take; with
+    1 a chat that must still wait fails at once with `RetryAfter`, without asking Telegram.
+    A timeout is not tried again: the message may have arrived.
     """
 
     def __init__(self, max_retries: int = 3, *,
@@ -94,8 +95,13 @@ class ChatRateLimiter(BaseRateLimiter[int]):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Result:
-        retries = self.max_retries if rate_limit_args is None else rate_limit_args
+        # `rate_limit_args`: how many tries this call may take (PTB drops a 0).
+        retries = self.max_retries if rate_limit_args is None else max(0, rate_limit_args - 1)
         chat = _key(data.get("chat_id"))
+        loop = asyncio.get_running_loop()
+        if not retries and chat is not None and self._not_before.get(chat, 0.0) > loop.time():
+            # One try only, and the chat must still wait: say so without asking Telegram.
+            raise RetryAfter(timedelta(seconds=self._not_before[chat] - loop.time()))
         attempt = 0
         while True:
             await self._turn(chat)
@@ -104,7 +110,7 @@ class ChatRateLimiter(BaseRateLimiter[int]):
             except RetryAfter as exc:
                 wait = _seconds(exc)
                 if chat is not None:
-                    until = asyncio.get_running_loop().time() + wait
+                    until = loop.time() + wait
                     self._not_before[chat] = max(self._not_before.get(chat, 0.0), until)
                 if attempt >= retries or wait > LONGEST_WAIT:
                     raise
