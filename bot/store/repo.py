@@ -79,7 +79,10 @@ async def lock_member(session: AsyncSession, member: Member) -> None:
     if session.get_bind().dialect.name == "postgresql":
         await session.refresh(member, with_for_update=True)
         return
-    await session.execute(update(Member).where(Member.id == member.id).values(id=Member.id))
+    # A column no key or index holds, so the write costs SQLite no foreign-key lookups.
+    await session.execute(update(Member).where(Member.id == member.id)
+                          .values(language=Member.language)
+                          .execution_options(synchronize_session=False))
     await session.refresh(member)
 
 
