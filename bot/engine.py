@@ -179,7 +179,8 @@ class Engine:
         )
         if partnership is None:
             return None
-        member = Member(
+        member, new = await repo.create_member(
+            session,
             partnership_id=partnership.id,
             platform=incoming.platform,
             user_ref=incoming.user[:100],
@@ -187,9 +188,10 @@ class Engine:
             language=_guess_language(incoming, partnership.language),
             created_at=now,
         )
-        session.add(member)
-        await session.flush()
-        logger.info("new member %s in partnership %s", member.id, partnership.id)
+        if new:
+            logger.info("new member %s in partnership %s", member.id, partnership.id)
+        else:  # made a moment ago by this person's other event, in another turn
+            await repo.lock_member(session, member)
         return member, partnership
 
     async def _on_text(self, turn: Turn, text: str) -> list[Reply]:

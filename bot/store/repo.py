@@ -86,6 +86,25 @@ async def lock_member(session: AsyncSession, member: Member) -> None:
     await session.refresh(member)
 
 
+async def create_member(session: AsyncSession, **values: Any) -> tuple[Member, bool]:
+    """A new member, or the one with the same (partnership, platform, user) that another
+    turn created at the same moment (the insert waits for that turn to commit), and
+    whether it is new: a double click of a newcomer does not fail on the unique key."""
+    created = await session.scalar(
+        insert_for(session, Member).values(**values)
+        .on_conflict_do_nothing(index_elements=["partnership_id", "platform", "user_ref"])
+        .returning(Member.id)
+    )
+    member = await session.scalar(
+        select(Member).where(Member.partnership_id == values["partnership_id"],
+                             Member.platform == values["platform"],
+                             Member.user_ref == values["user_ref"])
+        .execution_options(populate_existing=True)
+    )
+    assert member is not None
+    return member, created is not None
+
+
 async def conversation(session: AsyncSession, member_id: int) -> Conversation | None:
     return await session.scalar(
         select(Conversation)
