@@ -25,6 +25,7 @@ from bot.messages import (
     Reply,
     Scale,
     Text,
+    shown,
     split_mentions,
 )
 
@@ -104,7 +105,7 @@ class ConsoleChat:
         self.stdout.flush()
 
     async def send(self, chat: str, replies: Sequence[Reply]) -> None:
-        for reply in replies:
+        for reply in shown(replies):
             self.stdout.write(render(reply) + "\n\n")
         self.stdout.flush()
 

@@ -13,7 +13,7 @@ from itertools import count
 
 from adapters.console import render
 from bot.engine import Engine
-from bot.messages import FIRST, Choice, FreeText, Incoming, Option, Reply, Scale
+from bot.messages import FIRST, Choice, FreeText, Incoming, Option, Reply, Scale, shown
 
 _event_ids = count(1)
 _message_ids = count(1)
@@ -64,6 +64,7 @@ class MemoryChat:
         return None
 
     async def send(self, chat: str, replies: Sequence[Reply]) -> None:
+        replies = shown(replies)
         self.sent.extend(replies)
         self.posted.extend(post(chat, replies))
 

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,7 +21,7 @@ from bot.flows import binding, checkin, commands, members, onboarding, roles, se
 from bot.flows.instruments import common as instruments
 from bot.flows.instruments import figure_eight, matrix, poll, reflection, talk_plate
 from bot.flows.turn import Turn, clean_text, match_option
-from bot.messages import Incoming, Reply, Text
+from bot.messages import Incoming, Noted, Reply, Text
 from bot.nudges import commands as nudge_commands
 from bot.nudges import followup as nudge_followup
 from bot.privacy import chat as privacy_chat
@@ -62,6 +62,9 @@ for _names, _command in (
 LEADER_ONLY = frozenset(COMMANDS[name] for name in roles.LEADER_COMMANDS if name in COMMANDS)
 # What someone may do before we know their school and level.
 BEFORE_ONBOARDING = {"help", "hulp", "menu", "privacy", "taal", "language", "lang"}
+# The same button pressed again this soon after it started the sign-up questions is a
+# double click, not a newcomer who lost the question.
+REPEAT_WINDOW = timedelta(seconds=30)
 # A greeting from a newcomer starts onboarding and needs no answer of its own after it.
 GREETINGS = {"start", "hoi", "hallo", "hi", "hello"}
 
@@ -165,6 +168,7 @@ class Engine:
             if partnership is None or member.partnership_id == partnership.id:
                 known = await session.get(Partnership, member.partnership_id)
                 assert known is not None
+                await repo.lock_member(session, member)  # one turn per person at a time
                 if incoming.direct:
                     member.unreachable_at = None  # they wrote to us, so we can write back
                 return member, known
@@ -175,7 +179,8 @@ class Engine:
         )
         if partnership is None:
             return None
-        member = Member(
+        member, new = await repo.create_member(
+            session,
             partnership_id=partnership.id,
             platform=incoming.platform,
             user_ref=incoming.user[:100],
@@ -183,9 +188,10 @@ class Engine:
             language=_guess_language(incoming, partnership.language),
             created_at=now,
         )
-        session.add(member)
-        await session.flush()
-        logger.info("new member %s in partnership %s", member.id, partnership.id)
+        if new:
+            logger.info("new member %s in partnership %s", member.id, partnership.id)
+        else:  # made a moment ago by this person's other event, in another turn
+            await repo.lock_member(session, member)
         return member, partnership
 
     async def _on_text(self, turn: Turn, text: str) -> list[Reply]:
@@ -235,6 +241,8 @@ class Engine:
             logger.warning("ignoring an unknown action or one beyond our ids: %r", value)
             return [turn.say("stale_button")]
         if turn.member.onboarded_at is None and kind not in _ONBOARDING_ACTIONS:
+            if await _just_asked(turn, {"action": value}):
+                return [Noted()]  # a double click: the sign-up question was just asked
             return await onboarding.start(turn, {"action": value})
         try:
             return await handler(self, turn, parts)
@@ -255,18 +263,28 @@ class Engine:
         school = await repo.school(turn.session, turn.partnership.id, int(parts[0]))
         if school is None:
             return [turn.say("stale_button")]
+        answered = turn.member.school_id is not None
         turn.member.school_id = school.id
+        if answered and not await _offered(turn, f"school:{school.id}"):
+            return [Noted()]  # the last choice stands; the next question was asked
         return await self._resume(turn)
 
     async def _act_level(self, turn: Turn, parts: list[str]) -> list[Reply]:
         if parts[0] not in LEVEL_IDS:
             raise ValueError(parts[0])
+        answered = turn.member.level is not None
         turn.member.level = parts[0]
+        if answered and not await _offered(turn, f"level:{parts[0]}"):
+            return [Noted()]
         return await self._resume(turn)
 
     async def _act_language(self, turn: Turn, parts: list[str]) -> list[Reply]:
         if parts[0] not in ("nl", "en"):
             raise ValueError(parts[0])
+        if turn.member.onboarded_at is not None and not await _offered(
+                turn, f"lang:{parts[0]}"):
+            turn.member.language = parts[0]  # a second tap: no second welcome or replay
+            return [Noted()]
         if turn.member.onboarded_at is not None:
             await repo.clear_conversation(turn.session, turn.member.id)
             return commands.set_language(turn, parts[0])
@@ -328,6 +346,23 @@ _ACTIONS: dict[str, _Action] = {
     "sch": schedule_chat.act,  # sch:<partnership>:ask|set|start|menu|done (leaders)
 }
 _ONBOARDING_ACTIONS = {"school", "level", "lang", "avg"}  # avg: privacy, any time
+
+
+async def _just_asked(turn: Turn, resume: dict[str, Any]) -> bool:
+    """Whether this very press started the sign-up questions moments ago: a channel's
+    button clicked twice by a newcomer (each click its own event there)."""
+    state = await repo.conversation(turn.session, turn.member.id)
+    return (state is not None and state.data.get("resume") == resume
+            and turn.now - state.updated_at < REPEAT_WINDOW)
+
+
+async def _offered(turn: Turn, value: str) -> bool:
+    """Whether the member's open question offers this button: a press that answers it
+    moves the conversation on; one on a question answered before (a second tap, another
+    of its buttons, a stale copy) only replaces the choice."""
+    state = await repo.conversation(turn.session, turn.member.id)
+    return state is not None and state.flow == "choice" and any(
+        option[1] == value for option in state.data.get("options", []))
 
 
 def _binds_group(incoming: Incoming) -> bool:

@@ -119,6 +119,18 @@ def press_took_effect(incoming: Incoming, replies: Sequence[Reply]) -> bool:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Noted(Reply):
+    """A press on a question that was already answered (a double tap, two buttons of one
+    question, a stale copy): it counted, perhaps replacing the answer, but there is nothing
+    new to say. Adapters post nothing for it; the pressed message shows the choice."""
+
+
+def shown(replies: Sequence[Reply]) -> list[Reply]:
+    """The replies that are something to post (all but `Noted`)."""
+    return [reply for reply in replies if not isinstance(reply, Noted)]
+
+
+@dataclass(frozen=True, kw_only=True)
 class Text(Reply):
     """Plain text; `mentions` fill the `mention_mark(i)` places in it (see `split_mentions`)."""
 

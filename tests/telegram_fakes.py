@@ -43,6 +43,7 @@ _SENDS = {"sendMessage", "sendPhoto", "editMessageText", "editMessageReplyMarkup
 class Call:
     method: str
     params: dict[str, Any]
+    refused: bool = False  # answered with an error (429, 403, `fail_next`, ...)
 
     @property
     def chat(self) -> int | None:
@@ -216,6 +217,15 @@ class FakeTelegram:
                 return message
         return None
 
+    def press_updates(self, user: User, chat: int, *labels: str) -> list[dict[str, Any]]:
+        """Taps on several buttons of the newest message in `chat` that shows the first,
+        all made on that message as it is now (before the bot answers any): a double tap,
+        or one button and then another."""
+        message, _ = self.button(chat, labels[0])
+        rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        data = {b["text"]: b["callback_data"] for row in rows for b in row}
+        return [self.press_update(user, message, data[label]) for label in labels]
+
     def press_update(self, user: User, message: dict[str, Any], data: str,
                      update_id: int | None = None) -> dict[str, Any]:
         """A tap on a button of `message` (as the bot sent it), carrying `data`."""
@@ -254,7 +264,8 @@ class FakeTelegram:
             return _error(404, "Not Found")
         method = request.match_info["method"]
         params = await _params(request)
-        self.calls.append(Call(method, params))
+        call = Call(method, params)
+        self.calls.append(call)
         if method == "getUpdates":
             return _ok(await self._get_updates(params))
         if method == "sendMessage" and (self.chaos_flood or self.chaos_error):
@@ -266,9 +277,11 @@ class FakeTelegram:
                 self.chaos_counts["error"] = self.chaos_counts.get("error", 0) + 1
                 return _error(502, "Bad Gateway")
         if self.failing.get(method):
+            call.refused = True
             return _error(*self.failing[method].pop(0))
         refused = self._refusal(method, params)
         if refused is not None:
+            call.refused = True
             return refused
         handler = getattr(self, f"_{method}", None)
         if handler is None:
@@ -441,6 +454,19 @@ class Bot:
             self.web.url + WEBHOOK_PATH, json=update, headers=headers
         ) as response:
             return response.status
+
+    async def deliver_together(self, updates: list[dict[str, Any]]) -> list[Call]:
+        """Hand several updates to the bot in one batch (one getUpdates answer, or webhook
+        calls at once); wait until all are handled. The API calls they caused."""
+        before = len(self.fake.calls)
+        if self.web is None:
+            last = max(self.fake.queue(update) for update in updates)
+            await self.fake.wait_for(lambda: self.fake.confirmed > last, f"update {last} fetched")
+        else:
+            statuses = await asyncio.gather(*(self.post(u, SECRET) for u in updates))
+            assert set(statuses) == {200}
+        await self.adapter.app.update_queue.join()
+        return [c for c in self.fake.calls[before:] if c.method != "getUpdates"]
 
     async def say(self, user: User, text: str, chat: int | None = None) -> list[Call]:
         return await self.deliver(self.fake.text_update(user, chat or user.id, text))

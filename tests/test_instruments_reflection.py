@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from adapters.memory import MemoryChat
 from bot.content import CONDITION_IDS, Content
 from bot.engine import Engine
-from bot.messages import Choice, Invitation, Scale, Text
+from bot.messages import Choice, Invitation, Noted, Scale, Text
 from bot.store.instruments import ReflectionAnswer, ReflectionSession
 from bot.store.models import Partnership
 from bot.store.schedule import OutboxMessage
@@ -291,3 +291,21 @@ async def test_a_result_still_waiting_to_be_posted_is_replaced_by_the_closing_on
     assert await channel_posts(sessions, clock, channel) == []
     async with sessions() as session:
         assert await session.scalar(select(OutboxMessage.status)) == "expired"
+
+
+async def test_two_buttons_of_one_statement_ask_the_next_one_once(
+    team: dict[str, Person], sessions: async_sessionmaker[Any]
+) -> None:
+    """A second tap on the first statement (a stale copy) keeps the last score and asks
+    nothing again; the second statement was asked once."""
+    invitation = await open_session(team["lea"])
+    anna = team["anna"].dm
+    await anna.press_value(invitation.action)
+    scale = anna.sent[-1]
+    assert isinstance(scale, Scale)
+    first = [option.value for option in scale.options]
+    asked = await anna.press_value(first[3])  # "4"
+    assert isinstance(asked[-1], Scale) and asked[-1].prompt.startswith("2/5")
+    assert await anna.press_value(first[4]) == [Noted()]  # then "5" on the same statement
+    assert [a.score for a in await stored(sessions)] == [5]
+    assert sum(isinstance(r, Scale) and r.prompt.startswith("2/5") for r in anna.sent) == 1

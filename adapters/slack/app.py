@@ -27,6 +27,10 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -67,6 +71,7 @@ from bot.messages import (
     Text,
     Unreachable,
     press_took_effect,
+    shown,
 )
 from bot.privacy.redact import protect
 from bot.profile import language_of, mark_unreachable, member_profile
@@ -85,6 +90,9 @@ STOP_GRACE = 10.0
 
 # Handled events at once; more wait their turn (each holds a database connection).
 MAX_IN_FLIGHT = 10
+REPLY_RETRIES = 2  # a reply Slack failed with a 5xx is tried again this often
+SERVER_ERRORS = frozenset({500, 502, 503, 504})
+
 
 class _KnownTokenNotice(logging.Filter):
     """bolt reads SLACK_BOT_TOKEN from the environment itself and warns that it goes unused
@@ -299,7 +307,7 @@ class SlackAdapter:
         label = translate.pressed_label(body)
         if label is not None:
             lang = await self._language(incoming.user, incoming.locale)
-            await show_choice(client, respond, body,
+            await show_choice(replying(client), respond, body,
                               self.content.text("chosen", lang, choice=label))
 
     async def _on_open_answer(self, ack: AsyncAck, body: dict[str, Any],
@@ -363,14 +371,15 @@ class SlackAdapter:
                       ) -> list[Reply]:
         """Let the engine answer, then show its replies; failures are logged, not shown.
         Returns the engine's replies."""
+        client = replying(client)
         if await language_of(self.engine.sessions, PLATFORM, incoming.user) is None:
             incoming = await self._introduce(client, incoming, target.user)
         replies = await self.engine.handle(incoming)
-        if not replies:
+        if not shown(replies):
             return replies
         lang = await self._language(incoming.user, incoming.locale)
         try:
-            await deliver(client, target, replies, labels_for(self.content, lang))
+            await deliver(client, target, shown(replies), labels_for(self.content, lang))
         except Unreachable as exc:
             logger.warning("cannot reach %s in %s: %s", incoming.user, incoming.chat, exc)
             if isinstance(exc, SlackUnreachable) and exc.error in PERSON_GONE:
@@ -447,6 +456,26 @@ class SlackAdapter:
             enterprise_id=team if org else None, team_id=None if org else team,
             is_enterprise_install=org)
         return api_client(bot.bot_token, self.api_url)
+
+
+class ServerErrorRetry(AsyncRetryHandler):
+    """Tries a call again after Slack answered 500, 502, 503 or 504: Slack did not take
+    it. For answers to a person only (the scheduled path has its own rules, see
+    docs/delivery.md): a press must not end without its next question."""
+
+    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
+                               response: HttpResponse | None = None,
+                               error: Exception | None = None) -> bool:
+        return response is not None and response.status_code in SERVER_ERRORS
+
+
+def replying(client: AsyncWebClient) -> AsyncWebClient:
+    """The client, also trying a call again (at most `REPLY_RETRIES` times) after a 5xx."""
+    if any(isinstance(handler, ServerErrorRetry) for handler in client.retry_handlers):
+        return client
+    return AsyncWebClient(token=client.token, base_url=client.base_url,
+                          retry_handlers=[*client.retry_handlers,
+                                          ServerErrorRetry(max_retry_count=REPLY_RETRIES)])
 
 
 def _team(context: AsyncBoltContext) -> str:

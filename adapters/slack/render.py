@@ -23,6 +23,7 @@ from bot.messages import (
     FreeText,
     Invitation,
     Mention,
+    Noted,
     Option,
     Reply,
     Scale,
@@ -115,6 +116,8 @@ def render(reply: Reply, labels: Labels) -> list[Message]:
 
 def _blocks(reply: Reply, labels: Labels) -> list[Block]:
     match reply:
+        case Noted():
+            return []  # nothing to show
         case Text():
             return sections(reply.text, reply.mentions)
         case Scale():

@@ -117,11 +117,18 @@ def from_action(
     user = body.get("user") or {}
     message = body.get("message") or {}
     container = body.get("container") or {}  # all Slack says of an ephemeral message
+    pressed = container.get("message_ts") or message.get("ts")
+    # On a message only this person sees, one button pressed twice (a double click: two
+    # payloads, two trigger_ids) is one event, as on Telegram. A channel's buttons are
+    # everyone's and may be pressed again on purpose, so there each press counts.
+    event_id = (f"action:{container.get('channel_id')}:{pressed}:{user['id']}:{value}"
+                if pressed and pressed_privately(body)
+                else _event_id("action", body.get("trigger_id")))
     return Incoming(
         platform=PLATFORM, user=ref(team, user["id"]), chat=chat, direct=direct, action=value,
         display_name=user.get("name") or user.get("username"),
-        event_id=_event_id("action", body.get("trigger_id")),
-        message=container.get("message_ts") or message.get("ts"),
+        event_id=event_id,
+        message=pressed,
         thread=message.get("thread_ts") or container.get("thread_ts"), raw=body,
     )
 

@@ -18,10 +18,11 @@ from aiohttp import web
 from telegram import Bot, BotCommand, ChatMemberUpdated, Message, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import ChatMigrated, InvalidToken, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 from adapters.telegram import delivery
 from adapters.telegram import render as rendering
+from adapters.telegram.limits import ChatRateLimiter, ChatUpdateProcessor
 from adapters.telegram.translate import PLATFORM, to_incoming
 from adapters.web import WebServer
 from bot.engine import Engine, parse_command
@@ -36,6 +37,7 @@ from bot.messages import (
     Text,
     Unreachable,
     press_took_effect,
+    shown,
 )
 from bot.privacy.redact import protect
 from bot.profile import language_of
@@ -87,7 +89,8 @@ class TelegramAdapter:
             .token(token)
             .base_url(f"{api}/bot")
             .base_file_url(f"{api}/file/bot")
-            .rate_limiter(AIORateLimiter(max_retries=max_retries))
+            .rate_limiter(ChatRateLimiter(max_retries=max_retries))
+            .concurrent_updates(ChatUpdateProcessor())
             .job_queue(None)
         )
         if webhook_url:
@@ -289,7 +292,7 @@ class TelegramAdapter:
         replies = await self.engine.handle(incoming)
         if query is not None and in_private and press_took_effect(incoming, replies):
             await self._show_pressed(query, incoming)
-        await self._deliver(incoming, origin.id, replies)
+        await self._deliver(incoming, origin.id, shown(replies))
 
     async def _show_pressed(self, query: Any, incoming: Incoming) -> None:
         """In a private chat a pressed question shows what was chosen and loses its

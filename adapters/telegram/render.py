@@ -30,6 +30,7 @@ from bot.messages import (
     Incoming,
     Invitation,
     Mention,
+    Noted,
     Option,
     Reply,
     Scale,
@@ -130,6 +131,8 @@ def render(
                                     callback_data=callback_data[option.value])
 
     match reply:
+        case Noted():
+            return []  # nothing to show
         case Text():
             return _messages(split_mentions(reply.text, reply.mentions), reply_to=thread)
         case Scale():

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot import rounds
 from bot.content import Content
 from bot.flows.turn import Turn, clean_text
-from bot.messages import FreeText, Option, Reply, Scale
+from bot.messages import FreeText, Noted, Option, Reply, Scale
 from bot.store import repo
 from bot.store.models import CheckInRound
 from bot.store.schedule import scheduled_checkin
@@ -116,6 +116,13 @@ async def answer(turn: Turn, round_id: int, statement_id: str, value: str) -> li
         status, score = ("dont_know" if value == "dk" else "skipped"), None
     else:
         status, score = "scored", int(value)
+    given = (await repo.answers(turn.session, round_.id, turn.member.id)).get(statement_id)
+    if given is not None and not await _asking(turn, "checkin", round_.id, statement_id):
+        # Answered before, and the conversation has moved on: a second tap, another
+        # button of the same question, or a stale copy. The last choice stands; the next
+        # question was asked already.
+        given.status, given.score, given.answered_at = status, score, turn.now
+        return [Noted()]
     await repo.save_answer(
         turn.session, round_id=round_.id, member_id=turn.member.id,
         statement_id=statement_id, status=status, score=score, now=turn.now,
@@ -146,6 +153,8 @@ async def followup(turn: Turn, round_id: int, statement_id: str, text: str | Non
     round_ = await turn.session.get(CheckInRound, round_id)
     if round_ is None or round_.partnership_id != turn.partnership.id:
         return [turn.say("stale_button")]
+    if not await _asking(turn, "followup", round_.id, statement_id):
+        return [Noted()]  # this follow-up was answered or skipped already
     if turn.now >= round_.closes_at:
         await repo.clear_conversation(turn.session, turn.member.id)
         return [turn.say("round_closed")]
@@ -169,7 +178,17 @@ async def change(turn: Turn, round_id: int, statement_id: str) -> list[Reply]:
         return [turn.say("stale_button")]
     if not round_.opens_at <= turn.now < round_.closes_at:
         return [turn.say("round_closed")]
+    if await _asking(turn, "checkin", round_.id, statement_id):
+        return [Noted()]  # pressed twice: the statement is asked already
     return [await ask_statement(turn, round_, statement_id)]
+
+
+async def _asking(turn: Turn, flow: str, round_id: int, statement_id: str) -> bool:
+    """Whether the member's open question is this statement (or its follow-up)."""
+    state = await repo.conversation(turn.session, turn.member.id)
+    return (state is not None and state.flow == flow
+            and state.data.get("round_id") == round_id
+            and state.data.get("statement_id") == statement_id)
 
 
 async def _offer_change(turn: Turn, round_: CheckInRound) -> Reply:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,6 +69,40 @@ async def school(session: AsyncSession, partnership_id: int, school_id: int) -> 
     return await session.scalar(
         select(School).where(School.id == school_id, School.partnership_id == partnership_id)
     )
+
+
+async def lock_member(session: AsyncSession, member: Member) -> None:
+    """Hold the member's row until the transaction ends, so turns of one person run one
+    after the other in every process (two presses on one question cannot both advance
+    it), and reload it. PostgreSQL locks the row; SQLite has no row locks, so a no-op
+    write takes its database write lock, which waits (busy timeout) for another writer."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.refresh(member, with_for_update=True)
+        return
+    # A column no key or index holds, so the write costs SQLite no foreign-key lookups.
+    await session.execute(update(Member).where(Member.id == member.id)
+                          .values(language=Member.language)
+                          .execution_options(synchronize_session=False))
+    await session.refresh(member)
+
+
+async def create_member(session: AsyncSession, **values: Any) -> tuple[Member, bool]:
+    """A new member, or the one with the same (partnership, platform, user) that another
+    turn created at the same moment (the insert waits for that turn to commit), and
+    whether it is new: a double click of a newcomer does not fail on the unique key."""
+    created = await session.scalar(
+        insert_for(session, Member).values(**values)
+        .on_conflict_do_nothing(index_elements=["partnership_id", "platform", "user_ref"])
+        .returning(Member.id)
+    )
+    member = await session.scalar(
+        select(Member).where(Member.partnership_id == values["partnership_id"],
+                             Member.platform == values["platform"],
+                             Member.user_ref == values["user_ref"])
+        .execution_options(populate_existing=True)
+    )
+    assert member is not None
+    return member, created is not None
 
 
 async def conversation(session: AsyncSession, member_id: int) -> Conversation | None:

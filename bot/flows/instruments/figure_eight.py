@@ -22,7 +22,7 @@ from bot.flows.checkin import parse_typed_answer
 from bot.flows.instruments import drawing
 from bot.flows.instruments.common import bullet_list, first_word, forget, public, scale_options
 from bot.flows.turn import Turn, clean_text
-from bot.messages import FreeText, Image, Option, Reply, Scale, Text
+from bot.messages import FreeText, Image, Noted, Option, Reply, Scale, Text
 from bot.store import instruments as store
 from bot.store import repo
 from bot.store.instruments import FigureEightCheck, FigureEightLevel, FigureEightLink
@@ -140,6 +140,8 @@ async def answer(turn: Turn, check_id: int, index: int, value: str) -> list[Repl
         else:
             await store.upsert(turn.session, FigureEightLink,
                                {"check_id": check.id, "level": step.level}, {"score": score})
+    if index < check.next_step and not await _asking(turn, check.id, index):
+        return [Noted()]  # a second tap on an answered step: the answer is replaced
     if index == check.next_step:
         check.next_step += 1
     if check.next_step < len(STEPS):
@@ -236,6 +238,13 @@ async def _eight(session: AsyncSession, content: Content, check: FigureEightChec
     partnership = await session.get(Partnership, check.partnership_id)
     title = content.text("eight_title", lang, partnership=partnership.name if partnership else "")
     return drawing.Eight(title, (school_a.name, school_b.name), (found[0], found[1], found[2]))
+
+
+async def _asking(turn: Turn, check_id: int, index: int) -> bool:
+    """Whether the member's open question is this step of this check."""
+    state = await repo.conversation(turn.session, turn.member.id)
+    return (state is not None and state.flow == FLOW
+            and state.data.get("check_id") == check_id and state.data.get("step") == index)
 
 
 async def _schools(session: AsyncSession, check: FigureEightCheck) -> tuple[School, School]:

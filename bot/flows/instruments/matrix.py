@@ -18,7 +18,7 @@ from bot.content import Content, MatrixStep
 from bot.flows.instruments.common import first_word, forget, may_lead, public
 from bot.flows.roles import leaders_only
 from bot.flows.turn import Turn, clean_text
-from bot.messages import FreeText, Option, Reply, Text
+from bot.messages import FreeText, Noted, Option, Reply, Text
 from bot.store import instruments as store
 from bot.store import repo
 from bot.store.instruments import PlanStep
@@ -96,6 +96,9 @@ async def act_step(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]
         raise ValueError(parts[0])
     step = turn.content.impact_matrix[int(parts[0]) - 1]
     how = parts[1] if len(parts) > 1 else ""
+    asking = await _asking(turn, step.id)
+    if (how in ("next", "keep") and not asking) or (how == "" and asking):
+        return [Noted()]  # pressed twice: this step was passed, or is asked already
     if how == "next":
         return await _after(turn, step, walk=True)
     if how == "keep":
@@ -164,3 +167,9 @@ async def plan_document(session: AsyncSession, content: Content, partnership: Pa
     """The partnership's plan as Markdown, read in the caller's transaction (the CLI)."""
     plan = await store.plan_steps(session, partnership.id)
     return plan_markdown(content, partnership, plan, lang)
+
+
+async def _asking(turn: Turn, step_id: str) -> bool:
+    """Whether the member's open question is this step of the plan."""
+    state = await repo.conversation(turn.session, turn.member.id)
+    return state is not None and state.flow == FLOW and state.data.get("step") == step_id

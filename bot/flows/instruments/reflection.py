@@ -40,7 +40,7 @@ from bot.flows.instruments.common import (
 )
 from bot.flows.roles import leaders_only
 from bot.flows.turn import Turn
-from bot.messages import Invitation, Option, Reply, Scale, Text
+from bot.messages import Invitation, Noted, Option, Reply, Scale, Text
 from bot.store import instruments as store
 from bot.store import repo
 from bot.store.instruments import ReflectionAnswer, ReflectionSession
@@ -184,12 +184,16 @@ async def answer(turn: Turn, session_id: int, condition: str, value: str) -> lis
         status_, score = ("dont_know" if value == "dk" else "skipped"), None
     else:
         status_, score = "scored", int(value)
+    answered_before = any(a.condition == condition for a in await store.session_answers(
+        turn.session, session.id, turn.member.id))
     await store.upsert(
         turn.session, ReflectionAnswer,
         {"session_id": session.id, "member_id": turn.member.id, "condition": condition},
         {"statement_id": session.statement_ids[CONDITION_IDS.index(condition)],
          "status": status_, "score": score, "answered_at": turn.now},
     )
+    if answered_before and not await _asking(turn, session.id, condition):
+        return [Noted()]  # a second tap: the score is replaced, the next one was asked
     await show_when_enough(turn, session)  # first: the reply tells whether it was posted
     return await next_statement(turn, session, intro=False)
 
@@ -333,6 +337,14 @@ def render_result(content: Content, lang: str, number: int, statement_ids: list[
                                      condition=condition.name.get(lang),
                                      question=question.get(lang)))
     return "\n".join(rows)
+
+
+async def _asking(turn: Turn, session_id: int, condition: str) -> bool:
+    """Whether the member's open question is this statement of this session."""
+    state = await repo.conversation(turn.session, turn.member.id)
+    return (state is not None and state.flow == FLOW
+            and state.data.get("session_id") == session_id
+            and state.data.get("condition") == condition)
 
 
 async def _session(turn: Turn, session_id: int) -> ReflectionSession | None:

@@ -136,7 +136,8 @@ def learn_thread(turn: Turn, plate: TalkPlate) -> None:
 async def act(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
     """`tp:<id>:<position>:next|note|stop|cancel`; a button of an earlier question does
     nothing."""
-    plate = await turn.session.get(TalkPlate, int(parts[0]))
+    # Locked: two people pressing "next" at once move the plate on once.
+    plate = await turn.session.get(TalkPlate, int(parts[0]), with_for_update=True)
     position, what = int(parts[1]), parts[2]
     if what not in ("next", "note", "stop", "cancel"):
         raise ValueError(what)
