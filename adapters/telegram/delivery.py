@@ -85,7 +85,8 @@ async def edit(bot: Bot, chat_id: int, message_id: int,
 
 def delivery_error(exc: TelegramError) -> DeliveryError:
     """What a refused message means for the sender: wait, give up on the person, or not
-    know whether it arrived. Rate limits were already retried by AIORateLimiter."""
+    know whether it arrived. A flood wait comes back as `RetryLater`: the caller decides
+    when to try again (the outbox row's not_before, or the replies' per-chat limiter)."""
     match exc:
         case RetryAfter():
             with warnings.catch_warnings():
