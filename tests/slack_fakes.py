@@ -19,17 +19,20 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import count
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.slack import SlackAdapter
 from adapters.web import WebServer
 from bot.engine import Engine
 from bot.settings import Settings
+from bot.store.models import ChannelBinding
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-fake-T1"
@@ -635,6 +638,17 @@ async def slack_rig(engine: Engine, **settings: str) -> AsyncIterator[SlackRig]:
         await fake.stop()
     # Whatever happened in the test: Slack never had to refuse blocks beyond its limits.
     assert fake.refused() == [], [c.result for c in fake.refused()]
+
+
+@asynccontextmanager
+async def bound_rig(engine: Engine, partnership_id: int, sessions: async_sessionmaker[Any],
+                    now: datetime) -> AsyncIterator[SlackRig]:
+    """`slack_rig` with channel C1 of workspace T1 bound to the partnership."""
+    async with sessions() as session, session.begin():
+        session.add(ChannelBinding(partnership_id=partnership_id, platform="slack",
+                                   channel_ref="T1:C1", created_at=now))
+    async with slack_rig(engine) as rig:
+        yield rig
 
 
 TOKEN_LIFETIME = 12 * 3600  # a bot token's lifetime in an app with token rotation on

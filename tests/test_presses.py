@@ -18,9 +18,9 @@ from bot.content import Content
 from bot.engine import Engine
 from bot.messages import Incoming, Noted, Scale
 from bot.store import db, repo
-from bot.store.models import Answer, ChannelBinding, Member, Partnership
+from bot.store.models import Answer, Member, Partnership
 from tests.conftest import Clock
-from tests.slack_fakes import SlackRig, buttons_of, slack_rig
+from tests.slack_fakes import SlackRig, bound_rig, buttons_of
 from tests.telegram_fakes import ANNA, BOB, Bot, Call, User, running
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -173,10 +173,7 @@ async def test_a_flood_wait_holds_back_that_chat_only(polling: Bot) -> None:
 @pytest.fixture
 async def slack(engine: Engine, partnership: Partnership, sessions: async_sessionmaker[Any],
                 clock: Clock) -> AsyncIterator[SlackRig]:
-    async with sessions() as session, session.begin():
-        session.add(ChannelBinding(partnership_id=partnership.id, platform="slack",
-                                   channel_ref="T1:C1", created_at=clock.now))
-    async with slack_rig(engine) as rig:
+    async with bound_rig(engine, partnership.id, sessions, clock.now) as rig:
         yield rig
 
 

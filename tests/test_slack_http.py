@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from adapters.slack.render import OPEN_ANSWER
 from bot.content import Content
 from bot.engine import Engine
-from bot.store.models import Answer, ChannelBinding, Member, Partnership
+from bot.store.models import Answer, Member, Partnership
 from tests.conftest import Clock
-from tests.slack_fakes import SlackRig, blocks_of, buttons_of, sign, slack_rig, view_of
+from tests.slack_fakes import SlackRig, blocks_of, bound_rig, buttons_of, sign, view_of
 
 
 @pytest.fixture
@@ -25,10 +25,7 @@ async def slack(
     engine: Engine, partnership: Partnership, sessions: async_sessionmaker[Any], clock: Clock
 ) -> AsyncIterator[SlackRig]:
     """The demo partnership with its Slack channel C1 of workspace T1 bound."""
-    async with sessions() as session, session.begin():
-        session.add(ChannelBinding(partnership_id=partnership.id, platform="slack",
-                                   channel_ref="T1:C1", created_at=clock.now))
-    async with slack_rig(engine) as rig:
+    async with bound_rig(engine, partnership.id, sessions, clock.now) as rig:
         yield rig
 
 

@@ -26,9 +26,9 @@ from bot.messages import (
     Text,
     mention_mark,
 )
-from bot.store.models import ChannelBinding, Member, Partnership
+from bot.store.models import Member, Partnership
 from tests.conftest import Clock
-from tests.slack_fakes import SlackRig, blocks_of, buttons_of, elements, slack_rig
+from tests.slack_fakes import SlackRig, blocks_of, bound_rig, buttons_of, elements
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -37,10 +37,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 async def slack(engine: Engine, partnership: Partnership, sessions: async_sessionmaker[Any],
                 clock: Clock) -> AsyncIterator[SlackRig]:
     """The demo partnership with channel C1 of workspace T1 bound."""
-    async with sessions() as session, session.begin():
-        session.add(ChannelBinding(partnership_id=partnership.id, platform="slack",
-                                   channel_ref="T1:C1", created_at=clock.now))
-    async with slack_rig(engine) as rig:
+    async with bound_rig(engine, partnership.id, sessions, clock.now) as rig:
         yield rig
 
 
