@@ -30,6 +30,7 @@ Lang = Literal["nl", "en"]
 LANGS: tuple[Lang, ...] = ("nl", "en")
 CONDITION_IDS = ("ambition", "interests", "relations", "organisation", "process")
 LEVEL_IDS = ("board", "management", "teachers")
+DOMAIN_IDS = ("content", "anchoring")  # the boards with statements of their own
 
 
 class ContentError(Exception):
@@ -216,7 +217,7 @@ class Content(_Model):
         if sorted(p.condition for p in self.pitfalls) != sorted(CONDITION_IDS):
             yield "pitfalls: need one pitfall per condition"
         for domain in self.domains:
-            if domain.id in ("content", "anchoring") and len(domain.statements) < 3:
+            if domain.id in DOMAIN_IDS and len(domain.statements) < 3:
                 yield f"domains.{domain.id}.statements: need at least 3"
         if {a.id for d in self.domains for a in d.areas} != {"curriculum", "student", "teacher"}:
             yield "domains: the content areas curriculum, student and teacher are all needed"

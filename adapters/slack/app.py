@@ -375,11 +375,12 @@ class SlackAdapter:
         if await language_of(self.engine.sessions, PLATFORM, incoming.user) is None:
             incoming = await self._introduce(client, incoming, target.user)
         replies = await self.engine.handle(incoming)
-        if not shown(replies):
+        visible = shown(replies)
+        if not visible:
             return replies
         lang = await self._language(incoming.user, incoming.locale)
         try:
-            await deliver(client, target, shown(replies), labels_for(self.content, lang))
+            await deliver(client, target, visible, labels_for(self.content, lang))
         except Unreachable as exc:
             logger.warning("cannot reach %s in %s: %s", incoming.user, incoming.chat, exc)
             if isinstance(exc, SlackUnreachable) and exc.error in PERSON_GONE:

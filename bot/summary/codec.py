@@ -26,9 +26,7 @@ class CodecError(ValueError):
 
 def encode(value: object) -> JsonValue:
     """Plain JSON data for a dataclass instance (and everything inside it)."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
+    if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, date):
         return value.isoformat()

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.content import CONDITION_IDS, LEVEL_IDS, Content
+from bot.content import CONDITION_IDS, DOMAIN_IDS, LEVEL_IDS, Content
 from bot.months import month_bounds
 from bot.nudges.stats import NudgeStats, nudge_stats
 from bot.store.models import Partnership
@@ -43,7 +43,6 @@ from bot.summary.rules import SummaryRules, Trigger, load_summary_rules
 logger = logging.getLogger(__name__)
 
 SIDES = ("vmbo", "mbo", "other")
-DOMAIN_TOPICS = ("content", "anchoring")  # the boards with statements of their own
 
 
 async def compute_summary(
@@ -81,7 +80,7 @@ async def compute_summary(
     ids = [r.id for r in rounds]
     asked = {topic: tuple(dict.fromkeys(s for r in rounds for s in r.statement_ids
                                         if topic_of.get(s) == topic))
-             for topic in (*CONDITION_IDS, *DOMAIN_TOPICS)}
+             for topic in (*CONDITION_IDS, *DOMAIN_IDS)}
     basis = {topic: score_basis(content, topic, found) for topic, found in asked.items()}
     # Per statement, one query; a topic scored on several statements (rounds from before
     # the anchor) needs its own per-person means over them, in one more query.

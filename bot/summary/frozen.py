@@ -74,7 +74,7 @@ async def published_summary(
     month = month.replace(day=1)
     if month > last_closed_month(partnership, now):
         raise ValueError(f"{month:%Y-%m} is not over yet")
-    first = await _freeze_through(session, content, partnership, month, now)
+    first, _ = await _freeze_through(session, content, partnership, month, now)
     if first is None or month < first:
         return None
     return await _load(session, partnership.id, month)
@@ -87,20 +87,8 @@ async def freeze_closed_months(
 
     Call it before anything that deletes or changes answers or members, in the same
     transaction, so the months that are over keep what they showed."""
-    before = await session.scalar(select(func.count(SummaryMonth.id)).where(
-        SummaryMonth.partnership_id == partnership.id)) or 0
-    await _freeze_through(session, content, partnership, last_closed_month(partnership, now),
-                          now)
-    after = await session.scalar(select(func.count(SummaryMonth.id)).where(
-        SummaryMonth.partnership_id == partnership.id)) or 0
-    return after - before
-
-
-async def freeze_all(session: AsyncSession, content: Content, now: datetime) -> int:
-    """`freeze_closed_months` for every partnership."""
-    frozen = 0
-    for partnership in await session.scalars(select(Partnership).order_by(Partnership.id)):
-        frozen += await freeze_closed_months(session, content, partnership, now)
+    _, frozen = await _freeze_through(session, content, partnership,
+                                      last_closed_month(partnership, now), now)
     return frozen
 
 
@@ -142,25 +130,26 @@ def _without_texts(topic: TopicSummary) -> TopicSummary:
 async def _freeze_through(
     session: AsyncSession, content: Content, partnership: Partnership, last: date,
     now: datetime,
-) -> date | None:
-    """Freeze the months from the first one with figures up to `last`; the first month."""
+) -> tuple[date | None, int]:
+    """Freeze the months from the first one with figures up to `last`: the first month,
+    and how many months were frozen now."""
     first = await first_month(session, partnership)
     if first is None or last < first:
-        return first
+        return first, 0
     stored = set(await session.scalars(select(SummaryMonth.month).where(
         SummaryMonth.partnership_id == partnership.id)))
+    frozen: dict[date, Summary] = {}  # this call's, so the next month needs no reload
     month = first
     while month <= last:
         if month not in stored:
-            earlier = [found for n in (2, 1) if shift_month(month, -n) >= first
-                       and (found := await _load(session, partnership.id,
-                                                 shift_month(month, -n))) is not None]
-            summary = await leader_summary(session, content, partnership, month,
-                                           earlier=earlier)
-            await _store(session, content, summary, now)
-            stored.add(month)
+            earlier = [found for n in (2, 1) if (before := shift_month(month, -n)) >= first
+                       and (found := frozen.get(before)
+                            or await _load(session, partnership.id, before)) is not None]
+            frozen[month] = await leader_summary(session, content, partnership, month,
+                                                 earlier=earlier)
+            await _store(session, content, frozen[month], now)
         month = shift_month(month, 1)
-    return first
+    return first, len(frozen)
 
 
 async def _store(session: AsyncSession, content: Content, summary: Summary,

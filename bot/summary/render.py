@@ -10,13 +10,13 @@ then the chart and the agenda in their thread).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.content import Content
+from bot.content import DOMAIN_IDS, Content
 from bot.messages import FIRST, Image, Reply, Text
 from bot.months import shift_month
 from bot.nudges.stats import NudgeStats
@@ -48,7 +48,6 @@ async def summary_replies(
     lang: str,
     *,
     short: bool = False,
-    earlier: Sequence[Summary] = (),
     rules: SummaryRules | None = None,
     now: datetime | None = None,
 ) -> list[Reply]:
@@ -237,7 +236,7 @@ class _Words:
         lines = [self.t("summary_boards_title")]
         lines += [self.row(board, detail=False, month=summary.month) for board in summary.boards]
         together = summary.board("collaboration").mean
-        for board_id in ("content", "anchoring"):
+        for board_id in DOMAIN_IDS:
             mean = summary.board(board_id).mean
             if together is None or mean is None:
                 continue
