@@ -99,7 +99,7 @@ class ConsoleChat:
                 continue
             incoming = Incoming(platform=self.platform, user=self.user, chat=CHAT, direct=True,
                                 text=line.rstrip("\n"), display_name=self.user)
-            await self.send(CHAT, await self.engine.handle(incoming))
+            await self.send(CHAT, (await self.engine.handle(incoming)).replies)
 
     async def stop(self) -> None:
         self.stdout.flush()

@@ -120,7 +120,7 @@ class MemoryChat:
         return "\n".join(render(reply) for reply in self.sent)
 
     async def _deliver(self, incoming: Incoming) -> list[Reply]:
-        replies = await self.engine.handle(incoming)
+        replies = (await self.engine.handle(incoming)).replies
         await self.send(self.chat, replies)
         return replies
 

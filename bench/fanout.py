@@ -1,7 +1,7 @@
 """Fan-out: many channels due at the same minute, delivered at the platforms' rate limits.
 
 Half the partnerships are on Slack and half on Telegram, all with a check-in scheduled at
-the same minute (the real `scheduler.rules.configure`), each with one member; the Telegram
+the same minute (the real `bot.schedule.rules.configure`), each with one member; the Telegram
 ones also have a bound group, which gets the check-in invitation. The clock starts at the
 due minute: the real Sender runs (as in the service, woken by the planner) while the
 planner (`plan_due`) writes the outbox rows partnership by partnership, and sends them
@@ -30,11 +30,11 @@ from sqlalchemy import func, insert, select
 from adapters.web import WebServer
 from bench.common import Result, Stopwatch, backends, database, ratio, result
 from bot.content import load_content
+from bot.schedule.holidays import load_holidays
+from bot.schedule.rules import Changes, configure
 from bot.store.models import ChannelBinding, Member, Partnership
 from bot.store.schedule import OutboxMessage, Schedule
-from scheduler.holidays import load_holidays
 from scheduler.planner import plan_due
-from scheduler.rules import Changes, configure
 from scheduler.sender import Sender
 from tests.scheduler_fakes import HttpAdapter
 

@@ -23,12 +23,15 @@ from bot.commandline import (
     setup_logging,
     with_session,
 )
-from bot.content import LEVEL_IDS, Content, ContentError
+from bot.content import Content, ContentError
 from bot.demo import create_demo_partnership, simulate
+from bot.domain import LEVEL_IDS, REGIONS, ROLES, SCHOOL_TYPES
 from bot.engine import Engine
 from bot.nudges.cli import nudge_app
 from bot.privacy.cli import register as register_privacy
 from bot.reports import register as register_reports
+from bot.schedule.cli import schedule_app
+from bot.schedule.holidays import HolidayError, load_holidays
 from bot.service import NotAvailable, serve
 from bot.settings import Settings, SettingsError
 from bot.store import binding, db, repo
@@ -36,8 +39,6 @@ from bot.store.models import ChannelBinding, Member, Partnership, School
 from bot.summary import load_summary_rules
 from bot.summary.frozen import freeze_closed_months
 from bot.summary.model import MIN_GROUP_SIZE, OPEN_TEXT_MIN
-from scheduler.commands import schedule_app
-from scheduler.holidays import HolidayError, load_holidays
 from scheduler.outbox_commands import outbox_app
 
 logger = logging.getLogger("achtje")
@@ -55,9 +56,6 @@ app.add_typer(schedule_app, name="schedule")
 app.add_typer(nudge_app, name="nudge")
 app.add_typer(outbox_app, name="outbox")
 
-REGIONS = ("noord", "midden", "zuid")
-SCHOOL_TYPES = ("vmbo", "mbo", "other")
-ROLES = ("member", "leader", "admin")
 PLATFORMS = ("slack", "telegram", "console")
 IMPORT_COLUMNS = ("partnership", "platform", "user", "school", "level")
 MAX_GROUP_SIZE = 50

@@ -26,11 +26,10 @@ from pydantic import (
     model_validator,
 )
 
+from bot.domain import CONDITION_IDS, DOMAIN_IDS
+
 Lang = Literal["nl", "en"]
 LANGS: tuple[Lang, ...] = ("nl", "en")
-CONDITION_IDS = ("ambition", "interests", "relations", "organisation", "process")
-LEVEL_IDS = ("board", "management", "teachers")
-DOMAIN_IDS = ("content", "anchoring")  # the boards with statements of their own
 
 
 class ContentError(Exception):

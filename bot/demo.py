@@ -89,10 +89,11 @@ class Simulation:
 
     async def say(self, member: _SimulatedMember, *, text: str | None = None,
                   action: str | None = None) -> list[Reply]:
-        return await self.engine.handle(Incoming(
+        outcome = await self.engine.handle(Incoming(
             platform="demo", user=member.user, chat="demo", direct=True, text=text,
             action=action, display_name=member.user,
         ))
+        return outcome.replies
 
     async def onboard(self, member: _SimulatedMember) -> None:
         replies = await self.say(member, text="hoi")

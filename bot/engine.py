@@ -16,19 +16,20 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.content import LEVEL_IDS, Content
+from bot.content import Content
+from bot.domain import LEVEL_IDS
 from bot.flows import binding, checkin, commands, members, onboarding, roles, setup
 from bot.flows.instruments import common as instruments
 from bot.flows.instruments import figure_eight, matrix, poll, reflection, talk_plate
 from bot.flows.turn import Turn, clean_text, match_option
-from bot.messages import Incoming, Noted, Reply, Text
+from bot.messages import Incoming, Noted, Outcome, Reply, Text
 from bot.nudges import commands as nudge_commands
 from bot.nudges import followup as nudge_followup
 from bot.privacy import chat as privacy_chat
+from bot.schedule import chat as schedule_chat
 from bot.store import repo
 from bot.store.models import MAX_ID, Member, Partnership
 from bot.summary import command as summary_command
-from scheduler import chat as schedule_chat
 
 logger = logging.getLogger(__name__)
 
@@ -106,8 +107,9 @@ class Engine:
         self.enrol_strangers = enrol_strangers
         self._turns = asyncio.Semaphore(_concurrent_turns(sessions))
 
-    async def handle(self, incoming: Incoming) -> list[Reply]:
+    async def handle(self, incoming: Incoming) -> Outcome:
         """Answer one incoming event; never raises, never shows a traceback to a user."""
+        lang = _guess_language(incoming)
         try:
             async with self._turns, self.sessions() as session, session.begin():
                 now = self.clock()
@@ -116,45 +118,47 @@ class Engine:
                 ):
                     logger.info("skipping redelivered %s event %s",
                                 incoming.platform, incoming.event_id)
-                    return []
-                replies = await self._route(session, incoming, now)
+                    return Outcome([], lang)
+                replies, lang = await self._route(session, incoming, now, lang)
         except Exception:
             logger.exception("could not handle %s event from %s in %s",
                              incoming.platform, incoming.user, incoming.chat)
-            replies = [Text(text=self.content.text("error", _guess_language(incoming)),
-                            retry=True)]
+            replies = [Text(text=self.content.text("error", lang), retry=True)]
         if incoming.direct or _binds_group(incoming):
-            return replies
+            return Outcome(replies, lang)
         # In a group chat everything personal is said to the person alone; a flow marks the
         # few posts meant for the whole chat (announcements, polls, aggregates) `public`.
-        return [reply if reply.public else replace(reply, private=True) for reply in replies]
+        return Outcome([reply if reply.public else replace(reply, private=True)
+                        for reply in replies], lang)
 
     async def _route(
-        self, session: AsyncSession, incoming: Incoming, now: datetime
-    ) -> list[Reply]:
+        self, session: AsyncSession, incoming: Incoming, now: datetime, lang: str
+    ) -> tuple[list[Reply], str]:
+        """The replies, and the language of the person they are for."""
         command_name = None if incoming.action or incoming.visible else parse_command(
             clean_text(incoming.text, limit=4000)[0])[0]
         if await setup.claims(session, incoming, command_name):
             # Before the member lookup too: who sets up a partnership belongs to none yet.
-            return await setup.handle(session, self.content, now, incoming, command_name)
+            return await setup.handle(session, self.content, now, incoming, command_name), lang
         if incoming.visible:
             # A line the whole group reads (on Telegram: a reply to one of the bot's
             # messages) answers only the setup wizard: it is no command, answers no
             # question asked privately, and makes no one a member.
             logger.info("ignoring a typed line in group %s", incoming.chat)
-            return []
+            return [], lang
         if _binds_group(incoming):
             # Before the member lookup: whoever binds a new group is usually unknown yet.
             _, arg = parse_command(clean_text(incoming.text, limit=4000)[0])
-            return await binding.link(session, self.content, now, incoming, arg)
+            return await binding.link(session, self.content, now, incoming, arg), lang
         found = await self._member(session, incoming, now)
         if found is None:
-            return [Text(text=self.content.text("not_linked", _guess_language(incoming)))]
+            return [Text(text=self.content.text("not_linked", lang))], lang
         turn = Turn(session, self.content, now, incoming, *found)
         if incoming.action is not None:
-            return await self._on_action(turn, incoming.action[:200])
-        text, _ = clean_text(incoming.text, limit=4000)
-        return await self._on_text(turn, text)
+            replies = await self._on_action(turn, incoming.action[:200])
+        else:
+            replies = await self._on_text(turn, clean_text(incoming.text, limit=4000)[0])
+        return replies, turn.lang
 
     async def _member(
         self, session: AsyncSession, incoming: Incoming, now: datetime

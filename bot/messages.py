@@ -111,11 +111,27 @@ def split_mentions(text: str, mentions: Sequence[Mention]) -> list[str | Mention
     return [part for part in parts if part != ""]
 
 
-def press_took_effect(incoming: Incoming, replies: Sequence[Reply]) -> bool:
-    """Whether a pressed question may now show the choice instead of its buttons: the
-    engine answered, did not ask to `retry`, and did not itself edit that message."""
-    return bool(replies) and all(
-        reply.edit_of != incoming.message and not reply.retry for reply in replies)
+@dataclass(frozen=True)
+class Outcome:
+    """What one turn produced: everything an adapter needs to show it, without a database.
+
+    `language` is the person's ("nl" or "en"; guessed from the platform's locale for
+    someone we do not know), for the adapter's own words: the chosen button, the apology.
+    """
+
+    replies: list[Reply]
+    language: str
+
+    @property
+    def shown(self) -> list[Reply]:
+        """The replies that are something to post (all but `Noted`)."""
+        return shown(self.replies)
+
+    def press_took_effect(self, incoming: Incoming) -> bool:
+        """Whether a pressed question may now show the choice instead of its buttons: the
+        engine answered, did not ask to `retry`, and did not itself edit that message."""
+        return bool(self.replies) and all(
+            reply.edit_of != incoming.message and not reply.retry for reply in self.replies)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
+from bot.messages import Option, Scale
 from bot.store import repo
 from bot.store.models import CheckInRound
 
@@ -67,3 +68,26 @@ async def open_round(
     session.add(round_)
     await session.flush()
     return round_
+
+def statement_scale(content: Content, lang: str, round_: CheckInRound, statement_id: str) -> Scale:
+    """One statement of a round with its 1-5, don't know and skip buttons.
+
+    The check-in dialogue and the scheduler's invitation send the same message.
+    """
+    labels = content.scale
+    prefix = f"s:{round_.id}:{statement_id}"
+    options = [
+        Option(label.get(lang), f"{prefix}:{score}")
+        for score, label in enumerate(labels.score_labels(), start=1)
+    ]
+    options += [Option(labels.dont_know.get(lang), f"{prefix}:dk"),
+                Option(labels.skip.get(lang), f"{prefix}:skip")]
+    prompt = content.text(
+        "checkin_statement", lang,
+        number=round_.statement_ids.index(statement_id) + 1,
+        total=len(round_.statement_ids),
+        topic=content.topic_name(content.topic_of(statement_id), lang),
+        statement=content.statement(statement_id).text.get(lang),
+    )
+    return Scale(prompt=prompt, options=tuple(options))
+

@@ -17,9 +17,9 @@ from bot.content import Content
 from bot.engine import Engine
 from bot.health import Health
 from bot.messages import Adapter
+from bot.schedule.holidays import HolidayError, load_holidays
 from bot.settings import Settings, SettingsError
 from bot.store import db
-from scheduler.holidays import HolidayError, load_holidays
 from scheduler.runner import ScheduleRunner
 
 logger = logging.getLogger(__name__)

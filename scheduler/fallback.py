@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
 from bot.nudges.planner import invitation_in_channel
+from bot.outbox import Envelope, enqueue
 from bot.store.schedule import OutboxMessage
-from scheduler.outbox import Claimed, Envelope, enqueue
+from scheduler.outbox import Claimed
 from scheduler.sender import WhenUnreachable
 
 logger = logging.getLogger(__name__)

@@ -19,25 +19,24 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import rounds
 from bot.content import Content
-from bot.flows.checkin import statement_scale
-from bot.flows.roles import LEADER
+from bot.domain import LEADER
 from bot.messages import Invitation, Reply, Text
 from bot.months import shift_month
 from bot.nudges.followup import plan_followups
 from bot.nudges.planner import PlannedMessage, plan_nudge_round
+from bot.outbox import Envelope, enqueue
+from bot.schedule.holidays import HolidayCalendar
+from bot.schedule.rules import PartnershipPlan, load_plan
 from bot.store import repo
 from bot.store.models import Answer, ChannelBinding, CheckInRound, Member, Partnership
 from bot.store.schedule import Schedule
 from bot.summary import SummaryMessages, load_summary_rules
 from bot.summary.frozen import freeze_closed_months, published_summary
-from scheduler.holidays import HolidayCalendar
-from scheduler.outbox import Envelope, enqueue
-from scheduler.rules import PartnershipPlan, load_plan
 
 logger = logging.getLogger(__name__)
 PLANNING_WIDTH = 4  # schedules planned side by side on PostgreSQL
@@ -176,20 +175,6 @@ def _advance(plan: PartnershipPlan, schedule: Schedule, now: datetime) -> None:
     schedule.occurrence = slot.nominal if slot else None
 
 
-async def eligible_members(session: AsyncSession, partnership_id: int, today: date,
-                           role: str | None = None) -> list[Member]:
-    """Members who may get a message today: onboarded, reachable, not paused."""
-    query = select(Member).where(
-        Member.partnership_id == partnership_id,
-        Member.onboarded_at.is_not(None),
-        Member.unreachable_at.is_(None),
-        or_(Member.paused_until.is_(None), Member.paused_until <= today),
-    ).order_by(Member.id)
-    if role is not None:
-        query = query.where(Member.role == role)
-    return list(await session.scalars(query))
-
-
 async def _offer_statement(due: Due, member: Member, round_: CheckInRound,
                            statement_id: str) -> Reply:
     """The statement's buttons, and (unless the member is busy) the conversation state
@@ -199,7 +184,7 @@ async def _offer_statement(due: Due, member: Member, round_: CheckInRound,
         await repo.set_conversation(due.session, member.id, "checkin",
                                     {"round_id": round_.id, "statement_id": statement_id},
                                     due.now)
-    return statement_scale(due.content, member.language, round_, statement_id)
+    return rounds.statement_scale(due.content, member.language, round_, statement_id)
 
 
 async def plan_checkin(due: Due) -> list[Envelope]:
@@ -209,7 +194,7 @@ async def plan_checkin(due: Due) -> list[Envelope]:
     round_ = await rounds.open_round(session, content, due.partnership.id, due.now)
     count, first = len(round_.statement_ids), round_.statement_ids[0]
     envelopes = []
-    for member in await eligible_members(session, due.partnership.id, due.today):
+    for member in await repo.eligible_members(session, due.partnership.id, due.today):
         intro = Text(text=content.text("sched_checkin_invite", member.language, count=count))
         envelopes.append(due.to_member("checkin", member, (
             intro, await _offer_statement(due, member, round_, first))))
@@ -264,7 +249,7 @@ async def plan_reminder(due: Due) -> list[Envelope]:
         answered.setdefault(member_id, set()).add(statement_id)
     until = round_.closes_at.astimezone(due.plan.calendar.zone).strftime("%d-%m %H:%M")
     envelopes = []
-    for member in await eligible_members(due.session, due.partnership.id, due.today):
+    for member in await repo.eligible_members(due.session, due.partnership.id, due.today):
         open_ = [s for s in round_.statement_ids if s not in answered.get(member.id, set())]
         if not open_:
             continue
@@ -302,7 +287,7 @@ async def plan_summary(due: Due) -> list[Envelope]:
         return []
     messages = SummaryMessages(summary, due.content, load_summary_rules(due.content))
     envelopes = [due.to_member("summary", leader, await messages.replies(leader.language))
-                 for leader in await eligible_members(due.session, due.partnership.id,
+                 for leader in await repo.eligible_members(due.session, due.partnership.id,
                                                       due.today, LEADER)]
     short = await messages.replies(due.partnership.language, short=True)
     for binding in await due.session.scalars(

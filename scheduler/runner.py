@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.content import Content
 from bot.messages import Adapter
 from bot.privacy.retention import apply_retention
+from bot.schedule.holidays import HolidayCalendar
 from scheduler.fallback import channel_fallback
-from scheduler.holidays import HolidayCalendar
 from scheduler.planner import plan_due
 from scheduler.sender import Clock, Sender, utc_now
 

@@ -26,6 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.messages import Adapter, DeliveryUncertain, Parts, Reply, RetryLater, Unreachable
+from bot.outbox import load_replies
 from bot.store.models import Member
 from bot.store.schedule import OutboxMessage
 from scheduler import outbox
@@ -220,7 +221,7 @@ class Sender:
         adapter = self.adapters[row.platform]
         where = f"outbox {row.id} ({row.kind} to {row.platform}:{row.target})"
         try:
-            replies: list[Reply] = outbox.load_replies(row.payload)
+            replies: list[Reply] = load_replies(row.payload)
         except (ValueError, KeyError, TypeError):
             logger.exception("%s has a payload that cannot be read", where)
             return Outcome("failed", "payload cannot be read")

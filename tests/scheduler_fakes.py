@@ -28,8 +28,8 @@ from aiohttp import web
 
 from adapters.web import WebServer
 from bot.messages import DeliveryUncertain, Reply, RetryLater, Unreachable
+from bot.outbox import dump_replies
 from bot.store.models import Member
-from scheduler.outbox import dump_replies
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.content import CONDITION_IDS, ContentError, default_dir, load_content
+from bot.content import ContentError, default_dir, load_content
+from bot.domain import CONDITION_IDS
 
 
 @pytest.fixture

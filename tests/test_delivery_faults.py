@@ -22,12 +22,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
 from bot.engine import Engine
+from bot.schedule.holidays import load_holidays
+from bot.schedule.rules import Changes, configure
 from bot.store import db
 from bot.store.models import Member, Partnership
 from bot.store.schedule import OutboxMessage
-from scheduler.holidays import load_holidays
 from scheduler.planner import plan_due
-from scheduler.rules import Changes, configure
 from scheduler.sender import Sender
 from tests.conftest import POSTGRES_URL, postgres_only, reset_postgres
 from tests.scheduler_fakes import utc

@@ -11,8 +11,9 @@ import holidays as holiday_data
 import pytest
 import yaml
 
-from scheduler.holidays import REGIONS, load_holidays
-from scheduler.public_holidays import IDS, public_holiday_on, public_holidays
+from bot.domain import REGIONS
+from bot.schedule.holidays import load_holidays
+from bot.schedule.public_holidays import IDS, public_holiday_on, public_holidays
 
 HOLIDAYS = load_holidays()
 OFFICIAL: dict[str, Any] = yaml.safe_load(

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.memory import MemoryChat
-from bot.content import CONDITION_IDS, Content
+from bot.content import Content
+from bot.domain import CONDITION_IDS
 from bot.engine import Engine
 from bot.messages import Choice, Invitation, Noted, Scale, Text
 from bot.store.instruments import ReflectionAnswer, ReflectionSession

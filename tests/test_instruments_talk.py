@@ -153,9 +153,10 @@ async def press_under(engine: Engine, person: Person, value: str, message: str,
                       thread: str | None = None) -> list[Reply]:
     """A button pressed in the team's chat, on the platform message `message` (in the
     thread of `thread`), as the Slack and Telegram adapters report it."""
-    return await engine.handle(Incoming(platform="test", user=person.user, chat=GROUP,
-                                        direct=False, action=value, message=message,
-                                        thread=thread))
+    outcome = await engine.handle(Incoming(platform="test", user=person.user, chat=GROUP,
+                                           direct=False, action=value, message=message,
+                                           thread=thread))
+    return outcome.replies
 
 
 async def test_the_next_questions_and_the_outcomes_go_in_the_thread_of_the_first(

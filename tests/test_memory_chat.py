@@ -13,7 +13,16 @@ from adapters.console import ConsoleChat, render
 from adapters.memory import MemoryChat, Posted
 from bot.content import Content
 from bot.engine import Engine
-from bot.messages import FIRST, Choice, Incoming, Mention, Option, Reply, Text, mention_mark
+from bot.messages import (
+    FIRST,
+    Choice,
+    Incoming,
+    Mention,
+    Option,
+    Outcome,
+    Text,
+    mention_mark,
+)
 from bot.store.models import Partnership
 from tests.conftest import Clock, onboard
 
@@ -26,7 +35,7 @@ class Recording(Engine):
         super().__init__(sessions, content, clock, enrol_strangers=True)
         self.seen: list[Incoming] = []
 
-    async def handle(self, incoming: Incoming) -> list[Reply]:
+    async def handle(self, incoming: Incoming) -> Outcome:
         self.seen.append(incoming)
         return await super().handle(incoming)
 

@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
 from bot.messages import mention_mark
+from bot.schedule.holidays import load_holidays
+from bot.schedule.rules import Changes, configure
 from bot.store.models import ChannelBinding, Member, Partnership, School
 from bot.store.schedule import OutboxMessage
-from scheduler.holidays import load_holidays
 from scheduler.outbox import Claimed
 from scheduler.planner import plan_due
-from scheduler.rules import Changes, configure
 from scheduler.runner import ScheduleRunner
 from tests.scheduler_fakes import FakePlatform, HttpAdapter, add_members, fake_platform, utc
 

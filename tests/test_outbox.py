@@ -26,13 +26,14 @@ from bot.messages import (
     Scale,
     Text,
 )
+from bot.outbox import Envelope, dump_replies, enqueue, load_replies
+from bot.schedule.holidays import load_holidays
+from bot.schedule.rules import Changes, configure
 from bot.store import db
 from bot.store.models import Partnership
 from bot.store.schedule import OutboxMessage
 from scheduler import outbox
-from scheduler.holidays import load_holidays
 from scheduler.planner import plan_due
-from scheduler.rules import Changes, configure
 from scheduler.sender import WIDTH, Sender
 from tests.conftest import POSTGRES_URL, postgres_only, reset_postgres
 from tests.scheduler_fakes import HttpAdapter, add_members, fake_platform, utc
@@ -53,26 +54,26 @@ def test_replies_come_out_of_the_outbox_as_they_went_in() -> None:
         Invitation(text="Nieuwe ronde", button="Doe mee", action="cmd:checkin"),
         Image(png=b"\x89PNG\r\n\x00\xff", caption="november"),
     ]
-    stored = outbox.dump_replies(replies)
-    assert outbox.load_replies(stored) == replies
+    stored = dump_replies(replies)
+    assert load_replies(stored) == replies
     assert stored[1]["options"][0] == {"label": "eens", "value": "s:1:a:4"}
 
 
 def test_something_the_outbox_did_not_write_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown reply type"):
-        outbox.load_replies([{"type": "Poll", "question": "?"}])
+        load_replies([{"type": "Poll", "question": "?"}])
     with pytest.raises(ValueError, match="no field"):
-        outbox.load_replies([{"type": "Text", "text": "x", "colour": "red"}])
+        load_replies([{"type": "Text", "text": "x", "colour": "red"}])
 
 
-def envelope(partnership_id: int, n: int, kind: str = "checkin", **extra: Any) -> outbox.Envelope:
+def envelope(partnership_id: int, n: int, kind: str = "checkin", **extra: Any) -> Envelope:
     values: dict[str, Any] = {
         "kind": kind, "partnership_id": partnership_id, "recipient": f"member:{n}",
         "local_date": date(2026, 11, 24), "platform": "fake", "target": f"user-{n}",
         "direct": True, "replies": (Text(text=f"bericht {n}"),), "due_at": NOW,
         "expires_at": NOW + timedelta(hours=3), **extra,
     }
-    return outbox.Envelope(**values)
+    return Envelope(**values)
 
 
 async def new_partnership(sessions: Sessions) -> int:
@@ -88,10 +89,10 @@ async def test_the_same_message_is_queued_once_however_often_it_is_planned(
 ) -> None:
     pid = await new_partnership(sessions)
     async with sessions() as session, session.begin():
-        assert await outbox.enqueue(session, [envelope(pid, 1), envelope(pid, 2)], NOW) == 2
+        assert await enqueue(session, [envelope(pid, 1), envelope(pid, 2)], NOW) == 2
     async with sessions() as session, session.begin():
         again = [envelope(pid, 1), envelope(pid, 1, local_date=date(2026, 12, 8))]
-        assert await outbox.enqueue(session, again, NOW) == 1  # only the other day is new
+        assert await enqueue(session, again, NOW) == 1  # only the other day is new
     async with sessions() as session:
         keys = (await session.execute(select(OutboxMessage.target, OutboxMessage.local_date)
                                       .order_by(OutboxMessage.id))).all()
@@ -104,7 +105,7 @@ async def test_rows_nobody_will_send_are_settled(sessions: Sessions) -> None:
     a check-in is not sent again, a monthly summary is."""
     pid = await new_partnership(sessions)
     async with sessions() as session, session.begin():
-        await outbox.enqueue(session, [envelope(pid, 1), envelope(pid, 2),
+        await enqueue(session, [envelope(pid, 1), envelope(pid, 2),
                                        envelope(pid, 3, kind="summary"), envelope(pid, 4)], NOW)
         for _ in range(2):
             row = await outbox.claim(session, NOW, timedelta(minutes=5), ["fake"], {})
@@ -203,7 +204,7 @@ async def test_three_processes_send_2000_due_messages_each_exactly_once(
         rows = [
             {"kind": "checkin", "partnership_id": pid, "recipient": f"member:{n}",
              "local_date": date(2026, 11, 24), "platform": "fake", "target": f"user-{n}",
-             "direct": True, "payload": outbox.dump_replies([Text(text=f"bericht {n}")]),
+             "direct": True, "payload": dump_replies([Text(text=f"bericht {n}")]),
              "due_at": NOW, "expires_at": None, "status": "pending", "attempts": 0,
              "created_at": NOW}
             for n in range(2000)

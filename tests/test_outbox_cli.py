@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.messages import Text
+from bot.outbox import Envelope, enqueue
 from bot.store.models import Partnership
 from bot.store.schedule import OutboxMessage
 from scheduler import outbox
@@ -46,8 +47,8 @@ async def test_failed_and_uncertain_sends_are_listed_and_one_is_sent_again(
         session.add(partnership)
         await session.flush()
         pid = partnership.id
-        await outbox.enqueue(session, [
-            outbox.Envelope("checkin", pid, f"member:{n}", date(2026, 11, 24), "fake",
+        await enqueue(session, [
+            Envelope("checkin", pid, f"member:{n}", date(2026, 11, 24), "fake",
                             f"user-{n}", True, (Text(text=SECRET),), DUE + timedelta(minutes=n),
                             DUE + timedelta(hours=3))
             for n in (1, 2, 3)], DUE)

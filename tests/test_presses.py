@@ -281,7 +281,7 @@ async def test_two_processes_taking_two_presses_at_once_move_on_once(
             for n, option in enumerate(options)))
     finally:
         await other.dispose()
-    replies = [reply for replies in answered for reply in replies]
+    replies = [reply for outcome in answered for reply in outcome.replies]
     asked = [r for r in replies if isinstance(r, Scale) and r.prompt.startswith("2/6")]
     assert len(asked) == 1 and replies.count(Noted()) == len(options) - 1
 
@@ -318,7 +318,7 @@ async def test_a_press_waits_for_the_turn_that_holds_the_member(
             platform=chat.platform, user=chat.user, chat=chat.chat, direct=True,
             action=second, event_id="second-tap")))
         await waiting_on_a_lock(engine)
-    assert await press == [Noted()]
+    assert (await press).replies == [Noted()]
     assert await scores(engine.sessions) == [4]  # her last choice
 
 

@@ -14,15 +14,15 @@ from bot.content import Content
 from bot.demo import create_demo_partnership
 from bot.engine import Engine
 from bot.messages import FIRST, Choice, Image, Text
+from bot.outbox import Envelope, enqueue, load_replies
 from bot.privacy import erase_member, export_member
+from bot.schedule.holidays import load_holidays
+from bot.schedule.rules import Changes, configure
 from bot.store.instruments import FigureEightLevel, PlanStep, TalkPlateOutcome
 from bot.store.models import Answer, Member, Partnership
 from bot.store.nudges import NudgeGroupMember
 from bot.store.schedule import OutboxMessage
-from scheduler.holidays import load_holidays
-from scheduler.outbox import Envelope, enqueue, load_replies
 from scheduler.planner import plan_due
-from scheduler.rules import Changes, configure
 from tests.conftest import Clock, onboard
 from tests.nudge_helpers import MBO, VMBO
 from tests.nudge_helpers import add_member as add_nudge_member

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.content import Content, load_content
 from bot.demo import create_demo_partnership
 from bot.privacy import apply_retention
+from bot.schedule.holidays import load_holidays
 from bot.store.instruments import (
     FigureEightCheck,
     PitfallPoll,
@@ -26,7 +27,6 @@ from bot.store.models import Answer, CheckInRound, Partnership, ProcessedEvent
 from bot.store.nudges import NudgeRound
 from bot.store.privacy import RetentionSettings
 from bot.store.schedule import OutboxMessage
-from scheduler.holidays import load_holidays
 from scheduler.runner import ScheduleRunner
 from tests.conftest import Clock
 from tests.privacy_fakes import add_member

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.messages import Text
+from bot.outbox import Envelope, enqueue
 from bot.store.models import Partnership
 from bot.store.schedule import OutboxMessage
-from scheduler import outbox
 from scheduler.ratelimit import Rate, RateLimiter
 from scheduler.sender import Sender
 from tests.ratelimit_worker import LIMITS
@@ -94,8 +94,8 @@ async def test_a_row_another_process_beat_to_the_token_waits_without_using_an_at
         partnership = Partnership(name="P", created_at=NOW)
         session.add(partnership)
         await session.flush()
-        await outbox.enqueue(session, [
-            outbox.Envelope("nudge", partnership.id, f"channel:{n}", date(2026, 11, 24),
+        await enqueue(session, [
+            Envelope("nudge", partnership.id, f"channel:{n}", date(2026, 11, 24),
                             "slack", "T1:C1", False, (Text(text=f"bericht {n}"),), NOW,
                             NOW + timedelta(hours=3))
             for n in (1, 2)], NOW)

@@ -20,8 +20,9 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
+from bot.domain import LEADER, MEMBER
 from bot.engine import COMMANDS, LEADER_ONLY, Engine
-from bot.flows.roles import LEADER, LEADER_SUBCOMMANDS, MEMBER
+from bot.flows.roles import LEADER_SUBCOMMANDS
 from bot.store.models import ChannelBinding, Member, Partnership
 from tests.conftest import Clock
 from tests.slack_fakes import TEAM, blocks_of, slack_rig

@@ -9,7 +9,8 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.content import CONDITION_IDS, Content
+from bot.content import Content
+from bot.domain import CONDITION_IDS
 from bot.rounds import statements_for_round, topics_for
 
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduler.calendar import (
+from bot.schedule.calendar import (
     Closure,
     Recurrence,
     SchoolCalendar,
@@ -16,7 +16,7 @@ from scheduler.calendar import (
     next_send,
     resolve,
 )
-from scheduler.holidays import HolidayError, load_holidays
+from bot.schedule.holidays import HolidayError, load_holidays
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 HOLIDAYS = load_holidays()

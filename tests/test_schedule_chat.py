@@ -17,12 +17,12 @@ from bot.content import Content, default_dir, load_content
 from bot.demo import create_demo_partnership
 from bot.engine import Engine
 from bot.messages import Choice, FreeText, Reply, Text
+from bot.schedule.holidays import load_holidays
+from bot.schedule.rules import Changes, configure
 from bot.store.models import Member, Partnership
 from bot.store.nudges import NudgeRound, NudgeSettings
 from bot.store.schedule import Schedule
-from scheduler.holidays import load_holidays
 from scheduler.planner import plan_due
-from scheduler.rules import Changes, configure
 from tests.conftest import Clock, onboard
 from tests.nudge_helpers import MBO, VMBO, add_member, chat_for
 from tests.scheduler_fakes import utc

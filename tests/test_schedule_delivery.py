@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
 from bot.messages import Reply, Scale, Text
+from bot.schedule.holidays import load_holidays
+from bot.schedule.rules import Changes, configure
 from bot.store.models import Partnership
-from scheduler.holidays import load_holidays
 from scheduler.planner import plan_due
-from scheduler.rules import Changes, configure
 from scheduler.sender import Sender
 from tests.scheduler_fakes import add_members, utc
 

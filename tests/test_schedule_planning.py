@@ -20,15 +20,15 @@ from bot.cli import app
 from bot.content import Content
 from bot.engine import Engine
 from bot.messages import Invitation, Scale, Text
+from bot.outbox import load_replies
+from bot.schedule.holidays import load_holidays
+from bot.schedule.rules import Changes, PartnershipPlan, ScheduleError, configure
 from bot.store import db
 from bot.store.models import ChannelBinding, CheckInRound, Member, Partnership
 from bot.store.nudges import NudgeSettings
 from bot.store.schedule import OutboxMessage, Schedule
 from bot.store.summary import SummaryMonth
-from scheduler.holidays import load_holidays
-from scheduler.outbox import load_replies
 from scheduler.planner import plan_due
-from scheduler.rules import Changes, PartnershipPlan, ScheduleError, configure
 from tests.conftest import Clock, onboard
 from tests.scheduler_fakes import add_members, utc
 

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
+from bot.schedule.holidays import load_holidays
+from bot.schedule.preview import preview, render_preview
+from bot.schedule.rules import Changes, configure
 from bot.store.models import Partnership
-from scheduler.holidays import load_holidays
 from scheduler.planner import plan_due
-from scheduler.preview import preview, render_preview
-from scheduler.rules import Changes, configure
 from tests.scheduler_fakes import add_members, utc
 
 HOLIDAYS = load_holidays()

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.memory import MemoryChat
 from bot.content import Content
+from bot.schedule.calendar import Closure, Recurrence, SchoolCalendar, resolve
+from bot.schedule.holidays import load_holidays
+from bot.schedule.rules import Changes, configure
 from bot.store.models import Partnership
 from bot.store.schedule import OutboxMessage, Schedule
-from scheduler.calendar import Closure, Recurrence, SchoolCalendar, resolve
-from scheduler.holidays import load_holidays
 from scheduler.planner import plan_due
-from scheduler.rules import Changes, configure
 from tests.conftest import Clock
 from tests.scheduler_fakes import add_members, utc
 from tests.test_schedule_chat import coming, lead, scheduled

@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
 from bot.messages import DeliveryUncertain, Reply, Text
+from bot.outbox import Envelope, enqueue
+from bot.schedule.holidays import load_holidays
+from bot.schedule.rules import Changes, configure
 from bot.store.models import Member, Partnership
 from bot.store.schedule import OutboxMessage
 from scheduler import outbox
-from scheduler.holidays import load_holidays
 from scheduler.planner import plan_due
 from scheduler.ratelimit import Rate, RateLimiter, TokenBucket
-from scheduler.rules import Changes, configure
 from scheduler.runner import ScheduleRunner
 from scheduler.sender import Sender
 from tests.scheduler_fakes import HttpAdapter, add_members, fake_platform, utc
@@ -127,14 +128,14 @@ async def test_slack_methods_are_limited_per_workspace(sessions: Sessions) -> No
 
 
 def envelope(pid: int, n: int, target: str, kind: str = "checkin", direct: bool = True,
-             platform: str = "slack") -> outbox.Envelope:
-    return outbox.Envelope(kind, pid, f"r:{n}", date(2026, 11, 24), platform, target, direct,
+             platform: str = "slack") -> Envelope:
+    return Envelope(kind, pid, f"r:{n}", date(2026, 11, 24), platform, target, direct,
                            (Text(text=f"bericht {n}"),), NOW, NOW + timedelta(hours=3))
 
 
-async def queue(sessions: Sessions, envelopes: Sequence[outbox.Envelope]) -> None:
+async def queue(sessions: Sessions, envelopes: Sequence[Envelope]) -> None:
     async with sessions() as session, session.begin():
-        await outbox.enqueue(session, envelopes, NOW)
+        await enqueue(session, envelopes, NOW)
 
 
 async def new_partnership(sessions: Sessions) -> int:
@@ -241,7 +242,7 @@ async def test_a_failing_unreachable_hook_loses_neither_the_outcome_nor_half_its
     await plan_due(sessions, content, HOLIDAYS, NOW)
 
     async def broken(session: Any, row: outbox.Claimed, now: datetime) -> None:
-        await outbox.enqueue(session, [envelope(pid, 99, "C-half", direct=False)], now)
+        await enqueue(session, [envelope(pid, 99, "C-half", direct=False)], now)
         session.add(Partnership(id=pid, name="twice", created_at=now))
         await session.flush()  # the primary key is taken: IntegrityError
 
@@ -384,10 +385,10 @@ async def test_the_service_starts_the_scheduler_after_the_adapters_and_stops_it_
     url = f"sqlite+aiosqlite:///{tmp_path / 's.db'}"
     engine, sessions = await db.connect(url)
     pid = await new_partnership(sessions)
-    due = outbox.Envelope("checkin", pid, "r:1", date(2026, 11, 24), "fake", "anna", True,
+    due = Envelope("checkin", pid, "r:1", date(2026, 11, 24), "fake", "anna", True,
                           (Text(text="hoi"),), utc(2020, 1, 1), None)
     async with sessions() as session, session.begin():
-        await outbox.enqueue(session, [due], NOW)
+        await enqueue(session, [due], NOW)
     await engine.dispose()
 
     events: list[str] = []

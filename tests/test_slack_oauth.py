@@ -27,11 +27,11 @@ from adapters.slack.install import (
 from adapters.web import WebServer
 from bot.engine import Engine
 from bot.messages import Text, Unreachable
+from bot.outbox import Envelope, enqueue
 from bot.settings import Settings, SettingsError
 from bot.store.models import Member, Partnership
 from bot.store.schedule import OutboxMessage
 from bot.store.slack import SlackInstallation
-from scheduler import outbox
 from scheduler.sender import Sender
 from tests.conftest import Clock
 from tests.slack_fakes import TOKEN_LIFETIME, Call, FakeSlack, SlackRig, slack_rig
@@ -303,7 +303,7 @@ async def remind_u5(sessions: async_sessionmaker[Any], partnership: Partnership,
                         created_at=clock.now)
         session.add(member)
         await session.flush()
-        await outbox.enqueue(session, [outbox.Envelope(
+        await enqueue(session, [Envelope(
             "reminder", partnership.id, "T2:U5", clock.now.date(), "slack", "T2:U5", True,
             (Text(text="Ronde 2 staat nog open"),), clock.now, clock.now + timedelta(hours=3),
             member_id=member.id)], clock.now)

@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content, default_dir, load_content
 from bot.messages import FIRST, Image, Reply, Text
+from bot.outbox import load_replies
+from bot.schedule.holidays import load_holidays
+from bot.schedule.rules import Changes, configure
 from bot.store.models import ChannelBinding, Member, Partnership
 from bot.store.schedule import OutboxMessage
 from bot.summary import load_summary_rules
-from scheduler.holidays import load_holidays
-from scheduler.outbox import load_replies
 from scheduler.planner import plan_due
-from scheduler.rules import Changes, configure
 from scheduler.sender import Sender
 from tests.summary_fakes import NOV, OCT, Partners, png_size
 

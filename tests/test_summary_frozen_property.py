@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.memory import MemoryChat
 from bot.cli import import_members
-from bot.content import LEVEL_IDS, Content
+from bot.content import Content
+from bot.domain import LEVEL_IDS
 from bot.engine import Engine
 from bot.months import shift_month
 from bot.privacy import apply_retention

@@ -28,11 +28,11 @@ from bot.messages import (
     Text,
     Unreachable,
 )
+from bot.outbox import Envelope, enqueue
 from bot.service import serve
 from bot.settings import Settings, SettingsError
 from bot.store.models import ChannelBinding, Member, Partnership
 from bot.store.schedule import OutboxMessage
-from scheduler import outbox
 from scheduler.sender import Sender
 from tests.conftest import Clock
 from tests.telegram_fakes import ANNA, GROUP, Bot, FakeTelegram, running
@@ -88,7 +88,7 @@ async def send_as_outbox_row(sessions: async_sessionmaker[Any], clock: Clock, ad
     async with sessions() as session, session.begin():
         partnership = await session.scalar(select(Partnership))
         assert partnership is not None
-        await outbox.enqueue(session, [outbox.Envelope(
+        await enqueue(session, [Envelope(
             "nudge", partnership.id, "channel", clock.now.date(), adapter.platform, target,
             False, tuple(replies), clock.now, clock.now + timedelta(hours=3))], clock.now)
     sender = Sender(sessions, {adapter.platform: adapter}, clock=clock)

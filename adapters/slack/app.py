@@ -65,13 +65,12 @@ from bot.engine import Engine
 from bot.messages import (
     DeliveryError,
     Incoming,
+    Outcome,
     Parts,
     Reply,
     RetryLater,
     Text,
     Unreachable,
-    press_took_effect,
-    shown,
 )
 from bot.privacy.redact import protect
 from bot.profile import language_of, mark_unreachable, member_profile
@@ -295,8 +294,8 @@ class SlackAdapter:
         channel, direct = translate.where_pressed(body)
         channel = channel or await open_dm(client, user)
         incoming = translate.from_action(body, value, team, ref(team, channel), direct)
-        replies = await self._answer(client, incoming, Target(channel, user, direct))
-        if translate.pressed_privately(body) and press_took_effect(incoming, replies):
+        outcome = await self._answer(client, incoming, Target(channel, user, direct))
+        if translate.pressed_privately(body) and outcome.press_took_effect(incoming):
             await self._show_pressed(body, client, respond, incoming)
 
     async def _show_pressed(self, body: dict[str, Any], client: AsyncWebClient,
@@ -368,16 +367,15 @@ class SlackAdapter:
     # -- answering -----------------------------------------------------------------------
 
     async def _answer(self, client: AsyncWebClient, incoming: Incoming, target: Target
-                      ) -> list[Reply]:
-        """Let the engine answer, then show its replies; failures are logged, not shown.
-        Returns the engine's replies."""
+                      ) -> Outcome:
+        """Let the engine answer, then show its replies; failures are logged, not shown."""
         client = replying(client)
         if await language_of(self.engine.sessions, PLATFORM, incoming.user) is None:
             incoming = await self._introduce(client, incoming, target.user)
-        replies = await self.engine.handle(incoming)
-        visible = shown(replies)
+        outcome = await self.engine.handle(incoming)
+        visible = outcome.shown
         if not visible:
-            return replies
+            return outcome
         lang = await self._language(incoming.user, incoming.locale)
         try:
             await deliver(client, target, visible, labels_for(self.content, lang))
@@ -397,7 +395,7 @@ class SlackAdapter:
                 await deliver(client, target, [apology], labels_for(self.content, lang))
             except DeliveryError:
                 logger.exception("not even the apology reached %s", incoming.user)
-        return replies
+        return outcome
 
     async def _introduce(self, client: AsyncWebClient, incoming: Incoming,
                          user: str | None) -> Incoming:

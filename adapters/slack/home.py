@@ -10,7 +10,8 @@ from datetime import date
 from typing import Any
 
 from adapters.slack.render import BUTTON_PREFIX, Block, escape, sections
-from bot.content import LEVEL_IDS, Content
+from bot.content import Content
+from bot.domain import LEVEL_IDS
 from bot.profile import MemberProfile
 
 _COMMANDS = (("slack_home_checkin", "cmd:checkin"), ("slack_home_pitfalls", "cmd:valkuilen"),

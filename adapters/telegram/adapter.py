@@ -36,8 +36,6 @@ from bot.messages import (
     Reply,
     Text,
     Unreachable,
-    press_took_effect,
-    shown,
 )
 from bot.privacy.redact import protect
 from bot.profile import language_of
@@ -289,10 +287,10 @@ class TelegramAdapter:
             incoming = replace(incoming, action=await self._callback_value(incoming.action))
         if in_private and not incoming.direct and not await self._in_group(incoming):
             incoming = replace(incoming, chat=str(origin.id), direct=True)
-        replies = await self.engine.handle(incoming)
-        if query is not None and in_private and press_took_effect(incoming, replies):
+        outcome = await self.engine.handle(incoming)
+        if query is not None and in_private and outcome.press_took_effect(incoming):
             await self._show_pressed(query, incoming)
-        await self._deliver(incoming, origin.id, shown(replies))
+        await self._deliver(incoming, origin.id, outcome.shown)
 
     async def _show_pressed(self, query: Any, incoming: Incoming) -> None:
         """In a private chat a pressed question shows what was chosen and loses its

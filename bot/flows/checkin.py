@@ -7,7 +7,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot import rounds
-from bot.content import Content
 from bot.flows.turn import Turn, clean_text
 from bot.messages import FreeText, Noted, Option, Reply, Scale
 from bot.store import repo
@@ -54,30 +53,7 @@ async def ask_statement(turn: Turn, round_: CheckInRound, statement_id: str) -> 
         turn.session, turn.member.id, "checkin",
         {"round_id": round_.id, "statement_id": statement_id}, turn.now,
     )
-    return statement_scale(turn.content, turn.lang, round_, statement_id)
-
-
-def statement_scale(content: Content, lang: str, round_: CheckInRound, statement_id: str) -> Scale:
-    """One statement of a round with its 1-5, don't know and skip buttons.
-
-    The scheduler sends the same message to invite members, so both build it here.
-    """
-    labels = content.scale
-    prefix = f"s:{round_.id}:{statement_id}"
-    options = [
-        Option(label.get(lang), f"{prefix}:{score}")
-        for score, label in enumerate(labels.score_labels(), start=1)
-    ]
-    options += [Option(labels.dont_know.get(lang), f"{prefix}:dk"),
-                Option(labels.skip.get(lang), f"{prefix}:skip")]
-    prompt = content.text(
-        "checkin_statement", lang,
-        number=round_.statement_ids.index(statement_id) + 1,
-        total=len(round_.statement_ids),
-        topic=content.topic_name(content.topic_of(statement_id), lang),
-        statement=content.statement(statement_id).text.get(lang),
-    )
-    return Scale(prompt=prompt, options=tuple(options))
+    return rounds.statement_scale(turn.content, turn.lang, round_, statement_id)
 
 
 def _next_round(turn: Turn, when: datetime | None) -> Reply:

@@ -17,9 +17,10 @@ import logging
 
 from sqlalchemy import select
 
+from bot.domain import MEMBER
 from bot.flows.binding import START_ACTION
 from bot.flows.instruments.common import first_word
-from bot.flows.roles import MEMBER, is_leader, leaders_only
+from bot.flows.roles import is_leader, leaders_only
 from bot.flows.turn import Turn
 from bot.messages import Invitation, Option, Reply, Text
 from bot.privacy.data import erase_member, split_text

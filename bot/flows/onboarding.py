@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.content import LEVEL_IDS
+from bot.domain import LEVEL_IDS
 from bot.flows.turn import Turn
 from bot.messages import Option, Reply
 

@@ -8,13 +8,10 @@ operators ("admin") do everything, mostly through the `achtje` command.
 
 from __future__ import annotations
 
+from bot.domain import LEADER_ROLES
 from bot.flows.turn import Turn
 from bot.messages import Reply
 from bot.store.models import Member
-
-MEMBER, LEADER, ADMIN = "member", "leader", "admin"
-ROLES = (MEMBER, LEADER, ADMIN)
-LEADER_ROLES = frozenset({LEADER, ADMIN})
 
 # Commands only project leaders may use, one name each: the engine refuses a member before
 # the command runs, under every alias of it. A name that is not (yet) a command is ignored,

@@ -19,8 +19,8 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
+from bot.domain import LEADER, REGIONS, SCHOOL_TYPES
 from bot.flows.binding import START_ACTION
-from bot.flows.roles import LEADER
 from bot.flows.turn import Turn, clean_text, match_option
 from bot.messages import Choice, FreeText, Incoming, Invitation, Option, Reply, Text
 from bot.store import binding, repo
@@ -32,8 +32,6 @@ logger = logging.getLogger(__name__)
 NAMES = ("setup", "opzetten")
 PREFIX = "setup"
 CANCEL_WORDS = {"stop", "annuleer", "cancel", "afbreken"}
-SCHOOL_TYPES = ("vmbo", "mbo", "other")
-REGIONS = ("noord", "midden", "zuid")
 MIN_SCHOOLS, MAX_SCHOOLS = 2, 12
 
 

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.commandline import MAX_ID, content_or_fail, fail, partnership_or_fail, with_session
 from bot.nudges import records as nudge_records
 from bot.nudges.planner import compose_round, describe_round
+from bot.schedule.holidays import HolidayError, load_holidays
+from bot.schedule.rules import switch_nudges
 from bot.settings import Settings
-from scheduler.holidays import HolidayError, load_holidays
-from scheduler.rules import switch_nudges
 
 nudge_app = typer.Typer(help="Informal-contact nudges: the next pairs and the settings.")
 

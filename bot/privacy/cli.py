@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commandline import MAX_ID, content_or_fail, fail, with_session
-from bot.flows.roles import LEADER, MEMBER
+from bot.domain import LEADER, MEMBER
 from bot.privacy.data import erase_member, export_json, export_member
 from bot.privacy.retention import apply_retention
 from bot.settings import Settings

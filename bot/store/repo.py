@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -215,3 +215,17 @@ async def save_comment(
         return False
     answer.comment = comment
     return True
+
+async def eligible_members(session: AsyncSession, partnership_id: int, today: date,
+                           role: str | None = None) -> list[Member]:
+    """Members who may get a message today: onboarded, reachable, not paused."""
+    query = select(Member).where(
+        Member.partnership_id == partnership_id,
+        Member.onboarded_at.is_not(None),
+        Member.unreachable_at.is_(None),
+        or_(Member.paused_until.is_(None), Member.paused_until <= today),
+    ).order_by(Member.id)
+    if role is not None:
+        query = query.where(Member.role == role)
+    return list(await session.scalars(query))
+

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.content import CONDITION_IDS, DOMAIN_IDS, LEVEL_IDS, Content
+from bot.content import Content
+from bot.domain import CONDITION_IDS, DOMAIN_IDS, LEVEL_IDS
 from bot.months import month_bounds
 from bot.nudges.stats import NudgeStats, nudge_stats
 from bot.store.models import Partnership

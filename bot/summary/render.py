@@ -16,7 +16,8 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.content import DOMAIN_IDS, Content
+from bot.content import Content
+from bot.domain import DOMAIN_IDS
 from bot.messages import FIRST, Image, Reply, Text
 from bot.months import shift_month
 from bot.nudges.stats import NudgeStats

@@ -14,7 +14,8 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bot.content import CONDITION_IDS, Content, ContentError, Text, read_yaml_key
+from bot.content import Content, ContentError, Text, read_yaml_key
+from bot.domain import CONDITION_IDS
 
 RULES_FILE = "summary_rules.yaml"
 AGENDA_FILE = "summary_agenda.yaml"

@@ -12,12 +12,12 @@ from sqlalchemy import select, update
 from bot.flows.roles import is_leader
 from bot.flows.turn import Turn
 from bot.messages import Option, Reply, Text
+from bot.outbox import Envelope, enqueue
 from bot.store import instruments as store
 from bot.store import repo
 from bot.store.models import Member
 from bot.store.schedule import OutboxMessage
 from bot.summary.model import MIN_GROUP_SIZE
-from scheduler.outbox import Envelope, enqueue
 
 # Numbers are shown for groups of at least this many people, open texts from five.
 MIN_GROUP = MIN_GROUP_SIZE

@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.content import LEVEL_IDS, Content
+from bot.content import Content
 from bot.content import FigureEightLevel as LevelContent
+from bot.domain import LEVEL_IDS
 from bot.flows.checkin import parse_typed_answer
 from bot.flows.instruments import drawing
 from bot.flows.instruments.common import bullet_list, first_word, forget, public, scale_options

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
 
-from bot.content import CONDITION_IDS, Content
+from bot.content import Content
+from bot.domain import CONDITION_IDS
 from bot.flows.checkin import parse_typed_answer
 from bot.flows.instruments.common import (
     MIN_GROUP,

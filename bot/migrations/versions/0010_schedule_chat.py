@@ -5,7 +5,7 @@ Before, `achtje schedule set --no-nudges` switched the `nudge` schedule row off 
 says whether nudges go out; the schedule says when. A partnership whose nudge schedule was
 off keeps its nudges off, through the setting. Such a schedule has no next send yet; it
 gets one when nudges are switched on again (`achtje nudge settings --on`, `achtje schedule
-set`, `rooster`: all through `scheduler.rules.configure`).
+set`, `rooster`: all through `bot.schedule.rules.configure`).
 
 Revision ID: 0010_schedule_chat
 Revises: 0009_instruments

@@ -1,5 +1,5 @@
 """The Dutch school holidays per region, read from `content/holidays.yaml` and checked on load,
-and the Dutch public holidays (dates from `scheduler.public_holidays`, names from the file).
+and the Dutch public holidays (dates from `bot.schedule.public_holidays`, names from the file).
 
 A mistake in the file (a reversed period, an unknown region, two holidays that overlap, a
 public holiday without a name) is reported with the file and the place, so the scheduler
@@ -18,12 +18,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.content import Text, default_dir
-from scheduler.public_holidays import IDS as PUBLIC_HOLIDAY_IDS
-from scheduler.public_holidays import OTHER as OTHER_PUBLIC_HOLIDAY
-from scheduler.public_holidays import public_holiday_on
+from bot.domain import REGIONS
+from bot.schedule.public_holidays import IDS as PUBLIC_HOLIDAY_IDS
+from bot.schedule.public_holidays import OTHER as OTHER_PUBLIC_HOLIDAY
+from bot.schedule.public_holidays import public_holiday_on
 
-Region = Literal["noord", "midden", "zuid"]
-REGIONS: tuple[Region, ...] = ("noord", "midden", "zuid")
 HOLIDAY_NAMES = ("herfstvakantie", "kerstvakantie", "voorjaarsvakantie", "meivakantie",
                  "zomervakantie")
 FILENAME = "holidays.yaml"

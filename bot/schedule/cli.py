@@ -1,7 +1,7 @@
 """`achtje schedule preview` and `achtje schedule set`: what goes out when, and changing it.
 
-The preview itself (`scheduler/preview.py`) is shared with the `rooster` command in chat;
-changing goes through `scheduler.rules.configure`, as in chat.
+The preview itself (`bot/schedule/preview.py`) is shared with the `rooster` command in chat;
+changing goes through `bot.schedule.rules.configure`, as in chat.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commandline import fail
 from bot.content import Content, ContentError, load_content
+from bot.schedule.holidays import HolidayCalendar, HolidayError, load_holidays
+from bot.schedule.preview import preview, render_preview
+from bot.schedule.rules import REGULAR_KINDS, Changes, ScheduleError, configure
 from bot.settings import Settings
 from bot.store import db
 from bot.store.models import Partnership
-from scheduler.holidays import HolidayCalendar, HolidayError, load_holidays
-from scheduler.preview import preview, render_preview
-from scheduler.rules import REGULAR_KINDS, Changes, ScheduleError, configure
 
 T = TypeVar("T")
 WEEKDAYS = {name: n for n, names in enumerate((

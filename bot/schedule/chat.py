@@ -1,7 +1,7 @@
 """`rooster` / `schedule`: a project leader looks at the partnership's schedule in chat and
 changes it with buttons and short typed answers (a number, a label, a time like 15:30).
 
-A change goes through `scheduler.rules.configure`, exactly as `achtje schedule set` does, so
+A change goes through `bot.schedule.rules.configure`, exactly as `achtje schedule set` does, so
 the next sends (`next_run_at`) move the same way; the leader then sees the new times from
 the same preview the command line prints. Members get the polite refusal.
 
@@ -23,12 +23,10 @@ from typing import Any
 from bot.flows.roles import is_leader, leaders_only
 from bot.flows.turn import Turn, match_option
 from bot.messages import FreeText, Option, Reply, Text
-from bot.store import repo
-from bot.store.models import Member, Partnership
-from scheduler.calendar import parse_hhmm
-from scheduler.holidays import HolidayCalendar, loaded_holidays
-from scheduler.preview import PreviewLine, PreviewWords, preview
-from scheduler.rules import (
+from bot.schedule.calendar import parse_hhmm
+from bot.schedule.holidays import HolidayCalendar, loaded_holidays
+from bot.schedule.preview import PreviewLine, PreviewWords, preview
+from bot.schedule.rules import (
     HOLIDAY_POLICIES,
     REGULAR_KINDS,
     Changes,
@@ -38,6 +36,8 @@ from scheduler.rules import (
     default_schedules,
     load_plan,
 )
+from bot.store import repo
+from bot.store.models import Member, Partnership
 
 logger = logging.getLogger(__name__)
 

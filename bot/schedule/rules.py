@@ -20,10 +20,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.nudges import records as nudge_records
+from bot.schedule.calendar import Recurrence, SchoolCalendar, Slot, next_send, parse_hhmm
+from bot.schedule.holidays import HolidayCalendar
 from bot.store.models import Partnership
 from bot.store.schedule import ClosedDay, Schedule, ScheduleSettings
-from scheduler.calendar import Recurrence, SchoolCalendar, Slot, next_send, parse_hhmm
-from scheduler.holidays import HolidayCalendar
 
 REGULAR_KINDS = ("checkin", "nudge", "summary")
 DEFAULT_WEEKDAY = 1  # Tuesday

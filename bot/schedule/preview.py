@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
 from bot.rounds import ROUND_DURATION
+from bot.schedule.calendar import Closure, slots_from
+from bot.schedule.holidays import HolidayCalendar
+from bot.schedule.rules import REGULAR_KINDS, PartnershipPlan
+from bot.schedule.rules import load_plan as load_partnership_plan
+from bot.store import repo
 from bot.store.models import CheckInRound, Member, Partnership
-from scheduler.calendar import Closure, slots_from
-from scheduler.holidays import HolidayCalendar
-from scheduler.planner import eligible_members
-from scheduler.rules import REGULAR_KINDS, PartnershipPlan
-from scheduler.rules import load_plan as load_partnership_plan
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ async def _recipients(
     if kind not in ("checkin", "summary"):
         return None, 0
     role = "leader" if kind == "summary" else None
-    count = len(await eligible_members(session, partnership_id, day, role))
+    count = len(await repo.eligible_members(session, partnership_id, day, role))
     query = select(func.count()).select_from(Member).where(
         Member.partnership_id == partnership_id, Member.onboarded_at.is_not(None),
         Member.unreachable_at.is_(None), Member.paused_until > day)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from scheduler.holidays import HolidayCalendar
+from bot.schedule.holidays import HolidayCalendar
 
 # How far ahead to look for the next school day or the next occurrence that is sent.
 SEARCH_DAYS = 140
