@@ -3,49 +3,38 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import logging
 import sys
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import Annotated, Any
+from datetime import UTC, date, datetime
+from typing import Annotated
 
 import typer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.console import ConsoleChat
-from bot.commandline import (
-    MAX_ID,
-    content_or_fail,
-    fail,
-    partnership_or_fail,
-    setup_logging,
-    with_session,
-)
+from bot.commandline import content_or_fail, fail, setup_logging, with_session
 from bot.content import Content, ContentError
 from bot.demo import create_demo_partnership, simulate
-from bot.domain import LEVEL_IDS, REGIONS, ROLES, SCHOOL_TYPES
+from bot.domain import LANGS
 from bot.engine import Engine
 from bot.nudges.cli import nudge_app
+from bot.partnerships_cli import member_app, partnership_app
+from bot.partnerships_cli import register as register_partnerships
 from bot.privacy.cli import register as register_privacy
 from bot.reports import register as register_reports
 from bot.schedule.cli import schedule_app
 from bot.schedule.holidays import HolidayError, load_holidays
 from bot.service import NotAvailable, serve
 from bot.settings import Settings, SettingsError
-from bot.store import binding, db, repo
-from bot.store.models import ChannelBinding, Member, Partnership, School
+from bot.store import db, repo
+from bot.store.models import Partnership
 from bot.summary import load_summary_rules
-from bot.summary.frozen import freeze_closed_months
-from bot.summary.model import MIN_GROUP_SIZE, OPEN_TEXT_MIN
 from scheduler.outbox_commands import outbox_app
 
 logger = logging.getLogger("achtje")
 
 app = typer.Typer(help=__doc__, no_args_is_help=False, add_completion=False)
-partnership_app = typer.Typer(help="Create and list partnerships.")
-member_app = typer.Typer(help="Add members in bulk.")
 content_app = typer.Typer(help="Check the content files.")
 db_app = typer.Typer(help="Database schema.")
 app.add_typer(partnership_app, name="partnership")
@@ -55,10 +44,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(nudge_app, name="nudge")
 app.add_typer(outbox_app, name="outbox")
-
-PLATFORMS = ("slack", "telegram", "console")
-IMPORT_COLUMNS = ("partnership", "platform", "user", "school", "level")
-MAX_GROUP_SIZE = 50
 
 
 @app.callback(invoke_without_command=True)
@@ -125,8 +110,8 @@ def demo(
 
     Runs in a throw-away in-memory database; nothing is written to ./achtje.db.
     """
-    if lang not in ("nl", "en"):
-        raise fail("--lang must be nl or en")
+    if lang not in LANGS:
+        raise fail(f"--lang must be {' or '.join(LANGS)}")
     settings = Settings()
     setup_logging(settings, "WARNING")
     content = content_or_fail(settings)
@@ -144,241 +129,6 @@ def demo(
             await engine.dispose()
 
     asyncio.run(go())
-
-
-@partnership_app.command("create")
-def partnership_create(
-    name: Annotated[str, typer.Option(help="Name of the partnership.")],
-    school: Annotated[list[str], typer.Option(
-        help="A school as NAME:TYPE (type vmbo, mbo or other); repeat for each school.")],
-    sector: Annotated[str, typer.Option(help="Sector, e.g. 'Zorg & Welzijn'.")] = "",
-    region: Annotated[str, typer.Option(help="School holiday region: noord, midden, zuid.")]
-    = "midden",
-    language: Annotated[str, typer.Option(help="Default language: nl or en.")] = "nl",
-) -> None:
-    """Create a partnership with its schools; prints its id."""
-    if not name.strip():
-        raise fail("--name may not be empty")
-    schools: list[School] = []
-    for given in school:
-        school_name, _, kind = given.rpartition(":")
-        if not school_name or kind not in SCHOOL_TYPES:
-            raise fail(f"--school {given!r}: write NAME:TYPE with TYPE one of "
-                        f"{', '.join(SCHOOL_TYPES)}")
-        if any(s.name == school_name.strip() for s in schools):
-            raise fail(f"--school {school_name!r} is given twice")
-        schools.append(School(name=school_name.strip(), type=kind))
-    if region not in REGIONS:
-        raise fail(f"--region must be one of {', '.join(REGIONS)}")
-    if language not in ("nl", "en"):
-        raise fail("--language must be nl or en")
-
-    async def work(session: AsyncSession) -> int:
-        partnership = Partnership(name=name, sector=sector, region=region, language=language,
-                                  created_at=datetime.now(UTC), schools=schools)
-        session.add(partnership)
-        await session.flush()
-        return partnership.id
-
-    typer.echo(with_session(work))
-
-
-@partnership_app.command("list")
-def partnership_list() -> None:
-    """Every partnership with its schools and bound channels."""
-
-    async def work(session: AsyncSession) -> list[str]:
-        lines = []
-        for partnership in await session.scalars(select(Partnership).order_by(Partnership.id)):
-            schools = ", ".join(f"{s.name} ({s.type})" for s in partnership.schools)
-            channels = ", ".join(
-                f"{b.platform}:{b.channel_ref}" for b in await session.scalars(
-                    select(ChannelBinding).where(ChannelBinding.partnership_id == partnership.id)
-                )
-            )
-            lines.append(f"{partnership.id}\t{partnership.name}\t{partnership.region}\t"
-                         f"{schools}\t{channels or '-'}")
-        return lines
-
-    for line in with_session(work):
-        typer.echo(line)
-
-
-@partnership_app.command("set")
-def partnership_set(
-    partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
-    min_group_size: Annotated[int | None, typer.Option(
-        help=f"Smallest group whose numbers a summary shows, {MIN_GROUP_SIZE} or more (open "
-             f"texts need at least {OPEN_TEXT_MIN}).")] = None,
-) -> None:
-    """Change a partnership's settings; months already frozen keep what they used."""
-    if min_group_size is None:
-        raise fail("nothing to change: give --min-group-size N")
-    if not MIN_GROUP_SIZE <= min_group_size <= MAX_GROUP_SIZE:
-        raise fail(f"--min-group-size must be from {MIN_GROUP_SIZE} to {MAX_GROUP_SIZE}: a "
-                   f"smaller group would let one person's answers show; nothing changed")
-    content = content_or_fail(Settings())
-
-    async def work(session: AsyncSession) -> str:
-        found = await partnership_or_fail(session, partnership)
-        # The months that closed keep the threshold they were published with.
-        await freeze_closed_months(session, content, found, datetime.now(UTC))
-        found.min_group_size = min_group_size
-        return (f"partnership {partnership}: summaries from the running month on show groups "
-                f"of at least {min_group_size} (open texts at least "
-                f"{max(OPEN_TEXT_MIN, min_group_size)}); closed months keep their threshold")
-
-    typer.echo(with_session(work))
-
-
-@app.command()
-def bind(
-    partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
-    platform: Annotated[str, typer.Option(help="slack, telegram or console.")],
-    channel: Annotated[str, typer.Option(help="The platform's channel or chat id.")],
-) -> None:
-    """Bind a platform channel to a partnership, so the people in it belong to it."""
-
-    if platform not in PLATFORMS:
-        raise fail(f"--platform must be one of {', '.join(PLATFORMS)}")
-
-    async def work(session: AsyncSession) -> str:
-        if await session.get(Partnership, partnership) is None:
-            raise fail(f"no partnership with id {partnership}")
-        bound = await repo.partnership_for_chat(session, platform, channel)
-        if bound is not None:
-            raise fail(f"{platform}:{channel} is already bound to partnership {bound.id}")
-        session.add(ChannelBinding(partnership_id=partnership, platform=platform,
-                                   channel_ref=channel, created_at=datetime.now(UTC)))
-        return f"bound {platform}:{channel} to partnership {partnership}"
-
-    typer.echo(with_session(work))
-
-
-@app.command("bind-code")
-def bind_code(
-    partnership: Annotated[int, typer.Option(help="Partnership id.")],
-    hours: Annotated[int, typer.Option(min=1, max=24 * 30,
-                                       help="How long the code works.")] = 48,
-) -> None:
-    """Make a one-time code that binds a group to a partnership: `/koppel CODE` in the group.
-
-    The code is printed once and stored only as a hash; it works once, until it expires.
-    """
-
-    async def work(session: AsyncSession) -> str:
-        if await session.get(Partnership, partnership) is None:
-            raise fail(f"no partnership with id {partnership}")
-        return await binding.new_code(session, partnership, datetime.now(UTC),
-                                      timedelta(hours=hours))
-
-    code = with_session(work)
-    typer.echo(code)
-    typer.echo(f"send '/koppel {code}' in the group within {hours} hours; "
-               "the code works once", err=True)
-
-
-@member_app.command("import")
-def member_import(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
-                                         help="CSV with a header row.")],
-) -> None:
-    """Add or update members from a CSV file; nothing is imported if any row is wrong.
-
-    Columns: partnership, platform, user, name, school, level, role, language. `school` is
-    the school's name in that partnership, `level` one of board, management, teachers,
-    `role` one of member, leader, admin (default member), `language` nl or en.
-    """
-    try:
-        with file.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            rows = list(reader)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise fail(f"{file}: not a UTF-8 CSV file ({exc})") from exc
-    missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing or not rows:
-        raise fail(f"{file}: needs a header row with {', '.join(IMPORT_COLUMNS)} and at least "
-                    f"one member" + (f"; missing: {', '.join(missing)}" if missing else ""))
-    content = content_or_fail(Settings())
-
-    async def work(session: AsyncSession) -> int:
-        try:
-            return await import_members(session, content, rows, datetime.now(UTC))
-        except ImportProblems as exc:
-            raise fail("nothing imported:\n" + "\n".join(exc.problems)) from exc
-
-    typer.echo(f"imported {with_session(work)} members")
-
-
-class ImportProblems(Exception):
-    """Rows of a member import that are wrong; nothing was imported."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-async def import_members(session: AsyncSession, content: Content,
-                         rows: list[dict[str, Any]], now: datetime) -> int:
-    """Add or update members from CSV rows (line 2 is the first); all or nothing.
-
-    A changed school or level must not move a month that is over, so each partnership's
-    closed months are frozen first (bot.summary.frozen)."""
-    problems: list[str] = []
-    seen: dict[tuple[object, ...], int] = {}
-    members = []
-    for line, row in enumerate(rows, start=2):
-        member = await _member_from_row(session, line, row, problems, now)
-        key = (member.partnership_id, member.platform, member.user_ref)
-        if key in seen:
-            problems.append(f"line {line}: same person as line {seen[key]}")
-        seen[key] = line
-        members.append(member)
-    if problems:
-        raise ImportProblems(problems)
-    for partnership_id in sorted({member.partnership_id for member in members}):
-        found = await session.get(Partnership, partnership_id)
-        assert found is not None  # checked per row above
-        await freeze_closed_months(session, content, found, now)
-    for member in members:
-        await session.merge(member)
-    return len(members)
-
-
-async def _member_from_row(
-    session: AsyncSession, line: int, row: dict[str, Any], problems: list[str], now: datetime
-) -> Member:
-    def field(name: str, default: str = "") -> str:
-        return str(row.get(name) or default).strip()
-
-    member = Member(platform=field("platform"), user_ref=field("user"),
-                    display_name=field("name"), role=field("role", "member"),
-                    language=field("language", "nl"), level=field("level") or None,
-                    created_at=now, onboarded_at=now)
-    given_id = field("partnership")
-    partnership = (await session.get(Partnership, int(given_id))
-                   if given_id.isdigit() and int(given_id) <= MAX_ID else None)
-    if partnership is None:
-        problems.append(f"line {line}: no partnership {field('partnership')!r}")
-        return member
-    member.partnership_id = partnership.id
-    school = next((s for s in partnership.schools if s.name == field("school")), None)
-    checks = [
-        (bool(member.platform and member.user_ref), "platform and user are needed"),
-        (school is not None, f"no school {field('school')!r} in partnership {partnership.id}"),
-        (member.level in LEVEL_IDS, f"level must be one of {', '.join(LEVEL_IDS)}"),
-        (member.role in ROLES, f"role must be one of {', '.join(ROLES)}"),
-        (member.language in ("nl", "en"), "language must be nl or en"),
-    ]
-    problems.extend(f"line {line}: {message}" for ok, message in checks if not ok)
-    member.school_id = school.id if school else None
-    existing = await session.scalar(select(Member).where(
-        Member.partnership_id == partnership.id, Member.platform == member.platform,
-        Member.user_ref == member.user_ref))
-    if existing is not None:
-        member.id, member.created_at = existing.id, existing.created_at
-        member.onboarded_at = existing.onboarded_at or member.onboarded_at
-    return member
 
 
 @content_app.command("check")
@@ -408,6 +158,7 @@ def db_upgrade() -> None:
     typer.echo("database is up to date")
 
 
+register_partnerships(app)  # bind, bind-code
 register_reports(app)  # summary, plan
 register_privacy(app)  # export, erase, retention, leader
 

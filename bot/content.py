@@ -28,9 +28,6 @@ from pydantic import (
 
 from bot.domain import CONDITION_IDS, DOMAIN_IDS
 
-Lang = Literal["nl", "en"]
-LANGS: tuple[Lang, ...] = ("nl", "en")
-
 
 class ContentError(Exception):
     """A content file is missing, unreadable or breaks the schema; the message names where."""

@@ -1,7 +1,7 @@
 """The words of the domain, each defined once: the five conditions, the three levels of
 "het achtje", the boards with statements of their own, school types, holiday regions and
-the roles a member can have. Content files, the store, the dialogues and the command line
-all take them from here."""
+the roles a member can have, and the languages achtje speaks. Content files, the store, the
+dialogues and the command line all take them from here."""
 
 from __future__ import annotations
 
@@ -18,3 +18,6 @@ REGIONS: tuple[Region, ...] = ("noord", "midden", "zuid")  # the school holiday 
 MEMBER, LEADER, ADMIN = "member", "leader", "admin"
 ROLES = (MEMBER, LEADER, ADMIN)
 LEADER_ROLES = frozenset({LEADER, ADMIN})  # project leaders and operators
+
+Lang = Literal["nl", "en"]
+LANGS: tuple[Lang, ...] = ("nl", "en")  # Dutch first: the default

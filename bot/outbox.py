@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import (
@@ -128,3 +129,19 @@ async def enqueue(session: AsyncSession, envelopes: Sequence[Envelope], now: dat
         if (await session.execute(statement)).first() is not None:
             added += 1
     return added
+
+
+async def take_back(session: AsyncSession, kind: str, partnership_id: int,
+                    recipient: str) -> bool:
+    """Whether the message queued under this key did not reach its chat. One still waiting
+    is taken back (expired), so it cannot arrive after what replaces it; a failed or expired
+    one never arrived. One being sent, sent, or perhaps sent counts as seen."""
+    where = (OutboxMessage.kind == kind, OutboxMessage.partnership_id == partnership_id,
+             OutboxMessage.recipient == recipient)
+    taken_back = await session.execute(
+        update(OutboxMessage).where(*where, OutboxMessage.status == "pending")
+        .values(status="expired", last_error="taken back: replaced by the closing post"))
+    if getattr(taken_back, "rowcount", 0):
+        return True
+    status = await session.scalar(select(OutboxMessage.status).where(*where))
+    return status in (None, "failed", "expired")

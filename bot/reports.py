@@ -22,6 +22,7 @@ from bot.commandline import (
     with_session,
 )
 from bot.content import ContentError
+from bot.domain import LANGS
 from bot.flows.instruments import matrix as impact_matrix
 from bot.months import shift_month
 from bot.settings import Settings
@@ -69,8 +70,8 @@ def summary(
     wanted = iso_month(month) if month else None
     if month and wanted is None:
         raise fail(f"--month must look like 2026-11 (from 2000 on), not {month!r}")
-    if lang not in (None, "nl", "en"):
-        raise fail("--lang must be nl or en")
+    if lang is not None and lang not in LANGS:
+        raise fail(f"--lang must be {' or '.join(LANGS)}")
     if short and as_format in (Format.json, Format.png):
         raise fail("--short is for --format text or html")
     if as_format is Format.png and output is None and sys.stdout.isatty():
@@ -127,8 +128,8 @@ def plan(
 ) -> None:
     """Print a partnership's plan from the impact matrix as Markdown."""
     content = content_or_fail(Settings())
-    if lang not in (None, "nl", "en"):
-        raise fail("--lang must be nl or en")
+    if lang is not None and lang not in LANGS:
+        raise fail(f"--lang must be {' or '.join(LANGS)}")
 
     async def work(session: AsyncSession) -> str:
         found = await partnership_or_fail(session, partnership)

@@ -27,7 +27,7 @@ from bot.content import Content
 from bot.domain import LEADER
 from bot.messages import Invitation, Reply, Text
 from bot.months import shift_month
-from bot.nudges.followup import plan_followups
+from bot.nudges.followup_plan import plan_followups
 from bot.nudges.planner import PlannedMessage, plan_nudge_round
 from bot.outbox import Envelope, enqueue
 from bot.schedule.holidays import HolidayCalendar

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.memory import MemoryChat
-from bot.cli import import_members
 from bot.content import Content
 from bot.engine import Engine
 from bot.messages import Reply, Text
+from bot.partnerships_cli import import_members
 from bot.privacy import apply_retention
 from bot.store.models import Member, Partnership
 from bot.store.privacy import RetentionSettings

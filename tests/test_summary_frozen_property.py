@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.memory import MemoryChat
-from bot.cli import import_members
 from bot.content import Content
 from bot.domain import LEVEL_IDS
 from bot.engine import Engine
 from bot.months import shift_month
+from bot.partnerships_cli import import_members
 from bot.privacy import apply_retention
 from bot.store.models import Member, Partnership
 from bot.store.privacy import RetentionSettings

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-
 from bot.domain import MEMBER
 from bot.flows.binding import START_ACTION
 from bot.flows.instruments.common import first_word
@@ -43,9 +41,7 @@ async def command(turn: Turn, arg: str) -> list[Reply]:
     The engine lets only project leaders get here (`roles.LEADER_COMMANDS`)."""
     if first_word(arg) in INVITE_WORDS:
         return invite(turn)
-    everyone = list(await turn.session.scalars(
-        select(Member).where(Member.partnership_id == turn.partnership.id)
-        .order_by(Member.display_name, Member.id)))
+    everyone = await repo.members_by_name(turn.session, turn.partnership.id)
     found = [m for m in everyone if arg.casefold() in _name(m).casefold()]
     if not found:
         return [turn.say("members_none_found", query=arg)]

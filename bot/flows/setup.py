@@ -15,16 +15,15 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
-from bot.domain import LEADER, REGIONS, SCHOOL_TYPES
+from bot.domain import LANGS, REGIONS, SCHOOL_TYPES
 from bot.flows.binding import START_ACTION
 from bot.flows.turn import Turn, clean_text, match_option
 from bot.messages import Choice, FreeText, Incoming, Invitation, Option, Reply, Text
 from bot.store import binding, repo
-from bot.store.models import Member, Partnership, School
+from bot.store import setup as store
 from bot.store.setup import SetupDraft
 
 logger = logging.getLogger(__name__)
@@ -66,13 +65,8 @@ async def handle(session: AsyncSession, content: Content, now: datetime,
         return _public(Text(text=content.text("setup_already_bound", lang,
                                               partnership=bound.name)))
     if command_name in NAMES:
-        if draft is not None:
-            await session.delete(draft)
-            await session.flush()
-        draft = SetupDraft(platform=incoming.platform, chat_ref=incoming.chat[:100],
-                           user_ref=incoming.user[:100], data={"step": "name", "schools": []},
-                           updated_at=now)
-        session.add(draft)
+        await store.new_draft(session, incoming.platform, incoming.chat, incoming.user, now,
+                              replacing=draft)
         return _public(Text(text=content.text("setup_intro", lang)),
                        FreeText(prompt=content.text("setup_ask_name", lang)))
     if draft is None:
@@ -187,36 +181,29 @@ class _Wizard:
 
     async def _on_language(self) -> list[Reply]:
         language = self.chosen()
-        if language not in ("nl", "en"):
+        if language not in LANGS:
             return [Text(text=self.t("setup_pick_button"))]
         self.lang = language
         return await self._create(language)
 
     async def _create(self, language: str) -> list[Reply]:
         data, incoming = self.data, self.incoming
-        partnership = Partnership(
-            name=data["name"], sector=data.get("sector", ""), region=data["region"],
-            language=language, created_at=self.now,
-            schools=[School(name=name, type=kind) for name, kind in data["schools"]])
-        self.session.add(partnership)
-        await self.session.flush()
+        partnership = await store.create_partnership(
+            self.session, data["name"], data.get("sector", ""), data["region"], language,
+            data["schools"], self.now)
         await self.session.delete(self.draft)
         if not await binding.bind_chat(self.session, partnership.id, incoming.platform,
                                        incoming.chat, self.now):
             # Someone else's `setup` or `koppel` bound this chat a moment ago.
-            await self.session.execute(delete(Partnership).where(
-                Partnership.id == partnership.id))  # its schools go with it
+            await store.drop_partnership(self.session, partnership.id)
             other = await repo.partnership_for_chat(self.session, incoming.platform,
                                                     incoming.chat)
             logger.info("setup in %s chat %s lost to partnership %s", incoming.platform,
                         incoming.chat, other.id if other else None)
             return [Text(text=self.t("setup_already_bound",
                                      partnership=other.name if other else ""))]
-        self.session.add(Member(
-            partnership_id=partnership.id, platform=incoming.platform,
-            user_ref=incoming.user[:100],
-            display_name=clean_text(incoming.display_name, limit=200)[0], role=LEADER,
-            language=language, created_at=self.now))
+        store.add_leader(self.session, partnership.id, incoming.platform, incoming.user,
+                         clean_text(incoming.display_name, limit=200)[0], language, self.now)
         logger.info("partnership %s set up in %s chat %s", partnership.id, incoming.platform,
                     incoming.chat)
         schools = ", ".join(f"{name} ({kind})" for name, kind in data["schools"])
@@ -226,8 +213,7 @@ class _Wizard:
 
 
 async def _draft(session: AsyncSession, incoming: Incoming) -> SetupDraft | None:
-    return await session.get(SetupDraft, (incoming.platform, incoming.chat[:100],
-                                          incoming.user[:100]))
+    return await store.draft(session, incoming.platform, incoming.chat, incoming.user)
 
 
 def _public(*replies: Reply) -> list[Reply]:

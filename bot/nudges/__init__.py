@@ -14,7 +14,7 @@ The pairing itself is pure (`pairing.pair_members`); the koffie command and the 
 answers are wired into `bot/engine.py`.
 """
 
-from bot.nudges.followup import plan_followups
+from bot.nudges.followup_plan import plan_followups
 from bot.nudges.planner import PlannedMessage, compose_round, plan_nudge_round
 from bot.nudges.stats import NudgeStats, nudge_stats
 

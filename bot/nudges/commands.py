@@ -10,7 +10,6 @@ from bot.flows.turn import Turn
 from bot.messages import Option, Reply
 from bot.nudges import records
 from bot.store import repo
-from bot.store.nudges import NudgeOptOut
 
 _OFF = {"uit", "off", "stop", "nee", "no"}
 _ON = {"aan", "on", "start", "ja", "yes", "weer"}
@@ -23,7 +22,7 @@ async def coffee(turn: Turn, arg: str) -> list[Reply]:
         return await set_opt_out(turn, True)
     if word in _ON:
         return await set_opt_out(turn, False)
-    out = await turn.session.get(NudgeOptOut, turn.member.id) is not None
+    out = await records.is_opted_out(turn.session, turn.member.id)
     replies: list[Reply] = [turn.say("coffee_usage")] if word else []
     if out:
         option = Option(turn.t("coffee_turn_on"), "cmd:koffie aan")
@@ -39,13 +38,9 @@ async def set_opt_out(turn: Turn, out: bool) -> list[Reply]:
     if state is not None and any(str(value).startswith("cmd:koffie")
                                  for _label, value in state.data.get("options", [])):
         await repo.clear_conversation(turn.session, turn.member.id)
-    row = await turn.session.get(NudgeOptOut, turn.member.id)
+    await records.set_opted_out(turn.session, turn.member.id, out, turn.now)
     if out:
-        if row is None:
-            turn.session.add(NudgeOptOut(member_id=turn.member.id, opted_out_at=turn.now))
         return [turn.say("coffee_off")]
-    if row is not None:
-        await turn.session.delete(row)
     replies: list[Reply] = [turn.say("coffee_on")]
     settings = await records.settings_for(turn.session, turn.partnership.id, turn.now)
     if not settings.enabled:

@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.models import ChannelBinding, Member
+from bot.store.models import ChannelBinding, Member, Partnership
 from bot.store.nudges import (
     NudgeAnswer,
     NudgeGroup,
@@ -172,3 +172,73 @@ async def change_settings(session: AsyncSession, partnership_id: int, now: datet
             setattr(settings, name, value)
     settings.updated_at = now
     return settings
+
+
+async def is_opted_out(session: AsyncSession, member_id: int) -> bool:
+    return await session.get(NudgeOptOut, member_id) is not None
+
+
+async def set_opted_out(session: AsyncSession, member_id: int, out: bool,
+                        now: datetime) -> None:
+    """Opt the member out of nudges (from now) or back in; nothing when already so."""
+    row = await session.get(NudgeOptOut, member_id)
+    if out:
+        if row is None:
+            session.add(NudgeOptOut(member_id=member_id, opted_out_at=now))
+    elif row is not None:
+        await session.delete(row)
+
+
+async def group_membership(session: AsyncSession, group_id: int,
+                           member_id: int) -> NudgeGroupMember | None:
+    return await session.get(NudgeGroupMember, (group_id, member_id))
+
+
+async def answer_of(session: AsyncSession, group_id: int, member_id: int) -> NudgeAnswer | None:
+    return await session.get(NudgeAnswer, (group_id, member_id))
+
+
+def _enabled(partnership_id: int | None) -> list[ColumnElement[bool]]:
+    """Conditions: nudges not switched off (no settings row means on), this partnership."""
+    conditions: list[ColumnElement[bool]] = [
+        or_(NudgeSettings.enabled.is_(None), NudgeSettings.enabled)
+    ]
+    if partnership_id is not None:
+        conditions.append(NudgeRound.partnership_id == partnership_id)
+    return conditions
+
+
+async def groups_to_ask(session: AsyncSession, planned_before: datetime,
+                        planned_after: datetime, partnership_id: int | None,
+                        ) -> list[tuple[NudgeGroup, Partnership]]:
+    """Groups not asked "did you meet?" yet, of rounds planned in the window, with nudges
+    on (of one partnership, or all), by group id."""
+    rows = (await session.execute(
+        select(NudgeGroup, Partnership)
+        .join(NudgeRound, NudgeRound.id == NudgeGroup.round_id)
+        .join(Partnership, Partnership.id == NudgeRound.partnership_id)
+        .outerjoin(NudgeSettings, NudgeSettings.partnership_id == Partnership.id)
+        .where(NudgeGroup.followup_sent_at.is_(None),
+               NudgeRound.planned_at <= planned_before,
+               NudgeRound.planned_at > planned_after, *_enabled(partnership_id))
+        .order_by(NudgeGroup.id)
+    )).all()
+    return [(group, partnership) for group, partnership in rows]
+
+
+async def planned_to_remind(session: AsyncSession, answered_before: datetime,
+                            answered_after: datetime, partnership_id: int | None,
+                            ) -> list[tuple[NudgeAnswer, Partnership]]:
+    """"Planned" answers not reminded yet, given in the window, with nudges on."""
+    rows = (await session.execute(
+        select(NudgeAnswer, Partnership)
+        .join(NudgeGroup, NudgeGroup.id == NudgeAnswer.group_id)
+        .join(NudgeRound, NudgeRound.id == NudgeGroup.round_id)
+        .join(Partnership, Partnership.id == NudgeRound.partnership_id)
+        .outerjoin(NudgeSettings, NudgeSettings.partnership_id == Partnership.id)
+        .where(NudgeAnswer.answer == "planned", NudgeAnswer.reminder_sent_at.is_(None),
+               NudgeAnswer.answered_at <= answered_before,
+               NudgeAnswer.answered_at > answered_after, *_enabled(partnership_id))
+        .order_by(NudgeAnswer.group_id, NudgeAnswer.member_id)
+    )).all()
+    return [(answer, partnership) for answer, partnership in rows]

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from bot.flows.turn import Turn
 from bot.messages import Option, Reply, Text
 from bot.privacy.data import erase_member, export_json, export_member, split_text
 from bot.store import repo
 from bot.store.models import Member
-from bot.store.privacy import ANSWER_MONTHS, OPEN_TEXT_MONTHS, RetentionSettings
+from bot.store.privacy import retention_terms
 from bot.summary.frozen import freeze_before_change
 
 if TYPE_CHECKING:
@@ -31,13 +29,8 @@ CHUNK = 2800  # below Slack's 3,000-character text limit, with room for the plat
 
 
 async def command(turn: Turn, _arg: str) -> list[Reply]:
-    terms = await turn.session.scalar(select(RetentionSettings).where(
-        RetentionSettings.partnership_id == turn.partnership.id))
-    overview = turn.t(
-        "privacy_overview",
-        answer_months=terms.answer_months if terms else ANSWER_MONTHS,
-        text_months=terms.open_text_months if terms else OPEN_TEXT_MONTHS,
-    )
+    answer_months, text_months = await retention_terms(turn.session, turn.partnership.id)
+    overview = turn.t("privacy_overview", answer_months=answer_months, text_months=text_months)
     return [await turn.ask(overview, [
         Option(turn.t("privacy_export_button"), f"{PREFIX}:{EXPORT}"),
         Option(turn.t("privacy_erase_button"), f"{PREFIX}:{ERASE}"),

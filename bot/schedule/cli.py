@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commandline import fail
 from bot.content import Content, ContentError, load_content
+from bot.domain import LANGS
 from bot.schedule.holidays import HolidayCalendar, HolidayError, load_holidays
 from bot.schedule.preview import preview, render_preview
 from bot.schedule.rules import REGULAR_KINDS, Changes, ScheduleError, configure
@@ -90,8 +91,8 @@ def preview_command(
     = None,
 ) -> None:
     """Print what goes out when, in local time, with the reason for each skip or move."""
-    if lang not in (None, "nl", "en"):
-        raise fail("--lang must be nl or en")
+    if lang is not None and lang not in LANGS:
+        raise fail(f"--lang must be {' or '.join(LANGS)}")
     now = datetime.now(UTC)
 
     async def work(session: AsyncSession, content: Content, holidays: HolidayCalendar) -> str:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer
+from sqlalchemy import ForeignKey, Integer, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.store.models import Base
@@ -29,3 +30,12 @@ class RetentionSettings(Base):
     answer_months: Mapped[int] = mapped_column(Integer, default=ANSWER_MONTHS)
     open_text_months: Mapped[int] = mapped_column(Integer, default=OPEN_TEXT_MONTHS)
     updated_at: Mapped[datetime]
+
+
+async def retention_terms(session: AsyncSession, partnership_id: int) -> tuple[int, int]:
+    """The partnership's (answer months, open-text months): its own terms or the defaults."""
+    terms = await session.scalar(select(RetentionSettings).where(
+        RetentionSettings.partnership_id == partnership_id))
+    if terms is None:
+        return ANSWER_MONTHS, OPEN_TEXT_MONTHS
+    return terms.answer_months, terms.open_text_months

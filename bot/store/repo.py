@@ -229,3 +229,11 @@ async def eligible_members(session: AsyncSession, partnership_id: int, today: da
         query = query.where(Member.role == role)
     return list(await session.scalars(query))
 
+
+
+async def members_by_name(session: AsyncSession, partnership_id: int) -> list[Member]:
+    """Everyone in the partnership, by display name (then id)."""
+    rows = await session.scalars(
+        select(Member).where(Member.partnership_id == partnership_id)
+        .order_by(Member.display_name, Member.id))
+    return list(rows)

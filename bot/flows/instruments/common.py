@@ -7,16 +7,13 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import TypeVar
 
-from sqlalchemy import select, update
-
 from bot.flows.roles import is_leader
 from bot.flows.turn import Turn
 from bot.messages import Option, Reply, Text
-from bot.outbox import Envelope, enqueue
+from bot.outbox import Envelope, enqueue, take_back
 from bot.store import instruments as store
 from bot.store import repo
 from bot.store.models import Member
-from bot.store.schedule import OutboxMessage
 from bot.summary.model import MIN_GROUP_SIZE
 
 # Numbers are shown for groups of at least this many people, open texts from five.
@@ -77,16 +74,7 @@ async def never_seen(turn: Turn, key: str) -> bool:
     """Whether the post queued under `key` did not reach the team's chat. One still waiting
     is taken back, so it cannot arrive after what replaces it; a failed or expired one never
     arrived. One being sent, sent, or perhaps sent counts as seen."""
-    where = (OutboxMessage.kind == OUTBOX_KIND,
-             OutboxMessage.partnership_id == turn.partnership.id,
-             OutboxMessage.recipient == key)
-    taken_back = await turn.session.execute(
-        update(OutboxMessage).where(*where, OutboxMessage.status == "pending")
-        .values(status="expired", last_error="taken back: replaced by the closing post"))
-    if getattr(taken_back, "rowcount", 0):
-        return True
-    status = await turn.session.scalar(select(OutboxMessage.status).where(*where))
-    return status in (None, "failed", "expired")
+    return await take_back(turn.session, OUTBOX_KIND, turn.partnership.id, key)
 
 
 def first_word(arg: str) -> str:
