@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import rounds
+from bot import registry, rounds
 from bot.flows.turn import Turn, clean_text
 from bot.messages import FreeText, Noted, Option, Reply, Scale
 from bot.store import repo
@@ -18,6 +19,12 @@ logger = logging.getLogger(__name__)
 LOW_SCORES = (1, 2)
 _DONT_KNOW = {"?", "dk", "weet niet", "weet ik niet", "dont know", "don't know", "no idea"}
 _SKIP = {"-", "skip", "overslaan", "sla over", "pass"}
+_VALUES = ("1", "2", "3", "4", "5", "dk", "skip")
+
+
+@registry.command("checkin", "check-in", help=True, menu=True, order=3)
+async def checkin(turn: Turn, _arg: str) -> list[Reply]:
+    return await start(turn)
 
 
 async def start(turn: Turn) -> list[Reply]:
@@ -76,6 +83,23 @@ def parse_typed_answer(text: str) -> str | None:
     return None
 
 
+@registry.action("s")  # s:<round id>:<statement id>:<1-5|dk|skip>
+async def act_answer(turn: Turn, parts: list[str]) -> list[Reply]:
+    round_id, statement_id, value = int(parts[0]), parts[1], parts[2]
+    if value not in _VALUES:
+        raise ValueError(value)
+    return await answer(turn, round_id, statement_id, value)
+
+
+@registry.text_flow("checkin", sentences=False)
+async def typed_answer(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
+    """A score typed for the statement asked: a command word is a command here."""
+    value = parse_typed_answer(text)
+    if value is None:
+        return [turn.say("checkin_typed_help")]
+    return await answer(turn, data["round_id"], data["statement_id"], value)
+
+
 async def answer(turn: Turn, round_id: int, statement_id: str, value: str) -> list[Reply]:
     """Store one answer (new or changed) and move on: follow-up, next statement or done."""
     round_ = await turn.session.get(CheckInRound, round_id)
@@ -121,6 +145,17 @@ async def _ask_followup(turn: Turn, round_: CheckInRound, statement_id: str) -> 
     )
 
 
+@registry.action("f")  # f:<round id>:<statement id>:skip, the follow-up's skip button
+async def act_followup_skip(turn: Turn, parts: list[str]) -> list[Reply]:
+    return await followup(turn, int(parts[0]), parts[1], None)
+
+
+@registry.text_flow("followup")
+async def typed_followup(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
+    comment = None if parse_typed_answer(text) == "skip" else text
+    return await followup(turn, data["round_id"], data["statement_id"], comment)
+
+
 async def followup(turn: Turn, round_id: int, statement_id: str, text: str | None) -> list[Reply]:
     """Keep the "what would help?" text (or nothing, when skipped) and go on.
 
@@ -142,6 +177,11 @@ async def followup(turn: Turn, round_id: int, statement_id: str, text: str | Non
         ):
             replies.append(turn.say("followup_shortened" if shortened else "followup_thanks"))
     return replies + await next_statement(turn, round_)
+
+
+@registry.action("change")  # change:<round id>:<statement id>
+async def act_change(turn: Turn, parts: list[str]) -> list[Reply]:
+    return await change(turn, int(parts[0]), parts[1])
 
 
 async def change(turn: Turn, round_id: int, statement_id: str) -> list[Reply]:

@@ -17,6 +17,7 @@ import logging
 
 from sqlalchemy import select
 
+from bot import registry
 from bot.domain import MEMBER
 from bot.flows.binding import START_ACTION
 from bot.flows.instruments.common import first_word
@@ -37,10 +38,11 @@ MAX_OPTIONS = 25  # buttons to remove someone; more are found by typing part of 
 CHUNK = 2800
 
 
+@registry.command(*NAMES, leaders=True, help=True, order=3)
 async def command(turn: Turn, arg: str) -> list[Reply]:
     """`leden` lists everyone with buttons to remove a member; `leden anna` only those with
     "anna" in their name; `leden uitnodigen` posts an invitation in the group.
-    The engine lets only project leaders get here (`roles.LEADER_COMMANDS`)."""
+    The engine lets only project leaders get here (`leaders=True`)."""
     if first_word(arg) in INVITE_WORDS:
         return invite(turn)
     everyone = list(await turn.session.scalars(
@@ -70,7 +72,8 @@ def invite(turn: Turn) -> list[Reply]:
                        button=turn.t("bind_start_button"), action=START_ACTION, public=True)]
 
 
-async def act(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
+@registry.action(PREFIX)  # lm:<member id>[:yes|no] a leader removes a member
+async def act(turn: Turn, parts: list[str]) -> list[Reply]:
     """`lm:<id>` asks to confirm; `lm:<id>:yes` removes, only right after that question."""
     if not is_leader(turn.member):
         return leaders_only(turn)

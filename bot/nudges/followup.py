@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import registry
 from bot.content import Content
 from bot.flows.turn import Turn
 from bot.messages import Choice, Option, Reply
@@ -142,7 +143,8 @@ async def _question(session: AsyncSession, content: Content, kind: str,
                           member_id=member.id)
 
 
-async def on_answer(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
+@registry.action("nm")  # nm:<nudge group id>:<m|p|n> (met, planned, not yet)
+async def on_answer(turn: Turn, parts: list[str]) -> list[Reply]:
     """The engine's handler for `nm:<group id>:<m|p|n>`; malformed values raise ValueError."""
     group_id, code = int(parts[0]), parts[1]
     if code not in ANSWERS:

@@ -10,10 +10,9 @@ the operator (`achtje find-member`, `achtje erase`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy import select
 
+from bot import registry
 from bot.flows.turn import Turn
 from bot.messages import Option, Reply, Text
 from bot.privacy.data import erase_member, export_json, export_member, split_text
@@ -22,14 +21,12 @@ from bot.store.models import Member
 from bot.store.privacy import ANSWER_MONTHS, OPEN_TEXT_MONTHS, RetentionSettings
 from bot.summary.frozen import freeze_before_change
 
-if TYPE_CHECKING:
-    from bot.engine import Engine
-
 PREFIX = "avg"
 EXPORT, ERASE, ERASE_YES, ERASE_NO = "export", "erase", "erase_yes", "erase_no"
 CHUNK = 2800  # below Slack's 3,000-character text limit, with room for the platform
 
 
+@registry.command("privacy", before_onboarding=True, help=True, menu=True, order=9)
 async def command(turn: Turn, _arg: str) -> list[Reply]:
     terms = await turn.session.scalar(select(RetentionSettings).where(
         RetentionSettings.partnership_id == turn.partnership.id))
@@ -44,7 +41,8 @@ async def command(turn: Turn, _arg: str) -> list[Reply]:
     ])]
 
 
-async def act(_engine: Engine, turn: Turn, parts: list[str]) -> list[Reply]:
+@registry.action(PREFIX, onboarding=True)  # avg:export|erase|erase_yes|erase_no, always oneself
+async def act(turn: Turn, parts: list[str]) -> list[Reply]:
     what = parts[0]
     if what == EXPORT:
         await repo.clear_conversation(turn.session, turn.member.id)
