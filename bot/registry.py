@@ -104,9 +104,9 @@ def command(
         declared = Command(names, handler, leaders, leader_words, before_onboarding,
                            greeting, help, menu, order)
         for name in names:
-            if name in _COMMANDS or name != name.lower() or " " in name:
+            if name in _COMMANDS or name != name.lower() or not name or " " in name:
                 raise ValueError(f"command name {name!r} declared twice or not one word")
-            _COMMANDS[name] = declared
+        _COMMANDS.update(dict.fromkeys(names, declared))
         return handler
 
     return declare
