@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import features, registry
 from bot.content import Content
 from bot.flows import binding, onboarding, roles, setup
-from bot.flows.turn import MAX_LINE, Said, Turn, clean_text, match_option
+from bot.flows.state import Choosing, Resume
+from bot.flows.turn import MAX_LINE, Said, Turn, clean_text
 from bot.messages import Incoming, Noted, Outcome, Reply, Text
 from bot.store import repo
 from bot.store.models import MAX_ID, Member, Partnership
@@ -167,7 +168,8 @@ class Engine:
         declared = registry.find(name) if name is not None else None
         if declared is not None:
             if not onboarded and not declared.before_onboarding:
-                return await onboarding.start(turn, None if declared.greeting else {"text": text})
+                waiting = None if declared.greeting else Resume(text=text)
+                return await onboarding.start(turn, waiting)
             if declared.leaders and not roles.is_leader(turn.member):
                 return roles.leaders_only(turn)
             return await declared.handler(turn, said.arg)
@@ -177,10 +179,12 @@ class Engine:
             return [turn.say("unknown")]
         if flow is not None:
             return await flow.handler(turn, state.data, text)
-        value = match_option(text, state.data.get("options", []))
+        choosing = Choosing.of(state)
+        value = choosing.match(text) if choosing is not None else None
         if value is None:
             if not onboarded:
-                return [await onboarding.next_question(turn, state.data.get("resume"))]
+                resume = choosing.resume if choosing is not None else None
+                return [await onboarding.next_question(turn, resume)]
             return [turn.say("unknown")]
         return await self.on_action(turn, value)
 
@@ -193,9 +197,9 @@ class Engine:
             logger.warning("ignoring an unknown action or one beyond our ids: %r", value)
             return [turn.say("stale_button")]
         if turn.member.onboarded_at is None and not (declared and declared.onboarding):
-            if await onboarding.just_asked(turn, {"action": value}):
+            if await onboarding.just_asked(turn, Resume(action=value)):
                 return [Noted()]  # a double click: the sign-up question was just asked
-            return await onboarding.start(turn, {"action": value})
+            return await onboarding.start(turn, Resume(action=value))
         try:
             if declared is None:
                 return await self.on_text(turn, parts[0])

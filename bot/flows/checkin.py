@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import registry, rounds
+from bot.flows.state import CHECKIN, FOLLOWUP, Statement
 from bot.flows.turn import Turn, clean_text
 from bot.messages import FreeText, Noted, Option, Reply, Scale
 from bot.store import repo
@@ -56,10 +57,8 @@ async def next_statement(turn: Turn, round_: CheckInRound) -> list[Reply]:
 
 
 async def ask_statement(turn: Turn, round_: CheckInRound, statement_id: str) -> Scale:
-    await repo.set_conversation(
-        turn.session, turn.member.id, "checkin",
-        {"round_id": round_.id, "statement_id": statement_id}, turn.now,
-    )
+    await repo.set_conversation(turn.session, turn.member.id, CHECKIN,
+                                Statement(round_.id, statement_id).to_json(), turn.now)
     return rounds.statement_scale(turn.content, turn.lang, round_, statement_id)
 
 
@@ -91,13 +90,14 @@ async def act_answer(turn: Turn, parts: list[str]) -> list[Reply]:
     return await answer(turn, round_id, statement_id, value)
 
 
-@registry.text_flow("checkin", sentences=False)
+@registry.text_flow(CHECKIN, sentences=False)
 async def typed_answer(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     """A score typed for the statement asked: a command word is a command here."""
     value = parse_typed_answer(text)
     if value is None:
         return [turn.say("checkin_typed_help")]
-    return await answer(turn, data["round_id"], data["statement_id"], value)
+    asked = _statement(data)
+    return await answer(turn, asked.round_id, asked.statement_id, value)
 
 
 async def answer(turn: Turn, round_id: int, statement_id: str, value: str) -> list[Reply]:
@@ -117,7 +117,7 @@ async def answer(turn: Turn, round_id: int, statement_id: str, value: str) -> li
     else:
         status, score = "scored", int(value)
     given = (await repo.answers(turn.session, round_.id, turn.member.id)).get(statement_id)
-    if given is not None and not await _asking(turn, "checkin", round_.id, statement_id):
+    if given is not None and not await _asking(turn, CHECKIN, round_.id, statement_id):
         # Answered before, and the conversation has moved on: a second tap, another
         # button of the same question, or a stale copy. The last choice stands; the next
         # question was asked already.
@@ -135,10 +135,8 @@ async def answer(turn: Turn, round_id: int, statement_id: str, value: str) -> li
 async def _ask_followup(turn: Turn, round_: CheckInRound, statement_id: str) -> FreeText:
     """The statement's own follow-up: what would help, on exactly what was scored low."""
     question = turn.content.statement(statement_id).followup.get(turn.lang)
-    await repo.set_conversation(
-        turn.session, turn.member.id, "followup",
-        {"round_id": round_.id, "statement_id": statement_id}, turn.now,
-    )
+    await repo.set_conversation(turn.session, turn.member.id, FOLLOWUP,
+                                Statement(round_.id, statement_id).to_json(), turn.now)
     return FreeText(
         prompt=turn.t("followup_prompt", question=question),
         skip=Option(turn.t("followup_skip"), f"f:{round_.id}:{statement_id}:skip"),
@@ -150,10 +148,18 @@ async def act_followup_skip(turn: Turn, parts: list[str]) -> list[Reply]:
     return await followup(turn, int(parts[0]), parts[1], None)
 
 
-@registry.text_flow("followup")
+@registry.text_flow(FOLLOWUP)
 async def typed_followup(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     comment = None if parse_typed_answer(text) == "skip" else text
-    return await followup(turn, data["round_id"], data["statement_id"], comment)
+    asked = _statement(data)
+    return await followup(turn, asked.round_id, asked.statement_id, comment)
+
+
+def _statement(data: dict[str, Any]) -> Statement:
+    asked = Statement.of(data)
+    if asked is None:
+        raise ValueError(f"no statement in {data!r}")
+    return asked
 
 
 async def followup(turn: Turn, round_id: int, statement_id: str, text: str | None) -> list[Reply]:
@@ -164,7 +170,7 @@ async def followup(turn: Turn, round_id: int, statement_id: str, text: str | Non
     round_ = await turn.session.get(CheckInRound, round_id)
     if round_ is None or round_.partnership_id != turn.partnership.id:
         return [turn.say("stale_button")]
-    if not await _asking(turn, "followup", round_.id, statement_id):
+    if not await _asking(turn, FOLLOWUP, round_.id, statement_id):
         return [Noted()]  # this follow-up was answered or skipped already
     if turn.now >= round_.closes_at:
         await repo.clear_conversation(turn.session, turn.member.id)
@@ -194,7 +200,7 @@ async def change(turn: Turn, round_id: int, statement_id: str) -> list[Reply]:
         return [turn.say("stale_button")]
     if not round_.opens_at <= turn.now < round_.closes_at:
         return [turn.say("round_closed")]
-    if await _asking(turn, "checkin", round_.id, statement_id):
+    if await _asking(turn, CHECKIN, round_.id, statement_id):
         return [Noted()]  # pressed twice: the statement is asked already
     return [await ask_statement(turn, round_, statement_id)]
 
@@ -203,8 +209,7 @@ async def _asking(turn: Turn, flow: str, round_id: int, statement_id: str) -> bo
     """Whether the member's open question is this statement (or its follow-up)."""
     state = await repo.conversation(turn.session, turn.member.id)
     return (state is not None and state.flow == flow
-            and state.data.get("round_id") == round_id
-            and state.data.get("statement_id") == statement_id)
+            and Statement.of(state.data) == Statement(round_id, statement_id))
 
 
 async def _offer_change(turn: Turn, round_: CheckInRound) -> Reply:

@@ -22,6 +22,7 @@ from bot.domain import MEMBER
 from bot.flows.binding import START_ACTION
 from bot.flows.instruments.common import first_word
 from bot.flows.roles import is_leader, leaders_only
+from bot.flows.state import Choosing
 from bot.flows.turn import Turn
 from bot.messages import Invitation, Option, Reply, Text
 from bot.privacy.data import erase_member, split_text
@@ -94,9 +95,8 @@ async def act(turn: Turn, parts: list[str]) -> list[Reply]:
                 Option(turn.t("members_confirm_no"), f"{PREFIX}:{target.id}:no")])]
     if how != "yes":
         raise ValueError(how)
-    state = await repo.conversation(turn.session, turn.member.id)
-    offered = [value for _, value in (state.data.get("options", []) if state else [])]
-    if f"{PREFIX}:{target.id}:yes" not in offered:  # an old or hand-typed value
+    asked = Choosing.of(await repo.conversation(turn.session, turn.member.id))
+    if asked is None or not asked.offers(f"{PREFIX}:{target.id}:yes"):  # old or hand-typed
         return [turn.say("members_stale")]
     done = turn.say("members_removed", name=name)
     await repo.clear_conversation(turn.session, turn.member.id)

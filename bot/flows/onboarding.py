@@ -7,10 +7,10 @@ through the questions and replayed once they are done.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from bot import registry
 from bot.domain import LEVEL_IDS
+from bot.flows.state import Choosing, Resume
 from bot.flows.turn import Turn
 from bot.messages import Noted, Option, Reply
 from bot.store import repo
@@ -20,14 +20,14 @@ from bot.store import repo
 REPEAT_WINDOW = timedelta(seconds=30)
 
 
-async def start(turn: Turn, resume: dict[str, Any] | None) -> list[Reply]:
+async def start(turn: Turn, resume: Resume | None) -> list[Reply]:
     """Welcome the member and ask the first thing we do not know yet."""
     welcome = turn.say("welcome", partnership=turn.partnership.name)
     return [welcome, await next_question(turn, resume)]
 
 
-async def next_question(turn: Turn, resume: dict[str, Any] | None) -> Reply:
-    keep = {"resume": resume} if resume else {}
+async def next_question(turn: Turn, resume: Resume | None) -> Reply:
+    keep = {"resume": resume.to_json()} if resume else {}
     member = turn.member
     if member.school_id is None and turn.partnership.schools:
         options = [Option(s.name, f"school:{s.id}") for s in turn.partnership.schools]
@@ -48,11 +48,12 @@ def set_language(turn: Turn, lang: str) -> list[Reply]:
     return [turn.say("language_set")]
 
 
-async def just_asked(turn: Turn, resume: dict[str, Any]) -> bool:
+async def just_asked(turn: Turn, resume: Resume) -> bool:
     """Whether this very press started the sign-up questions moments ago: a channel's
     button clicked twice by a newcomer (each click its own event there)."""
     state = await repo.conversation(turn.session, turn.member.id)
-    return (state is not None and state.data.get("resume") == resume
+    choosing = Choosing.of(state)
+    return (state is not None and choosing is not None and choosing.resume == resume
             and turn.now - state.updated_at < REPEAT_WINDOW)
 
 
@@ -92,23 +93,20 @@ async def act_language(turn: Turn, parts: list[str]) -> list[Reply]:
         return set_language(turn, parts[0])
     turn.member.language = parts[0]
     turn.member.onboarded_at = turn.now
-    state = await repo.conversation(turn.session, turn.member.id)
-    resume = state.data.get("resume") if state is not None else None
+    resume = await _waiting(turn)
     replies = await _resume(turn)
     router = turn.router
-    if router is not None and resume and "action" in resume:
-        return replies + await router.on_action(turn, resume["action"])
-    if router is not None and resume and "text" in resume:
-        return replies + await router.on_text(turn, resume["text"])
+    if router is not None and resume is not None and resume.action is not None:
+        return replies + await router.on_action(turn, resume.action)
+    if router is not None and resume is not None and resume.text is not None:
+        return replies + await router.on_text(turn, resume.text)
     return replies
 
 
 async def _resume(turn: Turn) -> list[Reply]:
     """After an onboarding answer: the next question, or welcome."""
-    state = await repo.conversation(turn.session, turn.member.id)
-    resume = state.data.get("resume") if state is not None else None
     if turn.member.onboarded_at is None:
-        return [await next_question(turn, resume)]
+        return [await next_question(turn, await _waiting(turn))]
     await repo.clear_conversation(turn.session, turn.member.id)
     return [turn.say("onboarded")]
 
@@ -117,6 +115,11 @@ async def _offered(turn: Turn, value: str) -> bool:
     """Whether the member's open question offers this button: a press that answers it
     moves the conversation on; one on a question answered before (a second tap, another
     of its buttons, a stale copy) only replaces the choice."""
-    state = await repo.conversation(turn.session, turn.member.id)
-    return state is not None and state.flow == "choice" and any(
-        option[1] == value for option in state.data.get("options", []))
+    choosing = Choosing.of(await repo.conversation(turn.session, turn.member.id))
+    return choosing is not None and choosing.offers(value)
+
+
+async def _waiting(turn: Turn) -> Resume | None:
+    """What the newcomer did before the sign-up questions, carried by the open one."""
+    choosing = Choosing.of(await repo.conversation(turn.session, turn.member.id))
+    return choosing.resume if choosing is not None else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot import registry
+from bot.flows.state import Choosing
 from bot.flows.turn import Turn
 from bot.messages import Option, Reply, Text
 from bot.privacy.data import erase_member, export_json, export_member, split_text
@@ -57,9 +58,8 @@ async def act(turn: Turn, parts: list[str]) -> list[Reply]:
         return [turn.say("privacy_erase_cancelled")]
     if what == ERASE_YES:
         # Only right after the question: an old or hand-typed value erases nothing.
-        state = await repo.conversation(turn.session, turn.member.id)
-        offered = [value for _, value in (state.data.get("options", []) if state else [])]
-        if f"{PREFIX}:{ERASE_YES}" not in offered:
+        asked = Choosing.of(await repo.conversation(turn.session, turn.member.id))
+        if asked is None or not asked.offers(f"{PREFIX}:{ERASE_YES}"):
             return [turn.say("privacy_erase_stale")]
         done = turn.say("privacy_erased")
         for member in await _account(turn):
