@@ -1,13 +1,13 @@
 """The feature registry: every chat command, button kind and typed-answer flow, declared
 once, next to its handler.
 
-    @command("samenvatting", "summary", leaders=True)
+    @registry.command("samenvatting", "summary", leaders=True)
     async def command(turn: Turn, arg: str) -> list[Reply]: ...
 
-    @action("pv")  # pv:<poll id>:<pitfall number>
+    @registry.action("pv")  # pv:<poll id>:<pitfall number>
     async def act_vote(turn: Turn, parts: list[str]) -> list[Reply]: ...
 
-    @text_flow(FLOW)
+    @registry.text_flow(FLOW)
     async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]: ...
 
 The declarations run when their modules are imported: `bot.features` imports them all,
