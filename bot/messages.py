@@ -21,8 +21,10 @@ class Incoming:
     `message` is the platform's id of the message whose button was pressed, `thread` the
     id of the thread the event happened in (its first message); either may be None.
     `visible` says the typed text is a message everyone in the chat can read (on Telegram: a
-    reply to one of the bot's messages in a group), not a command only the bot sees or an
-    answer typed in a private window; the engine takes no command from it.
+    reply to one of the bot's messages in a group, or a line that names the bot), not a
+    command only the bot sees or an answer typed in a private window; the engine takes no
+    command from it, unless it is `addressed`: said to the bot by name ("@bot privacy"),
+    so a command when it begins with one.
     """
 
     platform: str
@@ -37,6 +39,7 @@ class Incoming:
     message: str | None = None
     thread: str | None = None
     visible: bool = False
+    addressed: bool = False
     raw: Any = field(default=None, repr=False, compare=False)
 
 

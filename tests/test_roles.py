@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.memory import MemoryChat
+from bot import registry
 from bot.content import Content
 from bot.demo import create_demo_partnership
-from bot.engine import _ACTIONS, Engine
+from bot.engine import Engine
 from bot.flows.binding import START_ACTION
 from bot.flows.instruments.common import may_lead
 from bot.flows.roles import is_leader
@@ -72,7 +73,7 @@ async def other_partnership(sessions: Sessions, clock: Clock) -> dict[str, int]:
 
 
 # Button values that name something of another partnership, per action kind of
-# `bot.engine._ACTIONS`: each carries the other partnership's ids where the kind takes one.
+# `bot.registry`: each carries the other partnership's ids where the kind takes one.
 def foreign_values(ids: dict[str, int]) -> dict[str, list[str]]:
     round_, session, plate, member = ids["round"], ids["reflection"], ids["plate"], ids["member"]
     return {
@@ -102,7 +103,7 @@ def test_every_action_kind_is_tried_with_another_partnerships_ids() -> None:
     tried = set(foreign_values(dict.fromkeys(
         ("round", "reflection", "plate", "member", "school", "poll", "check", "group",
          "partnership"), 1)))
-    untried = set(_ACTIONS) - tried - WITHOUT_IDS
+    untried = set(registry.action_kinds()) - tried - WITHOUT_IDS
     assert not untried, f"add values with another partnership's ids for: {sorted(untried)}"
 
 
@@ -254,9 +255,48 @@ async def test_help_names_the_leaders_commands_to_leaders_only(
     [for_lea] = await group.say("help")
     member = MemoryChat(engine, user="anna-5150")
     [for_anna] = await member.say("help")
-    basics = content.text("help", "nl", partnership=partnership.name)
     assert isinstance(for_lea, Text) and isinstance(for_anna, Text)
-    assert for_anna.text == basics
-    assert for_lea.text == basics + "\n\n" + content.text("help_leaders", "nl")
+    assert for_anna.text == HELP.format(partnership=partnership.name)
+    assert for_lea.text == for_anna.text + "\n\n" + HELP_LEADERS
     for command in ("samenvatting", "rooster", "leden"):
         assert f"- {command}:" in for_lea.text
+
+
+# Help as it reads, built from each command's line in content/ (`command_<name>`).
+HELP = """Ik ben achtje, de assistent van {partnership}. Dit kun je typen:
+- checkin: beantwoord de vragen van deze ronde (een minuut)
+- valkuilen: de vijf valkuilen van samenwerken en wat helpt
+- instrumenten: reflectie, het achtje, de impactmatrix en de praatplaat
+- koffie uit / koffie aan: wel of geen koffie-uitnodigingen
+- pauze: een paar weken geen vragen en uitnodigingen
+- taal: Nederlands of Engels
+- privacy: wat ik bewaar en wie wat ziet"""
+HELP_LEADERS = """Als projectleider kun je ook typen:
+- samenvatting: het overzicht van vorige maand (of een eerdere, bijvoorbeeld \
+samenvatting oktober); een maand is af als hij voorbij is
+- rooster: wanneer check-ins, herinneringen, koffie en overzichten uitgaan, en dat aanpassen
+- leden: wie er meedoet, iemand uitnodigen of verwijderen
+- reflectie start: een reflectiesessie in het teamoverleg"""
+
+
+async def test_help_in_english_names_each_command_by_a_word_that_runs_it(
+    engine: Engine, sessions: Sessions, partnership: Partnership, clock: Clock
+) -> None:
+    group, _ = await team_with_leader(engine, sessions, partnership, clock)
+    await group.say("taal en")
+    [help_] = await group.say("help")
+    assert isinstance(help_, Text)
+    lines = help_.text.splitlines()
+    assert lines[0] == f"I'm achtje, the assistant of {partnership.name}. You can type:"
+    assert "As a project leader you can also type:" in lines
+    listed = [line[2:].partition(":")[0] for line in lines if line.startswith("- ")]
+    assert listed == ["checkin", "pitfalls", "instruments", "coffee off / coffee on", "pause",
+                      "language", "privacy", "summary", "schedule", "members",
+                      "reflection start"]
+    for typed in listed:  # every word shown is one the bot knows, as that very command
+        for each in typed.split(" / "):
+            name, arg = registry.parse_command(each)
+            assert name is not None, each
+            command = registry.find(name)
+            assert command is not None and command.help, each
+            assert arg in ("", "uit", "aan", "off", "on", *command.leader_words), each

@@ -1,10 +1,11 @@
 """Every chat command, typed by a member and by a project leader in the partnership's
 channel, over the real Slack and Telegram adapters against their fake servers.
 
-What only leaders may do (`LEADER_COMMANDS` and `LEADER_SUBCOMMANDS` in bot/flows/roles.py)
-refuses a member politely and privately, and works for a leader; every other command works
-for both; nobody ever gets a traceback or the error apology. The commands come from
-`bot.engine.COMMANDS`, so a command added later is tried without touching this file.
+What only leaders may do (declared `leaders=True` or in `leader_words` with the command, in
+bot/registry.py) refuses a member politely and privately, and works for a leader; every
+other command works for both; nobody ever gets a traceback or the error apology. The
+commands come from the registry, so a command added later is tried without touching this
+file.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from bot import registry
 from bot.content import Content
 from bot.domain import LEADER, MEMBER
-from bot.engine import COMMANDS, LEADER_ONLY, Engine
-from bot.flows.roles import LEADER_SUBCOMMANDS
+from bot.engine import Engine
 from bot.store.models import ChannelBinding, Member, Partnership
 from tests.conftest import Clock
 from tests.slack_fakes import TEAM, blocks_of, slack_rig
@@ -43,22 +44,17 @@ class Try:
 
 def tries() -> list[Try]:
     """Every command once, by its first name, and each part of one only leaders may use."""
-    first_names: dict[object, str] = {}
-    for name, command in COMMANDS.items():
-        first_names.setdefault(command, name)
     found = []
-    for command, name in first_names.items():
-        words = list(dict.fromkeys(  # in the order given, so `start` comes before `sluit`
-            word for alias, each in COMMANDS.items() if each is command
-            for word in LEADER_SUBCOMMANDS.get(alias, ())))
-        found.append(Try(name, command in LEADER_ONLY or "" in words))
-        found += [Try(f"{name} {word}", True) for word in words if word]
+    for command in registry.commands():
+        words = command.leader_words  # in the order given, so `start` comes before `sluit`
+        found.append(Try(command.name, command.leaders or "" in words))
+        found += [Try(f"{command.name} {word}", True) for word in words if word]
     return found
 
 
 def test_what_roles_name_are_commands() -> None:
-    assert set(LEADER_SUBCOMMANDS) <= set(COMMANDS)
-    assert COMMANDS["leden"] in LEADER_ONLY and COMMANDS["members"] in LEADER_ONLY
+    leden, members = registry.find("leden"), registry.find("members")
+    assert leden is not None and leden is members and leden.leaders
     typed = [t.typed for t in tries()]
     assert {"reflectie start", "reflectie sluit", "matrix 2", "leden"} <= set(typed)
     assert len(typed) == len(set(typed))

@@ -164,7 +164,9 @@ def test_months_are_read_in_dutch_and_english(typed: str, month: date | None) ->
 
 
 def test_the_commands_are_known_to_the_engine(content: Content) -> None:
-    from bot.engine import COMMANDS, parse_command
+    from bot import features, registry
+    from bot.registry import parse_command
 
+    assert features.MODULES  # the engine's list of features declares the command
     assert parse_command("/samenvatting@achtje_bot Oktober") == ("samenvatting", "oktober")
-    assert COMMANDS["samenvatting"] is COMMANDS["summary"]
+    assert registry.find("samenvatting") is registry.find("summary") is not None

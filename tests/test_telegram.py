@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
-from bot.engine import Engine, parse_command
+from bot.engine import Engine
 from bot.messages import Invitation
+from bot.registry import parse_command
 from bot.store import binding
 from bot.store.models import Answer, ChannelBinding, Member, Partnership, School
 from tests.conftest import Clock

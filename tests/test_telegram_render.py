@@ -237,6 +237,7 @@ def test_a_group_line_counts_when_it_answers_or_addresses_the_bot() -> None:
     assert answer is not None
     assert (answer.text, answer.chat, answer.direct, answer.message, answer.thread) == (
         "Techniek Twente", "-9", False, "1", "3")
+    assert answer.visible and not answer.addressed  # for the group: never a command
     chatter = {**question, "from": person}
     assert to_incoming(_update({"chat": group, "text": "klopt",
                                 "reply_to_message": chatter}), "achtje_bot") is None
@@ -246,6 +247,7 @@ def test_a_group_line_counts_when_it_answers_or_addresses_the_bot() -> None:
     addressed = to_incoming(_update({"chat": group, "text": "@Achtje_Bot koffie aan"}),
                             "achtje_bot")
     assert addressed is not None and addressed.text == "koffie aan"
+    assert addressed.visible and addressed.addressed  # a command if it starts with one
     assert to_incoming(_update({"chat": group, "text": "@achtje_bot"}), "achtje_bot") is None
     assert to_incoming(_update({"chat": group, "text": "hoi @achtje_bot"}), "achtje_bot") is None
 

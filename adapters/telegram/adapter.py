@@ -25,7 +25,8 @@ from adapters.telegram import render as rendering
 from adapters.telegram.limits import ChatRateLimiter, ChatUpdateProcessor
 from adapters.telegram.translate import PLATFORM, to_incoming
 from adapters.web import WebServer
-from bot.engine import Engine, parse_command
+from bot import registry
+from bot.engine import Engine
 from bot.messages import (
     FIRST,
     DeliveryError,
@@ -47,9 +48,6 @@ logger = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-# Registered with setMyCommands, in this order; descriptions are `telegram_command_<name>`.
-COMMANDS = ("start", "help", "checkin", "valkuilen", "instrumenten", "koffie", "pauze",
-            "taal", "privacy", "koppel", "setup")
 _IN_GROUP = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
 
@@ -326,8 +324,9 @@ class TelegramAdapter:
 
     def _invitation(self, incoming: Incoming) -> Invitation:
         lang = _language(incoming.locale)
-        name, _ = parse_command(incoming.text or "")
-        action = incoming.action or (f"cmd:{name}" if name else "cmd:start")
+        # The command's word, as typed: "/checkin@achtje_bot" or, addressed, "checkin".
+        name = (incoming.text or "").partition(" ")[0].lstrip("/").split("@", 1)[0].lower()
+        action = incoming.action or f"cmd:{name or 'start'}"
         content = self.engine.content
         return Invitation(
             text=content.text("telegram_private_fallback", lang,
@@ -433,12 +432,13 @@ class TelegramAdapter:
             Text(text=self.engine.content.text("error", lang))])
 
     async def _register_commands(self) -> None:
-        """The command menu, in Dutch (also for everyone else) and English."""
+        """The command menu, in Dutch (also for everyone else) and English: the commands
+        declared `menu=True` in `bot.registry`, described by `telegram_command_<name>`."""
         content = self.engine.content
         for language in ("nl", "en", None):
             commands = [BotCommand(name, content.text(f"telegram_command_{name}",
                                                       language or "nl"))
-                        for name in COMMANDS]
+                        for name in registry.menu()]
             try:
                 await self.app.bot.set_my_commands(commands, language_code=language)
             except TelegramError as exc:

@@ -13,7 +13,6 @@ from dataclasses import replace
 
 from telegram import Message, Update
 
-from bot.engine import parse_command
 from bot.messages import Incoming
 
 PLATFORM = "telegram"
@@ -63,8 +62,9 @@ def to_incoming(update: Update, bot_username: str) -> Incoming | None:
 
     In groups only what is said to the bot counts, which is also all that a bot in privacy
     mode gets: commands, replies to the bot's own messages (the answers to its typed
-    questions) and lines that start by mentioning it (the mention is left out). Only such a
-    reply is `visible`: a line for the group, never a command. A `/start`
+    questions) and lines that start by mentioning it (the mention is left out). Both are
+    `visible`, lines for the group; a mention is `addressed` too, so the engine takes a
+    command from it ("@bot privacy") and nothing else ("@bot 3"). A `/start`
     whose payload names a group comes back as said in that group, and the adapter checks
     that the person is in it before passing it on.
     """
@@ -87,7 +87,7 @@ def to_incoming(update: Update, bot_username: str) -> Incoming | None:
             return replace(base, text=text)
         addressed = _addressed(text, bot_username)
         if addressed is not None:  # "@bot privacy" is a command; "@bot 3" answers nothing
-            return replace(base, text=addressed, visible=parse_command(addressed)[0] is None)
+            return replace(base, text=addressed, visible=True, addressed=True)
         if _answers_bot(message, bot_username):
             return replace(base, text=text, visible=True)
         return None

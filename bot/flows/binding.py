@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import registry
 from bot.content import Content
 from bot.flows.turn import Turn
 from bot.messages import Incoming, Invitation, Reply, Text
@@ -25,14 +26,20 @@ NAMES = ("koppel", "link")
 START_ACTION = "cmd:start"
 
 
+@registry.command(*NAMES, menu=True, order=10)
 async def command(turn: Turn, arg: str) -> list[Reply]:
     """`koppel` reached as a command after all (e.g. from a button): same as before lookup."""
-    return await link(turn.session, turn.content, turn.now, turn.incoming, arg)
+    incoming = turn.incoming
+    bound = None if incoming.direct else await repo.partnership_for_chat(
+        turn.session, incoming.platform, incoming.chat)
+    return await link(turn.session, turn.content, turn.now, incoming, arg, bound)
 
 
 async def link(
-    session: AsyncSession, content: Content, now: datetime, incoming: Incoming, arg: str
+    session: AsyncSession, content: Content, now: datetime, incoming: Incoming, arg: str,
+    bound: Partnership | None,
 ) -> list[Reply]:
+    """`bound`: the partnership the chat belongs to already, if any."""
     lang = _language(incoming)
 
     def say(key: str, **values: object) -> list[Reply]:
@@ -43,7 +50,6 @@ async def link(
     code = binding.normalise(arg)
     if not code:
         return say("bind_how")
-    bound = await repo.partnership_for_chat(session, incoming.platform, incoming.chat)
     if bound is not None:
         return say("bind_already", partnership=bound.name)
     redeemed = await binding.redeem(session, code, incoming.platform, incoming.chat, now)

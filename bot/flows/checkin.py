@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import rounds
+from bot import registry, rounds
+from bot.flows.state import CHECKIN, FOLLOWUP, Statement
 from bot.flows.turn import Turn, clean_text
 from bot.messages import FreeText, Noted, Option, Reply, Scale
 from bot.store import repo
@@ -18,6 +20,12 @@ logger = logging.getLogger(__name__)
 LOW_SCORES = (1, 2)
 _DONT_KNOW = {"?", "dk", "weet niet", "weet ik niet", "dont know", "don't know", "no idea"}
 _SKIP = {"-", "skip", "overslaan", "sla over", "pass"}
+_VALUES = ("1", "2", "3", "4", "5", "dk", "skip")
+
+
+@registry.command("checkin", "check-in", help=True, menu=True, order=3)
+async def checkin(turn: Turn, _arg: str) -> list[Reply]:
+    return await start(turn)
 
 
 async def start(turn: Turn) -> list[Reply]:
@@ -49,10 +57,8 @@ async def next_statement(turn: Turn, round_: CheckInRound) -> list[Reply]:
 
 
 async def ask_statement(turn: Turn, round_: CheckInRound, statement_id: str) -> Scale:
-    await repo.set_conversation(
-        turn.session, turn.member.id, "checkin",
-        {"round_id": round_.id, "statement_id": statement_id}, turn.now,
-    )
+    await repo.set_conversation(turn.session, turn.member.id, CHECKIN,
+                                Statement(round_.id, statement_id).to_json(), turn.now)
     return rounds.statement_scale(turn.content, turn.lang, round_, statement_id)
 
 
@@ -76,6 +82,24 @@ def parse_typed_answer(text: str) -> str | None:
     return None
 
 
+@registry.action("s")  # s:<round id>:<statement id>:<1-5|dk|skip>
+async def act_answer(turn: Turn, parts: list[str]) -> list[Reply]:
+    round_id, statement_id, value = int(parts[0]), parts[1], parts[2]
+    if value not in _VALUES:
+        raise ValueError(value)
+    return await answer(turn, round_id, statement_id, value)
+
+
+@registry.text_flow(CHECKIN, sentences=False)
+async def typed_answer(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
+    """A score typed for the statement asked: a command word is a command here."""
+    value = parse_typed_answer(text)
+    if value is None:
+        return [turn.say("checkin_typed_help")]
+    asked = _statement(data)
+    return await answer(turn, asked.round_id, asked.statement_id, value)
+
+
 async def answer(turn: Turn, round_id: int, statement_id: str, value: str) -> list[Reply]:
     """Store one answer (new or changed) and move on: follow-up, next statement or done."""
     round_ = await turn.session.get(CheckInRound, round_id)
@@ -93,7 +117,7 @@ async def answer(turn: Turn, round_id: int, statement_id: str, value: str) -> li
     else:
         status, score = "scored", int(value)
     given = (await repo.answers(turn.session, round_.id, turn.member.id)).get(statement_id)
-    if given is not None and not await _asking(turn, "checkin", round_.id, statement_id):
+    if given is not None and not await _asking(turn, CHECKIN, round_.id, statement_id):
         # Answered before, and the conversation has moved on: a second tap, another
         # button of the same question, or a stale copy. The last choice stands; the next
         # question was asked already.
@@ -111,14 +135,31 @@ async def answer(turn: Turn, round_id: int, statement_id: str, value: str) -> li
 async def _ask_followup(turn: Turn, round_: CheckInRound, statement_id: str) -> FreeText:
     """The statement's own follow-up: what would help, on exactly what was scored low."""
     question = turn.content.statement(statement_id).followup.get(turn.lang)
-    await repo.set_conversation(
-        turn.session, turn.member.id, "followup",
-        {"round_id": round_.id, "statement_id": statement_id}, turn.now,
-    )
+    await repo.set_conversation(turn.session, turn.member.id, FOLLOWUP,
+                                Statement(round_.id, statement_id).to_json(), turn.now)
     return FreeText(
         prompt=turn.t("followup_prompt", question=question),
         skip=Option(turn.t("followup_skip"), f"f:{round_.id}:{statement_id}:skip"),
     )
+
+
+@registry.action("f")  # f:<round id>:<statement id>:skip, the follow-up's skip button
+async def act_followup_skip(turn: Turn, parts: list[str]) -> list[Reply]:
+    return await followup(turn, int(parts[0]), parts[1], None)
+
+
+@registry.text_flow(FOLLOWUP)
+async def typed_followup(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
+    comment = None if parse_typed_answer(text) == "skip" else text
+    asked = _statement(data)
+    return await followup(turn, asked.round_id, asked.statement_id, comment)
+
+
+def _statement(data: dict[str, Any]) -> Statement:
+    asked = Statement.of(data)
+    if asked is None:
+        raise ValueError(f"no statement in {data!r}")
+    return asked
 
 
 async def followup(turn: Turn, round_id: int, statement_id: str, text: str | None) -> list[Reply]:
@@ -129,7 +170,7 @@ async def followup(turn: Turn, round_id: int, statement_id: str, text: str | Non
     round_ = await turn.session.get(CheckInRound, round_id)
     if round_ is None or round_.partnership_id != turn.partnership.id:
         return [turn.say("stale_button")]
-    if not await _asking(turn, "followup", round_.id, statement_id):
+    if not await _asking(turn, FOLLOWUP, round_.id, statement_id):
         return [Noted()]  # this follow-up was answered or skipped already
     if turn.now >= round_.closes_at:
         await repo.clear_conversation(turn.session, turn.member.id)
@@ -144,6 +185,11 @@ async def followup(turn: Turn, round_id: int, statement_id: str, text: str | Non
     return replies + await next_statement(turn, round_)
 
 
+@registry.action("change")  # change:<round id>:<statement id>
+async def act_change(turn: Turn, parts: list[str]) -> list[Reply]:
+    return await change(turn, int(parts[0]), parts[1])
+
+
 async def change(turn: Turn, round_id: int, statement_id: str) -> list[Reply]:
     round_ = await turn.session.get(CheckInRound, round_id)
     if (
@@ -154,7 +200,7 @@ async def change(turn: Turn, round_id: int, statement_id: str) -> list[Reply]:
         return [turn.say("stale_button")]
     if not round_.opens_at <= turn.now < round_.closes_at:
         return [turn.say("round_closed")]
-    if await _asking(turn, "checkin", round_.id, statement_id):
+    if await _asking(turn, CHECKIN, round_.id, statement_id):
         return [Noted()]  # pressed twice: the statement is asked already
     return [await ask_statement(turn, round_, statement_id)]
 
@@ -163,8 +209,7 @@ async def _asking(turn: Turn, flow: str, round_id: int, statement_id: str) -> bo
     """Whether the member's open question is this statement (or its follow-up)."""
     state = await repo.conversation(turn.session, turn.member.id)
     return (state is not None and state.flow == flow
-            and state.data.get("round_id") == round_id
-            and state.data.get("statement_id") == statement_id)
+            and Statement.of(state.data) == Statement(round_id, statement_id))
 
 
 async def _offer_change(turn: Turn, round_: CheckInRound) -> Reply:

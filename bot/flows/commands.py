@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.flows.onboarding import language_options
+from bot import registry
+from bot.flows.onboarding import language_options, set_language
 from bot.flows.roles import is_leader
 from bot.flows.turn import Turn
 from bot.messages import Option, Reply, Text
+from bot.store import repo
 
 PAUSE_CHOICES = (1, 2, 4, 8)
 MAX_PAUSE_WEEKS = 26
@@ -16,12 +18,23 @@ _LANGUAGE_WORDS = {"nl": "nl", "nederlands": "nl", "dutch": "nl",
                    "en": "en", "engels": "en", "english": "en"}
 
 
+@registry.command("help", "hulp", "menu", before_onboarding=True, menu=True, order=2)
 async def help_(turn: Turn, _arg: str) -> list[Reply]:
-    """What anyone can type, and for project leaders what only they can."""
-    text = turn.t("help", partnership=turn.partnership.name)
+    """What anyone can type, and for project leaders what only they can: one line per
+    command that has one (`command_<name>` in content/), in the registry's order."""
+    parts = [("help", registry.in_help(leaders=False))]
     if is_leader(turn.member):
-        text += "\n\n" + turn.t("help_leaders")
-    return [Text(text=text)]
+        parts.append(("help_leaders", registry.in_help(leaders=True)))
+    return [Text(text="\n\n".join(
+        "\n".join([turn.t(key, partnership=turn.partnership.name),
+                   *(f"- {turn.t(f'command_{c.name}')}" for c in listed)])
+        for key, listed in parts))]
+
+
+@registry.command("start", "hoi", "hallo", "hi", "hello", greeting=True, menu=True, order=1)
+async def start(turn: Turn, arg: str) -> list[Reply]:
+    """A greeting: help for a member (a newcomer gets the sign-up questions first)."""
+    return await help_(turn, arg)
 
 
 async def pitfalls(turn: Turn, arg: str) -> list[Reply]:
@@ -30,6 +43,12 @@ async def pitfalls(turn: Turn, arg: str) -> list[Reply]:
         return [show_pitfall(turn, turn.content.pitfalls[int(arg) - 1].id)]
     options = [Option(p.name.get(turn.lang), f"pitfall:{p.id}") for p in turn.content.pitfalls]
     return [await turn.ask(turn.t("pitfalls_pick"), options)]
+
+
+@registry.action("pitfall")  # pitfall:<pitfall id>
+async def act_pitfall(turn: Turn, parts: list[str]) -> list[Reply]:
+    await repo.clear_conversation(turn.session, turn.member.id)
+    return [show_pitfall(turn, turn.content.pitfall(parts[0]).id)]
 
 
 def show_pitfall(turn: Turn, pitfall_id: str) -> Reply:
@@ -48,6 +67,7 @@ def show_pitfall(turn: Turn, pitfall_id: str) -> Reply:
     ))
 
 
+@registry.command("pauze", "pause", help=True, menu=True, order=7)
 async def pause(turn: Turn, arg: str) -> list[Reply]:
     """`pauze` asks how long; `pauze 3` pauses three weeks; `pauze uit` resumes."""
     if arg in _RESUME_WORDS:
@@ -58,6 +78,12 @@ async def pause(turn: Turn, arg: str) -> list[Reply]:
     if turn.member.paused_until is not None:
         options.append(Option(turn.t("pause_resume"), "pause:0"))
     return [await turn.ask(turn.t("pause_pick"), options)]
+
+
+@registry.action("pause")  # pause:<weeks>
+async def act_pause(turn: Turn, parts: list[str]) -> list[Reply]:
+    await repo.clear_conversation(turn.session, turn.member.id)
+    return set_pause(turn, int(parts[0]))
 
 
 def set_pause(turn: Turn, weeks: int) -> list[Reply]:
@@ -71,12 +97,9 @@ def set_pause(turn: Turn, weeks: int) -> list[Reply]:
     return [turn.say("pause_set", until=until.strftime("%d-%m-%Y"))]
 
 
+@registry.command("taal", "language", "lang", before_onboarding=True, help=True, menu=True, order=8)
 async def language(turn: Turn, arg: str) -> list[Reply]:
     if arg in _LANGUAGE_WORDS:
         return set_language(turn, _LANGUAGE_WORDS[arg])
     return [await turn.ask(turn.t("ask_language"), language_options(turn))]
 
-
-def set_language(turn: Turn, lang: str) -> list[Reply]:
-    turn.member.language = lang
-    return [turn.say("language_set")]

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import logging
 
+from bot import registry
 from bot.domain import MEMBER
 from bot.flows.binding import START_ACTION
 from bot.flows.instruments.common import first_word
 from bot.flows.roles import is_leader, leaders_only
+from bot.flows.state import Choosing
 from bot.flows.turn import Turn
 from bot.messages import Invitation, Option, Reply, Text
 from bot.privacy.data import erase_member, split_text
@@ -35,10 +37,11 @@ MAX_OPTIONS = 25  # buttons to remove someone; more are found by typing part of 
 CHUNK = 2800
 
 
+@registry.command(*NAMES, leaders=True, help=True, order=3)
 async def command(turn: Turn, arg: str) -> list[Reply]:
     """`leden` lists everyone with buttons to remove a member; `leden anna` only those with
     "anna" in their name; `leden uitnodigen` posts an invitation in the group.
-    The engine lets only project leaders get here (`roles.LEADER_COMMANDS`)."""
+    The engine lets only project leaders get here (`leaders=True`)."""
     if first_word(arg) in INVITE_WORDS:
         return invite(turn)
     everyone = await repo.members_by_name(turn.session, turn.partnership.id)
@@ -66,7 +69,8 @@ def invite(turn: Turn) -> list[Reply]:
                        button=turn.t("bind_start_button"), action=START_ACTION, public=True)]
 
 
-async def act(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
+@registry.action(PREFIX)  # lm:<member id>[:yes|no] a leader removes a member
+async def act(turn: Turn, parts: list[str]) -> list[Reply]:
     """`lm:<id>` asks to confirm; `lm:<id>:yes` removes, only right after that question."""
     if not is_leader(turn.member):
         return leaders_only(turn)
@@ -87,9 +91,8 @@ async def act(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
                 Option(turn.t("members_confirm_no"), f"{PREFIX}:{target.id}:no")])]
     if how != "yes":
         raise ValueError(how)
-    state = await repo.conversation(turn.session, turn.member.id)
-    offered = [value for _, value in (state.data.get("options", []) if state else [])]
-    if f"{PREFIX}:{target.id}:yes" not in offered:  # an old or hand-typed value
+    asked = Choosing.of(await repo.conversation(turn.session, turn.member.id))
+    if asked is None or not asked.offers(f"{PREFIX}:{target.id}:yes"):  # old or hand-typed
         return [turn.say("members_stale")]
     done = turn.say("members_removed", name=name)
     await repo.clear_conversation(turn.session, turn.member.id)

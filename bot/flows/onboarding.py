@@ -1,26 +1,33 @@
-"""Getting to know a member the first time they write: school, level, language."""
+"""Getting to know a member the first time they write: school, level, language.
+
+What they were doing when we had to ask (a command or a button, `resume`) is carried
+through the questions and replayed once they are done.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
 
+from bot import registry
 from bot.domain import LEVEL_IDS
+from bot.flows.state import Choosing, Resume
 from bot.flows.turn import Turn
-from bot.messages import Option, Reply
+from bot.messages import Noted, Option, Reply
+from bot.store import repo
+
+# The same button pressed again this soon after it started the sign-up questions is a
+# double click, not a newcomer who lost the question.
+REPEAT_WINDOW = timedelta(seconds=30)
 
 
-async def start(turn: Turn, resume: dict[str, Any] | None) -> list[Reply]:
-    """Welcome the member and ask the first thing we do not know yet.
-
-    `resume` is what they were doing (a command or a button) when we had to ask; it is
-    carried through the questions and replayed once they are done.
-    """
+async def start(turn: Turn, resume: Resume | None) -> list[Reply]:
+    """Welcome the member and ask the first thing we do not know yet."""
     welcome = turn.say("welcome", partnership=turn.partnership.name)
     return [welcome, await next_question(turn, resume)]
 
 
-async def next_question(turn: Turn, resume: dict[str, Any] | None) -> Reply:
-    keep = {"resume": resume} if resume else {}
+async def next_question(turn: Turn, resume: Resume | None) -> Reply:
+    keep = {"resume": resume.to_json()} if resume else {}
     member = turn.member
     if member.school_id is None and turn.partnership.schools:
         options = [Option(s.name, f"school:{s.id}") for s in turn.partnership.schools]
@@ -34,3 +41,85 @@ async def next_question(turn: Turn, resume: dict[str, Any] | None) -> Reply:
 
 def language_options(turn: Turn) -> list[Option]:
     return [Option(turn.t("language_nl"), "lang:nl"), Option(turn.t("language_en"), "lang:en")]
+
+
+def set_language(turn: Turn, lang: str) -> list[Reply]:
+    turn.member.language = lang
+    return [turn.say("language_set")]
+
+
+async def just_asked(turn: Turn, resume: Resume) -> bool:
+    """Whether this very press started the sign-up questions moments ago: a channel's
+    button clicked twice by a newcomer (each click its own event there)."""
+    state = await repo.conversation(turn.session, turn.member.id)
+    choosing = Choosing.of(state)
+    return (state is not None and choosing is not None and choosing.resume == resume
+            and turn.now - state.updated_at < REPEAT_WINDOW)
+
+
+@registry.action("school", onboarding=True)  # school:<school id>
+async def act_school(turn: Turn, parts: list[str]) -> list[Reply]:
+    school = await repo.school(turn.session, turn.partnership.id, int(parts[0]))
+    if school is None:
+        return [turn.say("stale_button")]
+    answered = turn.member.school_id is not None
+    turn.member.school_id = school.id
+    if answered and not await _offered(turn, f"school:{school.id}"):
+        return [Noted()]  # the last choice stands; the next question was asked
+    return await _resume(turn)
+
+
+@registry.action("level", onboarding=True)  # level:<level id>
+async def act_level(turn: Turn, parts: list[str]) -> list[Reply]:
+    if parts[0] not in LEVEL_IDS:
+        raise ValueError(parts[0])
+    answered = turn.member.level is not None
+    turn.member.level = parts[0]
+    if answered and not await _offered(turn, f"level:{parts[0]}"):
+        return [Noted()]
+    return await _resume(turn)
+
+
+@registry.action("lang", onboarding=True)  # lang:nl|en, the last sign-up question or `taal`
+async def act_language(turn: Turn, parts: list[str]) -> list[Reply]:
+    if parts[0] not in ("nl", "en"):
+        raise ValueError(parts[0])
+    if turn.member.onboarded_at is not None and not await _offered(
+            turn, f"lang:{parts[0]}"):
+        turn.member.language = parts[0]  # a second tap: no second welcome or replay
+        return [Noted()]
+    if turn.member.onboarded_at is not None:
+        await repo.clear_conversation(turn.session, turn.member.id)
+        return set_language(turn, parts[0])
+    turn.member.language = parts[0]
+    turn.member.onboarded_at = turn.now
+    resume = await _waiting(turn)
+    replies = await _resume(turn)
+    router = turn.router
+    if router is not None and resume is not None and resume.action is not None:
+        return replies + await router.on_action(turn, resume.action)
+    if router is not None and resume is not None and resume.text is not None:
+        return replies + await router.on_text(turn, resume.text)
+    return replies
+
+
+async def _resume(turn: Turn) -> list[Reply]:
+    """After an onboarding answer: the next question, or welcome."""
+    if turn.member.onboarded_at is None:
+        return [await next_question(turn, await _waiting(turn))]
+    await repo.clear_conversation(turn.session, turn.member.id)
+    return [turn.say("onboarded")]
+
+
+async def _offered(turn: Turn, value: str) -> bool:
+    """Whether the member's open question offers this button: a press that answers it
+    moves the conversation on; one on a question answered before (a second tap, another
+    of its buttons, a stale copy) only replaces the choice."""
+    choosing = Choosing.of(await repo.conversation(turn.session, turn.member.id))
+    return choosing is not None and choosing.offers(value)
+
+
+async def _waiting(turn: Turn) -> Resume | None:
+    """What the newcomer did before the sign-up questions, carried by the open one."""
+    choosing = Choosing.of(await repo.conversation(turn.session, turn.member.id))
+    return choosing.resume if choosing is not None else None

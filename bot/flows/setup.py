@@ -17,13 +17,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import registry
 from bot.content import Content
 from bot.domain import LANGS, REGIONS, SCHOOL_TYPES
 from bot.flows.binding import START_ACTION
-from bot.flows.turn import Turn, clean_text, match_option
+from bot.flows.turn import Said, Turn, clean_text, match_option
 from bot.messages import Choice, FreeText, Incoming, Invitation, Option, Reply, Text
 from bot.store import binding, repo
 from bot.store import setup as store
+from bot.store.models import Partnership
 from bot.store.setup import SetupDraft
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ CANCEL_WORDS = {"stop", "annuleer", "cancel", "afbreken"}
 MIN_SCHOOLS, MAX_SCHOOLS = 2, 12
 
 
+@registry.command(*NAMES, menu=True, order=11)
 async def command(turn: Turn, _arg: str) -> list[Reply]:
     """`setup` from a member: their chat already belongs to a partnership (or is private)."""
     if turn.incoming.direct:
@@ -41,9 +44,9 @@ async def command(turn: Turn, _arg: str) -> list[Reply]:
     return [turn.say("setup_already_bound", partnership=turn.partnership.name)]
 
 
-async def claims(session: AsyncSession, incoming: Incoming, command_name: str | None) -> bool:
+async def claims(session: AsyncSession, incoming: Incoming, said: Said) -> bool:
     """Whether this event belongs to the wizard: `setup`, its buttons, or an answer to it."""
-    if command_name in NAMES:
+    if said.command in NAMES:
         return True
     if incoming.direct:
         return False
@@ -53,25 +56,25 @@ async def claims(session: AsyncSession, incoming: Incoming, command_name: str | 
 
 
 async def handle(session: AsyncSession, content: Content, now: datetime,
-                 incoming: Incoming, command_name: str | None) -> list[Reply]:
+                 incoming: Incoming, said: Said, bound: Partnership | None) -> list[Reply]:
+    """`said`: the typed line; `bound`: the partnership this chat belongs to, if any."""
     lang = _language(incoming)
     if incoming.direct:
         return [Text(text=content.text("setup_in_group", lang))]
-    bound = await repo.partnership_for_chat(session, incoming.platform, incoming.chat)
     draft = await _draft(session, incoming)
     if bound is not None:
         if draft is not None:
             await session.delete(draft)
         return _public(Text(text=content.text("setup_already_bound", lang,
                                               partnership=bound.name)))
-    if command_name in NAMES:
+    if said.command in NAMES:
         await store.new_draft(session, incoming.platform, incoming.chat, incoming.user, now,
                               replacing=draft)
         return _public(Text(text=content.text("setup_intro", lang)),
                        FreeText(prompt=content.text("setup_ask_name", lang)))
     if draft is None:
         return _public(Text(text=content.text("setup_stale", lang)))
-    wizard = _Wizard(session, content, now, incoming, draft)
+    wizard = _Wizard(session, content, now, incoming, draft, said.text)
     return _public(*await wizard.step())
 
 
@@ -79,9 +82,10 @@ class _Wizard:
     """One answer to the open question of a draft."""
 
     def __init__(self, session: AsyncSession, content: Content, now: datetime,
-                 incoming: Incoming, draft: SetupDraft) -> None:
+                 incoming: Incoming, draft: SetupDraft, text: str) -> None:
         self.session, self.content, self.now = session, content, now
         self.incoming, self.draft = incoming, draft
+        self.text = text[:200].rstrip()
         self.data: dict[str, Any] = dict(draft.data)
         self.lang = self.data.get("language") or _language(incoming)
 
@@ -98,7 +102,7 @@ class _Wizard:
         return Choice(prompt=prompt, options=tuple(options))
 
     def typed(self) -> str:
-        return clean_text(self.incoming.text, limit=200)[0]
+        return self.text
 
     def chosen(self) -> str | None:
         """The option picked: a button's value, or a typed number or label."""

@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
-from bot.messages import Choice, Incoming, Option, Text
+from bot.messages import Choice, Incoming, Option, Reply, Text
 from bot.store import repo
 from bot.store.models import Member, Partnership
 
@@ -35,6 +35,28 @@ def clean_text(text: str | None, limit: int = MAX_TEXT) -> tuple[str, bool]:
     return text[:limit].rstrip(), len(text) > limit
 
 
+class Router(Protocol):
+    """The engine's routing, for a handler that hands on what the member did before: the
+    line or button that waited for the sign-up questions is replayed after them."""
+
+    async def on_text(self, turn: Turn, text: str) -> list[Reply]: ...
+
+    async def on_action(self, turn: Turn, value: str) -> list[Reply]: ...
+
+
+@dataclass(frozen=True)
+class Said:
+    """A typed line, read once per turn: the text cleaned (`clean_text`, at most
+    `MAX_LINE`), and the command it names with the words after it (lower case), if any."""
+
+    text: str
+    command: str | None = None
+    arg: str = ""
+
+
+MAX_LINE = 4000
+
+
 @dataclass
 class Turn:
     session: AsyncSession
@@ -43,6 +65,7 @@ class Turn:
     incoming: Incoming
     member: Member
     partnership: Partnership
+    router: Router | None = field(default=None, repr=False)
 
     @property
     def lang(self) -> str:

@@ -11,7 +11,7 @@ This package decides; it never sends. The entry points for the scheduler:
 - `nudge_stats(session, partnership_id, month)`: the month's numbers for the summary.
 
 The pairing itself is pure (`pairing.pair_members`); the koffie command and the follow-up
-answers are wired into `bot/engine.py`.
+answers are declared with their handlers (`bot.registry`).
 """
 
 from bot.nudges.followup_plan import plan_followups

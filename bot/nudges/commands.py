@@ -6,6 +6,7 @@ Opting out only stops the pairing; check-ins, reminders and summaries go on. A p
 
 from __future__ import annotations
 
+from bot import registry
 from bot.flows.turn import Turn
 from bot.messages import Option, Reply
 from bot.nudges import records
@@ -15,6 +16,7 @@ _OFF = {"uit", "off", "stop", "nee", "no"}
 _ON = {"aan", "on", "start", "ja", "yes", "weer"}
 
 
+@registry.command("koffie", "coffee", help=True, menu=True, order=6)  # koffie uit / aan
 async def coffee(turn: Turn, arg: str) -> list[Reply]:
     """`koffie uit`, `koffie aan`, or plain `koffie`: where you stand, with one button."""
     word = arg.split()[0] if arg else ""

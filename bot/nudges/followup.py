@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from bot import registry
 from bot.flows.turn import Turn
 from bot.messages import Reply
 from bot.nudges import records
@@ -16,7 +17,8 @@ from bot.store import repo
 logger = logging.getLogger(__name__)
 
 
-async def on_answer(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
+@registry.action("nm")  # nm:<nudge group id>:<m|p|n> (met, planned, not yet)
+async def on_answer(turn: Turn, parts: list[str]) -> list[Reply]:
     """The engine's handler for `nm:<group id>:<m|p|n>`; malformed values raise ValueError."""
     group_id, code = int(parts[0]), parts[1]
     if code not in ANSWERS:

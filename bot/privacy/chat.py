@@ -10,8 +10,8 @@ the operator (`achtje find-member`, `achtje erase`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from bot import registry
+from bot.flows.state import Choosing
 from bot.flows.turn import Turn
 from bot.messages import Option, Reply, Text
 from bot.privacy.data import erase_member, export_json, export_member, split_text
@@ -20,14 +20,12 @@ from bot.store.models import Member
 from bot.store.privacy import retention_terms
 from bot.summary.frozen import freeze_before_change
 
-if TYPE_CHECKING:
-    from bot.engine import Engine
-
 PREFIX = "avg"
 EXPORT, ERASE, ERASE_YES, ERASE_NO = "export", "erase", "erase_yes", "erase_no"
 CHUNK = 2800  # below Slack's 3,000-character text limit, with room for the platform
 
 
+@registry.command("privacy", before_onboarding=True, help=True, menu=True, order=9)
 async def command(turn: Turn, _arg: str) -> list[Reply]:
     answer_months, text_months = await retention_terms(turn.session, turn.partnership.id)
     overview = turn.t("privacy_overview", answer_months=answer_months, text_months=text_months)
@@ -37,7 +35,8 @@ async def command(turn: Turn, _arg: str) -> list[Reply]:
     ])]
 
 
-async def act(_engine: Engine, turn: Turn, parts: list[str]) -> list[Reply]:
+@registry.action(PREFIX, onboarding=True)  # avg:export|erase|erase_yes|erase_no, always oneself
+async def act(turn: Turn, parts: list[str]) -> list[Reply]:
     what = parts[0]
     if what == EXPORT:
         await repo.clear_conversation(turn.session, turn.member.id)
@@ -52,9 +51,8 @@ async def act(_engine: Engine, turn: Turn, parts: list[str]) -> list[Reply]:
         return [turn.say("privacy_erase_cancelled")]
     if what == ERASE_YES:
         # Only right after the question: an old or hand-typed value erases nothing.
-        state = await repo.conversation(turn.session, turn.member.id)
-        offered = [value for _, value in (state.data.get("options", []) if state else [])]
-        if f"{PREFIX}:{ERASE_YES}" not in offered:
+        asked = Choosing.of(await repo.conversation(turn.session, turn.member.id))
+        if asked is None or not asked.offers(f"{PREFIX}:{ERASE_YES}"):
             return [turn.say("privacy_erase_stale")]
         done = turn.say("privacy_erased")
         for member in await _account(turn):

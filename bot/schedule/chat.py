@@ -20,6 +20,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+from bot import registry
 from bot.flows.roles import is_leader, leaders_only
 from bot.flows.turn import Turn, match_option
 from bot.messages import FreeText, Option, Reply, Text
@@ -64,6 +65,7 @@ def _holidays(turn: Turn) -> HolidayCalendar:
     return loaded_holidays(turn.content.folder)
 
 
+@registry.command("rooster", "schedule", leaders=True, help=True, order=2)
 async def command(turn: Turn, _arg: str) -> list[Reply]:
     """The schedule, what goes out in the next weeks, and what to change."""
     if not is_leader(turn.member):
@@ -71,7 +73,8 @@ async def command(turn: Turn, _arg: str) -> list[Reply]:
     return await _show(turn)
 
 
-async def act(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
+@registry.action("sch")  # sch:<partnership>:ask|set|start|menu|done (leaders)
+async def act(turn: Turn, parts: list[str]) -> list[Reply]:
     """The engine's handler for `sch:` buttons; malformed values raise ValueError."""
     about = await _about(turn, int(parts[0]))
     if not isinstance(about, Turn):
@@ -96,6 +99,7 @@ async def act(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
     raise ValueError(":".join(parts))
 
 
+@registry.text_flow(FLOW)
 async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     """A typed time for the setting asked (`15:30`, or `15.30`)."""
     about = await _about(turn, data.get("partnership"))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from bot import registry
 from bot.flows.roles import is_leader, leaders_only
 from bot.flows.turn import Turn
 from bot.messages import Reply
@@ -43,6 +44,7 @@ _LAST = {"", "vorige", "vorige maand", "last", "last month", "previous", "previo
 _ISO = re.compile(r"(\d{4})-(\d{1,2})")
 
 
+@registry.command(*NAMES, leaders=True, help=True, order=1)  # samenvatting [maand]
 async def command(turn: Turn, arg: str) -> list[Reply]:
     if not is_leader(turn.member):
         return leaders_only(turn)

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import TypeVar
 
+from bot import registry
 from bot.flows.roles import is_leader
 from bot.flows.turn import Turn
 from bot.messages import Option, Reply, Text
@@ -105,6 +106,7 @@ def bullet_list(items: Sequence[str]) -> str:
     return "\n".join(f"- {item}" for item in items)
 
 
+@registry.command("instrumenten", "instruments", help=True, menu=True, order=5)
 async def menu(turn: Turn, _arg: str) -> list[Reply]:
     """The five instruments to pick from, each a button that runs its command."""
     options = [Option(turn.t(f"instr_menu_{key}"), f"cmd:{command}") for key, command in (

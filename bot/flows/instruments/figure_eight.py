@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import registry
 from bot.content import Content
 from bot.content import FigureEightLevel as LevelContent
 from bot.domain import LEVEL_IDS
@@ -52,6 +53,7 @@ STEPS = tuple(
 )
 
 
+@registry.command("achtje", "figure8", "figure-eight", "eight")
 async def command(turn: Turn, arg: str) -> list[Reply]:
     """`achtje` continues or starts a check; `achtje nieuw` starts over; `achtje toon` shows
     the partnership's latest eight to the chat."""
@@ -154,6 +156,7 @@ async def answer(turn: Turn, check_id: int, index: int, value: str) -> list[Repl
     return [*await result(turn, check), turn.say("eight_share_hint")]
 
 
+@registry.text_flow(FLOW)
 async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     """Names typed for a names step; a score (1-5 or "?") for the others."""
     index = int(data["step"])
@@ -166,7 +169,8 @@ async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     return await answer(turn, int(data["check_id"]), index, value)
 
 
-async def act_answer(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
+@registry.action("e8")  # e8:<check id>:<step>:<1-5|dk|skip|none>
+async def act_answer(turn: Turn, parts: list[str]) -> list[Reply]:
     value = parts[2]
     if value not in ("none", "dk", "skip", "1", "2", "3", "4", "5"):
         raise ValueError(value)

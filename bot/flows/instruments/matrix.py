@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import registry
 from bot.content import Content, MatrixStep
 from bot.flows.instruments.common import first_word, forget, may_lead, public
 from bot.flows.roles import leaders_only
@@ -31,6 +32,7 @@ SHOW_WORDS = {"toon", "show", "plan", "bekijk", "view"}
 MAX_STEP_TEXT = 2000
 
 
+@registry.command("matrix", "impactmatrix", leader_words=("", "2"))
 async def command(turn: Turn, arg: str) -> list[Reply]:
     """`matrix` walks a leader through the empty steps (or offers one to revise);
     `matrix 3` revises step 3; `matrix toon` shows the plan to the chat."""
@@ -71,6 +73,7 @@ async def ask_step(turn: Turn, step: MatrixStep, plan: dict[str, PlanStep], walk
     return FreeText(prompt=prompt, skip=skip)
 
 
+@registry.text_flow(FLOW)
 async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     """The text for the step last asked: stored as the plan's latest version of it."""
     if not may_lead(turn.member):
@@ -88,7 +91,8 @@ async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     return saved + await _after(turn, step, walk=bool(data.get("walk")))
 
 
-async def act_step(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
+@registry.action("mx")  # mx:<step number>[:next|keep]
+async def act_step(turn: Turn, parts: list[str]) -> list[Reply]:
     """`mx:<n>` revise step n; `mx:<n>:next` skip it while walking; `mx:<n>:keep` leave it."""
     if not may_lead(turn.member):
         return leaders_only(turn)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
+from bot import registry
 from bot.content import Content
 from bot.flows import commands
 from bot.flows.instruments.common import (
@@ -39,6 +40,7 @@ POLL_WORDS = {"peiling", "poll", "stemming", "vote", "herken"}
 RESULT_WORDS = {"uitslag", "result", "results", "sluit", "close"}
 
 
+@registry.command("valkuilen", "valkuil", "pitfalls", "pitfall", help=True, menu=True, order=4)
 async def pitfalls(turn: Turn, arg: str) -> list[Reply]:
     """`valkuilen peiling` starts the poll, `valkuilen uitslag` closes it; else browse."""
     word = first_word(arg)
@@ -148,5 +150,6 @@ def render_result(content: Content, lang: str, votes: list[PitfallVote],
     return "\n".join(rows)
 
 
-async def act_vote(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
+@registry.action("pv")  # pv:<poll id>:<pitfall number>
+async def act_vote(turn: Turn, parts: list[str]) -> list[Reply]:
     return await vote(turn, int(parts[0]), int(parts[1]))

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
 
+from bot import registry
 from bot.content import Content
 from bot.domain import CONDITION_IDS
 from bot.flows.checkin import parse_typed_answer
@@ -63,6 +64,8 @@ class ConditionResult:
     earlier: bool = False  # as posted before, kept in the final result
 
 
+@registry.command("reflectie", "reflection", leader_words=("start", "sluit", "stand"),
+                  help=True, order=4)
 async def command(turn: Turn, arg: str) -> list[Reply]:
     """`reflectie` answers the open session; `start`, `sluit` and `stand` are for leaders."""
     word = first_word(arg)
@@ -221,6 +224,7 @@ async def show_when_enough(turn: Turn, session: ReflectionSession) -> None:
                     respondents)
 
 
+@registry.text_flow(FLOW)
 async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     """A typed score ("4", "?", "overslaan") for the statement last asked."""
     value = parse_typed_answer(text)
@@ -229,11 +233,13 @@ async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     return await answer(turn, int(data["session_id"]), str(data["condition"]), value)
 
 
-async def act_join(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
+@registry.action("rj")  # rj:<session id>
+async def act_join(turn: Turn, parts: list[str]) -> list[Reply]:
     return await join(turn, int(parts[0]))
 
 
-async def act_answer(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
+@registry.action("rs")  # rs:<session id>:<condition>:<1-5|dk|skip>
+async def act_answer(turn: Turn, parts: list[str]) -> list[Reply]:
     session_id, condition, value = int(parts[0]), parts[1], parts[2]
     if value not in ("1", "2", "3", "4", "5", "dk", "skip"):
         raise ValueError(value)

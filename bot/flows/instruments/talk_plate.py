@@ -20,6 +20,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+from bot import registry
 from bot.content import TalkPlateTopic, Text
 from bot.flows.instruments.common import (
     bullet_list,
@@ -52,6 +53,7 @@ def questions(topics: list[TalkPlateTopic]) -> list[tuple[TalkPlateTopic, Text]]
     return [(topic, question) for topic in topics for question in topic.questions]
 
 
+@registry.command("praatplaat", "talkplate", "talk-plate")
 async def command(turn: Turn, arg: str) -> list[Reply]:
     """`praatplaat` starts one (or puts the current question back on the table);
     `praatplaat stop` ends it; `praatplaat nieuw` starts over."""
@@ -133,7 +135,8 @@ def learn_thread(turn: Turn, plate: TalkPlate) -> None:
         plate.thread_ref = found[:100] if found else None
 
 
-async def act(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
+@registry.action("tp")  # tp:<talk-plate id>:<position>:next|note|stop|cancel
+async def act(turn: Turn, parts: list[str]) -> list[Reply]:
     """`tp:<id>:<position>:next|note|stop|cancel`; a button of an earlier question does
     nothing."""
     # Locked: two people pressing "next" at once move the plate on once.
@@ -170,6 +173,7 @@ async def act(_engine: object, turn: Turn, parts: list[str]) -> list[Reply]:
     return [await post_question(turn, plate)]
 
 
+@registry.text_flow(FLOW)
 async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     """The outcome someone writes down for the topic on the table."""
     plate = await turn.session.get(TalkPlate, int(data["talk_plate_id"]))
