@@ -22,7 +22,7 @@ from bot.flows import binding, checkin, commands, members, onboarding, roles, se
 from bot.flows.instruments import common as instruments
 from bot.flows.instruments import figure_eight, matrix, poll, reflection, talk_plate
 from bot.flows.turn import Turn, clean_text, match_option
-from bot.messages import Incoming, Noted, Outcome, Reply, Text
+from bot.messages import Incoming, Noted, Outcome, Reply, Text, locale_language
 from bot.nudges import commands as nudge_commands
 from bot.nudges import followup as nudge_followup
 from bot.privacy import chat as privacy_chat
@@ -173,8 +173,10 @@ class Engine:
                 known = await session.get(Partnership, member.partnership_id)
                 assert known is not None
                 await repo.lock_member(session, member)  # one turn per person at a time
-                if incoming.direct:
-                    member.unreachable_at = None  # they wrote to us, so we can write back
+                if incoming.direct and member.unreachable_at is not None:
+                    # They wrote to us, so we can write back.
+                    await repo.set_reachable(session, incoming.platform, incoming.user, True,
+                                             now, member_id=member.id)
                 return member, known
         partnership = (
             partnership
@@ -392,9 +394,4 @@ def _concurrent_turns(sessions: async_sessionmaker[AsyncSession]) -> int:
 
 
 def _guess_language(incoming: Incoming, fallback: str = "nl") -> str:
-    locale = (incoming.locale or "").lower()
-    if locale.startswith("en"):
-        return "en"
-    if locale.startswith("nl"):
-        return "nl"
-    return fallback
+    return locale_language(incoming.locale, fallback)

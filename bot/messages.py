@@ -111,6 +111,17 @@ def split_mentions(text: str, mentions: Sequence[Mention]) -> list[str | Mention
     return [part for part in parts if part != ""]
 
 
+def locale_language(locale: str | None, fallback: str = "nl") -> str:
+    """The language ("nl" or "en") for a platform's locale ("en-GB", "nl", ...); `fallback`
+    for any other locale, or none."""
+    lowered = (locale or "").lower()
+    if lowered.startswith("en"):
+        return "en"
+    if lowered.startswith("nl"):
+        return "nl"
+    return fallback
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one turn produced: everything an adapter needs to show it, without a database.

@@ -34,6 +34,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.base import apology, chosen
 from adapters.slack import translate
 from adapters.slack.delivery import (
     PERSON_GONE,
@@ -69,11 +70,11 @@ from bot.messages import (
     Parts,
     Reply,
     RetryLater,
-    Text,
     Unreachable,
+    locale_language,
 )
 from bot.privacy.redact import protect
-from bot.profile import language_of, mark_unreachable, member_profile
+from bot.profile import is_known, language_of, member_profile, set_reachable
 from bot.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
@@ -296,18 +297,16 @@ class SlackAdapter:
         incoming = translate.from_action(body, value, team, ref(team, channel), direct)
         outcome = await self._answer(client, incoming, Target(channel, user, direct))
         if translate.pressed_privately(body) and outcome.press_took_effect(incoming):
-            await self._show_pressed(body, client, respond, incoming)
+            await self._show_pressed(body, client, respond, outcome.language)
 
     async def _show_pressed(self, body: dict[str, Any], client: AsyncWebClient,
-                            respond: AsyncRespond, incoming: Incoming) -> None:
+                            respond: AsyncRespond, lang: str) -> None:
         """After a press in a DM or on an ephemeral message: the message says what was
         chosen and loses its buttons, so an old question is not answered by accident
         (not when the press did not take effect: a reply says `retry`)."""
-        label = translate.pressed_label(body)
-        if label is not None:
-            lang = await self._language(incoming.user, incoming.locale)
-            await show_choice(replying(client), respond, body,
-                              self.content.text("chosen", lang, choice=label))
+        shown = chosen(self.content, lang, translate.pressed_label(body))
+        if shown is not None:
+            await show_choice(replying(client), respond, body, shown)
 
     async def _on_open_answer(self, ack: AsyncAck, body: dict[str, Any],
                               client: AsyncWebClient, context: AsyncBoltContext) -> None:
@@ -356,7 +355,8 @@ class SlackAdapter:
     async def _home(self, user: str, client: AsyncWebClient, team: str) -> None:
         profile = await member_profile(self.engine.sessions, PLATFORM, ref(team, user),
                                        self.engine.clock())
-        lang = profile.language if profile else _language(await self._locale(client, user))
+        lang = (profile.language if profile
+                else locale_language(await self._locale(client, user)))
         view = home_view(self.content, profile, lang)
         await call(client.views_publish(user_id=user, view=view))
 
@@ -370,29 +370,29 @@ class SlackAdapter:
                       ) -> Outcome:
         """Let the engine answer, then show its replies; failures are logged, not shown."""
         client = replying(client)
-        if await language_of(self.engine.sessions, PLATFORM, incoming.user) is None:
+        if not await is_known(self.engine.sessions, PLATFORM, incoming.user):
             incoming = await self._introduce(client, incoming, target.user)
         outcome = await self.engine.handle(incoming)
         visible = outcome.shown
         if not visible:
             return outcome
-        lang = await self._language(incoming.user, incoming.locale)
+        lang = outcome.language
         try:
             await deliver(client, target, visible, labels_for(self.content, lang))
         except Unreachable as exc:
             logger.warning("cannot reach %s in %s: %s", incoming.user, incoming.chat, exc)
             if isinstance(exc, SlackUnreachable) and exc.error in PERSON_GONE:
-                await mark_unreachable(self.engine.sessions, PLATFORM, incoming.user,
-                                       self.engine.clock())
+                await set_reachable(self.engine.sessions, PLATFORM, incoming.user, False,
+                                    self.engine.clock())
         except RetryLater as exc:
             logger.warning("Slack is busy; replies to %s in %s are lost (%s)",
                            incoming.user, incoming.chat, exc)
         except DeliveryError as exc:
             logger.error("Slack refused the replies to %s in %s: %s", incoming.user,
                          incoming.chat, exc)
-            apology = Text(text=self.content.text("error", lang), private=not target.direct)
+            sorry = apology(self.content, lang, private=not target.direct)
             try:
-                await deliver(client, target, [apology], labels_for(self.content, lang))
+                await deliver(client, target, [sorry], labels_for(self.content, lang))
             except DeliveryError:
                 logger.exception("not even the apology reached %s", incoming.user)
         return outcome
@@ -413,8 +413,9 @@ class SlackAdapter:
         locale = (await slack_profile(client, user) or {}).get("locale")
         return locale if isinstance(locale, str) else None
 
-    async def _language(self, user: str, locale: str | None = None) -> str:
-        return (await language_of(self.engine.sessions, PLATFORM, user)) or _language(locale)
+    async def _language(self, user: str) -> str:
+        """The language of someone known, for a window or post not answering a turn."""
+        return (await language_of(self.engine.sessions, PLATFORM, user)) or DEFAULT_LANGUAGE
 
     # -- the Adapter protocol: messages the scheduler sends ------------------------------
 
@@ -437,7 +438,7 @@ class SlackAdapter:
             await deliver(client, Target(None, slack_user, True), replies, self._labels(lang),
                           parts)
         except Unreachable:
-            await mark_unreachable(self.engine.sessions, PLATFORM, user, self.engine.clock())
+            await set_reachable(self.engine.sessions, PLATFORM, user, False, self.engine.clock())
             raise
 
     def _labels(self, lang: str) -> Labels:
@@ -487,9 +488,6 @@ def _team(context: AsyncBoltContext) -> str:
 def _user_id(body: dict[str, Any]) -> str:
     return str((body.get("user") or {}).get("id"))
 
-
-def _language(locale: str | None) -> str:
-    return "en" if (locale or "").lower().startswith("en") else DEFAULT_LANGUAGE
 
 
 def build(settings: Settings, engine: Engine, web_server: WebServer) -> SlackAdapter:

@@ -35,6 +35,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.base import Posts, uncertain_after_part
 from adapters.slack.render import Labels, Message, escape, pressed, render
 from bot.messages import (
     FIRST,
@@ -197,14 +198,8 @@ async def deliver(
     replies answer someone, they reach that person in their DM instead.
     """
     threads = Threads(parts)
-    try:
+    with uncertain_after_part(threads):
         await _deliver(client, target, replies, labels, threads)
-    except Unreachable:
-        raise
-    except Exception as exc:
-        if parts is not None or not threads.anything:
-            raise
-        raise DeliveryUncertain(f"failed after part of it was posted: {exc!r}") from exc
 
 
 async def _deliver(client: AsyncWebClient, target: Target, replies: Sequence[Reply],
@@ -287,29 +282,17 @@ def _found(channel: str, message: Mapping[str, Any], parts: Parts) -> None:
         parts.posted(part, channel, message.get("ts"))
 
 
-class Threads:
-    """What one delivery posted: whether anything yet, and the first message in each
-    channel, where a reply with `thread_of=FIRST` goes. Ephemeral messages and files
-    cannot hold a thread. With `parts` it also numbers the posts (each Web API call that
-    shows something is one part), skips those already out and records each that goes."""
+class Threads(Posts):
+    """What one delivery posted: `Posts`, and the first message in each channel, where a
+    reply with `thread_of=FIRST` goes. Ephemeral messages and files cannot hold a thread.
+    Each Web API call that shows something is one part."""
 
     def __init__(self, parts: Parts | None = None) -> None:
+        super().__init__(parts)
         self._first: dict[str, str] = {}
-        self.anything = False
-        self.parts = parts
-        self._next = 0
 
-    async def start(self) -> int | None:
-        """The number of the next post; None when it already went out (skip it)."""
-        part, self._next = self._next, self._next + 1
-        if self.parts is None:
-            return part
-        done = self.parts.ref(part)
-        if done is not None:
-            self.posted(*done)
-            return None
-        await self.parts.before(part)
-        return part
+    def skipped(self, chat: str, ref: str) -> None:
+        self.posted(chat, ref)
 
     def metadata(self, part: int) -> dict[str, Any] | None:
         if self.parts is None:
@@ -317,12 +300,10 @@ class Threads:
         return {"event_type": OUTBOX_EVENT,
                 "event_payload": {"outbox_id": self.parts.key, "part": part}}
 
-    def posted(self, channel: str, ts: object = None, part: int | None = None) -> None:
-        self.anything = True
-        if isinstance(ts, str) and ts:
-            self._first.setdefault(channel, ts)
-        if part is not None and self.parts is not None:
-            self.parts.posted(part, channel, ts if isinstance(ts, str) else "")
+    def posted(self, chat: str, ref: object = None, part: int | None = None) -> None:
+        if isinstance(ref, str) and ref:
+            self._first.setdefault(chat, ref)
+        super().posted(chat, ref if isinstance(ref, str) else "", part)
 
     def of(self, channel: str, reply: Reply) -> str | None:
         """The `thread_ts` for a reply in this channel (None: not in a thread)."""

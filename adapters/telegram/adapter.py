@@ -20,6 +20,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import ChatMigrated, InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
+from adapters.base import Posts, apology, chosen, uncertain_after_part
 from adapters.telegram import delivery
 from adapters.telegram import render as rendering
 from adapters.telegram.limits import ChatRateLimiter, ChatUpdateProcessor
@@ -34,11 +35,11 @@ from bot.messages import (
     Invitation,
     Parts,
     Reply,
-    Text,
     Unreachable,
+    locale_language,
 )
 from bot.privacy.redact import protect
-from bot.profile import language_of
+from bot.profile import set_reachable
 from bot.settings import SettingsError
 from bot.store import telegram as store
 
@@ -175,26 +176,17 @@ class TelegramAdapter:
             raise Unreachable(f"not a Telegram chat id: {chat!r}") from exc
         if parts is not None and parts.doubt:
             raise DeliveryUncertain("Telegram cannot tell whether the message arrived")
-        sent: list[int] = []  # the messages sent (or edited) so far, in order
-        counter = _Counter(parts)
-        try:
+        posts = _Posts(parts)
+        with uncertain_after_part(posts):
             for reply in replies:
-                chat_id = await self._send_reply(chat_id, reply, sent, asked, counter)
-        except Unreachable:
-            raise
-        except Exception as exc:
-            if not sent or parts is not None:
-                raise
-            raise DeliveryUncertain(f"failed after part of it was sent: {exc!r}") from exc
+                chat_id = await self._send_reply(chat_id, reply, asked, posts)
 
-    async def _send_reply(self, chat_id: int, reply: Reply, sent: list[int],
-                          asked: rendering.Asked | None, counter: _Counter | None = None
-                          ) -> int:
-        """One reply, as one or more messages (or an edit), each added to `sent`. Returns
+    async def _send_reply(self, chat_id: int, reply: Reply, asked: rendering.Asked | None,
+                          posts: _Posts) -> int:
+        """One reply, as one or more messages (or an edit), each added to `posts`. Returns
         the chat id it went to."""
-        counter = counter or _Counter(None)
-        bot = self.app.bot if counter.parts is None else self.scheduled_bot
-        first = sent[0] if sent else None
+        bot = self.app.bot if posts.parts is None else self.scheduled_bot
+        first = posts.sent[0] if posts.sent else None
         thread = first if reply.thread_of == FIRST else rendering.message_id(reply.thread_of)
         try:
             callback_data = await self._callback_data(reply, chat_id > 0)
@@ -206,21 +198,19 @@ class TelegramAdapter:
             return chat_id
         edited = rendering.message_id(reply.edit_of)
         if edited is not None and len(messages) == 1:
-            part = await counter.start(sent)
+            part = await posts.start()
             if part is None:
                 return chat_id
             if await delivery.edit(bot, chat_id, edited, messages):
-                sent.append(edited)
-                counter.posted(part, chat_id, edited)
+                posts.posted(str(chat_id), edited, part)
                 return chat_id
-            counter.again()
+            posts.again()
         for message in messages:
-            part = await counter.start(sent)
+            part = await posts.start()
             if part is None:
                 continue
-            chat_id, posted = await self._post(chat_id, message, bot)
-            sent.append(posted.message_id)
-            counter.posted(part, chat_id, posted.message_id)
+            chat_id, sent = await self._post(chat_id, message, bot)
+            posts.posted(str(chat_id), sent.message_id, part)
         return chat_id
 
     async def send_direct(self, user: str, replies: Sequence[Reply], *,
@@ -289,19 +279,16 @@ class TelegramAdapter:
             incoming = replace(incoming, chat=str(origin.id), direct=True)
         outcome = await self.engine.handle(incoming)
         if query is not None and in_private and outcome.press_took_effect(incoming):
-            await self._show_pressed(query, incoming)
+            await self._show_pressed(query, outcome.language)
         await self._deliver(incoming, origin.id, outcome.shown)
 
-    async def _show_pressed(self, query: Any, incoming: Incoming) -> None:
+    async def _show_pressed(self, query: Any, lang: str) -> None:
         """In a private chat a pressed question shows what was chosen and loses its
         buttons, so it cannot be answered again by accident; not when the press did not
         take effect (a reply says `retry`). A group's buttons stay: they are for everyone
         (a poll, a session to join)."""
-        lang = (await language_of(self.engine.sessions, PLATFORM, incoming.user)
-                or _language(incoming.locale))
-        label = delivery.pressed_label(query)
-        chosen = self.engine.content.text("chosen", lang, choice=label) if label else None
-        await delivery.tidy(query, chosen)
+        await delivery.tidy(query, chosen(self.engine.content, lang,
+                                          delivery.pressed_label(query)))
 
     async def _deliver(self, incoming: Incoming, origin: int, replies: list[Reply]) -> None:
         """Replies to where the person acted; private ones from a group go to their own
@@ -325,7 +312,7 @@ class TelegramAdapter:
             logger.warning("could not reach telegram user %s: %r", incoming.user, exc)
 
     def _invitation(self, incoming: Incoming) -> Invitation:
-        lang = _language(incoming.locale)
+        lang = locale_language(incoming.locale)
         name, _ = parse_command(incoming.text or "")
         action = incoming.action or (f"cmd:{name}" if name else "cmd:start")
         content = self.engine.content
@@ -357,9 +344,8 @@ class TelegramAdapter:
     # Database bookkeeping (each its own short transaction)
 
     async def _set_unreachable(self, user: str, *, reachable: bool) -> None:
-        when = None if reachable else self.engine.clock()
-        async with self.engine.sessions() as session, session.begin():
-            changed = await store.set_unreachable(session, user, when)
+        changed = await set_reachable(self.engine.sessions, PLATFORM, user, reachable,
+                                      self.engine.clock())
         if changed:
             logger.info("telegram user %s is %s", user,
                         "reachable again" if reachable else "unreachable")
@@ -428,9 +414,8 @@ class TelegramAdapter:
         chat, user = update.effective_chat, update.effective_user
         if chat is None or chat.type != "private":
             return
-        lang = _language(user.language_code if user else None)
-        await self._send_logged(str(chat.id), [
-            Text(text=self.engine.content.text("error", lang))])
+        lang = locale_language(user.language_code if user else None)
+        await self._send_logged(str(chat.id), [apology(self.engine.content, lang)])
 
     async def _register_commands(self) -> None:
         """The command menu, in Dutch (also for everyone else) and English."""
@@ -445,33 +430,19 @@ class TelegramAdapter:
                 logger.warning("could not register telegram commands (%s): %s", language, exc)
 
 
-class _Counter:
-    """Numbers the messages of one send; with `parts`, skips those already out (putting
-    their ids in `sent`, for threading) and records each one that goes."""
+class _Posts(Posts):
+    """`Posts`, also keeping the ids of the messages of this send (sent, edited, or out
+    already), in order: a reply with `thread_of=FIRST` answers the first."""
 
     def __init__(self, parts: Parts | None) -> None:
-        self.parts = parts
-        self._next = 0
+        super().__init__(parts)
+        self.sent: list[int] = []
 
-    async def start(self, sent: list[int]) -> int | None:
-        part, self._next = self._next, self._next + 1
-        if self.parts is None:
-            return part
-        done = self.parts.ref(part)
-        if done is not None:
-            sent.append(int(done[1]))
-            return None
-        await self.parts.before(part)
-        return part
+    def skipped(self, chat: str, ref: str) -> None:
+        super().skipped(chat, ref)
+        self.sent.append(int(ref))
 
-    def again(self) -> None:
-        """The number just taken was not used (an edit that did not fit): reuse it."""
-        self._next -= 1
-
-    def posted(self, part: int, chat_id: int, message_id: int) -> None:
-        if self.parts is not None:
-            self.parts.posted(part, str(chat_id), message_id)
-
-
-def _language(locale: str | None) -> str:
-    return "en" if (locale or "").lower().startswith("en") else "nl"
+    def posted(self, chat: str, ref: object = None, part: int | None = None) -> None:
+        super().posted(chat, ref, part)
+        assert isinstance(ref, int)
+        self.sent.append(ref)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
@@ -26,7 +25,8 @@ from telegram import Update
 from telegram.constants import FloodLimit
 from telegram.error import NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
-from telegram.warnings import PTBDeprecationWarning
+
+from adapters.telegram.delivery import flood_wait
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class ChatRateLimiter(BaseRateLimiter[int]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
-                wait = _seconds(exc)
+                wait = flood_wait(exc)
                 if chat is not None:
                     until = loop.time() + wait
                     self._not_before[chat] = max(self._not_before.get(chat, 0.0), until)
@@ -194,13 +194,6 @@ def _key(chat: object) -> int | str | None:
         return int(str(chat))
     except ValueError:
         return str(chat)  # "@channelname"
-
-
-def _seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        wait = exc.retry_after
-    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
 
 def _not_taken(exc: NetworkError) -> bool:
