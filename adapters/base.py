@@ -1,4 +1,5 @@
-"""What every adapter does the same way, whatever its platform.
+"""What every adapter does the same way, whatever its platform, and how a platform
+describes itself (`Platform`).
 
 Numbering the posts of one send (and skipping those a scheduled send already got out),
 turning a failure after part of a send went out into `DeliveryUncertain`, and the adapter's
@@ -8,11 +9,40 @@ The platform parts (how a post is made, what an error code means) stay in each a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.content import Content
-from bot.messages import DeliveryUncertain, Parts, Text, Unreachable
+from bot.messages import Adapter, DeliveryUncertain, Parts, Text, Unreachable
+from bot.rates import PlatformLimits
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from adapters.web import WebServer
+    from bot.engine import Engine
+
+Builder = Callable[[Settings, "Engine", "WebServer"], Adapter]
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Everything outside adapters/ knows of one platform. `settings`: the `Settings`
+    fields that switch it on (any one set). `limits`: how fast it takes messages (the
+    scheduler's rate limiter keeps to them). `invites_in_channel`: a check-in is also
+    announced in each bound channel, with a button to the private chat (a bot that cannot
+    start a private chat needs it). `build` makes its adapter, which carries `limits` and
+    `invites_in_channel` too, for the scheduler to read."""
+
+    name: str
+    settings: tuple[str, ...]
+    limits: PlatformLimits
+    invites_in_channel: bool
+    build: Builder
+
+    def configured(self, settings: Settings) -> bool:
+        return any(getattr(settings, name) for name in self.settings)
 
 
 class Posts:

@@ -32,7 +32,7 @@ from bot.privacy.cli import register as register_privacy
 from bot.reports import register as register_reports
 from bot.schedule.cli import schedule_app
 from bot.schedule.holidays import HolidayError, load_holidays
-from bot.service import NotAvailable, serve
+from bot.service import NotAvailable, configured, serve
 from bot.settings import Settings, SettingsError
 from bot.store import binding, db, repo
 from bot.store.models import ChannelBinding, Member, Partnership, School
@@ -56,7 +56,6 @@ app.add_typer(schedule_app, name="schedule")
 app.add_typer(nudge_app, name="nudge")
 app.add_typer(outbox_app, name="outbox")
 
-PLATFORMS = ("slack", "telegram", "console")
 IMPORT_COLUMNS = ("partnership", "platform", "user", "school", "level")
 MAX_GROUP_SIZE = 50
 
@@ -76,7 +75,7 @@ def main_callback(ctx: typer.Context) -> None:
 def run() -> None:
     """Start the bot: the terminal chat, or the platforms whose tokens are set."""
     settings = Settings()
-    platforms = settings.platforms()
+    platforms = configured(settings)
     setup_logging(settings, "INFO" if platforms else "WARNING")
     content = content_or_fail(settings)
     try:
@@ -239,8 +238,10 @@ def bind(
 ) -> None:
     """Bind a platform channel to a partnership, so the people in it belong to it."""
 
-    if platform not in PLATFORMS:
-        raise fail(f"--platform must be one of {', '.join(PLATFORMS)}")
+    from adapters.platforms import names  # the SDKs load only for this command
+
+    if platform not in names():
+        raise fail(f"--platform must be one of {', '.join(names())}")
 
     async def work(session: AsyncSession) -> str:
         if await session.get(Partnership, partnership) is None:

@@ -31,7 +31,7 @@ from bot.store import repo
 from bot.store.schedule import OutboxMessage
 from scheduler import outbox
 from scheduler.outbox import Claimed
-from scheduler.ratelimit import RateLimiter
+from scheduler.ratelimit import RateLimiter, limits_of
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,8 @@ class Sender:
         self.when_unreachable = when_unreachable
         self.adapters = adapters
         self.clock = clock
-        self.limiter = limiter or RateLimiter(lambda: clock().timestamp(), sessions=sessions)
+        self.limiter = limiter or RateLimiter(lambda: clock().timestamp(), limits_of(adapters),
+                                              sessions=sessions)
         self.lease = lease
         self.max_attempts = max_attempts
         self.width = width

@@ -50,6 +50,7 @@ from adapters.slack.delivery import (
 )
 from adapters.slack.home import home_view
 from adapters.slack.install import DatabaseInstallationStore, DatabaseStateStore, token_cipher
+from adapters.slack.limits import LIMITS
 from adapters.slack.render import (
     ANSWER_VIEW,
     BUTTON_PREFIX,
@@ -115,6 +116,8 @@ class SlackAdapter:
     # Scheduled sends take `parts` and can find a post whose answer was lost (metadata).
     takes_parts = True
     looks_up = True
+    limits = LIMITS
+    invites_in_channel = False  # the private messages are enough: a bot can open a DM
 
     def __init__(self, settings: Settings, engine: Engine, web_server: WebServer) -> None:
         protect(settings.slack_bot_token, settings.slack_signing_secret,

@@ -23,7 +23,7 @@ from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from adapters.base import Posts, apology, chosen, uncertain_after_part
 from adapters.telegram import delivery
 from adapters.telegram import render as rendering
-from adapters.telegram.limits import ChatRateLimiter, ChatUpdateProcessor
+from adapters.telegram.limits import LIMITS, ChatRateLimiter, ChatUpdateProcessor
 from adapters.telegram.translate import PLATFORM, to_incoming
 from adapters.web import WebServer
 from bot.engine import Engine, parse_command
@@ -62,6 +62,10 @@ class TelegramAdapter:
     # lost, so such a message follows the per-kind rule (docs/delivery.md).
     takes_parts = True
     looks_up = False
+    limits = LIMITS
+    # A bot cannot start a private chat on Telegram, so people it has not met yet need a
+    # check-in announced in their group, with a button that opens the private chat.
+    invites_in_channel = True
 
     def __init__(
         self,
@@ -220,7 +224,7 @@ class TelegramAdapter:
         try:
             await self.send(user, replies, parts=parts)
         except Unreachable:
-            await self._set_unreachable(user, reachable=False)
+            await self._set_reachable(user, False)
             raise
 
     # Updates in
@@ -272,7 +276,7 @@ class TelegramAdapter:
             return
         in_private = origin.type == "private"
         if in_private:
-            await self._set_unreachable(incoming.user, reachable=True)
+            await self._set_reachable(incoming.user, True)
         if incoming.action and incoming.action.startswith(store.CALLBACK_PREFIX):
             incoming = replace(incoming, action=await self._callback_value(incoming.action))
         if in_private and not incoming.direct and not await self._in_group(incoming):
@@ -337,13 +341,13 @@ class TelegramAdapter:
             logger.info("bot is now %s in telegram chat %s", status, change.chat.id)
             return
         if status == ChatMemberStatus.BANNED:
-            await self._set_unreachable(str(change.from_user.id), reachable=False)
+            await self._set_reachable(str(change.from_user.id), False)
         elif status == ChatMemberStatus.MEMBER:
-            await self._set_unreachable(str(change.from_user.id), reachable=True)
+            await self._set_reachable(str(change.from_user.id), True)
 
     # Database bookkeeping (each its own short transaction)
 
-    async def _set_unreachable(self, user: str, *, reachable: bool) -> None:
+    async def _set_reachable(self, user: str, reachable: bool) -> None:
         changed = await set_reachable(self.engine.sessions, PLATFORM, user, reachable,
                                       self.engine.clock())
         if changed:

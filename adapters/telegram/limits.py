@@ -27,6 +27,7 @@ from telegram.error import NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
 
 from adapters.telegram.delivery import flood_wait
+from bot.rates import PlatformLimits, Rate
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ Result = bool | dict[str, Any] | list[dict[str, Any]]
 PAUSES = (0.5, 1.0, 2.0, 4.0)
 LONGEST_WAIT = 60.0  # a longer flood wait is not waited out for a reply: it fails at once
 MAX_CONCURRENT_UPDATES = 256  # updates waiting for their chat's turn hold one place each
+# Telegram's published limits, for the scheduler's limiter (see `Platform.limits`): about
+# 30 messages a second overall, 20 a minute per group, one a second per private chat.
+LIMITS = PlatformLimits(overall=Rate(30.0, burst=30.0), direct=Rate(1.0), group=Rate(20 / 60))
 
 
 class Window:
