@@ -2,7 +2,8 @@
 `DESCRIPTION` is all the rest of achtje knows of it."""
 
 from adapters.base import Platform
-from adapters.slack.app import SlackAdapter, SlackSettingsError, build
+from adapters.slack.app import SlackAdapter, build
+from adapters.slack.bolt_app import SlackSettingsError
 
 __all__ = ["DESCRIPTION", "SlackAdapter", "SlackSettingsError", "build"]
 
