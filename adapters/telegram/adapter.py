@@ -8,20 +8,17 @@ render the replies. Conversation state lives in the engine's database, never in 
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from aiohttp import web
-from telegram import Bot, BotCommand, ChatMemberUpdated, Message, Update
-from telegram.constants import ChatMemberStatus
+from telegram import Bot, BotCommand, Message, Update
 from telegram.error import ChatMigrated, InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 from adapters.base import Posts, apology, chosen, uncertain_after_part
-from adapters.telegram import delivery
+from adapters.telegram import chats, delivery, updates
 from adapters.telegram import render as rendering
 from adapters.telegram.limits import LIMITS, ChatRateLimiter, ChatUpdateProcessor
 from adapters.telegram.translate import PLATFORM, to_incoming
@@ -39,19 +36,14 @@ from bot.messages import (
     locale_language,
 )
 from bot.privacy.redact import protect
-from bot.profile import set_reachable
 from bot.settings import SettingsError
 from bot.store import telegram as store
 
 logger = logging.getLogger(__name__)
 
-WEBHOOK_PATH = "/telegram/webhook"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 # Registered with setMyCommands, in this order; descriptions are `telegram_command_<name>`.
 COMMANDS = ("start", "help", "checkin", "valkuilen", "instrumenten", "koffie", "pauze",
             "taal", "privacy", "koppel", "setup")
-_IN_GROUP = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
 
 class TelegramAdapter:
@@ -106,7 +98,8 @@ class TelegramAdapter:
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
         if webhook_url and web is not None:
-            web.add_route("POST", WEBHOOK_PATH, self._webhook)
+            web.add_route("POST", updates.WEBHOOK_PATH,
+                          updates.webhook(self.app, self._secret))
 
     @property
     def username(self) -> str:
@@ -135,22 +128,12 @@ class TelegramAdapter:
         await self.app.initialize()  # getMe
         await self.scheduled_bot.initialize()
         await self._register_commands()
-        if self.webhook_url:
-            await self.app.bot.set_webhook(self.webhook_url, secret_token=self._secret.decode(),
-                                           allowed_updates=ALLOWED_UPDATES)
-        await self.app.start()
-        if self.app.updater is not None:
-            await self.app.updater.start_polling(timeout=self.poll_timeout,
-                                                 allowed_updates=ALLOWED_UPDATES)
+        await updates.start(self.app, self.webhook_url, self._secret, self.poll_timeout)
         logger.info("telegram bot @%s started (%s)", self.username,
                     "webhook" if self.webhook_url else "polling")
 
     async def stop(self) -> None:
-        if self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
-        if self.app.running:
-            await self.app.stop()
-        await self.app.shutdown()
+        await updates.stop(self.app)
         await self.scheduled_bot.shutdown()
 
     async def _close_quietly(self) -> None:
@@ -193,7 +176,7 @@ class TelegramAdapter:
         first = posts.sent[0] if posts.sent else None
         thread = first if reply.thread_of == FIRST else rendering.message_id(reply.thread_of)
         try:
-            callback_data = await self._callback_data(reply, chat_id > 0)
+            callback_data = await chats.callback_data(self.engine, reply, chat_id > 0)
             messages = rendering.render(reply, chat=chat_id, bot_username=self.username,
                                         callback_data=callback_data, thread=thread,
                                         asked=asked)
@@ -224,27 +207,10 @@ class TelegramAdapter:
         try:
             await self.send(user, replies, parts=parts)
         except Unreachable:
-            await self._set_reachable(user, False)
+            await chats.reachable(self.engine, user, False)
             raise
 
     # Updates in
-
-    async def _webhook(self, request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "").encode()
-        if not hmac.compare_digest(given, self._secret):
-            logger.warning("telegram webhook call without the right secret from %s",
-                           request.remote)
-            return web.Response(status=403)
-        try:
-            data = await request.json()
-            if not isinstance(data, dict):
-                raise TypeError("not an object")
-            update = Update.de_json(data, self.app.bot)
-        except (ValueError, TypeError, KeyError):
-            logger.warning("unreadable telegram webhook body", exc_info=True)
-            return web.Response(status=400)
-        await self.app.update_queue.put(update)
-        return web.Response(text="ok")
 
     async def _on_update(self, update: Update, _context: object) -> None:
         try:
@@ -262,13 +228,13 @@ class TelegramAdapter:
             await delivery.answer(query)
         message = update.message
         if message is not None and message.migrate_to_chat_id:
-            await self._moved(message.chat.id, message.migrate_to_chat_id)
+            await chats.moved(self.engine, message.chat.id, message.migrate_to_chat_id)
             return
         if message is not None and message.migrate_from_chat_id:
-            await self._moved(message.migrate_from_chat_id, message.chat.id)
+            await chats.moved(self.engine, message.migrate_from_chat_id, message.chat.id)
             return
         if update.my_chat_member is not None:
-            await self._membership_changed(update.my_chat_member)
+            await chats.membership_changed(self.engine, update.my_chat_member)
             return
         incoming = to_incoming(update, self.username)
         origin = update.effective_chat
@@ -276,10 +242,12 @@ class TelegramAdapter:
             return
         in_private = origin.type == "private"
         if in_private:
-            await self._set_reachable(incoming.user, True)
+            await chats.reachable(self.engine, incoming.user, True)
         if incoming.action and incoming.action.startswith(store.CALLBACK_PREFIX):
-            incoming = replace(incoming, action=await self._callback_value(incoming.action))
-        if in_private and not incoming.direct and not await self._in_group(incoming):
+            value = await chats.callback_value(self.engine, incoming.action)
+            incoming = replace(incoming, action=value)
+        if (in_private and not incoming.direct
+                and not await chats.in_group(self.app.bot, incoming)):
             incoming = replace(incoming, chat=str(origin.id), direct=True)
         outcome = await self.engine.handle(incoming)
         if query is not None and in_private and outcome.press_took_effect(incoming):
@@ -325,57 +293,6 @@ class TelegramAdapter:
                               name=incoming.display_name or ""),
             button=content.text("telegram_open_chat", lang), action=action)
 
-    async def _in_group(self, incoming: Incoming) -> bool:
-        """Whether someone who came in through a group's deep link is really in that group."""
-        try:
-            member = await self.app.bot.get_chat_member(int(incoming.chat), int(incoming.user))
-        except TelegramError as exc:
-            logger.info("cannot check membership of %s in %s: %s", incoming.user,
-                        incoming.chat, exc)
-            return False
-        return member.status in _IN_GROUP or bool(getattr(member, "is_member", False))
-
-    async def _membership_changed(self, change: ChatMemberUpdated) -> None:
-        status = change.new_chat_member.status
-        if change.chat.type != "private":
-            logger.info("bot is now %s in telegram chat %s", status, change.chat.id)
-            return
-        if status == ChatMemberStatus.BANNED:
-            await self._set_reachable(str(change.from_user.id), False)
-        elif status == ChatMemberStatus.MEMBER:
-            await self._set_reachable(str(change.from_user.id), True)
-
-    # Database bookkeeping (each its own short transaction)
-
-    async def _set_reachable(self, user: str, reachable: bool) -> None:
-        changed = await set_reachable(self.engine.sessions, PLATFORM, user, reachable,
-                                      self.engine.clock())
-        if changed:
-            logger.info("telegram user %s is %s", user,
-                        "reachable again" if reachable else "unreachable")
-
-    async def _moved(self, old: int, new: int) -> None:
-        async with self.engine.sessions() as session, session.begin():
-            moved = await store.move_chat(session, str(old), str(new))
-        if moved:
-            logger.info("telegram group %s became supergroup %s; binding moved", old, new)
-
-    async def _callback_value(self, ref: str) -> str:
-        async with self.engine.sessions() as session:
-            return await store.callback_value(session, ref) or ref
-
-    async def _callback_data(self, reply: Reply, private_chat: bool) -> dict[str, str]:
-        values = rendering.button_values(reply, private_chat)
-        data = {v: v for v in values
-                if rendering.fits_callback_data(v) and not v.startswith(store.CALLBACK_PREFIX)}
-        if len(data) < len(values):
-            async with self.engine.sessions() as session, session.begin():
-                for value in values:
-                    if value not in data:
-                        data[value] = await store.callback_ref(session, value,
-                                                               self.engine.clock())
-        return data
-
     # Messages out
 
     async def _post(self, chat_id: int, message: rendering.Outgoing, bot: Bot | None = None
@@ -386,7 +303,7 @@ class TelegramAdapter:
         try:
             return chat_id, await self._put(chat_id, message, bot)
         except ChatMigrated as exc:
-            await self._moved(chat_id, exc.new_chat_id)
+            await chats.moved(self.engine, chat_id, exc.new_chat_id)
             new_id = exc.new_chat_id
         except TelegramError as exc:
             raise delivery.delivery_error(exc) from exc
