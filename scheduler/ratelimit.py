@@ -1,10 +1,11 @@
 """Rate limits per platform, chat and API method, shared by every process that sends.
 
-Each platform's description (adapters/) gives its published limits, which the composition
-root hands in as `limits` (see `limits_of`). These hold for the bot, not for one process:
-three processes sending side by side must together stay under them. So the buckets live in
-the database (table `rate_bucket`, bot/store/limits.py) when the limiter is given the
-session factory; without it (unit tests, one process) they live in this process's memory.
+Each platform's description (adapters/) gives its published limits; its adapter carries
+them as `limits`, and the sender hands them in (`limits_of`). These hold for the bot, not
+for one process: three processes sending side by side must together stay under them. So
+the buckets live in the database (table `rate_bucket`, bot/store/limits.py) when the
+limiter is given the session factory; without it (unit tests, one process) they live in
+this process's memory.
 
 A bucket is kept as its "theoretical arrival time" (GCRA): `tat` moves on by one interval
 (1 / rate) per message, and a message may go while `tat` is at most `burst - 1` intervals
