@@ -19,7 +19,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes
 
 from adapters.telegram import TelegramAdapter
-from adapters.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH
+from adapters.telegram.updates import SECRET_HEADER, WEBHOOK_PATH
 from adapters.web import WebServer
 from bench.clicks import (
     SIZES,

@@ -150,8 +150,10 @@ async def measure(backend: str, channels: int) -> dict[str, Any]:
             try:
                 with Stopwatch() as sending:
                     with Stopwatch() as planning:
-                        planned = await plan_due(sessions, content, holidays, clock(),
-                                                 on_planned=sender.wake)
+                        planned = await plan_due(
+                            sessions, content, holidays, clock(), on_planned=sender.wake,
+                            invite_in_channel=[name for name, adapter in adapters.items()
+                                               if adapter.invites_in_channel])
                     while await _unsettled(sessions):
                         await asyncio.sleep(0.05)
             finally:

@@ -25,7 +25,7 @@ from bot.privacy.cli import register as register_privacy
 from bot.reports import register as register_reports
 from bot.schedule.cli import schedule_app
 from bot.schedule.holidays import HolidayError, load_holidays
-from bot.service import NotAvailable, serve
+from bot.service import NotAvailable, configured, serve
 from bot.settings import Settings, SettingsError
 from bot.store import db, repo
 from bot.store.models import Partnership
@@ -61,7 +61,7 @@ def main_callback(ctx: typer.Context) -> None:
 def run() -> None:
     """Start the bot: the terminal chat, or the platforms whose tokens are set."""
     settings = Settings()
-    platforms = settings.platforms()
+    platforms = configured(settings)
     setup_logging(settings, "INFO" if platforms else "WARNING")
     content = content_or_fail(settings)
     try:

@@ -23,7 +23,7 @@ from bot.content import Content
 from bot.flows import binding, onboarding, roles, setup
 from bot.flows.state import Choosing, Resume
 from bot.flows.turn import MAX_LINE, Said, Turn, clean_text
-from bot.messages import Incoming, Noted, Outcome, Reply, Text
+from bot.messages import Incoming, Noted, Outcome, Reply, Text, known_language
 from bot.store import repo
 from bot.store.models import MAX_ID, Member, Partnership
 
@@ -60,7 +60,7 @@ class Engine:
     async def handle(self, incoming: Incoming) -> Outcome:
         """Answer one incoming event; never raises, never shows a traceback to a user."""
         said = _read(incoming)
-        guessed = _locale_language(incoming)
+        guessed = known_language(incoming.locale)
         lang = guessed or "nl"
         try:
             async with self._turns, self.sessions() as session, session.begin():
@@ -126,8 +126,10 @@ class Engine:
                 known = await session.get(Partnership, member.partnership_id)
                 assert known is not None
                 await repo.lock_member(session, member)  # one turn per person at a time
-                if incoming.direct:
-                    member.unreachable_at = None  # they wrote to us, so we can write back
+                if incoming.direct and member.unreachable_at is not None:
+                    # They wrote to us, so we can write back.
+                    await repo.set_reachable(session, incoming.platform, incoming.user, True,
+                                             now, member_id=member.id)
                 return member, known
         partnership = bound
         if partnership is None and incoming.direct:
@@ -235,11 +237,3 @@ def _concurrent_turns(sessions: async_sessionmaker[AsyncSession]) -> int:
     return 1 if bind is not None and bind.dialect.name == "sqlite" else MAX_CONCURRENT_TURNS
 
 
-def _locale_language(incoming: Incoming) -> str | None:
-    """The person's language as their platform tells it, if it is one of ours."""
-    locale = (incoming.locale or "").lower()
-    if locale.startswith("en"):
-        return "en"
-    if locale.startswith("nl"):
-        return "nl"
-    return None

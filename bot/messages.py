@@ -114,6 +114,22 @@ def split_mentions(text: str, mentions: Sequence[Mention]) -> list[str | Mention
     return [part for part in parts if part != ""]
 
 
+def known_language(locale: str | None) -> str | None:
+    """The language ("nl" or "en") a platform's locale ("en-GB", "nl", ...) names, if it
+    is one of ours."""
+    lowered = (locale or "").lower()
+    if lowered.startswith("en"):
+        return "en"
+    if lowered.startswith("nl"):
+        return "nl"
+    return None
+
+
+def locale_language(locale: str | None) -> str:
+    """The language for a platform's locale: Dutch unless it names English."""
+    return known_language(locale) or "nl"
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one turn produced: everything an adapter needs to show it, without a database.

@@ -24,7 +24,6 @@ from bot.summary.model import MIN_GROUP_SIZE, OPEN_TEXT_MIN
 partnership_app = typer.Typer(help="Create and list partnerships.")
 member_app = typer.Typer(help="Add members in bulk.")
 
-PLATFORMS = ("slack", "telegram", "console")
 IMPORT_COLUMNS = ("partnership", "platform", "user", "school", "level")
 MAX_GROUP_SIZE = 50
 
@@ -126,9 +125,10 @@ def bind(
     channel: Annotated[str, typer.Option(help="The platform's channel or chat id.")],
 ) -> None:
     """Bind a platform channel to a partnership, so the people in it belong to it."""
+    from adapters.platforms import names  # the SDKs load only for this command
 
-    if platform not in PLATFORMS:
-        raise fail(f"--platform must be one of {', '.join(PLATFORMS)}")
+    if platform not in names():
+        raise fail(f"--platform must be one of {', '.join(names())}")
 
     async def work(session: AsyncSession) -> str:
         if await session.get(Partnership, partnership) is None:

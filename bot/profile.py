@@ -1,4 +1,4 @@
-"""What a platform may show a member about themselves, and marking them unreachable.
+"""What a platform may show a member about themselves, and whether we can reach them.
 
 Adapters render a member's own settings (a Slack Home tab, for instance) and need their
 language for their own button labels; these read-only queries give them a neutral picture
@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.store import repo
@@ -93,18 +92,24 @@ async def language_of(
         return member.language if member is not None else None
 
 
-async def mark_unreachable(
-    sessions: async_sessionmaker[AsyncSession], platform: str, user: str, now: datetime
+async def is_known(
+    sessions: async_sessionmaker[AsyncSession], platform: str, user: str
+) -> bool:
+    """Whether this identity belongs to any member (one small query, no row loaded)."""
+    async with sessions() as session:
+        found = await session.scalar(
+            select(Member.id).where(Member.platform == platform, Member.user_ref == user)
+            .limit(1))
+        return found is not None
+
+
+async def set_reachable(
+    sessions: async_sessionmaker[AsyncSession], platform: str, user: str, reachable: bool,
+    now: datetime,
 ) -> int:
-    """Record that the platform cannot reach this identity; returns how many rows changed."""
+    """`repo.set_reachable` in a transaction of its own; how many memberships changed."""
     async with sessions() as session, session.begin():
-        result: Any = await session.execute(
-            update(Member)
-            .where(Member.platform == platform, Member.user_ref == user,
-                   Member.unreachable_at.is_(None))
-            .values(unreachable_at=now)
-        )
-        return int(result.rowcount or 0)
+        return await repo.set_reachable(session, platform, user, reachable, now)
 
 
 async def _first_identity(session: AsyncSession, platform: str, user: str) -> Member | None:

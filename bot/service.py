@@ -32,23 +32,25 @@ class NotAvailable(Exception):
 
 
 def builders() -> dict[str, Builder]:
-    """How to build the adapter of each platform; each platform adds itself here."""
-    found: dict[str, Builder] = {}
-    from adapters.slack import build as build_slack
+    """How to build the adapter of each platform (adapters/platforms.py lists them)."""
+    from adapters.platforms import PLATFORMS
 
-    found["slack"] = build_slack
-    from adapters.telegram import build as build_telegram
+    return {platform.name: platform.build for platform in PLATFORMS}
 
-    found["telegram"] = build_telegram
-    return found
+
+def configured(settings: Settings) -> list[str]:
+    """The platforms whose settings are set (tokens, mostly)."""
+    from adapters.platforms import configured as configured_platforms
+
+    return [platform.name for platform in configured_platforms(settings)]
 
 
 async def serve(settings: Settings, content: Content, stop: asyncio.Event | None = None) -> None:
     """Start the HTTP server (if a platform needs it or ACHTJE_HTTP_PORT is set), then every
     configured adapter and the scheduler; stop cleanly in reverse order."""
     stop = stop or asyncio.Event()
-    available = builders()
-    missing = [p for p in settings.platforms() if p not in available]
+    available, platforms = builders(), configured(settings)
+    missing = [p for p in platforms if p not in available]
     if missing:
         raise NotAvailable(", ".join(missing))
     try:
@@ -56,11 +58,11 @@ async def serve(settings: Settings, content: Content, stop: asyncio.Event | None
     except HolidayError as exc:
         raise SettingsError(f"the school holiday file is not valid:\n{exc}") from exc
     engine, sessions = await db.connect(settings.database_url)
-    health = Health(sessions, settings.platforms())
+    health = Health(sessions, platforms)
     web = WebServer(settings.http_host, settings.http_port, health=health.check)
     bot = Engine(sessions, content)
     try:
-        adapters = [available[p](settings, bot, web) for p in settings.platforms()]
+        adapters = [available[p](settings, bot, web) for p in platforms]
     except Exception:  # incomplete settings (SettingsError): close the database first
         await engine.dispose()
         raise

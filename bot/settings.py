@@ -1,4 +1,8 @@
-"""Configuration from the environment and an optional `.env` file."""
+"""Configuration from the environment and an optional `.env` file.
+
+Each platform's settings are fields here (one environment to read); which of them switch a
+platform on is the platform's own description (adapters/platforms.py).
+"""
 
 from __future__ import annotations
 
@@ -36,12 +40,3 @@ class Settings(BaseSettings):
     telegram_api_url: str = Field("https://api.telegram.org", alias="ACHTJE_TELEGRAM_API_URL")
     telegram_webhook_url: str | None = Field(None, alias="ACHTJE_TELEGRAM_WEBHOOK_URL")
     telegram_webhook_secret: str | None = Field(None, alias="ACHTJE_TELEGRAM_WEBHOOK_SECRET")
-
-    def platforms(self) -> list[str]:
-        """The chat platforms whose tokens are set."""
-        found = []
-        if self.slack_bot_token or self.slack_client_id:
-            found.append("slack")
-        if self.telegram_bot_token:
-            found.append("telegram")
-        return found

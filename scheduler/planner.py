@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -41,10 +41,6 @@ from bot.summary.frozen import freeze_closed_months, published_summary
 logger = logging.getLogger(__name__)
 PLANNING_WIDTH = 4  # schedules planned side by side on PostgreSQL
 
-# Platforms where a check-in is also announced in each bound channel or group, with a
-# button that opens the private chat: on Telegram a bot cannot start a private chat, so
-# people it has not met yet need the button. On Slack the private messages are enough.
-INVITE_IN_CHANNEL = frozenset({"telegram"})
 # A conversation touched this recently is left alone when a scheduled statement arrives;
 # the member is in the middle of something and can still press the statement's buttons.
 BUSY = timedelta(minutes=30)
@@ -61,6 +57,9 @@ class Due:
     plan: PartnershipPlan
     schedule: Schedule
     now: datetime
+    # Platforms where a check-in is also announced in each bound channel or group, with a
+    # button that opens the private chat (their description says `invites_in_channel`).
+    invite_in_channel: Collection[str] = ()
 
     @property
     def partnership(self) -> Partnership:
@@ -90,6 +89,7 @@ Planner = Callable[[Due], Awaitable[list[Envelope]]]
 async def plan_due(
     sessions: async_sessionmaker[AsyncSession], content: Content, holidays: HolidayCalendar,
     now: datetime, *, on_planned: Callable[[], object] | None = None,
+    invite_in_channel: Collection[str] = (),
 ) -> int:
     """Plan every schedule that is due at `now`; returns how many messages were queued.
 
@@ -113,7 +113,8 @@ async def plan_due(
         async with slots:
             try:
                 async with sessions() as session, session.begin():
-                    added = await _plan_one(session, content, holidays, schedule_id, now)
+                    added = await _plan_one(session, content, holidays, schedule_id, now,
+                                            invite_in_channel)
             except Exception:
                 logger.exception("planning schedule %s failed; it stays due", schedule_id)
                 return
@@ -127,7 +128,7 @@ async def plan_due(
 
 async def _plan_one(
     session: AsyncSession, content: Content, holidays: HolidayCalendar, schedule_id: int,
-    now: datetime,
+    now: datetime, invite_in_channel: Collection[str] = (),
 ) -> int:
     schedule = await session.scalar(
         select(Schedule)
@@ -152,7 +153,8 @@ async def _plan_one(
             break
         late = now - due_at
         if late <= plan.grace and plan.calendar.is_open(now):
-            envelopes = await PLANNERS[schedule.kind](Due(session, content, plan, schedule, now))
+            envelopes = await PLANNERS[schedule.kind](Due(session, content, plan, schedule, now,
+                                                               invite_in_channel))
             queued += await enqueue(session, envelopes, now)
             logger.info("planned %s of partnership %s (due %s): %s messages", schedule.kind,
                         partnership.id, due_at.isoformat(), len(envelopes))
@@ -200,7 +202,7 @@ async def plan_checkin(due: Due) -> list[Envelope]:
             intro, await _offer_statement(due, member, round_, first))))
     bindings = await session.scalars(
         select(ChannelBinding).where(ChannelBinding.partnership_id == due.partnership.id,
-                                     ChannelBinding.platform.in_(INVITE_IN_CHANNEL))
+                                     ChannelBinding.platform.in_(due.invite_in_channel))
         .order_by(ChannelBinding.id)
     )
     lang = due.partnership.language

@@ -1,11 +1,11 @@
 """Rate limits per platform, chat and API method, shared by every process that sends.
 
-The platforms publish rough limits (Slack: about one message per second per channel, and
-per-method tiers per workspace; Telegram: about 30 per second overall, 20 per minute per
-group and one per second per private chat). These hold for the bot, not for one process:
-three processes sending side by side must together stay under them. So the buckets live in
-the database (table `rate_bucket`, bot/store/limits.py) when the limiter is given the
-session factory; without it (unit tests, one process) they live in this process's memory.
+Each platform's description (adapters/) gives its published limits; its adapter carries
+them as `limits`, and the sender hands them in (`limits_of`). These hold for the bot, not
+for one process: three processes sending side by side must together stay under them. So
+the buckets live in the database (table `rate_bucket`, bot/store/limits.py) when the
+limiter is given the session factory; without it (unit tests, one process) they live in
+this process's memory.
 
 A bucket is kept as its "theoretical arrival time" (GCRA): `tat` moves on by one interval
 (1 / rate) per message, and a message may go while `tat` is at most `burst - 1` intervals
@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import Float, Table, and_, delete, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.rates import PlatformLimits, Rate
 from bot.store.limits import RateBucket
 
 Seconds = Callable[[], float]
@@ -44,44 +45,6 @@ MIN_WAIT = 0.01
 EPSILON = 1e-6
 FORGET_AFTER = 600.0  # seconds a full, unheld bucket is kept before it is deleted
 VIEW_FOR = 0.2  # seconds a process reuses its reading of what waits (see DatabaseBuckets)
-
-
-@dataclass(frozen=True)
-class Rate:
-    """`per_second` tokens flow in; at most `burst` can be saved up."""
-
-    per_second: float
-    burst: float = 1.0
-
-    @property
-    def interval(self) -> float:
-        return 1 / self.per_second
-
-    @property
-    def tolerance(self) -> float:
-        """How far ahead of now the bucket's `tat` may be and a message still go."""
-        return (self.burst - 1) * self.interval
-
-
-@dataclass(frozen=True)
-class PlatformLimits:
-    overall: Rate | None = None  # every message on the platform
-    direct: Rate | None = None  # per private chat
-    group: Rate | None = None  # per channel or group
-    calls: Mapping[str, Rate] = field(default_factory=dict)  # per API method and workspace
-
-
-# Slack's tier 3 methods allow about 50 calls a minute per workspace, tier 4 about 100,
-# with short bursts; chat.postMessage is limited per channel instead.
-_TIER3, _TIER4 = Rate(50 / 60, burst=5.0), Rate(100 / 60, burst=10.0)
-LIMITS: dict[str, PlatformLimits] = {
-    "slack": PlatformLimits(direct=Rate(1.0), group=Rate(1.0), calls={
-        "conversations.open": _TIER3, "conversations.history": _TIER3,
-        "chat.update": _TIER3, "users.info": _TIER4,
-    }),
-    "telegram": PlatformLimits(overall=Rate(30.0, burst=30.0), direct=Rate(1.0),
-                               group=Rate(20 / 60)),
-}
 
 
 @dataclass
@@ -291,7 +254,7 @@ class RateLimiter:
         sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.clock = clock
-        self.limits = LIMITS if limits is None else limits
+        self.limits: Mapping[str, PlatformLimits] = {} if limits is None else limits
         self.store: Buckets = (MemoryBuckets() if sessions is None
                                else DatabaseBuckets(sessions))
 
@@ -347,3 +310,12 @@ class RateLimiter:
         """Seconds until something held back may go again (0 when nothing waits)."""
         now = self.clock()
         return min((until - now for _, until in await self.store.blocked(now)), default=0.0)
+
+
+def limits_of(adapters: Mapping[str, object]) -> dict[str, PlatformLimits]:
+    """The limits each adapter declares as `limits` (one that declares none: no limits)."""
+    found: dict[str, PlatformLimits] = {}
+    for platform, adapter in adapters.items():
+        limits = getattr(adapter, "limits", None)
+        found[platform] = limits if isinstance(limits, PlatformLimits) else PlatformLimits()
+    return found

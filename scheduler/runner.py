@@ -46,6 +46,10 @@ class ScheduleRunner:
         self.holidays = holidays
         self.clock = clock
         self.tick_seconds = tick_seconds
+        # Read off the adapters, as the sender reads their rate limits (`limits`).
+        self.invite_in_channel = frozenset(
+            platform for platform, adapter in adapters.items()
+            if getattr(adapter, "invites_in_channel", False))
         self.sender = sender or Sender(sessions, adapters, clock=clock,
                                        when_unreachable=channel_fallback(content))
         self._apscheduler: AsyncIOScheduler | None = None
@@ -59,7 +63,8 @@ class ScheduleRunner:
         self._ticking = asyncio.current_task()
         try:
             queued = await plan_due(self.sessions, self.content, self.holidays, self.clock(),
-                                    on_planned=self.sender.wake)
+                                    on_planned=self.sender.wake,
+                                    invite_in_channel=self.invite_in_channel)
             self.sender.wake()
             await self._hourly_retention()
             return queued

@@ -22,16 +22,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.messages import Adapter, DeliveryUncertain, Parts, Reply, RetryLater, Unreachable
 from bot.outbox import load_replies
-from bot.store.models import Member
+from bot.store import repo
 from bot.store.schedule import OutboxMessage
 from scheduler import outbox
 from scheduler.outbox import Claimed
-from scheduler.ratelimit import RateLimiter
+from scheduler.ratelimit import RateLimiter, limits_of
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,8 @@ class Sender:
         self.when_unreachable = when_unreachable
         self.adapters = adapters
         self.clock = clock
-        self.limiter = limiter or RateLimiter(lambda: clock().timestamp(), sessions=sessions)
+        self.limiter = limiter or RateLimiter(lambda: clock().timestamp(), limits_of(adapters),
+                                              sessions=sessions)
         self.lease = lease
         self.max_attempts = max_attempts
         self.width = width
@@ -297,9 +298,8 @@ class Sender:
             return
         if outcome.unreachable and row.member_id is not None:
             await self._when_unreachable(row, now)
-            await session.execute(
-                update(Member).where(Member.id == row.member_id).values(unreachable_at=now)
-            )
+            await repo.set_reachable(session, row.platform, None, False, now,
+                                     member_id=row.member_id)
         await outbox.finish(session, row.id, outcome.status, now, outcome.error, sent)
 
     async def _when_unreachable(self, row: Claimed, now: datetime) -> None:

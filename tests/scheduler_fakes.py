@@ -26,9 +26,11 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from adapters.platforms import PLATFORMS
 from adapters.web import WebServer
 from bot.messages import DeliveryUncertain, Reply, RetryLater, Unreachable
 from bot.outbox import dump_replies
+from bot.rates import PlatformLimits
 from bot.store.models import Member
 
 
@@ -96,6 +98,11 @@ class HttpAdapter:
 
     def __init__(self, url: str, platform: str = "fake", timeout: float = 10.0) -> None:
         self.platform = platform
+        # Named after a real platform, it carries what that platform's description says,
+        # as the real adapter does (the sender and the planner read it off the adapter).
+        described = next((p for p in PLATFORMS if p.name == platform), None)
+        self.limits = described.limits if described else PlatformLimits()
+        self.invites_in_channel = described.invites_in_channel if described else False
         self.url = url
         self.timeout = timeout
         self._http: aiohttp.ClientSession | None = None

@@ -24,7 +24,7 @@ import aiohttp
 from aiohttp import web
 
 from adapters.telegram import TelegramAdapter
-from adapters.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH
+from adapters.telegram.updates import SECRET_HEADER, WEBHOOK_PATH
 from adapters.web import WebServer
 from bot.engine import Engine
 

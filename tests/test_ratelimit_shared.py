@@ -22,7 +22,7 @@ from scheduler.ratelimit import Rate, RateLimiter
 from scheduler.sender import Sender
 from tests.ratelimit_worker import LIMITS
 from tests.scheduler_fakes import HttpAdapter, fake_platform
-from tests.test_sender import NOW, FakeTime
+from tests.test_sender import NOW, PLATFORM_LIMITS, FakeTime
 
 WORKERS = 3
 DURATION = 3.0
@@ -105,7 +105,8 @@ async def test_a_row_another_process_beat_to_the_token_waits_without_using_an_at
         try:
             first, second = (
                 Sender(sessions, {"slack": adapter}, clock=time_now,
-                       limiter=RateLimiter(time_now.seconds, sessions=sessions))
+                       limiter=RateLimiter(time_now.seconds, PLATFORM_LIMITS,
+                                           sessions=sessions))
                 for _ in range(2))
             assert await second.limiter.held_back() == {}  # its view, read before
             assert await first.send_due(limit=1) == 1

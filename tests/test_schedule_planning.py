@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from typer.testing import CliRunner
 
 from adapters.memory import MemoryChat
+from adapters.platforms import PLATFORMS
 from bot.cli import app
 from bot.content import Content
 from bot.engine import Engine
@@ -83,7 +84,9 @@ async def test_a_checkin_goes_privately_to_everyone_who_may_get_it(
                                    channel_ref="-100123", created_at=clock.now))
     await schedule(sessions, partnership, clock.now - timedelta(hours=1), first=today)
 
-    assert await plan_due(sessions, content, HOLIDAYS, clock.now) == 5
+    invites = [p.name for p in PLATFORMS if p.invites_in_channel]  # as the runner reads them
+    assert await plan_due(sessions, content, HOLIDAYS, clock.now,
+                          invite_in_channel=invites) == 5
     rows = await outbox_rows(sessions)
     assert [(r.target, r.direct) for r in rows] == [
         ("user-1", True), ("user-2", True), ("user-3", True), ("user-5", True),

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from adapters.platforms import limits
 from bot.content import Content
 from bot.messages import DeliveryUncertain, Reply, Text
 from bot.outbox import Envelope, enqueue
@@ -26,6 +27,8 @@ from scheduler.ratelimit import Rate, RateLimiter, TokenBucket
 from scheduler.runner import ScheduleRunner
 from scheduler.sender import Sender
 from tests.scheduler_fakes import HttpAdapter, add_members, fake_platform, utc
+
+PLATFORM_LIMITS = limits()  # as each platform describes itself
 
 NOW = utc(2026, 11, 24, 14, 30)  # Tuesday 15:30 in Amsterdam
 HOLIDAYS = load_holidays()
@@ -71,7 +74,8 @@ def approx(seconds: float) -> Any:
 
 def limiters(time: FakeTime, sessions: Sessions) -> list[RateLimiter]:
     """The same limits kept in this process's memory and shared through the database."""
-    return [RateLimiter(time.seconds), RateLimiter(time.seconds, sessions=sessions)]
+    return [RateLimiter(time.seconds, PLATFORM_LIMITS),
+            RateLimiter(time.seconds, PLATFORM_LIMITS, sessions=sessions)]
 
 
 async def test_telegram_limits_a_group_to_20_a_minute_and_the_bot_to_30_a_second(
@@ -162,7 +166,7 @@ async def test_a_429_mid_fan_out_loses_nothing_and_other_chats_go_on(
         await adapter.start()
         try:
             sender = Sender(sessions, {"slack": adapter}, clock=time,
-                            limiter=RateLimiter(time.seconds))
+                            limiter=RateLimiter(time.seconds, PLATFORM_LIMITS))
             assert await sender.drain(time.sleep) == 10
         finally:
             await adapter.stop()
@@ -186,7 +190,7 @@ async def test_messages_to_one_slack_channel_go_a_second_apart(sessions: Session
         await adapter.start()
         try:
             sender = Sender(sessions, {"slack": adapter}, clock=time,
-                            limiter=RateLimiter(time.seconds))
+                            limiter=RateLimiter(time.seconds, PLATFORM_LIMITS))
             await sender.drain(time.sleep)
         finally:
             await adapter.stop()
@@ -402,7 +406,7 @@ async def test_the_service_starts_the_scheduler_after_the_adapters_and_stops_it_
 
     adapter = Recording({})
     monkeypatch.setattr(service, "builders", lambda: {"fake": lambda *_: adapter})
-    monkeypatch.setattr(Settings, "platforms", lambda self: ["fake"])
+    monkeypatch.setattr(service, "configured", lambda settings: ["fake"])
     monkeypatch.setattr(ScheduleRunner, "stop", _recorded(ScheduleRunner.stop, events))
     stop = asyncio.Event()
     running = asyncio.create_task(service.serve(

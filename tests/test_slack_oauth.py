@@ -28,6 +28,7 @@ from adapters.web import WebServer
 from bot.engine import Engine
 from bot.messages import Text, Unreachable
 from bot.outbox import Envelope, enqueue
+from bot.service import configured
 from bot.settings import Settings, SettingsError
 from bot.store.models import Member, Partnership
 from bot.store.schedule import OutboxMessage
@@ -183,7 +184,7 @@ def test_incomplete_settings_say_what_to_set(
     from adapters.slack import SlackAdapter
 
     settings = Settings.model_validate(values)
-    assert "slack" in settings.platforms()
+    assert "slack" in configured(settings)
     with pytest.raises(SettingsError, match=missing):
         SlackAdapter(settings, engine, WebServer("127.0.0.1", 0))
 

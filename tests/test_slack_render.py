@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack import translate
-from adapters.slack.delivery import SlackUnreachable, delivery_error
+from adapters.slack.client import SlackUnreachable, delivery_error
 from adapters.slack.render import (
     MAX_BLOCKS,
     MAX_SECTION,

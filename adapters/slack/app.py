@@ -21,34 +21,26 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.async_handler import AsyncRetryHandler
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
-from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.base import apology, chosen
 from adapters.slack import translate
-from adapters.slack.delivery import (
+from adapters.slack.bolt_app import SlackSettingsError, add_install_routes, bolt_app, team_of
+from adapters.slack.client import (
     PERSON_GONE,
     SlackUnreachable,
-    Target,
     api_client,
     call,
-    deliver,
-    open_dm,
+    replying,
     scheduled_client,
-    show_choice,
-    slack_profile,
 )
+from adapters.slack.delivery import Target, deliver, open_dm, show_choice, slack_profile
 from adapters.slack.home import home_view
-from adapters.slack.install import DatabaseInstallationStore, DatabaseStateStore, token_cipher
+from adapters.slack.limits import LIMITS
 from adapters.slack.render import (
     ANSWER_VIEW,
     BUTTON_PREFIX,
@@ -69,44 +61,22 @@ from bot.messages import (
     Parts,
     Reply,
     RetryLater,
-    Text,
     Unreachable,
+    locale_language,
 )
 from bot.privacy.redact import protect
-from bot.profile import language_of, mark_unreachable, member_profile
-from bot.settings import Settings, SettingsError
+from bot.profile import is_known, language_of, member_profile, set_reachable
+from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-INSTALL_PATH = "/slack/install"
-REDIRECT_PATH = "/slack/oauth_redirect"
-BOT_SCOPES = ("commands", "chat:write", "im:history", "channels:history", "groups:history",
-              "im:write", "users:read", "files:write")
 DEFAULT_LANGUAGE = "nl"
 STOP_GRACE = 10.0
 
 
 # Handled events at once; more wait their turn (each holds a database connection).
 MAX_IN_FLIGHT = 10
-REPLY_RETRIES = 2  # a reply Slack failed with a 5xx is tried again this often
-SERVER_ERRORS = frozenset({500, 502, 503, 504})
-
-
-class _KnownTokenNotice(logging.Filter):
-    """bolt reads SLACK_BOT_TOKEN from the environment itself and warns that it goes unused
-    next to our client; the client carries that very token, so the warning only confuses."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in record.getMessage()
-
-
-bolt_logger = logging.getLogger(__name__ + ".bolt")
-bolt_logger.addFilter(_KnownTokenNotice())
-
-
-class SlackSettingsError(SettingsError):
-    """The Slack settings do not describe a way to run (a token or secret is missing)."""
 
 
 class SlackAdapter:
@@ -114,6 +84,8 @@ class SlackAdapter:
     # Scheduled sends take `parts` and can find a post whose answer was lost (metadata).
     takes_parts = True
     looks_up = True
+    limits = LIMITS
+    invites_in_channel = False  # the private messages are enough: a bot can open a DM
 
     def __init__(self, settings: Settings, engine: Engine, web_server: WebServer) -> None:
         protect(settings.slack_bot_token, settings.slack_signing_secret,
@@ -126,53 +98,18 @@ class SlackAdapter:
         self.app_token = settings.slack_app_token
         self.oauth = bool(settings.slack_client_id and settings.slack_client_secret)
         self.client = api_client(None if self.oauth else settings.slack_bot_token, self.api_url)
-        self.installations: DatabaseInstallationStore | None = None
         self.socket: AsyncSocketModeHandler | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         if not self.app_token and not settings.slack_signing_secret:
             raise SlackSettingsError("set SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket "
                                      "Mode) to receive Slack events")
-        if self.oauth:
-            self.app = self._oauth_app(settings)
-        elif settings.slack_bot_token:
-            self.app = AsyncApp(signing_secret=settings.slack_signing_secret or "",
-                                client=self.client, process_before_response=True,
-                                logger=bolt_logger)
-            self.app.event("app_uninstalled")(self._on_uninstalled)
-            self.app.event("tokens_revoked")(self._on_uninstalled)
-        else:
-            raise SlackSettingsError("set SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and "
-                                     "SLACK_CLIENT_SECRET for installs in several workspaces")
+        self.app, self.installations = bolt_app(settings, engine, self.client,
+                                                self._on_uninstalled)
         self._listen()
         if not self.app_token:
             web_server.add_route("POST", EVENTS_PATH, self._on_http)
         if self.oauth:
-            web_server.add_route("GET", INSTALL_PATH, self._on_install)
-            web_server.add_route("GET", REDIRECT_PATH, self._on_oauth_redirect)
-
-    def _oauth_app(self, settings: Settings) -> AsyncApp:
-        if not settings.secret_key:
-            raise SlackSettingsError("set ACHTJE_SECRET_KEY: it encrypts the workspaces' tokens")
-        try:
-            cipher = token_cipher(settings.secret_key)
-        except ValueError as exc:
-            raise SlackSettingsError(str(exc)) from exc
-        sessions, clock = self.engine.sessions, self.engine.clock
-        rotator = AsyncTokenRotator(client_id=settings.slack_client_id or "",
-                                    client_secret=settings.slack_client_secret or "",
-                                    client=self.client)
-        self.installations = DatabaseInstallationStore(sessions, cipher, clock, rotator)
-        oauth_settings = AsyncOAuthSettings(
-            client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
-            scopes=list(BOT_SCOPES), install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH,
-            installation_store=self.installations, installation_store_bot_only=True,
-            state_store=DatabaseStateStore(sessions, clock),
-        )
-        app = AsyncApp(signing_secret=settings.slack_signing_secret or "", client=self.client,
-                       oauth_settings=oauth_settings, installation_store_bot_only=True,
-                       process_before_response=True, logger=bolt_logger)
-        app.enable_token_revocation_listeners()
-        return app
+            add_install_routes(self.app, web_server)
 
     def _listen(self) -> None:
         app = self.app
@@ -251,24 +188,12 @@ class SlackAdapter:
         response = await self.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(response)
 
-    async def _on_install(self, request: web.Request) -> web.StreamResponse:
-        flow = self.app.oauth_flow
-        assert flow is not None
-        return await to_aiohttp_response(await flow.handle_installation(
-            await to_bolt_request(request)))
-
-    async def _on_oauth_redirect(self, request: web.Request) -> web.StreamResponse:
-        flow = self.app.oauth_flow
-        assert flow is not None
-        return await to_aiohttp_response(await flow.handle_callback(
-            await to_bolt_request(request)))
-
     # -- listeners: acknowledge, then work in a task -------------------------------------
 
     async def _on_command(self, ack: AsyncAck, command: dict[str, Any],
                           client: AsyncWebClient, context: AsyncBoltContext) -> None:
         await ack()
-        self._spawn(self._command(command, client, _team(context)),
+        self._spawn(self._command(command, client, team_of(context)),
                     f"slash command from {command.get('user_id')}")
 
     async def _command(self, command: dict[str, Any], client: AsyncWebClient,
@@ -285,7 +210,7 @@ class SlackAdapter:
         await ack()
         value = translate.pressed_value(body)
         if value is not None:
-            self._spawn(self._button(body, value, client, _team(context), respond),
+            self._spawn(self._button(body, value, client, team_of(context), respond),
                         f"button {value!r} from {_user_id(body)}")
 
     async def _button(self, body: dict[str, Any], value: str, client: AsyncWebClient,
@@ -296,23 +221,21 @@ class SlackAdapter:
         incoming = translate.from_action(body, value, team, ref(team, channel), direct)
         outcome = await self._answer(client, incoming, Target(channel, user, direct))
         if translate.pressed_privately(body) and outcome.press_took_effect(incoming):
-            await self._show_pressed(body, client, respond, incoming)
+            await self._show_pressed(body, client, respond, outcome.language)
 
     async def _show_pressed(self, body: dict[str, Any], client: AsyncWebClient,
-                            respond: AsyncRespond, incoming: Incoming) -> None:
+                            respond: AsyncRespond, lang: str) -> None:
         """After a press in a DM or on an ephemeral message: the message says what was
         chosen and loses its buttons, so an old question is not answered by accident
         (not when the press did not take effect: a reply says `retry`)."""
-        label = translate.pressed_label(body)
-        if label is not None:
-            lang = await self._language(incoming.user, incoming.locale)
-            await show_choice(replying(client), respond, body,
-                              self.content.text("chosen", lang, choice=label))
+        shown = chosen(self.content, lang, translate.pressed_label(body))
+        if shown is not None:
+            await show_choice(replying(client), respond, body, shown)
 
     async def _on_open_answer(self, ack: AsyncAck, body: dict[str, Any],
                               client: AsyncWebClient, context: AsyncBoltContext) -> None:
         await ack()
-        self._spawn(self._open_answer(body, client, _team(context)),
+        self._spawn(self._open_answer(body, client, team_of(context)),
                     f"answer window for {_user_id(body)}")
 
     async def _open_answer(self, body: dict[str, Any], client: AsyncWebClient,
@@ -327,7 +250,7 @@ class SlackAdapter:
         await ack()  # closes the window
         text = modal_answer(view)
         if text is not None:
-            self._spawn(self._answer_typed(body, view, text, client, _team(context)),
+            self._spawn(self._answer_typed(body, view, text, client, team_of(context)),
                         f"typed answer from {_user_id(body)}")
 
     async def _answer_typed(self, body: dict[str, Any], view: dict[str, Any], text: str,
@@ -340,7 +263,7 @@ class SlackAdapter:
 
     async def _on_message(self, body: dict[str, Any], client: AsyncWebClient,
                           context: AsyncBoltContext) -> None:
-        incoming = translate.from_message(body, _team(context))
+        incoming = translate.from_message(body, team_of(context))
         if incoming is not None:
             event = body["event"]
             target = Target(event["channel"], event["user"], True)
@@ -350,19 +273,20 @@ class SlackAdapter:
     async def _on_home(self, event: dict[str, Any], client: AsyncWebClient,
                        context: AsyncBoltContext) -> None:
         if event.get("tab") == "home" and event.get("user"):
-            self._spawn(self._home(event["user"], client, _team(context)),
+            self._spawn(self._home(event["user"], client, team_of(context)),
                         f"home tab of {event['user']}")
 
     async def _home(self, user: str, client: AsyncWebClient, team: str) -> None:
         profile = await member_profile(self.engine.sessions, PLATFORM, ref(team, user),
                                        self.engine.clock())
-        lang = profile.language if profile else _language(await self._locale(client, user))
+        lang = (profile.language if profile
+                else locale_language(await self._locale(client, user)))
         view = home_view(self.content, profile, lang)
         await call(client.views_publish(user_id=user, view=view))
 
     async def _on_uninstalled(self, context: AsyncBoltContext) -> None:
         logger.warning("achtje was removed from Slack workspace %s; SLACK_BOT_TOKEN no longer "
-                       "works there", _team(context))
+                       "works there", team_of(context))
 
     # -- answering -----------------------------------------------------------------------
 
@@ -370,29 +294,29 @@ class SlackAdapter:
                       ) -> Outcome:
         """Let the engine answer, then show its replies; failures are logged, not shown."""
         client = replying(client)
-        if await language_of(self.engine.sessions, PLATFORM, incoming.user) is None:
+        if not await is_known(self.engine.sessions, PLATFORM, incoming.user):
             incoming = await self._introduce(client, incoming, target.user)
         outcome = await self.engine.handle(incoming)
         visible = outcome.shown
         if not visible:
             return outcome
-        lang = await self._language(incoming.user, incoming.locale)
+        lang = outcome.language
         try:
             await deliver(client, target, visible, labels_for(self.content, lang))
         except Unreachable as exc:
             logger.warning("cannot reach %s in %s: %s", incoming.user, incoming.chat, exc)
             if isinstance(exc, SlackUnreachable) and exc.error in PERSON_GONE:
-                await mark_unreachable(self.engine.sessions, PLATFORM, incoming.user,
-                                       self.engine.clock())
+                await set_reachable(self.engine.sessions, PLATFORM, incoming.user, False,
+                                    self.engine.clock())
         except RetryLater as exc:
             logger.warning("Slack is busy; replies to %s in %s are lost (%s)",
                            incoming.user, incoming.chat, exc)
         except DeliveryError as exc:
             logger.error("Slack refused the replies to %s in %s: %s", incoming.user,
                          incoming.chat, exc)
-            apology = Text(text=self.content.text("error", lang), private=not target.direct)
+            sorry = apology(self.content, lang, private=not target.direct)
             try:
-                await deliver(client, target, [apology], labels_for(self.content, lang))
+                await deliver(client, target, [sorry], labels_for(self.content, lang))
             except DeliveryError:
                 logger.exception("not even the apology reached %s", incoming.user)
         return outcome
@@ -413,8 +337,9 @@ class SlackAdapter:
         locale = (await slack_profile(client, user) or {}).get("locale")
         return locale if isinstance(locale, str) else None
 
-    async def _language(self, user: str, locale: str | None = None) -> str:
-        return (await language_of(self.engine.sessions, PLATFORM, user)) or _language(locale)
+    async def _language(self, user: str) -> str:
+        """The language of someone known, for a window or post not answering a turn."""
+        return (await language_of(self.engine.sessions, PLATFORM, user)) or DEFAULT_LANGUAGE
 
     # -- the Adapter protocol: messages the scheduler sends ------------------------------
 
@@ -437,7 +362,7 @@ class SlackAdapter:
             await deliver(client, Target(None, slack_user, True), replies, self._labels(lang),
                           parts)
         except Unreachable:
-            await mark_unreachable(self.engine.sessions, PLATFORM, user, self.engine.clock())
+            await set_reachable(self.engine.sessions, PLATFORM, user, False, self.engine.clock())
             raise
 
     def _labels(self, lang: str) -> Labels:
@@ -457,39 +382,9 @@ class SlackAdapter:
         return api_client(bot.bot_token, self.api_url)
 
 
-class ServerErrorRetry(AsyncRetryHandler):
-    """Tries a call again after Slack answered 500, 502, 503 or 504: Slack did not take
-    it. For answers to a person only (the scheduled path has its own rules, see
-    docs/delivery.md): a press must not end without its next question."""
-
-    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
-                               response: HttpResponse | None = None,
-                               error: Exception | None = None) -> bool:
-        return response is not None and response.status_code in SERVER_ERRORS
-
-
-def replying(client: AsyncWebClient) -> AsyncWebClient:
-    """The client, also trying a call again (at most `REPLY_RETRIES` times) after a 5xx."""
-    if any(isinstance(handler, ServerErrorRetry) for handler in client.retry_handlers):
-        return client
-    return AsyncWebClient(token=client.token, base_url=client.base_url,
-                          retry_handlers=[*client.retry_handlers,
-                                          ServerErrorRetry(max_retry_count=REPLY_RETRIES)])
-
-
-def _team(context: AsyncBoltContext) -> str:
-    """The installation an event came through: the org for org-wide installs."""
-    if context.is_enterprise_install and context.enterprise_id:
-        return str(context.enterprise_id)
-    return str(context.team_id or context.enterprise_id or translate.NO_TEAM)
-
-
 def _user_id(body: dict[str, Any]) -> str:
     return str((body.get("user") or {}).get("id"))
 
-
-def _language(locale: str | None) -> str:
-    return "en" if (locale or "").lower().startswith("en") else DEFAULT_LANGUAGE
 
 
 def build(settings: Settings, engine: Engine, web_server: WebServer) -> SlackAdapter:

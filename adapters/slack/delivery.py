@@ -1,4 +1,4 @@
-"""Posting rendered replies through the Slack Web API, and what Slack's errors mean for us.
+"""Posting rendered replies through the Slack Web API, in order, threaded where asked.
 
 Private replies in a channel are ephemeral messages to the one person; when Slack will not
 show an ephemeral there (the bot is not in the channel, for instance) they go to the
@@ -6,82 +6,41 @@ person's DM instead, never to the channel. Images cannot be ephemeral, so a priv
 always goes to the DM. A reply with `thread_of=FIRST` goes in the thread of the first
 message this delivery posted in the same channel.
 
-Only achtje's sender decides to post again: the Web API client never repeats a post on its
-own (slack_sdk's default connection-error retry is off for posts, and the scheduled path
-has no 429 retry either: a 429 goes back to the sender, which tries later without holding
-up other chats). A scheduled send (`Parts`) tags every post with its outbox id and part
-number in the message `metadata`, so when Slack's answer is lost the next attempt looks in
-the conversation's history (`conversations.history` / `.replies` with
+Only achtje's sender decides to post again: the Web API client never repeats a post on
+its own (adapters/slack/client.py). A scheduled send (`Parts`) tags every post with its
+outbox id and part number in the message `metadata`, so when Slack's answer is lost the
+next attempt looks in the conversation's history (`conversations.history` / `.replies` with
 `include_all_metadata`) and posts only the parts that are not there.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.async_handler import AsyncRetryHandler
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.base import Posts, uncertain_after_part
+from adapters.slack.client import NO_POST_HERE, SlackUnreachable, call
 from adapters.slack.render import Labels, Message, escape, pressed, render
 from bot.messages import (
     FIRST,
     DeliveryError,
-    DeliveryUncertain,
     Image,
     Parts,
     Reply,
-    RetryLater,
-    Unreachable,
 )
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-# Slack errors that mean: this person or channel cannot be reached; retrying will not help.
-UNREACHABLE = frozenset({
-    "channel_not_found", "not_in_channel", "is_archived", "user_not_found",
-    "account_inactive", "cannot_dm_bot", "user_disabled", "user_not_in_channel",
-    "messages_tab_disabled", "team_access_revoked",
-})
-# Of those, the ones about the channel: a reply to someone can still go to their DM.
-NO_POST_HERE = frozenset({
-    "channel_not_found", "not_in_channel", "is_archived", "user_not_in_channel",
-})
-# Of those, the ones about the person: they are marked unreachable.
-PERSON_GONE = frozenset({
-    "user_not_found", "account_inactive", "cannot_dm_bot", "user_disabled",
-    "messages_tab_disabled",
-})
-DEFAULT_RETRY_AFTER = 30.0
 IMAGE_NAME = "achtje.png"
 # Message metadata of a scheduled post: {"outbox_id": ..., "part": ...}.
 OUTBOX_EVENT = "achtje_outbox"
 LOOKUP_LIMIT = 200  # recent messages searched for a post whose answer was lost
-# Calls that post something: repeating one whose answer was lost could post it twice.
-POSTS = ("chat.postMessage", "chat.postEphemeral", "files.completeUploadExternal",
-         "chat.scheduleMessage")
-
-
-class SlackUnreachable(Unreachable):
-    """Unreachable, with the Slack error code that said so."""
-
-    def __init__(self, error: str) -> None:
-        super().__init__(error)
-        self.error = error
 
 
 @dataclass(frozen=True)
@@ -91,77 +50,6 @@ class Target:
     channel: str | None
     user: str | None
     direct: bool
-
-
-async def call(request: Awaitable[T]) -> T:
-    """Await one Web API call and turn its failure into a `DeliveryError`."""
-    try:
-        return await request
-    except SlackApiError as exc:
-        raise delivery_error(exc) from exc
-    except aiohttp.ClientConnectorError as exc:  # never connected: nothing was sent
-        raise RetryLater(DEFAULT_RETRY_AFTER, f"cannot connect to Slack: {exc}") from exc
-    except (TimeoutError, aiohttp.ClientError) as exc:
-        raise DeliveryUncertain(f"no answer from Slack: {exc!r}") from exc
-
-
-def delivery_error(exc: SlackApiError) -> DeliveryError:
-    response = exc.response
-    data = response.data if response is not None and isinstance(response.data, dict) else {}
-    error = str(data.get("error") or "")
-    status = response.status_code if response is not None else 0
-    if status == 429 or error == "ratelimited":
-        headers = response.headers if response is not None else {}
-        return RetryLater(retry_after(headers), "Slack asked to slow down")
-    if error in UNREACHABLE:
-        return SlackUnreachable(error)
-    if status >= 500:
-        return DeliveryUncertain(f"Slack answered {status}")
-    return DeliveryError(error or f"Slack answered {status}")
-
-
-def retry_after(headers: Mapping[str, Any]) -> float:
-    """Seconds from a Retry-After header; 30 when it is missing or unreadable."""
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) else value
-            try:
-                return max(0.0, float(raw))
-            except (TypeError, ValueError):
-                break
-    return DEFAULT_RETRY_AFTER
-
-
-class NoRepeatedPosts(AsyncConnectionErrorRetryHandler):
-    """slack_sdk's retry after a dropped connection, except for calls that post: the
-    connection may have dropped after Slack took the post, and only achtje's sender
-    (which can look the post up) decides whether to post again."""
-
-    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
-                               response: HttpResponse | None = None,
-                               error: Exception | None = None) -> bool:
-        if request.url.rstrip("/").rsplit("/", 1)[-1] in POSTS:
-            return False
-        return await super()._can_retry_async(state=state, request=request,
-                                              response=response, error=error)
-
-
-def api_client(token: str | None, base_url: str | None, *, wait_on_429: bool = True
-               ) -> AsyncWebClient:
-    """A Web API client that never repeats a post on its own. With `wait_on_429` it waits
-    out a 429 once (honouring Retry-After) before failing, for answers to a person; the
-    scheduled path passes False, so a 429 goes straight back to the sender."""
-    handlers: list[AsyncRetryHandler] = [NoRepeatedPosts()]
-    if wait_on_429:
-        handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=1))
-    url = base_url or AsyncWebClient.BASE_URL
-    return AsyncWebClient(token=token, base_url=url if url.endswith("/") else url + "/",
-                          retry_handlers=handlers)
-
-
-def scheduled_client(client: AsyncWebClient) -> AsyncWebClient:
-    """The same token and server, without waiting out a 429 (see `api_client`)."""
-    return api_client(client.token, client.base_url, wait_on_429=False)
 
 
 async def slack_profile(client: AsyncWebClient, user: str) -> dict[str, Any] | None:
@@ -197,14 +85,8 @@ async def deliver(
     replies answer someone, they reach that person in their DM instead.
     """
     threads = Threads(parts)
-    try:
+    with uncertain_after_part(threads):
         await _deliver(client, target, replies, labels, threads)
-    except Unreachable:
-        raise
-    except Exception as exc:
-        if parts is not None or not threads.anything:
-            raise
-        raise DeliveryUncertain(f"failed after part of it was posted: {exc!r}") from exc
 
 
 async def _deliver(client: AsyncWebClient, target: Target, replies: Sequence[Reply],
@@ -287,29 +169,17 @@ def _found(channel: str, message: Mapping[str, Any], parts: Parts) -> None:
         parts.posted(part, channel, message.get("ts"))
 
 
-class Threads:
-    """What one delivery posted: whether anything yet, and the first message in each
-    channel, where a reply with `thread_of=FIRST` goes. Ephemeral messages and files
-    cannot hold a thread. With `parts` it also numbers the posts (each Web API call that
-    shows something is one part), skips those already out and records each that goes."""
+class Threads(Posts):
+    """What one delivery posted: `Posts`, and the first message in each channel, where a
+    reply with `thread_of=FIRST` goes. Ephemeral messages and files cannot hold a thread.
+    Each Web API call that shows something is one part."""
 
     def __init__(self, parts: Parts | None = None) -> None:
+        super().__init__(parts)
         self._first: dict[str, str] = {}
-        self.anything = False
-        self.parts = parts
-        self._next = 0
 
-    async def start(self) -> int | None:
-        """The number of the next post; None when it already went out (skip it)."""
-        part, self._next = self._next, self._next + 1
-        if self.parts is None:
-            return part
-        done = self.parts.ref(part)
-        if done is not None:
-            self.posted(*done)
-            return None
-        await self.parts.before(part)
-        return part
+    def skipped(self, chat: str, ref: str) -> None:
+        self.posted(chat, ref)
 
     def metadata(self, part: int) -> dict[str, Any] | None:
         if self.parts is None:
@@ -317,12 +187,10 @@ class Threads:
         return {"event_type": OUTBOX_EVENT,
                 "event_payload": {"outbox_id": self.parts.key, "part": part}}
 
-    def posted(self, channel: str, ts: object = None, part: int | None = None) -> None:
-        self.anything = True
-        if isinstance(ts, str) and ts:
-            self._first.setdefault(channel, ts)
-        if part is not None and self.parts is not None:
-            self.parts.posted(part, channel, ts if isinstance(ts, str) else "")
+    def posted(self, chat: str, ref: object = None, part: int | None = None) -> None:
+        if isinstance(ref, str) and ref:
+            self._first.setdefault(chat, ref)
+        super().posted(chat, ref if isinstance(ref, str) else "", part)
 
     def of(self, channel: str, reply: Reply) -> str | None:
         """The `thread_ts` for a reply in this channel (None: not in a thread)."""

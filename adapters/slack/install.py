@@ -47,7 +47,7 @@ from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from sqlalchemy import ColumnElement, and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.slack.delivery import retry_after
+from adapters.slack.client import retry_after
 from bot.messages import DeliveryError, RetryLater, Unreachable
 from bot.privacy.redact import protect, protect_shape
 from bot.store.slack import SlackInstallation, SlackOAuthState

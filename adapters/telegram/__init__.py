@@ -1,16 +1,18 @@
 """The Telegram adapter: long polling or a webhook, inline keyboards, private check-ins
-reached from a group through deep links. `build` is what bot.service calls."""
+reached from a group through deep links. `DESCRIPTION` is all the rest of achtje knows
+of it."""
 
 from __future__ import annotations
 
 import re
 
+from adapters.base import Platform
 from adapters.telegram.adapter import TelegramAdapter
 from adapters.web import WebServer
 from bot.engine import Engine
 from bot.settings import Settings, SettingsError
 
-__all__ = ["TelegramAdapter", "build"]
+__all__ = ["DESCRIPTION", "TelegramAdapter", "build"]
 
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -32,3 +34,12 @@ def build(settings: Settings, engine: Engine, web: WebServer) -> TelegramAdapter
         webhook_url=settings.telegram_webhook_url,
         webhook_secret=settings.telegram_webhook_secret,
     )
+
+
+DESCRIPTION = Platform(
+    name=TelegramAdapter.platform,
+    settings=("telegram_bot_token",),
+    limits=TelegramAdapter.limits,
+    invites_in_channel=TelegramAdapter.invites_in_channel,
+    build=build,
+)

@@ -8,21 +8,19 @@ render the replies. Conversation state lives in the engine's database, never in 
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from aiohttp import web
-from telegram import Bot, BotCommand, ChatMemberUpdated, Message, Update
-from telegram.constants import ChatMemberStatus
+from telegram import Bot, BotCommand, Message, Update
 from telegram.error import ChatMigrated, InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
-from adapters.telegram import delivery
+from adapters.base import Posts, apology, chosen, uncertain_after_part
+from adapters.telegram import chats, delivery, updates
 from adapters.telegram import render as rendering
-from adapters.telegram.limits import ChatRateLimiter, ChatUpdateProcessor
+from adapters.telegram.limits import LIMITS, ChatRateLimiter, ChatUpdateProcessor
 from adapters.telegram.translate import PLATFORM, to_incoming
 from adapters.web import WebServer
 from bot import registry
@@ -35,20 +33,15 @@ from bot.messages import (
     Invitation,
     Parts,
     Reply,
-    Text,
     Unreachable,
+    locale_language,
 )
 from bot.privacy.redact import protect
-from bot.profile import language_of
 from bot.settings import SettingsError
 from bot.store import telegram as store
 
 logger = logging.getLogger(__name__)
 
-WEBHOOK_PATH = "/telegram/webhook"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-_IN_GROUP = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
 
 class TelegramAdapter:
@@ -59,6 +52,10 @@ class TelegramAdapter:
     # lost, so such a message follows the per-kind rule (docs/delivery.md).
     takes_parts = True
     looks_up = False
+    limits = LIMITS
+    # A bot cannot start a private chat on Telegram, so people it has not met yet need a
+    # check-in announced in their group, with a button that opens the private chat.
+    invites_in_channel = True
 
     def __init__(
         self,
@@ -99,7 +96,8 @@ class TelegramAdapter:
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
         if webhook_url and web is not None:
-            web.add_route("POST", WEBHOOK_PATH, self._webhook)
+            web.add_route("POST", updates.WEBHOOK_PATH,
+                          updates.webhook(self.app, self._secret))
 
     @property
     def username(self) -> str:
@@ -128,22 +126,12 @@ class TelegramAdapter:
         await self.app.initialize()  # getMe
         await self.scheduled_bot.initialize()
         await self._register_commands()
-        if self.webhook_url:
-            await self.app.bot.set_webhook(self.webhook_url, secret_token=self._secret.decode(),
-                                           allowed_updates=ALLOWED_UPDATES)
-        await self.app.start()
-        if self.app.updater is not None:
-            await self.app.updater.start_polling(timeout=self.poll_timeout,
-                                                 allowed_updates=ALLOWED_UPDATES)
+        await updates.start(self.app, self.webhook_url, self._secret, self.poll_timeout)
         logger.info("telegram bot @%s started (%s)", self.username,
                     "webhook" if self.webhook_url else "polling")
 
     async def stop(self) -> None:
-        if self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
-        if self.app.running:
-            await self.app.stop()
-        await self.app.shutdown()
+        await updates.stop(self.app)
         await self.scheduled_bot.shutdown()
 
     async def _close_quietly(self) -> None:
@@ -173,29 +161,20 @@ class TelegramAdapter:
             raise Unreachable(f"not a Telegram chat id: {chat!r}") from exc
         if parts is not None and parts.doubt:
             raise DeliveryUncertain("Telegram cannot tell whether the message arrived")
-        sent: list[int] = []  # the messages sent (or edited) so far, in order
-        counter = _Counter(parts)
-        try:
+        posts = _Posts(parts)
+        with uncertain_after_part(posts):
             for reply in replies:
-                chat_id = await self._send_reply(chat_id, reply, sent, asked, counter)
-        except Unreachable:
-            raise
-        except Exception as exc:
-            if not sent or parts is not None:
-                raise
-            raise DeliveryUncertain(f"failed after part of it was sent: {exc!r}") from exc
+                chat_id = await self._send_reply(chat_id, reply, asked, posts)
 
-    async def _send_reply(self, chat_id: int, reply: Reply, sent: list[int],
-                          asked: rendering.Asked | None, counter: _Counter | None = None
-                          ) -> int:
-        """One reply, as one or more messages (or an edit), each added to `sent`. Returns
+    async def _send_reply(self, chat_id: int, reply: Reply, asked: rendering.Asked | None,
+                          posts: _Posts) -> int:
+        """One reply, as one or more messages (or an edit), each added to `posts`. Returns
         the chat id it went to."""
-        counter = counter or _Counter(None)
-        bot = self.app.bot if counter.parts is None else self.scheduled_bot
-        first = sent[0] if sent else None
+        bot = self.app.bot if posts.parts is None else self.scheduled_bot
+        first = posts.sent[0] if posts.sent else None
         thread = first if reply.thread_of == FIRST else rendering.message_id(reply.thread_of)
         try:
-            callback_data = await self._callback_data(reply, chat_id > 0)
+            callback_data = await chats.callback_data(self.engine, reply, chat_id > 0)
             messages = rendering.render(reply, chat=chat_id, bot_username=self.username,
                                         callback_data=callback_data, thread=thread,
                                         asked=asked)
@@ -204,21 +183,19 @@ class TelegramAdapter:
             return chat_id
         edited = rendering.message_id(reply.edit_of)
         if edited is not None and len(messages) == 1:
-            part = await counter.start(sent)
+            part = await posts.start()
             if part is None:
                 return chat_id
             if await delivery.edit(bot, chat_id, edited, messages):
-                sent.append(edited)
-                counter.posted(part, chat_id, edited)
+                posts.posted(str(chat_id), edited, part)
                 return chat_id
-            counter.again()
+            posts.again()
         for message in messages:
-            part = await counter.start(sent)
+            part = await posts.start()
             if part is None:
                 continue
-            chat_id, posted = await self._post(chat_id, message, bot)
-            sent.append(posted.message_id)
-            counter.posted(part, chat_id, posted.message_id)
+            chat_id, sent = await self._post(chat_id, message, bot)
+            posts.posted(str(chat_id), sent.message_id, part)
         return chat_id
 
     async def send_direct(self, user: str, replies: Sequence[Reply], *,
@@ -228,27 +205,10 @@ class TelegramAdapter:
         try:
             await self.send(user, replies, parts=parts)
         except Unreachable:
-            await self._set_unreachable(user, reachable=False)
+            await chats.reachable(self.engine, user, False)
             raise
 
     # Updates in
-
-    async def _webhook(self, request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "").encode()
-        if not hmac.compare_digest(given, self._secret):
-            logger.warning("telegram webhook call without the right secret from %s",
-                           request.remote)
-            return web.Response(status=403)
-        try:
-            data = await request.json()
-            if not isinstance(data, dict):
-                raise TypeError("not an object")
-            update = Update.de_json(data, self.app.bot)
-        except (ValueError, TypeError, KeyError):
-            logger.warning("unreadable telegram webhook body", exc_info=True)
-            return web.Response(status=400)
-        await self.app.update_queue.put(update)
-        return web.Response(text="ok")
 
     async def _on_update(self, update: Update, _context: object) -> None:
         try:
@@ -266,13 +226,13 @@ class TelegramAdapter:
             await delivery.answer(query)
         message = update.message
         if message is not None and message.migrate_to_chat_id:
-            await self._moved(message.chat.id, message.migrate_to_chat_id)
+            await chats.moved(self.engine, message.chat.id, message.migrate_to_chat_id)
             return
         if message is not None and message.migrate_from_chat_id:
-            await self._moved(message.migrate_from_chat_id, message.chat.id)
+            await chats.moved(self.engine, message.migrate_from_chat_id, message.chat.id)
             return
         if update.my_chat_member is not None:
-            await self._membership_changed(update.my_chat_member)
+            await chats.membership_changed(self.engine, update.my_chat_member)
             return
         incoming = to_incoming(update, self.username)
         origin = update.effective_chat
@@ -280,26 +240,25 @@ class TelegramAdapter:
             return
         in_private = origin.type == "private"
         if in_private:
-            await self._set_unreachable(incoming.user, reachable=True)
+            await chats.reachable(self.engine, incoming.user, True)
         if incoming.action and incoming.action.startswith(store.CALLBACK_PREFIX):
-            incoming = replace(incoming, action=await self._callback_value(incoming.action))
-        if in_private and not incoming.direct and not await self._in_group(incoming):
+            value = await chats.callback_value(self.engine, incoming.action)
+            incoming = replace(incoming, action=value)
+        if (in_private and not incoming.direct
+                and not await chats.in_group(self.app.bot, incoming)):
             incoming = replace(incoming, chat=str(origin.id), direct=True)
         outcome = await self.engine.handle(incoming)
         if query is not None and in_private and outcome.press_took_effect(incoming):
-            await self._show_pressed(query, incoming)
+            await self._show_pressed(query, outcome.language)
         await self._deliver(incoming, origin.id, outcome.shown)
 
-    async def _show_pressed(self, query: Any, incoming: Incoming) -> None:
+    async def _show_pressed(self, query: Any, lang: str) -> None:
         """In a private chat a pressed question shows what was chosen and loses its
         buttons, so it cannot be answered again by accident; not when the press did not
         take effect (a reply says `retry`). A group's buttons stay: they are for everyone
         (a poll, a session to join)."""
-        lang = (await language_of(self.engine.sessions, PLATFORM, incoming.user)
-                or _language(incoming.locale))
-        label = delivery.pressed_label(query)
-        chosen = self.engine.content.text("chosen", lang, choice=label) if label else None
-        await delivery.tidy(query, chosen)
+        await delivery.tidy(query, chosen(self.engine.content, lang,
+                                          delivery.pressed_label(query)))
 
     async def _deliver(self, incoming: Incoming, origin: int, replies: list[Reply]) -> None:
         """Replies to where the person acted; private ones from a group go to their own
@@ -323,7 +282,7 @@ class TelegramAdapter:
             logger.warning("could not reach telegram user %s: %r", incoming.user, exc)
 
     def _invitation(self, incoming: Incoming) -> Invitation:
-        lang = _language(incoming.locale)
+        lang = locale_language(incoming.locale)
         # The command's word, as typed: "/checkin@achtje_bot" or, addressed, "checkin".
         name = (incoming.text or "").partition(" ")[0].lstrip("/").split("@", 1)[0].lower()
         action = incoming.action or f"cmd:{name or 'start'}"
@@ -332,58 +291,6 @@ class TelegramAdapter:
             text=content.text("telegram_private_fallback", lang,
                               name=incoming.display_name or ""),
             button=content.text("telegram_open_chat", lang), action=action)
-
-    async def _in_group(self, incoming: Incoming) -> bool:
-        """Whether someone who came in through a group's deep link is really in that group."""
-        try:
-            member = await self.app.bot.get_chat_member(int(incoming.chat), int(incoming.user))
-        except TelegramError as exc:
-            logger.info("cannot check membership of %s in %s: %s", incoming.user,
-                        incoming.chat, exc)
-            return False
-        return member.status in _IN_GROUP or bool(getattr(member, "is_member", False))
-
-    async def _membership_changed(self, change: ChatMemberUpdated) -> None:
-        status = change.new_chat_member.status
-        if change.chat.type != "private":
-            logger.info("bot is now %s in telegram chat %s", status, change.chat.id)
-            return
-        if status == ChatMemberStatus.BANNED:
-            await self._set_unreachable(str(change.from_user.id), reachable=False)
-        elif status == ChatMemberStatus.MEMBER:
-            await self._set_unreachable(str(change.from_user.id), reachable=True)
-
-    # Database bookkeeping (each its own short transaction)
-
-    async def _set_unreachable(self, user: str, *, reachable: bool) -> None:
-        when = None if reachable else self.engine.clock()
-        async with self.engine.sessions() as session, session.begin():
-            changed = await store.set_unreachable(session, user, when)
-        if changed:
-            logger.info("telegram user %s is %s", user,
-                        "reachable again" if reachable else "unreachable")
-
-    async def _moved(self, old: int, new: int) -> None:
-        async with self.engine.sessions() as session, session.begin():
-            moved = await store.move_chat(session, str(old), str(new))
-        if moved:
-            logger.info("telegram group %s became supergroup %s; binding moved", old, new)
-
-    async def _callback_value(self, ref: str) -> str:
-        async with self.engine.sessions() as session:
-            return await store.callback_value(session, ref) or ref
-
-    async def _callback_data(self, reply: Reply, private_chat: bool) -> dict[str, str]:
-        values = rendering.button_values(reply, private_chat)
-        data = {v: v for v in values
-                if rendering.fits_callback_data(v) and not v.startswith(store.CALLBACK_PREFIX)}
-        if len(data) < len(values):
-            async with self.engine.sessions() as session, session.begin():
-                for value in values:
-                    if value not in data:
-                        data[value] = await store.callback_ref(session, value,
-                                                               self.engine.clock())
-        return data
 
     # Messages out
 
@@ -395,7 +302,7 @@ class TelegramAdapter:
         try:
             return chat_id, await self._put(chat_id, message, bot)
         except ChatMigrated as exc:
-            await self._moved(chat_id, exc.new_chat_id)
+            await chats.moved(self.engine, chat_id, exc.new_chat_id)
             new_id = exc.new_chat_id
         except TelegramError as exc:
             raise delivery.delivery_error(exc) from exc
@@ -427,9 +334,8 @@ class TelegramAdapter:
         chat, user = update.effective_chat, update.effective_user
         if chat is None or chat.type != "private":
             return
-        lang = _language(user.language_code if user else None)
-        await self._send_logged(str(chat.id), [
-            Text(text=self.engine.content.text("error", lang))])
+        lang = locale_language(user.language_code if user else None)
+        await self._send_logged(str(chat.id), [apology(self.engine.content, lang)])
 
     async def _register_commands(self) -> None:
         """The command menu, in Dutch (also for everyone else) and English: the commands
@@ -445,33 +351,19 @@ class TelegramAdapter:
                 logger.warning("could not register telegram commands (%s): %s", language, exc)
 
 
-class _Counter:
-    """Numbers the messages of one send; with `parts`, skips those already out (putting
-    their ids in `sent`, for threading) and records each one that goes."""
+class _Posts(Posts):
+    """`Posts`, also keeping the ids of the messages of this send (sent, edited, or out
+    already), in order: a reply with `thread_of=FIRST` answers the first."""
 
     def __init__(self, parts: Parts | None) -> None:
-        self.parts = parts
-        self._next = 0
+        super().__init__(parts)
+        self.sent: list[int] = []
 
-    async def start(self, sent: list[int]) -> int | None:
-        part, self._next = self._next, self._next + 1
-        if self.parts is None:
-            return part
-        done = self.parts.ref(part)
-        if done is not None:
-            sent.append(int(done[1]))
-            return None
-        await self.parts.before(part)
-        return part
+    def skipped(self, chat: str, ref: str) -> None:
+        super().skipped(chat, ref)
+        self.sent.append(int(ref))
 
-    def again(self) -> None:
-        """The number just taken was not used (an edit that did not fit): reuse it."""
-        self._next -= 1
-
-    def posted(self, part: int, chat_id: int, message_id: int) -> None:
-        if self.parts is not None:
-            self.parts.posted(part, str(chat_id), message_id)
-
-
-def _language(locale: str | None) -> str:
-    return "en" if (locale or "").lower().startswith("en") else "nl"
+    def posted(self, chat: str, ref: object = None, part: int | None = None) -> None:
+        super().posted(chat, ref, part)
+        assert isinstance(ref, int)
+        self.sent.append(ref)

@@ -89,11 +89,7 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
     when to try again (the outbox row's not_before, or the replies' per-chat limiter)."""
     match exc:
         case RetryAfter():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", PTBDeprecationWarning)
-                wait = exc.retry_after
-            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-            return RetryLater(seconds, exc.message)
+            return RetryLater(flood_wait(exc), exc.message)
         case Forbidden():
             return Unreachable(exc.message)
         case TimedOut():
@@ -105,3 +101,11 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
         case NetworkError():
             return RetryLater(NETWORK_PAUSE, exc.message)
     return DeliveryError(exc.message)
+
+
+def flood_wait(exc: RetryAfter) -> float:
+    """The seconds a flood wait (429) asks for (PTB gives an int or a timedelta)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        wait = exc.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)

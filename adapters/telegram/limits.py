@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
@@ -26,7 +25,9 @@ from telegram import Update
 from telegram.constants import FloodLimit
 from telegram.error import NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
-from telegram.warnings import PTBDeprecationWarning
+
+from adapters.telegram.delivery import flood_wait
+from bot.rates import PlatformLimits, Rate
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ Result = bool | dict[str, Any] | list[dict[str, Any]]
 PAUSES = (0.5, 1.0, 2.0, 4.0)
 LONGEST_WAIT = 60.0  # a longer flood wait is not waited out for a reply: it fails at once
 MAX_CONCURRENT_UPDATES = 256  # updates waiting for their chat's turn hold one place each
+# Telegram's published limits, for the scheduler's limiter (see `Platform.limits`): about
+# 30 messages a second overall, 20 a minute per group, one a second per private chat.
+LIMITS = PlatformLimits(overall=Rate(30.0, burst=30.0), direct=Rate(1.0), group=Rate(20 / 60))
 
 
 class Window:
@@ -108,7 +112,7 @@ class ChatRateLimiter(BaseRateLimiter[int]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
-                wait = _seconds(exc)
+                wait = flood_wait(exc)
                 if chat is not None:
                     until = loop.time() + wait
                     self._not_before[chat] = max(self._not_before.get(chat, 0.0), until)
@@ -194,13 +198,6 @@ def _key(chat: object) -> int | str | None:
         return int(str(chat))
     except ValueError:
         return str(chat)  # "@channelname"
-
-
-def _seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        wait = exc.retry_after
-    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
 
 def _not_taken(exc: NetworkError) -> bool:

@@ -152,7 +152,7 @@ async def erase_member(session: AsyncSession, member_id: int) -> ErasureReport |
                                                     name)
     report.anonymised["outbox"] = scrubbed
     report.deleted["outbox"] += emptied
-    if platform == "slack" and user_ref:
+    if user_ref:  # an installer id is a platform user id: only its own person's matches
         changed = await session.execute(
             update(SlackInstallation).where(SlackInstallation.installer_user_id == user_ref)
             .values(installer_user_id=""))

@@ -56,6 +56,28 @@ async def only_partnership(session: AsyncSession) -> Partnership | None:
     return found[0] if len(found) == 1 else None
 
 
+async def set_reachable(
+    session: AsyncSession, platform: str, user: str | None, reachable: bool, now: datetime,
+    *, member_id: int | None = None,
+) -> int:
+    """Record whether the platform can reach an identity: unreachable marks every
+    membership of `user` that is not marked yet (so the first time stays), reachable clears
+    the marked ones. `member_id` narrows it to that one membership (then `user` may be
+    None). Returns how many memberships changed."""
+    statement = update(Member).where(Member.platform == platform)
+    if user is not None:
+        statement = statement.where(Member.user_ref == user)
+    if member_id is not None:
+        statement = statement.where(Member.id == member_id)
+    if reachable:
+        statement = statement.where(Member.unreachable_at.is_not(None)).values(
+            unreachable_at=None)
+    else:
+        statement = statement.where(Member.unreachable_at.is_(None)).values(unreachable_at=now)
+    changed = await session.execute(statement.returning(Member.id))
+    return len(changed.all())
+
+
 async def identities(session: AsyncSession, platform: str, user: str) -> list[Member]:
     rows = await session.scalars(
         select(Member)

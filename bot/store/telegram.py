@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.models import Base, ChannelBinding, Member
+from bot.store.models import Base, ChannelBinding
 
 PLATFORM = "telegram"
 CALLBACK_PREFIX = "~"
@@ -65,17 +65,3 @@ async def move_chat(session: AsyncSession, old: str, new: str) -> bool:
         .returning(ChannelBinding.id)
     )
     return moved.first() is not None
-
-
-async def set_unreachable(session: AsyncSession, user: str, when: datetime | None) -> int:
-    """Mark (a moment) or clear (None) that Telegram will not deliver to this person.
-
-    Returns how many memberships changed; clearing touches only rows that were marked.
-    """
-    statement = update(Member).where(Member.platform == PLATFORM, Member.user_ref == user)
-    if when is None:
-        statement = statement.where(Member.unreachable_at.is_not(None))
-    changed = await session.execute(
-        statement.values(unreachable_at=when).returning(Member.id)
-    )
-    return len(changed.all())
