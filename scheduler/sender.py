@@ -87,6 +87,11 @@ class Sender:
         self.adapters = adapters
         self.clock = clock
         self.limiter = limiter or RateLimiter(lambda: clock().timestamp(), sessions=sessions)
+        for adapter in adapters.values():
+            # An adapter that makes more API calls than the posts (Slack: look-ups, edits,
+            # uploads) takes their per-method buckets from the same shared limiter.
+            if share := getattr(adapter, "share_limits", None):
+                share(self.limiter)
         self.lease = lease
         self.max_attempts = max_attempts
         self.width = width

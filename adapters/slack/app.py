@@ -37,6 +37,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import translate
 from adapters.slack.delivery import (
     PERSON_GONE,
+    CallLimits,
     SlackUnreachable,
     Target,
     api_client,
@@ -115,6 +116,9 @@ class SlackAdapter:
     # Scheduled sends take `parts` and can find a post whose answer was lost (metadata).
     takes_parts = True
     looks_up = True
+    # The sender's shared rate limiter (`share_limits`): scheduled sends take Slack's
+    # per-method buckets of their workspace from it, with every other process.
+    call_limits: CallLimits | None = None
 
     def __init__(self, settings: Settings, engine: Engine, web_server: WebServer) -> None:
         protect(settings.slack_bot_token, settings.slack_signing_secret,
@@ -425,7 +429,8 @@ class SlackAdapter:
         """Post to a channel (or DM) by its `TEAM:CHANNEL` reference. A 429 is not waited
         out here: the sender tries later and goes on with other chats."""
         team, channel = split_ref(chat)
-        client = scheduled_client(await self._client_for(team))
+        client = scheduled_client(await self._client_for(team), self.call_limits,
+                                  team or "")
         await deliver(client, Target(channel, None, is_dm(channel)), replies,
                       self._labels(DEFAULT_LANGUAGE), parts)
 
@@ -433,7 +438,8 @@ class SlackAdapter:
                           parts: Parts | None = None) -> None:
         """Write to one person in their DM with the bot, by their `TEAM:USER` reference."""
         team, slack_user = split_ref(user)
-        client = scheduled_client(await self._client_for(team))
+        client = scheduled_client(await self._client_for(team), self.call_limits,
+                                  team or "")
         lang = await self._language(user)
         try:
             await deliver(client, Target(None, slack_user, True), replies, self._labels(lang),
@@ -441,6 +447,10 @@ class SlackAdapter:
         except Unreachable:
             await mark_unreachable(self.engine.sessions, PLATFORM, user, self.engine.clock())
             raise
+
+    def share_limits(self, limits: CallLimits) -> None:
+        """Use the sender's rate limiter for the Web API calls of scheduled sends."""
+        self.call_limits = limits
 
     def _labels(self, lang: str) -> Labels:
         return labels_for(self.content, lang)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -159,9 +159,41 @@ def api_client(token: str | None, base_url: str | None, *, wait_on_429: bool = T
                           retry_handlers=handlers)
 
 
-def scheduled_client(client: AsyncWebClient) -> AsyncWebClient:
-    """The same token and server, without waiting out a 429 (see `api_client`)."""
-    return api_client(client.token, client.base_url, wait_on_429=False)
+class CallLimits(Protocol):
+    """The shared per-method buckets (`scheduler.ratelimit.RateLimiter.take_call`)."""
+
+    async def take_call(self, platform: str, method: str, scope: str = "") -> float: ...
+
+
+class LimitedClient(AsyncWebClient):
+    """A Web API client whose calls first take a token from the method's bucket of this
+    workspace, shared by every process (Slack's tiers are per workspace and method;
+    chat.postMessage has none here, it is limited per channel by the sender). A call
+    whose bucket is empty is not made: `RetryLater`, so the sender tries the row again
+    then and goes on with other chats meanwhile."""
+
+    def __init__(self, *, limits: CallLimits, workspace: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.limits = limits
+        self.workspace = workspace
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> Any:
+        wait = await self.limits.take_call("slack", api_method, self.workspace)
+        if wait > 0:
+            raise RetryLater(wait, f"{api_method}: this workspace's limit for it is used up")
+        return await super().api_call(api_method, **kwargs)
+
+
+def scheduled_client(client: AsyncWebClient, limits: CallLimits | None = None,
+                     workspace: str = "") -> AsyncWebClient:
+    """The same token and server, without waiting out a 429 (see `api_client`); with
+    `limits`, each call takes its method's shared bucket of `workspace` first."""
+    if limits is None:
+        return api_client(client.token, client.base_url, wait_on_429=False)
+    url = client.base_url
+    return LimitedClient(limits=limits, workspace=workspace, token=client.token,
+                         base_url=url if url.endswith("/") else url + "/",
+                         retry_handlers=[NoRepeatedPosts()])
 
 
 async def slack_profile(client: AsyncWebClient, user: str) -> dict[str, Any] | None:
@@ -209,22 +241,36 @@ async def deliver(
 
 async def _deliver(client: AsyncWebClient, target: Target, replies: Sequence[Reply],
                    labels: Labels, threads: Threads) -> None:
+    direct = target.direct or target.channel is None
     dm = target.channel if target.direct else None
+    out = threads.parts.ref(min(threads.parts.sent)) if threads.parts and threads.parts.sent \
+        else None
+    if direct and dm is None and out is not None:
+        dm = out[0]  # where the parts already out went: the DM
 
-    async def dm_channel() -> str:
+    async def dm_channel(real: bool = False) -> str:
+        """Where a post to the person goes: their DM's id once known. Before that, for a
+        scheduled send, their user id, which chat.postMessage takes (Slack posts in the
+        app's DM with them and answers with the DM's id), so only a call that needs the
+        DM's id (an upload, an edit, a look-up) opens it first (conversations.open)."""
         nonlocal dm
         if dm is None:
             if target.user is None:
                 raise DeliveryError("no channel and no person to send to")
+            if not real and threads.parts is not None:
+                return target.user
             dm = await open_dm(client, target.user)
         return dm
 
     async def to_dm(reply: Reply) -> None:
-        await _post(client, await dm_channel(), reply, labels, threads)
+        nonlocal dm
+        real = isinstance(reply, Image) or reply.edit_of is not None
+        where = await _post(client, await dm_channel(real), reply, labels, threads)
+        if dm is None and where != target.user:
+            dm = where
 
     if threads.parts is not None and threads.parts.doubt:
-        direct = target.direct or target.channel is None
-        await look_up(client, await dm_channel() if direct else str(target.channel),
+        await look_up(client, await dm_channel(True) if direct else str(target.channel),
                       threads.parts)
     for reply in replies:
         if target.direct or target.channel is None:
@@ -351,20 +397,22 @@ async def _ephemeral(
 
 
 async def _post(client: AsyncWebClient, channel: str, reply: Reply, labels: Labels,
-                threads: Threads) -> None:
+                threads: Threads) -> str:
+    """Post one reply; returns the id of the conversation it went to (a post to a user id
+    goes to the DM with them: Slack answers with the DM's id)."""
     if isinstance(reply, Image):
         part = await threads.start()
         if part is not None:
             await _upload(client, channel, reply, threads.of(channel, reply))
             threads.posted(channel, part=part)
-        return
+        return channel
     messages = render(reply, labels)
     if reply.edit_of is not None and len(messages) == 1:
         part = await threads.start()
         if part is not None:
             await update(client, channel, reply.edit_of, messages[0])
             threads.posted(channel, reply.edit_of, part)
-        return
+        return channel
     thread = threads.of(channel, reply)
     for message in messages:
         part = await threads.start()
@@ -375,7 +423,9 @@ async def _post(client: AsyncWebClient, channel: str, reply: Reply, labels: Labe
             thread_ts=thread, unfurl_links=False, unfurl_media=False,
             metadata=threads.metadata(part),
         ))
+        channel = str(response.get("channel") or channel)
         threads.posted(channel, response.get("ts"), part)
+    return channel
 
 
 async def update(client: AsyncWebClient, channel: str, ts: str, message: Message) -> None:
