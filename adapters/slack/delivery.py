@@ -17,6 +17,7 @@ the conversation's history (`conversations.history` / `.replies` with
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
@@ -70,6 +71,7 @@ DEFAULT_RETRY_AFTER = 30.0
 IMAGE_NAME = "achtje.png"
 # Message metadata of a scheduled post: {"outbox_id": ..., "part": ...}.
 OUTBOX_EVENT = "achtje_outbox"
+CALL_WAIT = 10.0  # seconds a scheduled call may wait for its method's token
 LOOKUP_LIMIT = 200  # recent messages searched for a post whose answer was lost
 # Calls that post something: repeating one whose answer was lost could post it twice.
 POSTS = ("chat.postMessage", "chat.postEphemeral", "files.completeUploadExternal",
@@ -169,8 +171,9 @@ class LimitedClient(AsyncWebClient):
     """A Web API client whose calls first take a token from the method's bucket of this
     workspace, shared by every process (Slack's tiers are per workspace and method;
     chat.postMessage has none here, it is limited per channel by the sender). A call
-    whose bucket is empty is not made: `RetryLater`, so the sender tries the row again
-    then and goes on with other chats meanwhile."""
+    whose bucket is empty waits for its token (only this send waits; the sender's other
+    sends go on), at most `CALL_WAIT` seconds; beyond that it is not made: `RetryLater`,
+    and the sender tries the row again then."""
 
     def __init__(self, *, limits: CallLimits, workspace: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -178,9 +181,12 @@ class LimitedClient(AsyncWebClient):
         self.workspace = workspace
 
     async def api_call(self, api_method: str, **kwargs: Any) -> Any:
-        wait = await self.limits.take_call("slack", api_method, self.workspace)
-        if wait > 0:
-            raise RetryLater(wait, f"{api_method}: this workspace's limit for it is used up")
+        waited = 0.0
+        while (wait := await self.limits.take_call("slack", api_method, self.workspace)) > 0:
+            if waited + wait > CALL_WAIT:
+                raise RetryLater(wait, f"{api_method}: this workspace's limit is used up")
+            await asyncio.sleep(wait)
+            waited += wait
         return await super().api_call(api_method, **kwargs)
 
 
