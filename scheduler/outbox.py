@@ -175,13 +175,16 @@ def _claim_statement(held_back: Mapping[str, Collection[str] | None]) -> Any:
         else:
             conditions.append(not_(and_(c.platform == platform,
                                         c.target.in_(bindparam(f"held_{n}", expanding=True)))))
+    # A CTE, which PostgreSQL runs once (one with FOR UPDATE is never inlined): as a plain
+    # IN (subquery) it may be run again for each row, and SKIP LOCKED would then pick
+    # further rows past the limit.
     pick = (
         select(c.id).where(*conditions).order_by(c.due_at, c.id).limit(bindparam("rows"))
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True).cte("picked")
     )
     return (
         update(_OUTBOX)
-        .where(c.id.in_(pick), c.status == "pending")
+        .where(c.id.in_(select(pick.c.id)), c.status == "pending")
         .values(status="sending", attempts=c.attempts + 1,
                 claimed_until=bindparam("until", type_=_WHEN))
         .returning(c.id, c.kind, c.platform, c.target, c.direct, c.payload, c.member_id,
