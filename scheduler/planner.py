@@ -1,9 +1,10 @@
 """Planning: turn every schedule that is due into outbox rows, and move the schedule on.
 
-Both happen in one transaction per schedule, so a crash leaves either nothing planned or
-the messages and the new `next_run_at` together. On PostgreSQL the due schedule row is
-locked with `FOR UPDATE SKIP LOCKED`, so when several processes tick at once exactly one
-of them plans it. Messages are rendered here, in each recipient's language, and stored as
+Both happen in one transaction per batch of due schedules (`scheduler/batch.py` loads what
+a batch needs at once), so a crash leaves either nothing planned or the messages and the
+new `next_run_at` together. On PostgreSQL the due schedule rows are locked with
+`FOR UPDATE SKIP LOCKED`, so when several processes tick at once exactly one of them plans
+each. Messages are rendered here, in each recipient's language, and stored as
 neutral replies.
 
 Misfire: a send found late (the process was down) still goes out when it is at most the
