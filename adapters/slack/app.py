@@ -37,7 +37,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import translate
 from adapters.slack.delivery import (
     PERSON_GONE,
-    CallLimits,
     SlackUnreachable,
     Target,
     api_client,
@@ -50,6 +49,7 @@ from adapters.slack.delivery import (
 )
 from adapters.slack.home import home_view
 from adapters.slack.install import DatabaseInstallationStore, DatabaseStateStore, token_cipher
+from adapters.slack.limits import CallLimits
 from adapters.slack.render import (
     ANSWER_VIEW,
     BUTTON_PREFIX,

@@ -17,11 +17,10 @@ the conversation's history (`conversations.history` / `.replies` with
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -36,6 +35,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.limits import CallLimits, LimitedClient
 from adapters.slack.render import Labels, Message, escape, pressed, render
 from bot.messages import (
     FIRST,
@@ -71,7 +71,6 @@ DEFAULT_RETRY_AFTER = 30.0
 IMAGE_NAME = "achtje.png"
 # Message metadata of a scheduled post: {"outbox_id": ..., "part": ...}.
 OUTBOX_EVENT = "achtje_outbox"
-CALL_WAIT = 10.0  # seconds a scheduled call may wait for its method's token
 LOOKUP_LIMIT = 200  # recent messages searched for a post whose answer was lost
 # Calls that post something: repeating one whose answer was lost could post it twice.
 POSTS = ("chat.postMessage", "chat.postEphemeral", "files.completeUploadExternal",
@@ -159,35 +158,6 @@ def api_client(token: str | None, base_url: str | None, *, wait_on_429: bool = T
     url = base_url or AsyncWebClient.BASE_URL
     return AsyncWebClient(token=token, base_url=url if url.endswith("/") else url + "/",
                           retry_handlers=handlers)
-
-
-class CallLimits(Protocol):
-    """The shared per-method buckets (`scheduler.ratelimit.RateLimiter.take_call`)."""
-
-    async def take_call(self, platform: str, method: str, scope: str = "") -> float: ...
-
-
-class LimitedClient(AsyncWebClient):
-    """A Web API client whose calls first take a token from the method's bucket of this
-    workspace, shared by every process (Slack's tiers are per workspace and method;
-    chat.postMessage has none here, it is limited per channel by the sender). A call
-    whose bucket is empty waits for its token (only this send waits; the sender's other
-    sends go on), at most `CALL_WAIT` seconds; beyond that it is not made: `RetryLater`,
-    and the sender tries the row again then."""
-
-    def __init__(self, *, limits: CallLimits, workspace: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.limits = limits
-        self.workspace = workspace
-
-    async def api_call(self, api_method: str, **kwargs: Any) -> Any:
-        waited = 0.0
-        while (wait := await self.limits.take_call("slack", api_method, self.workspace)) > 0:
-            if waited + wait > CALL_WAIT:
-                raise RetryLater(wait, f"{api_method}: this workspace's limit is used up")
-            await asyncio.sleep(wait)
-            waited += wait
-        return await super().api_call(api_method, **kwargs)
 
 
 def scheduled_client(client: AsyncWebClient, limits: CallLimits | None = None,

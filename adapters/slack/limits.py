@@ -1,0 +1,42 @@
+"""Slack's per-method limits for the Web API calls of scheduled sends, shared by every
+process through the sender's rate limiter (`scheduler.ratelimit.RateLimiter.take_call`)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.messages import RetryLater
+
+CALL_WAIT = 10.0  # seconds a scheduled call may wait for its method's token
+
+
+class CallLimits(Protocol):
+    """The shared per-method buckets (`scheduler.ratelimit.RateLimiter.take_call`)."""
+
+    async def take_call(self, platform: str, method: str, scope: str = "") -> float: ...
+
+
+class LimitedClient(AsyncWebClient):
+    """A Web API client whose calls first take a token from the method's bucket of this
+    workspace, shared by every process (Slack's tiers are per workspace and method;
+    chat.postMessage has none here, it is limited per channel by the sender). A call
+    whose bucket is empty waits for its token (only this send waits; the sender's other
+    sends go on), at most `CALL_WAIT` seconds; beyond that it is not made: `RetryLater`,
+    and the sender tries the row again then."""
+
+    def __init__(self, *, limits: CallLimits, workspace: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.limits = limits
+        self.workspace = workspace
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> Any:
+        waited = 0.0
+        while (wait := await self.limits.take_call("slack", api_method, self.workspace)) > 0:
+            if waited + wait > CALL_WAIT:
+                raise RetryLater(wait, f"{api_method}: this workspace's limit is used up")
+            await asyncio.sleep(wait)
+            waited += wait
+        return await super().api_call(api_method, **kwargs)
