@@ -67,13 +67,16 @@ def _claim_statement(held_back: Mapping[str, Collection[str] | None]) -> Any:
         else:
             conditions.append(not_(and_(c.platform == platform,
                                         c.target.in_(bindparam(f"held_{n}", expanding=True)))))
+    # A CTE, which PostgreSQL runs once (one with FOR UPDATE is never inlined): as a plain
+    # IN (subquery) it may be run again for each row, and SKIP LOCKED would then pick
+    # further rows past the limit.
     pick = (
-        select(c.id).where(*conditions).order_by(c.due_at, c.id).limit(1)
-        .with_for_update(skip_locked=True).scalar_subquery()
+        select(c.id).where(*conditions).order_by(c.due_at, c.id).limit(bindparam("rows"))
+        .with_for_update(skip_locked=True).cte("picked")
     )
     return (
         update(_OUTBOX)
-        .where(c.id == pick, c.status == "pending")
+        .where(c.id.in_(select(pick.c.id)), c.status == "pending")
         .values(status="sending", attempts=c.attempts + 1,
                 claimed_until=bindparam("until", type_=_WHEN))
         .returning(c.id, c.kind, c.platform, c.target, c.direct, c.payload, c.member_id,
@@ -124,18 +127,40 @@ async def claim(
     waits). A row is due from `due_at`, and not before its `not_before`. On PostgreSQL
     rows other processes are claiming are skipped, not waited for.
     """
+    found = await claim_some(session, now, lease, platforms, held_back, 1)
+    return found[0] if found else None
+
+
+async def claim_some(
+    session: AsyncSession,
+    now: datetime,
+    lease: timedelta,
+    platforms: Collection[str],
+    held_back: Mapping[str, Collection[str] | None],
+    count: int,
+) -> list[Claimed]:
+    """Like `claim`, up to `count` rows in one statement, oldest first, at most one per
+    chat: a second row to a chat already claimed goes back at once, as it was (no
+    attempt used), since one chat never gets two messages at the same time."""
     held = {platform: targets for platform, targets in held_back.items()
             if targets is None or targets}
     shape = tuple(sorted((platform, targets is None) for platform, targets in held.items()))
     statement = _CLAIMS.get(shape)
     if statement is None:
         statement = _CLAIMS[shape] = _claim_statement(held)
-    params: dict[str, Any] = {"now": now, "until": now + lease, "platforms": list(platforms)}
+    params: dict[str, Any] = {"now": now, "until": now + lease, "platforms": list(platforms),
+                              "rows": count}
     for n, (_platform, targets) in enumerate(sorted(held.items())):
         if targets is not None:
             params[f"held_{n}"] = list(targets)
-    found = (await session.execute(statement, params)).first()
-    return Claimed(*found) if found is not None else None
+    claimed: dict[tuple[str, str], Claimed] = {}
+    for found in sorted((Claimed(*row) for row in await session.execute(statement, params)),
+                        key=lambda row: row.id):
+        if (found.platform, found.target) in claimed:
+            await release(session, found.id, None)
+        else:
+            claimed[found.platform, found.target] = found
+    return list(claimed.values())
 
 
 async def finish(
@@ -154,7 +179,7 @@ async def retry(session: AsyncSession, row_id: int, not_before: datetime, error:
                                    "done": _parts_json(parts), "in_doubt": doubt})
 
 
-async def release(session: AsyncSession, row_id: int, not_before: datetime) -> None:
+async def release(session: AsyncSession, row_id: int, not_before: datetime | None) -> None:
     """Back to pending, not before `not_before`, as if it had not been claimed: no attempt
     is used (the rate limit said no after the claim; `due_at` keeps its place)."""
     await session.execute(_RELEASE, {"row_id": row_id, "again": not_before})

@@ -1,9 +1,10 @@
 """Planning: turn every schedule that is due into outbox rows, and move the schedule on.
 
-Both happen in one transaction per schedule, so a crash leaves either nothing planned or
-the messages and the new `next_run_at` together. On PostgreSQL the due schedule row is
-locked with `FOR UPDATE SKIP LOCKED`, so when several processes tick at once exactly one
-of them plans it. Messages are rendered here, in each recipient's language, and stored as
+Both happen in one transaction per batch of due schedules (`scheduler/batch.py` loads what
+a batch needs at once), so a crash leaves either nothing planned or the messages and the
+new `next_run_at` together. On PostgreSQL the due schedule rows are locked with
+`FOR UPDATE SKIP LOCKED`, so when several processes tick at once exactly one of them plans
+each. Messages are rendered here, in each recipient's language, and stored as
 neutral replies.
 
 Misfire: a send found late (the process was down) still goes out when it is at most the
@@ -29,17 +30,19 @@ from bot.messages import Invitation, Reply, Text
 from bot.months import shift_month
 from bot.nudges.followup_plan import plan_followups
 from bot.nudges.planner import PlannedMessage, plan_nudge_round
-from bot.outbox import Envelope, enqueue
+from bot.outbox import Envelope
 from bot.schedule.holidays import HolidayCalendar
-from bot.schedule.rules import PartnershipPlan, load_plan
-from bot.store import repo
-from bot.store.models import Answer, ChannelBinding, CheckInRound, Member, Partnership
+from bot.schedule.rules import PartnershipPlan
+from bot.store.models import Answer, CheckInRound, Member, Partnership
 from bot.store.schedule import Schedule
 from bot.summary import SummaryMessages, load_summary_rules
 from bot.summary.frozen import freeze_closed_months, published_summary
+from scheduler.batch import Batch
 
 logger = logging.getLogger(__name__)
-PLANNING_WIDTH = 4  # schedules planned side by side on PostgreSQL
+PLANNING_WIDTH = 4  # batches planned side by side on PostgreSQL
+FIRST_BATCH = 4  # schedules in the first planning transaction; each next one twice as many
+MAX_BATCH = 32  # up to this: a batch holds SQLite's one write lock while it plans
 
 # A conversation touched this recently is left alone when a scheduled statement arrives;
 # the member is in the middle of something and can still press the statement's buttons.
@@ -57,6 +60,7 @@ class Due:
     plan: PartnershipPlan
     schedule: Schedule
     now: datetime
+    batch: Batch
     # Platforms where a check-in is also announced in each bound channel or group, with a
     # button that opens the private chat (their description says `invites_in_channel`).
     invite_in_channel: Collection[str] = ()
@@ -68,6 +72,10 @@ class Due:
     @property
     def today(self) -> date:
         return self.plan.calendar.local(self.now).date()
+
+    def members(self, role: str | None = None) -> list[Member]:
+        """Members who may get a message today (as `repo.eligible_members`)."""
+        return self.batch.eligible(self.partnership.id, self.today, role)
 
     def envelope(self, kind: str, recipient: str, platform: str, target: str, direct: bool,
                  replies: Sequence[Reply], member_id: int | None = None) -> Envelope:
@@ -86,6 +94,16 @@ class Due:
 Planner = Callable[[Due], Awaitable[list[Envelope]]]
 
 
+def batches(ids: Sequence[int]) -> list[list[int]]:
+    """The due schedules in planning order, cut into transactions: a small first one, so
+    the sender has something at once, then larger ones (fewer round trips and commits)."""
+    cut, size, at = [], FIRST_BATCH, 0
+    while at < len(ids):
+        cut.append(list(ids[at:at + size]))
+        at, size = at + size, min(size * 2, MAX_BATCH)
+    return cut
+
+
 async def plan_due(
     sessions: async_sessionmaker[AsyncSession], content: Content, holidays: HolidayCalendar,
     now: datetime, *, on_planned: Callable[[], object] | None = None,
@@ -93,78 +111,110 @@ async def plan_due(
 ) -> int:
     """Plan every schedule that is due at `now`; returns how many messages were queued.
 
-    Each schedule is planned and committed on its own, and `on_planned` is called after
-    each commit that queued something (the runner wakes the sender with it), so sending
-    starts with the first partnership instead of after the last."""
+    The due schedules are planned a batch at a time, each batch in one transaction with
+    what it needs loaded at once (`scheduler.batch`), and `on_planned` is called after each
+    commit that queued something (the runner wakes the sender with it), so sending starts
+    with the first batch instead of after the last. A batch that fails is planned again
+    one schedule per transaction, so one broken schedule only keeps itself due."""
     async with sessions() as session:
         due_ids = list(await session.scalars(
             select(Schedule.id).where(Schedule.enabled.is_(True), Schedule.next_run_at <= now)
+            .order_by(Schedule.id)
         ))
     queued = 0
-    # On PostgreSQL a few schedules are planned side by side (each in its own transaction,
-    # its row locked with SKIP LOCKED), so database round trips overlap; SQLite has one
+    # On PostgreSQL a few batches are planned side by side (each in its own transaction,
+    # its rows locked with SKIP LOCKED), so database round trips overlap; SQLite has one
     # writer, so it plans one at a time.
     bind = sessions.kw.get("bind")
     dialect = getattr(getattr(bind, "dialect", None), "name", "")
     slots = asyncio.Semaphore(PLANNING_WIDTH if dialect == "postgresql" else 1)
 
-    async def plan(schedule_id: int) -> None:
+    async def planned(ids: list[int]) -> int:
+        async with sessions() as session, session.begin():
+            return await _plan_batch(session, content, holidays, ids, now, invite_in_channel)
+
+    async def plan(ids: list[int]) -> None:
         nonlocal queued
         async with slots:
             try:
-                async with sessions() as session, session.begin():
-                    added = await _plan_one(session, content, holidays, schedule_id, now,
-                                            invite_in_channel)
+                added = await planned(ids)
             except Exception:
-                logger.exception("planning schedule %s failed; it stays due", schedule_id)
+                if len(ids) == 1:
+                    logger.exception("planning schedule %s failed; it stays due", ids[0])
+                    return
+                logger.warning("planning schedules %s-%s together failed; one by one now",
+                               ids[0], ids[-1])
+                for one in ids:
+                    await plan([one])
                 return
         queued += added
         if added and on_planned is not None:
             on_planned()
 
-    await asyncio.gather(*(plan(schedule_id) for schedule_id in due_ids))
+    await asyncio.gather(*(plan(ids) for ids in batches(due_ids)))
     return queued
 
 
-async def _plan_one(
-    session: AsyncSession, content: Content, holidays: HolidayCalendar, schedule_id: int,
+async def _plan_batch(
+    session: AsyncSession, content: Content, holidays: HolidayCalendar, ids: Sequence[int],
     now: datetime, invite_in_channel: Collection[str] = (),
 ) -> int:
-    schedule = await session.scalar(
+    schedules = list(await session.scalars(
         select(Schedule)
-        .where(Schedule.id == schedule_id, Schedule.enabled.is_(True),
-               Schedule.next_run_at <= now)
+        .where(Schedule.id.in_(ids), Schedule.enabled.is_(True), Schedule.next_run_at <= now)
+        .order_by(Schedule.id)
         .with_for_update(skip_locked=True)
-    )
-    if schedule is None:  # planned by another process meanwhile
+    ))  # the others were planned by another process meanwhile
+    if not schedules:
         return 0
-    partnership = await session.get(Partnership, schedule.partnership_id)
-    assert partnership is not None
-    plan = await load_plan(session, holidays, partnership, now)
-    # Months that closed are frozen before anything is planned (and before a summary reads).
-    await freeze_closed_months(session, content, partnership, now)
-    if not holidays.covers(plan.calendar.local(now).date()):
+    batch = await Batch.load(session, holidays, {s.partnership_id for s in schedules}, now)
+    # Months that closed are frozen before anything is planned (and before a summary
+    # reads); the batch knows which partnerships have one to freeze.
+    for partnership_id in sorted(batch.to_freeze):
+        await freeze_closed_months(session, content, batch.plans[partnership_id].partnership,
+                                   now)
+    dues = [Due(session, content, batch.plans[s.partnership_id], s, now, batch,
+                invite_in_channel)
+            for s in schedules]
+    await _open_rounds([due for due in dues if due.schedule.kind == "checkin"
+                        and _sends_now(due.plan, due.schedule, now)])
+    uncovered = set()
+    for due in dues:
+        if not holidays.covers(due.today):
+            uncovered.add(due.today)
+        await _plan_one(batch, due)
+    for day in sorted(uncovered):
         logger.warning("no school holiday dates known for %s: add the new school year to "
-                       "content/holidays.yaml", plan.calendar.local(now).date())
-    queued = 0
+                       "content/holidays.yaml", day)
+    return await batch.write(session, now)
+
+
+async def _plan_one(batch: Batch, due: Due) -> None:
+    plan, schedule, now = due.plan, due.schedule, due.now
     for _ in range(MAX_CATCH_UP):
         due_at = schedule.next_run_at
         if due_at is None or due_at > now:
             break
         late = now - due_at
-        if late <= plan.grace and plan.calendar.is_open(now):
-            envelopes = await PLANNERS[schedule.kind](Due(session, content, plan, schedule, now,
-                                                               invite_in_channel))
-            queued += await enqueue(session, envelopes, now)
+        if _sends_now(plan, schedule, now):
+            envelopes = await PLANNERS[schedule.kind](due)
+            batch.envelopes += envelopes
             logger.info("planned %s of partnership %s (due %s): %s messages", schedule.kind,
-                        partnership.id, due_at.isoformat(), len(envelopes))
+                        plan.partnership.id, due_at.isoformat(), len(envelopes))
         else:
             logger.warning("skipped %s of partnership %s due %s: found %s late, %s",
-                           schedule.kind, partnership.id, due_at.isoformat(), late,
+                           schedule.kind, plan.partnership.id, due_at.isoformat(), late,
                            "outside school hours" if late <= plan.grace
                            else "beyond the grace window")
         _advance(plan, schedule, now)
-    return queued
+
+
+def _sends_now(plan: PartnershipPlan, schedule: Schedule, now: datetime) -> bool:
+    """Whether the schedule's due send goes out now: at most the grace window late, and
+    it is school time (else it is skipped)."""
+    due_at = schedule.next_run_at
+    return (due_at is not None and due_at <= now and now - due_at <= plan.grace
+            and plan.calendar.is_open(now))
 
 
 def _advance(plan: PartnershipPlan, schedule: Schedule, now: datetime) -> None:
@@ -177,36 +227,33 @@ def _advance(plan: PartnershipPlan, schedule: Schedule, now: datetime) -> None:
     schedule.occurrence = slot.nominal if slot else None
 
 
+
 async def _offer_statement(due: Due, member: Member, round_: CheckInRound,
                            statement_id: str) -> Reply:
     """The statement's buttons, and (unless the member is busy) the conversation state
     that lets a typed 1-5 answer it in a text-only chat."""
-    state = await repo.conversation(due.session, member.id)
-    if state is None or state.updated_at < due.now - BUSY:
-        await repo.set_conversation(due.session, member.id, "checkin",
-                                    {"round_id": round_.id, "statement_id": statement_id},
-                                    due.now)
+    touched = due.batch.conversations.get(member.id)
+    if touched is None or touched < due.now - BUSY:
+        due.batch.set_conversation(member.id, {"round_id": round_.id,
+                                               "statement_id": statement_id}, due.now)
     return rounds.statement_scale(due.content, member.language, round_, statement_id)
 
 
 async def plan_checkin(due: Due) -> list[Envelope]:
     """Open the next round; each member gets its first statement privately (and, on some
     platforms, each bound channel an invitation); the reminder is scheduled."""
-    session, content = due.session, due.content
-    round_ = await rounds.open_round(session, content, due.partnership.id, due.now)
+    content = due.content
+    round_ = await _open_round(due)
     count, first = len(round_.statement_ids), round_.statement_ids[0]
     envelopes = []
-    for member in await repo.eligible_members(session, due.partnership.id, due.today):
+    for member in due.members():
         intro = Text(text=content.text("sched_checkin_invite", member.language, count=count))
         envelopes.append(due.to_member("checkin", member, (
             intro, await _offer_statement(due, member, round_, first))))
-    bindings = await session.scalars(
-        select(ChannelBinding).where(ChannelBinding.partnership_id == due.partnership.id,
-                                     ChannelBinding.platform.in_(due.invite_in_channel))
-        .order_by(ChannelBinding.id)
-    )
     lang = due.partnership.language
-    for binding in bindings:
+    for binding in due.batch.bindings[due.partnership.id]:
+        if binding.platform not in due.invite_in_channel:
+            continue
         invitation = Invitation(text=content.text("sched_channel_invite", lang, count=count),
                                 button=content.text("sched_channel_button", lang),
                                 action="cmd:checkin")
@@ -214,6 +261,31 @@ async def plan_checkin(due: Due) -> list[Envelope]:
                                       binding.channel_ref, False, (invitation,)))
     await _schedule_reminder(due, round_)
     return envelopes + await _with_followups(due, [])
+
+
+async def _open_rounds(dues: Sequence[Due]) -> None:
+    """Open the rounds the due check-ins start now, all in one statement: a round's id goes
+    into its buttons, so it must be known before the messages are made."""
+    for due in dues:
+        pid = due.partnership.id
+        number = due.batch.last_round[pid] = due.batch.last_round.get(pid, 0) + 1
+        due.batch.opened[due.schedule.id] = CheckInRound(
+            partnership_id=pid, number=number, opens_at=due.now,
+            closes_at=due.now + rounds.ROUND_DURATION,
+            statement_ids=rounds.statements_for_round(due.content, number))
+    if dues:
+        dues[0].session.add_all([due.batch.opened[due.schedule.id] for due in dues])
+        await dues[0].session.flush()
+
+
+async def _open_round(due: Due) -> CheckInRound:
+    """The round this check-in opens (`bot.rounds.open_round`, numbered from the batch's
+    last round of the partnership): opened with the batch's others, or now (a catch-up)."""
+    opened = due.batch.opened.pop(due.schedule.id, None)
+    if opened is None:
+        await _open_rounds([due])
+        opened = due.batch.opened.pop(due.schedule.id)
+    return opened
 
 
 async def _schedule_reminder(due: Due, round_: CheckInRound) -> None:
@@ -251,7 +323,7 @@ async def plan_reminder(due: Due) -> list[Envelope]:
         answered.setdefault(member_id, set()).add(statement_id)
     until = round_.closes_at.astimezone(due.plan.calendar.zone).strftime("%d-%m %H:%M")
     envelopes = []
-    for member in await repo.eligible_members(due.session, due.partnership.id, due.today):
+    for member in due.members():
         open_ = [s for s in round_.statement_ids if s not in answered.get(member.id, set())]
         if not open_:
             continue
@@ -270,7 +342,9 @@ async def plan_nudge(due: Due) -> list[Envelope]:
 async def _with_followups(due: Due, planned: list[PlannedMessage]) -> list[Envelope]:
     """Add the "did you meet?" questions that fell due since the last nudge round; they
     ride on every scheduled slot, so they go out a week after the round they ask about."""
-    planned += await plan_followups(due.session, due.content, due.now, due.partnership.id)
+    if due.partnership.id in due.batch.followups:
+        planned += await plan_followups(due.session, due.content, due.now,
+                                        due.partnership.id)
     return [due.envelope(m.kind, m.recipient, m.platform, m.target, m.direct, m.replies,
                          m.member_id) for m in planned]
 
@@ -289,13 +363,9 @@ async def plan_summary(due: Due) -> list[Envelope]:
         return []
     messages = SummaryMessages(summary, due.content, load_summary_rules(due.content))
     envelopes = [due.to_member("summary", leader, await messages.replies(leader.language))
-                 for leader in await repo.eligible_members(due.session, due.partnership.id,
-                                                      due.today, LEADER)]
+                 for leader in due.members(LEADER)]
     short = await messages.replies(due.partnership.language, short=True)
-    for binding in await due.session.scalars(
-        select(ChannelBinding).where(ChannelBinding.partnership_id == due.partnership.id)
-        .order_by(ChannelBinding.id)
-    ):
+    for binding in due.batch.bindings[due.partnership.id]:
         envelopes.append(due.envelope("summary_channel", f"channel:{binding.id}", binding.platform,
                                       binding.channel_ref, False, short))
     return envelopes

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Float, Table, and_, delete, func, literal, or_, select
+from sqlalchemy import Float, Table, and_, bindparam, delete, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -152,23 +152,30 @@ class DatabaseBuckets:
         # hint for choosing what to send next; `take` alone decides, in the table.
         self._view: dict[Key, float] = {}
         self._viewed_at = -math.inf
+        self._take_statement: Any = None
 
-    def _upsert_take(self, key: Key, rate: Rate, now: float) -> Any:
-        """Move the bucket on by one message if it has a token now; returns the row if so."""
-        at = literal(now, Float)
-        tat = self._greatest(_T.tat, at) + rate.interval
-        return (
-            self._insert(_TABLE)
-            .values(platform=key[0], scope=key[1], target=key[2], tat=now + rate.interval,
-                    held_until=0.0, blocked_until=now + rate.interval - rate.tolerance)
-            .on_conflict_do_update(
-                index_elements=["platform", "scope", "target"],
-                set_={"tat": tat,
-                      "blocked_until": self._greatest(tat - rate.tolerance, _T.held_until)},
-                where=_T.blocked_until <= literal(now + EPSILON, Float),
+    def _upsert_take(self) -> Any:
+        """Move a bucket on by one message if it has a token now; returns the row if so.
+        Built once with parameters (it runs for every message): the key, `now`, the rate's
+        interval and tolerance."""
+        if self._take_statement is None:
+            now, interval = bindparam("now", type_=Float), bindparam("interval", type_=Float)
+            tolerance = bindparam("tolerance", type_=Float)
+            tat = self._greatest(_T.tat, now) + interval
+            self._take_statement = (
+                self._insert(_TABLE)
+                .values(platform=bindparam("platform"), scope=bindparam("scope"),
+                        target=bindparam("target"), tat=now + interval, held_until=0.0,
+                        blocked_until=now + interval - tolerance)
+                .on_conflict_do_update(
+                    index_elements=["platform", "scope", "target"],
+                    set_={"tat": tat,
+                          "blocked_until": self._greatest(tat - tolerance, _T.held_until)},
+                    where=_T.blocked_until <= bindparam("free_from", type_=Float),
+                )
+                .returning(_T.blocked_until)
             )
-            .returning(_T.blocked_until)
-        )
+        return self._take_statement
 
     async def take(self, wanted: Sequence[tuple[Key, Rate | None]], now: float) -> float:
         taken: dict[Key, float] = {}
@@ -181,7 +188,10 @@ class DatabaseBuckets:
                     if until is not None and until > now + EPSILON:
                         break
                 else:
-                    row = (await connection.execute(self._upsert_take(key, rate, now))).first()
+                    row = (await connection.execute(self._upsert_take(), {
+                        "platform": key[0], "scope": key[1], "target": key[2], "now": now,
+                        "interval": rate.interval, "tolerance": rate.tolerance,
+                        "free_from": now + EPSILON})).first()
                     if row is None:
                         break
                     taken[key] = float(row.blocked_until)

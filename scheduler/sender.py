@@ -89,6 +89,11 @@ class Sender:
         self.clock = clock
         self.limiter = limiter or RateLimiter(lambda: clock().timestamp(), limits_of(adapters),
                                               sessions=sessions)
+        for adapter in adapters.values():
+            # An adapter that makes more API calls than the posts (Slack: look-ups, edits,
+            # uploads) takes their per-method buckets from the same shared limiter.
+            if share := getattr(adapter, "share_limits", None):
+                share(self.limiter)
         self.lease = lease
         self.max_attempts = max_attempts
         self.width = width
@@ -102,8 +107,9 @@ class Sender:
     async def send_due(self, limit: int | None = None) -> int:
         """Send what is due and allowed now; returns how many messages were handled.
 
-        One connection claims, one row at a time, while up to `width` sends run side by
-        side; each settles its row in a transaction of its own. Returns when nothing more
+        One connection claims, as many rows at a time as there is room for (one per chat),
+        while up to `width` sends run side by side; each settles its row in a transaction
+        of its own. Returns when nothing more
         can be claimed now and nothing is in flight.
         """
         handled = 0
@@ -113,26 +119,33 @@ class Sender:
                 await outbox.sweep(session, self.clock(), self._looked_up())
             try:
                 while True:
-                    row = None
-                    if (not self._stopping and (limit is None or handled < limit)
-                            and len(tasks) < self.width):
+                    room = self.width - len(tasks)
+                    if limit is not None:
+                        room = min(room, limit - handled)
+                    rows: list[Claimed] = []
+                    if not self._stopping and room > 0:
                         async with session.begin():
-                            row = await outbox.claim(session, self.clock(), self.lease,
-                                                     list(self.adapters),
-                                                     await self._held_back())
-                        if row is not None and (wait := await self.limiter.take(
-                                row.platform, row.target, row.direct)) > 0:
+                            rows = await outbox.claim_some(session, self.clock(), self.lease,
+                                                           list(self.adapters),
+                                                           await self._held_back(), room)
+                    refused: list[tuple[Claimed, float]] = []
+                    for row in rows:
+                        if (wait := await self.limiter.take(row.platform, row.target,
+                                                            row.direct)) > 0:
                             # Another process took the chat's or the platform's last token
                             # first: the row goes back as it was (no attempt used).
-                            async with session.begin():
-                                await outbox.release(session, row.id,
-                                                     self.clock() + timedelta(seconds=wait))
-                            continue  # the limiter now holds that chat back: claim another
-                    if row is not None:
+                            refused.append((row, wait))
+                            continue
                         handled += 1
                         self._busy.add((row.platform, row.target))
                         tasks.add(asyncio.create_task(self._send_one(row)))
-                        continue
+                    if refused:
+                        async with session.begin():
+                            for row, wait in refused:
+                                await outbox.release(session, row.id,
+                                                     self.clock() + timedelta(seconds=wait))
+                    if rows:
+                        continue  # the limiter now holds refused chats back: claim others
                     if not tasks:
                         return handled
                     # Nothing to claim (or no room): wait for a send to end, but look again

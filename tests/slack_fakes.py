@@ -103,7 +103,8 @@ class FakeSlack:
         default_factory=dict)
     _drops: dict[str, int] = field(default_factory=dict)
     chaos: Chaos | None = None
-    # Channels whose next posts answer 429, with these Retry-After values (one per post).
+    # Channels (a DM: D + the user id) whose next posts answer 429, with these Retry-After
+    # values (one per post).
     throttled: dict[str, list[int]] = field(default_factory=dict)
     # Called with each chat.postMessage before it is answered (a test may kill its sender).
     on_post: Any = None
@@ -234,8 +235,8 @@ class FakeSlack:
                 call.failed = True  # the sender died before Slack took it
                 await self._record(call)
                 return _hang_up(request)
-            if self.throttled.get(str(args.get("channel"))):
-                wait = self.throttled[str(args.get("channel"))].pop(0)
+            if self.throttled.get(dm_of(str(args.get("channel")))):
+                wait = self.throttled[dm_of(str(args.get("channel")))].pop(0)
                 self.fail_next(method, status=429, retry_after=wait)
                 self._failures[method].insert(0, self._failures[method].pop())
         queued = self._failures.get(method)
@@ -267,6 +268,7 @@ class FakeSlack:
             metadata = args.get("metadata")
             if isinstance(metadata, str):
                 metadata = json.loads(metadata)
+            channel = str(result["channel"])  # a post to a user id goes to their DM
             self.shown[result["ts"]] = Shown(result["ts"], channel, blocks, text,
                                              thread=thread, metadata=metadata or None)
         elif method == "chat.postEphemeral":
@@ -287,7 +289,7 @@ class FakeSlack:
                         "bot_id": "BBOT", "is_enterprise_install": False}
             case "chat.postMessage" | "chat.update":
                 ts = f"{next(self._ts)}.000100"
-                return {"ok": True, "channel": args.get("channel"), "ts": ts,
+                return {"ok": True, "channel": dm_of(str(args.get("channel"))), "ts": ts,
                         "message": {"text": args.get("text"), "ts": ts}}
             case "chat.postEphemeral":
                 return {"ok": True, "message_ts": f"{next(self._ts)}.000200"}
@@ -394,6 +396,12 @@ class FakeSlack:
 
 
 _SHOWN = {"chat.postMessage", "chat.postEphemeral", "chat.update"}
+
+
+def dm_of(channel: str) -> str:
+    """Where a post to `channel` goes: a user id (U..., W...) means the app's DM with that
+    person, whose id Slack answers with (here D + the user id, as conversations.open)."""
+    return f"D{channel}" if channel[:1] in ("U", "W") else channel
 
 
 def _hang_up(request: web.Request) -> web.Response:

@@ -31,7 +31,7 @@ from scheduler.planner import plan_due
 from scheduler.sender import Sender
 from tests.conftest import POSTGRES_URL, postgres_only, reset_postgres
 from tests.scheduler_fakes import utc
-from tests.slack_fakes import Call, Chaos, FakeSlack, slack_rig
+from tests.slack_fakes import Call, Chaos, FakeSlack, dm_of, slack_rig
 from tests.telegram_fakes import running
 
 NOW = utc(2026, 11, 24, 14, 30)  # Tuesday 15:30 in Amsterdam: the check-in's minute
@@ -190,9 +190,10 @@ async def test_a_429_in_one_slack_chat_holds_up_no_other_chat(
         slack.fake.throttled["DU1"] = [30]
         sender = Sender(sessions, {"slack": slack.adapter}, clock=running_clock(), width=1)
         assert await sender.send_due() == 2
-        calls = [(c.args["channel"], c.failed) for c in slack.fake.of("chat.postMessage")]
+        calls = [(dm_of(c.args["channel"]), c.failed)
+                 for c in slack.fake.of("chat.postMessage")]
     # Member 1's first post was refused once and not tried again inside the call;
-    # member 2's check-in came right after it.
+    # member 2's check-in came right after it (the DM each post went to).
     assert calls == [("DU1", True), ("DU2", False), ("DU2", False)]
     async with sessions() as session:
         rows = {r.target: r for r in await session.scalars(select(OutboxMessage))}

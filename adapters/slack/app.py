@@ -40,7 +40,7 @@ from adapters.slack.client import (
 )
 from adapters.slack.delivery import Target, deliver, open_dm, show_choice, slack_profile
 from adapters.slack.home import home_view
-from adapters.slack.limits import LIMITS
+from adapters.slack.limits import LIMITS, CallLimits
 from adapters.slack.render import (
     ANSWER_VIEW,
     BUTTON_PREFIX,
@@ -86,6 +86,9 @@ class SlackAdapter:
     looks_up = True
     limits = LIMITS
     invites_in_channel = False  # the private messages are enough: a bot can open a DM
+    # The sender's shared rate limiter (`share_limits`): scheduled sends take Slack's
+    # per-method buckets of their workspace from it, with every other process.
+    call_limits: CallLimits | None = None
 
     def __init__(self, settings: Settings, engine: Engine, web_server: WebServer) -> None:
         protect(settings.slack_bot_token, settings.slack_signing_secret,
@@ -348,7 +351,8 @@ class SlackAdapter:
         """Post to a channel (or DM) by its `TEAM:CHANNEL` reference. A 429 is not waited
         out here: the sender tries later and goes on with other chats."""
         team, channel = split_ref(chat)
-        client = scheduled_client(await self._client_for(team))
+        client = scheduled_client(await self._client_for(team), self.call_limits,
+                                  team or "")
         await deliver(client, Target(channel, None, is_dm(channel)), replies,
                       self._labels(DEFAULT_LANGUAGE), parts)
 
@@ -356,7 +360,8 @@ class SlackAdapter:
                           parts: Parts | None = None) -> None:
         """Write to one person in their DM with the bot, by their `TEAM:USER` reference."""
         team, slack_user = split_ref(user)
-        client = scheduled_client(await self._client_for(team))
+        client = scheduled_client(await self._client_for(team), self.call_limits,
+                                  team or "")
         lang = await self._language(user)
         try:
             await deliver(client, Target(None, slack_user, True), replies, self._labels(lang),
@@ -364,6 +369,10 @@ class SlackAdapter:
         except Unreachable:
             await set_reachable(self.engine.sessions, PLATFORM, user, False, self.engine.clock())
             raise
+
+    def share_limits(self, limits: CallLimits) -> None:
+        """Use the sender's rate limiter for the Web API calls of scheduled sends."""
+        self.call_limits = limits
 
     def _labels(self, lang: str) -> Labels:
         return labels_for(self.content, lang)

@@ -23,6 +23,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.limits import CallLimits, LimitedClient
 from bot.messages import DeliveryError, DeliveryUncertain, RetryLater, Unreachable
 
 T = TypeVar("T")
@@ -124,9 +125,16 @@ def api_client(token: str | None, base_url: str | None, *, wait_on_429: bool = T
                           retry_handlers=handlers)
 
 
-def scheduled_client(client: AsyncWebClient) -> AsyncWebClient:
-    """The same token and server, without waiting out a 429 (see `api_client`)."""
-    return api_client(client.token, client.base_url, wait_on_429=False)
+def scheduled_client(client: AsyncWebClient, limits: CallLimits | None = None,
+                     workspace: str = "") -> AsyncWebClient:
+    """The same token and server, without waiting out a 429 (see `api_client`); with
+    `limits`, each call takes its method's shared bucket of `workspace` first."""
+    if limits is None:
+        return api_client(client.token, client.base_url, wait_on_429=False)
+    url = client.base_url
+    return LimitedClient(limits=limits, workspace=workspace, token=client.token,
+                         base_url=url if url.endswith("/") else url + "/",
+                         retry_handlers=[NoRepeatedPosts()])
 
 
 class ServerErrorRetry(AsyncRetryHandler):

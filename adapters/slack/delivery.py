@@ -91,22 +91,36 @@ async def deliver(
 
 async def _deliver(client: AsyncWebClient, target: Target, replies: Sequence[Reply],
                    labels: Labels, threads: Threads) -> None:
+    direct = target.direct or target.channel is None
     dm = target.channel if target.direct else None
+    out = threads.parts.ref(min(threads.parts.sent)) if threads.parts and threads.parts.sent \
+        else None
+    if direct and dm is None and out is not None:
+        dm = out[0]  # where the parts already out went: the DM
 
-    async def dm_channel() -> str:
+    async def dm_channel(real: bool = False) -> str:
+        """Where a post to the person goes: their DM's id once known. Before that, for a
+        scheduled send, their user id, which chat.postMessage takes (Slack posts in the
+        app's DM with them and answers with the DM's id), so only a call that needs the
+        DM's id (an upload, an edit, a look-up) opens it first (conversations.open)."""
         nonlocal dm
         if dm is None:
             if target.user is None:
                 raise DeliveryError("no channel and no person to send to")
+            if not real and threads.parts is not None:
+                return target.user
             dm = await open_dm(client, target.user)
         return dm
 
     async def to_dm(reply: Reply) -> None:
-        await _post(client, await dm_channel(), reply, labels, threads)
+        nonlocal dm
+        real = isinstance(reply, Image) or reply.edit_of is not None
+        where = await _post(client, await dm_channel(real), reply, labels, threads)
+        if dm is None and where != target.user:
+            dm = where
 
     if threads.parts is not None and threads.parts.doubt:
-        direct = target.direct or target.channel is None
-        await look_up(client, await dm_channel() if direct else str(target.channel),
+        await look_up(client, await dm_channel(True) if direct else str(target.channel),
                       threads.parts)
     for reply in replies:
         if target.direct or target.channel is None:
@@ -219,20 +233,22 @@ async def _ephemeral(
 
 
 async def _post(client: AsyncWebClient, channel: str, reply: Reply, labels: Labels,
-                threads: Threads) -> None:
+                threads: Threads) -> str:
+    """Post one reply; returns the id of the conversation it went to (a post to a user id
+    goes to the DM with them: Slack answers with the DM's id)."""
     if isinstance(reply, Image):
         part = await threads.start()
         if part is not None:
             await _upload(client, channel, reply, threads.of(channel, reply))
             threads.posted(channel, part=part)
-        return
+        return channel
     messages = render(reply, labels)
     if reply.edit_of is not None and len(messages) == 1:
         part = await threads.start()
         if part is not None:
             await update(client, channel, reply.edit_of, messages[0])
             threads.posted(channel, reply.edit_of, part)
-        return
+        return channel
     thread = threads.of(channel, reply)
     for message in messages:
         part = await threads.start()
@@ -243,7 +259,9 @@ async def _post(client: AsyncWebClient, channel: str, reply: Reply, labels: Labe
             thread_ts=thread, unfurl_links=False, unfurl_media=False,
             metadata=threads.metadata(part),
         ))
+        channel = str(response.get("channel") or channel)
         threads.posted(channel, response.get("ts"), part)
+    return channel
 
 
 async def update(client: AsyncWebClient, channel: str, ts: str, message: Message) -> None:

@@ -12,6 +12,7 @@ whether they go out, the `nudge` schedule only when. `achtje schedule set --no-n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,6 +24,7 @@ from bot.nudges import records as nudge_records
 from bot.schedule.calendar import Recurrence, SchoolCalendar, Slot, next_send, parse_hhmm
 from bot.schedule.holidays import HolidayCalendar
 from bot.store.models import Partnership
+from bot.store.nudges import NudgeSettings
 from bot.store.schedule import ClosedDay, Schedule, ScheduleSettings
 
 REGULAR_KINDS = ("checkin", "nudge", "summary")
@@ -100,25 +102,37 @@ async def load_plan(
     session: AsyncSession, holidays: HolidayCalendar, partnership: Partnership,
     now: datetime,
 ) -> PartnershipPlan:
-    settings = (await session.get(ScheduleSettings, partnership.id)
-                or default_settings(partnership.id, now))
-    closed = {
-        row.day: row.note for row in await session.scalars(
-            select(ClosedDay).where(ClosedDay.partnership_id == partnership.id)
+    return (await load_plans(session, holidays, [partnership], now))[partnership.id]
+
+
+async def load_plans(
+    session: AsyncSession, holidays: HolidayCalendar, partnerships: Sequence[Partnership],
+    now: datetime,
+) -> dict[int, PartnershipPlan]:
+    """The plans of several partnerships, by id, in four queries whatever their number."""
+    ids = [partnership.id for partnership in partnerships]
+    settings = {row.partnership_id: row for row in await session.scalars(
+        select(ScheduleSettings).where(ScheduleSettings.partnership_id.in_(ids)))}
+    closed: dict[int, dict[date, str]] = {pid: {} for pid in ids}
+    for row in await session.scalars(select(ClosedDay).where(ClosedDay.partnership_id.in_(ids))):
+        closed[row.partnership_id][row.day] = row.note
+    schedules: dict[int, dict[str, Schedule]] = {pid: {} for pid in ids}
+    for found in await session.scalars(select(Schedule).where(Schedule.partnership_id.in_(ids))):
+        schedules[found.partnership_id][found.kind] = found
+    nudges = {row.partnership_id: row.enabled for row in await session.scalars(
+        select(NudgeSettings).where(NudgeSettings.partnership_id.in_(ids)))}
+    plans = {}
+    for partnership in partnerships:
+        own = settings.get(partnership.id) or default_settings(partnership.id, now)
+        calendar = SchoolCalendar(
+            holidays=holidays, region=partnership.region, zone=ZoneInfo(partnership.timezone),
+            day_start=parse_hhmm(own.day_start), day_end=parse_hhmm(own.day_end),
+            closed_days=closed[partnership.id],
         )
-    }
-    schedules = {
-        row.kind: row for row in await session.scalars(
-            select(Schedule).where(Schedule.partnership_id == partnership.id)
-        )
-    }
-    calendar = SchoolCalendar(
-        holidays=holidays, region=partnership.region, zone=ZoneInfo(partnership.timezone),
-        day_start=parse_hhmm(settings.day_start), day_end=parse_hhmm(settings.day_end),
-        closed_days=closed,
-    )
-    nudges = await nudge_records.settings_for(session, partnership.id, now)
-    return PartnershipPlan(partnership, settings, calendar, schedules, nudges.enabled)
+        plans[partnership.id] = PartnershipPlan(partnership, own, calendar,
+                                                schedules[partnership.id],
+                                                nudges.get(partnership.id, True))
+    return plans
 
 
 @dataclass
