@@ -31,10 +31,6 @@ def _check(found: dict[str, object], name: str) -> None:
     assert found["floor"]
     figures = found["figures"]
     assert isinstance(figures, dict)
-    if name == "pairing":
-        for key in EXPECTED[name]:
-            assert key in figures
-        return
     if name == "summaries":
         for measured in figures.values():
             assert measured["summaries"] > 0 and measured["answers"] > 0
