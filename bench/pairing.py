@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from bench.common import Stopwatch, backends, database, ratio, result
+from bench.common import Stopwatch, backends, database, path_row, ratio, result
 from bot.content import Content, load_content
 from bot.nudges.pairing import (
     Candidate,
@@ -194,6 +194,7 @@ async def run(size: str) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     floors: dict[str, Any] = {}
     ratios: dict[str, float] = {}
+    paths: list[dict[str, Any]] = []
     lost = 0
     for backend in backends():
         found = await measure(backend, scale["members"], scale["rounds"], scale["schools"])
@@ -202,9 +203,14 @@ async def run(size: str) -> dict[str, Any]:
         ratios[f"{backend}_preview_vs_floor"] = ratio(found["preview_s"],
                                                       floors[backend]["floor_s"])
         lost += found["eligible"] - found["placed"]
+        paths.append(path_row(
+            f"`achtje nudge preview` from the database, {scale['members']} members ({backend})",
+            "< 1 s", found["preview_s"], floors[backend]["floor_s"], "s",
+            found["preview_s"] < 1))
     return result("pairing", size, scale, figures, floors, ratios, lost=lost,
                   notes=f"preview = `achtje nudge preview` from the database (median of "
-                        f"{REPEATS}); lost = eligible members left out of the round")
+                        f"{REPEATS}); lost = eligible members left out of the round",
+                  paths=paths)
 
 
 def small(per_school: int, rounds: int) -> None:

@@ -32,7 +32,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bench.common import Result, Stopwatch, backends, database, ratio, result, rss_mb
+from bench.common import (
+    Result,
+    Stopwatch,
+    backends,
+    database,
+    path_row,
+    ratio,
+    result,
+    rss_mb,
+)
 from bot.content import Content, load_content
 from bot.messages import Image
 from bot.months import month_bounds, shift_month
@@ -268,6 +277,7 @@ async def run(size: str) -> Result:
     figures: dict[str, Any] = {}
     floors: dict[str, Any] = {}
     ratios: dict[str, float] = {}
+    paths: list[dict[str, Any]] = []
     lost = 0
     for backend in backends():
         measured = await measure(backend, content, scale)
@@ -279,9 +289,16 @@ async def run(size: str) -> Result:
                                                      floors[key]["floor_s"])
             partnerships = scale["partnerships"] * (2 if label == "2x" else 1)
             lost += partnerships - found["summaries"]
-        ratios[f"{backend}_growth_as_sent"] = ratio(measured["2x"]["all_summaries_s"],
-                                                    measured["1x"]["all_summaries_s"])
+        growth = ratio(measured["2x"]["all_summaries_s"], measured["1x"]["all_summaries_s"])
+        ratios[f"{backend}_growth_as_sent"] = growth
+        one, sql = measured["1x"]["all_summaries_s"], floors[f"{backend}_1x"]["floor_s"]
+        paths += [
+            path_row(f"all monthly summaries as sent, {scale['partnerships']} partnerships "
+                     f"({backend})", "< 20 s, <= 3x floor", one, sql, "s",
+                     one < 20 and one <= 3 * sql),
+            path_row(f"summary growth at 2x data ({backend})", "<= 2.2x", growth, None, "x",
+                     growth <= 2.2)]
     return result("summaries", size, scale, figures, floors, ratios, lost,
                   "as sent = freeze the closed month, read it back, render the leaders' and "
                   "the channel's replies with the chart; 2x doubles the partnerships (same "
-                  "two years each); lost = partnerships without a summary")
+                  "two years each); lost = partnerships without a summary", paths)

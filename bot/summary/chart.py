@@ -266,10 +266,13 @@ def _png(pixels: Any) -> bytes:
     height, width = pixels.shape[:2]
     rows = np.empty((height, 1 + 3 * width), np.uint8)
     rows[:, 0] = 0  # filter type None
-    rows[:, 1:].reshape(height, width, 3)[...] = pixels[:, :, :3]
+    colours = rows[:, 1:].reshape(height, width, 3)
+    for channel in range(3):  # faster than one copy of three channels of four
+        colours[:, :, channel] = pixels[:, :, channel]
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, RGB
     return b"".join((b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header),
-                     _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)), _chunk(b"IEND", b"")))
+                     _chunk(b"IDAT", zlib.compress(rows.data, 1)),
+                     _chunk(b"IEND", b"")))
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
