@@ -38,8 +38,8 @@ WIDTH, HEIGHT, DPI = 1000, 800, 100
 FONT = 17
 THIS_MONTH, LAST_MONTH = "#1b6fa8", "#b9c4cc"
 LINES = ("#1b6fa8", "#d9822b", "#3a9c4f", "#b3405c", "#7a5cb0")
-KEPT_TEMPLATES = 8  # languages x month triples in use at once: a handful
-KEPT_STAMPS = 2000  # per template; a stamp is a few kB
+KEPT_TEMPLATES = 4  # languages x month triples in use at once: a handful
+KEPT_STAMPS = 1000  # per template; a stamp is a few kB
 _PLACEHOLDER = 3.0  # a value that puts a line where a month has numbers when laying out
 
 
@@ -235,7 +235,7 @@ class _Template:
         bottom = min(HEIGHT, HEIGHT - math.floor(box.y0) + 2)
         coverage = np.asarray(self.scratch.buffer_rgba())[top:bottom, left:right, 3]
         red, green, blue, _ = to_rgba(slot.get_color())
-        return _Stamp(left - anchor, top, coverage.astype(np.float32)[:, :, None] / 255,
+        return _Stamp(left - anchor, top, coverage[:, :, None].copy(),
                       np.array((red, green, blue, 1.0), np.float32) * 255)
 
 
@@ -245,7 +245,7 @@ class _Stamp:
 
     offset: int  # of its left edge from the text's anchor, in pixels
     top: int
-    coverage: Any  # rows x columns x 1, 0..1
+    coverage: Any  # rows x columns x 1, 0..255
     colour: Any  # RGBA, 0..255
 
     def paste(self, pixels: Any, anchor: int) -> None:
@@ -255,7 +255,7 @@ class _Stamp:
         if left < 0 or right <= left:
             return
         area = pixels[self.top:self.top + rows, left:right]
-        cover = self.coverage[:, :right - left]
+        cover = self.coverage[:, :right - left] * (1 / 255)
         area[...] = area * (1 - cover) + self.colour * cover + 0.5
 
 
