@@ -9,9 +9,11 @@ A monthly run draws hundreds of charts that differ only in their numbers, so wha
 share is drawn once: a `_Template` per language, three months and set of months with a
 number holds the laid-out figure with axes, names, ticks, legends and grid as pixels, and
 a chart restores those pixels and draws only its own title, bars, figures and lines on
-them (matplotlib's blitting). The pixels come out as a chart drawn whole would. The PNG is
-written here, unfiltered and quickly compressed: the chart is mostly flat colour, so
-that is as small as the usual encoding and several times faster.
+them (matplotlib's blitting). The figures beside the bars are pasted from stamps drawn
+once per place and text, at the whole pixel nearest to where they belong; otherwise the
+pixels come out as a chart drawn whole would. The PNG is written here, unfiltered and
+quickly compressed: the chart is mostly flat colour, so that is about as small as the
+usual encoding and several times faster.
 """
 
 from __future__ import annotations
