@@ -52,6 +52,11 @@ def table(results: Sequence[Result]) -> str:
                 label = f"{kind[:-1] if kind != 'floor' else 'floor'}: {key}"
                 lines.append(f"{'':<15} {label:<34} {_short(value)}")
         lines.append(f"{'':<15} {'lost':<34} {found['lost']}")
+    rows = [row for found in results for row in found.get("paths", ())]
+    if rows:
+        columns = ("path", "target", "measured", "floor", "ratio", "verdict")
+        lines += ["", " | ".join(columns),
+                  *(" | ".join(str(row[column]) for column in columns) for row in rows)]
     return "\n".join(lines)
 
 

@@ -102,6 +102,20 @@ class Stopwatch:
 
 def result(name: str, size: str, scale: dict[str, Any], figures: dict[str, Any],
            floor: dict[str, Any], ratios: dict[str, float], lost: int = 0,
-           notes: str = "") -> Result:
-    return {"name": name, "size": size, "scale": scale, "figures": figures, "floor": floor,
-            "ratios": ratios, "lost": lost, "notes": notes}
+           notes: str = "", paths: list[dict[str, Any]] | None = None) -> Result:
+    found = {"name": name, "size": size, "scale": scale, "figures": figures, "floor": floor,
+             "ratios": ratios, "lost": lost, "notes": notes}
+    if paths:
+        found["paths"] = paths
+    return found
+
+
+def path_row(path: str, target: str, measured: float, floor: float | None, unit: str,
+             met: bool) -> dict[str, Any]:
+    """One line of the issue's table: path | target | measured | floor | ratio | verdict.
+    The verdict holds at the size run; absolute targets only mean something on an idle
+    machine."""
+    return {"path": path, "target": target, "measured": f"{measured:.3g} {unit}",
+            "floor": "" if floor is None else f"{floor:.3g} {unit}",
+            "ratio": "" if floor is None else f"{ratio(measured, floor):.2f}x",
+            "verdict": "met" if met else "short"}

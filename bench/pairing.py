@@ -1,21 +1,33 @@
-"""How long pairing takes: 10,000 members with a year of fortnightly rounds behind them.
+"""Informal-contact pairing as `achtje nudge preview` runs it: 10,000 members with a year of
+fortnightly rounds behind them, from the database.
 
 Run `python -m bench.pairing [--members N] [--rounds R] [--schools S]`, or
-`python -m bench pairing --size full` for the figures in bench/results.json. It builds the
-history by pairing round after round (26 rounds is a year at the default cadence), then
-times the next round, and prints what that round looks like: groups, cross-school share,
-repeated pairs. A small partnership is simulated too, to show when repeats begin.
+`python -m bench pairing --size full` for the figures in bench/results.json. It stores one
+partnership with a history built by pairing round after round (26 rounds is a year at the
+default cadence), then times the next round as the preview plans it (reading members,
+opt-outs and history, pairing, choosing ideas, describing), and prints what that round
+looks like: groups, cross-school share, repeated pairs. The floor reads what pairing needs
+with plain SQL (the members, the pairs of earlier rounds) and shuffles people into pairs;
+floor and preview alternate, after a warm-up. The pairing alone (from memory) is timed too.
+A small partnership is simulated, to show when repeats begin.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
-import time
+import statistics
 from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 from itertools import combinations
 from typing import Any
 
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from bench.common import Stopwatch, backends, database, path_row, ratio, result
+from bot.content import Content, load_content
 from bot.nudges.pairing import (
     Candidate,
     Group,
@@ -24,8 +36,14 @@ from bot.nudges.pairing import (
     pair_key,
     pair_members,
 )
+from bot.nudges.planner import compose_round, describe_round
+from bot.store.models import Member, Partnership, School
+from bot.store.nudges import NudgeGroup, NudgeGroupMember, NudgeOptOut, NudgeRound
 
 LEVELS = ("board", "management", "teachers", "teachers", "teachers", "teachers")
+SIZES = {"smoke": {"members": 300, "rounds": 4, "schools": 6},
+         "full": {"members": 10_000, "rounds": 26, "schools": 12}}
+REPEATS = 3
 
 
 def members(count: int, schools: int, rng: random.Random) -> list[Candidate]:
@@ -52,67 +70,147 @@ def describe(groups: list[Group], people: list[Candidate], history: list[Group])
             f"{fewest_single_school(counts)}), repeated pairs {repeats}")
 
 
-def measure(count: int, rounds: int, schools: int) -> dict[str, Any]:
-    """Build the history, then time the next round against the floor of a plain shuffle
-    into pairs of the same people (no schools, no history); the figures as a dict."""
-    rng = random.Random(2026)
-    people = members(count, schools, rng)
+async def fill(engine: AsyncEngine, content: Content, people: list[Candidate], schools: int,
+               rounds: int) -> list[Group]:
+    """Store one partnership with `people` and `rounds` fortnightly nudge rounds behind it,
+    paired as the product pairs them; returns the stored groups, oldest first."""
+    created = datetime(2025, 1, 6, 9, tzinfo=UTC)
     history: list[Group] = []
     seen: dict[tuple[int, int], int] = {}
-    wall, cpu = time.perf_counter(), time.process_time()
-    for number in range(rounds):
-        for group in pair_members(people, seen, seed=number, mix_levels=number % 3 == 2):
-            for a, b in combinations(group, 2):
-                seen[pair_key(a, b)] = len(history)
-            history.append(group)
-    built_wall, built_cpu = time.perf_counter() - wall, time.process_time() - cpu
-    wall = time.perf_counter()
+    async with engine.begin() as connection:
+        await connection.execute(insert(Partnership), [
+            {"id": 1, "name": "Bench", "sector": "", "region": "midden",
+             "timezone": "Europe/Amsterdam", "language": "nl", "created_at": created}])
+        await connection.execute(insert(School), [
+            {"id": s, "partnership_id": 1, "name": f"School {s}", "type": ("vmbo", "mbo")[s % 2]}
+            for s in range(1, schools + 1)])
+        await connection.execute(insert(Member), [
+            {"id": p.member_id, "partnership_id": 1, "platform": "bench",
+             "user_ref": f"u{p.member_id}", "display_name": f"Lid {p.member_id}",
+             "school_id": p.school_id, "level": p.level, "role": "member", "language": "nl",
+             "onboarded_at": created, "created_at": created,
+             "paused_until": date(2099, 1, 1) if p.paused else None} for p in people])
+        out = [{"member_id": p.member_id, "opted_out_at": created} for p in people
+               if p.opted_out]
+        if out:
+            await connection.execute(insert(NudgeOptOut), out)
+        group_id = 0
+        ideas = [idea.id for idea in content.ideas]
+        for number in range(1, rounds + 1):
+            planned = pair_members(people, seen, seed=number, mix_levels=number % 3 == 0)
+            await connection.execute(insert(NudgeRound), [{
+                "id": number, "partnership_id": 1, "number": number, "seed": number,
+                "mixed_levels": False, "planned_at": created + timedelta(weeks=2 * number)}])
+            groups, members_ = [], []
+            for n, group in enumerate(planned):
+                group_id += 1
+                groups.append({"id": group_id, "round_id": number,
+                               "idea_id": ideas[(n + number) % len(ideas)],
+                               "cross_school": True, "repeat_pairs": 0})
+                members_ += [{"group_id": group_id, "member_id": m} for m in group]
+                for a, b in combinations(group, 2):
+                    seen[pair_key(a, b)] = len(history)
+                history.append(group)
+            await connection.execute(insert(NudgeGroup), groups)
+            await connection.execute(insert(NudgeGroupMember), members_)
+    if engine.dialect.name == "postgresql":
+        async with engine.begin() as connection:
+            await connection.execute(text("ANALYZE"))
+    return history
+
+
+async def preview(sessions: async_sessionmaker[Any], content: Content) -> list[str]:
+    """What `achtje nudge preview --partnership 1` does once the process is up."""
+    async with sessions() as session:
+        partnership = await session.get(Partnership, 1)
+        assert partnership is not None
+        plan = await compose_round(session, content, partnership, datetime.now(UTC))
+        return describe_round(plan)
+
+
+async def floor(sessions: async_sessionmaker[Any]) -> int:
+    """Plain SQL for what pairing reads (the members who may be paired, the pairs of earlier
+    rounds), then a plain shuffle into pairs: no schools, no history weighed."""
+    async with sessions() as session:
+        rows = (await session.execute(text(
+            "SELECT id, school_id, level FROM member WHERE partnership_id = 1 "
+            "AND onboarded_at IS NOT NULL AND school_id IS NOT NULL"))).all()
+        pairs = (await session.execute(text(
+            "SELECT a.member_id, b.member_id, max(r.number) FROM nudge_round r "
+            "JOIN nudge_group g ON g.round_id = r.id "
+            "JOIN nudge_group_member a ON a.group_id = g.id "
+            "JOIN nudge_group_member b ON b.group_id = g.id AND a.member_id < b.member_id "
+            "WHERE r.partnership_id = 1 GROUP BY a.member_id, b.member_id"))).all()
+    ids = [row[0] for row in rows]
+    random.Random(len(pairs)).shuffle(ids)
+    return len([ids[i:i + 2] for i in range(0, len(ids), 2)])
+
+
+async def measure(backend: str, count: int, rounds: int, schools: int) -> dict[str, Any]:
+    """Store a year of history, then time the next round as `achtje nudge preview` plans it
+    from the database, alternating with the floor; and the pairing alone, from memory."""
+    content = load_content()
+    people = members(count, schools, random.Random(2026))
+    async with database(backend) as (engine, sessions):
+        with Stopwatch() as building:
+            history = await fill(engine, content, people, schools, rounds)
+        await floor(sessions)  # warm-up: caches and query plans
+        lines = await preview(sessions, content)
+        previews, floors = [], []
+        for _ in range(REPEATS):
+            with Stopwatch() as watch:
+                await floor(sessions)
+            floors.append(watch.seconds)
+            with Stopwatch() as watch:
+                again = await preview(sessions, content)
+            previews.append(watch.seconds)
+            assert again == lines  # the same members and history pair the same way
     seen = last_seen(history)
-    indexed = time.perf_counter() - wall
-    wall, cpu = time.perf_counter(), time.process_time()
-    groups = pair_members(people, seen, seed=rounds)
-    took_wall, took_cpu = time.perf_counter() - wall, time.process_time() - cpu
-    wall = time.perf_counter()
-    shuffled = [p.member_id for p in people if not (p.paused or p.opted_out)]
-    random.Random(rounds).shuffle(shuffled)
-    plain = [shuffled[i:i + 2] for i in range(0, len(shuffled), 2)]
-    floor = time.perf_counter() - wall
-    placed = sum(len(g) for g in groups)
+    with Stopwatch() as alone:
+        groups = pair_members(people, seen, seed=rounds + 1)
     return {"history_groups": len(history), "distinct_pairs": len(seen),
-            "build_history_s": built_wall, "build_cpu_per_round_s": built_cpu / max(1, rounds),
-            "index_history_s": indexed, "pair_round_s": took_wall, "pair_round_cpu_s": took_cpu,
-            "floor_shuffle_s": floor, "groups": len(groups), "placed": placed,
-            "eligible": len(shuffled), "plain_groups": len(plain),
+            "build_history_s": building.seconds, "preview_s": statistics.median(previews),
+            "floor_s": statistics.median(floors), "pair_round_s": alone.seconds,
+            "groups": len(groups), "placed": sum(len(g) for g in groups),
+            "eligible": sum(p.eligible for p in people),
+            "previewed_groups": sum(line.startswith("  ") and "not paired" not in line
+                                    for line in lines),
             "description": describe(groups, people, history)}
 
 
 def big(count: int, rounds: int, schools: int) -> None:
-    found = measure(count, rounds, schools)
+    found = asyncio.run(measure("sqlite", count, rounds, schools))
     print(f"{count} members in {schools} schools, {rounds} rounds of history "
           f"({found['history_groups']} groups, {found['distinct_pairs']} distinct pairs)")
-    print(f"  building the history: {found['build_history_s']:.2f} s "
-          f"({found['build_cpu_per_round_s']:.3f} s CPU a round)")
-    print(f"  indexing the history (last_seen): {found['index_history_s']:.3f} s")
-    print(f"  pairing round {rounds + 1}: {found['pair_round_s']:.3f} s wall, "
-          f"{found['pair_round_cpu_s']:.3f} s CPU")
+    print(f"  storing the history: {found['build_history_s']:.2f} s")
+    print(f"  round {rounds + 1} as `achtje nudge preview` plans it: {found['preview_s']:.3f} s "
+          f"(floor {found['floor_s']:.3f} s); the pairing alone {found['pair_round_s']:.3f} s")
     print(f"  {found['description']}")
 
 
-SIZES = {"smoke": {"members": 300, "rounds": 4, "schools": 6},
-         "full": {"members": 10_000, "rounds": 26, "schools": 12}}
-
-
 async def run(size: str) -> dict[str, Any]:
-    """For `python -m bench`: the next round after a year of history, against a shuffle."""
-    from bench.common import ratio, result
-
+    """For `python -m bench`: the next round after a year of history, from the database."""
     scale = SIZES[size]
-    found = measure(scale["members"], scale["rounds"], scale["schools"])
-    floor = {"shuffle_s": found.pop("floor_shuffle_s")}
-    return result("pairing", size, scale, found, floor,
-                  {"pair_round_vs_shuffle": ratio(found["pair_round_s"], floor["shuffle_s"])},
-                  lost=found["eligible"] - found["placed"],
-                  notes="lost = eligible members left out of the round")
+    figures: dict[str, Any] = {}
+    floors: dict[str, Any] = {}
+    ratios: dict[str, float] = {}
+    paths: list[dict[str, Any]] = []
+    lost = 0
+    for backend in backends():
+        found = await measure(backend, scale["members"], scale["rounds"], scale["schools"])
+        floors[backend] = {"floor_s": found.pop("floor_s")}
+        figures[backend] = found
+        ratios[f"{backend}_preview_vs_floor"] = ratio(found["preview_s"],
+                                                      floors[backend]["floor_s"])
+        lost += found["eligible"] - found["placed"]
+        paths.append(path_row(
+            f"`achtje nudge preview` from the database, {scale['members']} members ({backend})",
+            "< 1 s", found["preview_s"], floors[backend]["floor_s"], "s",
+            found["preview_s"] < 1))
+    return result("pairing", size, scale, figures, floors, ratios, lost=lost,
+                  notes=f"preview = `achtje nudge preview` from the database (median of "
+                        f"{REPEATS}); lost = eligible members left out of the round",
+                  paths=paths)
 
 
 def small(per_school: int, rounds: int) -> None:

@@ -31,14 +31,11 @@ def _check(found: dict[str, object], name: str) -> None:
     assert found["floor"]
     figures = found["figures"]
     assert isinstance(figures, dict)
-    if name == "pairing":
-        for key in EXPECTED[name]:
-            assert key in figures
-        return
     if name == "summaries":
         for measured in figures.values():
             assert measured["summaries"] > 0 and measured["answers"] > 0
-            assert measured["queries_per_summary"] == 4  # however many rounds
+            # as sent: each leader's full version and the channel's short one, with charts
+            assert measured["replies"] > 3 * measured["summaries"]
             assert measured["answers"] == measured["inserted"] * (2 if measured is figures.get(
                 "sqlite_2x") or measured is figures.get("postgres_2x") else 1)
         return

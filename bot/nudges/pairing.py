@@ -96,7 +96,8 @@ def pair_members(
 ) -> list[Group]:
     """This round's groups, each sorted, in a stable order; the same seed gives the same.
 
-    `history` is the earlier groups oldest first, or `last_seen` of them.
+    `history` is the earlier groups oldest first, or every earlier pair with when it last
+    met: `last_seen` of them, or any numbers in the same order (only their order counts).
     """
     people: dict[int, Candidate] = {}
     for candidate in candidates:

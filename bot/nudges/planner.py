@@ -24,7 +24,7 @@ from bot.content import Content, Idea
 from bot.messages import FIRST, Mention, Reply, Text, mention_mark
 from bot.nudges import records
 from bot.nudges.ideas import choose_idea, fitting_ideas
-from bot.nudges.pairing import Candidate, last_seen, pair_key, pair_members
+from bot.nudges.pairing import Candidate, pair_key, pair_members
 from bot.store.models import ChannelBinding, Member, Partnership
 from bot.store.nudges import NudgeGroup, NudgeGroupMember, NudgeRound, NudgeSettings
 
@@ -104,8 +104,7 @@ async def compose_round(
                   paused=reasons.get(m.id) == "paused", opted_out=m.id in reasons)
         for m in members
     ]
-    history = await records.past_groups(session, partnership.id)
-    seen = last_seen(group.members for group in history)
+    seen = await records.pair_history(session, partnership.id)
     latest = await records.latest_round(session, partnership.id)
     number = (latest.number if latest is not None else 0) + 1
     seed = round_seed(partnership.id, number)
@@ -114,7 +113,8 @@ async def compose_round(
 
     by_id = {m.id: m for m in members}
     ideas = fitting_ideas(content.ideas, settings.same_building, settings.max_minutes)
-    recent = records.recent_ideas(history)
+    recent = await records.recent_ideas(session, partnership.id,
+                                        (c.member_id for c in candidates if c.eligible))
     rng = random.Random(seed)
     given: Counter[str] = Counter()
     groups = []

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import BigInteger, ColumnElement, and_, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from bot.nudges.pairing import Pair
 from bot.store.models import ChannelBinding, Member, Partnership
 from bot.store.nudges import (
     NudgeAnswer,
@@ -70,41 +71,71 @@ async def channels(session: AsyncSession, partnership_id: int) -> list[ChannelBi
     return list(rows)
 
 
-@dataclass(frozen=True)
-class PastGroup:
-    round_number: int
-    planned_at: datetime
-    group_id: int
-    idea_id: str
-    members: tuple[int, ...]
+async def pair_history(session: AsyncSession, partnership_id: int) -> dict[Pair, int]:
+    """Every pair that shared a group in an earlier round of the partnership, with when it
+    last did: the database pairs up each group's members and keeps the latest meeting.
+
+    "When" is a number that grows with the round number, then the group id: it orders the
+    pairs exactly as `pairing.last_seen` of the groups oldest first does, which is all the
+    pairing reads of it."""
+    one, other = aliased(NudgeGroupMember), aliased(NudgeGroupMember)
+    when = cast(NudgeRound.number, BigInteger) * _ROUND_WEIGHT + NudgeGroup.id
+    connection = await session.connection()
+    rows = await connection.execute(
+        select(one.member_id, other.member_id, func.max(when))
+        .select_from(NudgeRound)
+        .join(NudgeGroup, NudgeGroup.round_id == NudgeRound.id)
+        .join(one, one.group_id == NudgeGroup.id)
+        .join(other, (other.group_id == NudgeGroup.id) & (one.member_id < other.member_id))
+        .where(NudgeRound.partnership_id == partnership_id)
+        .group_by(one.member_id, other.member_id)
+    )
+    return {(a, b): last for a, b, last in rows}
 
 
-async def past_groups(session: AsyncSession, partnership_id: int) -> list[PastGroup]:
-    """Every earlier group of the partnership, oldest first."""
-    rows = await session.execute(
-        select(NudgeRound.number, NudgeRound.planned_at, NudgeGroup.id, NudgeGroup.idea_id,
-               NudgeGroupMember.member_id)
+# Above any group id (a 32-bit column), so the round number weighs first.
+_ROUND_WEIGHT = 2**31
+
+
+async def recent_ideas(session: AsyncSession, partnership_id: int,
+                       members: Iterable[int]) -> dict[int, list[str]]:
+    """Per member of `members` (and maybe others), the ideas of their last `RECENT_IDEAS`
+    groups, newest first.
+
+    Someone is in one group a round at most, so the last `RECENT_IDEAS` rounds hold all of
+    them for whoever was paired in each; only people with fewer there (paused, opted out a
+    while, new) are looked up further back."""
+    latest = await session.scalar(select(func.max(NudgeRound.number)).where(
+        NudgeRound.partnership_id == partnership_id))
+    if latest is None:
+        return {}
+    cutoff = latest - RECENT_IDEAS
+    recent = await _ideas_newest_first(session, partnership_id, NudgeRound.number > cutoff)
+    short = [member for member in members if len(recent.get(member, ())) < RECENT_IDEAS]
+    if cutoff > 0 and short:
+        earlier = await _ideas_newest_first(session, partnership_id, and_(
+            NudgeRound.number <= cutoff, NudgeGroupMember.member_id.in_(short)))
+        for member, ideas in earlier.items():
+            found = recent.setdefault(member, [])
+            found += ideas[:RECENT_IDEAS - len(found)]
+    return recent
+
+
+async def _ideas_newest_first(session: AsyncSession, partnership_id: int,
+                              which: ColumnElement[bool]) -> dict[int, list[str]]:
+    connection = await session.connection()
+    rows = await connection.execute(
+        select(NudgeGroupMember.member_id, NudgeGroup.idea_id)
+        .select_from(NudgeRound)
         .join(NudgeGroup, NudgeGroup.round_id == NudgeRound.id)
         .join(NudgeGroupMember, NudgeGroupMember.group_id == NudgeGroup.id)
-        .where(NudgeRound.partnership_id == partnership_id)
-        .order_by(NudgeRound.number, NudgeGroup.id, NudgeGroupMember.member_id)
+        .where(NudgeRound.partnership_id == partnership_id, which)
+        .order_by(NudgeGroupMember.member_id, NudgeRound.number.desc(), NudgeGroup.id.desc())
     )
-    groups: dict[int, tuple[int, datetime, str, list[int]]] = {}
-    for number, planned_at, group_id, idea_id, member_id in rows:
-        groups.setdefault(group_id, (number, planned_at, idea_id, []))[3].append(member_id)
-    return [PastGroup(number, planned_at, group_id, idea_id, tuple(members))
-            for group_id, (number, planned_at, idea_id, members) in groups.items()]
-
-
-def recent_ideas(history: list[PastGroup]) -> dict[int, list[str]]:
-    """Per member, the ideas of their last groups, newest first."""
-    recent: dict[int, list[str]] = {}
-    for group in reversed(history):
-        for member_id in group.members:
-            ideas = recent.setdefault(member_id, [])
-            if len(ideas) < RECENT_IDEAS:
-                ideas.append(group.idea_id)
-    return recent
+    found: dict[int, list[str]] = {}
+    for member_id, idea_id in rows:
+        found.setdefault(member_id, []).append(idea_id)
+    return found
 
 
 async def latest_round(session: AsyncSession, partnership_id: int) -> NudgeRound | None:

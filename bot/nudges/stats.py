@@ -61,6 +61,12 @@ async def nudge_stats(session: AsyncSession, partnership_id: int, month: date) -
             .join(NudgeRound, NudgeRound.id == NudgeGroup.round_id).where(*in_month))
     }
     members: dict[int, set[int]] = {group_id: set() for group_id in groups}
+    if not groups:  # no pairs this month: nothing more to ask
+        return NudgeStats(partnership_id=partnership_id,
+                          month=date(month.year, month.month, 1), rounds=rounds,
+                          people_paired=0, groups=0, groups_answered=0, groups_met=0,
+                          groups_planned=0, cross_school_groups=0, repeat_pairs=0,
+                          people_met=0, people_met_cross_school=0)
     for group_id, member_id in await session.execute(
         select(NudgeGroupMember.group_id, NudgeGroupMember.member_id)
         .where(NudgeGroupMember.group_id.in_(groups))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
@@ -119,6 +120,7 @@ async def forget_open_texts(session: AsyncSession, partnership_id: int, before: 
             conditions=tuple(_without_texts(t) for t in summary.conditions),
             boards=tuple(_without_texts(t) for t in summary.boards)))
         changed += 1
+    session.info.pop(_KNOWN, None)  # what this transaction froze has changed
     return changed
 
 
@@ -133,6 +135,9 @@ async def _freeze_through(
 ) -> tuple[date | None, int]:
     """Freeze the months from the first one with figures up to `last`: the first month,
     and how many months were frozen now."""
+    known = _known(session)
+    if partnership.id in known.through and last <= known.through[partnership.id][1]:
+        return known.through[partnership.id][0], 0  # this transaction froze them already
     first = await first_month(session, partnership)
     if first is None or last < first:
         return first, 0
@@ -149,6 +154,7 @@ async def _freeze_through(
                                                  earlier=earlier)
             await _store(session, content, frozen[month], now)
         month = shift_month(month, 1)
+    _known(session).through[partnership.id] = (first, last)
     return first, len(frozen)
 
 
@@ -164,14 +170,43 @@ async def _store(session: AsyncSession, content: Content, summary: Summary,
         .returning(SummaryMonth.id)
     )
     if (await session.execute(statement)).first() is not None:
+        _known(session).summaries[(summary.partnership_id, summary.month)] = summary
         logger.info("froze %s of partnership %s", f"{summary.month:%Y-%m}",
                     summary.partnership_id)
 
 
 async def _load(session: AsyncSession, partnership_id: int, month: date) -> Summary | None:
+    known = _known(session).summaries.get((partnership_id, month))
+    if known is not None:
+        return known
     data = await session.scalar(select(SummaryMonth.data).where(
         SummaryMonth.partnership_id == partnership_id, SummaryMonth.month == month))
     return None if data is None else decode(Summary, data)
+
+
+@dataclass
+class _Known:
+    """What this transaction froze: the summaries it stored (so reading one back needs no
+    query or decoding) and, per partnership, the first month and the last month frozen
+    through (so freezing again, as a reader does after the scheduler froze, needs no
+    query). Kept in the session, for its current transaction only."""
+
+    transaction: object
+    summaries: dict[tuple[int, date], Summary] = field(default_factory=dict)
+    through: dict[int, tuple[date, date]] = field(default_factory=dict)
+
+
+def _known(session: AsyncSession) -> _Known:
+    transaction = session.sync_session.get_transaction()
+    if transaction is None:  # none begun yet: nothing known, and nothing to keep
+        return _Known(None)
+    known = session.info.get(_KNOWN)
+    if not isinstance(known, _Known) or known.transaction is not transaction:
+        known = session.info[_KNOWN] = _Known(transaction)
+    return known
+
+
+_KNOWN = "achtje.summary.frozen"
 
 
 def _encoded(summary: Summary) -> dict[str, object]:

@@ -68,18 +68,25 @@ async def summary_replies(
 
 @dataclass
 class SummaryMessages:
-    """One computed summary, rendered in each language and version asked for; the chart is
-    drawn once per language."""
+    """One computed summary, rendered in each language and version asked for; each is
+    rendered once (the chart once per language), however many leaders share it."""
 
     summary: Summary
     content: Content
     rules: SummaryRules
     _charts: dict[str, bytes] = field(default_factory=dict, init=False, repr=False)
+    _done: dict[tuple[str, bool], list[Reply]] = field(default_factory=dict, init=False,
+                                                        repr=False)
 
     async def replies(self, lang: str, *, short: bool = False) -> list[Reply]:
         """The full version, ending with how to ask for another month in chat, or with
         `short` the channel version: the five scores as one message, the chart and the
         agenda in its thread (`thread_of=FIRST`)."""
+        if (lang, short) not in self._done:
+            self._done[(lang, short)] = await self._render(lang, short)
+        return list(self._done[(lang, short)])
+
+    async def _render(self, lang: str, short: bool) -> list[Reply]:
         summary, content = self.summary, self.content
         sections = render_sections(summary, content, self.rules, lang, short=short)
         replies: list[Reply] = [Text(text=chunk) for chunk in _chunks(sections[0])]

@@ -1,0 +1,50 @@
+"""The summary chart: charts drawn one after another share their layout, never their
+numbers; each is the PNG of its own summary."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Any
+
+from matplotlib.image import imread
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.content import Content
+from bot.summary import Summary, compute_summary
+from bot.summary.chart import summary_chart
+from tests.summary_fakes import NOV, OCT, Partners, Score, png_size
+
+NOVEMBER = date(2026, 11, 1)
+
+
+async def summary_of(sessions: async_sessionmaker[Any], content: Content, name: str,
+                     scores: tuple[list[Score], list[Score]]) -> Summary:
+    """Five teachers who scored the ambition anchor in October and November."""
+    partners = await Partners.create(sessions, name)
+    people = await partners.members("vmbo", "teachers", 5)
+    for day, month_scores in zip((OCT, NOV), scores, strict=True):
+        round_id = await partners.round(day, ["ambition_1", "relations_1"])
+        await partners.answer(round_id, "ambition_1", people, month_scores)
+    async with sessions() as session:
+        return await compute_summary(session, content, partners.partnership, NOVEMBER)
+
+
+async def test_a_chart_shows_its_own_numbers_whatever_was_drawn_before(
+    sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    first = await summary_of(sessions, content, "Leerlab Zuid", ([2, 2, 3, 3, 3], [4, 4, 5, 5, 5]))
+    second = await summary_of(sessions, content, "Leerlab Noord",
+                              ([5, 5, 5, 4, 4], [1, 2, 1, 2, 1]))
+    assert first.conditions[0].mean != second.conditions[0].mean
+
+    alone = summary_chart(second, content, "nl")
+    other = summary_chart(first, content, "nl")
+    again = summary_chart(second, content, "nl")
+    assert again == alone  # nothing of the chart drawn in between is left on it
+    assert other != alone
+    for png in (alone, other, summary_chart(first, content, "en")):
+        assert png_size(png) == (1000, 800)
+        pixels = imread(io.BytesIO(png), format="png")
+        assert pixels.shape[:2] == (800, 1000)
+        assert pixels.std() > 0.05  # drawn on, not a blank page
