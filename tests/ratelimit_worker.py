@@ -12,8 +12,9 @@ import asyncio
 import sys
 import time
 
+from bot.rates import PlatformLimits, Rate
 from bot.store import db
-from scheduler.ratelimit import PlatformLimits, Rate, RateLimiter
+from scheduler.ratelimit import RateLimiter
 
 # Small numbers, so a short run shows whether three processes together stay within them.
 LIMITS = {"telegram": PlatformLimits(overall=Rate(20.0, burst=5.0), direct=Rate(2.0),

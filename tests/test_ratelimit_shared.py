@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.messages import Text
 from bot.outbox import Envelope, enqueue
+from bot.rates import Rate
 from bot.store.models import Partnership
 from bot.store.schedule import OutboxMessage
-from scheduler.ratelimit import Rate, RateLimiter
+from scheduler.ratelimit import RateLimiter
 from scheduler.sender import Sender
 from tests.ratelimit_worker import LIMITS
 from tests.scheduler_fakes import HttpAdapter, fake_platform

@@ -17,13 +17,14 @@ from adapters.platforms import limits
 from bot.content import Content
 from bot.messages import DeliveryUncertain, Reply, Text
 from bot.outbox import Envelope, enqueue
+from bot.rates import Rate
 from bot.schedule.holidays import load_holidays
 from bot.schedule.rules import Changes, configure
 from bot.store.models import Member, Partnership
 from bot.store.schedule import OutboxMessage
 from scheduler import outbox
 from scheduler.planner import plan_due
-from scheduler.ratelimit import Rate, RateLimiter, TokenBucket
+from scheduler.ratelimit import RateLimiter, TokenBucket
 from scheduler.runner import ScheduleRunner
 from scheduler.sender import Sender
 from tests.scheduler_fakes import HttpAdapter, add_members, fake_platform, utc
