@@ -371,3 +371,11 @@ def test_help_lists_the_commands(achtje: Achtje) -> None:
     assert result.returncode == 0, result.stderr
     for command in ("run", "demo", "partnership", "member", "bind", "content", "db"):
         assert re.search(rf"^\W*{command}\s", result.stdout, re.MULTILINE), command
+
+
+def test_version_is_the_installed_packages(achtje: Achtje) -> None:
+    from importlib.metadata import version
+
+    shown = achtje("--version")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == f"achtje {version('achtje')}\n"
