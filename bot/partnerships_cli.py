@@ -121,6 +121,32 @@ def partnership_set(
     typer.echo(with_session(work))
 
 
+@partnership_app.command("remove")
+def partnership_remove(
+    partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Offboard a partnership: erase its members and all its data, then the partnership.
+
+    Nothing personal is kept; summaries already sent stay where they were sent. There is no
+    undo but a backup (docs/operating.md)."""
+    from bot.privacy.offboard import erase_partnership
+
+    if not yes and not typer.confirm(
+            f"Erase partnership {partnership}, all its members and all their data?"):
+        raise fail("nothing erased")
+
+    async def work(session: AsyncSession) -> list[str]:
+        deleted = await erase_partnership(session, partnership)
+        if deleted is None:
+            raise fail(f"no partnership with id {partnership}")
+        return [f"removed partnership {partnership}"] + [
+            f"{what}: {count}" for what, count in deleted.items()]
+
+    for line in with_session(work):
+        typer.echo(line)
+
+
 def bind(
     partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
     platform: Annotated[str, typer.Option(help="slack, telegram or console.")],
