@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from bot.engine import Engine
 
 Builder = Callable[[Settings, "Engine", "WebServer"], Adapter]
+RefCheck = Callable[[str, str], "str | None"]
+
+
+def any_ref(kind: str, reference: str) -> str | None:
+    """A platform that takes whatever id it is given (the terminal chat)."""
+    return None
 
 
 @dataclass(frozen=True)
@@ -33,13 +39,15 @@ class Platform:
     scheduler's rate limiter keeps to them). `invites_in_channel`: a check-in is also
     announced in each bound channel, with a button to the private chat (a bot that cannot
     start a private chat needs it). `build` makes its adapter, which carries `limits` and
-    `invites_in_channel` too, for the scheduler to read."""
+    `invites_in_channel` too, for the scheduler to read. `check_ref(kind, reference)`:
+    why a `user` or `channel` id an operator typed is not in the platform's form, or None."""
 
     name: str
     settings: tuple[str, ...]
     limits: PlatformLimits
     invites_in_channel: bool
     build: Builder
+    check_ref: RefCheck = any_ref
 
     def configured(self, settings: Settings) -> bool:
         return any(getattr(settings, name) for name in self.settings)

@@ -29,3 +29,12 @@ def names() -> tuple[str, ...]:
 def limits() -> dict[str, PlatformLimits]:
     """Each platform's rate limits, by name."""
     return {platform.name: platform.limits for platform in PLATFORMS}
+
+
+def ref_problem(platform: str, kind: str, reference: str) -> str | None:
+    """Why `reference` cannot be a `user` or `channel` id on `platform`, or None (an
+    unknown platform's ids are not checked here)."""
+    for described in PLATFORMS:
+        if described.name == platform:
+            return described.check_ref(kind, reference)
+    return None

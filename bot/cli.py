@@ -46,8 +46,18 @@ app.add_typer(nudge_app, name="nudge")
 app.add_typer(outbox_app, name="outbox")
 
 
+def show_version(wanted: bool) -> None:
+    """`achtje --version`: the installed package's version, from its metadata."""
+    if wanted:
+        from importlib.metadata import version
+        typer.echo(f"achtje {version('achtje')}")
+        raise typer.Exit()
+
+
 @app.callback(invoke_without_command=True)
-def main_callback(ctx: typer.Context) -> None:
+def main_callback(ctx: typer.Context, version: Annotated[bool, typer.Option(
+        "--version", callback=show_version, is_eager=True,
+        help="Print the version and exit.")] = False) -> None:
     """achtje keeps vmbo-mbo partnerships healthy: check-ins, nudges and summaries in chat.
 
     Without a command it starts the bot: a chat in this terminal when no platform

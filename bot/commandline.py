@@ -4,14 +4,13 @@ transaction on an up-to-date database."""
 from __future__ import annotations
 
 import asyncio
-import logging
-import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import logs
 from bot.content import Content, ContentError, load_content
 from bot.settings import Settings
 from bot.store import db
@@ -22,11 +21,11 @@ T = TypeVar("T")
 
 
 def setup_logging(settings: Settings, default: str = "INFO") -> None:
-    logging.basicConfig(
-        level=(settings.log_level or default).upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """Standard error, as ACHTJE_LOG_LEVEL and ACHTJE_LOG_FORMAT say (bot/logs.py)."""
+    try:
+        logs.configure(settings.log_level or default, settings.log_format)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
 
 
 def fail(message: str) -> typer.Exit:

@@ -26,6 +26,7 @@ from bot.flows.turn import MAX_LINE, Said, Turn, clean_text
 from bot.messages import Incoming, Noted, Outcome, Reply, Text, known_language
 from bot.store import repo
 from bot.store.models import MAX_ID, Member, Partnership
+from bot.tenants import SetupPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class Engine:
         content: Content,
         clock: Clock = utc_now,
         enrol_strangers: bool = False,
+        setup_policy: SetupPolicy | None = None,
     ) -> None:
         """`enrol_strangers`: someone writing from an unbound chat joins the deployment's
         only partnership (the terminal chat, a demo); otherwise they are told how to join."""
@@ -55,6 +57,7 @@ class Engine:
         self.content = content
         self.clock = clock
         self.enrol_strangers = enrol_strangers
+        self.setup_policy = setup_policy or SetupPolicy()  # ACHTJE_SETUP: open by default
         self._turns = asyncio.Semaphore(_concurrent_turns(sessions))
 
     async def handle(self, incoming: Incoming) -> Outcome:
@@ -94,7 +97,8 @@ class Engine:
             bound = await repo.partnership_for_chat(session, incoming.platform, incoming.chat)
         if await setup.claims(session, incoming, said):
             # Before the member lookup too: who sets up a partnership belongs to none yet.
-            return await setup.handle(session, self.content, now, incoming, said, bound), lang
+            return await setup.handle(session, self.content, now, incoming, said, bound,
+                                      self.setup_policy), lang
         if incoming.visible and said.command is None:
             # A line the whole group reads (on Telegram: a reply to one of the bot's
             # messages) answers only the setup wizard: it is no command, answers no

@@ -4,6 +4,7 @@ the operator's commands that set up partnerships, their members and their chats.
 from __future__ import annotations
 
 import csv
+import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +26,7 @@ partnership_app = typer.Typer(help="Create and list partnerships.")
 member_app = typer.Typer(help="Add members in bulk.")
 
 IMPORT_COLUMNS = ("partnership", "platform", "user", "school", "level")
+DELIMITERS = (",", ";", "\t")
 MAX_GROUP_SIZE = 50
 
 
@@ -119,16 +121,46 @@ def partnership_set(
     typer.echo(with_session(work))
 
 
+@partnership_app.command("remove")
+def partnership_remove(
+    partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Offboard a partnership: erase its members and all its data, then the partnership.
+
+    Nothing personal is kept; summaries already sent stay where they were sent. There is no
+    undo but a backup (docs/operating.md)."""
+    from bot.privacy.offboard import erase_partnership
+
+    if not yes and not typer.confirm(
+            f"Erase partnership {partnership}, all its members and all their data?"):
+        raise fail("nothing erased")
+
+    async def work(session: AsyncSession) -> list[str]:
+        deleted = await erase_partnership(session, partnership)
+        if deleted is None:
+            raise fail(f"no partnership with id {partnership}")
+        return [f"removed partnership {partnership}"] + [
+            f"{what}: {count}" for what, count in deleted.items()]
+
+    for line in with_session(work):
+        typer.echo(line)
+
+
 def bind(
     partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
     platform: Annotated[str, typer.Option(help="slack, telegram or console.")],
     channel: Annotated[str, typer.Option(help="The platform's channel or chat id.")],
 ) -> None:
     """Bind a platform channel to a partnership, so the people in it belong to it."""
-    from adapters.platforms import names  # the SDKs load only for this command
+    from adapters.platforms import names, ref_problem  # the SDKs load only for this command
 
     if platform not in names():
         raise fail(f"--platform must be one of {', '.join(names())}")
+    problem = ref_problem(platform, "channel", channel)
+    if problem is not None:
+        raise fail(f"--channel: {problem}; nothing bound")
+    channel = channel.strip()
 
     async def work(session: AsyncSession) -> str:
         if await session.get(Partnership, partnership) is None:
@@ -172,20 +204,16 @@ def member_import(
 ) -> None:
     """Add or update members from a CSV file; nothing is imported if any row is wrong.
 
-    Columns: partnership, platform, user, name, school, level, role, language. `school` is
-    the school's name in that partnership, `level` one of board, management, teachers,
-    `role` one of member, leader, admin (default member), `language` nl or en.
+    Columns: partnership, platform, user, name, school, level, role, language, separated
+    by commas or semicolons (as Dutch Excel saves a CSV). `user` is the person's id on the
+    platform: on Slack TEAM:USER (for example T0123:U0789; the team id is in Slack's web
+    address, app.slack.com/client/T0123/..., the member id under "Copy member ID" in their
+    profile), on Telegram their numeric user id (Telegram Desktop shows it with Settings >
+    Advanced > Experimental settings > Show Peer IDs in Profile). `school` is the school's
+    name in that partnership, `level` one of board, management, teachers, `role` one of
+    member, leader, admin (default member), `language` nl or en.
     """
-    try:
-        with file.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            rows = list(reader)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise fail(f"{file}: not a UTF-8 CSV file ({exc})") from exc
-    missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing or not rows:
-        raise fail(f"{file}: needs a header row with {', '.join(IMPORT_COLUMNS)} and at least "
-                    f"one member" + (f"; missing: {', '.join(missing)}" if missing else ""))
+    rows = read_member_csv(file)
     content = content_or_fail(Settings())
 
     async def work(session: AsyncSession) -> int:
@@ -195,6 +223,31 @@ def member_import(
             raise fail("nothing imported:\n" + "\n".join(exc.problems)) from exc
 
     typer.echo(f"imported {with_session(work)} members")
+
+
+def read_member_csv(file: Path) -> list[dict[str, Any]]:
+    """The rows of a member CSV, comma- or semicolon-separated (Dutch Excel writes `;`),
+    UTF-8 with or without a byte order mark; fails saying what is missing and what it read."""
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise fail(f"{file}: not a UTF-8 CSV file ({exc}); in Excel save it as "
+                   "'CSV UTF-8 (door komma's gescheiden)'") from exc
+    header = text.partition("\n")[0]
+    delimiter = max(DELIMITERS, key=header.count)
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+        rows = list(reader)
+    except csv.Error as exc:
+        raise fail(f"{file}: not a CSV file ({exc})") from exc
+    read = [name.strip() for name in reader.fieldnames or []]
+    missing = [c for c in IMPORT_COLUMNS if c not in read]
+    if missing or not rows:
+        raise fail(f"{file}: needs a header row with {', '.join(IMPORT_COLUMNS)} and at least "
+                   f"one member" + (f"; missing: {', '.join(missing)}" if missing else "")
+                   + f"; read the columns {', '.join(map(repr, read)) or 'none'} "
+                   f"separated by {delimiter!r}, and {len(rows)} rows")
+    return [{(key or "").strip(): value for key, value in row.items()} for row in rows]
 
 
 class ImportProblems(Exception):
@@ -258,6 +311,11 @@ async def _member_from_row(
         (member.language in LANGS, f"language must be {' or '.join(LANGS)}"),
     ]
     problems.extend(f"line {line}: {message}" for ok, message in checks if not ok)
+    from adapters.platforms import ref_problem  # the SDKs load only for this command
+
+    wrong_form = ref_problem(member.platform, "user", member.user_ref)
+    if wrong_form is not None:
+        problems.append(f"line {line}: {wrong_form}")
     member.school_id = school.id if school else None
     existing = await session.scalar(select(Member).where(
         Member.partnership_id == partnership.id, Member.platform == member.platform,

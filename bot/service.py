@@ -20,6 +20,7 @@ from bot.messages import Adapter
 from bot.schedule.holidays import HolidayError, load_holidays
 from bot.settings import Settings, SettingsError
 from bot.store import db
+from bot.tenants import SetupPolicy, SetupPolicyError
 from scheduler.runner import ScheduleRunner
 
 logger = logging.getLogger(__name__)
@@ -54,13 +55,17 @@ async def serve(settings: Settings, content: Content, stop: asyncio.Event | None
     if missing:
         raise NotAvailable(", ".join(missing))
     try:
+        policy = SetupPolicy.parse(settings.setup, settings.setup_allow)
+    except SetupPolicyError as exc:
+        raise SettingsError(str(exc)) from exc
+    try:
         holidays = load_holidays(content.folder)
     except HolidayError as exc:
         raise SettingsError(f"the school holiday file is not valid:\n{exc}") from exc
     engine, sessions = await db.connect(settings.database_url)
     health = Health(sessions, platforms)
     web = WebServer(settings.http_host, settings.http_port, health=health.check)
-    bot = Engine(sessions, content)
+    bot = Engine(sessions, content, setup_policy=policy)
     try:
         adapters = [available[p](settings, bot, web) for p in platforms]
     except Exception:  # incomplete settings (SettingsError): close the database first

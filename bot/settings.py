@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite+aiosqlite:///./achtje.db", alias="ACHTJE_DATABASE_URL")
     content_dir: Path | None = Field(None, alias="ACHTJE_CONTENT_DIR")
     log_level: str | None = Field(None, alias="ACHTJE_LOG_LEVEL")
+    log_format: str = Field("text", alias="ACHTJE_LOG_FORMAT")  # text or json
+    # Who may create a partnership with `setup` in chat: open, or closed with an allow-list.
+    setup: str = Field("open", alias="ACHTJE_SETUP")
+    setup_allow: str = Field("", alias="ACHTJE_SETUP_ALLOW")
     http_host: str = Field("127.0.0.1", alias="ACHTJE_HTTP_HOST")
     http_port: int = Field(3000, alias="ACHTJE_HTTP_PORT")
     # The scheduler (check-ins, reminders, nudges, summaries) in `achtje run` with platforms.

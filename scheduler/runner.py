@@ -54,6 +54,7 @@ class ScheduleRunner:
                                        when_unreachable=channel_fallback(content))
         self._apscheduler: AsyncIOScheduler | None = None
         self._ticking: asyncio.Task[object] | None = None
+        self._tick_task: asyncio.Task[int] | None = None
         self._retention_hour: datetime | None = None
 
     async def tick(self) -> int:
@@ -91,7 +92,7 @@ class ScheduleRunner:
 
     async def start(self) -> None:
         scheduler = AsyncIOScheduler(timezone=UTC)
-        scheduler.add_job(self.tick, "interval", seconds=self.tick_seconds, id="tick",
+        scheduler.add_job(self._begin_tick, "interval", seconds=self.tick_seconds, id="tick",
                           next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,
                           misfire_grace_time=None)
         scheduler.start()
@@ -100,13 +101,22 @@ class ScheduleRunner:
         logger.info("scheduler started: tick every %ss, sending on %s", self.tick_seconds,
                     ", ".join(self.sender.adapters) or "no platform")
 
+    async def _begin_tick(self) -> None:
+        """APScheduler's job: start a tick as a task of our own and return at once. Its
+        shutdown cancels the jobs it runs; a tick it cancelled half-way would stop
+        planning at any await and leave a CancelledError traceback in the log. A tick
+        still running when the next is due is not doubled."""
+        if self._tick_task is None or self._tick_task.done():
+            self._tick_task = asyncio.get_running_loop().create_task(self.tick())
+
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop ticking, let a running tick finish, then let the sender finish its message."""
         if self._apscheduler is not None and self._apscheduler.running:
             self._apscheduler.shutdown(wait=False)
         self._apscheduler = None
-        ticking = self._ticking
-        if ticking is not None and not ticking.done():
-            await asyncio.wait({ticking}, timeout=timeout)
+        running = {task for task in (self._ticking, self._tick_task)
+                   if task is not None and not task.done()}
+        if running:
+            await asyncio.wait(running, timeout=timeout)
         await self.sender.stop(timeout)
         logger.info("scheduler stopped")

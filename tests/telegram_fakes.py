@@ -77,11 +77,16 @@ class User:
     id: int
     first_name: str
     language_code: str | None = "nl"
+    is_bot: bool = False
+    username: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        found: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        found: dict[str, Any] = {"id": self.id, "is_bot": self.is_bot,
+                                 "first_name": self.first_name}
         if self.language_code:
             found["language_code"] = self.language_code
+        if self.username:
+            found["username"] = self.username
         return found
 
 
@@ -186,6 +191,13 @@ class FakeTelegram:
             message["reply_to_message"] = _quoted(reply_to)
         self.messages[(chat, message["message_id"])] = message
         return {"update_id": update_id or next(self._update_ids), "message": message}
+
+    def anonymous_update(self, chat: int, text: str) -> dict[str, Any]:
+        """A command a group admin sends while "Remain anonymous" is on: as Telegram sends
+        it, from its placeholder bot, with the group itself as `sender_chat`."""
+        update = self.text_update(ANONYMOUS_ADMIN, chat, text)
+        update["message"]["sender_chat"] = _chat(chat)
+        return update
 
     def forwards(self, update: dict[str, Any]) -> bool:
         """Whether Telegram hands this update to a bot in privacy mode."""
@@ -418,6 +430,8 @@ def _error(code: int, description: str, **parameters: Any) -> web.Response:
 # The adapter running against the fake
 
 ANNA = User(111, "Anna", "nl")
+# Telegram's stand-in for a group admin who posts anonymously (its real id and name).
+ANONYMOUS_ADMIN = User(1087968824, "Group", None, is_bot=True, username="GroupAnonymousBot")
 BOB = User(222, "Bob", "en")
 GROUP = -1001234567
 SECRET = "s3cret-Token_1"

@@ -199,22 +199,22 @@ def test_demo_prints_a_reproducible_overview_per_month(tmp_path: Path, env: dict
 def test_partnership_create_list_and_bind(achtje: Achtje, tmp_path: Path,
                                            env: dict[str, str]) -> None:
     partnership = create_partnership(achtje, "A:vmbo", "B:mbo")
-    args = ("bind", "--partnership", str(partnership), "--platform", "slack", "--channel", "C1")
+    args = ("bind", "--partnership", str(partnership), "--platform", "slack", "--channel", "T1:C1")
     bound = achtje(*args)
     assert bound.returncode == 0, bound.stderr
-    assert "slack:C1" in bound.stdout
+    assert "slack:T1:C1" in bound.stdout
 
     listed = achtje("partnership", "list")
     assert listed.returncode == 0, listed.stderr
     [line] = listed.stdout.splitlines()
     assert line.startswith(f"{partnership}\tLeerlab Noord\tnoord\t")
     assert "A (vmbo), B (mbo)" in line
-    assert "slack:C1" in line
+    assert "slack:T1:C1" in line
 
     # Neither of these writes anything, so they may run side by side.
     again, bad_school = run_together(
         tmp_path, env, args, ("partnership", "create", "--name", "Y", "--school", "A:lyceum"))
-    assert_clean_failure(again, "slack:C1", "already bound")
+    assert_clean_failure(again, "slack:T1:C1", "already bound")
     assert_clean_failure(bad_school, "A:lyceum", "vmbo, mbo")
     assert rows(tmp_path, "SELECT count(*) FROM partnership") == [(1,)]
     assert rows(tmp_path, "SELECT count(*) FROM channel_binding") == [(1,)]
@@ -224,17 +224,17 @@ def test_member_import(achtje: Achtje, tmp_path: Path) -> None:
     partnership = create_partnership(achtje, "A:vmbo", "B:mbo")
     good = tmp_path / "members.csv"
     good.write_text(CSV_HEADER + "".join([
-        f"{partnership},slack,U1,Ann,A,teachers,member,nl\n",
-        f"{partnership},slack,U2,Bob,B,board,leader,en\n",
+        f"{partnership},slack,T1:U1,Ann,A,teachers,member,nl\n",
+        f"{partnership},slack,T1:U2,Bob,B,board,leader,en\n",
         f"{partnership},telegram,42,Cor,A,management,,\n",
     ]), encoding="utf-8")
     bad = tmp_path / "bad.csv"
     bad.write_text(CSV_HEADER + "".join([
-        f"{partnership},slack,U1,Ann,A,teachers,member,nl\n",
-        f"{partnership},slack,U3,Dirk,C,teachers,member,nl\n",   # line 3: no school C
-        f"{partnership},slack,U4,Eva,B,teachers,member,nl\n",
-        f"{partnership},slack,U5,Fay,B,lyceum,member,nl\n",      # line 5: bad level
-        f"{partnership + 1},slack,U6,Gus,B,teachers,member,nl\n",  # line 6: no partnership
+        f"{partnership},slack,T1:U1,Ann,A,teachers,member,nl\n",
+        f"{partnership},slack,T1:U3,Dirk,C,teachers,member,nl\n",   # line 3: no school C
+        f"{partnership},slack,T1:U4,Eva,B,teachers,member,nl\n",
+        f"{partnership},slack,T1:U5,Fay,B,lyceum,member,nl\n",      # line 5: bad level
+        f"{partnership + 1},slack,T1:U6,Gus,B,teachers,member,nl\n",  # line 6: no partnership
     ]), encoding="utf-8")
 
     refused = achtje("member", "import", str(bad))
@@ -249,8 +249,8 @@ def test_member_import(achtje: Achtje, tmp_path: Path) -> None:
         assert "imported 3 members" in imported.stdout
     assert rows(tmp_path, "SELECT platform, user_ref, level, role, language FROM member "
                           "ORDER BY id") == [
-        ("slack", "U1", "teachers", "member", "nl"),
-        ("slack", "U2", "board", "leader", "en"),
+        ("slack", "T1:U1", "teachers", "member", "nl"),
+        ("slack", "T1:U2", "board", "leader", "en"),
         ("telegram", "42", "management", "member", "nl"),
     ]
 
@@ -259,28 +259,78 @@ def test_member_import(achtje: Achtje, tmp_path: Path) -> None:
 def test_member_import_refuses_what_it_cannot_read_safely(achtje: Achtje, tmp_path: Path) -> None:
     partnership = create_partnership(achtje, "A:vmbo")
     twice = tmp_path / "twice.csv"
-    twice.write_text(CSV_HEADER + f"{partnership},slack,U1,Ann,A,teachers,member,nl\n"
-                     f"{partnership},slack,U1,Ann,A,board,member,nl\n", encoding="utf-8")
+    twice.write_text(CSV_HEADER + f"{partnership},slack,T1:U1,Ann,A,teachers,member,nl\n"
+                     f"{partnership},slack,T1:U1,Ann,A,board,member,nl\n", encoding="utf-8")
     assert_clean_failure(achtje("member", "import", str(twice)), "line 3", "line 2")
     latin = tmp_path / "latin.csv"
-    latin.write_bytes((CSV_HEADER + f"{partnership},slack,U1,Jos\xe9,A,teachers,,\n")
+    latin.write_bytes((CSV_HEADER + f"{partnership},slack,T1:U1,Jos\xe9,A,teachers,,\n")
                       .encode("latin-1"))
     assert_clean_failure(achtje("member", "import", str(latin)), "UTF-8")
     headless = tmp_path / "headless.csv"
     headless.write_text("who,where\nAnn,A\n", encoding="utf-8")
     assert_clean_failure(achtje("member", "import", str(headless)), "missing", "platform")
     huge = tmp_path / "huge.csv"
-    huge.write_text(CSV_HEADER + "9" * 40 + ",slack,U1,Ann,A,teachers,,\n", encoding="utf-8")
+    huge.write_text(CSV_HEADER + "9" * 40 + ",slack,T1:U1,Ann,A,teachers,,\n", encoding="utf-8")
     assert_clean_failure(achtje("member", "import", str(huge)), "no partnership")
     assert rows(tmp_path, "SELECT count(*) FROM member") == [(0,)]
     assert_clean_failure(achtje("bind", "--partnership", str(partnership), "--platform", "irc",
                                 "--channel", "x"), "--platform")
 
 
+def test_ids_without_their_slack_team_are_refused_with_the_form(achtje: Achtje,
+                                                                  tmp_path: Path) -> None:
+    """A bare Slack id reaches nobody (every call needs its team's token): refused, saying
+    the form and where to find the team id; nothing is bound or imported."""
+    partnership = create_partnership(achtje, "A:vmbo")
+    bare = achtje("bind", "--partnership", str(partnership), "--platform", "slack",
+                  "--channel", "C0KAALKANAAL")
+    assert_clean_failure(bare, "'C0KAALKANAAL'", "TEAM:ID", "T0123:C0456",
+                         "app.slack.com/client/T0123")
+    not_a_chat = achtje("bind", "--partnership", str(partnership), "--platform", "telegram",
+                        "--channel", "leerlab")
+    assert_clean_failure(not_a_chat, "'leerlab'", "number")
+    assert rows(tmp_path, "SELECT count(*) FROM channel_binding") == [(0,)]
+
+    members = tmp_path / "members.csv"
+    members.write_text(CSV_HEADER + f"{partnership},slack,T1:U1,Ann,A,teachers,,\n"
+                       f"{partnership},slack,U2004,Bob,A,teachers,,\n"
+                       f"{partnership},telegram,@piet,Piet,A,teachers,,\n", encoding="utf-8")
+    refused = achtje("member", "import", str(members))
+    assert_clean_failure(refused, "line 3", "'U2004'", "TEAM:ID", "T0123:U0789",
+                         "line 4", "'@piet'", "Show Peer IDs")
+    assert "line 2" not in refused.stderr
+    assert rows(tmp_path, "SELECT count(*) FROM member") == [(0,)]
+    assert "Show Peer IDs" in achtje("member", "import", "--help").stdout
+
+
+def test_member_import_reads_what_dutch_excel_writes(achtje: Achtje, tmp_path: Path) -> None:
+    """Excel in Dutch saves a CSV with semicolons, CRLF line ends and (as CSV UTF-8) a BOM."""
+    partnership = create_partnership(achtje, "Vmbo De Brug:vmbo")
+    excel = tmp_path / "leden.csv"
+    excel.write_bytes(("\ufeff" + CSV_HEADER.replace(",", ";").replace("\n", "\r\n")
+                       + f"{partnership};telegram;42;Jos\u00e9 de Wit;Vmbo De Brug;teachers;;\r\n"
+                       + f"{partnership};slack;T1:U1;Ann, van Dijk;Vmbo De Brug;board;leader;en"
+                       "\r\n").encode("utf-8"))
+    imported = achtje("member", "import", str(excel))
+    assert imported.returncode == 0, imported.stderr
+    assert "imported 2 members" in imported.stdout
+    assert rows(tmp_path, "SELECT platform, user_ref, display_name, role FROM member "
+                          "ORDER BY id") == [
+        ("telegram", "42", "Jos\u00e9 de Wit", "member"),
+        ("slack", "T1:U1", "Ann, van Dijk", "leader"),
+    ]
+
+    short = tmp_path / "short.csv"
+    short.write_text("partnership;platform;gebruiker;school;niveau\n"
+                     f"{partnership};telegram;43;Vmbo De Brug;teachers\n", encoding="utf-8")
+    assert_clean_failure(achtje("member", "import", str(short)), "missing: user, level",
+                         "'gebruiker'", "'niveau'", "';'", "1 rows")
+
+
 def test_reimport_keeps_the_first_onboarding_date(achtje: Achtje, tmp_path: Path) -> None:
     partnership = create_partnership(achtje, "A:vmbo")
     members = tmp_path / "members.csv"
-    members.write_text(CSV_HEADER + f"{partnership},slack,U1,Ann,A,teachers,,\n",
+    members.write_text(CSV_HEADER + f"{partnership},slack,T1:U1,Ann,A,teachers,,\n",
                        encoding="utf-8")
     assert achtje("member", "import", str(members)).returncode == 0
     first = rows(tmp_path, "SELECT onboarded_at FROM member")
@@ -321,3 +371,11 @@ def test_help_lists_the_commands(achtje: Achtje) -> None:
     assert result.returncode == 0, result.stderr
     for command in ("run", "demo", "partnership", "member", "bind", "content", "db"):
         assert re.search(rf"^\W*{command}\s", result.stdout, re.MULTILINE), command
+
+
+def test_version_is_the_installed_packages(achtje: Achtje) -> None:
+    from importlib.metadata import version
+
+    shown = achtje("--version")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == f"achtje {version('achtje')}\n"

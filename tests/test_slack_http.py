@@ -293,3 +293,24 @@ async def test_an_uninstall_in_single_workspace_mode_is_logged(
     assert "removed from Slack workspace T1" in caplog.text
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Member)) == 0
+
+
+async def test_a_mention_in_a_channel_is_answered_as_the_slash_command(
+    slack: SlackRig, sessions: async_sessionmaker[Any]
+) -> None:
+    """"@achtje help" in a channel gets what `/achtje help` there gets, in the same place
+    (manifest.yml subscribes `app_mention`: tests/test_slack_manifest.py)."""
+    await onboard_in_dm(slack)
+    before = len(slack.fake.calls)
+    await slack.command("help", channel="C1")
+    by_command = [(c.method, c.args.get("channel"), c.args.get("user"), c.args.get("text"))
+                  for c in slack.fake.calls[before:] if c.method.startswith("chat.")]
+    assert by_command and by_command[0][1] == "C1"
+
+    before = len(slack.fake.calls)
+    response = await slack.event({"type": "app_mention", "channel": "C1", "user": "U1",
+                                  "text": "<@UBOT> help", "ts": f"{time.time():.6f}"})
+    assert response.status == 200
+    by_mention = [(c.method, c.args.get("channel"), c.args.get("user"), c.args.get("text"))
+                  for c in slack.fake.calls[before:] if c.method.startswith("chat.")]
+    assert by_mention == by_command

@@ -162,6 +162,27 @@ async def test_binding_a_group_with_a_code_and_joining_from_it(
     assert bob.partnership_id == other.id and bob.language == "en"
 
 
+async def test_an_anonymous_admin_is_told_to_post_as_themselves(
+    bot: Bot, sessions: async_sessionmaker[Any], clock: Clock, content: Content
+) -> None:
+    """Telegram hides who an anonymous admin is, so their /koppel cannot make anyone a
+    member: the group hears why nothing happens, and the code stays unused."""
+    other = await second_partnership(sessions, clock)
+    async with sessions() as session, session.begin():
+        code = await binding.new_code(session, other.id, clock.now, timedelta(hours=48))
+    calls = await bot.deliver(bot.fake.anonymous_update(-777, f"/koppel {code}"))
+    [said] = [c for c in calls if c.method == "sendMessage"]
+    assert said.chat == -777
+    assert said.text == content.text("telegram_anonymous_admin", "nl")
+    assert "Anoniem blijven" in said.text
+    async with sessions() as session:
+        assert await session.scalar(select(ChannelBinding).where(
+            ChannelBinding.channel_ref == "-777")) is None
+    # Posting as themselves, the same code binds the group.
+    calls = await bot.say(BOB, f"/koppel {code}", -777)
+    assert "Leerlab Groen" in texts(calls)[0]
+
+
 async def test_a_whole_checkin_from_a_group_invitation(
     bot: Bot, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock,
     content: Content

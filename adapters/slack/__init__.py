@@ -4,6 +4,7 @@
 from adapters.base import Platform
 from adapters.slack.app import SlackAdapter, build
 from adapters.slack.bolt_app import SlackSettingsError
+from adapters.slack.translate import ref_problem
 
 __all__ = ["DESCRIPTION", "SlackAdapter", "SlackSettingsError", "build"]
 
@@ -13,4 +14,5 @@ DESCRIPTION = Platform(
     limits=SlackAdapter.limits,
     invites_in_channel=SlackAdapter.invites_in_channel,
     build=build,
+    check_ref=ref_problem,
 )

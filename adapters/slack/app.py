@@ -121,6 +121,7 @@ class SlackAdapter:
         app.action(OPEN_ANSWER)(self._on_open_answer)
         app.view(ANSWER_VIEW)(self._on_answer)
         app.event("message")(self._on_message)
+        app.event("app_mention")(self._on_message)  # "@achtje help" in a channel
         app.event("app_home_opened")(self._on_home)
 
     # -- running -------------------------------------------------------------------------
@@ -269,7 +270,7 @@ class SlackAdapter:
         incoming = translate.from_message(body, team_of(context))
         if incoming is not None:
             event = body["event"]
-            target = Target(event["channel"], event["user"], True)
+            target = Target(event["channel"], event["user"], incoming.direct)
             self._spawn(self._answer(client, incoming, target),
                         f"direct message from {incoming.user}")
 
@@ -393,7 +394,6 @@ class SlackAdapter:
 
 def _user_id(body: dict[str, Any]) -> str:
     return str((body.get("user") or {}).get("id"))
-
 
 
 def build(settings: Settings, engine: Engine, web_server: WebServer) -> SlackAdapter:

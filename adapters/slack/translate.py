@@ -7,6 +7,7 @@ says whose token reaches that person or channel.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.messages import Incoming
@@ -25,6 +26,24 @@ def split_ref(reference: str) -> tuple[str | None, str]:
     return (team or None), slack_id
 
 
+_TEAM = re.compile(r"[TE][A-Z0-9]+")
+_IDS = {"user": re.compile(r"[UW][A-Z0-9]+"), "channel": re.compile(r"[CGD][A-Z0-9]+")}
+_EXAMPLES = {"user": "T0123:U0789", "channel": "T0123:C0456"}
+WHERE_IDS = ("both ids show in the address of Slack in a browser, "
+             "app.slack.com/client/T0123/C0456 (the team id starts with T); a person's "
+             "member id (U...) is under 'Copy member ID' in their profile")
+
+
+def ref_problem(kind: str, reference: str) -> str | None:
+    """Why `reference` is not a Slack `user` or `channel` as achtje names it (`TEAM:ID`),
+    or None. Without its team the id reaches nobody: every call needs the team's token."""
+    team, _, slack_id = reference.strip().rpartition(":")
+    if _TEAM.fullmatch(team) and _IDS[kind].fullmatch(slack_id):
+        return None
+    return (f"Slack {kind} {reference!r} must be written TEAM:ID, for example "
+            f"{_EXAMPLES[kind]}: {WHERE_IDS}")
+
+
 def is_dm(channel: str) -> bool:
     return channel.startswith("D")
 
@@ -35,11 +54,15 @@ def unescape(text: str) -> str:
 
 
 def from_message(body: dict[str, Any], team: str) -> Incoming | None:
-    """A message someone wrote to the bot directly; None for anything else.
+    """A message someone wrote to the bot directly, or a line in a channel that mentions
+    it (`from_mention`); None for anything else.
 
-    Edits, deletions, joins, bot messages and messages in channels are not for the engine.
+    Edits, deletions, joins, bot messages and other messages in channels are not for the
+    engine.
     """
     event = body.get("event") or {}
+    if event.get("type") == "app_mention":
+        return from_mention(body, team)
     if (
         event.get("type") != "message"
         or event.get("channel_type") != "im"
@@ -56,6 +79,24 @@ def from_message(body: dict[str, Any], team: str) -> Incoming | None:
         platform=PLATFORM, user=ref(team, event["user"]), chat=ref(team, event["channel"]),
         direct=True, text=text, event_id=_event_id("event", body.get("event_id")),
         message=event.get("ts"), thread=event.get("thread_ts"), raw=body,
+    )
+
+
+_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(\|[^>]*)?>[\s:,]*")
+
+
+def from_mention(body: dict[str, Any], team: str) -> Incoming | None:
+    """"@achtje help" in a channel: a line everyone there reads, said to the bot by name,
+    so a command when it begins with one (the mention is left out); None without a person."""
+    event = body.get("event") or {}
+    if not event.get("user") or not event.get("channel") or event.get("bot_id"):
+        return None
+    text = _MENTION.sub("", unescape(event.get("text") or ""), count=1).strip() or "help"
+    return Incoming(
+        platform=PLATFORM, user=ref(team, event["user"]), chat=ref(team, event["channel"]),
+        direct=is_dm(event["channel"]), text=text, visible=True, addressed=True,
+        event_id=_event_id("event", body.get("event_id")), message=event.get("ts"),
+        thread=event.get("thread_ts"), raw=body,
     )
 
 

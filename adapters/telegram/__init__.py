@@ -8,6 +8,7 @@ import re
 
 from adapters.base import Platform
 from adapters.telegram.adapter import TelegramAdapter
+from adapters.telegram.translate import ref_problem
 from adapters.web import WebServer
 from bot.engine import Engine
 from bot.settings import Settings, SettingsError
@@ -42,4 +43,5 @@ DESCRIPTION = Platform(
     limits=TelegramAdapter.limits,
     invites_in_channel=TelegramAdapter.invites_in_channel,
     build=build,
+    check_ref=ref_problem,
 )

@@ -21,7 +21,7 @@ from adapters.base import Posts, apology, chosen, uncertain_after_part
 from adapters.telegram import chats, delivery, updates
 from adapters.telegram import render as rendering
 from adapters.telegram.limits import LIMITS, ChatRateLimiter, ChatUpdateProcessor
-from adapters.telegram.translate import PLATFORM, to_incoming
+from adapters.telegram.translate import PLATFORM, anonymous_command, to_incoming
 from adapters.web import WebServer
 from bot import registry
 from bot.engine import Engine
@@ -33,6 +33,7 @@ from bot.messages import (
     Invitation,
     Parts,
     Reply,
+    Text,
     Unreachable,
     locale_language,
 )
@@ -233,6 +234,10 @@ class TelegramAdapter:
             return
         if update.my_chat_member is not None:
             await chats.membership_changed(self.engine, update.my_chat_member)
+            return
+        if message is not None and anonymous_command(update, self.username):
+            await self._send_logged(str(message.chat.id), [
+                Text(text=self.engine.content.text("telegram_anonymous_admin", "nl"))])
             return
         incoming = to_incoming(update, self.username)
         origin = update.effective_chat

@@ -57,6 +57,26 @@ def decode_start(payload: str) -> tuple[str | None, int | None]:
     return (action, group) if action and action.isprintable() else (None, None)
 
 
+WHERE_USER_ID = ("Telegram's apps do not show it: in Telegram Desktop turn on Settings > "
+                 "Advanced > Experimental settings > 'Show Peer IDs in Profile', or let the "
+                 "person join through the group's button instead of importing them")
+
+
+def ref_problem(kind: str, reference: str) -> str | None:
+    """Why `reference` is not a Telegram `user` (a positive number) or `channel` (a chat
+    id: a number, negative for groups), or None."""
+    text = reference.strip()
+    number = text.removeprefix("-")
+    if not number.isdigit() or int(number) == 0:
+        return (f"Telegram {kind} {reference!r} must be a number"
+                + (f" ({WHERE_USER_ID})" if kind == "user" else
+                   " (a group's id is negative, e.g. -1001234567890; "
+                   "or bind with `achtje bind-code` and /koppel in the group)"))
+    if kind == "user" and text.startswith("-"):
+        return f"Telegram user {reference!r} must be a positive number (negative ids are chats)"
+    return None
+
+
 def to_incoming(update: Update, bot_username: str) -> Incoming | None:
     """What the person did, or None for what the engine need not see.
 
@@ -103,6 +123,19 @@ def to_incoming(update: Update, bot_username: str) -> Incoming | None:
             return replace(base, chat=str(group), direct=False, action=action)
         return replace(base, action=action)
     return replace(base, text=text)
+
+
+def anonymous_command(update: Update, bot_username: str) -> bool:
+    """A command for the bot from a group admin who posts anonymously, as the group itself:
+    Telegram does not say who it is, so nothing can be done for them (binding the group
+    with /koppel included), and the adapter tells them so."""
+    message = update.message
+    if (message is None or message.sender_chat is None
+            or message.sender_chat.id != message.chat.id or not message.text
+            or not message.text.startswith("/")):
+        return False
+    addressee = message.text.partition(" ")[0].partition("@")[2]
+    return not addressee or addressee.lower() == bot_username.lower()
 
 
 def _answers_bot(message: Message, bot_username: str) -> bool:

@@ -27,6 +27,7 @@ from bot.store import binding, repo
 from bot.store import setup as store
 from bot.store.models import Partnership
 from bot.store.setup import SetupDraft
+from bot.tenants import SetupPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +57,10 @@ async def claims(session: AsyncSession, incoming: Incoming, said: Said) -> bool:
 
 
 async def handle(session: AsyncSession, content: Content, now: datetime,
-                 incoming: Incoming, said: Said, bound: Partnership | None) -> list[Reply]:
-    """`said`: the typed line; `bound`: the partnership this chat belongs to, if any."""
+                 incoming: Incoming, said: Said, bound: Partnership | None,
+                 policy: SetupPolicy | None = None) -> list[Reply]:
+    """`said`: the typed line; `bound`: the partnership this chat belongs to, if any;
+    `policy`: whether this chat may create one (ACHTJE_SETUP, bot/tenants.py)."""
     lang = _language(incoming)
     if incoming.direct:
         return [Text(text=content.text("setup_in_group", lang))]
@@ -67,6 +70,11 @@ async def handle(session: AsyncSession, content: Content, now: datetime,
             await session.delete(draft)
         return _public(Text(text=content.text("setup_already_bound", lang,
                                               partnership=bound.name)))
+    if said.command in NAMES and not (policy or SetupPolicy()).permits(incoming.platform,
+                                                                       incoming.chat):
+        logger.warning("setup refused in %s %s: not on ACHTJE_SETUP_ALLOW", incoming.platform,
+                       incoming.chat)
+        return _public(Text(text=content.text("setup_closed", lang)))
     if said.command in NAMES:
         await store.new_draft(session, incoming.platform, incoming.chat, incoming.user, now,
                               replacing=draft)
