@@ -37,7 +37,8 @@ Activity = dict[str, Any]
 CARD = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 ANSWER_INPUT = "answer"
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+ROW = 5  # buttons in a row; Teams shows no more than about six
+_SPECIAL = re.compile(r"([\\`*_\[\]#~])")  # what Teams' markdown acts on
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,11 @@ def labels_for(content: Content, lang: str) -> Labels:
                   placeholder=content.text("teams_type_answer", lang))
 
 
-def escape(text: str) -> str:
-    """Typed text shown as typed: HTML and markdown characters lose their meaning."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def escape(text: str, *, html: bool = True) -> str:
+    """Typed text shown as typed: markdown characters lose their meaning, and in a
+    message (not a card, which shows no HTML) so do HTML's."""
+    if html:
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _SPECIAL.sub(r"\\\1", text)
 
 
@@ -61,8 +64,16 @@ def render(reply: Reply, labels: Labels) -> list[Activity]:
     """The activities for one reply (none for a reply type Teams has no form for)."""
     if isinstance(reply, Text):
         return [text_message(reply.text, reply.mentions)]
+    if isinstance(reply, Scale) and len(reply.options) == 7:  # 1-5, "don't know", "skip"
+        options = reply.options
+        legend = f"\n\n1 = {options[0].label} · 5 = {options[4].label}"
+        numbered = [button(o, str(n)) for n, o in enumerate(options[:5], start=1)]
+        return [card([block(reply.prompt + legend), action_set(numbered),
+                      action_set([button(o) for o in options[5:]])], [])]
     if isinstance(reply, Scale | Choice):
-        return [card([block(reply.prompt)], [button(o) for o in reply.options])]
+        buttons = [button(o) for o in reply.options]
+        rows = [action_set(buttons[i:i + ROW]) for i in range(0, len(buttons), ROW)]
+        return [card([block(reply.prompt), *rows], [])]
     if isinstance(reply, FreeText):
         field = {"type": "Input.Text", "id": ANSWER_INPUT, "isMultiline": True,
                  "placeholder": labels.placeholder, "maxLength": 2000}
@@ -97,11 +108,15 @@ def text_message(text: str, mentions: Sequence[Mention] = ()) -> Activity:
 
 
 def block(text: str) -> dict[str, Any]:
-    return {"type": "TextBlock", "text": escape(text), "wrap": True}
+    return {"type": "TextBlock", "text": escape(text, html=False), "wrap": True}
 
 
-def button(option: Option) -> dict[str, Any]:
-    return {"type": "Action.Submit", "title": option.label[:80],
+def action_set(actions: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "ActionSet", "actions": actions}
+
+
+def button(option: Option, title: str | None = None) -> dict[str, Any]:
+    return {"type": "Action.Submit", "title": (title or option.label)[:80],
             "data": {DATA_KEY: option.value, LABEL_KEY: option.label[:80]}}
 
 

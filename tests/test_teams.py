@@ -1,0 +1,173 @@
+"""The Teams adapter end to end: the real adapter on the shared HTTP server, against fake
+Bot Framework issuer, token endpoint and Bot Connector over real HTTP, on the real engine
+and store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.content import Content
+from bot.engine import Engine
+from bot.messages import Parts, RetryLater, Text, Unreachable
+from bot.store import binding
+from bot.store.models import Answer, ChannelBinding, Member, Partnership
+from tests.conftest import Clock
+from tests.teams_fakes import ANNA, BOB, OTHER_KEY, TENANT, Teams, running, token
+
+
+@pytest.fixture
+async def teams(engine: Engine, partnership: Partnership) -> AsyncIterator[Teams]:
+    async for started in running(engine):
+        yield started
+
+
+async def members(sessions: async_sessionmaker[Any]) -> list[Member]:
+    async with sessions() as session:
+        return list(await session.scalars(select(Member).order_by(Member.id)))
+
+
+@pytest.mark.parametrize("header", [
+    pytest.param(lambda url: "", id="no-token"),
+    pytest.param(lambda url: f"Bearer {token(key=OTHER_KEY, service_url=url)}", id="forged"),
+    pytest.param(lambda url: f"Bearer {token(expires_in=-3600, service_url=url)}",
+                 id="expired"),
+    pytest.param(lambda url: f"Bearer {token(aud='someone-else', service_url=url)}",
+                 id="wrong-audience"),
+    pytest.param(lambda url: f"Bearer {token(iss='https://evil.example', service_url=url)}",
+                 id="wrong-issuer"),
+    pytest.param(lambda url: f"Bearer {token(service_url='https://elsewhere.example/')}",
+                 id="other-service-url"),
+    pytest.param(lambda url: "Bearer not.a.jwt", id="garbage"),
+])
+async def test_a_request_without_a_valid_token_is_refused_and_has_no_effect(
+    teams: Teams, sessions: async_sessionmaker[Any], header: Any
+) -> None:
+    activity = teams.activity(ANNA, "a:personal-29:anna", text="hoi")
+    assert await teams.post(activity, header=header(teams.service_url)) == 401
+    assert teams.fake.sent == [] and teams.fake.token_calls == 0
+    assert await members(sessions) == []
+
+
+async def test_malformed_payloads_are_refused_without_effect(teams: Teams) -> None:
+    async with teams.http.post(f"{teams.web.url}/api/messages", data=b"{not json",
+                               headers={"Authorization": f"Bearer {token()}"}) as response:
+        assert response.status == 400
+        assert "Traceback" not in await response.text()
+    assert await teams.post({"type": 5}) == 400
+    assert teams.fake.sent == []
+
+
+async def test_a_whole_checkin_in_a_personal_chat_on_cards(
+    teams: Teams, sessions: async_sessionmaker[Any], partnership: Partnership,
+    content: Content
+) -> None:
+    chat = "a:personal-29:anna"
+    sent = await teams.say(ANNA, "hoi")
+    assert "Bij welke school" in sent[-1].text
+    for label in ("Vmbo De Brug", "Docenten", "Nederlands"):
+        pressed = await teams.press(ANNA, label)
+        update = pressed[0]  # the pressed card shows the choice, without buttons
+        assert update.method == "update" and update.conversation == chat
+        assert update.text == content.text("chosen", "nl", choice=label)
+        assert update.buttons() == {}
+    await teams.say(ANNA, "checkin")
+    scale = teams.fake.posts(chat)[-1]
+    assert scale.text.startswith("1/6")
+    assert list(scale.buttons())[:5] == ["1", "2", "3", "4", "5"]
+    for label in ("4", "5", "weet ik niet", "3", "3"):
+        await teams.press(ANNA, label)
+    last = await teams.press(ANNA, "3")
+    assert last[-1].text == content.text("checkin_done", "nl")
+    async with sessions() as session:
+        stored = list(await session.scalars(select(Answer).order_by(Answer.id)))
+    [anna] = await members(sessions)
+    assert anna.user_ref == f"{TENANT}:aad-anna" and anna.partnership_id == partnership.id
+    assert [(a.status, a.score) for a in stored] == [
+        ("scored", 4), ("scored", 5), ("dont_know", None), *[("scored", 3)] * 3]
+    assert teams.fake.token_calls == 1  # the bot's token is cached
+
+
+async def test_the_same_activity_twice_is_handled_once(teams: Teams) -> None:
+    activity = teams.activity(ANNA, "a:personal-29:anna", text="hoi")
+    assert await teams.post(activity) == 200
+    first = len(teams.fake.sent)
+    assert await teams.post(activity) == 200
+    assert len(teams.fake.sent) == first > 0
+
+
+async def test_koppel_with_an_at_mention_binds_a_channel(
+    teams: Teams, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock
+) -> None:
+    async with sessions() as session, session.begin():
+        code = await binding.new_code(session, partnership.id, clock.now, timedelta(hours=48))
+    channel = "19:abc@thread.tacv2"
+    mention = {"type": "mention", "text": "<at>achtje</at>",
+               "mentioned": {"id": "28:00000000-aaaa-bbbb-cccc-000000000001",
+                             "name": "achtje"}}
+    sent = await teams.say(BOB, f"<at>achtje</at> koppel {code}",
+                           f"{channel};messageid=1700", "channel", entities=[mention])
+    assert sent and sent[0].conversation == f"{channel};messageid=1700"  # in the thread
+    assert "Demo Zorg" in sent[0].text
+    async with sessions() as session:
+        bound = await session.scalar(select(ChannelBinding.partnership_id).where(
+            ChannelBinding.platform == "teams", ChannelBinding.channel_ref == channel))
+    assert bound == partnership.id
+
+
+async def test_a_scheduled_send_reaches_a_stored_reference(teams: Teams) -> None:
+    await teams.say(ANNA, "hoi")  # Anna's personal chat is now known
+    parts = Parts(key=1)
+    await teams.adapter.send_direct(ANNA.ref, [Text(text="Herinnering"), Text(text="Twee")],
+                                    parts=parts)
+    posted = teams.fake.posts("a:personal-29:anna")[-2:]
+    assert [p.text for p in posted] == ["Herinnering", "Twee"]
+    assert parts.sent == {0: f"a:personal-29:anna {posted[0].id}",
+                          1: f"a:personal-29:anna {posted[1].id}"}
+    # Sent again (the outbox row came back): the parts already out are skipped.
+    await teams.adapter.send_direct(ANNA.ref, [Text(text="Herinnering"), Text(text="Twee")],
+                                    parts=parts)
+    assert teams.fake.posts("a:personal-29:anna")[-2:] == posted
+
+
+async def test_a_person_met_in_a_channel_gets_a_personal_chat_opened(teams: Teams) -> None:
+    channel = "19:grp@thread.v2"
+    await teams.say(BOB, "hallo", channel, "groupChat")
+    await teams.adapter.send_direct(BOB.ref, [Text(text="Alleen voor jou")])
+    [created] = teams.fake.created
+    assert created["members"] == [{"id": BOB.member}] and created["tenantId"] == TENANT
+    assert [p.text for p in teams.fake.posts("a:personal-29:bob")] == ["Alleen voor jou"]
+
+
+async def test_throttling_is_retry_later_with_teams_retry_after(teams: Teams) -> None:
+    await teams.say(ANNA, "hoi")
+    teams.fake.fail["a:personal-29:anna"] = [
+        (429, {"Retry-After": "7"}, {"error": {"code": "Throttled"}})]
+    with pytest.raises(RetryLater) as caught:
+        await teams.adapter.send_direct(ANNA.ref, [Text(text="x")], parts=Parts(key=2))
+    assert caught.value.retry_after == 7.0
+
+
+@pytest.mark.parametrize(("status", "code"), [(403, "BotNotInConversationRoster"),
+                                              (404, "ConversationNotFound")])
+async def test_a_removed_app_makes_the_person_unreachable(
+    teams: Teams, sessions: async_sessionmaker[Any], status: int, code: str
+) -> None:
+    await teams.say(ANNA, "hoi")
+    for label in ("Vmbo De Brug", "Docenten", "Nederlands"):
+        await teams.press(ANNA, label)
+    teams.fake.fail["a:personal-29:anna"] = [(status, {}, {"error": {"code": code}})]
+    with pytest.raises(Unreachable):
+        await teams.adapter.send_direct(ANNA.ref, [Text(text="x")], parts=Parts(key=3))
+    [anna] = await members(sessions)
+    assert anna.unreachable_at is not None
+
+
+async def test_a_chat_never_seen_is_unreachable(teams: Teams) -> None:
+    with pytest.raises(Unreachable):
+        await teams.adapter.send("19:unknown@thread.v2", [Text(text="x")])
