@@ -171,3 +171,36 @@ async def test_a_removed_app_makes_the_person_unreachable(
 async def test_a_chat_never_seen_is_unreachable(teams: Teams) -> None:
     with pytest.raises(Unreachable):
         await teams.adapter.send("19:unknown@thread.v2", [Text(text="x")])
+
+
+async def test_an_installation_stores_the_reference_and_removal_forgets_it(
+    teams: Teams
+) -> None:
+    group = "19:grp@thread.v2"
+    added = teams.activity(BOB, group, "groupChat", type="installationUpdate", action="add")
+    assert await teams.post(added) == 200
+    assert teams.fake.sent == []  # nothing said on installation
+    await teams.adapter.send(group, [Text(text="Nieuwe ronde")])
+    assert [p.text for p in teams.fake.posts(group)] == ["Nieuwe ronde"]
+    removed = teams.activity(BOB, group, "groupChat", type="installationUpdate",
+                             action="remove")
+    assert await teams.post(removed) == 200
+    with pytest.raises(Unreachable):
+        await teams.adapter.send(group, [Text(text="weg")])
+
+
+async def test_private_replies_in_a_group_go_to_the_personal_chat(
+    teams: Teams, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock
+) -> None:
+    group = "19:grp@thread.v2"
+    async with sessions() as session, session.begin():
+        session.add(ChannelBinding(partnership_id=partnership.id, platform="teams",
+                                   channel_ref=group, created_at=clock.now))
+    mention = {"type": "mention", "text": "<at>achtje</at>", "mentioned": {
+        "id": "28:00000000-aaaa-bbbb-cccc-000000000001", "name": "achtje"}}
+    sent = await teams.say(BOB, "<at>achtje</at> checkin", group, "groupChat",
+                           entities=[mention])
+    assert sent and {s.conversation for s in sent} == {"a:personal-29:bob"}
+    assert teams.fake.posts(group) == []
+    [created] = teams.fake.created
+    assert created["members"] == [{"id": BOB.member}]
