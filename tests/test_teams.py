@@ -4,19 +4,25 @@ and store."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from adapters.platforms import limits
 from bot.content import Content
 from bot.engine import Engine
 from bot.messages import Parts, RetryLater, Text, Unreachable
+from bot.outbox import Envelope, enqueue
 from bot.store import binding
 from bot.store.models import Answer, ChannelBinding, Member, Partnership
+from bot.store.schedule import OutboxMessage
+from scheduler.ratelimit import RateLimiter
+from scheduler.sender import Sender
 from tests.conftest import Clock
 from tests.teams_fakes import ANNA, BOB, OTHER_KEY, TENANT, Teams, running, token
 
@@ -204,3 +210,47 @@ async def test_private_replies_in_a_group_go_to_the_personal_chat(
     assert teams.fake.posts(group) == []
     [created] = teams.fake.created
     assert created["members"] == [{"id": BOB.member}]
+
+
+async def test_the_sender_delivers_outbox_rows_and_waits_out_a_429(
+    teams: Teams, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock
+) -> None:
+    group = "19:grp@thread.v2"
+    await teams.say(ANNA, "hoi")
+    await teams.say(BOB, "hallo", group, "groupChat")
+    now = clock.now
+
+    def envelope(target: str, direct: bool, text: str) -> Envelope:
+        return Envelope(kind="reminder", partnership_id=partnership.id, recipient=target,
+                        local_date=now.date(), platform="teams", target=target,
+                        direct=direct, replies=(Text(text=text),), due_at=now,
+                        expires_at=None)
+
+    async with sessions() as session, session.begin():
+        await enqueue(session, [envelope(ANNA.ref, True, "Voor Anna"),
+                                envelope(group, False, "Voor de groep")], now)
+    teams.fake.fail["a:personal-29:anna"] = [(429, {"Retry-After": "3"}, {})]
+
+    class Time:
+        current: datetime = now
+
+        def __call__(self) -> datetime:
+            return self.current
+
+        def seconds(self) -> float:
+            return self.current.timestamp()
+
+        async def sleep(self, seconds: float) -> None:
+            self.current += timedelta(seconds=seconds)
+            await asyncio.sleep(0)
+
+    time = Time()
+    sender = Sender(sessions, {"teams": teams.adapter}, clock=time,
+                    limiter=RateLimiter(time.seconds, limits()))
+    await sender.drain(time.sleep)
+    assert [p.text for p in teams.fake.posts("a:personal-29:anna")][-1] == "Voor Anna"
+    assert [p.text for p in teams.fake.posts(group)] == ["Voor de groep"]
+    async with sessions() as session:
+        rows = {r.target: r for r in await session.scalars(select(OutboxMessage))}
+    assert rows[ANNA.ref].status == rows[group].status == "sent"
+    assert rows[ANNA.ref].sent_at == now + timedelta(seconds=3)
