@@ -195,12 +195,18 @@ class Teams:
     async def post(self, activity: dict[str, Any], bearer: str | None = None,
                    header: str | None = None) -> int:
         """Sends one activity as Teams would; returns the HTTP status."""
+        return (await self.exchange(activity, bearer, header))[0]
+
+    async def exchange(self, activity: dict[str, Any], bearer: str | None = None,
+                       header: str | None = None) -> tuple[int, Any]:
+        """Sends one activity; returns the HTTP status and the JSON body (or None)."""
         if header is None:
             header = f"Bearer {bearer or token(service_url=activity.get('serviceUrl'))}"
         headers = {"Authorization": header} if header else {}
         async with self.http.post(f"{self.web.url}/api/messages", json=activity,
                                   headers=headers) as response:
-            return response.status
+            text = await response.text()
+            return response.status, json.loads(text) if text else None
 
     async def say(self, person: Person, text: str, conversation: str = "",
                   kind: str = "personal", **extra: Any) -> list[Sent]:

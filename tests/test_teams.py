@@ -254,3 +254,29 @@ async def test_the_sender_delivers_outbox_rows_and_waits_out_a_429(
         rows = {r.target: r for r in await session.scalars(select(OutboxMessage))}
     assert rows[ANNA.ref].status == rows[group].status == "sent"
     assert rows[ANNA.ref].sent_at == now + timedelta(seconds=3)
+
+
+async def test_a_double_press_counts_once_and_action_execute_redraws_the_card(
+    teams: Teams, sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    chat = "a:personal-29:anna"
+    await teams.say(ANNA, "hoi")
+    for label in ("Vmbo De Brug", "Docenten", "Nederlands"):
+        await teams.press(ANNA, label)
+    await teams.say(ANNA, "checkin")
+    scale = teams.fake.posts(chat)[-1]
+    data = scale.buttons()["4"]
+    execute = teams.activity(ANNA, chat, type="invoke", name="adaptiveCard/action",
+                             value={"action": {"type": "Action.Execute", "data": data}},
+                             replyToId=scale.id)
+    status, body = await teams.exchange(execute)
+    assert status == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
+    assert body["value"]["body"][0]["text"] == content.text("chosen", "nl",
+                                                            choice=data["a8l"])
+    before = len(teams.fake.posts(chat))
+    again = teams.activity(ANNA, chat, value=data, replyToId=scale.id)  # a stale copy
+    assert await teams.post(again) == 200
+    assert len(teams.fake.posts(chat)) == before  # nothing new asked
+    async with sessions() as session:
+        stored = list(await session.scalars(select(Answer)))
+    assert [(a.status, a.score) for a in stored] == [("scored", 4)]

@@ -50,6 +50,7 @@ from bot.store import teams as store
 
 logger = logging.getLogger(__name__)
 PATH = "/api/messages"
+MESSAGE = "application/vnd.microsoft.activity.message"
 
 
 class TeamsAdapter:
@@ -90,33 +91,44 @@ class TeamsAdapter:
         except Refused as exc:
             logger.warning("teams: refused a request: %s", exc)
             return web.json_response({"error": "unauthorized"}, status=401)
+        card: Activity | None = None
         try:
-            await self._handle(activity)
+            card = await self._handle(activity)
         except Exception:
             logger.exception("teams: could not handle a %s activity", activity.type)
             await self._apologise(activity)
         if activity.type == "invoke":
-            return web.json_response({"statusCode": 200, "type":
-                                      "application/vnd.microsoft.activity.message",
-                                      "value": ""})
+            # Action.Execute: the answer replaces the pressed card (or leaves it be).
+            if card is not None:
+                return web.json_response({"statusCode": 200, "type": rendering.CARD,
+                                          "value": card})
+            return web.json_response({"statusCode": 200, "type": MESSAGE, "value": ""})
         return web.Response(status=200)
 
-    async def _handle(self, activity: Activity) -> None:
+    async def _handle(self, activity: Activity) -> Any:
+        """Handles one activity; returns the card that replaces a card pressed with
+        Action.Execute, if it should change."""
         await self._remember(activity)
         if activity.type == "installationUpdate" and (activity.action or "").startswith(
                 "remove"):
             await self._removed(activity)
-            return
+            return None
         incoming = to_incoming(activity)
         if incoming is None:
-            return
+            return None
         if incoming.direct:
             await self._reachable(incoming.user, True)
         outcome = await self.engine.handle(incoming)
-        if (incoming.action is not None and incoming.direct and incoming.message
+        card = None
+        if (incoming.action is not None and incoming.direct
                 and outcome.press_took_effect(incoming)):
-            await self._show_pressed(activity, incoming.message, outcome.language)
+            text = chosen(self.engine.content, outcome.language, pressed_label(activity))
+            if text is not None and activity.type == "invoke":
+                card = rendering.chosen_card(text)["attachments"][0]["content"]
+            elif text is not None and incoming.message:
+                await self._show_pressed(activity, incoming.message, text)
         await self._deliver(incoming, activity, outcome.shown, outcome.language)
+        return card
 
     async def _remember(self, activity: Activity) -> None:
         """Store how to reach this chat and this person again."""
@@ -151,10 +163,10 @@ class TeamsAdapter:
             logger.info("teams user %s is %s", user,
                         "reachable again" if can_write else "unreachable")
 
-    async def _show_pressed(self, activity: Activity, message: str, lang: str) -> None:
-        """In a personal chat a pressed question shows the choice instead of its buttons."""
-        text = chosen(self.engine.content, lang, pressed_label(activity))
-        if text is None or not activity.service_url or activity.conversation is None:
+    async def _show_pressed(self, activity: Activity, message: str, text: str) -> None:
+        """In a personal chat a pressed question shows the choice instead of its buttons
+        (an update of the card's message; Action.Execute answers with the card instead)."""
+        if not activity.service_url or activity.conversation is None:
             return
         try:
             await self.connector.update(activity.service_url, activity.conversation.id,

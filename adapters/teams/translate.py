@@ -105,7 +105,7 @@ def to_incoming(activity: Activity) -> Incoming | None:
         platform=PLATFORM, user=user, chat=chat, direct=direct, text=text, action=action,
         locale=activity.locale, display_name=person.name if person else None,
         event_id=f"{chat}/{activity.id}" if activity.id else None,
-        message=activity.reply_to_id if action is not None else activity.id,
+        message=(activity.reply_to_id or activity.id) if action is not None else activity.id,
         visible=not direct and action is None, addressed=addressed, raw=activity,
     )
 
