@@ -18,7 +18,9 @@ from bot.content import Content
 from bot.engine import Engine
 from bot.messages import Parts, RetryLater, Text, Unreachable
 from bot.outbox import Envelope, enqueue
+from bot.privacy.data import erase_member
 from bot.store import binding
+from bot.store import teams as teams_store
 from bot.store.models import Answer, ChannelBinding, Member, Partnership
 from bot.store.schedule import OutboxMessage
 from scheduler.ratelimit import RateLimiter
@@ -280,3 +282,19 @@ async def test_a_double_press_counts_once_and_action_execute_redraws_the_card(
     async with sessions() as session:
         stored = list(await session.scalars(select(Answer)))
     assert [(a.status, a.score) for a in stored] == [("scored", 4)]
+
+
+async def test_erasing_a_member_forgets_how_to_reach_them_on_teams(
+    teams: Teams, sessions: async_sessionmaker[Any]
+) -> None:
+    await teams.say(ANNA, "hoi")
+    for label in ("Vmbo De Brug", "Docenten", "Nederlands"):
+        await teams.press(ANNA, label)
+    [anna] = await members(sessions)
+    async with sessions() as session, session.begin():
+        report = await erase_member(session, anna.id)
+    assert report is not None and report.deleted["teams_reference"] == 1
+    async with sessions() as session:
+        assert await teams_store.reference(session, ANNA.ref) is None
+    with pytest.raises(Unreachable):
+        await teams.adapter.send_direct(ANNA.ref, [Text(text="x")])

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.store.models import Base
 
+PLATFORM = "teams"
+
 
 class TeamsReference(Base):
     __tablename__ = "teams_reference"
