@@ -5,6 +5,7 @@ and store."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +27,7 @@ from bot.store.schedule import OutboxMessage
 from scheduler.ratelimit import RateLimiter
 from scheduler.sender import Sender
 from tests.conftest import Clock
-from tests.teams_fakes import ANNA, BOB, OTHER_KEY, TENANT, Teams, running, token
+from tests.teams_fakes import ANNA, BOB, OTHER_KEY, SECRET, TENANT, Teams, running, token
 
 
 @pytest.fixture
@@ -298,3 +299,17 @@ async def test_erasing_a_member_forgets_how_to_reach_them_on_teams(
         assert await teams_store.reference(session, ANNA.ref) is None
     with pytest.raises(Unreachable):
         await teams.adapter.send_direct(ANNA.ref, [Text(text="x")])
+
+
+async def test_no_token_or_secret_reaches_the_log(
+    teams: Teams, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    forged = token(key=OTHER_KEY, service_url=teams.service_url)
+    activity = teams.activity(ANNA, "a:personal-29:anna", text="hoi")
+    assert await teams.post(activity, header=f"Bearer {forged}") == 401
+    await teams.say(ANNA, "hoi")  # the bot fetches its own token
+    assert teams.fake.token_calls == 1
+    logged = caplog.text
+    assert "refused a request" in logged
+    assert forged not in logged and SECRET not in logged and "bot-token" not in logged

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from adapters.base import Platform
 from adapters.teams.limits import LIMITS
+from bot.privacy.redact import protect
 from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ def build(settings: Settings, engine: Engine, web: WebServer) -> TeamsAdapter:
     app_id, secret = settings.teams_app_id, settings.teams_app_password
     if not app_id or not secret:
         raise SettingsError("ACHTJE_TEAMS_APP_ID and ACHTJE_TEAMS_APP_PASSWORD must both be set")
+    protect(secret)  # never in a log record
     tokens = TokenProvider(app_id, secret,
                            settings.teams_token_url or token_url(settings.teams_tenant_id))
     return TeamsAdapter(engine, app_id=app_id,
