@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import pytest
 from microsoft_agents.activity import Activity
 
-from adapters.teams.render import Labels, render, text_message
+from adapters.teams import DESCRIPTION
+from adapters.teams.render import Labels, render, text_message, too_big
 from adapters.teams.translate import to_incoming
 from bot.messages import FreeText, Image, Mention, Option, Scale, Text, mention_mark
+from bot.settings import Settings, SettingsError
 
 LABELS = Labels(send="Versturen", placeholder="Typ hier")
 BOT = {"id": "28:app", "name": "achtje"}
@@ -97,3 +100,16 @@ def test_a_chart_is_a_data_uri_image_in_a_card() -> None:
     [message] = render(Image(png=png, caption="Samenvatting"), LABELS)
     image = message["attachments"][0]["content"]["body"][0]
     assert image["url"] == "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def test_size_counts_text_but_not_images() -> None:
+    assert not too_big(render(Image(png=b"x" * 500_000, caption="grafiek"), LABELS)[0])
+    assert too_big(render(Text(text="a" * 90_000), LABELS)[0])
+    assert not too_big(render(Text(text="a" * 10_000), LABELS)[0])
+
+
+def test_teams_needs_both_the_app_id_and_its_secret() -> None:
+    settings = Settings(ACHTJE_TEAMS_APP_ID="app")
+    assert DESCRIPTION.configured(settings)
+    with pytest.raises(SettingsError, match="ACHTJE_TEAMS_APP_PASSWORD"):
+        DESCRIPTION.build(settings, None, None)  # type: ignore[arg-type]

@@ -258,6 +258,8 @@ class TeamsAdapter:
                     if thread and "@thread" in chat:
                         target = f"{chat};messageid={thread}"
                 for activity in rendering.render(reply, labels):
+                    if rendering.too_big(activity):
+                        raise DeliveryError(f"a {type(reply).__name__} too big for Teams")
                     part = await posts.start()
                     if part is None:
                         continue

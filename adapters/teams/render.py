@@ -13,6 +13,7 @@ back as the press (`translate.pressed`). A chart is a data: URI image inside a c
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ Activity = dict[str, Any]
 CARD = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 ANSWER_INPUT = "answer"
+MAX_SIZE = 80_000  # Teams takes ~100 KB of a message (UTF-16, data: images not counted)
 ROW = 5  # buttons in a row; Teams shows no more than about six
 _SPECIAL = re.compile(r"([\\`*_\[\]#~])")  # what Teams' markdown acts on
 
@@ -132,3 +134,11 @@ def chosen_card(text: str) -> Activity:
     """A pressed question, redrawn with the choice and without its buttons."""
     return card([block(text)], [])
 
+
+
+def too_big(activity: Activity) -> bool:
+    """Whether Teams would refuse the message as too big (413 MessageSizeTooBig): its
+    JSON without data: images, counted in UTF-16 code units."""
+    text = re.sub(r"data:image/[a-z]+;base64,[A-Za-z0-9+/=]+", "", json.dumps(
+        activity, ensure_ascii=False))
+    return len(text.encode("utf-16-le")) // 2 > MAX_SIZE
