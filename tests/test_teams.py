@@ -315,3 +315,14 @@ async def test_no_token_or_secret_reaches_the_log(
     logged = caplog.text
     assert "refused a request" in logged
     assert forged not in logged and SECRET not in logged and "bot-token" not in logged
+
+
+async def test_the_bot_removed_from_a_team_forgets_the_channel(teams: Teams) -> None:
+    channel = "19:general@thread.tacv2"
+    await teams.say(BOB, "hallo", channel, "channel")
+    await teams.adapter.send(channel, [Text(text="Nieuwe ronde")])
+    removed = teams.activity(BOB, channel, "channel", type="conversationUpdate",
+                             membersRemoved=[{"id": "28:00000000-aaaa-bbbb-cccc-000000000001"}])
+    assert await teams.post(removed) == 200
+    with pytest.raises(Unreachable):
+        await teams.adapter.send(channel, [Text(text="weg")])

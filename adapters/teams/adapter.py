@@ -113,6 +113,11 @@ class TeamsAdapter:
                 "remove"):
             await self._removed(activity)
             return None
+        if activity.type == "conversationUpdate" and any(
+                member.id == (activity.recipient.id if activity.recipient else None)
+                for member in activity.members_removed or []):
+            await self._removed(activity)  # the bot was taken out of this team or chat
+            return None
         incoming = to_incoming(activity)
         if incoming is None:
             return None
