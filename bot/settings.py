@@ -44,3 +44,12 @@ class Settings(BaseSettings):
     telegram_api_url: str = Field("https://api.telegram.org", alias="ACHTJE_TELEGRAM_API_URL")
     telegram_webhook_url: str | None = Field(None, alias="ACHTJE_TELEGRAM_WEBHOOK_URL")
     telegram_webhook_secret: str | None = Field(None, alias="ACHTJE_TELEGRAM_WEBHOOK_SECRET")
+    # Microsoft Teams (adapters/teams, docs/teams.md): the Azure bot's app registration.
+    teams_app_id: str | None = Field(None, alias="ACHTJE_TEAMS_APP_ID")
+    teams_app_password: str | None = Field(None, alias="ACHTJE_TEAMS_APP_PASSWORD")
+    teams_tenant_id: str | None = Field(None, alias="ACHTJE_TEAMS_TENANT_ID")
+    # Other endpoints, for the fakes in the tests and for sovereign clouds.
+    teams_openid_url: str = Field(
+        "https://login.botframework.com/v1/.well-known/openidconfiguration",
+        alias="ACHTJE_TEAMS_OPENID_URL")
+    teams_token_url: str | None = Field(None, alias="ACHTJE_TEAMS_TOKEN_URL")

@@ -26,6 +26,8 @@ from bot.store.schedule import OutboxMessage
 from bot.store.setup import SetupDraft
 from bot.store.slack import SlackInstallation
 from bot.store.tables import Base
+from bot.store.teams import PLATFORM as TEAMS
+from bot.store.teams import TeamsReference
 
 logger = logging.getLogger(__name__)
 
@@ -164,9 +166,20 @@ async def erase_member(session: AsyncSession, member_id: int) -> ErasureReport |
                                                                name)
     gone = await session.execute(delete(Member).where(Member.id == member_id))
     report.deleted["member"] = _count(gone)
+    report.deleted["teams_reference"] = await _drop_teams_reference(session, platform, user_ref)
     session.expunge_all()
     logger.info("erased member %s: %s", member_id, "; ".join(report.lines()[1:]))
     return report
+
+
+async def _drop_teams_reference(session: AsyncSession, platform: str, user_ref: str) -> int:
+    """How to reach a Teams person (tenant, AAD and conversation ids) goes with their last
+    membership."""
+    if platform != TEAMS or await session.scalar(select(Member.id).where(
+            Member.platform == platform, Member.user_ref == user_ref).limit(1)):
+        return 0
+    return _count(await session.execute(delete(TeamsReference).where(
+        TeamsReference.key == user_ref)))
 
 
 async def _drop_messages_naming(

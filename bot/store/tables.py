@@ -13,6 +13,7 @@ from bot.store import schedule as schedule_tables
 from bot.store import setup as setup_tables
 from bot.store import slack as slack_tables
 from bot.store import summary as summary_tables
+from bot.store import teams as teams_tables
 from bot.store import telegram as telegram_tables
 from bot.store.models import Base
 
@@ -28,5 +29,6 @@ __all__ = [
     "setup_tables",
     "slack_tables",
     "summary_tables",
+    "teams_tables",
     "telegram_tables",
 ]

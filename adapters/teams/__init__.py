@@ -1,0 +1,46 @@
+"""Microsoft Teams for achtje, on the Microsoft 365 Agents SDK's activity model: activities
+on POST /api/messages, Adaptive Cards, proactive messages through stored conversation
+references. `DESCRIPTION` is all the rest of achtje knows of it; the SDK is imported only
+when the adapter is built (docs/teams.md)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from adapters.base import Platform
+from adapters.teams.limits import LIMITS
+from bot.privacy.redact import protect
+from bot.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from adapters.teams.adapter import TeamsAdapter
+    from adapters.web import WebServer
+    from bot.engine import Engine
+
+__all__ = ["DESCRIPTION", "build"]
+
+
+def build(settings: Settings, engine: Engine, web: WebServer) -> TeamsAdapter:
+    """The adapter as configured; the app id and its secret are both needed."""
+    from adapters.teams.adapter import TeamsAdapter
+    from adapters.teams.auth import TokenValidator
+    from adapters.teams.tokens import TokenProvider, token_url
+
+    app_id, secret = settings.teams_app_id, settings.teams_app_password
+    if not app_id or not secret:
+        raise SettingsError("ACHTJE_TEAMS_APP_ID and ACHTJE_TEAMS_APP_PASSWORD must both be set")
+    protect(secret)  # never in a log record
+    tokens = TokenProvider(app_id, secret,
+                           settings.teams_token_url or token_url(settings.teams_tenant_id))
+    return TeamsAdapter(engine, app_id=app_id,
+                        validator=TokenValidator(app_id, settings.teams_openid_url),
+                        tokens=tokens, web=web)
+
+
+DESCRIPTION = Platform(
+    name="teams",
+    settings=("teams_app_id",),
+    limits=LIMITS,
+    invites_in_channel=False,
+    build=build,
+)
