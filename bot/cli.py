@@ -2,48 +2,147 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
-from datetime import UTC, date, datetime
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from typer.core import TyperCommand, TyperGroup
 
-from adapters.console import ConsoleChat
-from bot.commandline import content_or_fail, fail, setup_logging, with_session
-from bot.content import Content, ContentError
-from bot.demo import create_demo_partnership, simulate
-from bot.domain import LANGS
-from bot.engine import Engine
-from bot.nudges.cli import nudge_app
-from bot.partnerships_cli import member_app, partnership_app
-from bot.partnerships_cli import register as register_partnerships
-from bot.privacy.cli import register as register_privacy
-from bot.reports import register as register_reports
-from bot.schedule.cli import schedule_app
-from bot.schedule.holidays import HolidayError, load_holidays
-from bot.service import NotAvailable, configured, serve
-from bot.settings import Settings, SettingsError
-from bot.store import db, repo
-from bot.store.models import Partnership
-from bot.summary import load_summary_rules
-from scheduler.outbox_commands import outbox_app
+if TYPE_CHECKING:
+    from typer import _click  # typer's own copy of click
+
+    from bot.content import Content
+    from bot.settings import Settings
+
+# Start-up imports only typer: each command imports the engine, SQLAlchemy, the adapters or
+# matplotlib when it runs, so `achtje --help` and a command's own --help stay quick. The
+# commands defined in other modules are loaded when they are named (`_LAZY`).
 
 logger = logging.getLogger("achtje")
 
-app = typer.Typer(help=__doc__, no_args_is_help=False, add_completion=False)
+
+def _partnerships(holder: typer.Typer) -> None:
+    from bot.partnerships_cli import member_app, partnership_app
+    from bot.partnerships_cli import register as register_partnerships
+
+    register_partnerships(holder)  # bind, bind-code
+    holder.add_typer(partnership_app, name="partnership")
+    holder.add_typer(member_app, name="member")
+
+
+def _reports(holder: typer.Typer) -> None:
+    from bot.reports import register as register_reports
+
+    register_reports(holder)  # summary, plan
+
+
+def _privacy(holder: typer.Typer) -> None:
+    from bot.privacy.cli import register as register_privacy
+
+    register_privacy(holder)  # find-member, export, erase, retention, leader
+
+
+def _schedule(holder: typer.Typer) -> None:
+    from bot.schedule.cli import schedule_app
+
+    holder.add_typer(schedule_app, name="schedule")
+
+
+def _nudge(holder: typer.Typer) -> None:
+    from bot.nudges.cli import nudge_app
+
+    holder.add_typer(nudge_app, name="nudge")
+
+
+def _outbox(holder: typer.Typer) -> None:
+    from scheduler.outbox_commands import outbox_app
+
+    holder.add_typer(outbox_app, name="outbox")
+
+
+Loader = Callable[[typer.Typer], None]
+
+# Every command defined elsewhere: its name, the line `achtje --help` shows for it (the first
+# paragraph of its help; tests/test_cli.py checks both against the loaded commands), and
+# what loads it.
+_LAZY: dict[str, tuple[str, Loader]] = {
+    "bind": ("Bind a platform channel to a partnership, so the people in it belong to it.",
+             _partnerships),
+    "bind-code": ("Make a one-time code that binds a group to a partnership: `/koppel CODE` "
+                  "in the group.", _partnerships),
+    "summary": ("Print a partnership's monthly condition summary, as a project leader gets "
+                "it.", _reports),
+    "plan": ("Print a partnership's plan from the impact matrix as Markdown.", _reports),
+    "find-member": ("List every member row of a person, to export or erase each (the member "
+                    "ids).", _privacy),
+    "export": ("Print everything stored about one member as JSON (the right of access).",
+               _privacy),
+    "erase": ("Erase one member: answers, votes, pairings, conversation state and the "
+              "identity.", _privacy),
+    "partnership": ("Create and list partnerships.", _partnerships),
+    "member": ("Add members in bulk.", _partnerships),
+    "schedule": ("When check-ins, reminders, nudges and summaries go out.", _schedule),
+    "nudge": ("Informal-contact nudges: the next pairs and the settings.", _nudge),
+    "outbox": ("Failed and uncertain sends, and sending one again.", _outbox),
+    "retention": ("How long personal data is kept, and removing what is older.", _privacy),
+    "leader": ("Make a member a project leader of their partnership, or not.", _privacy),
+}
+# The order of `achtje --help`: commands, then groups.
+_ORDER = ("run", "demo", "bind", "bind-code", "summary", "plan", "find-member", "export",
+          "erase", "partnership", "member", "content", "db", "schedule", "nudge", "outbox",
+          "retention", "leader")
+
+
+class _LazyGroup(TyperGroup):
+    """A typer group that loads the commands of `_LAZY` only when one of them is named.
+
+    Listing them (`achtje --help`) loads nothing: while the help is written, a named lazy
+    command is a stand-in that carries only its line of help.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._listing = False
+
+    def list_commands(self, ctx: _click.Context) -> list[str]:
+        return [name for name in _ORDER if name in _LAZY or name in self.commands]
+
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+        if cmd_name not in _LAZY:
+            return super().get_command(ctx, cmd_name)
+        line, loader = _LAZY[cmd_name]
+        if self._listing:
+            return TyperCommand(cmd_name, help=line)
+        return load(loader).get_command(ctx, cmd_name)
+
+    def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+def load(loader: Loader) -> TyperGroup:
+    """The click group holding what `loader` registers (cached: each module loads once)."""
+    found = _LOADED.get(loader)
+    if found is None:
+        holder = typer.Typer(add_completion=False)
+        holder.callback()(lambda: None)  # a group even when it holds a single command
+        loader(holder)
+        found = _LOADED[loader] = typer.main.get_group(holder)
+    return found
+
+
+_LOADED: dict[Loader, TyperGroup] = {}
+
+app = typer.Typer(help=__doc__, no_args_is_help=False, add_completion=False, cls=_LazyGroup)
 content_app = typer.Typer(help="Check the content files.")
 db_app = typer.Typer(help="Database schema.")
-app.add_typer(partnership_app, name="partnership")
-app.add_typer(member_app, name="member")
 app.add_typer(content_app, name="content")
 app.add_typer(db_app, name="db")
-app.add_typer(schedule_app, name="schedule")
-app.add_typer(nudge_app, name="nudge")
-app.add_typer(outbox_app, name="outbox")
 
 
 def show_version(wanted: bool) -> None:
@@ -70,6 +169,14 @@ def main_callback(ctx: typer.Context, version: Annotated[bool, typer.Option(
 @app.command()
 def run() -> None:
     """Start the bot: the terminal chat, or the platforms whose tokens are set."""
+    import asyncio
+
+    from bot.commandline import content_or_fail, fail, setup_logging
+    from bot.content import ContentError
+    from bot.service import NotAvailable, configured, serve
+    from bot.settings import Settings, SettingsError
+    from bot.summary import load_summary_rules
+
     settings = Settings()
     platforms = configured(settings)
     setup_logging(settings, "INFO" if platforms else "WARNING")
@@ -91,6 +198,16 @@ def run() -> None:
 
 
 async def _console(settings: Settings, content: Content) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from adapters.console import ConsoleChat
+    from bot.demo import create_demo_partnership
+    from bot.engine import Engine
+    from bot.store import db, repo
+    from bot.store.models import Partnership
+
     engine, sessions = await db.connect(settings.database_url)
     try:
         async with sessions() as session, session.begin():
@@ -120,6 +237,15 @@ def demo(
 
     Runs in a throw-away in-memory database; nothing is written to ./achtje.db.
     """
+    import asyncio
+    from datetime import date
+
+    from bot.commandline import content_or_fail, fail, setup_logging
+    from bot.demo import simulate
+    from bot.domain import LANGS
+    from bot.settings import Settings
+    from bot.store import db
+
     if lang not in LANGS:
         raise fail(f"--lang must be {' or '.join(LANGS)}")
     settings = Settings()
@@ -144,6 +270,12 @@ def demo(
 @content_app.command("check")
 def content_check() -> None:
     """Validate every content file; names the file and field of any mistake."""
+    from bot.commandline import content_or_fail, fail
+    from bot.content import ContentError
+    from bot.schedule.holidays import HolidayError, load_holidays
+    from bot.settings import Settings
+    from bot.summary import load_summary_rules
+
     settings = Settings()
     content = content_or_fail(settings)
     try:
@@ -160,22 +292,23 @@ def content_check() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema up to date (the terminal chat does this by itself)."""
+    from bot.commandline import with_session
 
-    async def work(session: AsyncSession) -> None:
+    async def work(session: object) -> None:
         return None
 
     with_session(work)
     typer.echo("database is up to date")
 
 
-register_partnerships(app)  # bind, bind-code
-register_reports(app)  # summary, plan
-register_privacy(app)  # export, erase, retention, leader
-
-
 def main() -> None:
     try:
         app()
-    except db.DatabaseUnavailable as exc:  # from any command: one line, no traceback
+    except Exception as exc:
+        # Any command that reached the database may raise DatabaseUnavailable: one line, no
+        # traceback. Such an exception means bot.store.db is loaded; otherwise it is not one.
+        db = sys.modules.get("bot.store.db")
+        if db is None or not isinstance(exc, db.DatabaseUnavailable):
+            raise
         typer.echo(str(exc), err=True)
         sys.exit(1)

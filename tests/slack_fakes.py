@@ -113,6 +113,8 @@ class FakeSlack:
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     port: int = 0
+    # The client end (its port) of each TCP connection Web API calls came in on.
+    connections: set[int] = field(default_factory=set)
 
     @property
     def api_url(self) -> str:
@@ -214,6 +216,9 @@ class FakeSlack:
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        if peer:
+            self.connections.add(peer[1])
         if request.content_type == "application/json":
             args = await request.json()
         else:

@@ -379,3 +379,30 @@ def test_version_is_the_installed_packages(achtje: Achtje) -> None:
     shown = achtje("--version")
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout == f"achtje {version('achtje')}\n"
+
+
+def test_help_loads_no_engine_database_or_platform_library() -> None:
+    """`achtje --help` stays quick: it imports typer and the list of commands, nothing heavy."""
+    script = ("import sys\nfrom typer.testing import CliRunner\nfrom bot.cli import app\n"
+              "result = CliRunner().invoke(app, ['--help'])\nassert result.exit_code == 0\n"
+              "heavy = ('sqlalchemy', 'alembic', 'aiohttp', 'matplotlib', 'slack_bolt', "
+              "'telegram', 'bot.engine', 'bot.store.db')\n"
+              "print(' '.join(m for m in heavy if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True)
+    assert loaded.stdout.strip() == ""
+
+
+def test_every_command_loaded_on_use_is_listed_with_its_own_help() -> None:
+    """The names and help lines `achtje --help` shows without loading match the commands."""
+    import typer
+
+    from bot import cli
+
+    registered: dict[str, str] = {}
+    for _line, loader in cli._LAZY.values():
+        for name, command in cli.load(loader).commands.items():
+            registered[name] = (command.help or "").split("\n\n")[0].strip()
+    assert {name: line for name, (line, _loader) in cli._LAZY.items()} == registered
+    own = typer.main.get_group(cli.app).commands
+    assert sorted(cli._ORDER) == sorted([*registered, *own])

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from adapters.slack.render import OPEN_ANSWER
 from bot.content import Content
 from bot.engine import Engine
+from bot.messages import Text
 from bot.store.models import Answer, Member, Partnership
 from tests.conftest import Clock
 from tests.slack_fakes import SlackRig, blocks_of, bound_rig, buttons_of, sign, view_of
@@ -314,3 +315,16 @@ async def test_a_mention_in_a_channel_is_answered_as_the_slash_command(
     by_mention = [(c.method, c.args.get("channel"), c.args.get("user"), c.args.get("text"))
                   for c in slack.fake.calls[before:] if c.method.startswith("chat.")]
     assert by_mention == by_command
+
+
+async def test_replies_and_scheduled_posts_reuse_a_few_connections(slack: SlackRig) -> None:
+    """One HTTP session per process: not a new connection (against Slack a TLS handshake)
+    per Web API call."""
+    slack.fake.connections.clear()
+    first = len(slack.fake.calls)
+    await onboard_in_dm(slack)
+    for number in range(3):
+        await slack.adapter.send("T1:C1", [Text(text=f"bericht {number}")])
+    calls = len(slack.fake.calls) - first
+    assert calls >= 10
+    assert 1 <= len(slack.fake.connections) <= 2

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +33,25 @@ async def test_migrations_create_every_table_and_can_run_again(database_url: str
     await engine.dispose()
     assert set(Base.metadata.tables) | {"alembic_version"} == tables
     assert versions == set(ScriptDirectory.from_config(db.alembic_config()).get_heads())
+
+
+def test_the_heads_read_off_the_migration_files_are_alembics() -> None:
+    assert db.schema_heads() == set(ScriptDirectory.from_config(db.alembic_config()).get_heads())
+
+
+async def test_a_start_on_an_up_to_date_database_does_not_load_alembic(tmp_path: Path) -> None:
+    """Alembic (slow to import) runs only when the schema is behind."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'achtje.db'}"
+    script = ("import asyncio, sys\nfrom bot.store import db\n"
+              "async def go():\n    engine, _ = await db.connect(sys.argv[1])\n"
+              "    await engine.dispose()\n"
+              "asyncio.run(go())\nprint('alembic' in sys.modules)")
+    runs = [subprocess.run([sys.executable, "-c", script, url], capture_output=True, text=True,
+                           check=True).stdout.strip() for _ in range(2)]
+    assert runs == ["True", "False"]  # the first start migrates, the second finds it done
+    async_engine = db.create_engine(url)
+    assert await db.schema_is_current(async_engine)
+    await async_engine.dispose()
 
 
 async def test_migrated_schema_matches_the_models(database_url: str) -> None:

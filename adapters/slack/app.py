@@ -17,24 +17,30 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.base import apology, chosen
 from adapters.slack import translate
-from adapters.slack.bolt_app import SlackSettingsError, add_install_routes, bolt_app, team_of
+from adapters.slack.bolt_app import (
+    SlackSettingsError,
+    add_install_routes,
+    bolt_app,
+    check_token,
+    team_of,
+)
 from adapters.slack.client import (
     PERSON_GONE,
     SlackUnreachable,
     api_client,
     call,
+    close_session,
+    open_session,
     replying,
     scheduled_client,
 )
@@ -133,31 +139,25 @@ class SlackAdapter:
         Raises SlackSettingsError, naming what to check, when Slack refuses a token or
         cannot be reached (with several workspaces each token is checked when used).
         """
-        if self.installations is not None:  # their tokens stay out of every log line
-            await self.installations.protect_saved_tokens()
-        else:
-            await self._check(self.client.auth_test(), "SLACK_BOT_TOKEN")
-        if self.app_token:
-            # The Socket Mode client retries a refused app token for ever, quietly: ask
-            # once ourselves (the address it hands out is simply not used).
-            await self._check(self.client.apps_connections_open(app_token=self.app_token),
-                              "SLACK_APP_TOKEN")
-            self.socket = AsyncSocketModeHandler(self.app, self.app_token, web_client=self.client)
-            await self.socket.connect_async()  # type: ignore[no-untyped-call]
-            logger.info("connected to Slack in Socket Mode")
-
-    async def _check(self, request: Awaitable[object], setting: str) -> None:
+        # Every Web API call of this process shares it (derived clients and bolt's too).
+        self.client.session = open_session(self.client.timeout)
         try:
-            await request
-        except SlackApiError as exc:
-            error = exc.response.get("error") if exc.response is not None else None
-            raise SlackSettingsError(f"the slack app could not start: Slack refused {setting} "
-                                     f"({error or 'no reason given'})") from None
-        except (OSError, TimeoutError, aiohttp.ClientError) as exc:
-            where = self.api_url or "slack.com"
-            raise SlackSettingsError(f"the slack app could not start: no answer from Slack at "
-                                     f"{where} ({type(exc).__name__}); check the network and "
-                                     "ACHTJE_SLACK_API_URL") from exc
+            if self.installations is not None:  # their tokens stay out of every log line
+                await self.installations.protect_saved_tokens()
+            else:
+                await check_token(self.client.auth_test(), "SLACK_BOT_TOKEN", self.api_url)
+            if self.app_token:
+                # The Socket Mode client retries a refused app token for ever, quietly: ask
+                # once ourselves (the address it hands out is simply not used).
+                await check_token(self.client.apps_connections_open(app_token=self.app_token),
+                                  "SLACK_APP_TOKEN", self.api_url)
+                self.socket = AsyncSocketModeHandler(self.app, self.app_token,
+                                                     web_client=self.client)
+                await self.socket.connect_async()  # type: ignore[no-untyped-call]
+                logger.info("connected to Slack in Socket Mode")
+        except BaseException:
+            await close_session(self.client)
+            raise
 
     async def stop(self) -> None:
         if self.socket is not None:
@@ -167,6 +167,7 @@ class SlackAdapter:
             _, late = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE)
             for task in late:
                 task.cancel()
+        await close_session(self.client)
 
     async def settled(self) -> None:
         """Wait until the work of every event received so far is done."""
@@ -389,7 +390,7 @@ class SlackAdapter:
         bot = await self.installations.working_bot(
             enterprise_id=team if org else None, team_id=None if org else team,
             is_enterprise_install=org)
-        return api_client(bot.bot_token, self.api_url)
+        return api_client(bot.bot_token, self.api_url, session=self.client.session)
 
 
 def _user_id(body: dict[str, Any]) -> str:

@@ -7,11 +7,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -111,3 +113,19 @@ def team_of(context: AsyncBoltContext) -> str:
     if context.is_enterprise_install and context.enterprise_id:
         return str(context.enterprise_id)
     return str(context.team_id or context.enterprise_id or translate.NO_TEAM)
+
+
+async def check_token(request: Awaitable[object], setting: str, api_url: str | None) -> None:
+    """Await a start's check of a token; SlackSettingsError, naming what to check, when
+    Slack refuses it or cannot be reached."""
+    try:
+        await request
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else None
+        raise SlackSettingsError(f"the slack app could not start: Slack refused {setting} "
+                                 f"({error or 'no reason given'})") from None
+    except (OSError, TimeoutError, aiohttp.ClientError) as exc:
+        where = api_url or "slack.com"
+        raise SlackSettingsError(f"the slack app could not start: no answer from Slack at "
+                                 f"{where} ({type(exc).__name__}); check the network and "
+                                 "ACHTJE_SLACK_API_URL") from exc

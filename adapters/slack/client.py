@@ -112,29 +112,48 @@ class NoRepeatedPosts(AsyncConnectionErrorRetryHandler):
                                               response=response, error=error)
 
 
-def api_client(token: str | None, base_url: str | None, *, wait_on_429: bool = True
-               ) -> AsyncWebClient:
+def open_session(timeout: float = 30) -> aiohttp.ClientSession:
+    """The one HTTP session (and connection pool) of a process's Web API clients: slack_sdk
+    opens and closes a session per call unless it is given one, which is a new connection
+    (against Slack a TLS handshake) per call. slack_sdk never closes a session it is given;
+    the adapter closes this one when it stops. `timeout` is the clients' (slack_sdk sets it
+    only on the sessions it opens itself)."""
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
+
+
+async def close_session(client: AsyncWebClient) -> None:
+    """Close the session `open_session` gave `client`; its calls open their own again."""
+    session, client.session = client.session, None
+    if session is not None:
+        await session.close()
+
+
+def api_client(token: str | None, base_url: str | None, *, wait_on_429: bool = True,
+               session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
     """A Web API client that never repeats a post on its own. With `wait_on_429` it waits
     out a 429 once (honouring Retry-After) before failing, for answers to a person; the
-    scheduled path passes False, so a 429 goes straight back to the sender."""
+    scheduled path passes False, so a 429 goes straight back to the sender. With `session`
+    its calls share that session's connections (see `open_session`)."""
     handlers: list[AsyncRetryHandler] = [NoRepeatedPosts()]
     if wait_on_429:
         handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=1))
     url = base_url or AsyncWebClient.BASE_URL
     return AsyncWebClient(token=token, base_url=url if url.endswith("/") else url + "/",
-                          retry_handlers=handlers)
+                          retry_handlers=handlers, session=session)
 
 
 def scheduled_client(client: AsyncWebClient, limits: CallLimits | None = None,
                      workspace: str = "") -> AsyncWebClient:
     """The same token and server, without waiting out a 429 (see `api_client`); with
-    `limits`, each call takes its method's shared bucket of `workspace` first."""
+    `limits`, each call takes its method's shared bucket of `workspace` first. It shares
+    `client`'s session."""
     if limits is None:
-        return api_client(client.token, client.base_url, wait_on_429=False)
+        return api_client(client.token, client.base_url, wait_on_429=False,
+                          session=client.session)
     url = client.base_url
     return LimitedClient(limits=limits, workspace=workspace, token=client.token,
                          base_url=url if url.endswith("/") else url + "/",
-                         retry_handlers=[NoRepeatedPosts()])
+                         retry_handlers=[NoRepeatedPosts()], session=client.session)
 
 
 class ServerErrorRetry(AsyncRetryHandler):
@@ -149,9 +168,10 @@ class ServerErrorRetry(AsyncRetryHandler):
 
 
 def replying(client: AsyncWebClient) -> AsyncWebClient:
-    """The client, also trying a call again (at most `REPLY_RETRIES` times) after a 5xx."""
+    """The client, also trying a call again (at most `REPLY_RETRIES` times) after a 5xx;
+    on the same session."""
     if any(isinstance(handler, ServerErrorRetry) for handler in client.retry_handlers):
         return client
-    return AsyncWebClient(token=client.token, base_url=client.base_url,
+    return AsyncWebClient(token=client.token, base_url=client.base_url, session=client.session,
                           retry_handlers=[*client.retry_handlers,
                                           ServerErrorRetry(max_retry_count=REPLY_RETRIES)])

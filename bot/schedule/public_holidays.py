@@ -19,8 +19,6 @@ from __future__ import annotations
 from datetime import date
 from functools import cache
 
-import holidays as holiday_data
-
 # The package's Dutch name -> our id (the key of its name in content/holidays.yaml).
 IDS = {
     "Nieuwjaarsdag": "nieuwjaarsdag",
@@ -43,6 +41,8 @@ OTHER = "feestdag"
 @cache
 def public_holidays(year: int) -> dict[date, str]:
     """Every Dutch public holiday of `year`: day -> our id."""
+    import holidays as holiday_data  # slow to import: only when a year is first asked for
+
     found = holiday_data.country_holidays("NL", years=year, language="nl")
     return {day: IDS.get(found.get_list(day)[0], OTHER) for day in sorted(found)}
 

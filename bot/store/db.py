@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, event, make_url
+from sqlalchemy import Connection, event, inspect, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bot.privacy.redact import protect
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +82,10 @@ def create_engine(url: str) -> AsyncEngine:
     try:
         parsed = make_url(normalise_url(url))
         protect(parsed.password if isinstance(parsed.password, str) else None)
-        engine = create_async_engine(parsed, pool_pre_ping=True)
+        # A server may drop idle connections: check each before use. A SQLite file cannot,
+        # and the check was a round trip to the driver's thread on every checkout.
+        engine = create_async_engine(parsed,
+                                     pool_pre_ping=parsed.get_backend_name() != "sqlite")
     except (ArgumentError, ImportError) as exc:  # never echo the URL: it may hold a password
         raise DatabaseUnavailable(
             "ACHTJE_DATABASE_URL is not a database achtje can use: write "
@@ -96,6 +101,8 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config  # Alembic loads only when the schema is migrated
+
     config = Config()
     config.set_main_option("script_location", str(resources.files("bot.migrations")))
     return config
@@ -103,6 +110,7 @@ def alembic_config() -> Config:
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema to `revision`; safe to run on every start."""
+    from alembic import command
 
     def run(connection: Connection) -> None:
         config = alembic_config()
@@ -114,11 +122,43 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     logger.info("database schema at %s", revision)
 
 
+_REVISION = re.compile(r"^revision\s*=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
+_DOWN = re.compile(r"^down_revision\s*=\s*(.*)$", re.MULTILINE)
+
+
+def schema_heads() -> set[str]:
+    """The newest migrations (those no other migration builds on), read off the migration
+    files without loading Alembic."""
+    revisions: set[str] = set()
+    below: set[str] = set()
+    for path in resources.files("bot.migrations").joinpath("versions").iterdir():
+        if path.name.endswith(".py") and not path.name.startswith("__"):
+            source = path.read_text(encoding="utf-8")
+            revisions.update(_REVISION.findall(source))
+            for line in _DOWN.findall(source):
+                below.update(re.findall(r"[\"']([^\"']+)[\"']", line))
+    return revisions - below
+
+
+async def schema_is_current(engine: AsyncEngine) -> bool:
+    """Whether the database is at every migration head already (then Alembic is not needed)."""
+
+    def versions(connection: Connection) -> set[str] | None:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return set(connection.scalars(text("SELECT version_num FROM alembic_version")))
+
+    async with engine.connect() as connection:
+        found = await connection.run_sync(versions)
+    return found == schema_heads()
+
+
 async def connect(url: str) -> tuple[AsyncEngine, async_sessionmaker[Any]]:
     """An engine on an up-to-date schema, and its session factory."""
     engine = create_engine(url)
     try:
-        await upgrade(engine)
+        if not await schema_is_current(engine):
+            await upgrade(engine)
     except (OSError, DBAPIError) as exc:
         await engine.dispose()
         raise unavailable(url, exc) from exc
