@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import features, registry
 from bot.content import Content
 from bot.flows import binding, onboarding, roles, setup
+from bot.flows.guess import guess
 from bot.flows.state import Choosing, Resume
 from bot.flows.turn import MAX_LINE, Said, Turn, clean_text
 from bot.messages import Incoming, Noted, Outcome, Reply, Text, known_language
@@ -178,7 +179,7 @@ class Engine:
         if state is None:
             if not onboarded:
                 return await onboarding.start(turn, None)
-            return [turn.say("unknown")]
+            return await guess(turn, text) or [turn.say("unknown")]
         if flow is not None:
             return await flow.handler(turn, state.data, text)
         choosing = Choosing.of(state)
@@ -187,7 +188,7 @@ class Engine:
             if not onboarded:
                 resume = choosing.resume if choosing is not None else None
                 return [await onboarding.next_question(turn, resume)]
-            return [turn.say("unknown")]
+            return await guess(turn, text) or [turn.say("unknown")]
         return await self.on_action(turn, value)
 
     async def on_action(self, turn: Turn, value: str) -> list[Reply]:
