@@ -4,9 +4,11 @@ gedeelde ambitie?") or a command typed with a slip ("chekin" -> "bedoelde je che
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from bot import registry
 from bot.flows import model
+from bot.flows.state import Choosing
 from bot.flows.turn import Turn
 from bot.messages import Option, Reply
 
@@ -16,11 +18,21 @@ MAX_SLIPS = 2  # letters wrong, missing, extra or swapped
 SHORTEST_GUESS = 4  # a shorter word is too easily a slip of many commands
 
 
+async def ask_again(turn: Turn, choosing: Choosing, data: dict[str, Any]) -> list[Reply]:
+    """A number typed for a menu that has no such option: name the range, offer it again."""
+    keep = {key: value for key, value in data.items() if key != "options"}
+    options = [Option(label, value) for label, value in choosing.options]
+    return [turn.say("choice_out_of_range", most=len(options)),
+            await turn.ask(turn.t("choice_again"), options, keep)]
+
+
 async def guess(turn: Turn, text: str) -> list[Reply] | None:
     """The answer to a line no command or question took, or None when there is no guess."""
     asked = _QUESTION.match(text.strip())
-    if asked:
-        return await model.explain(turn, asked.group(1).lower())
+    if asked:  # only a question about the model: "wat is het weer?" is not for us
+        query = model.topic_words(asked.group(1))
+        found = model.find_topic(turn, query) if query else None
+        return [await model.answer(turn, *found)] if found is not None else None
     first, _, rest = text.strip().partition(" ")
     word = first.lstrip("/").lower()
     if len(word) < SHORTEST_GUESS or not word.isalpha():

@@ -23,7 +23,7 @@ SHORTEST_WORD = 5  # a word of a name that finds it alone ("ambitie", "inhoud")
 async def explain(turn: Turn, arg: str) -> list[Reply]:
     """`uitleg` offers the three parts of the model; `uitleg ambitie` (or `wat is gedeelde
     ambitie?`) explains the one it names."""
-    query = " ".join(w for w in arg.strip(" ?!.").split() if w not in _FILLER)
+    query = topic_words(arg)
     if not query:
         return [await turn.ask(turn.t("model_pick"), [
             Option(turn.t("model_conditions"), "model:conditions"),
@@ -35,6 +35,12 @@ async def explain(turn: Turn, arg: str) -> list[Reply]:
         names += [d.name.get(turn.lang).lower() for d in turn.content.domains]
         return [turn.say("model_unknown", names=", ".join(names))]
     return [await answer(turn, *found)]
+
+
+def topic_words(typed: str) -> str:
+    """The words of a question that name its topic: "is gedeelde ambitie?" -> "gedeelde
+    ambitie"."""
+    return " ".join(w for w in typed.lower().strip(" ?!.").split() if w not in _FILLER)
 
 
 def find_topic(turn: Turn, query: str) -> tuple[str, str] | None:
