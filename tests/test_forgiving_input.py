@@ -10,9 +10,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.memory import MemoryChat
 from bot.content import Content
+from bot.engine import Engine
 from bot.messages import Choice, Scale, Text
-from bot.store.models import Answer
-from tests.conftest import onboard
+from bot.store.instruments import FigureEightLevel, PlanStep
+from bot.store.models import Answer, Partnership
+from tests.conftest import Clock, onboard
+from tests.instruments_fakes import add_people
 
 
 async def test_a_number_beyond_a_menu_names_the_range_and_asks_again(chat: MemoryChat) -> None:
@@ -63,3 +66,33 @@ async def test_a_score_typed_as_a_word_counts(
     async with sessions() as session:
         scores = [a.score for a in await session.scalars(select(Answer).order_by(Answer.id))]
     assert scores == [3, 4]
+
+
+async def test_the_figure_eight_asks_names_again_for_a_bare_number_and_stops_on_stop(
+    engine: Engine, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock
+) -> None:
+    team = await add_people(engine, sessions, partnership, clock, "anna", "bram")
+    dm = team["anna"].dm
+    await dm.say("achtje")
+    [again] = await dm.say("2")
+    assert isinstance(again, Text) and "geen cijfer" in again.text
+    async with sessions() as session:  # nothing was stored as the board's names
+        assert not list(await session.scalars(select(FigureEightLevel)))
+    [stopped] = await dm.say("stop")
+    assert isinstance(stopped, Text) and stopped.text.startswith("Prima, we stoppen")
+    [after] = await dm.say("Karin de Vries")  # the question is gone
+    assert isinstance(after, Text) and after.text.startswith("Dat begrijp ik niet helemaal")
+
+
+async def test_a_matrix_step_is_no_bare_number_and_stop_leaves_it(
+    engine: Engine, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock
+) -> None:
+    team = await add_people(engine, sessions, partnership, clock, "lea", leader="lea")
+    dm = team["lea"].dm
+    await dm.say("matrix")
+    [again] = await dm.say("1")
+    assert isinstance(again, Text) and again.text.startswith("Een los cijfer")
+    async with sessions() as session:
+        assert not list(await session.scalars(select(PlanStep)))
+    [stopped] = await dm.say("stop")
+    assert isinstance(stopped, Text) and "typ matrix om verder te gaan" in stopped.text
