@@ -407,8 +407,9 @@ async def test_a_gap_between_levels_is_a_figure_eight_signal(
     assert [s.pitfall for s in summary.signals] == ["losing_the_board"]
     assert summary.signals[0].reasons[0].signal == "level_gap"
     text = render_text(summary, content, load_summary_rules(content), "en")
-    assert "Professional organisation, between levels: Board 4.0 (n=3), Teachers 2.7 (n=3); " \
-           "difference 1.3" in text
+    # "Governing body" (Bestuur), so that no level reads as one of the three boards.
+    assert "Professional organisation, between levels: Governing body 4.0 (n=3), " \
+           "Teachers 2.7 (n=3); difference 1.3" in text
     assert "A figure-eight signal" in text
     assert "Losing the connection with the board (Professional organisation)" in text
     assert "Write the agreements down in a project plan." in text
