@@ -67,7 +67,8 @@ def _next_round(turn: Turn, when: datetime | None) -> Reply:
         return turn.say("sched_no_round_planned")
     local = when.astimezone(ZoneInfo(turn.partnership.timezone))
     return turn.say("sched_next_round", weekday=turn.t(f"sched_weekday_{local.weekday()}"),
-                    date=local.strftime("%d-%m-%Y"), time=local.strftime("%H:%M"))
+                    date=turn.content.day(local.date(), turn.lang),
+                    time=local.strftime("%H:%M"))
 
 
 def parse_typed_answer(text: str) -> str | None:

@@ -208,7 +208,7 @@ async def result(turn: Turn, check: FigureEightCheck) -> list[Reply]:
     """The picture and, in words, which links are weak and what to talk about."""
     eight = await _eight(turn.session, turn.content, check, turn.lang)
     png = await asyncio.to_thread(drawing.draw, eight, words(turn.content, turn.lang))
-    when = check.started_at.strftime("%d-%m-%Y")
+    when = turn.content.day(turn.local_date(check.started_at), turn.lang)
     caption = turn.t("eight_caption", school_a=eight.schools[0], school_b=eight.schools[1],
                      date=when)
     return [Image(png=png, caption=caption), Text(text=_weak_links_text(turn, eight))]

@@ -159,7 +159,7 @@ def plan_markdown(content: Content, partnership: Partnership, plan: dict[str, Pl
         if given is None:
             parts += [f"_{content.text('matrix_empty_step', lang)}_", ""]
             continue
-        when = given.updated_at.astimezone(zone).strftime("%d-%m-%Y")
+        when = content.day(given.updated_at.astimezone(zone).date(), lang)
         parts += [given.text, "", f"_{content.text('matrix_updated', lang, date=when)}_", ""]
     return "\n".join(parts).rstrip() + "\n"
 
