@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Iterator
+from datetime import date
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -279,9 +280,40 @@ class Content(_Model):
         return _by_id(self.figure_eight.levels, level).name.get(lang)
 
     def text(self, key: str, lang: str, **values: object) -> str:
-        """A UI string by id, filled in; a missing id is a programming error."""
+        """A UI string by id, filled in; a missing id is a programming error.
+
+        A number with a word that changes with it is written `{n} week|weken`: the word
+        before the bar after a 1, the one after it otherwise ("1 week", "3 weken")."""
         template = self.ui[key].get(lang)
-        return string.Formatter().vformat(template, (), values) if values else template
+        if not values:
+            return template
+        return string.Formatter().vformat(_plurals(template, values), (), values)
+
+    def day(self, day: date, lang: str) -> str:
+        """A date as people write it, the month by name: "8 december 2026"."""
+        return f"{day.day} {self.month_name(day, lang)}"
+
+    def month_name(self, month: date, lang: str) -> str:
+        """A month as people write it: "november 2026" ("November 2026" in English)."""
+        return f"{self.ui['month_names'].get(lang).split()[month.month - 1]} {month.year}"
+
+    def decimal(self, value: float, lang: str, digits: int = 1) -> str:
+        """A number with a decimal comma in Dutch and a point in English: "3,7"."""
+        shown = f"{value:.{digits}f}"
+        return shown if lang == "en" else shown.replace(".", ",")
+
+
+_PLURAL = re.compile(r"{(\w+)} (\w[\w-]*)\|(\w[\w-]*)")
+
+
+def _plurals(template: str, values: dict[str, object]) -> str:
+    """`{n} week|weken` -> `{n} week` when n is 1, else `{n} weken`."""
+
+    def pick(match: re.Match[str]) -> str:
+        name, one, more = match.groups()
+        return f"{{{name}}} {one if values.get(name) == 1 else more}"
+
+    return _PLURAL.sub(pick, template)
 
 
 _Identified = TypeVar("_Identified", Condition, Domain, Pitfall, FigureEightLevel)

@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import features, registry
 from bot.content import Content
 from bot.flows import binding, onboarding, roles, setup
+from bot.flows.guess import ask_again, guess
 from bot.flows.state import Choosing, Resume
-from bot.flows.turn import MAX_LINE, Said, Turn, clean_text
+from bot.flows.turn import MAX_LINE, Said, Turn, clean_text, typed_number
 from bot.messages import Incoming, Noted, Outcome, Reply, Text, known_language
 from bot.store import repo
 from bot.store.models import MAX_ID, Member, Partnership
@@ -182,7 +183,7 @@ class Engine:
         if state is None:
             if not onboarded:
                 return await onboarding.start(turn, None)
-            return [turn.say("unknown")]
+            return await guess(turn, text) or [turn.say("unknown")]
         if flow is not None:
             return await flow.handler(turn, state.data, text)
         choosing = Choosing.of(state)
@@ -190,8 +191,12 @@ class Engine:
         if value is None:
             if not onboarded:
                 resume = choosing.resume if choosing is not None else None
-                return [await onboarding.next_question(turn, resume)]
-            return [turn.say("unknown")]
+                count = len(choosing.options) if choosing is not None else 0
+                return [turn.say("onboarding_reask", most=count),
+                        await onboarding.next_question(turn, resume)]
+            if choosing is not None and typed_number(text) is not None:
+                return await ask_again(turn, choosing, state.data)
+            return await guess(turn, text) or [turn.say("unknown")]
         return await self.on_action(turn, value)
 
     async def on_action(self, turn: Turn, value: str) -> list[Reply]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from bot.content import ContentError, default_dir, load_content
+from bot.content import Content, ContentError, default_dir, load_content
 from bot.domain import CONDITION_IDS
 
 
@@ -169,3 +170,19 @@ def test_ui_matching_placeholders_load(content_copy: Path) -> None:
 
     content = load_content(content_copy)
     assert content.text("x", "en", name="Sam") == "Hi Sam"
+
+
+def test_a_count_takes_the_singular_after_one_and_dates_are_written_out(
+    content: Content
+) -> None:
+    assert content.text("pause_weeks", "nl", weeks=1) == "1 week"
+    assert content.text("pause_weeks", "nl", weeks=3) == "3 weken"
+    assert content.text("pause_weeks", "en", weeks=1) == "1 week"
+    assert content.text("reflection_result_title", "nl", number=2, count=1) == \
+        "Uitslag reflectiesessie 2 (1 deelnemer):"
+    assert "(1 bericht)" in content.text("privacy_export_intro", "nl", parts=1)
+    assert "(2 messages)" in content.text("privacy_export_intro", "en", parts=2)
+    assert content.day(date(2026, 12, 10), "nl") == "10 december 2026"
+    assert content.day(date(2026, 12, 10), "en") == "10 December 2026"
+    assert content.month_name(date(2026, 11, 1), "nl") == "november 2026"
+    assert content.decimal(3.66, "nl") == "3,7" and content.decimal(3.66, "en") == "3.7"

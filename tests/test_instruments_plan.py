@@ -100,9 +100,9 @@ async def test_a_leader_fills_in_and_revises_the_plan_step_by_step(
     goals = lines.index("## 2. Doelen")
     assert lines[goals + 2] == f"> {content.impact_matrix[1].question.nl}"
     assert lines[goals + 4] == "Iedere derdejaars loopt twee dagen mee"
-    assert lines[goals + 6] == "_Bijgewerkt op 03-01-2027_"
+    assert lines[goals + 6] == "_Bijgewerkt op 3 januari 2027_"
     impact = lines.index("## 1. Impact")
-    assert lines[impact + 6] == "_Bijgewerkt op 24-11-2026_"
+    assert lines[impact + 6] == "_Bijgewerkt op 24 november 2026_"
     assert ANSWERS["goals"] not in markdown  # only the latest text counts
     assert [line for line in lines if line.startswith("## ")] == [
         f"## {s.number}. {s.name.nl}" for s in content.impact_matrix]

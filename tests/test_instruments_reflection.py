@@ -83,10 +83,10 @@ async def test_the_channel_sees_the_aggregate_once_three_have_answered(
     shown = posted.text.splitlines()
     assert shown[0] == content.text("reflection_result_title", "nl", number=1, count=3)
     assert shown[1:6] == [
-        row(content, "ambition", "2.0", 3, "██░░░"),
-        row(content, "interests", "3.0", 3, "███░░"),
-        row(content, "relations", "3.0", 3, "███░░"),
-        row(content, "organisation", "4.0", 3, "████░"),
+        row(content, "ambition", "2,0", 3, "██░░░"),
+        row(content, "interests", "3,0", 3, "███░░"),
+        row(content, "relations", "3,0", 3, "███░░"),
+        row(content, "organisation", "4,0", 3, "████░"),
         content.text("reflection_row_hidden", "nl", condition="Helder proces", count=2,
                      minimum=3),
     ]
@@ -125,7 +125,7 @@ async def test_closing_updates_only_what_three_or_more_new_answers_hide(
     for user in ("anna", "bram", "cem"):
         await answer_all(team[user], invitation, "3 3 3 3 dk")
     [first] = await channel_posts(sessions, clock, channel)
-    assert row(content, "ambition", "3.0", 3, "███░░") in first.text  # type: ignore[attr-defined]
+    assert row(content, "ambition", "3,0", 3, "███░░") in first.text  # type: ignore[attr-defined]
     # Three more score most conditions, and the last one, which had no number yet; only
     # one more scores interests, so its earlier number stands.
     await answer_all(team["dirk"], invitation, "5 5 5 5 5")
@@ -138,11 +138,11 @@ async def test_closing_updates_only_what_three_or_more_new_answers_hide(
     earlier = content.text("reflection_row_earlier", "nl")
     assert final.text.splitlines()[:6] == [
         content.text("reflection_final_title", "nl", number=1, count=6),
-        row(content, "ambition", "4.0", 6, "████░"),
-        row(content, "interests", "3.0", 3, "███░░") + earlier,
-        row(content, "relations", "4.0", 6, "████░"),
-        row(content, "organisation", "4.0", 6, "████░"),
-        row(content, "process", "5.0", 3, "█████"),
+        row(content, "ambition", "4,0", 6, "████░"),
+        row(content, "interests", "3,0", 3, "███░░") + earlier,
+        row(content, "relations", "4,0", 6, "████░"),
+        row(content, "organisation", "4,0", 6, "████░"),
+        row(content, "process", "5,0", 3, "█████"),
     ]
     assert "Recht doen aan belangen" in final.text.splitlines()[-2]  # the lowest shown
 
@@ -288,7 +288,7 @@ async def test_a_result_still_waiting_to_be_posted_is_replaced_by_the_closing_on
     [result] = await team["lea"].group.say("reflectie sluit")
     assert result.text.splitlines()[:2] == [  # type: ignore[attr-defined]
         content.text("reflection_result_title", "nl", number=1, count=4),
-        row(content, "ambition", "4.0", 4, "████░")]
+        row(content, "ambition", "4,0", 4, "████░")]
     assert await channel_posts(sessions, clock, channel) == []
     async with sessions() as session:
         assert await session.scalar(select(OutboxMessage.status)) == "expired"

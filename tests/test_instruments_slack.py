@@ -143,7 +143,7 @@ async def test_a_reflection_session_in_a_slack_channel(
     shown = text_of(result).splitlines()
     assert shown[0] == content.text("reflection_result_title", "nl", number=1, count=3)
     assert shown[1] == escape(content.text(
-        "reflection_row", "nl", condition="Gedeelde ambitie", mean="2.0", count=3,
+        "reflection_row", "nl", condition="Gedeelde ambitie", mean="2,0", count=3,
         bar="██░░░"))
     talk = shown.index(content.text("reflection_talk_about", "nl"))
     assert shown[talk + 1].startswith("- Gedeelde ambitie: ")

@@ -108,7 +108,7 @@ async def test_a_reflection_session_in_a_telegram_group(
     shown = result.text.splitlines()
     assert shown[0] == content.text("reflection_result_title", "nl", number=1, count=3)
     assert shown[1] == content.text("reflection_row", "nl", condition="Gedeelde ambitie",
-                                    mean="2.0", count=3, bar="██░░░")
+                                    mean="2,0", count=3, bar="██░░░")
     assert shown[-1] == content.text("reflection_result_open", "nl", minimum=3)
     assert nobody_named(result.text)
 

@@ -96,7 +96,7 @@ def foreign_values(ids: dict[str, int]) -> dict[str, list[str]]:
 
 # Kinds whose values name nothing of a partnership: a level, a language, a pitfall of the
 # content, weeks of pause, a command as typed, a step of the presser's own plan.
-WITHOUT_IDS = {"level", "lang", "pitfall", "pause", "cmd", "mx"}
+WITHOUT_IDS = {"level", "lang", "pitfall", "pause", "cmd", "mx", "model"}
 
 
 def test_every_action_kind_is_tried_with_another_partnerships_ids() -> None:
@@ -270,7 +270,9 @@ HELP = """Ik ben achtje, de assistent van {partnership}. Dit kun je typen:
 - koffie uit / koffie aan: wel of geen koffie-uitnodigingen
 - pauze: een paar weken geen vragen en uitnodigingen
 - taal: Nederlands of Engels
-- privacy: wat ik bewaar en wie wat ziet"""
+- privacy: wat ik bewaar en wie wat ziet
+- uitleg: het model achter achtje (voorwaarden, borden, complexiteit), of bijvoorbeeld \
+uitleg ambitie"""
 HELP_LEADERS = """Als projectleider kun je ook typen:
 - samenvatting: het overzicht van vorige maand (of een eerdere, bijvoorbeeld \
 samenvatting oktober); een maand is af als hij voorbij is
@@ -291,7 +293,7 @@ async def test_help_in_english_names_each_command_by_a_word_that_runs_it(
     assert "As a project leader you can also type:" in lines
     listed = [line[2:].partition(":")[0] for line in lines if line.startswith("- ")]
     assert listed == ["checkin", "pitfalls", "instruments", "coffee off / coffee on", "pause",
-                      "language", "privacy", "summary", "schedule", "members",
+                      "language", "privacy", "explain", "summary", "schedule", "members",
                       "reflection start"]
     for typed in listed:  # every word shown is one the bot knows, as that very command
         for each in typed.split(" / "):

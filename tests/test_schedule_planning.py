@@ -292,7 +292,7 @@ async def test_checkin_says_when_the_next_round_is_once_check_ins_are_scheduled(
     await schedule(sessions, partnership, clock.now, first=date(2026, 12, 8))
     replies = await chat.say("checkin")
     assert replies == [Text(text=content.text(
-        "sched_next_round", "nl", weekday="dinsdag", date="08-12-2026", time="15:30"))]
+        "sched_next_round", "nl", weekday="dinsdag", date="8 december 2026", time="15:30"))]
     async with sessions() as session:
         assert await session.scalar(select(CheckInRound.id)) is None
 

@@ -65,7 +65,8 @@ async def test_the_preview_shows_moves_skips_pauses_and_their_reasons(
     nudge = line(lines, "di 29-12-2026 15:30", "contactmoment")
     assert "overgeslagen" in nudge and nudge.endswith("kerstvakantie (regio midden)")
     summary = line(lines, "vr 01-01-2027 08:30", "maandoverzicht")
-    assert "verschoven naar ma 04-01-2027 08:30" in summary and "1 ontvangers" in summary
+    assert "verschoven naar ma 04-01-2027 08:30" in summary and "1 ontvanger" in summary \
+        and "1 ontvangers" not in summary
     assert "5 ontvangers" in line(lines, "di 05-01-2027 15:30", "check-in")  # pause over
     studiedag = line(lines, "di 19-01-2027 15:30", "check-in")
     assert "verschoven naar wo 20-01-2027 15:30" in studiedag

@@ -171,11 +171,12 @@ async def test_a_month_is_summarised_once_it_is_over_and_late_answers_change_not
     def said(replies: list[Any]) -> list[str]:
         return [reply.text for reply in replies if isinstance(reply, Text)]
 
-    running = ["2026-11 loopt nog: er kan nog op check-ins geantwoord worden. De samenvatting "
-               "staat vast vanaf 01-12-2026; tot die tijd kun je samenvatting 2026-10 bekijken."]
+    running = ["De maand november 2026 loopt nog: er kan nog op check-ins geantwoord worden. "
+               "De samenvatting staat vast vanaf 1 december 2026; tot die tijd kun je "
+               "samenvatting 2026-10 bekijken."]
     before = said(await leader.say("samenvatting"))
     # The partnership's first round closes in November: October has no figures at all.
-    assert before == [content.text("summary_no_figures", "nl", month="2026-10")]
+    assert before == [content.text("summary_no_figures", "nl", month="oktober 2026")]
     assert said(await leader.say("samenvatting november")) == running
     await check_in(engine, "jan", ["4", "4", "4", "4", "5"])  # "I just did the check-in"
     assert said(await leader.say("samenvatting")) == before
@@ -407,8 +408,9 @@ async def test_a_gap_between_levels_is_a_figure_eight_signal(
     assert [s.pitfall for s in summary.signals] == ["losing_the_board"]
     assert summary.signals[0].reasons[0].signal == "level_gap"
     text = render_text(summary, content, load_summary_rules(content), "en")
-    assert "Professional organisation, between levels: Board 4.0 (n=3), Teachers 2.7 (n=3); " \
-           "difference 1.3" in text
+    # "Governing body" (Bestuur), so that no level reads as one of the three boards.
+    assert "Professional organisation, between levels: Governing body 4.0 (n=3), " \
+           "Teachers 2.7 (n=3); difference 1.3" in text
     assert "A figure-eight signal" in text
     assert "Losing the connection with the board (Professional organisation)" in text
     assert "Write the agreements down in a project plan." in text

@@ -81,12 +81,13 @@ async def test_a_leader_asks_for_the_last_month_and_earlier_ones_in_dutch(
     # November is still running: its numbers could change while the leader watches.
     for running in ("samenvatting deze maand", "samenvatting november", "samenvatting 2026-11"):
         assert texts(await chat.say(running)) == [
-            "2026-11 loopt nog: er kan nog op check-ins geantwoord worden. De samenvatting "
-            "staat vast vanaf 01-12-2026; tot die tijd kun je samenvatting 2026-10 bekijken."
+            "De maand november 2026 loopt nog: er kan nog op check-ins geantwoord worden. "
+            "De samenvatting staat vast vanaf 1 december 2026; tot die tijd kun je "
+            "samenvatting 2026-10 bekijken."
         ], running
     assert texts(await chat.say("samenvatting 2027-01")) == [
-        "2027-01 is nog niet begonnen, dus daar is nog niets over te zeggen. Kies een maand "
-        "die al voorbij is."]
+        "De maand januari 2027 is nog niet begonnen, dus daar is nog niets over te zeggen. "
+        "Kies een maand die al voorbij is."]
     [which] = texts(await chat.say("samenvatting gisteren"))
     assert which.startswith("Van welke maand wil je de samenvatting?")
     assert which.endswith("zoals samenvatting oktober of samenvatting 2026-10.")
@@ -109,10 +110,10 @@ async def test_a_leader_asks_in_english(engine: Engine, partners: Partners) -> N
     assert texts(await chat.say("summary")) == said
 
     assert texts(await chat.say("summary this month")) == [
-        "2026-11 is still running: check-ins can still be answered. Its summary is final "
-        "from 01-12-2026; until then you can look at summary 2026-10."]
+        "November 2026 is still running: check-ins can still be answered. Its summary is "
+        "final from 1 December 2026; until then you can look at summary 2026-10."]
     assert texts(await chat.say("summary december 2026")) == [
-        "2026-12 hasn't started yet, so there is nothing to say about it. Pick a month that "
+        "December 2026 hasn't started yet, so there is nothing to say about it. Pick a month that "
         "is over."]
     [which] = texts(await chat.say("summary yesterday"))
     assert which.startswith("Which month would you like the summary of?")

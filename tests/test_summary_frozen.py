@@ -184,7 +184,8 @@ async def test_a_month_before_the_first_round_has_no_figures_and_nothing_is_stor
     for month in ("augustus", "2026-08", "2025-01"):
         said = texts(await team_.leader.say(f"samenvatting {month}"))
         assert said == [content.text("summary_no_figures", "nl",
-                                     month="2026-08" if month != "2025-01" else "2025-01")]
+                                     month="augustus 2026" if month != "2025-01"
+                                     else "januari 2025")]
     assert texts(await team_.leader.say("samenvatting geen-maand"))[0] == content.text(
         "summary_which_month", "nl", example="2026-10")
     async with sessions() as session:

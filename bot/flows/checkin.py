@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot import registry, rounds
 from bot.flows.state import CHECKIN, FOLLOWUP, Statement
-from bot.flows.turn import Turn, clean_text
+from bot.flows.turn import Turn, clean_text, typed_number
 from bot.messages import FreeText, Noted, Option, Reply, Scale
 from bot.store import repo
 from bot.store.models import CheckInRound
@@ -67,14 +67,16 @@ def _next_round(turn: Turn, when: datetime | None) -> Reply:
         return turn.say("sched_no_round_planned")
     local = when.astimezone(ZoneInfo(turn.partnership.timezone))
     return turn.say("sched_next_round", weekday=turn.t(f"sched_weekday_{local.weekday()}"),
-                    date=local.strftime("%d-%m-%Y"), time=local.strftime("%H:%M"))
+                    date=turn.content.day(local.date(), turn.lang),
+                    time=local.strftime("%H:%M"))
 
 
 def parse_typed_answer(text: str) -> str | None:
     """A typed answer to a scale: "1"-"5", a "don't know" or a "skip" word."""
     typed = text.strip().lower().rstrip(".!")
-    if typed in {"1", "2", "3", "4", "5"}:
-        return typed
+    number = typed_number(typed)
+    if number is not None and 1 <= number <= 5:
+        return str(number)
     if typed in _DONT_KNOW:
         return "dk"
     if typed in _SKIP:

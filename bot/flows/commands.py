@@ -94,7 +94,7 @@ def set_pause(turn: Turn, weeks: int) -> list[Reply]:
         return [turn.say("pause_invalid", most=MAX_PAUSE_WEEKS)]
     until = turn.local_today() + timedelta(weeks=weeks)
     turn.member.paused_until = until
-    return [turn.say("pause_set", until=until.strftime("%d-%m-%Y"))]
+    return [turn.say("pause_set", until=turn.content.day(until, turn.lang))]
 
 
 @registry.command("taal", "language", "lang", before_onboarding=True, help=True, menu=True, order=8)

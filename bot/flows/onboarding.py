@@ -21,8 +21,12 @@ REPEAT_WINDOW = timedelta(seconds=30)
 
 
 async def start(turn: Turn, resume: Resume | None) -> list[Reply]:
-    """Welcome the member and ask the first thing we do not know yet."""
-    welcome = turn.say("welcome", partnership=turn.partnership.name)
+    """Welcome the member and ask the first thing we do not know yet; someone welcomed
+    already (a sign-up question is open) hears why it is asked again, not the welcome."""
+    if Choosing.of(await repo.conversation(turn.session, turn.member.id)) is not None:
+        welcome = turn.say("onboarding_first")
+    else:
+        welcome = turn.say("welcome", partnership=turn.partnership.name)
     return [welcome, await next_question(turn, resume)]
 
 

@@ -93,11 +93,27 @@ class Turn:
         return Choice(prompt=prompt, options=tuple(options))
 
 
+# Numbers typed as words, in both languages: "drie" is a 3.
+NUMBER_WORDS = {"een": 1, "één": 1, "eén": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5,
+                "zes": 6, "zeven": 7, "acht": 8, "negen": 9, "tien": 10,
+                "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                "eight": 8, "nine": 9, "ten": 10}
+
+
+def typed_number(text: str) -> int | None:
+    """A whole number typed as digits or as a word ("3", "drie", "Three."), else None."""
+    typed = text.strip().lower().rstrip(".!")
+    if typed.isascii() and typed.isdigit():
+        return int(typed)
+    return NUMBER_WORDS.get(typed)
+
+
 def match_option(text: str, options: list[list[str]]) -> str | None:
     """The value of the option a typed answer names: its number or its label."""
     typed = text.strip().lower().rstrip(".")
-    if typed.isdigit() and 1 <= int(typed) <= len(options):
-        return options[int(typed) - 1][1]
+    number = typed_number(typed)
+    if number is not None and 1 <= number <= len(options):
+        return options[number - 1][1]
     for label, value in options:
         if typed == label.lower():
             return value

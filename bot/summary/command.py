@@ -54,14 +54,15 @@ async def command(turn: Turn, arg: str) -> list[Reply]:
     if month is None:
         return [turn.say("summary_which_month", example=f"{last:%Y-%m}")]
     if month > this_month:
-        return [turn.say("summary_future_month", month=f"{month:%Y-%m}")]
+        return [turn.say("summary_future_month", month=turn.content.month_name(month, turn.lang))]
     if month > last:
-        return [turn.say("summary_running_month", month=f"{month:%Y-%m}",
-                         available=f"{shift_month(month, 1):%d-%m-%Y}", last=f"{last:%Y-%m}")]
+        return [turn.say("summary_running_month", month=turn.content.month_name(month, turn.lang),
+                         available=turn.content.day(shift_month(month, 1), turn.lang),
+                         last=f"{last:%Y-%m}")]
     summary = await published_summary(turn.session, turn.content, turn.partnership, month,
                                       now=turn.now)
     if summary is None:
-        return [turn.say("summary_no_figures", month=f"{month:%Y-%m}")]
+        return [turn.say("summary_no_figures", month=turn.content.month_name(month, turn.lang))]
     rules = load_summary_rules(turn.content)
     return await SummaryMessages(summary, turn.content, rules).replies(turn.lang)
 

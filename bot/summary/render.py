@@ -62,7 +62,8 @@ async def summary_replies(
     rules = rules or load_summary_rules(content)
     summary = await published_summary(session, content, partnership, month, now=now)
     if summary is None:
-        return [Text(text=content.text("summary_no_figures", lang, month=f"{month:%Y-%m}"))]
+        return [Text(text=content.text("summary_no_figures", lang,
+                                       month=content.month_name(month, lang)))]
     return await SummaryMessages(summary, content, rules).replies(lang, short=short)
 
 

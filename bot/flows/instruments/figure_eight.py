@@ -22,8 +22,15 @@ from bot.content import FigureEightLevel as LevelContent
 from bot.domain import LEVEL_IDS
 from bot.flows.checkin import parse_typed_answer
 from bot.flows.instruments import drawing
-from bot.flows.instruments.common import bullet_list, first_word, forget, public, scale_options
-from bot.flows.turn import Turn, clean_text
+from bot.flows.instruments.common import (
+    bullet_list,
+    first_word,
+    forget,
+    public,
+    says_stop,
+    scale_options,
+)
+from bot.flows.turn import Turn, clean_text, typed_number
 from bot.messages import FreeText, Image, Noted, Option, Reply, Scale, Text
 from bot.store import instruments as store
 from bot.store import repo
@@ -160,7 +167,12 @@ async def answer(turn: Turn, check_id: int, index: int, value: str) -> list[Repl
 async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     """Names typed for a names step; a score (1-5 or "?") for the others."""
     index = int(data["step"])
+    if says_stop(text):
+        await forget(turn)
+        return [turn.say("eight_stopped")]
     if 0 <= index < len(STEPS) and STEPS[index].kind == "names":
+        if typed_number(text) is not None:  # "2" is no one's name: ask again, kindly
+            return [turn.say("eight_names_not_number")]
         nobody = text.strip().lower().rstrip(".!") in NOBODY_WORDS
         return await answer(turn, int(data["check_id"]), index, "none" if nobody else text)
     value = parse_typed_answer(text)
@@ -196,7 +208,7 @@ async def result(turn: Turn, check: FigureEightCheck) -> list[Reply]:
     """The picture and, in words, which links are weak and what to talk about."""
     eight = await _eight(turn.session, turn.content, check, turn.lang)
     png = await asyncio.to_thread(drawing.draw, eight, words(turn.content, turn.lang))
-    when = check.started_at.strftime("%d-%m-%Y")
+    when = turn.content.day(turn.local_date(check.started_at), turn.lang)
     caption = turn.t("eight_caption", school_a=eight.schools[0], school_b=eight.schools[1],
                      date=when)
     return [Image(png=png, caption=caption), Text(text=_weak_links_text(turn, eight))]

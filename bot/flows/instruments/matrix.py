@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import registry
 from bot.content import Content, MatrixStep
-from bot.flows.instruments.common import first_word, forget, may_lead, public
+from bot.flows.instruments.common import first_word, forget, may_lead, public, says_stop
 from bot.flows.roles import leaders_only
-from bot.flows.turn import Turn, clean_text
+from bot.flows.turn import Turn, clean_text, typed_number
 from bot.messages import FreeText, Noted, Option, Reply, Text
 from bot.store import instruments as store
 from bot.store import repo
@@ -80,6 +80,11 @@ async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
         await forget(turn)
         return leaders_only(turn)
     step = _step(turn.content, str(data["step"]))
+    if says_stop(text):
+        await forget(turn)
+        return [turn.say("matrix_stopped")]
+    if typed_number(text) is not None:  # "1" says nothing about a step: ask again, kindly
+        return [turn.say("matrix_not_number")]
     value, shortened = clean_text(text, limit=MAX_STEP_TEXT)
     if not value:
         return [turn.say("matrix_typed_help")]
@@ -154,7 +159,7 @@ def plan_markdown(content: Content, partnership: Partnership, plan: dict[str, Pl
         if given is None:
             parts += [f"_{content.text('matrix_empty_step', lang)}_", ""]
             continue
-        when = given.updated_at.astimezone(zone).strftime("%d-%m-%Y")
+        when = content.day(given.updated_at.astimezone(zone).date(), lang)
         parts += [given.text, "", f"_{content.text('matrix_updated', lang, date=when)}_", ""]
     return "\n".join(parts).rstrip() + "\n"
 

@@ -327,7 +327,8 @@ def render_result(content: Content, lang: str, number: int, statement_ids: list[
             row = content.text("reflection_row_hidden", lang, condition=name,
                                count=result.respondents, minimum=MIN_GROUP)
         else:
-            row = content.text("reflection_row", lang, condition=name, mean=f"{result.mean:.1f}",
+            row = content.text("reflection_row", lang, condition=name,
+                               mean=content.decimal(result.mean, lang),
                                count=result.respondents, bar=bar(result.mean))
         if result.earlier:
             row += content.text("reflection_row_earlier", lang)
