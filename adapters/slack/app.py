@@ -14,7 +14,6 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Sequence
-from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -44,7 +43,14 @@ from adapters.slack.client import (
     replying,
     scheduled_client,
 )
-from adapters.slack.delivery import Target, deliver, open_dm, show_choice, slack_profile
+from adapters.slack.delivery import (
+    Target,
+    deliver,
+    introduce,
+    open_dm,
+    profile_locale,
+    show_choice,
+)
 from adapters.slack.home import home_view
 from adapters.slack.limits import LIMITS, CallLimits
 from adapters.slack.render import (
@@ -285,7 +291,7 @@ class SlackAdapter:
         profile = await member_profile(self.engine.sessions, PLATFORM, ref(team, user),
                                        self.engine.clock())
         lang = (profile.language if profile
-                else locale_language(await self._locale(client, user)))
+                else locale_language(await profile_locale(client, user)))
         view = home_view(self.content, profile, lang)
         await call(client.views_publish(user_id=user, view=view))
 
@@ -300,7 +306,7 @@ class SlackAdapter:
         """Let the engine answer, then show its replies; failures are logged, not shown."""
         client = replying(client)
         if not await is_known(self.engine.sessions, PLATFORM, incoming.user):
-            incoming = await self._introduce(client, incoming, target.user)
+            incoming = await introduce(client, incoming, target.user)
         outcome = await self.engine.handle(incoming)
         visible = outcome.shown
         if not visible:
@@ -325,22 +331,6 @@ class SlackAdapter:
             except DeliveryError:
                 logger.exception("not even the apology reached %s", incoming.user)
         return outcome
-
-    async def _introduce(self, client: AsyncWebClient, incoming: Incoming,
-                         user: str | None) -> Incoming:
-        """For someone new: their Slack locale and name, so the welcome is in their language."""
-        if user is None:
-            return incoming
-        profile = await slack_profile(client, user)
-        if profile is None:
-            return incoming
-        name = (profile.get("profile") or {}).get("display_name") or profile.get("real_name")
-        return replace(incoming, locale=profile.get("locale") or incoming.locale,
-                       display_name=name or incoming.display_name)
-
-    async def _locale(self, client: AsyncWebClient, user: str) -> str | None:
-        locale = (await slack_profile(client, user) or {}).get("locale")
-        return locale if isinstance(locale, str) else None
 
     async def _language(self, user: str) -> str:
         """The language of someone known, for a window or post not answering a turn."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -31,6 +31,7 @@ from bot.messages import (
     FIRST,
     DeliveryError,
     Image,
+    Incoming,
     Parts,
     Reply,
 )
@@ -61,6 +62,25 @@ async def slack_profile(client: AsyncWebClient, user: str) -> dict[str, Any] | N
         return None
     found = response.get("user")
     return found if isinstance(found, dict) else None
+
+
+async def introduce(client: AsyncWebClient, incoming: Incoming, user: str | None
+                    ) -> Incoming:
+    """For someone new: their Slack locale and name, so the welcome is in their language."""
+    if user is None:
+        return incoming
+    profile = await slack_profile(client, user)
+    if profile is None:
+        return incoming
+    name = (profile.get("profile") or {}).get("display_name") or profile.get("real_name")
+    return replace(incoming, locale=profile.get("locale") or incoming.locale,
+                   display_name=name or incoming.display_name)
+
+
+async def profile_locale(client: AsyncWebClient, user: str) -> str | None:
+    """Someone's Slack locale, if Slack says."""
+    locale = (await slack_profile(client, user) or {}).get("locale")
+    return locale if isinstance(locale, str) else None
 
 
 async def open_dm(client: AsyncWebClient, user: str) -> str:
