@@ -3,6 +3,7 @@ shipped content, a clock the test controls, and the engine on top of them."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.memory import MemoryChat
@@ -21,7 +22,34 @@ from bot.engine import Engine
 from bot.store import db
 from bot.store.models import Partnership
 
-POSTGRES_URL = os.environ.get("ACHTJE_TEST_POSTGRES_URL")
+
+def _worker_database(url: str | None) -> str | None:
+    """Under pytest-xdist each worker empties a PostgreSQL database of its own: the given
+    database's name with the worker's id (`test_gw1`), created on first use."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if url is None or worker is None:
+        return url
+    given = make_url(url)
+    own = given.set(database=f"{given.database}_{worker}")
+
+    async def create() -> None:
+        engine = db.create_engine(url)
+        try:
+            async with engine.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                exists = await connection.scalar(
+                    text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                    {"name": own.database})
+                if not exists:
+                    await connection.execute(text(f'CREATE DATABASE "{own.database}"'))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(create())
+    return own.render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _worker_database(os.environ.get("ACHTJE_TEST_POSTGRES_URL"))
 postgres_only = pytest.mark.skipif(
     not POSTGRES_URL, reason="set ACHTJE_TEST_POSTGRES_URL to run the PostgreSQL tests"
 )
