@@ -62,10 +62,12 @@ async def test_two_sender_processes_open_no_dm_and_share_the_per_method_limit(
         await run_workers(database_url, fake.api_url, 2)
         lookups = sorted(call.at for call in fake.of("conversations.history"))
         assert len(lookups) == MEMBERS
-        # Both processes together: the n-th call no sooner than n intervals after the
-        # first (5% for the two processes' clocks).
+        # Both processes together: the n-th call no sooner than n - 1 intervals after the
+        # first. The fake sees a call when it arrives, not when its token was taken, so one
+        # interval is left for the first call's own delay on a busy machine, and 5% for the
+        # two processes' clocks. Two processes with a bucket each would be twice as fast.
         early = [n for n, at in enumerate(lookups)
-                 if at - lookups[0] < n / CALL_RATE * 0.95]
+                 if at - lookups[0] < (n - 1) / CALL_RATE * 0.95]
         assert early == []
         assert fake.of("conversations.open") == []
         assert len(fake.of("chat.postMessage")) == posts  # found, not posted again
