@@ -89,6 +89,9 @@ class Fake:
     fail: dict[str, list[tuple[int, dict[str, str], dict[str, Any]]]] = field(
         default_factory=dict)
     created: list[dict[str, Any]] = field(default_factory=list)
+    # conversation (threads included) -> (posts to let through, then this failure once)
+    after: dict[str, tuple[int, tuple[int, dict[str, str], dict[str, Any]]]] = field(
+        default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def app(self) -> web.Application:
@@ -129,6 +132,13 @@ class Fake:
         return web.json_response({"id": f"a:personal-{params['members'][0]['id']}"})
 
     def _scripted(self, conversation: str) -> web.Response | None:
+        base = conversation.split(";", 1)[0]
+        if base in self.after:
+            through, failure = self.after[base]
+            if through <= 0:
+                del self.after[base]
+                return web.json_response(failure[2], status=failure[0], headers=failure[1])
+            self.after[base] = (through - 1, failure)
         queue = self.fail.get(conversation)
         if not queue:
             return None

@@ -48,6 +48,13 @@ def chat_ref(activity: Activity) -> str | None:
     return str(conversation.id).split(";messageid=", 1)[0]
 
 
+def is_channel(chat: str) -> bool:
+    """Whether a conversation id is a team channel's ("19:...@thread.tacv2", or
+    "@thread.skype" for older teams); a group chat's ends "@thread.v2" and has no threads."""
+    base = chat.split(";", 1)[0]
+    return base.endswith(("@thread.tacv2", "@thread.skype"))
+
+
 def kind_of(activity: Activity) -> str:
     """"personal", "groupChat" or "channel"."""
     conversation = activity.conversation
