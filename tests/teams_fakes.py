@@ -231,10 +231,33 @@ class Teams:
         conversation = conversation or f"a:personal-{person.member}"
         card = next(s for s in reversed(self.fake.posts(conversation)) if label in s.buttons())
         before = len(self.fake.sent)
-        activity = self.activity(person, conversation, value=card.buttons()[label],
-                                 replyToId=card.id)
+        activity = self.activity(person, conversation, kind_of(conversation),
+                                 value=card.buttons()[label], replyToId=card.id)
         assert await self.post(activity) == 200
         return self.fake.sent[before:]
+
+
+    async def type_in(self, person: Person, text: str, conversation: str = "") -> list[Sent]:
+        """Types `text` in the field of the latest card that has one, and sends it."""
+        conversation = conversation or f"a:personal-{person.member}"
+        card = next(s for s in reversed(self.fake.posts(conversation)) if s.card and any(
+            item["type"] == "Input.Text" for item in s.card["body"]))
+        field = next(i for i in card.card["body"] if i["type"] == "Input.Text")  # type: ignore[index]
+        send = next(a for a in card.card["actions"] if a["type"] == "Action.Submit")  # type: ignore[index]
+        before = len(self.fake.sent)
+        activity = self.activity(person, conversation, kind_of(conversation),
+                                 replyToId=card.id,
+                                 value={**send.get("data", {}), field["id"]: text})
+        assert await self.post(activity) == 200
+        return self.fake.sent[before:]
+
+
+def kind_of(conversation: str) -> str:
+    """The conversationType Teams gives a conversation id of this form."""
+    base = conversation.split(";", 1)[0]
+    if base.endswith(("@thread.tacv2", "@thread.skype")):
+        return "channel"
+    return "groupChat" if base.endswith("@thread.v2") else "personal"
 
 
 async def running(engine: Engine) -> AsyncIterator[Teams]:

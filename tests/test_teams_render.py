@@ -45,7 +45,7 @@ def test_a_channel_mention_is_stripped_and_names_the_channel_not_the_thread() ->
     assert incoming is not None
     assert (incoming.text, incoming.chat, incoming.user) == (
         "koppel ABCDE", "19:c@thread.tacv2", "t1:aad-u")
-    assert not incoming.direct and incoming.addressed
+    assert not incoming.direct and incoming.addressed and incoming.thread == "17"
 
 
 def test_a_personal_message_is_direct() -> None:
