@@ -167,3 +167,22 @@ def test_teams_needs_both_the_app_id_and_its_secret() -> None:
     assert DESCRIPTION.configured(settings)
     with pytest.raises(SettingsError, match="ACHTJE_TEAMS_APP_PASSWORD"):
         DESCRIPTION.build(settings, None, None)  # type: ignore[arg-type]
+
+
+def test_microsofts_names_for_the_settings_are_understood(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name in ("ACHTJE_TEAMS_APP_ID", "ACHTJE_TEAMS_APP_PASSWORD", "ACHTJE_TEAMS_TENANT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MICROSOFT_APP_ID", "app-1")
+    monkeypatch.setenv("MICROSOFT_APP_PASSWORD", "secret-1")
+    monkeypatch.setenv("MICROSOFT_APP_TENANTID", "tenant-1")
+    settings = Settings()
+    assert (settings.teams_app_id, settings.teams_app_password, settings.teams_tenant_id) == (
+        "app-1", "secret-1", "tenant-1")
+    assert DESCRIPTION.configured(settings)
+    monkeypatch.delenv("MICROSOFT_APP_TENANTID")
+    monkeypatch.setenv("MICROSOFT_APP_TENANT_ID", "tenant-2")
+    monkeypatch.setenv("ACHTJE_TEAMS_APP_ID", "app-ours")  # ours wins when both are set
+    settings = Settings()
+    assert (settings.teams_app_id, settings.teams_tenant_id) == ("app-ours", "tenant-2")

@@ -28,7 +28,8 @@ def build(settings: Settings, engine: Engine, web: WebServer) -> TeamsAdapter:
 
     app_id, secret = settings.teams_app_id, settings.teams_app_password
     if not app_id or not secret:
-        raise SettingsError("ACHTJE_TEAMS_APP_ID and ACHTJE_TEAMS_APP_PASSWORD must both be set")
+        raise SettingsError("ACHTJE_TEAMS_APP_ID and ACHTJE_TEAMS_APP_PASSWORD (or "
+                            "MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD) must both be set")
     protect(secret)  # never in a log record
     tokens = TokenProvider(app_id, secret,
                            settings.teams_token_url or token_url(settings.teams_tenant_id))
