@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     teams_tenant_id: str | None = Field(
         None, alias="ACHTJE_TEAMS_TENANT_ID", validation_alias=AliasChoices(
             "ACHTJE_TEAMS_TENANT_ID", "MICROSOFT_APP_TENANTID", "MICROSOFT_APP_TENANT_ID"))
+    # Instead of the secret: a PEM file with the app's RSA private key and its certificate.
+    teams_certificate: Path | None = Field(None, alias="ACHTJE_TEAMS_CERTIFICATE")
+    teams_certificate_password: str | None = Field(
+        None, alias="ACHTJE_TEAMS_CERTIFICATE_PASSWORD")
     # Other endpoints, for the fakes in the tests and for sovereign clouds.
     teams_openid_url: str = Field(
         "https://login.botframework.com/v1/.well-known/openidconfiguration",
