@@ -10,7 +10,7 @@ import pytest
 
 from adapters.teams.render import too_big
 from bot.engine import Engine
-from bot.messages import FIRST, Parts, RetryLater, Text
+from bot.messages import FIRST, DeliveryError, Parts, RetryLater, Text
 from bot.store.models import Partnership
 from tests.teams_fakes import ANNA, BOB, Teams, running
 
@@ -67,3 +67,15 @@ async def test_a_group_chat_has_no_threads(teams: Teams) -> None:
     await teams.say(BOB, "hallo", group, "groupChat")
     await teams.adapter.send(group, [Text(text="Een"), Text(text="Twee", thread_of=FIRST)])
     assert [p.text for p in teams.fake.posts(group)] == ["Een", "Twee"]
+
+
+async def test_an_edit_replaces_the_message_as_one_however_long(teams: Teams) -> None:
+    await teams.say(ANNA, "hoi")
+    [first] = teams.fake.posts(PERSONAL)[-1:]
+    await teams.adapter.send(PERSONAL, [Text(text="Nieuw " * 100, edit_of=first.id)])
+    update = teams.fake.sent[-1]
+    assert (update.method, update.conversation, update.id) == ("update", PERSONAL, first.id)
+    assert update.activity["id"] == first.id and update.text == "Nieuw " * 100
+    with pytest.raises(DeliveryError):  # too long to be one message: refused, not cut
+        await teams.adapter.send(PERSONAL, [Text(text="lang " * 5000, edit_of=first.id)])
+    assert teams.fake.sent[-1] is update

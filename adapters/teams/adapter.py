@@ -44,6 +44,7 @@ from bot.messages import (
     Incoming,
     Parts,
     Reply,
+    Text,
     Unreachable,
     locale_language,
 )
@@ -268,7 +269,10 @@ class TeamsAdapter:
                     thread = posts.first if reply.thread_of == FIRST else reply.thread_of
                     if thread:
                         target = f"{chat};messageid={thread}"
-                for activity in rendering.render(reply, labels):
+                activities = rendering.render(reply, labels)
+                if reply.edit_of and isinstance(reply, Text):  # one message replaces one
+                    activities = [rendering.text_message(reply.text, reply.mentions)]
+                for activity in activities:
                     if rendering.too_big(activity):
                         raise DeliveryError(f"a {type(reply).__name__} too big for Teams")
                     part = await posts.start()
