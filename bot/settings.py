@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,10 +44,20 @@ class Settings(BaseSettings):
     telegram_api_url: str = Field("https://api.telegram.org", alias="ACHTJE_TELEGRAM_API_URL")
     telegram_webhook_url: str | None = Field(None, alias="ACHTJE_TELEGRAM_WEBHOOK_URL")
     telegram_webhook_secret: str | None = Field(None, alias="ACHTJE_TELEGRAM_WEBHOOK_SECRET")
-    # Microsoft Teams (adapters/teams, docs/teams.md): the Azure bot's app registration.
-    teams_app_id: str | None = Field(None, alias="ACHTJE_TEAMS_APP_ID")
-    teams_app_password: str | None = Field(None, alias="ACHTJE_TEAMS_APP_PASSWORD")
-    teams_tenant_id: str | None = Field(None, alias="ACHTJE_TEAMS_TENANT_ID")
+    # Microsoft Teams (adapters/teams, docs/teams.md): the Azure bot's app registration,
+    # also under the names Microsoft's samples use (ours first when both are set).
+    teams_app_id: str | None = Field(None, alias="ACHTJE_TEAMS_APP_ID", validation_alias=(
+        AliasChoices("ACHTJE_TEAMS_APP_ID", "MICROSOFT_APP_ID")))
+    teams_app_password: str | None = Field(
+        None, alias="ACHTJE_TEAMS_APP_PASSWORD",
+        validation_alias=AliasChoices("ACHTJE_TEAMS_APP_PASSWORD", "MICROSOFT_APP_PASSWORD"))
+    teams_tenant_id: str | None = Field(
+        None, alias="ACHTJE_TEAMS_TENANT_ID", validation_alias=AliasChoices(
+            "ACHTJE_TEAMS_TENANT_ID", "MICROSOFT_APP_TENANTID", "MICROSOFT_APP_TENANT_ID"))
+    # Instead of the secret: a PEM file with the app's RSA private key and its certificate.
+    teams_certificate: Path | None = Field(None, alias="ACHTJE_TEAMS_CERTIFICATE")
+    teams_certificate_password: str | None = Field(
+        None, alias="ACHTJE_TEAMS_CERTIFICATE_PASSWORD")
     # Other endpoints, for the fakes in the tests and for sovereign clouds.
     teams_openid_url: str = Field(
         "https://login.botframework.com/v1/.well-known/openidconfiguration",
