@@ -20,12 +20,14 @@ from bot.content import Content
 from bot.mail.plan import PLATFORM, how_to_stop
 from bot.mail.store import mail_recipient
 from bot.mail.token import unsubscribe_token
-from bot.messages import Parts, Reply, Text, Unreachable
+from bot.messages import Parts, Reply, RetryLater, Text, Unreachable
 from bot.rates import PlatformLimits, Rate
 
 logger = logging.getLogger(__name__)
 LIMITS = PlatformLimits(overall=Rate(per_second=5, burst=10))  # kind to a small mail server
 STOP_PATH = "/mail/stop/{token}"
+RETRY_GROWTH = 4
+MAX_WAIT = 6 * 3600.0
 
 
 class EmailAdapter:
@@ -40,6 +42,7 @@ class EmailAdapter:
         self.content, self.secret = content, secret
         self.public_url = public_url.rstrip("/")
         self.domain = sender.rpartition("@")[2]
+        self._tries: dict[str, int] = {}  # temporary refusals in a row, per member
 
     async def start(self) -> None:
         logger.info("mail goes out through %s from %s", self.server, self.sender)
@@ -80,6 +83,15 @@ class EmailAdapter:
         message = build_mail(replies[0].text, replies[1:-1], envelope)
         if parts is not None:
             await parts.before(0)
-        await deliver(self.server, self.sender, found.address, message)
+        try:
+            await deliver(self.server, self.sender, found.address, message)
+        except RetryLater as exc:
+            # A mail server may be away for hours: wait longer each time (1, 4, 16 minutes,
+            # about an hour, 4 hours, then 6), so the sender's attempts span most of the
+            # mail's two days instead of a few minutes.
+            tries = self._tries[user] = self._tries.get(user, 0) + 1
+            wait = min(exc.retry_after * RETRY_GROWTH ** (tries - 1), MAX_WAIT)
+            raise RetryLater(wait, str(exc)) from exc
+        self._tries.pop(user, None)
         if parts is not None:
             parts.posted(0, found.address.rpartition("@")[2], key)
