@@ -39,17 +39,35 @@ def _one_line(text: str) -> str:
 
 
 def _html_text(text: str) -> str:
-    """Escaped; a blank line starts a paragraph, lines starting with "- " are a list."""
-    out = []
-    for block in text.split("\n\n"):
-        lines = block.split("\n")
-        items = [line for line in lines if line.startswith("- ")]
-        head = [line for line in lines if not line.startswith("- ")]
-        if head:
-            out.append("<p>" + "<br>\n".join(html.escape(line) for line in head) + "</p>")
+    """Escaped, in the order written: a blank line starts a paragraph, a line starting with
+    "- " is a list item, an indented line after one belongs to that item."""
+    out: list[str] = []
+    lines: list[str] = []  # of the paragraph being built
+    items: list[str] = []  # of the list being built
+
+    def close() -> None:
+        if lines:
+            out.append("<p>" + "<br>\n".join(lines) + "</p>")
+            lines.clear()
         if items:
-            out.append("<ul>\n" + "\n".join(f"<li>{html.escape(line[2:])}</li>"
-                                             for line in items) + "\n</ul>")
+            out.append("<ul>\n" + "\n".join(f"<li>{item}</li>" for item in items)
+                       + "\n</ul>")
+            items.clear()
+
+    for line in text.split("\n"):
+        if not line.strip():
+            close()
+        elif line.startswith("- "):
+            if lines:
+                close()
+            items.append(html.escape(line[2:]))
+        elif items and line.startswith(" "):
+            items[-1] += "<br>\n" + html.escape(line.strip())
+        else:
+            if items:
+                close()
+            lines.append(html.escape(line))
+    close()
     return "\n".join(out)
 
 
