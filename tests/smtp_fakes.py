@@ -1,11 +1,13 @@
 """A real SMTP server for the e-mail tests: aiosmtpd in the test's event loop, on
 127.0.0.1 port 0. It keeps every message it accepted, parsed, and can be told how to
 answer the next recipients and messages (a 4xx, a 5xx, or dropping the connection after
-it took the message, before its answer)."""
+it took the message, before its answer). `Logins` records what AUTH was given, and whether
+the connection was encrypted by then."""
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -13,7 +15,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 DROP = "drop"  # a scripted answer: take the message, then hang up without answering
 
@@ -55,14 +57,34 @@ class Mailbox:
         return answer
 
 
+@dataclass
+class Logins:
+    """An aiosmtpd authenticator that takes one user name and password."""
+
+    user: bytes
+    password: bytes
+    seen: list[tuple[bytes, bool]] = field(default_factory=list)  # (user, encrypted)
+
+    def __call__(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str,
+                 data: Any) -> AuthResult:
+        encrypted = session.ssl is not None or server.transport.get_extra_info("sslcontext") \
+            is not None
+        self.seen.append((data.login, encrypted))
+        return AuthResult(success=(data.login, data.password) == (self.user, self.password),
+                          handled=False)  # aiosmtpd answers a failure with 535 itself
+
+
 @asynccontextmanager
-async def smtp_server() -> AsyncIterator[Mailbox]:
-    """The server, listening until the block ends."""
+async def smtp_server(implicit_tls: ssl.SSLContext | None = None,
+                      **options: Any) -> AsyncIterator[Mailbox]:
+    """The server, listening until the block ends. `implicit_tls`: TLS from the first byte
+    (smtps); `options` go to aiosmtpd's `SMTP` (a `tls_context` offers STARTTLS, an
+    `authenticator` takes AUTH)."""
     mailbox = Mailbox()
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: SMTP(mailbox, hostname="smtp.test", ident="achtje test SMTP"),
-        "127.0.0.1", 0)
+        lambda: SMTP(mailbox, hostname="smtp.test", ident="achtje test SMTP", **options),
+        "127.0.0.1", 0, ssl=implicit_tls)
     mailbox.port = server.sockets[0].getsockname()[1]
     try:
         yield mailbox
