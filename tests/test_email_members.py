@@ -4,6 +4,7 @@ unsubscribe token, the settings, and `achtje summary --email`."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -27,15 +28,14 @@ from bot.mail.store import mail_recipients
 from bot.mail.token import member_of_token, unsubscribe_token
 from bot.partnerships_cli import ImportProblems, import_members
 from bot.privacy.data import erase_member, export_member
+from bot.service import serve
 from bot.settings import Settings, SettingsError
 from bot.store.models import Member
 from scheduler.planner import plan_due
-from scheduler.sender import Sender
 from tests.email_helpers import (
     HOLIDAYS,
     PLANNED,
     SECRET_KEY,
-    mail_platform,
     mail_rows,
     with_people,
 )
@@ -226,9 +226,24 @@ async def test_summary_email_on_the_command_line_queues_each_mail_once(
     assert again.stderr.startswith("queued 0 mails for 2026-11 (2 already had this month's")
     refused = achtje(database_url, *args, "--format", "json")
     assert refused.returncode == 1 and "--email" in refused.stderr
-    async with smtp_server() as mailbox, mail_platform(sessions, content, mailbox) as (mail, _):
-        assert await Sender(sessions, {"email": mail}).send_due() == 2
+    async with smtp_server() as mailbox:
+        # `achtje run` with only mail set up: the web server for the link, the sender.
+        stop = asyncio.Event()
+        running = asyncio.create_task(serve(Settings(
+            ACHTJE_DATABASE_URL=database_url, ACHTJE_HTTP_PORT=0, ACHTJE_SCHEDULER_TICK=0.2,
+            ACHTJE_SMTP_URL=f"smtp://127.0.0.1:{mailbox.port}",
+            ACHTJE_MAIL_FROM="achtje@leerlab.example",
+            ACHTJE_PUBLIC_URL="https://achtje.example", ACHTJE_SECRET_KEY=SECRET_KEY),
+            content, stop))
+        for _ in range(1500):
+            if len(mailbox.accepted) == 2 or running.done():
+                break
+            await asyncio.sleep(0.02)
+        stop.set()
+        await asyncio.wait_for(running, timeout=20)
     assert sorted(to for to, _ in mailbox.accepted) == ["bert@vmbo.example", "lea@mbo.example"]
+    assert all(str(m["List-Unsubscribe"]).strip().startswith("<https://achtje.example/mail/stop/")
+               for _, m in mailbox.accepted)
     # The scheduled summary a day later adds no second mail for November.
     await plan_due(sessions, content, HOLIDAYS, PLANNED)
     assert len(await mail_rows(sessions)) == 2
