@@ -92,6 +92,9 @@ class EmailAdapter:
             tries = self._tries[user] = self._tries.get(user, 0) + 1
             wait = min(exc.retry_after * RETRY_GROWTH ** (tries - 1), MAX_WAIT)
             raise RetryLater(wait, str(exc)) from exc
+        except Exception:
+            self._tries.pop(user, None)  # settled otherwise: the next mail starts afresh
+            raise
         self._tries.pop(user, None)
         if parts is not None:
             parts.posted(0, found.address.rpartition("@")[2], key)
