@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.commandline import MAX_ID, content_or_fail, fail, partnership_or_fail, with_session
 from bot.content import Content
 from bot.domain import LANGS, LEVEL_IDS, REGIONS, ROLES, SCHOOL_TYPES
+from bot.mail.address import address_problem, clean_address
 from bot.settings import Settings
 from bot.store import binding, repo
 from bot.store.models import ChannelBinding, Member, Partnership, School
@@ -204,7 +205,8 @@ def member_import(
 ) -> None:
     """Add or update members from a CSV file; nothing is imported if any row is wrong.
 
-    Columns: partnership, platform, user, name, school, level, role, language, separated
+    Columns: partnership, platform, user, name, school, level, role, language, and
+    optionally email (leaders and board members get the monthly summary there), separated
     by commas or semicolons (as Dutch Excel saves a CSV). `user` is the person's id on the
     platform: on Slack TEAM:USER (for example T0123:U0789; the team id is in Slack's web
     address, app.slack.com/client/T0123/..., the member id under "Copy member ID" in their
@@ -311,6 +313,12 @@ async def _member_from_row(
         (member.language in LANGS, f"language must be {' or '.join(LANGS)}"),
     ]
     problems.extend(f"line {line}: {message}" for ok, message in checks if not ok)
+    if "email" in row:  # an empty cell removes the address; no column leaves it as it is
+        address = clean_address(field("email")) or None
+        wrong_address = address_problem(address) if address else None
+        if wrong_address is not None:
+            problems.append(f"line {line}: email: {wrong_address}")
+        member.email = address
     from adapters.platforms import ref_problem  # the SDKs load only for this command
 
     wrong_form = ref_problem(member.platform, "user", member.user_ref)

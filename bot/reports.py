@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -21,17 +21,20 @@ from bot.commandline import (
     partnership_or_fail,
     with_session,
 )
-from bot.content import ContentError
+from bot.content import Content, ContentError
 from bot.domain import LANGS
 from bot.flows.instruments import matrix as impact_matrix
+from bot.mail.plan import mail_envelopes
 from bot.months import shift_month
+from bot.outbox import enqueue
 from bot.settings import Settings
-from bot.summary import Summary, load_summary_rules, render_text
+from bot.summary import Summary, SummaryMessages, load_summary_rules, render_text
 from bot.summary.chart import summary_chart
 from bot.summary.command import iso_month, latest_month
 from bot.summary.export import summary_document, summary_page
 from bot.summary.frozen import published_summary
 from bot.summary.render import has_chart
+from bot.summary.rules import SummaryRules
 
 
 class Format(StrEnum):
@@ -55,6 +58,10 @@ def summary(
                                              "left out (json holds both).")] = None,
     short: Annotated[bool, typer.Option(help="The short version for the channel (text and "
                                         "html).")] = False,
+    email: Annotated[bool, typer.Option(
+        "--email", help="Mail it to the leaders and board members with an address instead, "
+                        "through the outbox (the running service sends it; docs/email.md)."
+    )] = False,
 ) -> None:
     """Print a partnership's monthly condition summary, as a project leader gets it.
 
@@ -72,6 +79,9 @@ def summary(
         raise fail(f"--month must look like 2026-11 (from 2000 on), not {month!r}")
     if lang is not None and lang not in LANGS:
         raise fail(f"--lang must be {' or '.join(LANGS)}")
+    if email and (as_format is not Format.text or output is not None or short or lang):
+        raise fail("--email mails the summary in each person's language and version: "
+                   "leave out --format, --output, --short and --lang")
     if short and as_format in (Format.json, Format.png):
         raise fail("--short is for --format text or html")
     if as_format is Format.png and output is None and sys.stdout.isatty():
@@ -94,6 +104,9 @@ def summary(
         return result, lang or found.language
 
     result, language = with_session(work)
+    if email:
+        _queue_mail(result, content, rules)
+        return
     document: str | bytes
     if as_format is Format.text:
         document = render_text(result, content, rules, language, short=short) + "\n"
@@ -106,6 +119,25 @@ def summary(
         chart = summary_chart(result, content, language) if has_chart(result) else None
         document = summary_page(result, content, rules, language, chart, short=short)
     _write(document, output)
+
+
+def _queue_mail(result: Summary, content: Content, rules: SummaryRules) -> None:
+    """`--email`: one mail per leader and board member with an address, as the scheduler
+    plans them; a person who already got this month's mail is not mailed again."""
+
+    async def work(session: AsyncSession) -> tuple[int, int]:
+        found = await partnership_or_fail(session, result.partnership_id)
+        now = datetime.now(UTC)
+        envelopes = await mail_envelopes(session, content, SummaryMessages(result, content,
+                                                                           rules), found, now)
+        return await enqueue(session, envelopes, now), len(envelopes)
+
+    queued, wanted = with_session(work)
+    typer.echo(f"queued {queued} mails for {result.month:%Y-%m}"
+               + (f" ({wanted - queued} already had this month's mail)" if queued < wanted
+                  else "")
+               + "; `achtje run` with ACHTJE_SMTP_URL sends them, `achtje outbox` lists "
+                 "failures", err=True)
 
 
 def _write(document: str | bytes, output: Path | None) -> None:

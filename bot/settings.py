@@ -63,3 +63,9 @@ class Settings(BaseSettings):
         "https://login.botframework.com/v1/.well-known/openidconfiguration",
         alias="ACHTJE_TEAMS_OPENID_URL")
     teams_token_url: str | None = Field(None, alias="ACHTJE_TEAMS_TOKEN_URL")
+    # E-mail (adapters/email, docs/email.md): the monthly summary for leaders and board.
+    # smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465 (TLS from the start).
+    smtp_url: str | None = Field(None, alias="ACHTJE_SMTP_URL")
+    mail_from: str | None = Field(None, alias="ACHTJE_MAIL_FROM")
+    # Where people reach this server from outside (the mail's one-click unsubscribe link).
+    public_url: str | None = Field(None, alias="ACHTJE_PUBLIC_URL")

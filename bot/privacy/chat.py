@@ -29,6 +29,8 @@ CHUNK = 2800  # below Slack's 3,000-character text limit, with room for the plat
 async def command(turn: Turn, _arg: str) -> list[Reply]:
     answer_months, text_months = await retention_terms(turn.session, turn.partnership.id)
     overview = turn.t("privacy_overview", answer_months=answer_months, text_months=text_months)
+    if turn.member.email is not None:
+        overview += "\n" + turn.t("privacy_email", address=turn.member.email)
     return [await turn.ask(overview, [
         Option(turn.t("privacy_export_button"), f"{PREFIX}:{EXPORT}"),
         Option(turn.t("privacy_erase_button"), f"{PREFIX}:{ERASE}"),

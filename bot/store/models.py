@@ -98,6 +98,10 @@ class Member(Base):
     # Set when the platform said this person cannot be reached (blocked, left, deactivated).
     unreachable_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # An optional e-mail address (docs/email.md): leaders and board members with one get
+    # the monthly summary by mail too, unless they stopped it (`mail uit`, or the link).
+    email: Mapped[str | None] = mapped_column(String(254), default=None)
+    mail_off_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ChannelBinding(Base):
