@@ -280,7 +280,10 @@ async def restore_from(engine: AsyncEngine, path: Path, force: bool = False) -> 
 
 
 def _run(work: Any) -> dict[str, int]:
+    """Run a backup or restore on ACHTJE_DATABASE_URL; every failure is one line."""
     import asyncio
+
+    from sqlalchemy.exc import DBAPIError
 
     from bot.commandline import fail, setup_logging
     from bot.settings import Settings
@@ -292,12 +295,18 @@ def _run(work: Any) -> dict[str, int]:
     async def go() -> dict[str, int]:
         engine = db.create_engine(settings.database_url)
         try:
+            try:
+                async with engine.connect():
+                    pass
+            except (OSError, DBAPIError) as exc:
+                raise db.unavailable(settings.database_url, exc) from exc
             result: dict[str, int] = await work(engine)
             return result
+        except DBAPIError as exc:
+            raise BackupError(f"the database refused it ({db.reason(exc)}); nothing was "
+                              "changed") from exc
         except OSError as exc:
-            if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
-                raise fail(f"cannot use the file: {exc}") from exc
-            raise db.unavailable(settings.database_url, exc) from exc
+            raise BackupError(f"cannot use the file: {exc}") from exc
         finally:
             await engine.dispose()
 

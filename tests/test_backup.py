@@ -24,6 +24,7 @@ from bot.store import db
 from bot.store.slack import SlackInstallation
 from tests.conftest import POSTGRES_URL, postgres_only, reset_postgres
 from tests.privacy_fakes import add_member, fill
+from tests.test_upgrade import seed
 
 KEY = "a-secret-key-of-the-operator-0123456789"
 TOKEN = "xoxb-1-backup-test-token"
@@ -189,3 +190,44 @@ async def test_a_backup_from_a_newer_schema_or_cut_off_is_refused(
     assert "cut off" in await restore("\n".join(lines[:-1]))
     assert "not an achtje backup" in await restore('{"hello": 1}\n')
 
+
+
+async def test_a_backup_of_an_earlier_release_restores_into_this_one(
+        database_url: str, tmp_path: Path) -> None:
+    """Made at 0014 (release 0.1.0), restored into a database this version already set up
+    (empty, at the newest schema): it lands at the newest schema with its rows."""
+    source = db.create_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    await db.upgrade(source, "0014_shared_limits")
+    async with source.begin() as connection:
+        await connection.run_sync(seed, NOW)
+    file = tmp_path / "old.jsonl"
+    counts = await backup_to(source, file)
+    await source.dispose()
+    assert json.loads(file.read_text(encoding="utf-8").splitlines()[0])["schema"] == [
+        "0014_shared_limits"]
+
+    engine, _ = await db.connect(database_url)  # a new install, started once
+    assert await restore_from(engine, file) == counts
+    assert await db.schema_is_current(engine)
+    await engine.dispose()
+    after = await contents(database_url)
+    assert [row[3] for row in after["member"]] == ["p1", "p2", "p3", "p4", "p5", "lea",
+                                                   "anna"]
+    assert len(after["answer"]) == 5
+
+
+def test_the_commands_fail_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ACHTJE_LOG_LEVEL", raising=False)
+    monkeypatch.setenv("ACHTJE_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'none.db'}")
+    runner = CliRunner()
+    for args, says in ((["backup", str(tmp_path / "b.jsonl")], "no achtje schema"),
+                       (["restore", str(tmp_path / "missing.jsonl")], "cannot use the file"),
+                       (["backup", str(tmp_path / "no" / "dir.jsonl")], "cannot use the file")):
+        done = runner.invoke(app, args)
+        assert done.exit_code == 1 and says in done.output, (args, done.output)
+        assert done.exception is None or isinstance(done.exception, SystemExit)
+    assert not (tmp_path / "b.jsonl").exists()
+    not_gzip = tmp_path / "plain.gz"
+    not_gzip.write_text("{}", encoding="utf-8")
+    done = runner.invoke(app, ["restore", str(not_gzip)])
+    assert done.exit_code == 1 and "cannot use the file" in done.output
