@@ -1,8 +1,9 @@
-"""A Slack workspace that removes achtje (`app_uninstalled`) or revokes the bot's token
-(`tokens_revoked`) leaves nothing behind: its members are erased, its channels unbound, its
-installation and tokens dropped, and a partnership that lived only there is removed, while
-other workspaces and chats are untouched. Over real HTTP with signed requests, against the
-fake Slack; an unsigned request erases nothing."""
+"""A Slack workspace that removes achtje (`app_uninstalled`) leaves nothing behind: its
+members are erased, its channels unbound, its installation and tokens dropped, and a
+partnership that lived only there is removed, while other workspaces and chats are
+untouched. A revoked bot token (`tokens_revoked`, perhaps a reset) only drops the token.
+Over real HTTP with signed requests, against the fake Slack; an unsigned request erases
+nothing."""
 
 from __future__ import annotations
 
@@ -113,21 +114,28 @@ async def test_an_uninstalled_workspace_leaves_nothing_behind(
         assert await session.scalar(select(func.count()).select_from(ChannelBinding)) == 2
     assert await members(sessions) == {"4242", "T3:U5"}
     assert await teams(sessions) == ["T3"]
-    assert (f"removed from Slack workspace T2 (app_uninstalled): 3 erased, 1 channels "
-            f"unbound, partnerships removed: {seeded['only']}") in caplog.text
+    assert (f"removed from Slack workspace T2: 3 members erased, 1 channels unbound, "
+            f"partnerships removed: {seeded['only']}") in caplog.text
 
 
-async def test_revoked_tokens_leave_only_when_the_bot_token_is_among_them(
-        hosted: SlackRig, sessions: async_sessionmaker[Any]) -> None:
+async def test_a_revoked_bot_token_drops_the_token_and_keeps_the_data(
+        hosted: SlackRig, sessions: async_sessionmaker[Any],
+        caplog: pytest.LogCaptureFixture) -> None:
     await seed(sessions)
     before = await members(sessions)
     await hosted.event({"type": "tokens_revoked", "tokens": {"oauth": ["U5"]}}, team="T2")
     assert await members(sessions) == before and await teams(sessions) == ["T2", "T3"]
 
-    await hosted.event({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["UBOT"]}},
-                       team="T3")
-    assert await members(sessions) == before - {"T3:U5"}
+    with caplog.at_level(logging.WARNING):
+        await hosted.event({"type": "tokens_revoked",
+                            "tokens": {"oauth": [], "bot": ["UBOT"]}}, team="T3")
+    assert await members(sessions) == before
     assert await teams(sessions) == ["T2"]
+    assert "bot token of Slack workspace T3 was revoked" in caplog.text
+    assert "installed there again" in caplog.text
+    # Slack sends both when a workspace uninstalls, in either order.
+    await hosted.event({"type": "app_uninstalled"}, team="T3")
+    assert await members(sessions) == before - {"T3:U5"}
 
 
 async def test_a_request_not_signed_by_slack_erases_nothing(

@@ -64,7 +64,7 @@ from adapters.slack.render import (
     modal_answer,
 )
 from adapters.slack.translate import PLATFORM, is_dm, ref, split_ref
-from adapters.slack.uninstall import leaves, workspace_left
+from adapters.slack.uninstall import concerns, workspace_event
 from adapters.web import WebServer
 from bot.engine import Engine
 from bot.messages import (
@@ -298,11 +298,11 @@ class SlackAdapter:
 
     async def _on_uninstalled(self, event: dict[str, Any], context: AsyncBoltContext
                               ) -> None:
-        if leaves(event):
+        if concerns(event):  # adapters/slack/uninstall.py
             team = team_of(context)
-            self._spawn(workspace_left(self.engine, self.installations, team,
-                                       context.enterprise_id, context.team_id, event["type"]),
-                        f"removal from workspace {team}")
+            self._spawn(workspace_event(self.engine, self.installations, event, team,
+                                        context.enterprise_id, context.team_id),
+                        f"{event['type']} from workspace {team}")
 
     # -- answering -----------------------------------------------------------------------
 
