@@ -7,6 +7,7 @@ nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -14,12 +15,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.slack.install import token_cipher
 from bot.demo import create_demo_partnership
 from bot.engine import Engine
+from bot.privacy.offboard import erase_workspace
+from bot.store import db
 from bot.store.models import ChannelBinding, Member, Partnership
 from bot.store.slack import SlackInstallation
 from tests.privacy_fakes import add_member, fill, traces
@@ -165,3 +170,54 @@ async def test_the_one_workspace_of_a_bot_token_leaves_too(
     async with sessions() as session:
         assert await session.get(Partnership, alone.id) is None
     assert "SLACK_BOT_TOKEN no longer works in Slack workspace T1" in caplog.text
+
+
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(people=st.lists(st.tuples(st.sampled_from(["T1", "T2", "tg"]), st.integers(0, 2)),
+                       max_size=8),
+       chats=st.lists(st.tuples(st.sampled_from(["T1", "T2", "tg"]), st.integers(0, 2)),
+                      max_size=4))
+def test_a_workspace_leaving_takes_exactly_its_own_along(
+        tmp_path_factory: pytest.TempPathFactory, people: list[tuple[str, int]],
+        chats: list[tuple[str, int]]) -> None:
+    """Whatever the mix of workspaces and partnerships: after T1 leaves, nobody and no chat
+    of T1 is left, everyone and every chat elsewhere is, and a partnership is gone exactly
+    when it had nobody and no chat outside T1."""
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('w') / 'a.db'}"
+
+    def ref(where: str, number: int, kind: str) -> tuple[str, str]:
+        return ("telegram", f"{number + 1}") if where == "tg" else (
+            "slack", f"{where}:{kind}{number}")
+
+    async def scenario() -> None:
+        engine, sessions = await db.connect(url)
+        try:
+            async with sessions() as session, session.begin():
+                ids = [(await partnership_in(session, f"tg-{n}", f"P{n}")).id
+                       for n in range(3)]
+                await session.execute(ChannelBinding.__table__.delete())
+                for number, (where, which) in enumerate(people):
+                    member = await add_member(session, await session.get(
+                        Partnership, ids[which]), f"x{number}", NOW)
+                    member.platform, member.user_ref = ref(where, number, "U")
+                for number, (where, which) in enumerate(chats):
+                    platform, channel = ref(where, number + 100, "C")
+                    session.add(ChannelBinding(partnership_id=ids[which], platform=platform,
+                                               channel_ref=channel, created_at=NOW))
+            async with sessions() as session, session.begin():
+                await erase_workspace(session, "slack", "T1")
+            async with sessions() as session:
+                left = set(await session.scalars(select(Member.user_ref)))
+                bound = set(await session.scalars(select(ChannelBinding.channel_ref)))
+                kept = set(await session.scalars(select(Partnership.id)))
+        finally:
+            await engine.dispose()
+        assert left == {ref(w, n, "U")[1] for n, (w, _) in enumerate(people) if w != "T1"}
+        assert bound == {ref(w, n + 100, "C")[1] for n, (w, _) in enumerate(chats)
+                         if w != "T1"}
+        touched = {p for w, p in people + chats if w == "T1"}
+        elsewhere = {p for w, p in people + chats if w != "T1"}
+        assert kept == {ids[n] for n in range(3) if n not in touched or n in elsewhere}
+
+    asyncio.run(scenario())
