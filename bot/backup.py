@@ -341,6 +341,5 @@ def register(holder: typer.Typer) -> None:
         Stop every achtje process first; use the same ACHTJE_SECRET_KEY as the backup's.
         """
         counts = _run(lambda engine: restore_from(engine, file, force))
-        logger.warning("restored %s rows from %s", sum(counts.values()), file)
         typer.echo(f"restored {sum(counts.values())} rows into {len(counts)} tables "
                    f"from {file}")
