@@ -29,9 +29,10 @@ from bot.settings import Settings
 from bot.summary import Summary, load_summary_rules, render_text
 from bot.summary.chart import summary_chart
 from bot.summary.command import iso_month, latest_month
-from bot.summary.export import summary_document, summary_page
+from bot.summary.export import summary_csv, summary_document, summary_page
 from bot.summary.frozen import published_summary
 from bot.summary.render import has_chart
+from bot.summary.year import school_year, year_summaries
 
 
 class Format(StrEnum):
@@ -39,6 +40,7 @@ class Format(StrEnum):
     json = "json"
     png = "png"
     html = "html"
+    csv = "csv"
 
 
 def summary(
@@ -47,7 +49,9 @@ def summary(
         help="YYYY-MM, a month that is over; the last one if left out.")] = None,
     as_format: Annotated[Format, typer.Option(
         "--format", help="text as a leader reads it; json (schema in docs/summary.md); png: "
-                         "the chart; html: one page with the chart inside.")] = Format.text,
+                         "the chart; html: one page with the chart inside; csv: a row per month, "
+                         "condition and group (without --month: the school year so far)."
+    )] = Format.text,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", dir_okay=False, help="Write to this file instead of standard "
                                               "output.")] = None,
@@ -72,12 +76,12 @@ def summary(
         raise fail(f"--month must look like 2026-11 (from 2000 on), not {month!r}")
     if lang is not None and lang not in LANGS:
         raise fail(f"--lang must be {' or '.join(LANGS)}")
-    if short and as_format in (Format.json, Format.png):
+    if short and as_format in (Format.json, Format.png, Format.csv):
         raise fail("--short is for --format text or html")
     if as_format is Format.png and output is None and sys.stdout.isatty():
         raise fail("--format png writes image data: give --output FILE or redirect the output")
 
-    async def work(session: AsyncSession) -> tuple[Summary, str]:
+    async def work(session: AsyncSession) -> tuple[list[Summary], str]:
         found = await partnership_or_fail(session, partnership)
         this_month = datetime.now(ZoneInfo(found.timezone)).date().replace(day=1)
         last = latest_month(this_month)
@@ -87,14 +91,22 @@ def summary(
             raise fail(f"--month {month} is still running and its numbers can still change; "
                        f"it can be summarised from {shift_month(this_month, 1)}, the latest "
                        f"month now is {last:%Y-%m}")
+        if as_format is Format.csv and wanted is None:  # the school year so far
+            months = await year_summaries(session, content, found, school_year(last),
+                                          datetime.now(ZoneInfo(found.timezone)))
+            return months, lang or found.language
         result = await published_summary(session, content, found, wanted or last)
         if result is None:
             raise fail(content.text("summary_no_figures", lang or found.language,
                                     month=f"{wanted or last:%Y-%m}"))
-        return result, lang or found.language
+        return [result], lang or found.language
 
-    result, language = with_session(work)
+    results, language = with_session(work)
     document: str | bytes
+    if as_format is Format.csv:
+        _write(summary_csv(results), output)
+        return
+    result = results[0]
     if as_format is Format.text:
         document = render_text(result, content, rules, language, short=short) + "\n"
     elif as_format is Format.json:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     setup_allow: str = Field("", alias="ACHTJE_SETUP_ALLOW")
     http_host: str = Field("127.0.0.1", alias="ACHTJE_HTTP_HOST")
     http_port: int = Field(3000, alias="ACHTJE_HTTP_PORT")
+    # Where people reach this server from outside (https://achtje.example.nl): the
+    # dashboard's links in chat (docs/dashboard.md). Unset: `dashboard` says it is not set up.
+    public_url: str | None = Field(None, alias="ACHTJE_PUBLIC_URL")
     # The scheduler (check-ins, reminders, nudges, summaries) in `achtje run` with platforms.
     scheduler: bool = Field(True, alias="ACHTJE_SCHEDULER")
     scheduler_tick: float = Field(30.0, gt=0, alias="ACHTJE_SCHEDULER_TICK")
