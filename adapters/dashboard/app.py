@@ -113,7 +113,7 @@ class Dashboard:
         response.set_cookie(COOKIE, token, max_age=int(self.session_valid.total_seconds()),
                             path="/dashboard", secure=self.secure or request.secure,
                             httponly=True, samesite="Lax")
-        return response
+        raise response
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
         token = request.cookies.get(COOKIE)
