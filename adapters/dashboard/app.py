@@ -45,7 +45,7 @@ HEADERS = {
                                "img-src 'self' data:; form-action 'self'; "
                                "frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # no-referrer would make form posts say Origin: null
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
 }
@@ -90,7 +90,15 @@ class Dashboard:
         raise web.HTTPSeeOther(f"/dashboard/{member.partnership_id}", headers=HEADERS)
 
     async def login_page(self, request: web.Request) -> web.StreamResponse:
-        return self._html(self.pages.login(request.path, _lang(request)))
+        """The button that takes the link, in the member's language; nothing is taken."""
+        async with self.sessions() as session:
+            member_id = await store.peek_link(session, request.match_info["token"],
+                                              self.clock())
+            member = await session.get(Member, member_id) if member_id is not None else None
+        if member is None:
+            return self._html(self.pages.message("dashboard_link_invalid", _lang(request)),
+                              403)
+        return self._html(self.pages.login(request.path, member.language))
 
     async def login(self, request: web.Request) -> web.StreamResponse:
         lang = _lang(request)

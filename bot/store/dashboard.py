@@ -74,6 +74,14 @@ async def take_link(session: AsyncSession, token: str, now: datetime) -> int | N
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def peek_link(session: AsyncSession, token: str, now: datetime) -> int | None:
+    """The member of a link that can still be taken, without taking it."""
+    found = await session.scalar(select(DashboardLink.member_id).where(
+        DashboardLink.token_hash == token_hash(token), DashboardLink.used_at.is_(None),
+        DashboardLink.expires_at > now))
+    return None if found is None else int(found)
+
+
 async def start_session(session: AsyncSession, member_id: int, now: datetime,
                         valid: timedelta) -> str:
     """A new session token for the member; only its hash is stored."""
