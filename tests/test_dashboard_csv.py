@@ -18,7 +18,7 @@ def test_csv_rows_for_a_month_and_for_the_school_year(tmp_path: Path) -> None:
     partnership = asyncio.run(fill(tmp_path))
     args = ["summary", "--partnership", str(partnership), "--format", "csv"]
     (code, out, err), (year_code, year_out, year_err), (short, _, short_err) = achtje(
-        tmp_path, (args + ["--month", "2026-10"], {}), (args, {}), (args + ["--short"], {}))
+        tmp_path, ([*args, "--month", "2026-10"], {}), (args, {}), ([*args, "--short"], {}))
     assert code == 0, err
     text = out.decode()
     assert text.startswith(",".join(CSV_COLUMNS) + "\r\n")

@@ -39,7 +39,7 @@ def login_url(public_url: str, token: str) -> str:
     return public_url.rstrip("/") + LOGIN_PATH + token
 
 
-@registry.command(*NAMES, leader_words=("",), help=True, order=2)
+@registry.command(*NAMES, leader_words=("",), help=True, order=5)
 async def command(turn: Turn, arg: str) -> list[Reply]:
     if not may_open(turn.member):
         return leaders_only(turn)
