@@ -7,6 +7,7 @@ import csv
 import io
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -20,6 +21,7 @@ from bot.store.dashboard import DashboardLink, DashboardSession, create_link, to
 from bot.store.models import Member
 from tests.conftest import Clock
 from tests.dashboard_rig import People, Sessions, ask_link, school_year, served
+from tests.test_health import health, service
 
 
 @pytest.fixture
@@ -224,3 +226,37 @@ async def test_the_cookie_is_secure_behind_https(
             client() as http:
         answer = await log_in(http, server.url, path)
         assert answer.status == 303 and "Secure" in answer.headers["Set-Cookie"]
+
+
+async def test_the_service_serves_the_dashboard_on_its_http_server(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: Content,
+        database_url: str) -> None:
+    async with service(monkeypatch, tmp_path, content, database_url) as healthz:
+        assert (await health(healthz))[0] == 200
+        async with client() as http:
+            base = healthz.removesuffix("/healthz")
+            home = await http.get(base + "/dashboard")
+            assert home.status == 401
+            assert escape(content.text("dashboard_no_session", "nl")) in await home.text()
+            link = await http.get(base + "/dashboard/login/made-up",
+                                  headers={"Accept-Language": "en-GB,en"})
+            assert link.status == 403
+            assert escape(content.text("dashboard_link_invalid", "en")) in await link.text()
+
+
+async def test_english_speaking_leaders_get_the_page_in_english(
+        sessions: Sessions, content: Content, clock: Clock, engine: Engine, people: People,
+        public: str) -> None:
+    leader = await member_id(sessions, people.leader)
+    async with sessions() as session, session.begin():
+        found = await session.get(Member, leader)
+        assert found is not None
+        found.language = "en"
+    path, text = await ask_link(engine, people.leader)
+    assert path and text.startswith("Here is your personal link")
+    async with served(sessions, content, clock, public) as server, client() as http:
+        answer = await log_in(http, server.url, path)
+        http.cookie_jar.update_cookies(answer.cookies)
+        html = await (await http.get(server.url + f"/dashboard/{people.partnership_id}")).text()
+        assert '<html lang="en">' in html and "The five conditions over the school year" in html
+        assert "October 2026" in html and "Shared ambition" in html
