@@ -70,9 +70,8 @@ async def school_year(sessions: Sessions) -> People:
         round_id = await partners.round(day, ANCHORS)
         for position, statement in enumerate(ANCHORS):
             low = 2 if statement == "ambition_1" else 3 + (position + n) % 2
-            await partners.answer(round_id, statement, vmbo, [low, low + 1, low, 4])
-            await partners.answer(round_id, statement, mbo, [3, 4, low, 5])
-            await partners.answer(round_id, statement, managers, [low, 3, 4])
+            await partners.answer(round_id, statement, vmbo + mbo + managers,
+                                  [low, low + 1, low, 4, 3, 4, low, 5, low, 3, 4])
     [leader] = await partners.members("vmbo", "management", 1)
     await give_role(sessions, leader, LEADER)
     [board] = await partners.members("mbo", "board", 1)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,11 +52,12 @@ Clock = Callable[[], datetime]
 Sessions = async_sessionmaker[AsyncSession]
 
 
-@dataclass(frozen=True)
 class Refusal(Exception):
-    status: int
-    key: str
-    lang: str
+    """A page that may not be shown: the status and the words (`key`) to show instead."""
+
+    def __init__(self, status: int, key: str, lang: str) -> None:
+        super().__init__(key)
+        self.status, self.key, self.lang = status, key, lang
 
 
 class Dashboard:
