@@ -10,6 +10,7 @@ import shutil
 from datetime import timedelta
 
 import pytest
+from playwright.async_api import async_playwright
 from sqlalchemy import select
 
 from bot.content import Content
@@ -20,8 +21,6 @@ from tests.conftest import Clock
 from tests.dashboard_rig import Sessions, ask_link, school_year, served
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-playwright = pytest.importorskip("playwright.async_api",
-                                 reason="playwright is in the test extra: pip install -e .[test]")
 TIMEOUT_MS = 10_000  # a step that waits longer has failed
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is missing: apt-get install chromium")
@@ -44,7 +43,7 @@ async def test_the_dashboard_in_a_browser(sessions: Sessions, content: Content, 
     forbidden = content.text("dashboard_forbidden", "nl")
     own = f"/dashboard/{people.partnership_id}"
     async with served(sessions, content, clock) as server, \
-            playwright.async_playwright() as driver:
+            async_playwright() as driver:
         browser = await driver.chromium.launch(executable_path=CHROMIUM,
                                                args=["--no-sandbox"])
         try:

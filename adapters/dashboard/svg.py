@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-WIDTH, HEIGHT = 720, 340
-LEFT, RIGHT, TOP, BOTTOM = 44, 150, 16, 40
+WIDTH, HEIGHT = 860, 340
+LEFT, RIGHT, TOP, BOTTOM = 44, 250, 16, 40
 # Dark enough for 3:1 against white (WCAG's contrast for graphics).
 COLOURS = ("#1f5fa8", "#b3261e", "#2e7d32", "#6a3d9a", "#8a5a00")
 DASHES = ("", "7 4", "2 3", "10 3 2 3", "4 2")
