@@ -138,6 +138,9 @@ async def test_expired_unknown_and_foreign_links_and_pages_are_refused(
             == 401
         answer = await log_in(http, server.url, fresh)
         http.cookie_jar.update_cookies(answer.cookies)
+        async with sessions() as session:  # a login tidies up the links that expired
+            links = await session.scalar(select(func.count()).select_from(DashboardLink))
+        assert links == 2  # the one just taken and the other leader's
         for other in (people.other_partnership_id, 999999, 9999999999):
             page = await http.get(server.url + f"/dashboard/{other}")
             assert page.status in (403, 404), other
