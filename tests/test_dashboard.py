@@ -18,7 +18,7 @@ from bot.content import Content
 from bot.engine import Engine
 from bot.privacy.data import erase_member
 from bot.store.dashboard import DashboardLink, DashboardSession, create_link, token_hash
-from bot.store.models import Member
+from bot.store.models import Member, Partnership
 from tests.conftest import Clock
 from tests.dashboard_rig import People, Sessions, ask_link, school_year, served
 from tests.test_health import health, service
@@ -214,6 +214,12 @@ async def test_filters_show_only_groups_the_frozen_months_hold(
         board = await (await http.get(base + "?level=board")).text()
         assert board.count('<g class="line"') == 5
         assert board.count('<polyline') == everyone.count('<polyline')  # board ignored
+        async with sessions() as session, session.begin():  # names are escaped
+            partnership = await session.get(Partnership, people.partnership_id)
+            assert partnership is not None
+            partnership.name = '<script>alert("x")</script> & Co'
+        named = await (await http.get(base)).text()
+        assert "<script>" not in named and "&lt;script&gt;" in named and "&amp; Co" in named
         both = await (await http.get(base + "?school=vmbo&level=teachers")).text()
         assert escape(content.text("dashboard_filter_both", "nl")) in both
         assert "<polyline" not in both

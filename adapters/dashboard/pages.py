@@ -1,20 +1,20 @@
-"""The dashboard's pages: Jinja2 templates (autoescape on) filled with words from
-content/ui_dashboard.yaml and numbers from the view (view.py)."""
+"""The dashboard's pages: Jinja2 templates (autoescape on, so every word and name is
+escaped) filled with words from content/ui_dashboard.yaml and numbers from the view."""
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from adapters.dashboard.svg import Series, line_chart
 from adapters.dashboard.view import BOARD_IDS, Figure, YearView
+from bot.content import Content
 from bot.domain import CONDITION_IDS, LEVEL_IDS
 from bot.store.models import Partnership
-from bot.summary.model import GroupScore
+from bot.summary.model import Gap
 from bot.summary.rules import load_summary_rules
 from bot.summary.year import year_months
 
@@ -22,7 +22,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 
 
 class Pages:
-    def __init__(self, content: Any) -> None:
+    def __init__(self, content: Content) -> None:
         self.content = content
         self.env = Environment(loader=FileSystemLoader(TEMPLATES),
                                autoescape=select_autoescape(default=True),
@@ -66,7 +66,7 @@ class Pages:
 class Words:
     """What the templates need to say things in one language."""
 
-    def __init__(self, content: Any, lang: str) -> None:
+    def __init__(self, content: Content, lang: str) -> None:
         self.content = content
         self.lang = lang
 
@@ -98,11 +98,10 @@ class Words:
             return self.t("dashboard_hidden")
         return f"{self.num(found.mean)} (n={found.respondents})"
 
-    def gap(self, gap: Any) -> str:
+    def gap(self, gap: Gap | None) -> str:
         if gap is None:
             return self.t("dashboard_no_gap")
         high, low = gap.high, gap.low
-        assert isinstance(high, GroupScore) and isinstance(low, GroupScore)
         return self.t("dashboard_gap", high=self.group(high.group), high_mean=self.num(
             high.mean), low=self.group(low.group), low_mean=self.num(low.mean),
             size=self.num(gap.size))
