@@ -31,10 +31,11 @@ from bot.settings import Settings
 from bot.summary import Summary, SummaryMessages, load_summary_rules, render_text
 from bot.summary.chart import summary_chart
 from bot.summary.command import iso_month, latest_month
-from bot.summary.export import summary_document, summary_page
+from bot.summary.export import summary_csv, summary_document, summary_page
 from bot.summary.frozen import published_summary
 from bot.summary.render import has_chart
 from bot.summary.rules import SummaryRules
+from bot.summary.year import school_year, year_summaries
 
 
 class Format(StrEnum):
@@ -42,6 +43,7 @@ class Format(StrEnum):
     json = "json"
     png = "png"
     html = "html"
+    csv = "csv"
 
 
 def summary(
@@ -50,7 +52,9 @@ def summary(
         help="YYYY-MM, a month that is over; the last one if left out.")] = None,
     as_format: Annotated[Format, typer.Option(
         "--format", help="text as a leader reads it; json (schema in docs/summary.md); png: "
-                         "the chart; html: one page with the chart inside.")] = Format.text,
+                         "the chart; html: one page with the chart inside; csv: a row per month, "
+                         "condition and group (without --month: the school year so far)."
+    )] = Format.text,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", dir_okay=False, help="Write to this file instead of standard "
                                               "output.")] = None,
@@ -82,12 +86,12 @@ def summary(
     if email and (as_format is not Format.text or output is not None or short or lang):
         raise fail("--email mails the summary in each person's language and version: "
                    "leave out --format, --output, --short and --lang")
-    if short and as_format in (Format.json, Format.png):
+    if short and as_format in (Format.json, Format.png, Format.csv):
         raise fail("--short is for --format text or html")
     if as_format is Format.png and output is None and sys.stdout.isatty():
         raise fail("--format png writes image data: give --output FILE or redirect the output")
 
-    async def work(session: AsyncSession) -> tuple[Summary, str]:
+    async def work(session: AsyncSession) -> tuple[list[Summary], str]:
         found = await partnership_or_fail(session, partnership)
         this_month = datetime.now(ZoneInfo(found.timezone)).date().replace(day=1)
         last = latest_month(this_month)
@@ -97,17 +101,25 @@ def summary(
             raise fail(f"--month {month} is still running and its numbers can still change; "
                        f"it can be summarised from {shift_month(this_month, 1)}, the latest "
                        f"month now is {last:%Y-%m}")
+        if as_format is Format.csv and wanted is None:  # the school year so far
+            months = await year_summaries(session, content, found, school_year(last),
+                                          datetime.now(ZoneInfo(found.timezone)))
+            return months, lang or found.language
         result = await published_summary(session, content, found, wanted or last)
         if result is None:
             raise fail(content.text("summary_no_figures", lang or found.language,
                                     month=f"{wanted or last:%Y-%m}"))
-        return result, lang or found.language
+        return [result], lang or found.language
 
-    result, language = with_session(work)
+    results, language = with_session(work)
     if email:
-        _queue_mail(result, content, rules)
+        _queue_mail(results[0], content, rules)
         return
     document: str | bytes
+    if as_format is Format.csv:
+        _write(summary_csv(results), output)
+        return
+    result = results[0]
     if as_format is Format.text:
         document = render_text(result, content, rules, language, short=short) + "\n"
     elif as_format is Format.json:

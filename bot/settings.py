@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     setup_allow: str = Field("", alias="ACHTJE_SETUP_ALLOW")
     http_host: str = Field("127.0.0.1", alias="ACHTJE_HTTP_HOST")
     http_port: int = Field(3000, alias="ACHTJE_HTTP_PORT")
+    # Where people reach this server from outside (https://achtje.example.nl): the
+    # dashboard's links in chat (docs/dashboard.md) and the mail's unsubscribe link. Unset:
+    # `dashboard` says it is not set up; the mail needs it.
+    public_url: str | None = Field(None, alias="ACHTJE_PUBLIC_URL")
     # The scheduler (check-ins, reminders, nudges, summaries) in `achtje run` with platforms.
     scheduler: bool = Field(True, alias="ACHTJE_SCHEDULER")
     scheduler_tick: float = Field(30.0, gt=0, alias="ACHTJE_SCHEDULER_TICK")
@@ -67,5 +71,3 @@ class Settings(BaseSettings):
     # smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465 (TLS from the start).
     smtp_url: str | None = Field(None, alias="ACHTJE_SMTP_URL")
     mail_from: str | None = Field(None, alias="ACHTJE_MAIL_FROM")
-    # Where people reach this server from outside (the mail's one-click unsubscribe link).
-    public_url: str | None = Field(None, alias="ACHTJE_PUBLIC_URL")

@@ -278,7 +278,8 @@ HELP_LEADERS = """Als projectleider kun je ook typen:
 samenvatting oktober); een maand is af als hij voorbij is
 - rooster: wanneer check-ins, herinneringen, koffie en overzichten uitgaan, en dat aanpassen
 - leden: wie er meedoet, iemand uitnodigen of verwijderen
-- reflectie start: een reflectiesessie in het teamoverleg"""
+- reflectie start: een reflectiesessie in het teamoverleg
+- dashboard: een link naar het overzicht van het schooljaar (voor projectleiders en bestuur)"""
 
 
 async def test_help_in_english_names_each_command_by_a_word_that_runs_it(
@@ -294,7 +295,7 @@ async def test_help_in_english_names_each_command_by_a_word_that_runs_it(
     listed = [line[2:].partition(":")[0] for line in lines if line.startswith("- ")]
     assert listed == ["checkin", "pitfalls", "instruments", "coffee off / coffee on", "pause",
                       "language", "privacy", "explain", "summary", "schedule", "members",
-                      "reflection start"]
+                      "reflection start", "dashboard"]
     for typed in listed:  # every word shown is one the bot knows, as that very command
         for each in typed.split(" / "):
             name, arg = registry.parse_command(each)
