@@ -7,7 +7,15 @@ from __future__ import annotations
 from types import ModuleType
 
 from bot.flows import (
-    binding, checkin, commands, dashboard, mail, members, model, onboarding, setup,
+    binding,
+    checkin,
+    commands,
+    dashboard,
+    mail,
+    members,
+    model,
+    onboarding,
+    setup,
 )
 from bot.flows.instruments import common, figure_eight, matrix, poll, reflection, talk_plate
 from bot.nudges import commands as nudge_commands
