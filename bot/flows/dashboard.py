@@ -14,8 +14,7 @@ import logging
 from datetime import timedelta
 
 from bot import registry
-from bot.domain import LEVEL_IDS
-from bot.flows.roles import is_leader, leaders_only
+from bot.flows.roles import is_board, is_leader, leaders_only
 from bot.flows.turn import Turn
 from bot.messages import Reply
 from bot.settings import Settings
@@ -26,20 +25,19 @@ logger = logging.getLogger(__name__)
 
 NAMES = ("dashboard",)
 LINK_MINUTES = 15
-BOARD = LEVEL_IDS[0]  # "board": the school boards (bestuur)
 LOGIN_PATH = "/dashboard/login/"
 
 
 def may_open(member: Member | None) -> bool:
     """Who may see the dashboard: project leaders, operators and board members."""
-    return member is not None and (is_leader(member) or member.level == BOARD)
+    return member is not None and (is_leader(member) or is_board(member))
 
 
 def login_url(public_url: str, token: str) -> str:
     return public_url.rstrip("/") + LOGIN_PATH + token
 
 
-@registry.command(*NAMES, leader_words=("",), help=True, order=5)
+@registry.command(*NAMES, leader_words=("",), help=True, order=5, board=True)
 async def command(turn: Turn, arg: str) -> list[Reply]:
     if not may_open(turn.member):
         return leaders_only(turn)

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from bot import registry
 from bot.domain import LEADER
+from bot.flows.roles import is_board
 from bot.flows.turn import Turn
-from bot.mail.store import BOARD, set_mail
+from bot.mail.store import set_mail
 from bot.messages import Reply
 
 OFF = frozenset({"uit", "off", "stop"})
 ON = frozenset({"aan", "on", "start"})
 
 
-@registry.command("mail", "email", help=True, order=10)
+@registry.command("mail", "email", help=True, order=10, board=True)
 async def command(turn: Turn, arg: str) -> list[Reply]:
     member, word = turn.member, arg.strip().lower()
     address = member.email
@@ -29,7 +30,7 @@ async def command(turn: Turn, arg: str) -> list[Reply]:
         return [turn.say("mail_on_done", address=address)]
     if word:
         return [turn.say("mail_unknown_word")]
-    if member.role != LEADER and member.level != BOARD:
+    if member.role != LEADER and not is_board(member):
         return [turn.say("mail_status_not_for_you", address=address)]
     if member.mail_off_at is not None:
         return [turn.say("mail_status_off", address=address)]

@@ -8,10 +8,8 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import LEADER
+from bot.domain import BOARD, LEADER
 from bot.store.models import Member, Partnership
-
-BOARD = "board"  # the level of a school's board (bot.domain.LEVEL_IDS)
 
 
 async def mail_recipients(session: AsyncSession, partnership_id: int) -> list[Member]:
