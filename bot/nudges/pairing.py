@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from operator import itemgetter
 
 Group = tuple[int, ...]
 Pair = tuple[int, int]
@@ -125,6 +126,7 @@ class _Matcher:
         self.seen = seen
         self.mix_levels = mix_levels
         self.school = {i: c.school_id for i, c in people.items()}
+        self.level = {i: c.level for i, c in people.items()}
         self.count: Counter[int] = Counter(self.school.values())
         ids = sorted(people)
         rng.shuffle(ids)
@@ -153,12 +155,20 @@ class _Matcher:
     def _hardest_first(self) -> list[int]:
         """Members by how few fresh cross-school partners they have (then at random)."""
         n = len(self.people)
-        fresh = {i: n - self.count[s] for i, s in self.school.items()}
-        for a, b in self.seen:
-            if a in self.school and b in self.school and self.school[a] != self.school[b]:
-                fresh[a] -= 1
-                fresh[b] -= 1
-        return sorted(self.people, key=lambda i: (fresh[i], self.rank[i]))
+        school = self.school
+        fresh = {i: n - self.count[s] for i, s in school.items()}
+        # Counted in C as far as possible: the history holds about a pair per person a round.
+        pairs = list(self.seen)
+        firsts = list(map(school.get, map(itemgetter(0), pairs)))
+        seconds = list(map(school.get, map(itemgetter(1), pairs)))
+        cross = [pair for pair, one, other in zip(pairs, firsts, seconds, strict=True)
+                 if one is not None and other is not None and one != other]
+        met = Counter(map(itemgetter(0), cross))
+        met.update(map(itemgetter(1), cross))
+        for member, count in met.items():
+            fresh[member] -= count
+        rank = self.rank
+        return sorted(self.people, key=lambda i: (fresh[i], rank[i]))
 
     def _set_aside_one(self) -> int:
         """With an odd count: someone of the largest school waits to join a pair as third."""
@@ -180,10 +190,11 @@ class _Matcher:
     def _partner(self, x: int) -> int:
         """The best partner for `x` among those left that keeps the school mix possible."""
         n = len(self.unmatched)
+        # Most of the time any cross-school partner keeps every school within reach.
+        if 2 * max(self.count.values()) <= n - 2:
+            return self._cross_partner(x)
         top = heapq.nlargest(3, ((c, s) for s, c in self.count.items() if c > 0))
         floor = max(0, 2 * top[0][0] - n)
-        # Most of the time any cross-school partner keeps every school within reach.
-        roomy = 2 * top[0][0] <= n - 2
         best: tuple[int, int, int, int] | None = None
         best_member = -1
         acceptable = 0
@@ -192,10 +203,7 @@ class _Matcher:
             if y == x or y not in self.unmatched:
                 continue
             same = self.school[x] == self.school[y]
-            if roomy:
-                if same:
-                    continue
-            elif 2 * same + self._floor_without(x, y, top, n) != floor:
+            if 2 * same + self._floor_without(x, y, top, n) != floor:
                 continue
             last = self.seen.get(pair_key(x, y), -1)
             key = (int(same), int(last >= 0), int(not self._level_fits(x, y)), last)
@@ -208,6 +216,43 @@ class _Matcher:
         if best is None:
             raise RuntimeError(f"no partner left for member {x}")
         return best_member
+
+    def _cross_partner(self, x: int) -> int:
+        """`_partner` when any cross-school partner keeps the mix possible: the first fresh
+        partner of a fitting level in the pool, else the first fresh one once `_LEVEL_SCAN`
+        were seen (or the pool ends), else the one met longest ago (fitting level first).
+        The same choice as ranking every partner, with the work of the common case only."""
+        school, seen, unmatched, level = self.school, self.seen, self.unmatched, self.level
+        own, own_level, mix = school[x], level[x], self.mix_levels
+        misfit_fresh = -1
+        acceptable = 0
+        stale: tuple[int, int] | None = None  # (misfit, last) of the best met before
+        stale_member = -1
+        for position in range(self.head, len(self.pool)):
+            y = self.pool[position]
+            if school[y] == own or y not in unmatched:
+                continue
+            other = level[y]
+            fits = not own_level or not other or ((own_level != other) if mix
+                                                 else (own_level == other))
+            last = seen.get((x, y) if x < y else (y, x), -1)
+            if last < 0:
+                if fits:
+                    return y
+                if misfit_fresh < 0:
+                    misfit_fresh = y
+                acceptable += 1
+                if acceptable >= _LEVEL_SCAN:
+                    break
+            elif misfit_fresh < 0:
+                key = (int(not fits), last)
+                if stale is None or key < stale:
+                    stale, stale_member = key, y
+        if misfit_fresh >= 0:
+            return misfit_fresh
+        if stale is None:
+            raise RuntimeError(f"no partner left for member {x}")
+        return stale_member
 
     def _floor_without(self, x: int, y: int, top: list[tuple[int, int]], n: int) -> int:
         """The single-school floor for who is left once `x` and `y` are paired."""
@@ -284,6 +329,7 @@ def _augment(pairs: list[list[int]], school: Mapping[int, int],
     for a, b in pairs:
         partner[a], partner[b] = b, a
     everyone = [m for pair in pairs for m in pair]
+    position = {member: index for index, member in enumerate(everyone)}
     budget = [_AUGMENT_BUDGET]
 
     def fresh(a: int, b: int) -> bool:
@@ -298,7 +344,7 @@ def _augment(pairs: list[list[int]], school: Mapping[int, int],
                 break
             if fresh(u, partner[u]):
                 continue
-            path = _alternating_path(u, partner, everyone, fresh, school, budget)
+            path = _alternating_path(u, partner, everyone, position, fresh, school, budget)
             if path is None:
                 continue
             a, b = partner[u], partner[path[-1]]
@@ -318,10 +364,14 @@ def _augment(pairs: list[list[int]], school: Mapping[int, int],
 
 
 def _alternating_path(
-    u: int, partner: dict[int, int], everyone: list[int],
+    u: int, partner: dict[int, int], everyone: list[int], position: Mapping[int, int],
     fresh: Callable[[int, int], bool], school: Mapping[int, int], budget: list[int],
 ) -> list[int] | None:
-    """The people `w1..wk` of an augmenting path from `u` (depth first), or None."""
+    """The people `w1..wk` of an augmenting path from `u` (depth first), or None.
+
+    Each step scans `everyone` in order for the next person not visited yet; `skip` jumps
+    over the visited ones (each index points at or before the next unvisited index, with
+    the pointers shortened as they are followed), so a long search is not quadratic."""
     a = partner[u]
 
     def may_end_at(w: int) -> bool:
@@ -331,27 +381,44 @@ def _alternating_path(
         cross = int(school[a] != school[b])
         return 1 + cross >= int(school[u] != school[a]) + int(school[w] != school[b])
 
-    visited = {u}
+    count = len(everyone)
+    skip = list(range(count + 1))
+
+    def unvisited_from(index: int) -> int:
+        found = index
+        while skip[found] != found:
+            found = skip[found]
+        while skip[index] != found:
+            skip[index], index = found, skip[index]
+        return found
+
+    def visit(member: int) -> None:
+        visited.add(member)
+        index = position[member]
+        skip[index] = index + 1
+
+    visited: set[int] = set()
+    visit(u)
     stack = [(u, 0)]
     chosen: list[int] = []
     while stack and budget[0] > 0:
         v, start = stack[-1]
-        for index in range(start, len(everyone)):
+        index = unvisited_from(start)
+        while index < count:
             w = everyone[index]
-            if w in visited or not fresh(v, w):
-                continue
-            mate = partner[w]
-            if not fresh(w, mate):
-                if may_end_at(w):
-                    return [*chosen, w]
-                continue
-            if mate in visited:
-                continue
-            visited.update((w, mate))
-            stack[-1] = (v, index + 1)
-            chosen.append(w)
-            stack.append((mate, 0))
-            break
+            if fresh(v, w):
+                mate = partner[w]
+                if not fresh(w, mate):
+                    if may_end_at(w):
+                        return [*chosen, w]
+                elif mate not in visited:
+                    visit(w)
+                    visit(mate)
+                    stack[-1] = (v, index + 1)
+                    chosen.append(w)
+                    stack.append((mate, 0))
+                    break
+            index = unvisited_from(index + 1)
         else:
             stack.pop()
             if chosen:
