@@ -17,10 +17,10 @@ property tests and timed by a benchmark. The priorities, in order:
 How: a greedy matching takes the people with the fewest fresh options first and scans a
 shuffled pool for the best partner that keeps the school mix possible (a round of 10,000
 members with a year of history takes well under a second, see bench/pairing.py). Stale
-pairs left over are then improved along alternating paths (`_augment`), which with two
+pairs left over are then improved along alternating paths (`matching.augment`), which with two
 schools of equal size finds the most fresh pairs there are, so two schools of k people
 meet everyone in k rounds before anyone meets twice. With more schools the search may miss a path;
-what always holds (`_repair`) is that no two stale pairs could swap partners into a fresh
+what always holds (`matching.repair`) is that no two stale pairs could swap partners into a fresh
 cross-school pair without losing a cross-school pair. Both steps have a work budget, so a
 pathological partnership costs seconds, not minutes.
 """
@@ -30,20 +30,20 @@ from __future__ import annotations
 import heapq
 import random
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from operator import itemgetter
 
+from bot.nudges.matching import Pair, augment, is_fresh_cross, pair_key, repair
+
+__all__ = ["Candidate", "Group", "Pair", "fewest_single_school", "is_fresh_cross", "last_seen",
+           "pair_key", "pair_members"]
+
 Group = tuple[int, ...]
-Pair = tuple[int, int]
 
 # After this many acceptable partners, stop looking for one of the preferred level.
 _LEVEL_SCAN = 64
-# The repair step looks at no more stale pairs than this (it is quadratic in them).
-_MAX_REPAIR = 400
-# How many pairs the search for alternating paths may look at in one round, at most.
-_AUGMENT_BUDGET = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,6 @@ class Candidate:
     @property
     def eligible(self) -> bool:
         return not (self.paused or self.opted_out)
-
-
-def pair_key(a: int, b: int) -> Pair:
-    return (a, b) if a < b else (b, a)
 
 
 def last_seen(history: Iterable[Sequence[int]]) -> dict[Pair, int]:
@@ -112,11 +108,6 @@ def pair_members(
     return sorted(tuple(sorted(group)) for group in groups)
 
 
-def is_fresh_cross(a: int, b: int, school: Mapping[int, int], seen: Mapping[Pair, int]) -> bool:
-    """From different schools and never paired before."""
-    return school[a] != school[b] and pair_key(a, b) not in seen
-
-
 class _Matcher:
     """The state of one greedy matching: who is left, and how many per school."""
 
@@ -146,8 +137,8 @@ class _Matcher:
             self._take(x)
             self._take(y)
             pairs.append([x, y])
-        pairs = _augment(pairs, self.school, self.seen)
-        _repair(pairs, self.school, self.seen)
+        pairs = augment(pairs, self.school, self.seen)
+        repair(pairs, self.school, self.seen)
         if extra is not None:
             self._attach(extra, pairs)
         return pairs
@@ -281,146 +272,3 @@ class _Matcher:
             return int(lonely), -fresh, -level, index
 
         pairs[min(range(len(pairs)), key=cost)].append(z)
-
-
-def _repair(pairs: list[list[int]], school: Mapping[int, int], seen: Mapping[Pair, int]) -> None:
-    """Swap partners between stale pairs while that makes a fresh cross-school pair.
-
-    A pair is stale when it is single-school or met before. For two stale pairs {u, a} and
-    {v, b}, re-pairing them as {u, v}+{a, b} or {u, b}+{a, v} is taken when it gives at
-    least one fresh cross-school pair and no fewer cross-school pairs. Afterwards no such
-    swap is left (among the first `_MAX_REPAIR` stale pairs).
-    """
-
-    def fresh(p: Sequence[int]) -> bool:
-        return is_fresh_cross(p[0], p[1], school, seen)
-
-    def cross(p: Sequence[int]) -> int:
-        return int(school[p[0]] != school[p[1]])
-
-    stale = [i for i, p in enumerate(pairs) if not fresh(p)][:_MAX_REPAIR]
-    changed = True
-    while changed:
-        changed = False
-        for i, j in combinations(stale, 2):
-            if fresh(pairs[i]) or fresh(pairs[j]):
-                continue
-            (u, a), (v, b) = pairs[i], pairs[j]
-            before = cross(pairs[i]) + cross(pairs[j])
-            for first, second in (([u, v], [a, b]), ([u, b], [a, v])):
-                if (fresh(first) or fresh(second)) and cross(first) + cross(second) >= before:
-                    pairs[i], pairs[j] = first, second
-                    changed = True
-                    break
-        stale = [k for k in stale if not fresh(pairs[k])]
-
-
-def _augment(pairs: list[list[int]], school: Mapping[int, int],
-             seen: Mapping[Pair, int]) -> list[list[int]]:
-    """Turn stale pairs into fresh ones along alternating paths, as a matching algorithm does.
-
-    From someone in a stale pair, look for a path of fresh cross-school pairs whose far end
-    is someone in another stale pair; shifting partners along it gives one more fresh pair,
-    and the two left-over partners pair up (taken only when that keeps the cross-school
-    count). With two schools of equal size this finds the most fresh pairs there are (it is
-    Kuhn's algorithm then); otherwise it may miss some paths, and never breaks anything.
-    """
-    partner = {}
-    for a, b in pairs:
-        partner[a], partner[b] = b, a
-    everyone = [m for pair in pairs for m in pair]
-    position = {member: index for index, member in enumerate(everyone)}
-    budget = [_AUGMENT_BUDGET]
-
-    def fresh(a: int, b: int) -> bool:
-        budget[0] -= 1
-        return school[a] != school[b] and pair_key(a, b) not in seen
-
-    improved = True
-    while improved and budget[0] > 0:
-        improved = False
-        for u in everyone:
-            if budget[0] <= 0:
-                break
-            if fresh(u, partner[u]):
-                continue
-            path = _alternating_path(u, partner, everyone, position, fresh, school, budget)
-            if path is None:
-                continue
-            a, b = partner[u], partner[path[-1]]
-            starts = [u, *(partner[w] for w in path[:-1])]
-            for start, w in zip(starts, path, strict=True):
-                partner[start], partner[w] = w, start
-            if path[-1] != a:
-                partner[a], partner[b] = b, a
-            improved = True
-    done: set[int] = set()
-    result = []
-    for member in everyone:
-        if member not in done:
-            done.update((member, partner[member]))
-            result.append([member, partner[member]])
-    return result
-
-
-def _alternating_path(
-    u: int, partner: dict[int, int], everyone: list[int], position: Mapping[int, int],
-    fresh: Callable[[int, int], bool], school: Mapping[int, int], budget: list[int],
-) -> list[int] | None:
-    """The people `w1..wk` of an augmenting path from `u` (depth first), or None.
-
-    Each step scans `everyone` in order for the next person not visited yet; `skip` jumps
-    over the visited ones (each index points at or before the next unvisited index, with
-    the pointers shortened as they are followed), so a long search is not quadratic."""
-    a = partner[u]
-
-    def may_end_at(w: int) -> bool:
-        if w == a:
-            return True
-        b = partner[w]
-        cross = int(school[a] != school[b])
-        return 1 + cross >= int(school[u] != school[a]) + int(school[w] != school[b])
-
-    count = len(everyone)
-    skip = list(range(count + 1))
-
-    def unvisited_from(index: int) -> int:
-        found = index
-        while skip[found] != found:
-            found = skip[found]
-        while skip[index] != found:
-            skip[index], index = found, skip[index]
-        return found
-
-    def visit(member: int) -> None:
-        visited.add(member)
-        index = position[member]
-        skip[index] = index + 1
-
-    visited: set[int] = set()
-    visit(u)
-    stack = [(u, 0)]
-    chosen: list[int] = []
-    while stack and budget[0] > 0:
-        v, start = stack[-1]
-        index = unvisited_from(start)
-        while index < count:
-            w = everyone[index]
-            if fresh(v, w):
-                mate = partner[w]
-                if not fresh(w, mate):
-                    if may_end_at(w):
-                        return [*chosen, w]
-                elif mate not in visited:
-                    visit(w)
-                    visit(mate)
-                    stack[-1] = (v, index + 1)
-                    chosen.append(w)
-                    stack.append((mate, 0))
-                    break
-            index = unvisited_from(index + 1)
-        else:
-            stack.pop()
-            if chosen:
-                chosen.pop()
-    return None
