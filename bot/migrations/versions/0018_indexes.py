@@ -5,13 +5,13 @@ queries read the index alone; it replaces the index on answer.round_id alone, wh
 unique (round_id, member_id, statement_id) index serves as well.
 
 Revision ID: 0018_indexes
-Revises: 0015_teams
+Revises: 0017_dashboard
 """
 
 from alembic import op
 
 revision = "0018_indexes"
-down_revision = "0015_teams"
+down_revision = "0017_dashboard"
 branch_labels = None
 depends_on = None
 
