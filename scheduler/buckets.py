@@ -24,6 +24,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    false,
     func,
     literal,
     or_,
@@ -160,6 +161,9 @@ def _key_is(key: Key) -> Any:
 _LOCK = (select(_T.platform, _T.scope, _T.target, _T.tat, _T.held_until, _T.blocked_until)
          .where(tuple_(_T.platform, _T.scope, _T.target).in_(bindparam("keys", expanding=True)))
          .order_by(_T.platform, _T.scope, _T.target).with_for_update())
+# A write that changes nothing: on SQLite it starts the write transaction (BEGIN is only
+# sent before a write), so no other process writes between the read and the update.
+_WRITE_FIRST = update(_TABLE).where(false()).values(tat=_T.tat)
 _MOVE = (update(_TABLE)
          .where(_T.platform == bindparam("b_platform"), _T.scope == bindparam("b_scope"),
                 _T.target == bindparam("b_target"))
@@ -178,7 +182,7 @@ class DatabaseBuckets:
         if not isinstance(bind, AsyncEngine):
             raise TypeError("shared rate limits need a session factory bound to an engine")
         self.engine = bind
-        postgres = bind.dialect.name == "postgresql"
+        postgres = self._postgres = bind.dialect.name == "postgresql"
         self._insert = postgresql.insert if postgres else sqlite.insert
         self._greatest = func.greatest if postgres else func.max
         self._tidied = -math.inf
@@ -255,6 +259,8 @@ class DatabaseBuckets:
         if connection is None:
             async with self.engine.begin() as own:
                 return await self.take_many(wanted, now, own)
+        if not self._postgres:  # SQLite: take the write lock before reading, not after
+            await connection.execute(_WRITE_FIRST)
         keys = sorted({key for one in wanted for key, _ in one})
         found = await connection.execute(_LOCK, {"keys": keys})
         states = {(p, s, t): _State(tat, held, blocked)
