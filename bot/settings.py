@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     slack_api_url: str | None = Field(None, alias="ACHTJE_SLACK_API_URL")
     slack_client_id: str | None = Field(None, alias="SLACK_CLIENT_ID")
     slack_client_secret: str | None = Field(None, alias="SLACK_CLIENT_SECRET")
+    # conversations.history/.replies calls a minute per workspace: 50 (Tier 3) for internal
+    # and Marketplace apps; 1 for an app distributed outside the Marketplace.
+    slack_history_per_minute: float = Field(50.0, gt=0, alias="ACHTJE_SLACK_HISTORY_PER_MINUTE")
     secret_key: str | None = Field(None, alias="ACHTJE_SECRET_KEY")
     telegram_bot_token: str | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_url: str = Field("https://api.telegram.org", alias="ACHTJE_TELEGRAM_API_URL")

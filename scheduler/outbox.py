@@ -9,13 +9,13 @@ waiting for or doubling each other. On SQLite one process sends. Rows are writte
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, func, not_, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.store.schedule import OutboxMessage
 
@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 # Kinds whose message is sent again when a process died while sending it: a second
 # monthly summary is better than none. Everything else is marked uncertain (docs/delivery.md).
 RESEND_WHEN_UNCERTAIN = frozenset({"summary"})
+Executor = AsyncSession | AsyncConnection  # the sender claims and settles on a connection
 
 
 # The sender runs these for every message, so they are built once, on the table itself
@@ -114,7 +115,7 @@ _RELEASE = (
 
 
 async def claim(
-    session: AsyncSession,
+    session: Executor,
     now: datetime,
     lease: timedelta,
     platforms: Collection[str],
@@ -132,7 +133,7 @@ async def claim(
 
 
 async def claim_some(
-    session: AsyncSession,
+    session: Executor,
     now: datetime,
     lease: timedelta,
     platforms: Collection[str],
@@ -179,10 +180,44 @@ async def retry(session: AsyncSession, row_id: int, not_before: datetime, error:
                                    "done": _parts_json(parts), "in_doubt": doubt})
 
 
-async def release(session: AsyncSession, row_id: int, not_before: datetime | None) -> None:
+async def release(session: Executor, row_id: int, not_before: datetime | None) -> None:
     """Back to pending, not before `not_before`, as if it had not been claimed: no attempt
     is used (the rate limit said no after the claim; `due_at` keeps its place)."""
     await session.execute(_RELEASE, {"row_id": row_id, "again": not_before})
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What became of one attempt, to be written with others': a final status, or
+    `pending` again from `again` (with `doubt`: to be looked up first)."""
+
+    row_id: int
+    status: str
+    error: str | None = None
+    parts: Mapping[int, str] | None = None
+    again: datetime | None = None
+    doubt: bool = False
+
+
+async def settle(db: Executor, settled: Sequence[Settled], now: datetime) -> None:
+    """Write what became of several rows, at most two statements (`finish`, `retry`)."""
+    finished = [{"row_id": s.row_id, "new_status": s.status, "error": s.error,
+                 "sent": now if s.status == "sent" else None, "done": _parts_json(s.parts)}
+                for s in settled if s.again is None]
+    again = [{"row_id": s.row_id, "again": s.again, "error": s.error or "",
+              "done": _parts_json(s.parts), "in_doubt": s.doubt}
+             for s in settled if s.again is not None]
+    if finished:
+        await db.execute(_FINISH, finished)
+    if again:
+        await db.execute(_RETRY, again)
+
+
+async def release_many(db: Executor, rows: Sequence[tuple[int, datetime | None]]) -> None:
+    """`release` for several rows in one statement."""
+    if rows:
+        await db.execute(_RELEASE, [{"row_id": row_id, "again": not_before}
+                                    for row_id, not_before in rows])
 
 
 async def save_parts(session: AsyncSession, row_id: int, parts: Mapping[int, str]) -> None:
@@ -198,7 +233,7 @@ def parts_of(row: Claimed) -> dict[int, str]:
     return {int(n): str(ref) for n, ref in (row.parts or {}).items()}
 
 
-async def sweep(session: AsyncSession, now: datetime,
+async def sweep(session: Executor, now: datetime,
                 looked_up: Collection[str] = ()) -> dict[str, int]:
     """Settle rows nobody will send: expired ones, and ones whose sender died mid-send.
 
@@ -240,6 +275,17 @@ async def sweep(session: AsyncSession, now: datetime,
 
 def _count(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def next_pending(session: Executor, platforms: Collection[str]
+                       ) -> tuple[datetime | None, int]:
+    """When the first pending row of these platforms may go, and how many are pending."""
+    found = await session.execute(
+        select(func.min(func.coalesce(OutboxMessage.not_before, OutboxMessage.due_at)),
+               func.count())
+        .where(OutboxMessage.status == "pending", OutboxMessage.platform.in_(list(platforms))))
+    next_due, count = found.one()
+    return next_due, int(count)
 
 
 async def status_counts(session: AsyncSession) -> dict[str, int]:

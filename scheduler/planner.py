@@ -184,6 +184,7 @@ async def _plan_batch(
         if not holidays.covers(due.today):
             uncovered.add(due.today)
         await _plan_one(batch, due)
+        await asyncio.sleep(0)  # the sender's sends in flight get a turn between them
     for day in sorted(uncovered):
         logger.warning("no school holiday dates known for %s: add the new school year to "
                        "content/holidays.yaml", day)

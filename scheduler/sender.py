@@ -1,15 +1,17 @@
 """The sender: drains the outbox through the adapters, several chats at a time.
 
-Each message is claimed (marked `sending`, committed) right before its adapter is called
-and settled right after, so a crash leaves at most the messages in flight in doubt. Up to
-`width` messages are in flight per process, never two to the same chat. What a platform's
-answer means is decided here, from the adapter's typed errors: `Unreachable` fails the row
-and marks the member unreachable, `RetryLater` puts the row back with a `not_before` time
-and holds that chat back (nobody sleeps it out: the other chats go on at once),
+Each message is claimed (marked `sending`, committed) before its adapter is called and
+settled after, so a crash leaves at most the messages in flight in doubt. Up to `width`
+messages are in flight per process, never two to the same chat; a message counts as in
+flight until it is settled. One transaction per round settles what ended, claims what
+there is room for and takes its rate-limit tokens (docs/delivery.md, "Sending"). What a
+platform's answer means is decided here, from the adapter's typed errors: `Unreachable`
+fails the row and marks the member unreachable, `RetryLater` puts the row back with a
+`not_before` time and holds that chat back (the other chats go on at once),
 `DeliveryUncertain` is looked up on the next attempt where the adapter can (`looks_up`),
 else follows the per-kind policy in docs/delivery.md. Only this module decides to send
-again; the adapters never retry a post on their own. A row of several posts records each
-post that went out (`Parts`), so a retry sends only what is missing.
+again. A row of several posts records each post that went out (`Parts`), so a retry
+sends only what is missing.
 """
 
 from __future__ import annotations
@@ -17,21 +19,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from bot.messages import Adapter, DeliveryUncertain, Parts, Reply, RetryLater, Unreachable
 from bot.outbox import load_replies
 from bot.store import repo
-from bot.store.schedule import OutboxMessage
 from scheduler import outbox
 from scheduler.outbox import Claimed
-from scheduler.ratelimit import RateLimiter, limits_of
+from scheduler.ratelimit import Contended, RateLimiter, limits_of
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,9 @@ WIDTH = 8  # messages in flight per process, each to a different chat
 # A post whose answer was lost is looked up this much later, when the platform has
 # certainly finished with it (and without holding up anything meanwhile).
 CHECK_AFTER = timedelta(seconds=2)
+# How often a sender settles rows nobody will send (expired, or their sender died): at
+# most once a second of its clock, not on every wake-up.
+SWEEP_EVERY = timedelta(seconds=1)
 
 
 def utc_now() -> datetime:
@@ -103,60 +106,111 @@ class Sender:
         self._stopping = False
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._swept: datetime | None = None
 
     async def send_due(self, limit: int | None = None) -> int:
         """Send what is due and allowed now; returns how many messages were handled.
 
-        One connection claims, as many rows at a time as there is room for (one per chat),
-        while up to `width` sends run side by side; each settles its row in a transaction
-        of its own. Returns when nothing more
-        can be claimed now and nothing is in flight.
+        Up to `width` sends run side by side, one per chat. Each round is one transaction
+        on one connection: it settles the sends that ended since the last round, claims as
+        many rows as there is room for and takes their rate-limit tokens at once (a row the
+        limits refuse goes back as it was). A send that ended counts as in flight, its
+        chat busy, until it is settled. Returns when nothing more can be claimed now and
+        nothing is in flight.
         """
         handled = 0
-        tasks: set[asyncio.Task[None]] = set()
-        async with self._session() as session:
-            async with session.begin():
-                await outbox.sweep(session, self.clock(), self._looked_up())
+        tasks: dict[asyncio.Task[Outcome], Claimed] = {}
+        async with self.sessions.kw["bind"].connect() as db:  # kept between rounds
+            await self._sweep(db)
             try:
                 while True:
-                    room = self.width - len(tasks)
+                    ended = [(tasks.pop(task), _result(task))
+                             for task in [task for task in tasks if task.done()]]
+                    room = 0 if self._stopping else self.width - len(tasks)
                     if limit is not None:
                         room = min(room, limit - handled)
-                    rows: list[Claimed] = []
-                    if not self._stopping and room > 0:
-                        async with session.begin():
-                            rows = await outbox.claim_some(session, self.clock(), self.lease,
-                                                           list(self.adapters),
-                                                           await self._held_back(), room)
-                    refused: list[tuple[Claimed, float]] = []
+                    rows = await self._round(db, ended, room)
                     for row in rows:
-                        if (wait := await self.limiter.take(row.platform, row.target,
-                                                            row.direct)) > 0:
-                            # Another process took the chat's or the platform's last token
-                            # first: the row goes back as it was (no attempt used).
-                            refused.append((row, wait))
-                            continue
                         handled += 1
                         self._busy.add((row.platform, row.target))
-                        tasks.add(asyncio.create_task(self._send_one(row)))
-                    if refused:
-                        async with session.begin():
-                            for row, wait in refused:
-                                await outbox.release(session, row.id,
-                                                     self.clock() + timedelta(seconds=wait))
+                        tasks[asyncio.create_task(self._attempt(row))] = row
                     if rows:
                         continue  # the limiter now holds refused chats back: claim others
                     if not tasks:
                         return handled
                     # Nothing to claim (or no room): wait for a send to end, but look again
                     # soon, as a held-back chat may be free by then.
-                    _done, tasks = await asyncio.wait(
-                        tasks, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
+                    await asyncio.wait(tasks, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
             except asyncio.CancelledError:
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                for task, row in tasks.items():  # those that ended before they were cancelled
+                    if not task.cancelled() and (outcome := _result(task)) is not None:
+                        await asyncio.shield(self._settle_alone(row, outcome))
                 raise
+
+    async def _round(self, db: AsyncConnection, ended: list[tuple[Claimed, Outcome | None]],
+                     room: int) -> list[Claimed]:
+        """Settle the sends that `ended` and claim up to `room` rows whose tokens were
+        taken, in one transaction; returns the rows to send now."""
+        settled: list[tuple[Claimed, Outcome]] = []
+        for row, outcome in ended:
+            if outcome is None:
+                self._parts.pop(row.id, None)  # logged; the sweep settles it after the lease
+            elif outcome.unreachable:  # rare, and with work in transactions of its own
+                await self._settle_alone(row, outcome)
+            else:
+                settled.append((row, outcome))
+        try:
+            held = await self._held_back() if room > 0 else {}
+            with contextlib.suppress(Contended):  # nothing of it happened: once more
+                return await self._settle_and_claim(db, settled, held, room)
+            return await self._settle_and_claim(db, settled, held, room)
+        except Exception:
+            if settled:
+                logger.exception("settling %s rows together failed; one by one", len(settled))
+                for row, outcome in settled:
+                    await self._settle_alone(row, outcome)
+            raise
+        finally:
+            for row, _outcome in ended:
+                self._busy.discard((row.platform, row.target))
+
+    async def _settle_and_claim(self, db: AsyncConnection,
+                                settled: list[tuple[Claimed, Outcome]],
+                                held: dict[str, list[str] | None], room: int) -> list[Claimed]:
+        if not settled and room <= 0:
+            return []
+        now = self.clock()
+        async with db.begin():
+            await outbox.settle(db, [self._settled(row, outcome) for row, outcome in settled],
+                                now)
+            if room <= 0:
+                return []
+            rows = await outbox.claim_some(db, now, self.lease, list(self.adapters), held, room)
+            if not rows:
+                return []
+            waits = await self.limiter.take_many(
+                [(row.platform, row.target, row.direct) for row in rows], db)
+            # Another process took the chat's or the platform's last token first, or the
+            # platform's bucket ran dry within this claim: back as it was (no attempt used).
+            await outbox.release_many(db, [(row.id, now + timedelta(seconds=wait))
+                                           for row, wait in zip(rows, waits, strict=True)
+                                           if wait > 0])
+        for row, _outcome in settled:
+            self._parts.pop(row.id, None)
+        return [row for row, wait in zip(rows, waits, strict=True) if wait == 0]
+
+    async def _sweep(self, db: AsyncConnection) -> None:
+        """Settle rows nobody will send (`outbox.sweep`), at most once a `SWEEP_EVERY`."""
+        now = self.clock()
+        if self._swept is not None and timedelta(0) <= now - self._swept < SWEEP_EVERY:
+            return
+        async with db.begin():
+            await outbox.sweep(db, now, [name for name, adapter in self.adapters.items()
+                                         if getattr(adapter, "looks_up", False)])
+        self._swept = now
 
     async def _held_back(self) -> dict[str, list[str] | None]:
         """The rate limiter's waiting chats plus those a message is in flight to now."""
@@ -166,41 +220,6 @@ class Sender:
             if chats is not None and target not in chats:
                 chats.append(target)
         return held
-
-    def _looked_up(self) -> list[str]:
-        return [name for name, adapter in self.adapters.items()
-                if getattr(adapter, "looks_up", False)]
-
-    async def _send_one(self, row: Claimed) -> None:
-        """Attempt one row and settle it; a failure to settle is logged (the lease runs out
-        and the sweep settles the row then)."""
-        try:
-            outcome = await self._attempt(row)
-            async with self.sessions() as session, session.begin():
-                await self._record(session, row, outcome)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("outbox %s: could not settle the row", row.id)
-        finally:
-            self._busy.discard((row.platform, row.target))
-
-    @contextlib.asynccontextmanager
-    async def _session(self) -> AsyncIterator[AsyncSession]:
-        """A session that keeps its connection between transactions (one per run)."""
-        bind = self.sessions.kw.get("bind")
-        if not isinstance(bind, AsyncEngine):
-            async with self.sessions() as session:
-                yield session
-            return
-        async with bind.connect() as connection:
-            if connection.dialect.name == "postgresql":
-                # Every statement the sender runs stands on its own (a claim is a single
-                # UPDATE ... FOR UPDATE SKIP LOCKED), so PostgreSQL commits each one
-                # directly instead of paying for BEGIN and COMMIT round trips.
-                await connection.execution_options(isolation_level="AUTOCOMMIT")
-            async with AsyncSession(bind=connection, expire_on_commit=False) as session:
-                yield session
 
     async def drain(self, sleep: Sleep, rounds: int = 100_000) -> int:
         """Send until no pending message for this process's platforms is left, sleeping
@@ -213,13 +232,7 @@ class Sender:
             if handled:
                 continue
             async with self.sessions() as session:
-                waiting = await session.execute(
-                    select(func.min(func.coalesce(OutboxMessage.not_before,
-                                                  OutboxMessage.due_at)), func.count())
-                    .where(OutboxMessage.status == "pending",
-                           OutboxMessage.platform.in_(list(self.adapters)))
-                )
-                next_due, count = waiting.one()
+                next_due, count = await outbox.next_pending(session, list(self.adapters))
             if not count:
                 return total
             now = self.clock()
@@ -280,7 +293,7 @@ class Sender:
                 outcome = Outcome("pending", "stopped while sending", retry_at=self.clock())
             else:
                 outcome = Outcome("uncertain", f"stopped while sending{_out(parts)}")
-            await asyncio.shield(self._record_alone(row, outcome))
+            await asyncio.shield(self._settle_alone(row, outcome))
             raise
         except Exception as exc:
             logger.exception("%s: adapter failed", where)
@@ -301,19 +314,29 @@ class Sender:
             return Outcome("uncertain" if doubt else "failed", error)
         return Outcome("pending", error, retry_at=self.clock() + after, doubt=doubt)
 
-    async def _record(self, session: AsyncSession, row: Claimed, outcome: Outcome) -> None:
-        now = self.clock()
-        parts = self._parts.pop(row.id, None)
+    def _settled(self, row: Claimed, outcome: Outcome) -> outbox.Settled:
+        """The row's settlement: the outcome with the posts that went out."""
+        parts = self._parts.get(row.id)
         sent = parts.sent if parts is not None else outbox.parts_of(row)
-        if outcome.retry_at is not None:
-            await outbox.retry(session, row.id, outcome.retry_at, outcome.error or "", sent,
-                               outcome.doubt)
-            return
-        if outcome.unreachable and row.member_id is not None:
-            await self._when_unreachable(row, now)
-            await repo.set_reachable(session, row.platform, None, False, now,
-                                     member_id=row.member_id)
-        await outbox.finish(session, row.id, outcome.status, now, outcome.error, sent)
+        return outbox.Settled(row.id, outcome.status, outcome.error, dict(sent),
+                              outcome.retry_at, outcome.doubt)
+
+    async def _settle_alone(self, row: Claimed, outcome: Outcome) -> None:
+        """Settle one row in a transaction of its own (after a failed round, on stopping,
+        and for an unreachable member, whose `when_unreachable` comes first); a failure
+        is logged (the lease runs out and the sweep settles the row then)."""
+        try:
+            now, member = self.clock(), row.member_id if outcome.unreachable else None
+            if member is not None:
+                await self._when_unreachable(row, now)
+            async with self.sessions() as session, session.begin():
+                if member is not None:
+                    await repo.set_reachable(session, row.platform, None, False, now,
+                                             member_id=member)
+                await outbox.settle(session, [self._settled(row, outcome)], now)
+            self._parts.pop(row.id, None)
+        except Exception:
+            logger.exception("outbox %s: could not settle the row", row.id)
 
     async def _when_unreachable(self, row: Claimed, now: datetime) -> None:
         """`when_unreachable` in its own transaction (see there); a failure is logged."""
@@ -324,10 +347,6 @@ class Sender:
                 await self.when_unreachable(session, row, now)
         except Exception:
             logger.exception("outbox %s: what follows an unreachable member failed", row.id)
-
-    async def _record_alone(self, row: Claimed, outcome: Outcome) -> None:
-        async with self.sessions() as session, session.begin():
-            await self._record(session, row, outcome)
 
     # The service side: a loop woken by the scheduler's tick, stopped cleanly.
 
@@ -361,6 +380,17 @@ class Sender:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _result(task: asyncio.Task[Outcome]) -> Outcome | None:
+    """What an ended send came to (None if it failed in a way `_attempt` did not foresee:
+    logged, its row waits for the sweep)."""
+    if task.cancelled():
+        return None
+    if (error := task.exception()) is not None:
+        logger.error("a send failed unexpectedly", exc_info=error)
+        return None
+    return task.result()
 
 
 def _out(parts: Parts) -> str:

@@ -1,9 +1,10 @@
 """One sending process for tests/test_ratelimit_shared.py. It connects, prints `ready`,
 reads the wall-clock start time from its standard input, and from then on takes tokens as
-fast as the shared limiter allows, for a few chats in turn, printing every grant as
-`chat seconds` (the clock reading the limiter decided on).
+fast as the shared limiter allows, for a few chats in turn (BATCH of them at once with
+`take_many`, as the sender takes for a claim), printing every grant as `chat seconds`
+(the clock reading the limiter decided on).
 
-    python -m tests.ratelimit_worker URL DURATION CHAT...
+    python -m tests.ratelimit_worker URL DURATION BATCH CHAT...
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ import time
 
 from bot.rates import PlatformLimits, Rate
 from bot.store import db
-from scheduler.ratelimit import RateLimiter
+from scheduler.ratelimit import Contended, RateLimiter
 
 # Small numbers, so a short run shows whether three processes together stay within them.
 LIMITS = {"telegram": PlatformLimits(overall=Rate(20.0, burst=5.0), direct=Rate(2.0),
                                      group=Rate(2.0))}
 
 
-async def main(url: str, duration: float, chats: list[str]) -> None:
+async def main(url: str, duration: float, batch: int, chats: list[str]) -> None:
     engine = db.create_engine(url)
     sessions = db.sessionmaker(engine)
     seen = [0.0]
@@ -38,16 +39,21 @@ async def main(url: str, duration: float, chats: list[str]) -> None:
     turn = 0
     try:
         while time.time() < begin + duration:
-            chat = chats[turn % len(chats)]
-            turn += 1
-            wait = await limiter.take("telegram", chat, direct=True)
-            if wait == 0:
-                print(chat, repr(seen[0]), flush=True)
-            else:
-                await asyncio.sleep(min(wait, 0.05))
+            wanted = [chats[(turn + n) % len(chats)] for n in range(batch)]
+            turn += batch
+            try:
+                waits = (await limiter.take_many([("telegram", chat, True) for chat in wanted])
+                         if batch > 1 else [await limiter.take("telegram", wanted[0], True)])
+            except Contended:
+                continue
+            for chat, wait in zip(wanted, waits, strict=True):
+                if wait == 0:
+                    print(chat, repr(seen[0]), flush=True)
+            if min(waits) > 0:
+                await asyncio.sleep(min(min(waits), 0.05))
     finally:
         await engine.dispose()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], float(sys.argv[2]), sys.argv[3:]))
+    asyncio.run(main(sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]))

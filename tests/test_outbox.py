@@ -152,7 +152,8 @@ async def test_a_sender_killed_mid_fan_out_resumes_and_sends_nothing_twice(
             killed = await run_worker(database_url, fake.url, NOW)
             await asyncio.wait_for(killed.communicate(), timeout=60)
             assert killed.returncode == -signal.SIGKILL
-            assert len(fake.received) == 40
+            # Sends already on their way when it died may still arrive (one per other slot).
+            assert 40 <= len(fake.received) < 40 + WIDTH
             fake.kill_at = None
             restarted = await run_worker(database_url, fake.url, NOW + timedelta(seconds=5))
             _, errors = await asyncio.wait_for(restarted.communicate(), timeout=60)

@@ -11,6 +11,7 @@ from datetime import UTC, date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -45,13 +46,16 @@ def allowed(rate: Rate, window: float) -> int:
     return int(rate.burst + rate.per_second * window + 1e-6)
 
 
+@pytest.mark.parametrize("batch", [1, 3])
 def test_three_processes_together_stay_within_the_limits(
     database_url: str, tmp_path: Path, sessions: object,  # sessions: the schema is there
+    batch: int,
 ) -> None:
+    """One message at a time (`take`), or three at once (`take_many`, as the sender)."""
     chats = ["a", "b", "c", "d"]
     started = [
         subprocess.Popen([sys.executable, "-m", "tests.ratelimit_worker", database_url,
-                          str(DURATION), *chats[n:], *chats[:n]],
+                          str(DURATION), str(batch), *chats[n:], *chats[:n]],
                          cwd=Path(__file__).parent.parent, text=True, stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for n in range(WORKERS)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.platforms import limits
+from adapters.slack.limits import slack_limits
 from bot.content import Content
 from bot.messages import DeliveryUncertain, Reply, Text
 from bot.outbox import Envelope, enqueue
@@ -130,6 +131,32 @@ async def test_slack_methods_are_limited_per_workspace(sessions: Sessions) -> No
         assert await limiter.take_call("slack", "conversations.history", "T2") == 0
         assert await limiter.take_call("slack", "chat.postMessage", "T1") == 0  # per channel
         time.now = NOW
+
+
+async def test_a_claim_takes_its_tokens_at_once_and_each_message_all_or_none(
+    sessions: Sessions,
+) -> None:
+    for limiter in limiters(time := FakeTime(), sessions):
+        await limiter.hold("telegram", "u1", 5.0)
+        for n in range(27):  # 27 of Telegram's burst of 30
+            assert await limiter.take("telegram", f"x{n}", direct=True) == 0
+        waits = await limiter.take_many([("telegram", f"u{n}", True) for n in range(1, 6)])
+        # u1 is held back and takes no overall token; u2-u4 get the last three; u5 waits.
+        assert waits == [approx(5.0), 0, 0, 0, approx(1 / 30)]
+        assert await limiter.take("telegram", "u2", direct=True) > 0  # u2's token is taken
+        time.now = NOW
+
+
+async def test_slack_history_look_ups_can_be_held_to_one_a_minute() -> None:
+    """An app distributed outside the Marketplace (ACHTJE_SLACK_HISTORY_PER_MINUTE=1)."""
+    time = FakeTime()
+    limiter = RateLimiter(time.seconds, {"slack": slack_limits(1.0)})
+    assert await limiter.take_call("slack", "conversations.history", "T1") == 0
+    assert await limiter.take_call("slack", "conversations.replies", "T1") == 0  # its own
+    assert await limiter.take_call("slack", "conversations.history", "T1") == approx(60.0)
+    time.now += timedelta(seconds=60)
+    assert await limiter.take_call("slack", "conversations.history", "T1") == 0
+    assert slack_limits().calls["conversations.history"] == Rate(50 / 60, burst=5.0)
 
 
 def envelope(pid: int, n: int, target: str, kind: str = "checkin", direct: bool = True,

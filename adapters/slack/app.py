@@ -52,7 +52,7 @@ from adapters.slack.delivery import (
     show_choice,
 )
 from adapters.slack.home import home_view
-from adapters.slack.limits import LIMITS, CallLimits
+from adapters.slack.limits import LIMITS, CallLimits, slack_limits
 from adapters.slack.render import (
     ANSWER_VIEW,
     BUTTON_PREFIX,
@@ -108,6 +108,7 @@ class SlackAdapter:
                 settings.slack_app_token, settings.slack_client_secret, settings.secret_key)
         self.engine = engine
         self.content = engine.content
+        self.limits = slack_limits(settings.slack_history_per_minute)
         # Acked work waits here instead of piling up on the database connection pool.
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.api_url = settings.slack_api_url

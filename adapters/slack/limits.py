@@ -18,10 +18,24 @@ from bot.messages import RetryLater
 from bot.rates import PlatformLimits, Rate
 
 TIER3, TIER4 = Rate(50 / 60, burst=5.0), Rate(100 / 60, burst=10.0)
-LIMITS = PlatformLimits(direct=Rate(1.0), group=Rate(1.0), calls={
-    "conversations.open": TIER3, "conversations.history": TIER3,
-    "chat.update": TIER3, "users.info": TIER4,
-})
+# conversations.history and .replies (the look-up of a post whose answer was lost) are
+# Tier 3 for internal and Marketplace apps, but one call a minute (and at most 15 messages
+# a call) for an app distributed outside the Marketplace: ACHTJE_SLACK_HISTORY_PER_MINUTE.
+HISTORY_PER_MINUTE = 50.0
+HISTORY_METHODS = ("conversations.history", "conversations.replies")
+
+
+def slack_limits(history_per_minute: float = HISTORY_PER_MINUTE) -> PlatformLimits:
+    """Slack's limits, with the history methods at `history_per_minute` (per workspace)."""
+    history = (TIER3 if history_per_minute == HISTORY_PER_MINUTE
+               else Rate(history_per_minute / 60, burst=min(5.0, history_per_minute)))
+    return PlatformLimits(direct=Rate(1.0), group=Rate(1.0), calls={
+        "conversations.open": TIER3, "chat.update": TIER3, "users.info": TIER4,
+        **dict.fromkeys(HISTORY_METHODS, history),
+    })
+
+
+LIMITS = slack_limits()
 CALL_WAIT = 10.0  # seconds a scheduled call may wait for its method's token
 
 
