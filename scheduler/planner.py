@@ -321,12 +321,13 @@ async def plan_reminder(due: Due) -> list[Envelope]:
         select(Answer.member_id, Answer.statement_id).where(Answer.round_id == round_.id)
     ):
         answered.setdefault(member_id, set()).add(statement_id)
-    until = round_.closes_at.astimezone(due.plan.calendar.zone).strftime("%d-%m %H:%M")
+    closes = round_.closes_at.astimezone(due.plan.calendar.zone)
     envelopes = []
     for member in due.members():
         open_ = [s for s in round_.statement_ids if s not in answered.get(member.id, set())]
         if not open_:
             continue
+        until = f"{due.content.day(closes.date(), member.language, year=False)} {closes:%H:%M}"
         text = Text(text=due.content.text("sched_reminder", member.language, until=until))
         envelopes.append(due.to_member("reminder", member, (
             text, await _offer_statement(due, member, round_, open_[0]))))

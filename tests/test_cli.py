@@ -348,12 +348,25 @@ def test_content_check(tmp_path: Path, env: dict[str, str]) -> None:
     del pitfalls["pitfalls"][2]["success_factors"]
     (broken / "pitfalls.yaml").write_text(yaml.safe_dump(pitfalls, allow_unicode=True),
                                           encoding="utf-8")
-    shipped, result = run_together(tmp_path, env, ("content", "check"), ("content", "check"),
-                                   envs=[{}, {"ACHTJE_CONTENT_DIR": str(broken)}])
+    worded = tmp_path / "worded"
+    shutil.copytree(default_dir(), worded, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    (worded / "ui_extra.yaml").write_text(
+        'ui: {x: {nl: "Nog {count} weken, gemiddeld 3.7", en: "{count} weeks to go"}}\n',
+        encoding="utf-8")
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "a.txt").write_text("Inleiding. Vmbo en mbo gebruiken soms dezelfde woorden "
+                                   "voor verschillende dingen, zei ze.", encoding="utf-8")
+    shipped, result, wording = run_together(
+        tmp_path, env, ("content", "check"), ("content", "check"),
+        ("content", "check", "--sources", str(sources)),
+        envs=[{}, {"ACHTJE_CONTENT_DIR": str(broken)}, {"ACHTJE_CONTENT_DIR": str(worded)}])
     assert shipped.returncode == 0, shipped.stderr
     assert "content is valid" in shipped.stdout
     assert result.returncode == 1
     assert_clean_failure(result, "pitfalls.yaml", "success_factors")
+    assert_clean_failure(wording, "ui.x.nl: '{count} weken'", "ui.x.en: '{count} weeks",
+                         "decimal point", "complexities.0.description.nl: 10 words")
 
 
 def test_db_upgrade_creates_the_schema_and_is_repeatable(achtje: Achtje, tmp_path: Path) -> None:
