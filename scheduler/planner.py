@@ -247,7 +247,7 @@ async def plan_checkin(due: Due) -> list[Envelope]:
     count, first = len(round_.statement_ids), round_.statement_ids[0]
     envelopes = []
     for member in due.members():
-        intro = Text(text=content.text("sched_checkin_invite", member.language, count=count))
+        intro = rounds.checkin_intro(content, member.language, round_)  # with its Later button
         envelopes.append(due.to_member("checkin", member, (
             intro, await _offer_statement(due, member, round_, first))))
     lang = due.partnership.language

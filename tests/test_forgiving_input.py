@@ -183,3 +183,29 @@ async def test_stop_in_a_plain_menu_leaves_it(chat: MemoryChat) -> None:
     assert isinstance(stopped, Text) and stopped.text.startswith("Prima, gestopt.")
     [after] = await chat.say("2")  # the menu is gone: 2 is no pause now
     assert isinstance(after, Text) and "pauze" not in after.text.lower()
+
+
+async def test_a_platform_in_another_language_is_asked_the_language_first(
+    engine: Engine, partnership: Partnership
+) -> None:
+    chat = MemoryChat(engine, user="ines", locale="de-DE")
+    welcome, first = await chat.say("checkin")
+    assert isinstance(welcome, Text) and welcome.text.startswith("Welkom bij achtje")
+    assert isinstance(first, Choice) and first.prompt.startswith("In welke taal")
+    assert "Which language" in first.prompt
+    [school] = await chat.press("Engels (English)")
+    assert isinstance(school, Choice) and school.prompt == "Which school do you work at?"
+    [level] = await chat.press("Mbo College Kompas")
+    assert isinstance(level, Choice) and "Which school" not in level.prompt
+    done, *replayed = await chat.say("2")  # no language question at the end
+    assert isinstance(done, Text) and done.text.startswith("Thanks, you're all set.")
+    assert replayed and isinstance(replayed[-1], Scale)  # the check-in that waited
+
+
+async def test_a_dutch_or_unknown_locale_keeps_the_language_question_last(
+    engine: Engine, partnership: Partnership
+) -> None:
+    for user, locale in (("noor", "nl-NL"), ("sam", None)):
+        chat = MemoryChat(engine, user=user, locale=locale)
+        _, first = await chat.say("hoi")
+        assert isinstance(first, Choice) and first.prompt == "Bij welke school werk je?"

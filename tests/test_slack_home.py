@@ -65,7 +65,7 @@ async def test_the_home_tab_speaks_the_members_language(
     await plan_checkin(sessions, partnership, clock, TUESDAY_MORNING)
     slack.fake.users["U1"] = {"locale": "en-GB"}
     await slack.dm("hi")
-    for label in ("Mbo College Kompas", "Teachers", "English"):
+    for label in ("English", "Mbo College Kompas", "Teachers"):  # its locale: language first
         await slack.press(buttons_of(slack.fake.posted()[-1])[label], channel="DU1")
     shown = await open_home(slack)
     assert "Next check-in: Tuesday 1 December 2026 at 09:00." in shown

@@ -409,7 +409,7 @@ async def test_a_gap_between_levels_is_a_figure_eight_signal(
     assert summary.signals[0].reasons[0].signal == "level_gap"
     text = render_text(summary, content, load_summary_rules(content), "en")
     # "Governing body" (Bestuur), so that no level reads as one of the three boards.
-    assert "Professional organisation, between levels: Governing body 4.0 (n=3), " \
+    assert "Professional organisation, between layers: Governing body 4.0 (n=3), " \
            "Teachers 2.7 (n=3); difference 1.3" in text
     assert "A figure-eight signal" in text
     assert "Losing the connection with the board (Professional organisation)" in text
