@@ -58,13 +58,13 @@ async def test_the_preview_shows_moves_skips_pauses_and_their_reasons(
     assert "gaat uit" in line(lines, "di 8 december 2026 15:30", "check-in")
     assert "4 ontvangers (1 met pauze)" in line(lines, "di 8 december 2026 15:30", "check-in")
     assert "gaat uit" in line(lines, "wo 9 december 2026 15:30", "herinnering")
-    assert "gaat uit" in line(lines, "di 15 december 2026 15:30", "contactmoment")
+    assert "gaat uit" in line(lines, "di 15 december 2026 15:30", "koffiekoppels")
     christmas = line(lines, "di 22 december 2026 15:30", "check-in")
     assert "overgeslagen" in christmas
     assert christmas.endswith("kerstvakantie (regio midden); de volgende volgt er te snel op")
-    nudge = line(lines, "di 29 december 2026 15:30", "contactmoment")
+    nudge = line(lines, "di 29 december 2026 15:30", "koffiekoppels")
     assert "overgeslagen" in nudge and nudge.endswith("kerstvakantie (regio midden)")
-    summary = line(lines, "vr 1 januari 2027 08:30", "maandoverzicht")
+    summary = line(lines, "vr 1 januari 2027 08:30", "samenvatting")
     assert "verschoven naar ma 4 januari 2027 08:30" in summary and "1 ontvanger" in summary \
         and "1 ontvangers" not in summary
     assert "5 ontvangers" in line(lines, "di 5 januari 2027 15:30", "check-in")  # pause over
