@@ -240,7 +240,7 @@ async def test_the_same_update_twice_has_one_effect(bot: Bot, content: Content) 
     update = bot.fake.text_update(ANNA, ANNA.id, "/privacy")
     first = await bot.deliver(update)
     again = await bot.deliver(update)
-    assert texts(first) == [content.text("privacy_overview", "nl", answer_months=24,
+    assert texts(first) == [content.text("privacy_short", "nl", answer_months=24,
                                          text_months=3)]
     assert texts(again) == []
 
