@@ -19,7 +19,7 @@ from bot.store.instruments import (
     TalkPlate,
     TalkPlateOutcome,
 )
-from bot.store.models import Answer, Partnership
+from bot.store.models import Answer, Member, Partnership
 from tests.conftest import Clock, onboard
 from tests.instruments_fakes import add_people
 
@@ -209,3 +209,25 @@ async def test_a_dutch_or_unknown_locale_keeps_the_language_question_last(
         chat = MemoryChat(engine, user=user, locale=locale)
         _, first = await chat.say("hoi")
         assert isinstance(first, Choice) and first.prompt == "Bij welke school werk je?"
+
+
+async def test_the_schedule_names_its_range_and_stop_leaves_a_typed_time(
+    chat: MemoryChat, sessions: async_sessionmaker[Any]
+) -> None:
+    await onboard(chat)
+    async with sessions() as session, session.begin():
+        me = await session.scalar(select(Member).where(Member.user_ref == chat.user))
+        assert me is not None
+        me.role = "leader"
+    await chat.say("rooster")
+    [days] = await chat.press("Dag check-in")
+    assert isinstance(days, Choice)
+    sorry, again = await chat.say("7" if len(days.options) < 7 else "9")
+    assert isinstance(sorry, Text) and sorry.text.startswith("Dat nummer staat er niet bij")
+    assert f"1 tot en met {len(days.options)}" in sorry.text
+    assert isinstance(again, Choice) and again.options == days.options
+    await chat.say("rooster")
+    [time] = await chat.press("Tijd check-in")
+    assert "Typ een tijd" in getattr(time, "prompt", getattr(time, "text", ""))
+    [stopped] = await chat.say("stop")
+    assert isinstance(stopped, Text) and stopped.text.startswith("Prima, gestopt.")
