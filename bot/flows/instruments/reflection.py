@@ -347,6 +347,9 @@ def render_result(content: Content, lang: str, number: int, statement_ids: list[
             rows.append(content.text("reflection_talk_row", lang,
                                      condition=condition.name.get(lang),
                                      question=question.get(lang)))
+        if len(shown) > TALK_ABOUT:  # and what goes well, from the highest score
+            best = content.condition(shown[-1].condition).name.get(lang)
+            rows.append(content.text("reflection_goes_well", lang, condition=best))
     return "\n".join(rows)
 
 
