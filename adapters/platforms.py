@@ -7,13 +7,14 @@ Adding a platform: a package under adapters/ whose `__init__` exports a `DESCRIP
 
 from __future__ import annotations
 
-from adapters import slack, teams, telegram
+from adapters import email, slack, teams, telegram
 from adapters.base import Platform
 from adapters.console import ConsoleChat
 from bot.rates import PlatformLimits
 from bot.settings import Settings
 
-PLATFORMS: tuple[Platform, ...] = (slack.DESCRIPTION, telegram.DESCRIPTION, teams.DESCRIPTION)
+PLATFORMS: tuple[Platform, ...] = (slack.DESCRIPTION, telegram.DESCRIPTION, teams.DESCRIPTION,
+                                   email.DESCRIPTION)
 
 
 def configured(settings: Settings) -> list[Platform]:

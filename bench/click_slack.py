@@ -3,19 +3,23 @@
 The real SlackAdapter and Engine run on the real WebServer against the fake Slack Web API
 (tests/slack_fakes.py). A click counts as done when its answer is committed, the next
 statement has been posted to the fake Slack and the pressed question shows the choice
-(the task the listener hands the work to has finished); the HTTP acknowledgement time is
-reported too. The floor is a bare slack-bolt AsyncApp on the same kind of aiohttp server
-whose action listener only acknowledges.
+(the task the listener hands the work to has finished). The floor is a bare slack-bolt
+AsyncApp on the same kind of aiohttp server making the same Web API calls per click
+(chat.postMessage, chat.update) after its acknowledgement.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
@@ -30,13 +34,12 @@ from bench.clicks import (
     Click,
     Finished,
     Request,
+    Stack,
     against_floor,
-    drive,
-    latencies,
     prepare,
     stored_answers,
 )
-from bench.common import Result, database, latency_figures
+from bench.common import Result, database
 from bot.content import load_content
 from bot.engine import Engine
 from bot.settings import Settings
@@ -67,7 +70,8 @@ def block_actions(click: Click) -> Request:
     return click.key, body.encode(), headers
 
 
-async def ours(backend: str, clicks_wanted: int, concurrency: int) -> dict[str, Any]:
+@asynccontextmanager
+async def ours(backend: str, clicks_wanted: int) -> AsyncIterator[Stack]:
     content = load_content()
     fake = FakeSlack()
     await fake.start()
@@ -81,7 +85,6 @@ async def ours(backend: str, clicks_wanted: int, concurrency: int) -> dict[str, 
                 "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                 "ACHTJE_SLACK_API_URL": fake.api_url}), engine, server)
             finished = Finished()
-            done = finished.at
             work = adapter._button
 
             async def timed(body: dict[str, Any], value: str, client: AsyncWebClient,
@@ -89,39 +92,63 @@ async def ours(backend: str, clicks_wanted: int, concurrency: int) -> dict[str, 
                 await work(body, value, client, team, respond)
                 finished.mark(body["actions"][0]["action_ts"])
 
+            async def tally() -> dict[str, Any]:
+                await adapter.settled()
+                stored, posted = await stored_answers(sessions), len(fake.of("chat.postMessage"))
+                return {"stored": stored, "posted": posted,
+                        "lost": len(clicks) - stored + len(clicks) - posted}
+
             adapter._button = timed  # type: ignore[method-assign]
             await adapter.start()
             await server.start()
             try:
-                load = await drive(server.url + PATH,
-                                   [partial(block_actions, c) for c in clicks], concurrency,
-                                   finished)
-                await adapter.settled()
+                yield Stack(server.url + PATH, (partial(block_actions, c) for c in clicks),
+                            finished, tally)
             finally:
                 await server.stop()
                 await adapter.stop()
-            seconds = max(done.values(), default=0.0) - min(load.sent.values())
-            stored = await stored_answers(sessions)
     finally:
         await fake.stop()
-    posted = len(fake.of("chat.postMessage"))
-    return {**latency_figures(latencies(load.sent, done), seconds),
-            "ack_p99_ms": 1000 * sorted(latencies(load.sent, load.answered))[
-                int(0.99 * (len(load.answered) - 1))],
-            "stored": stored, "posted": posted, "statuses": load.statuses,
-            "lost": len(clicks) - stored + len(clicks) - posted}
 
 
-async def floor(clicks_wanted: int, concurrency: int) -> dict[str, Any]:
-    """A bare bolt app on an aiohttp server: verify the signature, route, acknowledge."""
+# What a statement looks like: its text and five scale buttons.
+NEXT_STATEMENT: list[dict[str, Any]] = [
+    {"type": "section", "text": {"type": "mrkdwn", "text": "2/6 We weten van elkaar wat we "
+                                 "willen bereiken."}},
+    {"type": "actions", "block_id": "b1", "elements": [
+        {"type": "button", "action_id": f"achtje_{n}", "value": f"s:1:x:{n}",
+         "text": {"type": "plain_text", "text": str(n)}} for n in range(1, 6)]},
+]
+
+
+@asynccontextmanager
+async def floor(clicks_wanted: int) -> AsyncIterator[Stack]:
+    """A bare bolt app on an aiohttp server making the same Web API calls per click as
+    ours: verify the signature, route, acknowledge, then (after the acknowledgement, as
+    ours does) post the next statement to the person and update the pressed message."""
     fake = FakeSlack()
     await fake.start()
+    http = aiohttp.ClientSession()  # one session, as a careful bare app keeps one
     app = AsyncApp(signing_secret=SIGNING_SECRET, process_before_response=True,
-                   client=AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url))
+                   client=AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url,
+                                         session=http))
+    finished = Finished()
+    running: set[asyncio.Task[None]] = set()
+
+    async def reply(body: dict[str, Any], client: AsyncWebClient) -> None:
+        await client.chat_postMessage(channel=body["user"]["id"], text="2/6",
+                                      blocks=NEXT_STATEMENT)
+        await client.chat_update(channel=body["channel"]["id"],
+                                 ts=body["container"]["message_ts"], text="Je koos: 4",
+                                 blocks=[])
+        finished.mark(body["actions"][0]["action_ts"])
 
     @app.action(re.compile(".*"))
-    async def only_ack(ack: AsyncAck) -> None:
+    async def answer(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
+        task = asyncio.create_task(reply(body, client))
+        running.add(task)
+        task.add_done_callback(running.discard)
 
     async def handle(request: web.Request) -> web.StreamResponse:
         return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
@@ -131,17 +158,17 @@ async def floor(clicks_wanted: int, concurrency: int) -> dict[str, Any]:
     await server.start()
     clicks = [Click(str(k), k % 997, f"s:1:x:{k}") for k in range(clicks_wanted)]
     try:
-        load = await drive(server.url + PATH, [partial(block_actions, c) for c in clicks],
-                           concurrency)
+        yield Stack(server.url + PATH, (partial(block_actions, c) for c in clicks), finished)
     finally:
         await server.stop()
+        await http.close()
         await fake.stop()
-    return {**latency_figures(latencies(load.sent, load.answered), load.seconds),
-            "statuses": load.statuses}
 
 
 async def run(size: str) -> Result:
     return await against_floor(
         "click_slack", "bare_bolt", size, SIZES[size], floor, ours,
-        "done = answer committed and next statement posted to the fake Slack; "
-        "lost = clicks without a stored answer or without a posted reply")
+        "one click at a time; done = answer committed, next statement posted and the pressed "
+        "question updated at the fake Slack; the floor makes the same two Web API calls; "
+        "lost = clicks without a stored answer or without a posted reply",
+        "Slack button press, press to reply posted")

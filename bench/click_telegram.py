@@ -4,21 +4,24 @@ The real TelegramAdapter (webhook mode) and Engine run on the real WebServer aga
 fake Bot API (tests/telegram_fakes.py). A click is done when the adapter has answered the
 callback, stored the answer, tidied the pressed message and sent the next statement. The
 floor is a bare python-telegram-bot Application, fed by the same kind of aiohttp webhook
-route, whose only handler answers the callback query.
+route, whose handler makes the same three Bot API calls through the same rate limiter.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
 from aiohttp import web
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes
 
 from adapters.telegram import TelegramAdapter
+from adapters.telegram.limits import ChatRateLimiter
 from adapters.telegram.updates import SECRET_HEADER, WEBHOOK_PATH
 from adapters.web import WebServer
 from bench.clicks import (
@@ -26,13 +29,12 @@ from bench.clicks import (
     Click,
     Finished,
     Request,
+    Stack,
     against_floor,
-    drive,
-    latencies,
     prepare,
     stored_answers,
 )
-from bench.common import Result, database, latency_figures
+from bench.common import Result, database
 from bot.content import load_content
 from bot.engine import Engine
 from tests.telegram_fakes import BOT, FakeTelegram
@@ -65,7 +67,8 @@ def callback_query(click: Click) -> Request:
                                                     SECRET_HEADER: SECRET}
 
 
-async def ours(backend: str, clicks_wanted: int, concurrency: int) -> dict[str, Any]:
+@asynccontextmanager
+async def ours(backend: str, clicks_wanted: int) -> AsyncIterator[Stack]:
     content = load_content()
     fake = FakeTelegram()
     await fake.start()
@@ -73,67 +76,75 @@ async def ours(backend: str, clicks_wanted: int, concurrency: int) -> dict[str, 
         async with database(backend) as (_engine, sessions):
             clicks = await prepare(sessions, content, "telegram",
                                    lambda n: str(FIRST_USER + n), clicks_wanted)
-            for click in clicks:  # so that tidying the pressed message finds it
-                fake.messages[(FIRST_USER + click.user, 1)] = statement_message(click)
+            _known_to(fake, clicks)
             server = WebServer("127.0.0.1", 0)
             adapter = TelegramAdapter(Engine(sessions, content), fake.token, api_url=fake.url,
                                       web=server, webhook_url="https://bench.invalid/tg",
                                       webhook_secret=SECRET, max_retries=1)
             finished = Finished()
-            done = finished.at
             work = adapter._handle
 
             async def timed(update: Update) -> None:
                 await work(update)
                 finished.mark(str(update.update_id - 1))
 
+            async def tally() -> dict[str, Any]:
+                await adapter.app.update_queue.join()
+                while len(finished.at) < len(clicks):  # the last may still be in its handler
+                    before = len(finished.at)
+                    await asyncio.sleep(0.5)
+                    if len(finished.at) == before:
+                        break
+                stored, sent = await stored_answers(sessions), len(fake.called("sendMessage"))
+                return {"stored": stored, "sent": sent,
+                        "answered_callbacks": len(fake.called("answerCallbackQuery")),
+                        "lost": len(clicks) - stored + len(clicks) - sent}
+
             adapter._handle = timed  # type: ignore[method-assign]
             await adapter.start()
             await server.start()
             try:
-                load = await drive(server.url + WEBHOOK_PATH,
-                                   [partial(callback_query, c) for c in clicks], concurrency,
-                                   finished)
-                await adapter.app.update_queue.join()
-                while len(done) < len(clicks) and adapter.app.running:
-                    before = len(done)  # the last update may still be in its handler
-                    await _pause()
-                    if len(done) == before:
-                        break
+                yield Stack(server.url + WEBHOOK_PATH,
+                            (partial(callback_query, c) for c in clicks), finished, tally)
             finally:
                 await server.stop()
                 await adapter.stop()
-            seconds = max(done.values(), default=0.0) - min(load.sent.values())
-            stored = await stored_answers(sessions)
     finally:
         await fake.stop()
-    sent = len(fake.called("sendMessage"))
-    return {**latency_figures(latencies(load.sent, done), seconds),
-            "stored": stored, "sent": sent,
-            "answered_callbacks": len(fake.called("answerCallbackQuery")),
-            "statuses": load.statuses, "lost": len(clicks) - stored + len(clicks) - sent}
 
 
-async def _pause() -> None:
-    await asyncio.sleep(0.5)
+def _known_to(fake: FakeTelegram, clicks: list[Click]) -> None:
+    """The pressed messages, so that tidying one finds it."""
+    for click in clicks:
+        fake.messages[(FIRST_USER + click.user, 1)] = statement_message(click)
 
 
-async def floor(clicks_wanted: int, concurrency: int) -> dict[str, Any]:
-    """A bare Application behind an aiohttp webhook route: only answerCallbackQuery."""
+NEXT_STATEMENT = InlineKeyboardMarkup([[
+    InlineKeyboardButton(str(n), callback_data=f"s:1:x:{n}") for n in range(1, 6)]])
+
+
+@asynccontextmanager
+async def floor(clicks_wanted: int) -> AsyncIterator[Stack]:
+    """A bare Application behind an aiohttp webhook route, through the same per-chat rate
+    limiter as ours, making the same Bot API calls per click: answer the callback, tidy
+    the pressed message, send the next statement."""
     fake = FakeTelegram()
     await fake.start()
     app: Application[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder().token(fake.token).base_url(f"{fake.url}/bot").updater(None)
-        .job_queue(None).build())
+        .rate_limiter(ChatRateLimiter(max_retries=1)).job_queue(None).build())
     finished = Finished()
-    done = finished.at
 
-    async def only_answer(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.callback_query is not None
-        await update.callback_query.answer()
+    async def answer(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None and query.message is not None
+        await query.answer()
+        await query.edit_message_text("1/6 Stelling\nJe koos: 4")
+        await app.bot.send_message(query.message.chat.id, "2/6 Stelling",
+                                   reply_markup=NEXT_STATEMENT)
         finished.mark(str(update.update_id - 1))
 
-    app.add_handler(CallbackQueryHandler(only_answer))
+    app.add_handler(CallbackQueryHandler(answer))
 
     async def webhook(request: web.Request) -> web.Response:
         if request.headers.get(SECRET_HEADER) != SECRET:
@@ -143,27 +154,25 @@ async def floor(clicks_wanted: int, concurrency: int) -> dict[str, Any]:
 
     server = WebServer("127.0.0.1", 0)
     server.add_route("POST", WEBHOOK_PATH, webhook)
+    clicks = [Click(str(k), k % 997, f"s:1:x:{k % 5}") for k in range(clicks_wanted)]
+    _known_to(fake, clicks)
     await app.initialize()
     await app.start()
     await server.start()
-    clicks = [Click(str(k), k % 997, f"s:1:x:{k % 5}") for k in range(clicks_wanted)]
     try:
-        load = await drive(server.url + WEBHOOK_PATH,
-                           [partial(callback_query, c) for c in clicks], concurrency, finished)
-        await app.update_queue.join()
-        while len(done) < len(clicks):
-            await _pause()
+        yield Stack(server.url + WEBHOOK_PATH, (partial(callback_query, c) for c in clicks),
+                    finished)
     finally:
         await server.stop()
         await app.stop()
         await app.shutdown()
         await fake.stop()
-    seconds = max(done.values(), default=0.0) - min(load.sent.values())
-    return {**latency_figures(latencies(load.sent, done), seconds), "statuses": load.statuses}
 
 
 async def run(size: str) -> Result:
     return await against_floor(
         "click_telegram", "bare_ptb", size, SIZES[size], floor, ours,
-        "done = callback answered, answer committed, message tidied and next statement sent "
-        "to the fake Bot API; lost = clicks without a stored answer or without a sent reply")
+        "one click at a time; done = callback answered, answer committed, message tidied and "
+        "next statement sent to the fake Bot API; the floor makes the same three calls "
+        "through the same rate limiter; lost = clicks without a stored answer or sent reply",
+        "Telegram button press, press to reply sent")

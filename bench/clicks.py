@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,13 +23,15 @@ import aiohttp
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bench.common import Result, backends, ratio, result
+from bench.common import Result, backends, latency_figures, path_row, ratio, result
 from bot import rounds
 from bot.content import Content
 from bot.store.models import Answer, Member, Partnership, School
 
-SIZES = {"smoke": {"clicks": 30, "concurrency": 10},
-         "full": {"clicks": 5_000, "concurrency": 50}}
+# One click at a time (a person presses, sees the next question, presses again), the floor
+# and ours in alternating blocks after a warm-up; p99 over `samples` clicks of each.
+SIZES = {"smoke": {"warmup": 3, "block": 10, "samples": 20, "concurrency": 1},
+         "full": {"warmup": 50, "block": 100, "samples": 1_000, "concurrency": 1}}
 STATEMENTS = 3
 
 
@@ -135,25 +139,80 @@ async def drive(url: str, requests: Sequence[Callable[[], Request]], concurrency
     return Load(sent, answered, statuses, time.perf_counter() - started)
 
 
+Load_ = tuple[list[float], float]  # latencies and the wall time they took
+
+
 def latencies(sent: dict[str, float], done: dict[str, float]) -> list[float]:
     return [done[key] - at for key, at in sent.items() if key in done]
 
 
-Measure = Callable[..., Awaitable[dict[str, Any]]]
+@dataclass
+class Stack:
+    """A running stack under test: where clicks go, the clicks still to make (each built
+    when it is sent), when each was done, and what it did in all (`tally`: stored answers,
+    posted replies, lost ones)."""
+
+    url: str
+    requests: Iterator[Callable[[], Request]]
+    finished: Finished
+    tally: Callable[[], Awaitable[dict[str, Any]]] | None = None
+
+
+StackFactory = Callable[[int], AbstractAsyncContextManager[Stack]]
+OurFactory = Callable[[str, int], AbstractAsyncContextManager[Stack]]
+
+
+def clicks_needed(scale: dict[str, int]) -> int:
+    """Warm-up plus enough whole blocks for the samples."""
+    return scale["warmup"] + math.ceil(scale["samples"] / scale["block"]) * scale["block"]
+
+
+async def _block(stack: Stack, clicks: int, concurrency: int) -> tuple[list[float], float]:
+    """Send the next `clicks` of a stack; their latencies (request to done) and wall time."""
+    load = await drive(stack.url, list(itertools.islice(stack.requests, clicks)), concurrency,
+                       stack.finished)
+    return latencies(load.sent, stack.finished.at), load.seconds
+
+
+async def alternate(floor: Stack, ours: Stack, scale: dict[str, int]) -> tuple[Load_, Load_]:
+    """Warm both stacks up, then send blocks of clicks to the floor and to ours in turn
+    until each has had `samples` clicks: both see the same moments of the machine."""
+    for stack in (floor, ours):
+        await _block(stack, scale["warmup"], scale["concurrency"])
+    done: tuple[list[float], list[float]] = ([], [])
+    seconds = [0.0, 0.0]
+    for _ in range(math.ceil(scale["samples"] / scale["block"])):
+        for n, stack in enumerate((floor, ours)):
+            new, took = await _block(stack, scale["block"], scale["concurrency"])
+            done[n].extend(new)
+            seconds[n] += took
+    return (done[0], seconds[0]), (done[1], seconds[1])
 
 
 async def against_floor(name: str, floor_name: str, size: str, scale: dict[str, int],
-                        floor: Measure, ours: Measure, note: str) -> Result:
-    """Run the bare framework, then our stack on every backend, and compare the two."""
-    bare = await floor(scale["clicks"], scale["concurrency"])
+                        floor: StackFactory, ours: OurFactory, note: str,
+                        path: str) -> Result:
+    """On every backend: the bare framework and our stack side by side in this process,
+    clicked in alternating blocks; latencies, ratios and the issue's verdict."""
+    clicks = clicks_needed(scale)
     figures: dict[str, Any] = {}
+    floors: dict[str, Any] = {}
     ratios: dict[str, float] = {}
+    paths = []
     lost = 0
     for backend in backends():
-        found = await ours(backend, scale["clicks"], scale["concurrency"])
-        lost += found.pop("lost")
-        figures[backend] = found
-        for key in ("p50_ms", "p99_ms"):
-            ratios[f"{backend}_{key}"] = ratio(found[key], bare[key])
-        ratios[f"{backend}_per_second"] = ratio(found["per_second"], bare["per_second"])
-    return result(name, size, scale, figures, {floor_name: bare}, ratios, lost, note)
+        async with floor(clicks) as bare, ours(backend, clicks) as mine:
+            (bare_done, bare_seconds), (done, seconds) = await alternate(bare, mine, scale)
+            assert mine.tally is not None
+            tally = await mine.tally()
+        lost += tally.pop("lost")
+        floors[backend] = latency_figures(bare_done, bare_seconds)
+        figures[backend] = {**latency_figures(done, seconds), **tally}
+        for key in ("p50_ms", "p99_ms", "per_second"):
+            ratios[f"{backend}_{key}"] = ratio(figures[backend][key], floors[backend][key])
+        p99, bare_p99 = figures[backend]["p99_ms"], floors[backend]["p99_ms"]
+        paths.append(path_row(f"{path} ({backend}, {len(done)} clicks)",
+                              "p99 <= 1.5x floor and < 50 ms", p99, bare_p99, "ms",
+                              p99 <= 1.5 * bare_p99 and p99 < 50))
+    scale = {**scale, "clicks": clicks}
+    return result(name, size, scale, figures, {floor_name: floors}, ratios, lost, note, paths)

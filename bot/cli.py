@@ -63,6 +63,18 @@ def _outbox(holder: typer.Typer) -> None:
     holder.add_typer(outbox_app, name="outbox")
 
 
+def _teams(holder: typer.Typer) -> None:
+    from adapters.teams.cli import teams_app
+
+    holder.add_typer(teams_app, name="teams")
+
+
+def _backup(holder: typer.Typer) -> None:
+    from bot.backup import register as register_backup
+
+    register_backup(holder)  # backup, restore
+
+
 Loader = Callable[[typer.Typer], None]
 
 # Every command defined elsewhere: its name, the line `achtje --help` shows for it (the first
@@ -89,11 +101,16 @@ _LAZY: dict[str, tuple[str, Loader]] = {
     "outbox": ("Failed and uncertain sends, and sending one again.", _outbox),
     "retention": ("How long personal data is kept, and removing what is older.", _privacy),
     "leader": ("Make a member a project leader of their partnership, or not.", _privacy),
+    "teams": ("Microsoft Teams: the app package to upload in Teams.", _teams),
+    "backup": ("Write every table of the database to FILE, consistently, while achtje runs.",
+               _backup),
+    "restore": ("Load a backup into an empty database (SQLite or PostgreSQL), then upgrade "
+                "it.", _backup),
 }
 # The order of `achtje --help`: commands, then groups.
 _ORDER = ("run", "demo", "bind", "bind-code", "summary", "plan", "find-member", "export",
           "erase", "partnership", "member", "content", "db", "schedule", "nudge", "outbox",
-          "retention", "leader")
+          "retention", "leader", "teams", "backup", "restore")
 
 
 class _LazyGroup(TyperGroup):

@@ -9,6 +9,7 @@ from typing import Literal
 
 CONDITION_IDS = ("ambition", "interests", "relations", "organisation", "process")
 LEVEL_IDS = ("board", "management", "teachers")
+BOARD = LEVEL_IDS[0]  # the school boards (bestuur)
 DOMAIN_IDS = ("content", "anchoring")  # the boards with statements of their own
 SCHOOL_TYPES = ("vmbo", "mbo", "other")
 

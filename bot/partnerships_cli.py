@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.commandline import MAX_ID, content_or_fail, fail, partnership_or_fail, with_session
 from bot.content import Content
 from bot.domain import LANGS, LEVEL_IDS, REGIONS, ROLES, SCHOOL_TYPES
+from bot.mail.address import address_problem, clean_address
 from bot.settings import Settings
 from bot.store import binding, repo
 from bot.store.models import ChannelBinding, Member, Partnership, School
@@ -200,11 +201,12 @@ def bind_code(
 @member_app.command("import")
 def member_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
-                                         help="CSV with a header row.")],
+                                         help="CSV or Excel (.xlsx) file with a header row.")],
 ) -> None:
     """Add or update members from a CSV file; nothing is imported if any row is wrong.
 
-    Columns: partnership, platform, user, name, school, level, role, language, separated
+    Columns: partnership, platform, user, name, school, level, role, language, and
+    optionally email (leaders and board members get the monthly summary there), separated
     by commas or semicolons (as Dutch Excel saves a CSV). `user` is the person's id on the
     platform: on Slack TEAM:USER (for example T0123:U0789; the team id is in Slack's web
     address, app.slack.com/client/T0123/..., the member id under "Copy member ID" in their
@@ -227,12 +229,9 @@ def member_import(
 
 def read_member_csv(file: Path) -> list[dict[str, Any]]:
     """The rows of a member CSV, comma- or semicolon-separated (Dutch Excel writes `;`),
-    UTF-8 with or without a byte order mark; fails saying what is missing and what it read."""
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise fail(f"{file}: not a UTF-8 CSV file ({exc}); in Excel save it as "
-                   "'CSV UTF-8 (door komma's gescheiden)'") from exc
+    or of an Excel workbook's first sheet (`file_text`); fails saying what is missing and
+    what it read."""
+    text = file_text(file)
     header = text.partition("\n")[0]
     delimiter = max(DELIMITERS, key=header.count)
     try:
@@ -248,6 +247,54 @@ def read_member_csv(file: Path) -> list[dict[str, Any]]:
                    + f"; read the columns {', '.join(map(repr, read)) or 'none'} "
                    f"separated by {delimiter!r}, and {len(rows)} rows")
     return [{(key or "").strip(): value for key, value in row.items()} for row in rows]
+
+
+def file_text(file: Path) -> str:
+    """A member file as CSV text: an Excel workbook (.xlsx) becomes CSV; a CSV file is read
+    as UTF-8, with or without a byte order mark (or UTF-16 with one), or else as
+    Windows-1252, which Dutch Excel writes for "CSV (gescheiden door lijstscheidingsteken)"."""
+    data = file.read_bytes()
+    if data.startswith(b"PK\x03\x04"):  # a zip file: what an .xlsx is
+        return _sheet_as_csv(file)
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise fail(f"{file}: an old Excel workbook (.xls); in Excel save it as "
+                   "'Excel-werkmap (.xlsx)' or as CSV")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode-tekst" (tabs)
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise fail(f"{file}: neither UTF-8 nor Windows-1252 text ({exc}); in Excel save it "
+                   "as 'CSV UTF-8 (door komma's gescheiden)' or as .xlsx") from exc
+
+
+def _sheet_as_csv(file: Path) -> str:
+    """The first sheet of an Excel workbook as CSV text, empty rows left out; a whole
+    number stays one (Excel keeps numbers as floats)."""
+    from zipfile import BadZipFile
+
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(file, read_only=True, data_only=True)
+    except (BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise fail(f"{file}: not an Excel workbook (.xlsx) that can be read ({exc})") from exc
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    try:
+        for row in book.worksheets[0].iter_rows(values_only=True):
+            cells = ["" if value is None
+                     else str(int(value)) if isinstance(value, float) and value.is_integer()
+                     else str(value) for value in row]
+            if any(cell.strip() for cell in cells):
+                writer.writerow(cells)
+    finally:
+        book.close()
+    return out.getvalue()
 
 
 class ImportProblems(Exception):
@@ -311,6 +358,12 @@ async def _member_from_row(
         (member.language in LANGS, f"language must be {' or '.join(LANGS)}"),
     ]
     problems.extend(f"line {line}: {message}" for ok, message in checks if not ok)
+    if "email" in row:  # an empty cell removes the address; no column leaves it as it is
+        address = clean_address(field("email")) or None
+        wrong_address = address_problem(address) if address else None
+        if wrong_address is not None:
+            problems.append(f"line {line}: email: {wrong_address}")
+        member.email = address
     from adapters.platforms import ref_problem  # the SDKs load only for this command
 
     wrong_form = ref_problem(member.platform, "user", member.user_ref)

@@ -41,7 +41,9 @@ class Command:
     `before_onboarding`: open to someone we do not know yet (help, privacy, language).
     `greeting`: from a newcomer it starts the sign-up questions and is not replayed after.
     `help`: has a line in help (`command_<name>`): in the leaders' part when the command or
-    some of its words are for leaders. `menu`: in the Telegram command menu
+    some of its words are for leaders. `board`: also for board members (the summary by mail,
+    the dashboard): help lists it in the leaders' part and in the board's. `menu`: in the
+    Telegram command menu
     (`telegram_command_<name>`). Help and the menu list commands by `order`.
     """
 
@@ -54,6 +56,7 @@ class Command:
     help: bool = False
     menu: bool = False
     order: int = 0
+    board: bool = False
 
     @property
     def name(self) -> str:
@@ -96,13 +99,13 @@ _FLOWS: dict[str, TextFlow] = {}
 def command(
     *names: str, leaders: bool = False, leader_words: tuple[str, ...] = (),
     before_onboarding: bool = False, greeting: bool = False, help: bool = False,
-    menu: bool = False, order: int = 0,
+    menu: bool = False, order: int = 0, board: bool = False,
 ) -> Callable[[CommandHandler], CommandHandler]:
     """Declare a command under `names`; see `Command`."""
 
     def declare(handler: CommandHandler) -> CommandHandler:
         declared = Command(names, handler, leaders, leader_words, before_onboarding,
-                           greeting, help, menu, order)
+                           greeting, help, menu, order, board)
         for name in names:
             if name in _COMMANDS or name != name.lower() or not name or " " in name:
                 raise ValueError(f"command name {name!r} declared twice or not one word")
@@ -164,10 +167,16 @@ def find_flow(flow: str) -> TextFlow | None:
     return _FLOWS.get(flow)
 
 
-def in_help(leaders: bool) -> list[Command]:
-    """The commands of one part of help: everyone's, or what only leaders can type."""
-    return sorted((c for c in commands() if c.help and c.for_leaders == leaders),
-                  key=lambda c: c.order)
+def in_help(leaders: bool = False, board: bool = False) -> list[Command]:
+    """The commands of one part of help: everyone's; what leaders can type besides; or
+    what board members can type besides."""
+
+    def listed(c: Command) -> bool:
+        if board:
+            return c.board
+        return c.for_leaders or c.board if leaders else not (c.for_leaders or c.board)
+
+    return sorted((c for c in commands() if c.help and listed(c)), key=lambda c: c.order)
 
 
 def menu() -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -21,17 +21,21 @@ from bot.commandline import (
     partnership_or_fail,
     with_session,
 )
-from bot.content import ContentError
+from bot.content import Content, ContentError
 from bot.domain import LANGS
 from bot.flows.instruments import matrix as impact_matrix
+from bot.mail.plan import mail_envelopes
 from bot.months import shift_month
+from bot.outbox import enqueue
 from bot.settings import Settings
-from bot.summary import Summary, load_summary_rules, render_text
+from bot.summary import Summary, SummaryMessages, load_summary_rules, render_text
 from bot.summary.chart import summary_chart
 from bot.summary.command import iso_month, latest_month
-from bot.summary.export import summary_document, summary_page
+from bot.summary.export import summary_csv, summary_document, summary_page
 from bot.summary.frozen import published_summary
 from bot.summary.render import has_chart
+from bot.summary.rules import SummaryRules
+from bot.summary.year import school_year, year_summaries
 
 
 class Format(StrEnum):
@@ -39,6 +43,7 @@ class Format(StrEnum):
     json = "json"
     png = "png"
     html = "html"
+    csv = "csv"
 
 
 def summary(
@@ -47,7 +52,9 @@ def summary(
         help="YYYY-MM, a month that is over; the last one if left out.")] = None,
     as_format: Annotated[Format, typer.Option(
         "--format", help="text as a leader reads it; json (schema in docs/summary.md); png: "
-                         "the chart; html: one page with the chart inside.")] = Format.text,
+                         "the chart; html: one page with the chart inside; csv: a row per month, "
+                         "condition and group (without --month: the school year so far)."
+    )] = Format.text,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", dir_okay=False, help="Write to this file instead of standard "
                                               "output.")] = None,
@@ -55,6 +62,10 @@ def summary(
                                              "left out (json holds both).")] = None,
     short: Annotated[bool, typer.Option(help="The short version for the channel (text and "
                                         "html).")] = False,
+    email: Annotated[bool, typer.Option(
+        "--email", help="Mail it to the leaders and board members with an address instead, "
+                        "through the outbox (the running service sends it; docs/email.md)."
+    )] = False,
 ) -> None:
     """Print a partnership's monthly condition summary, as a project leader gets it.
 
@@ -72,12 +83,15 @@ def summary(
         raise fail(f"--month must look like 2026-11 (from 2000 on), not {month!r}")
     if lang is not None and lang not in LANGS:
         raise fail(f"--lang must be {' or '.join(LANGS)}")
-    if short and as_format in (Format.json, Format.png):
+    if email and (as_format is not Format.text or output is not None or short or lang):
+        raise fail("--email mails the summary in each person's language and version: "
+                   "leave out --format, --output, --short and --lang")
+    if short and as_format in (Format.json, Format.png, Format.csv):
         raise fail("--short is for --format text or html")
     if as_format is Format.png and output is None and sys.stdout.isatty():
         raise fail("--format png writes image data: give --output FILE or redirect the output")
 
-    async def work(session: AsyncSession) -> tuple[Summary, str]:
+    async def work(session: AsyncSession) -> tuple[list[Summary], str]:
         found = await partnership_or_fail(session, partnership)
         this_month = datetime.now(ZoneInfo(found.timezone)).date().replace(day=1)
         last = latest_month(this_month)
@@ -87,15 +101,26 @@ def summary(
             raise fail(f"--month {month} is still running and its numbers can still change; "
                        f"it can be summarised from {shift_month(this_month, 1)}, the latest "
                        f"month now is {last:%Y-%m}")
+        if as_format is Format.csv and wanted is None:  # the school year so far
+            months = await year_summaries(session, content, found, school_year(last),
+                                          datetime.now(ZoneInfo(found.timezone)))
+            return months, lang or found.language
         result = await published_summary(session, content, found, wanted or last)
         if result is None:
             raise fail(content.text("summary_no_figures", lang or found.language,
                                     month=content.month_name(wanted or last,
                                                              lang or found.language)))
-        return result, lang or found.language
+        return [result], lang or found.language
 
-    result, language = with_session(work)
+    results, language = with_session(work)
+    if email:
+        _queue_mail(results[0], content, rules)
+        return
     document: str | bytes
+    if as_format is Format.csv:
+        _write(summary_csv(results), output)
+        return
+    result = results[0]
     if as_format is Format.text:
         document = render_text(result, content, rules, language, short=short) + "\n"
     elif as_format is Format.json:
@@ -107,6 +132,25 @@ def summary(
         chart = summary_chart(result, content, language) if has_chart(result) else None
         document = summary_page(result, content, rules, language, chart, short=short)
     _write(document, output)
+
+
+def _queue_mail(result: Summary, content: Content, rules: SummaryRules) -> None:
+    """`--email`: one mail per leader and board member with an address, as the scheduler
+    plans them; a person who already got this month's mail is not mailed again."""
+
+    async def work(session: AsyncSession) -> tuple[int, int]:
+        found = await partnership_or_fail(session, result.partnership_id)
+        now = datetime.now(UTC)
+        envelopes = await mail_envelopes(session, content, SummaryMessages(result, content,
+                                                                           rules), found, now)
+        return await enqueue(session, envelopes, now), len(envelopes)
+
+    queued, wanted = with_session(work)
+    typer.echo(f"queued {queued} mails for {result.month:%Y-%m}"
+               + (f" ({wanted - queued} already had this month's mail)" if queued < wanted
+                  else "")
+               + "; `achtje run` with ACHTJE_SMTP_URL sends them, `achtje outbox` lists "
+                 "failures", err=True)
 
 
 def _write(document: str | bytes, output: Path | None) -> None:

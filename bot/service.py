@@ -12,6 +12,8 @@ import logging
 import signal
 from collections.abc import Callable
 
+from adapters.dashboard import Dashboard
+from adapters.dashboard import mount as mount_dashboard
 from adapters.web import WebServer
 from bot.content import Content
 from bot.engine import Engine
@@ -82,6 +84,8 @@ async def serve(settings: Settings, content: Content, stop: asyncio.Event | None
     # runs, a platform that refuses its credentials leaves the process up but not ready
     # (503, and nothing is sent through it); without it such a refusal stops the start.
     http = web.needed or "http_port" in settings.model_fields_set
+    if http:  # the dashboard, on the server's routes, only when the server runs
+        mount_dashboard(web, Dashboard(sessions, content, public_url=settings.public_url))
     try:
         if http:
             await web.start()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     setup_allow: str = Field("", alias="ACHTJE_SETUP_ALLOW")
     http_host: str = Field("127.0.0.1", alias="ACHTJE_HTTP_HOST")
     http_port: int = Field(3000, alias="ACHTJE_HTTP_PORT")
+    # Where people reach this server from outside (https://achtje.example.nl): the
+    # dashboard's links in chat (docs/dashboard.md) and the mail's unsubscribe link. Unset:
+    # `dashboard` says it is not set up; the mail needs it.
+    public_url: str | None = Field(None, alias="ACHTJE_PUBLIC_URL")
     # The scheduler (check-ins, reminders, nudges, summaries) in `achtje run` with platforms.
     scheduler: bool = Field(True, alias="ACHTJE_SCHEDULER")
     scheduler_tick: float = Field(30.0, gt=0, alias="ACHTJE_SCHEDULER_TICK")
@@ -44,12 +48,26 @@ class Settings(BaseSettings):
     telegram_api_url: str = Field("https://api.telegram.org", alias="ACHTJE_TELEGRAM_API_URL")
     telegram_webhook_url: str | None = Field(None, alias="ACHTJE_TELEGRAM_WEBHOOK_URL")
     telegram_webhook_secret: str | None = Field(None, alias="ACHTJE_TELEGRAM_WEBHOOK_SECRET")
-    # Microsoft Teams (adapters/teams, docs/teams.md): the Azure bot's app registration.
-    teams_app_id: str | None = Field(None, alias="ACHTJE_TEAMS_APP_ID")
-    teams_app_password: str | None = Field(None, alias="ACHTJE_TEAMS_APP_PASSWORD")
-    teams_tenant_id: str | None = Field(None, alias="ACHTJE_TEAMS_TENANT_ID")
+    # Microsoft Teams (adapters/teams, docs/teams.md): the Azure bot's app registration,
+    # also under the names Microsoft's samples use (ours first when both are set).
+    teams_app_id: str | None = Field(None, alias="ACHTJE_TEAMS_APP_ID", validation_alias=(
+        AliasChoices("ACHTJE_TEAMS_APP_ID", "MICROSOFT_APP_ID")))
+    teams_app_password: str | None = Field(
+        None, alias="ACHTJE_TEAMS_APP_PASSWORD",
+        validation_alias=AliasChoices("ACHTJE_TEAMS_APP_PASSWORD", "MICROSOFT_APP_PASSWORD"))
+    teams_tenant_id: str | None = Field(
+        None, alias="ACHTJE_TEAMS_TENANT_ID", validation_alias=AliasChoices(
+            "ACHTJE_TEAMS_TENANT_ID", "MICROSOFT_APP_TENANTID", "MICROSOFT_APP_TENANT_ID"))
+    # Instead of the secret: a PEM file with the app's RSA private key and its certificate.
+    teams_certificate: Path | None = Field(None, alias="ACHTJE_TEAMS_CERTIFICATE")
+    teams_certificate_password: str | None = Field(
+        None, alias="ACHTJE_TEAMS_CERTIFICATE_PASSWORD")
     # Other endpoints, for the fakes in the tests and for sovereign clouds.
     teams_openid_url: str = Field(
         "https://login.botframework.com/v1/.well-known/openidconfiguration",
         alias="ACHTJE_TEAMS_OPENID_URL")
     teams_token_url: str | None = Field(None, alias="ACHTJE_TEAMS_TOKEN_URL")
+    # E-mail (adapters/email, docs/email.md): the monthly summary for leaders and board.
+    # smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465 (TLS from the start).
+    smtp_url: str | None = Field(None, alias="ACHTJE_SMTP_URL")
+    mail_from: str | None = Field(None, alias="ACHTJE_MAIL_FROM")

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import rounds
 from bot.content import Content
 from bot.domain import LEADER
+from bot.mail.plan import mail_envelopes
 from bot.messages import Invitation, Reply, Text
 from bot.months import shift_month
 from bot.nudges.followup_plan import plan_followups
@@ -353,7 +354,8 @@ async def _with_followups(due: Due, planned: list[PlannedMessage]) -> list[Envel
 async def plan_summary(due: Due) -> list[Envelope]:
     """The previous month's condition summary with its informal-contact numbers: the full
     version to each project leader privately, in their language (admins use `achtje
-    summary`); the short one to each bound channel, as one message with a thread. It is the
+    summary`); the short one to each bound channel, as one message with a thread; and a mail
+    to each leader and board member with an address (`bot.mail.plan`). It is the
     month's frozen result; a partnership without figures for it yet gets nothing."""
     month = shift_month(due.schedule.occurrence or due.today, -1)
     summary = await published_summary(due.session, due.content, due.partnership, month,
@@ -369,7 +371,9 @@ async def plan_summary(due: Due) -> list[Envelope]:
     for binding in due.batch.bindings[due.partnership.id]:
         envelopes.append(due.envelope("summary_channel", f"channel:{binding.id}", binding.platform,
                                       binding.channel_ref, False, short))
-    return envelopes
+    # And by e-mail to leaders and board members with an address (bot/mail/plan.py).
+    return envelopes + await mail_envelopes(due.session, due.content, messages,
+                                            due.partnership, due.now)
 
 
 PLANNERS: dict[str, Planner] = {

@@ -6,17 +6,23 @@ failures scripted per conversation)."""
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import jwt
 from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
 from adapters.teams import build
@@ -32,6 +38,26 @@ ISSUER = "https://api.botframework.com"
 BOT = {"id": f"28:{APP_ID}", "name": "achtje"}
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+CERT_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def certificate_pem(key: rsa.RSAPrivateKey) -> tuple[bytes, str]:
+    """A self-signed certificate for `key`, as a PEM of key and certificate, and its
+    SHA-256 thumbprint in base64url (what the app registration shows Entra ID)."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "achtje test")])
+    now = datetime.now(UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - timedelta(days=1))
+                   .not_valid_after(now + timedelta(days=30)).sign(key, hashes.SHA256()))
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    pem += certificate.public_bytes(serialization.Encoding.PEM)
+    thumbprint = base64.urlsafe_b64encode(certificate.fingerprint(hashes.SHA256()))
+    return pem, thumbprint.rstrip(b"=").decode()
+
+
+CERT_PEM, CERT_THUMBPRINT = certificate_pem(CERT_KEY)
 
 
 @dataclass(frozen=True)
@@ -89,6 +115,10 @@ class Fake:
     fail: dict[str, list[tuple[int, dict[str, str], dict[str, Any]]]] = field(
         default_factory=dict)
     created: list[dict[str, Any]] = field(default_factory=list)
+    assertions: list[dict[str, Any]] = field(default_factory=list)  # certificate logins
+    # conversation (threads included) -> (posts to let through, then this failure once)
+    after: dict[str, tuple[int, tuple[int, dict[str, str], dict[str, Any]]]] = field(
+        default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def app(self) -> web.Application:
@@ -112,8 +142,25 @@ class Fake:
 
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
-        assert form["client_id"] == APP_ID and form["client_secret"] == SECRET
+        assert form["client_id"] == APP_ID
         assert form["scope"] == "https://api.botframework.com/.default"
+        if "client_assertion" in form:  # a certificate: as Entra ID checks the assertion
+            assertion = str(form["client_assertion"])
+            assert form["client_assertion_type"] == \
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+            header = jwt.get_unverified_header(assertion)
+            if header.get("x5t#S256") != CERT_THUMBPRINT:
+                return web.json_response({"error": "invalid_client"}, status=401)
+            try:
+                claims = jwt.decode(assertion, CERT_KEY.public_key(), algorithms=["PS256"],
+                                    audience=f"{self.url}{request.path}",
+                                    options={"require": ["exp", "nbf", "jti", "iss", "sub"]})
+            except jwt.InvalidTokenError:
+                return web.json_response({"error": "invalid_client"}, status=401)
+            assert claims["iss"] == claims["sub"] == APP_ID
+            self.assertions.append(claims)
+        elif form.get("client_secret") != SECRET:
+            return web.json_response({"error": "invalid_client"}, status=401)
         self.token_calls += 1
         return web.json_response({"token_type": "Bearer", "expires_in": 3600,
                                   "access_token": "bot-token"})
@@ -129,6 +176,13 @@ class Fake:
         return web.json_response({"id": f"a:personal-{params['members'][0]['id']}"})
 
     def _scripted(self, conversation: str) -> web.Response | None:
+        base = conversation.split(";", 1)[0]
+        if base in self.after:
+            through, failure = self.after[base]
+            if through <= 0:
+                del self.after[base]
+                return web.json_response(failure[2], status=failure[0], headers=failure[1])
+            self.after[base] = (through - 1, failure)
         queue = self.fail.get(conversation)
         if not queue:
             return None
@@ -221,13 +275,38 @@ class Teams:
         conversation = conversation or f"a:personal-{person.member}"
         card = next(s for s in reversed(self.fake.posts(conversation)) if label in s.buttons())
         before = len(self.fake.sent)
-        activity = self.activity(person, conversation, value=card.buttons()[label],
-                                 replyToId=card.id)
+        activity = self.activity(person, conversation, kind_of(conversation),
+                                 value=card.buttons()[label], replyToId=card.id)
         assert await self.post(activity) == 200
         return self.fake.sent[before:]
 
 
-async def running(engine: Engine) -> AsyncIterator[Teams]:
+    async def type_in(self, person: Person, text: str, conversation: str = "") -> list[Sent]:
+        """Types `text` in the field of the latest card that has one, and sends it."""
+        conversation = conversation or f"a:personal-{person.member}"
+        card = next(s for s in reversed(self.fake.posts(conversation)) if s.card and any(
+            item["type"] == "Input.Text" for item in s.card["body"]))
+        field = next(i for i in card.card["body"] if i["type"] == "Input.Text")  # type: ignore[index]
+        send = next(a for a in card.card["actions"] if a["type"] == "Action.Submit")  # type: ignore[index]
+        before = len(self.fake.sent)
+        activity = self.activity(person, conversation, kind_of(conversation),
+                                 replyToId=card.id,
+                                 value={**send.get("data", {}), field["id"]: text})
+        assert await self.post(activity) == 200
+        return self.fake.sent[before:]
+
+
+def kind_of(conversation: str) -> str:
+    """The conversationType Teams gives a conversation id of this form."""
+    base = conversation.split(";", 1)[0]
+    if base.endswith(("@thread.tacv2", "@thread.skype")):
+        return "channel"
+    return "groupChat" if base.endswith("@thread.v2") else "personal"
+
+
+async def running(engine: Engine, certificate: Path | None = None) -> AsyncIterator[Teams]:
+    """The adapter and the fakes, running; with `certificate` (a PEM file) the app logs in
+    with it instead of its secret."""
     fake = Fake()
     runner = web.AppRunner(fake.app(), access_log=None)
     await runner.setup()
@@ -235,7 +314,9 @@ async def running(engine: Engine) -> AsyncIterator[Teams]:
     await site.start()
     port = runner.addresses[0][1]
     fake.url = f"http://127.0.0.1:{port}"
-    settings = Settings(ACHTJE_TEAMS_APP_ID=APP_ID, ACHTJE_TEAMS_APP_PASSWORD=SECRET,
+    login: dict[str, Any] = {"ACHTJE_TEAMS_CERTIFICATE": certificate} if certificate else {
+        "ACHTJE_TEAMS_APP_PASSWORD": SECRET}
+    settings = Settings(ACHTJE_TEAMS_APP_ID=APP_ID, **login,
                         ACHTJE_TEAMS_TENANT_ID=TENANT,
                         ACHTJE_TEAMS_OPENID_URL=f"{fake.url}/openid",
                         ACHTJE_TEAMS_TOKEN_URL=f"{fake.url}/{TENANT}/oauth2/v2.0/token")

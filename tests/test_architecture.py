@@ -38,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("bot", "scheduler", "adapters")
-SDKS = ("slack_bolt", "slack_sdk", "telegram", "microsoft_agents")
+SDKS = ("slack_bolt", "slack_sdk", "telegram", "microsoft_agents", "aiosmtplib", "jinja2")
 # bot/partnerships_cli.py: `achtje bind` checks the platform against the adapters' list.
 COMPOSITION_ROOT = frozenset({"bot.cli", "bot.service", "bot.partnerships_cli"})
 MAX_LINES = 400

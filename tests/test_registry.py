@@ -35,12 +35,14 @@ def test_every_listed_command_has_its_words_in_both_languages(content: Content) 
 
 
 def test_help_has_a_part_for_leaders_with_what_only_they_can_type() -> None:
-    """(What help reads, word for word, is pinned in tests/test_roles.py; the menu in
-    tests/test_telegram.py.)"""
-    leaders, everyone = registry.in_help(leaders=True), registry.in_help(leaders=False)
-    assert leaders and all(c.leaders or c.leader_words for c in leaders)
-    assert everyone and not any(c.leaders or c.leader_words for c in everyone)
-    for listed in (leaders, everyone, [c for c in registry.commands() if c.menu]):
+    """And one for board members with what they can type besides. (What help reads, word
+    for word, is pinned in tests/test_roles.py; the menu in tests/test_telegram.py.)"""
+    leaders, everyone = registry.in_help(leaders=True), registry.in_help()
+    board = registry.in_help(board=True)
+    assert leaders and all(c.leaders or c.leader_words or c.board for c in leaders)
+    assert everyone and not any(c.leaders or c.leader_words or c.board for c in everyone)
+    assert board and set(board) <= set(leaders) and not any(c.leaders for c in board)
+    for listed in (leaders, everyone, board, [c for c in registry.commands() if c.menu]):
         assert len({c.order for c in listed}) == len(listed)  # each in a place of its own
 
 

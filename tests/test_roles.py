@@ -263,6 +263,19 @@ async def test_help_names_the_leaders_commands_to_leaders_only(
         assert f"- {command}:" in for_lea.text
 
 
+async def test_a_board_member_is_told_of_the_dashboard_and_the_mail_not_of_leading(
+    engine: Engine, sessions: Sessions, partnership: Partnership, clock: Clock
+) -> None:
+    await team_with_leader(engine, sessions, partnership, clock)
+    async with sessions() as session, session.begin():
+        anna = await session.scalar(select(Member).where(Member.user_ref == "anna-5150"))
+        assert anna is not None
+        anna.level = "board"
+    [help_] = await MemoryChat(engine, user="anna-5150").say("help")
+    assert isinstance(help_, Text)
+    assert help_.text == HELP.format(partnership=partnership.name) + "\n\n" + HELP_BOARD
+
+
 # Help as it reads, built from each command's line in content/ (`command_<name>`).
 HELP = """Ik ben achtje, de assistent van {partnership}. Dit kun je typen:
 - checkin: beantwoord de vragen van deze ronde (een minuut)
@@ -280,7 +293,12 @@ samenvatting oktober); een maand is af als hij voorbij is
 - rooster: wanneer check-ins, herinneringen, koffiekoppels en samenvattingen uitgaan, en dat \
 aanpassen
 - leden: wie er meedoet, iemand uitnodigen of verwijderen
-- reflectie start: een reflectiesessie in het teamoverleg"""
+- reflectie start: een reflectiesessie in het teamoverleg
+- dashboard: een link naar het overzicht van het schooljaar (voor projectleiders en bestuur)
+- mail: de maandelijkse samenvatting per e-mail (mail uit, mail aan)"""
+HELP_BOARD = """Als bestuurder kun je ook typen:
+- dashboard: een link naar het overzicht van het schooljaar (voor projectleiders en bestuur)
+- mail: de maandelijkse samenvatting per e-mail (mail uit, mail aan)"""
 
 
 async def test_help_in_english_names_each_command_by_a_word_that_runs_it(
@@ -296,7 +314,7 @@ async def test_help_in_english_names_each_command_by_a_word_that_runs_it(
     listed = [line[2:].partition(":")[0] for line in lines if line.startswith("- ")]
     assert listed == ["checkin", "pitfalls", "instruments", "coffee off / coffee on", "pause",
                       "language", "privacy", "explain", "summary", "schedule", "members",
-                      "reflection start"]
+                      "reflection start", "dashboard", "mail"]
     for typed in listed:  # every word shown is one the bot knows, as that very command
         for each in typed.split(" / "):
             name, arg = registry.parse_command(each)

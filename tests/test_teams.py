@@ -19,7 +19,7 @@ from bot.content import Content
 from bot.engine import Engine
 from bot.messages import Parts, RetryLater, Text, Unreachable
 from bot.outbox import Envelope, enqueue
-from bot.privacy.data import erase_member
+from bot.privacy.data import erase_member, export_member
 from bot.store import binding
 from bot.store import teams as teams_store
 from bot.store.models import Answer, ChannelBinding, Member, Partnership
@@ -287,18 +287,29 @@ async def test_a_double_press_counts_once_and_action_execute_redraws_the_card(
     assert [(a.status, a.score) for a in stored] == [("scored", 4)]
 
 
-async def test_erasing_a_member_forgets_how_to_reach_them_on_teams(
+async def test_export_shows_and_erasure_forgets_how_to_reach_a_member_on_teams(
     teams: Teams, sessions: async_sessionmaker[Any]
 ) -> None:
+    group = "19:grp@thread.v2"
+    await teams.say(ANNA, "hallo", group, "groupChat")
     await teams.say(ANNA, "hoi")
     for label in ("Vmbo De Brug", "Docenten", "Nederlands"):
         await teams.press(ANNA, label)
     [anna] = await members(sessions)
+    async with sessions() as session:
+        exported = await export_member(session, anna.id)
+    assert exported is not None
+    rows = {row["key"]: row for row in exported["tables"]["teams_reference"]}
+    assert set(rows) == {ANNA.ref, "a:personal-29:anna"}  # not the group chat's
+    assert rows[ANNA.ref]["member_id"] == ANNA.member
+    assert rows[ANNA.ref]["conversation_id"] == "a:personal-29:anna"
     async with sessions() as session, session.begin():
         report = await erase_member(session, anna.id)
-    assert report is not None and report.deleted["teams_reference"] == 1
+    assert report is not None and report.deleted["teams_reference"] == 2
     async with sessions() as session:
         assert await teams_store.reference(session, ANNA.ref) is None
+        assert await teams_store.reference(session, "a:personal-29:anna") is None
+        assert await teams_store.reference(session, group) is not None
     with pytest.raises(Unreachable):
         await teams.adapter.send_direct(ANNA.ref, [Text(text="x")])
 

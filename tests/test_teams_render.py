@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from microsoft_agents.activity import Activity
 
 from adapters.teams import DESCRIPTION
-from adapters.teams.render import Labels, render, text_message, too_big
+from adapters.teams.render import (
+    Labels,
+    escape,
+    render,
+    text_message,
+    text_messages,
+    too_big,
+)
 from adapters.teams.translate import to_incoming
 from bot.messages import FreeText, Image, Mention, Option, Scale, Text, mention_mark
 from bot.settings import Settings, SettingsError
@@ -35,7 +45,7 @@ def test_a_channel_mention_is_stripped_and_names_the_channel_not_the_thread() ->
     assert incoming is not None
     assert (incoming.text, incoming.chat, incoming.user) == (
         "koppel ABCDE", "19:c@thread.tacv2", "t1:aad-u")
-    assert not incoming.direct and incoming.addressed
+    assert not incoming.direct and incoming.addressed and incoming.thread == "17"
 
 
 def test_a_personal_message_is_direct() -> None:
@@ -104,8 +114,52 @@ def test_a_chart_is_a_data_uri_image_in_a_card() -> None:
 
 def test_size_counts_text_but_not_images() -> None:
     assert not too_big(render(Image(png=b"x" * 500_000, caption="grafiek"), LABELS)[0])
-    assert too_big(render(Text(text="a" * 90_000), LABELS)[0])
-    assert not too_big(render(Text(text="a" * 10_000), LABELS)[0])
+    assert too_big(text_message("a" * 20_000))
+    assert not too_big(text_message("a" * 10_000))
+
+
+def test_a_long_text_is_cut_at_a_paragraph_into_messages_teams_takes() -> None:
+    first, second = "Eerste alinea. " * 500, "Tweede alinea, met *sterretjes*. " * 300
+    messages = render(Text(text=f"{first}\n\n{second}"), LABELS)
+    assert [m["text"] for m in messages] == [escape(first.strip()), escape(second.strip())]
+    assert not any(too_big(m) for m in messages)
+    huge = render(Text(text="é" * 30_000 + " 🙂" * 8_000), LABELS)  # one long word, emoji
+    assert len(huge) >= 3 and not any(too_big(m) for m in huge)
+    assert "".join(m["text"] for m in huge).replace(" ", "") == "é" * 30_000 + "🙂" * 8_000
+
+
+@given(st.lists(st.one_of(st.text(max_size=60), st.sampled_from(["\n", "\n\n", " ", "*"]),
+                          st.integers(0, 2)), max_size=60),
+       st.integers(min_value=40, max_value=400))
+def test_cutting_keeps_every_character_and_mention_in_order(
+        pieces: list[str | int], limit: int) -> None:
+    people = [Mention(f"t:aad-{n}", f"Persoon {n}") for n in range(3)]
+    text = "".join(mention_mark(p) if isinstance(p, int) else p for p in pieces)
+    messages = text_messages(text, people, limit)
+    whole = text_message(text, people)
+    assert "".join("".join(m["text"] for m in messages).split()) == "".join(
+        whole["text"].split())
+    entities = [e for m in messages for e in m.get("entities", [])]
+    assert entities == whole.get("entities", [])
+    for message in messages:
+        tags = [e["text"] for e in message.get("entities", [])]
+        assert message["text"].count("<at>") == len(tags)  # no mention cut in two
+        assert message["text"].strip() != ""
+        # Within the limit, unless it is a single word or mention too long on its own.
+        single = (not tags and not any(c.isspace() for c in message["text"])) or (
+            len(tags) == 1 and message["text"] == tags[0])
+        assert size(message) <= limit or single
+
+
+def size(message: dict[str, Any]) -> int:
+    """A message's cost as the cutting counts it: its text, each mention once as its
+    entity, twice."""
+    def units(value: object) -> int:
+        return len(json.dumps(value, ensure_ascii=False).encode("utf-16-le")) // 2
+
+    entities = message.get("entities", [])
+    return (units(message["text"]) - 2 - sum(units(e["text"]) - 2 for e in entities)
+            + sum(2 * units(e) for e in entities))
 
 
 def test_teams_needs_both_the_app_id_and_its_secret() -> None:
@@ -113,3 +167,22 @@ def test_teams_needs_both_the_app_id_and_its_secret() -> None:
     assert DESCRIPTION.configured(settings)
     with pytest.raises(SettingsError, match="ACHTJE_TEAMS_APP_PASSWORD"):
         DESCRIPTION.build(settings, None, None)  # type: ignore[arg-type]
+
+
+def test_microsofts_names_for_the_settings_are_understood(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name in ("ACHTJE_TEAMS_APP_ID", "ACHTJE_TEAMS_APP_PASSWORD", "ACHTJE_TEAMS_TENANT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MICROSOFT_APP_ID", "app-1")
+    monkeypatch.setenv("MICROSOFT_APP_PASSWORD", "secret-1")
+    monkeypatch.setenv("MICROSOFT_APP_TENANTID", "tenant-1")
+    settings = Settings()
+    assert (settings.teams_app_id, settings.teams_app_password, settings.teams_tenant_id) == (
+        "app-1", "secret-1", "tenant-1")
+    assert DESCRIPTION.configured(settings)
+    monkeypatch.delenv("MICROSOFT_APP_TENANTID")
+    monkeypatch.setenv("MICROSOFT_APP_TENANT_ID", "tenant-2")
+    monkeypatch.setenv("ACHTJE_TEAMS_APP_ID", "app-ours")  # ours wins when both are set
+    settings = Settings()
+    assert (settings.teams_app_id, settings.teams_tenant_id) == ("app-ours", "tenant-2")

@@ -64,6 +64,7 @@ from adapters.slack.render import (
     modal_answer,
 )
 from adapters.slack.translate import PLATFORM, is_dm, ref, split_ref
+from adapters.slack.uninstall import concerns, workspace_event
 from adapters.web import WebServer
 from bot.engine import Engine
 from bot.messages import (
@@ -295,9 +296,13 @@ class SlackAdapter:
         view = home_view(self.content, profile, lang)
         await call(client.views_publish(user_id=user, view=view))
 
-    async def _on_uninstalled(self, context: AsyncBoltContext) -> None:
-        logger.warning("achtje was removed from Slack workspace %s; SLACK_BOT_TOKEN no longer "
-                       "works there", team_of(context))
+    async def _on_uninstalled(self, event: dict[str, Any], context: AsyncBoltContext
+                              ) -> None:
+        if concerns(event):  # adapters/slack/uninstall.py
+            team = team_of(context)
+            self._spawn(workspace_event(self.engine, self.installations, event, team,
+                                        context.enterprise_id, context.team_id),
+                        f"{event['type']} from workspace {team}")
 
     # -- answering -----------------------------------------------------------------------
 

@@ -46,21 +46,24 @@ class SlackSettingsError(SettingsError):
 
 
 def bolt_app(settings: Settings, engine: Engine, client: AsyncWebClient,
-             on_uninstalled: Callable[[AsyncBoltContext], Awaitable[None]]
+             on_uninstalled: Callable[..., Awaitable[None]]
              ) -> tuple[AsyncApp, DatabaseInstallationStore | None]:
     """The app, and the store of installations when there are several workspaces.
-    `on_uninstalled` hears that the one workspace removed achtje (OAuth installs forget
-    the workspace's tokens instead). Raises SlackSettingsError naming what to set."""
+    `on_uninstalled` (event, context) hears that a workspace removed achtje or revoked its
+    token (instead of bolt's own listeners, which only forget the tokens). Raises
+    SlackSettingsError naming what to set."""
+    installations = None
     if settings.slack_client_id and settings.slack_client_secret:
-        return _oauth_app(settings, engine, client)
-    if not settings.slack_bot_token:
+        app, installations = _oauth_app(settings, engine, client)
+    elif not settings.slack_bot_token:
         raise SlackSettingsError("set SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and "
                                  "SLACK_CLIENT_SECRET for installs in several workspaces")
-    app = AsyncApp(signing_secret=settings.slack_signing_secret or "", client=client,
-                   process_before_response=True, logger=bolt_logger)
+    else:
+        app = AsyncApp(signing_secret=settings.slack_signing_secret or "", client=client,
+                       process_before_response=True, logger=bolt_logger)
     app.event("app_uninstalled")(on_uninstalled)
     app.event("tokens_revoked")(on_uninstalled)
-    return app, None
+    return app, installations
 
 
 def _oauth_app(settings: Settings, engine: Engine, client: AsyncWebClient
@@ -85,7 +88,6 @@ def _oauth_app(settings: Settings, engine: Engine, client: AsyncWebClient
     app = AsyncApp(signing_secret=settings.slack_signing_secret or "", client=client,
                    oauth_settings=oauth_settings, installation_store_bot_only=True,
                    process_before_response=True, logger=bolt_logger)
-    app.enable_token_revocation_listeners()
     return app, installations
 
 

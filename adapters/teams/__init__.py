@@ -21,17 +21,24 @@ __all__ = ["DESCRIPTION", "build"]
 
 
 def build(settings: Settings, engine: Engine, web: WebServer) -> TeamsAdapter:
-    """The adapter as configured; the app id and its secret are both needed."""
+    """The adapter as configured: the app id, and its secret or its certificate."""
     from adapters.teams.adapter import TeamsAdapter
     from adapters.teams.auth import TokenValidator
-    from adapters.teams.tokens import TokenProvider, token_url
+    from adapters.teams.tokens import Certificate, TokenProvider, token_url
 
     app_id, secret = settings.teams_app_id, settings.teams_app_password
-    if not app_id or not secret:
-        raise SettingsError("ACHTJE_TEAMS_APP_ID and ACHTJE_TEAMS_APP_PASSWORD must both be set")
-    protect(secret)  # never in a log record
-    tokens = TokenProvider(app_id, secret,
-                           settings.teams_token_url or token_url(settings.teams_tenant_id))
+    path = settings.teams_certificate
+    if not app_id or not (secret or path):
+        raise SettingsError("ACHTJE_TEAMS_APP_ID and ACHTJE_TEAMS_APP_PASSWORD (or "
+                            "MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD) must both be set; "
+                            "or ACHTJE_TEAMS_CERTIFICATE instead of the password")
+    for hidden in (secret, settings.teams_certificate_password):
+        if hidden:
+            protect(hidden)  # never in a log record
+    certificate = Certificate.from_file(path, settings.teams_certificate_password) \
+        if path else None
+    url = settings.teams_token_url or token_url(settings.teams_tenant_id)
+    tokens = TokenProvider(app_id, None if certificate else secret, url, certificate)
     return TeamsAdapter(engine, app_id=app_id,
                         validator=TokenValidator(app_id, settings.teams_openid_url),
                         tokens=tokens, web=web)

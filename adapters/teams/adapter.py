@@ -28,6 +28,7 @@ from adapters.teams.tokens import TokenProvider
 from adapters.teams.translate import (
     PLATFORM,
     chat_ref,
+    is_channel,
     kind_of,
     pressed_label,
     tenant_of,
@@ -39,9 +40,11 @@ from bot.engine import Engine
 from bot.messages import (
     FIRST,
     DeliveryError,
+    DeliveryUncertain,
     Incoming,
     Parts,
     Reply,
+    Text,
     Unreachable,
     locale_language,
 )
@@ -252,17 +255,24 @@ class TeamsAdapter:
 
     async def _post(self, service_url: str, chat: str, replies: Sequence[Reply],
                     parts: Parts | None, lang: str) -> None:
-        posts = Posts(parts)
-        first: str | None = None
+        """Each reply as one or more messages (a long text is cut), each one part of a
+        scheduled send. `thread_of=FIRST` answers in the thread of this send's first
+        message, in a team channel (the only kind of Teams chat with threads)."""
+        if parts is not None and parts.doubt:
+            raise DeliveryUncertain("Teams cannot tell whether the message arrived")
+        posts = _Posts(parts)
         labels = rendering.labels_for(self.engine.content, lang)
         with uncertain_after_part(posts):
             for reply in replies:
                 target = chat
-                if reply.thread_of is not None and ";" not in chat:
-                    thread = first if reply.thread_of == FIRST else reply.thread_of
-                    if thread and "@thread" in chat:
+                if reply.thread_of is not None and is_channel(chat) and ";" not in chat:
+                    thread = posts.first if reply.thread_of == FIRST else reply.thread_of
+                    if thread:
                         target = f"{chat};messageid={thread}"
-                for activity in rendering.render(reply, labels):
+                activities = rendering.render(reply, labels)
+                if reply.edit_of and isinstance(reply, Text):  # one message replaces one
+                    activities = [rendering.text_message(reply.text, reply.mentions)]
+                for activity in activities:
                     if rendering.too_big(activity):
                         raise DeliveryError(f"a {type(reply).__name__} too big for Teams")
                     part = await posts.start()
@@ -274,6 +284,21 @@ class TeamsAdapter:
                         sent = reply.edit_of
                     else:
                         sent = await self.connector.send(service_url, target, activity)
-                    first = first or sent
                     posts.posted(chat, sent, part)
 
+
+class _Posts(Posts):
+    """`Posts`, also keeping the id of this send's first message (sent now, or out
+    already in an earlier attempt): a reply with `thread_of=FIRST` answers it."""
+
+    def __init__(self, parts: Parts | None) -> None:
+        super().__init__(parts)
+        self.first: str | None = None
+
+    def skipped(self, chat: str, ref: str) -> None:
+        super().skipped(chat, ref)
+        self.first = self.first or ref
+
+    def posted(self, chat: str, ref: object = None, part: int | None = None) -> None:
+        super().posted(chat, ref, part)
+        self.first = self.first or (str(ref) if ref else None)

@@ -38,7 +38,11 @@ Activity = dict[str, Any]
 CARD = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 ANSWER_INPUT = "answer"
-MAX_SIZE = 80_000  # Teams takes ~100 KB of a message (UTF-16, data: images not counted)
+# Teams refuses a message over ~100 KB as UTF-16 (data: images not counted; older limits
+# were 40 KB, and Adaptive Cards elsewhere in Microsoft 365 stop at ~28 KB). We keep every
+# message under 28 KB of UTF-16 (14,000 code units), and cut long texts well below that.
+MAX_SIZE = 14_000  # UTF-16 code units of a message's JSON
+TEXT_SIZE = 12_000  # UTF-16 code units of one message's text and its mention entities
 ROW = 5  # buttons in a row; Teams shows no more than about six
 _SPECIAL = re.compile(r"([\\`*_\[\]#~])")  # what Teams' markdown acts on
 
@@ -65,7 +69,7 @@ def escape(text: str, *, html: bool = True) -> str:
 def render(reply: Reply, labels: Labels) -> list[Activity]:
     """The activities for one reply (none for a reply type Teams has no form for)."""
     if isinstance(reply, Text):
-        return [text_message(reply.text, reply.mentions)]
+        return text_messages(reply.text, reply.mentions)
     if isinstance(reply, Scale) and len(reply.options) == 7:  # 1-5, "don't know", "skip"
         options = reply.options
         legend = f"\n\n1 = {options[0].label} · 5 = {options[4].label}"
@@ -93,17 +97,94 @@ def render(reply: Reply, labels: Labels) -> list[Activity]:
 
 
 def text_message(text: str, mentions: Sequence[Mention] = ()) -> Activity:
-    parts: list[str] = []
-    entities: list[dict[str, Any]] = []
+    """One message, however long (see `text_messages`)."""
+    return _message(split_mentions(text, mentions))
+
+
+def text_messages(text: str, mentions: Sequence[Mention] = (), limit: int = TEXT_SIZE
+                  ) -> list[Activity]:
+    """A text as messages Teams takes: cut where it is longer than `limit` (its escaped
+    text and mention entities, in UTF-16 code units), at a paragraph's end, else a line's,
+    else a word's, and only inside a word longer than a message. A mention is never cut."""
+    pieces: list[str | Mention] = []
     for part in split_mentions(text, mentions):
+        pieces += [part] if isinstance(part, Mention) else _words(part, limit // 2)
+    messages: list[list[str | Mention]] = []
+    current: list[str | Mention] = []
+    size = 0
+    for piece in pieces:
+        cost = _cost(piece)
+        while current and size + cost > limit:
+            cut = _break(current)
+            messages.append(current[:cut])
+            current = current[cut:]
+            size = sum(map(_cost, current))
+        current.append(piece)
+        size += cost
+    messages.append(current)
+    return [_message(_trimmed(parts)) for parts in messages if _trimmed(parts)]
+
+
+def _words(text: str, longest: int) -> list[str]:
+    """`text` in pieces that each end after a run of whitespace (the last may not); a
+    word longer than `longest` is cut into pieces of that length."""
+    pieces = re.findall(r"\S*\s*", text)
+    return [piece[i:i + longest] for piece in pieces if piece
+            for i in range(0, len(piece), longest)]
+
+
+def _break(parts: list[str | Mention]) -> int:
+    """Where to end a message made of `parts`: after the last paragraph's end in its later
+    half, else after the last line's end there, else after all of them."""
+    for mark in ("\n\n", "\n"):
+        for index in range(len(parts) - 1, len(parts) // 2 - 1, -1):
+            part = parts[index]
+            if isinstance(part, str) and part.endswith(mark) and index + 1 < len(parts):
+                return index + 1
+    return len(parts)
+
+
+def _trimmed(parts: list[str | Mention]) -> list[str | Mention]:
+    """Without the whitespace a cut leaves at either end."""
+    found = list(parts)
+    while found and isinstance(found[0], str) and not found[0].strip():
+        found.pop(0)
+    while found and isinstance(found[-1], str) and not found[-1].strip():
+        found.pop()
+    if found and isinstance(found[0], str):
+        found[0] = found[0].lstrip()
+    if found and isinstance(found[-1], str):
+        found[-1] = found[-1].rstrip()
+    return found
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cost(piece: str | Mention) -> int:
+    if isinstance(piece, Mention):
+        return _units(json.dumps(_mention(piece), ensure_ascii=False)) * 2
+    return _units(json.dumps(escape(piece), ensure_ascii=False)) - 2  # without the quotes
+
+
+def _mention(mention: Mention) -> dict[str, Any]:
+    tag = f"<at>{escape(mention.name)}</at>"
+    return {"type": "mention", "text": tag, "mentioned": {
+        "id": mention.user.rpartition(":")[2], "name": mention.name}}
+
+
+def _message(parts: Sequence[str | Mention]) -> Activity:
+    texts: list[str] = []
+    entities: list[dict[str, Any]] = []
+    for part in parts:
         if isinstance(part, Mention):
-            tag = f"<at>{escape(part.name)}</at>"
-            parts.append(tag)
-            entities.append({"type": "mention", "text": tag, "mentioned": {
-                "id": part.user.rpartition(":")[2], "name": part.name}})
+            entity = _mention(part)
+            texts.append(entity["text"])
+            entities.append(entity)
         else:
-            parts.append(escape(part))
-    message: Activity = {"type": "message", "textFormat": "markdown", "text": "".join(parts)}
+            texts.append(escape(part))
+    message: Activity = {"type": "message", "textFormat": "markdown", "text": "".join(texts)}
     if entities:
         message["entities"] = entities
     return message

@@ -48,6 +48,13 @@ def chat_ref(activity: Activity) -> str | None:
     return str(conversation.id).split(";messageid=", 1)[0]
 
 
+def is_channel(chat: str) -> bool:
+    """Whether a conversation id is a team channel's ("19:...@thread.tacv2", or
+    "@thread.skype" for older teams); a group chat's ends "@thread.v2" and has no threads."""
+    base = chat.split(";", 1)[0]
+    return base.endswith(("@thread.tacv2", "@thread.skype"))
+
+
 def kind_of(activity: Activity) -> str:
     """"personal", "groupChat" or "channel"."""
     conversation = activity.conversation
@@ -101,12 +108,15 @@ def to_incoming(activity: Activity) -> Incoming | None:
             return None
     addressed = not direct and action is None and _mentions_bot(activity)
     person = activity.from_property
+    _, _, thread = str(activity.conversation.id if activity.conversation else "").partition(
+        ";messageid=")
     return Incoming(
         platform=PLATFORM, user=user, chat=chat, direct=direct, text=text, action=action,
         locale=activity.locale, display_name=person.name if person else None,
         event_id=f"{chat}/{activity.id}" if activity.id else None,
         message=(activity.reply_to_id or activity.id) if action is not None else activity.id,
-        visible=not direct and action is None, addressed=addressed, raw=activity,
+        thread=thread or None, visible=not direct and action is None, addressed=addressed,
+        raw=activity,
     )
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot import registry
 from bot.flows.onboarding import language_options, set_language
-from bot.flows.roles import is_leader
+from bot.flows.roles import is_board, is_leader
 from bot.flows.turn import Turn
 from bot.messages import Option, Reply, Text
 from bot.store import repo
@@ -20,11 +20,13 @@ _LANGUAGE_WORDS = {"nl": "nl", "nederlands": "nl", "dutch": "nl",
 
 @registry.command("help", "hulp", "menu", before_onboarding=True, menu=True, order=2)
 async def help_(turn: Turn, _arg: str) -> list[Reply]:
-    """What anyone can type, and for project leaders what only they can: one line per
-    command that has one (`command_<name>` in content/), in the registry's order."""
-    parts = [("help", registry.in_help(leaders=False))]
+    """What anyone can type, and what project leaders or board members can besides: one
+    line per command that has one (`command_<name>` in content/), in the registry's order."""
+    parts = [("help", registry.in_help())]
     if is_leader(turn.member):
         parts.append(("help_leaders", registry.in_help(leaders=True)))
+    elif is_board(turn.member):
+        parts.append(("help_board", registry.in_help(board=True)))
     return [Text(text="\n\n".join(
         "\n".join([turn.t(key, partnership=turn.partnership.name),
                    *(f"- {turn.t(f'command_{c.name}')}" for c in listed)])

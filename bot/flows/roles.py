@@ -8,7 +8,7 @@ may type is declared with each command (`leaders=True`, `leader_words`, in `bot.
 
 from __future__ import annotations
 
-from bot.domain import LEADER_ROLES
+from bot.domain import BOARD, LEADER_ROLES
 from bot.flows.turn import Turn
 from bot.messages import Reply
 from bot.store.models import Member
@@ -17,6 +17,12 @@ from bot.store.models import Member
 def is_leader(member: Member) -> bool:
     """Project leaders and operators."""
     return member.role in LEADER_ROLES
+
+
+def is_board(member: Member) -> bool:
+    """A member of a school's board (bestuur): they get the summary by mail and the
+    dashboard, like project leaders, but lead nothing in chat."""
+    return member.level == BOARD
 
 
 def leaders_only(turn: Turn) -> list[Reply]:

@@ -73,7 +73,8 @@ async def channels(session: AsyncSession, partnership_id: int) -> list[ChannelBi
 
 async def pair_history(session: AsyncSession, partnership_id: int) -> dict[Pair, int]:
     """Every pair that shared a group in an earlier round of the partnership, with when it
-    last did: the database pairs up each group's members and keeps the latest meeting.
+    last did: the database pairs up each group's members, and the latest meeting is kept
+    here (a pair rarely meets twice, so grouping in the database costs more than it saves).
 
     "When" is a number that grows with the round number, then the group id: it orders the
     pairs exactly as `pairing.last_seen` of the groups oldest first does, which is all the
@@ -82,15 +83,19 @@ async def pair_history(session: AsyncSession, partnership_id: int) -> dict[Pair,
     when = cast(NudgeRound.number, BigInteger) * _ROUND_WEIGHT + NudgeGroup.id
     connection = await session.connection()
     rows = await connection.execute(
-        select(one.member_id, other.member_id, func.max(when))
+        select(one.member_id, other.member_id, when)
         .select_from(NudgeRound)
         .join(NudgeGroup, NudgeGroup.round_id == NudgeRound.id)
         .join(one, one.group_id == NudgeGroup.id)
         .join(other, (other.group_id == NudgeGroup.id) & (one.member_id < other.member_id))
         .where(NudgeRound.partnership_id == partnership_id)
-        .group_by(one.member_id, other.member_id)
     )
-    return {(a, b): last for a, b, last in rows}
+    seen: dict[Pair, int] = {}
+    earlier = seen.get
+    for a, b, last in rows:
+        if last > earlier((a, b), -1):
+            seen[(a, b)] = last
+    return seen
 
 
 # Above any group id (a 32-bit column), so the round number weighs first.

@@ -34,6 +34,8 @@ async def command(turn: Turn, _arg: str) -> list[Reply]:
 async def _overview(turn: Turn, key: str, *, more: bool) -> Reply:
     answer_months, text_months = await retention_terms(turn.session, turn.partnership.id)
     overview = turn.t(key, answer_months=answer_months, text_months=text_months)
+    if turn.member.email is not None:
+        overview += "\n" + turn.t("privacy_email", address=turn.member.email)
     return await turn.ask(overview, [
         *([Option(turn.t("privacy_more_button"), f"{PREFIX}:{MORE}")] if more else []),
         Option(turn.t("privacy_export_button"), f"{PREFIX}:{EXPORT}"),

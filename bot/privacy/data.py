@@ -91,6 +91,12 @@ async def export_member(session: AsyncSession, member_id: int) -> dict[str, Any]
     )).mappings()
     for row in outbox:
         tables.setdefault("outbox", []).append({k: _plain(v) for k, v in row.items()})
+    if member.platform == TEAMS:
+        references = (await session.execute(select(TeamsReference.__table__).where(
+            TeamsReference.key.in_(await _teams_keys(session, member.user_ref))))).mappings()
+        for row in references:
+            tables.setdefault("teams_reference", []).append(
+                {k: _plain(v) for k, v in row.items()})
     return {
         "member": {column.key: _plain(getattr(member, column.key))
                    for column in Member.__table__.columns},
@@ -173,13 +179,21 @@ async def erase_member(session: AsyncSession, member_id: int) -> ErasureReport |
 
 
 async def _drop_teams_reference(session: AsyncSession, platform: str, user_ref: str) -> int:
-    """How to reach a Teams person (tenant, AAD and conversation ids) goes with their last
-    membership."""
+    """How to reach a Teams person (tenant, AAD and conversation ids, and their personal
+    chat with the bot) goes with their last membership."""
     if platform != TEAMS or await session.scalar(select(Member.id).where(
             Member.platform == platform, Member.user_ref == user_ref).limit(1)):
         return 0
+    keys = await _teams_keys(session, user_ref)
     return _count(await session.execute(delete(TeamsReference).where(
-        TeamsReference.key == user_ref)))
+        TeamsReference.key.in_(keys))))
+
+
+async def _teams_keys(session: AsyncSession, user_ref: str) -> list[str]:
+    """The Teams references that are one person's: theirs, and their personal chat's."""
+    chat = await session.scalar(select(TeamsReference.conversation_id).where(
+        TeamsReference.key == user_ref))
+    return [user_ref, chat] if chat else [user_ref]
 
 
 async def _drop_messages_naming(

@@ -8,11 +8,14 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Table, delete, false, or_, select
+from sqlalchemy import ColumnElement, CursorResult, Table, and_, delete, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.privacy.data import erase_member
-from bot.store.models import Member, Partnership
+from bot.store.models import ChannelBinding, Member, Partnership
+from bot.store.schedule import OutboxMessage
+from bot.store.setup import SetupDraft
+from bot.store.slack import SlackInstallation
 from bot.store.tables import Base
 
 logger = logging.getLogger(__name__)
@@ -61,3 +64,50 @@ async def erase_partnership(session: AsyncSession, partnership_id: int) -> dict[
     session.expunge_all()
     logger.warning("partnership %s (%s) removed: %s", partnership_id, name, deleted)
     return deleted
+
+
+def _in(column: Any, workspace: str) -> ColumnElement[bool]:
+    """A reference of the workspace: `WORKSPACE:something`."""
+    escaped = workspace.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return cast(ColumnElement[bool], column.like(f"{escaped}:%", escape="\\"))
+
+
+async def erase_workspace(session: AsyncSession, platform: str, workspace: str
+                          ) -> dict[str, Any]:
+    """A workspace left (a Slack team or org that removed achtje): erase every member whose
+    id is in it, unbind its channels, drop its unsent messages, setup drafts and stored
+    installation (with the tokens), and remove each partnership that has no member and no
+    chat left anywhere. What went, for the log."""
+    members = list(await session.execute(select(Member.id, Member.partnership_id).where(
+        Member.platform == platform, _in(Member.user_ref, workspace))))
+    bindings = list(await session.execute(
+        select(ChannelBinding.id, ChannelBinding.partnership_id).where(
+            ChannelBinding.platform == platform, _in(ChannelBinding.channel_ref, workspace))))
+    for member_id, _ in members:
+        await erase_member(session, member_id)
+    await session.execute(delete(ChannelBinding).where(
+        ChannelBinding.id.in_([binding_id for binding_id, _ in bindings])))
+    unsent = await session.execute(delete(OutboxMessage).where(
+        OutboxMessage.platform == platform, _in(OutboxMessage.target, workspace)))
+    await session.execute(delete(SetupDraft).where(SetupDraft.platform == platform, or_(
+        _in(SetupDraft.user_ref, workspace), _in(SetupDraft.chat_ref, workspace))))
+    installations = 0
+    if platform == "slack":
+        gone = await session.execute(delete(SlackInstallation).where(or_(
+            SlackInstallation.team_id == workspace,
+            and_(SlackInstallation.enterprise_id == workspace,
+                 SlackInstallation.is_enterprise_install))))
+        installations = cast(CursorResult[Any], gone).rowcount
+    removed = []
+    for partnership_id in sorted({p for _, p in members} | {p for _, p in bindings}):
+        left = await session.scalar(select(
+            exists().where(Member.partnership_id == partnership_id)
+            | exists().where(ChannelBinding.partnership_id == partnership_id)))
+        if not left and await erase_partnership(session, partnership_id) is not None:
+            removed.append(partnership_id)
+    session.expunge_all()
+    done = {"members erased": len(members), "channels unbound": len(bindings),
+            "unsent messages dropped": cast(CursorResult[Any], unsent).rowcount,
+            "installations dropped": installations, "partnerships removed": removed}
+    logger.warning("%s workspace %s left: %s", platform, workspace, done)
+    return done

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -80,7 +81,11 @@ class Member(Base):
     """One platform identity in one partnership; a person on Slack and Telegram is two rows."""
 
     __tablename__ = "member"
-    __table_args__ = (UniqueConstraint("partnership_id", "platform", "user_ref"),)
+    __table_args__ = (
+        UniqueConstraint("partnership_id", "platform", "user_ref"),
+        # Every incoming event finds its member by platform and user, whatever partnership.
+        Index("ix_member_platform_user_ref", "platform", "user_ref"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partnership_id: Mapped[int] = mapped_column(
@@ -98,6 +103,10 @@ class Member(Base):
     # Set when the platform said this person cannot be reached (blocked, left, deactivated).
     unreachable_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # An optional e-mail address (docs/email.md): leaders and board members with one get
+    # the monthly summary by mail too, unless they stopped it (`mail uit`, or the link).
+    email: Mapped[str | None] = mapped_column(String(254), default=None)
+    mail_off_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ChannelBinding(Base):
@@ -140,12 +149,17 @@ class Answer(Base):
     """
 
     __tablename__ = "answer"
-    __table_args__ = (UniqueConstraint("round_id", "member_id", "statement_id"),)
+    __table_args__ = (
+        UniqueConstraint("round_id", "member_id", "statement_id"),
+        # A month's summary reads its rounds' answers to some statements: with everything it
+        # groups and orders by in the index, its grouped queries need not visit the table.
+        # (It replaces an index on round_id alone: the unique constraint's serves that.)
+        Index("ix_answer_round_statement", "round_id", "statement_id", "member_id", "side",
+              "level", "status", "score", "answered_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    round_id: Mapped[int] = mapped_column(
-        ForeignKey("checkin_round.id", ondelete="CASCADE"), index=True
-    )
+    round_id: Mapped[int] = mapped_column(ForeignKey("checkin_round.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
     statement_id: Mapped[str] = mapped_column(String(50))
     status: Mapped[str] = mapped_column(String(10))  # scored / dont_know / skipped

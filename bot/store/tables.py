@@ -4,6 +4,7 @@ Feature tables live in modules of their own next to `models.py`; add each one he
 """
 
 from bot.store import binding as binding_tables
+from bot.store import dashboard as dashboard_tables
 from bot.store import instruments as instrument_tables
 from bot.store import limits as limit_tables
 from bot.store import models
@@ -20,6 +21,7 @@ from bot.store.models import Base
 __all__ = [
     "Base",
     "binding_tables",
+    "dashboard_tables",
     "instrument_tables",
     "limit_tables",
     "models",

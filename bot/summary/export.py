@@ -1,5 +1,6 @@
-"""A summary for keeping: a JSON document with a stable schema, and one self-contained HTML
-page, both for `achtje summary --format json|html`.
+"""A summary for keeping: a JSON document with a stable schema, one self-contained HTML
+page, and CSV rows for a quality office (`achtje summary --format json|html|csv`; the CSV
+is also the dashboard's download).
 
 The JSON schema is documented (with every field) in docs/summary.md; change it only by
 adding fields, or raise `SCHEMA_VERSION`. Like every summary, both hold no user ids, names
@@ -10,10 +11,14 @@ the trust rules allow them.
 from __future__ import annotations
 
 import base64
+import csv
+import io
+from collections.abc import Iterator, Sequence
 from html import escape
 from typing import Any
 
 from bot.content import Content
+from bot.domain import LEVEL_IDS, SCHOOL_TYPES
 from bot.months import shift_month
 from bot.nudges.stats import NudgeStats
 from bot.summary.model import OPEN_TEXT_MIN, GroupScore, Summary, TopicSummary
@@ -95,6 +100,55 @@ def _informal(nudges: NudgeStats | None, minimum: int) -> dict[str, Any] | None:
             "people_paired": nudges.people_paired if shown else None,
             "people_met": nudges.people_met if shown else None,
             "people_met_cross_school": nudges.people_met_cross_school if shown else None}
+
+
+CSV_COLUMNS = ("partnership_id", "month", "kind", "topic", "group_kind", "group",
+               "respondents", "mean", "min_group_size", "suppressed")
+NOT_ASKED = "not_asked"  # the month asked no statement on the topic
+BELOW_THRESHOLD = "below_threshold"  # too few people, or a smaller group would follow
+
+
+def csv_rows(summaries: Sequence[Summary]) -> Iterator[dict[str, str]]:
+    """One row per month x topic x group: the five conditions for everyone, each school
+    type and each level; the boards for everyone (they are not split by group). A cell
+    the frozen month does not show is empty, with the reason in `suppressed`: the frozen
+    month keeps no number of a group below the threshold, so none can get out here."""
+    for summary in summaries:
+        for kind, topics in (("condition", summary.conditions), ("board", summary.boards)):
+            for topic in topics:
+                cells: list[tuple[str, str, int | None, float | None]] = [
+                    ("all", "all", topic.respondents, topic.mean)]
+                if kind == "condition":
+                    cells += [(group_kind, group, *_group_score(found, group))
+                              for group_kind, groups, found in (
+                                  ("school_type", SCHOOL_TYPES, topic.sides),
+                                  ("level", LEVEL_IDS, topic.levels))
+                              for group in groups]
+                for group_kind, group, respondents, mean in cells:
+                    shown = respondents is not None and mean is not None
+                    reason = "" if shown else (
+                        NOT_ASKED if not (topic.statements or topic.basis) else BELOW_THRESHOLD)
+                    yield {"partnership_id": str(summary.partnership_id),
+                           "month": f"{summary.month:%Y-%m}", "kind": kind,
+                           "topic": topic.topic, "group_kind": group_kind, "group": group,
+                           "respondents": str(respondents) if shown else "",
+                           "mean": f"{mean:.{DECIMALS}f}" if shown and mean is not None else "",
+                           "min_group_size": str(summary.min_group_size),
+                           "suppressed": reason}
+
+
+def _group_score(found: tuple[GroupScore, ...], group: str) -> tuple[int | None, float | None]:
+    score = next((g for g in found if g.group == group), None)
+    return (None, None) if score is None else (score.respondents, score.mean)
+
+
+def summary_csv(summaries: Sequence[Summary]) -> str:
+    """The rows of `csv_rows` as CSV text with a header line (RFC 4180, CRLF line ends)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerows(csv_rows(summaries))
+    return out.getvalue()
 
 
 _STYLE = """

@@ -1,0 +1,107 @@
+"""The dashboard's pages: Jinja2 templates (autoescape on, so every word and name is
+escaped) filled with words from content/ui_dashboard.yaml and numbers from the view."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from adapters.dashboard.svg import Series, line_chart
+from adapters.dashboard.view import BOARD_IDS, Figure, YearView
+from bot.content import Content
+from bot.domain import CONDITION_IDS, LEVEL_IDS
+from bot.store.models import Partnership
+from bot.summary.model import Gap
+from bot.summary.rules import load_summary_rules
+from bot.summary.year import year_months
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+class Pages:
+    def __init__(self, content: Content) -> None:
+        self.content = content
+        self.env = Environment(loader=FileSystemLoader(TEMPLATES),
+                               autoescape=select_autoescape(default=True),
+                               trim_blocks=True, lstrip_blocks=True)
+
+    def _words(self, lang: str) -> Words:
+        return Words(self.content, lang)
+
+    def message(self, key: str, lang: str) -> str:
+        words = self._words(lang)
+        return self.env.get_template("message.html").render(w=words, key=key)
+
+    def login(self, action: str, lang: str) -> str:
+        return self.env.get_template("login.html").render(w=self._words(lang), action=action)
+
+    def dashboard(self, view: YearView, partnership: Partnership, years: list[int],
+                  lang: str, query: str) -> str:
+        words = self._words(lang)
+        rules = load_summary_rules(self.content)
+        low = rules.thresholds.low
+        axis = year_months(view.filters.year) if view.filters.year else []
+        by_month = {row.month: row for row in view.conditions}
+        series = [Series(c, words.topic(c), tuple(
+            by_month[m].figures[n].mean if m in by_month else None for m in axis))
+            for n, c in enumerate(CONDITION_IDS)]
+        chart = Markup(line_chart(
+            series, [words.short_month(m) for m in axis], low,
+            words.t("dashboard_low", low=words.num(low)),
+            words.t("dashboard_chart_title", year=words.year(view.filters.year)),
+            words.t("dashboard_chart_desc", low=words.num(low)))) if view.months else None
+        agenda = [(m.month, [rules.agenda.question(source, ref).get(lang)
+                             for source, ref in m.questions]) for m in view.agenda]
+        csv_url = f"/dashboard/{partnership.id}/summary.csv?year={view.filters.year}"
+        return self.env.get_template("dashboard.html").render(
+            w=words, view=view, partnership=partnership, years=years, chart=chart,
+            conditions=CONDITION_IDS, boards=BOARD_IDS, agenda=agenda, csv_url=csv_url,
+            levels=LEVEL_IDS, both=view.filters.side is not None
+            and view.filters.level is not None, query=query)
+
+
+class Words:
+    """What the templates need to say things in one language."""
+
+    def __init__(self, content: Content, lang: str) -> None:
+        self.content = content
+        self.lang = lang
+
+    def t(self, key: str, **values: object) -> str:
+        return str(self.content.text(key, self.lang, **values))
+
+    def num(self, value: float) -> str:
+        return str(self.content.decimal(value, self.lang))
+
+    def topic(self, topic: str) -> str:
+        return str(self.content.topic_name(topic, self.lang))
+
+    def month(self, month: date) -> str:
+        return str(self.content.month_name(month, self.lang))
+
+    def short_month(self, month: date) -> str:
+        return self.month(month).split()[0][:3]
+
+    def year(self, year: int) -> str:
+        return f"{year}-{year + 1}"
+
+    def group(self, group: str) -> str:
+        if group in LEVEL_IDS:
+            return str(self.content.level_name(group, self.lang))
+        return self.t(f"summary_side_{group}")
+
+    def figure(self, found: Figure) -> str:
+        if not found.shown or found.mean is None:
+            return self.t("dashboard_hidden")
+        return f"{self.num(found.mean)} (n={found.respondents})"
+
+    def gap(self, gap: Gap | None) -> str:
+        if gap is None:
+            return self.t("dashboard_no_gap")
+        high, low = gap.high, gap.low
+        return self.t("dashboard_gap", high=self.group(high.group), high_mean=self.num(
+            high.mean), low=self.group(low.group), low_mean=self.num(low.mean),
+            size=self.num(gap.size))

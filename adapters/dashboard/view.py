@@ -1,0 +1,150 @@
+"""What the dashboard shows of a school year, in neutral terms: numbers from the frozen
+months and ids, no words (the templates add those).
+
+Everything here is read from frozen summaries (bot/summary/year.py), which keep no number
+of a group below the partnership's threshold: a group the month did not show is simply not
+there, so a filter on it shows empty cells, never a number. A filter on a school type and
+a level at once has no data at all: months are not split that way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from bot.domain import CONDITION_IDS, LEVEL_IDS, SCHOOL_TYPES
+from bot.summary.model import Gap, Summary, TopicSummary
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A mean with its n, both None where the month shows nothing."""
+
+    mean: float | None = None
+    respondents: int | None = None
+
+    @property
+    def shown(self) -> bool:
+        return self.mean is not None and self.respondents is not None
+
+
+@dataclass(frozen=True)
+class Filters:
+    year: int
+    side: str | None = None  # a school type
+    level: str | None = None
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    month: date
+    figures: tuple[Figure, ...]  # one per topic, in the order of the view's topics
+
+
+@dataclass(frozen=True)
+class MonthGaps:
+    month: date
+    sides: tuple[Gap | None, ...]  # one per condition
+    levels: tuple[Gap | None, ...]
+
+
+@dataclass(frozen=True)
+class MonthRate:
+    month: date
+    respondents: int
+    members: int
+    rate: int
+    rounds: int
+
+
+@dataclass(frozen=True)
+class MonthInformal:
+    """Informal contact in a month; the people counts None below the threshold."""
+
+    month: date
+    rounds: int
+    invited: int | None
+    met: int | None
+    cross_school: int | None
+
+
+@dataclass(frozen=True)
+class MonthAgenda:
+    month: date
+    questions: tuple[tuple[str, str], ...]  # (source, ref) as in the summary's agenda
+
+
+@dataclass(frozen=True)
+class YearView:
+    filters: Filters
+    minimum: int
+    months: tuple[date, ...]  # the months with figures, oldest first
+    conditions: tuple[MonthFigures, ...]
+    boards: tuple[MonthFigures, ...]
+    gaps: tuple[MonthGaps, ...]
+    rates: tuple[MonthRate, ...]
+    informal: tuple[MonthInformal, ...]
+    agenda: tuple[MonthAgenda, ...]
+    sides: tuple[str, ...]  # the school types some month of the year shows
+    levels: tuple[str, ...]
+
+    @property
+    def filtered(self) -> bool:
+        return self.filters.side is not None or self.filters.level is not None
+
+
+BOARD_IDS = ("content", "collaboration", "anchoring")
+
+
+def figure(topic: TopicSummary, filters: Filters) -> Figure:
+    """The topic's shown number for everyone, or for the filtered group when that group was
+    shown that month; boards are not split by group."""
+    if filters.side is not None and filters.level is not None:
+        return Figure()
+    if filters.side is None and filters.level is None:
+        return Figure(topic.mean, topic.respondents)
+    wanted, groups = ((filters.side, topic.sides) if filters.side is not None
+                      else (filters.level, topic.levels))
+    found = next((g for g in groups if g.group == wanted), None)
+    return Figure() if found is None else Figure(found.mean, found.respondents)
+
+
+def year_view(summaries: Sequence[Summary], filters: Filters, minimum: int) -> YearView:
+    """The dashboard's data for the school year's frozen months."""
+    sides = {g.group for s in summaries for t in s.conditions for g in t.sides}
+    levels = {g.group for s in summaries for t in s.conditions for g in t.levels}
+    return YearView(
+        filters=filters,
+        minimum=max((s.min_group_size for s in summaries), default=minimum),
+        months=tuple(s.month for s in summaries),
+        conditions=tuple(MonthFigures(s.month, tuple(
+            figure(s.condition(c), filters) for c in CONDITION_IDS)) for s in summaries),
+        boards=tuple(MonthFigures(s.month, tuple(
+            figure(s.board(b), filters) if not _split(filters) else Figure()
+            for b in BOARD_IDS)) for s in summaries),
+        gaps=tuple(MonthGaps(s.month, tuple(s.condition(c).side_gap for c in CONDITION_IDS),
+                             tuple(s.condition(c).level_gap for c in CONDITION_IDS))
+                   for s in summaries),
+        rates=tuple(MonthRate(s.month, s.respondents, s.members, s.response_rate,
+                              len(s.rounds)) for s in summaries),
+        informal=tuple(_informal(s) for s in summaries if s.nudges is not None),
+        agenda=tuple(MonthAgenda(s.month, tuple((q.source, q.ref) for q in s.agenda))
+                     for s in summaries),
+        sides=tuple(t for t in SCHOOL_TYPES if t in sides),
+        levels=tuple(level for level in LEVEL_IDS if level in levels),
+    )
+
+
+def _split(filters: Filters) -> bool:
+    return filters.side is not None or filters.level is not None
+
+
+def _informal(summary: Summary) -> MonthInformal:
+    nudges = summary.nudges
+    assert nudges is not None
+    shown = nudges.people_paired >= summary.min_group_size
+    return MonthInformal(summary.month, nudges.rounds,
+                         nudges.people_paired if shown else None,
+                         nudges.people_met if shown else None,
+                         nudges.people_met_cross_school if shown else None)

@@ -1,0 +1,105 @@
+"""The dashboard in a real headless browser: Debian's chromium (/usr/bin/chromium, which
+.ci/run installs) driven by Playwright. One browser per backend for the whole story: log
+in by the chat's link, see the five lines, switch filters, the print view, and the
+refusals (a reused link, an expired one, another partnership's id, a member's link).
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+
+import pytest
+from playwright.async_api import async_playwright
+from sqlalchemy import select
+
+from bot.content import Content
+from bot.engine import Engine
+from bot.store.dashboard import create_link
+from bot.store.models import Member
+from tests.conftest import Clock
+from tests.dashboard_rig import Sessions, ask_link, school_year, served
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+TIMEOUT_MS = 10_000  # a step that waits longer has failed
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is missing: apt-get install chromium")
+
+
+async def test_the_dashboard_in_a_browser(sessions: Sessions, content: Content, clock: Clock,
+                                          engine: Engine,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACHTJE_PUBLIC_URL", "http://achtje.example.nl")
+    people = await school_year(sessions)
+    expired, _ = await ask_link(engine, people.leader)
+    clock.advance(minutes=16)
+    link, _ = await ask_link(engine, people.leader)
+    assert expired and link
+    async with sessions() as session, session.begin():
+        plain = await session.scalar(select(Member.id).where(Member.user_ref == people.member))
+        assert plain is not None
+        forged = await create_link(session, plain, clock.now, timedelta(minutes=15))
+    invalid = content.text("dashboard_link_invalid", "nl")
+    forbidden = content.text("dashboard_forbidden", "nl")
+    own = f"/dashboard/{people.partnership_id}"
+    async with served(sessions, content, clock) as server, \
+            async_playwright() as driver:
+        browser = await driver.chromium.launch(executable_path=CHROMIUM,
+                                               args=["--no-sandbox"])
+        try:
+            page = await browser.new_page(locale="nl-NL")
+            page.set_default_timeout(TIMEOUT_MS)
+            # Log in by the chat's link: a page with one button; keyboard only.
+            await page.goto(server.url + link)
+            await page.keyboard.press("Tab")  # the skip link comes first
+            assert await page.evaluate("document.activeElement.className") == "skip"
+            await page.get_by_role("button", name=content.text("dashboard_login_button", "nl")
+                                   ).focus()
+            await page.keyboard.press("Enter")
+            await page.wait_for_url(f"**{own}")
+            assert await page.locator("h1").first.inner_text() == "Dashboard Leerlab Zuid"
+            # The five lines, with the chart's text alternative and the numbers' table.
+            chart = page.get_by_role("img", name=content.text(
+                "dashboard_chart_title", "nl", year="2026-2027"))
+            await chart.wait_for()
+            assert await page.locator("svg.chart g.line").count() == 5
+            assert await page.locator("svg.chart g.line polyline").count() == 5
+            assert await page.locator("svg.chart desc").count() == 1
+            assert "oktober 2026" in await page.locator("table").first.inner_text()
+            # Filters: a school type, then an earlier school year.
+            await page.select_option("#filter-school", "vmbo")
+            await page.click("#filter-apply")
+            await page.wait_for_url("**school=vmbo**")
+            assert await page.locator("#filter-school").input_value() == "vmbo"
+            assert await page.locator("svg.chart g.line").count() == 5
+            assert "vmbo" in await page.locator("p.year").inner_text()
+            await page.select_option("#filter-year", "2025")
+            await page.select_option("#filter-school", "")
+            await page.click("#filter-apply")
+            await page.wait_for_url("**year=2025**")
+            assert "juni 2026" in await page.locator("table").first.inner_text()
+            # The print view: no filters or buttons, the chart and the tables stay.
+            await page.emulate_media(media="print")
+            assert not await page.locator("form.filters").is_visible()
+            assert not await page.locator("#download").is_visible()
+            assert await page.locator("svg.chart").is_visible()
+            assert len(await page.pdf(format="A4")) > 1000
+            await page.emulate_media(media="screen")
+            # Refusals: another partnership's id, the reused link, an expired one, a
+            # member's link.
+            await page.goto(server.url + f"/dashboard/{people.other_partnership_id}")
+            assert forbidden in await page.locator("main").inner_text()
+            fresh = await browser.new_page(locale="nl-NL")
+            fresh.set_default_timeout(TIMEOUT_MS)
+            for path in (link, expired):  # refused before any button
+                await fresh.goto(server.url + path)
+                assert invalid in await fresh.locator("main").inner_text(), path
+            await fresh.goto(server.url + f"/dashboard/login/{forged}")
+            await fresh.get_by_role("button").click()
+            await fresh.wait_for_load_state()
+            assert forbidden in await fresh.locator("main").inner_text()
+            await fresh.goto(server.url + own)
+            assert content.text("dashboard_no_session", "nl") in await fresh.locator(
+                "main").inner_text()
+        finally:
+            await browser.close()
