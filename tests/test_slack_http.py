@@ -178,7 +178,7 @@ async def test_a_429_is_waited_out_and_the_message_arrives_once(
     attempts = slack.fake.of("chat.postMessage")[before:]
     assert [a.failed for a in attempts] == [True, False]
     assert attempts[1].at - attempts[0].at >= 1.0  # Retry-After was honoured
-    assert sum(text.startswith("Wat ik bewaar") for text in slack.fake.texts()) == 1
+    assert sum(text.startswith("Ik bewaar je school") for text in slack.fake.texts()) == 1
 
 
 async def test_names_and_typed_text_cannot_ping_a_channel(
