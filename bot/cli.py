@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -285,13 +286,19 @@ def demo(
 
 
 @content_app.command("check")
-def content_check() -> None:
-    """Validate every content file; names the file and field of any mistake."""
+def content_check(
+    sources: Annotated[Path | None, typer.Option(
+        help="A folder of source texts (.txt): no content may share 10 words in a row "
+             "with them.")] = None,
+) -> None:
+    """Validate every content file; names the file and field of any mistake, and any
+    counted word without its singular, decimal point in Dutch or sentence of a source."""
     from bot.commandline import content_or_fail, fail
     from bot.content import ContentError
     from bot.schedule.holidays import HolidayError, load_holidays
     from bot.settings import Settings
     from bot.summary import load_summary_rules
+    from bot.wording import wording_mistakes
 
     settings = Settings()
     content = content_or_fail(settings)
@@ -300,6 +307,8 @@ def content_check() -> None:
         load_holidays(content.folder)
     except (ContentError, HolidayError) as exc:
         raise fail(f"content is not valid:\n{exc}") from exc
+    if mistakes := wording_mistakes(content, sources):
+        raise fail("content has wording mistakes:\n" + "\n".join(mistakes))
     statements = sum(1 for _ in content.all_statements())
     typer.echo(f"content is valid: {len(content.conditions)} conditions, {statements} "
                f"statements, {len(content.pitfalls)} pitfalls, {len(content.ideas)} ideas, "

@@ -289,8 +289,11 @@ class Content(_Model):
             return template
         return string.Formatter().vformat(_plurals(template, values), (), values)
 
-    def day(self, day: date, lang: str) -> str:
-        """A date as people write it, the month by name: "8 december 2026"."""
+    def day(self, day: date, lang: str, *, year: bool = True) -> str:
+        """A date as people write it, the month by name: "8 december 2026" ("8 december"
+        without the `year`)."""
+        if not year:
+            return f"{day.day} {self.ui['month_names'].get(lang).split()[day.month - 1]}"
         return f"{day.day} {self.month_name(day, lang)}"
 
     def month_name(self, month: date, lang: str) -> str:
@@ -303,15 +306,16 @@ class Content(_Model):
         return shown if lang == "en" else shown.replace(".", ",")
 
 
-_PLURAL = re.compile(r"{(\w+)} (\w[\w-]*)\|(\w[\w-]*)")
+_PLURAL = re.compile(r"{(\w+)} ((?:[\w-]+ ){0,2})(\w[\w-]*)\|(\w[\w-]*)")
 
 
 def _plurals(template: str, values: dict[str, object]) -> str:
-    """`{n} week|weken` -> `{n} week` when n is 1, else `{n} weken`."""
+    """`{n} week|weken` -> `{n} week` when n is 1, else `{n} weken`; up to two words may
+    stand between ("{n} korte vraag|vragen", "{n} more vote|votes")."""
 
     def pick(match: re.Match[str]) -> str:
-        name, one, more = match.groups()
-        return f"{{{name}}} {one if values.get(name) == 1 else more}"
+        name, between, one, more = match.groups()
+        return f"{{{name}}} {between}{one if values.get(name) == 1 else more}"
 
     return _PLURAL.sub(pick, template)
 

@@ -167,7 +167,7 @@ async def simulate(
             statements = " | ".join(content.statement(s).text.get(lang)
                                     for s in round_.statement_ids)
             write(content.text("overview_asked", lang, number=round_.number,
-                               date=round_.opens_at.strftime("%d-%m-%Y"),
+                               date=content.day(round_.opens_at.date(), lang),
                                statements=statements))
         async with sessions() as session, session.begin():
             # Read as a leader would once the month is over: its frozen result.

@@ -23,7 +23,7 @@ from bot.content import Content
 from bot.flows import binding, onboarding, roles, setup
 from bot.flows.guess import ask_again, guess
 from bot.flows.state import Choosing, Resume
-from bot.flows.turn import MAX_LINE, Said, Turn, clean_text, typed_number
+from bot.flows.turn import MAX_LINE, Said, Turn, clean_text, says_stop, typed_number
 from bot.messages import Incoming, Noted, Outcome, Reply, Text, known_language
 from bot.store import repo
 from bot.store.models import MAX_ID, Member, Partnership
@@ -196,6 +196,11 @@ class Engine:
                         await onboarding.next_question(turn, resume)]
             if choosing is not None and typed_number(text) is not None:
                 return await ask_again(turn, choosing, state.data)
+            if says_stop(text):  # a menu left: its own Stop, or nothing chosen
+                if choosing is not None and (stop := choosing.stop()) is not None:
+                    return await self.on_action(turn, stop)
+                await repo.clear_conversation(turn.session, turn.member.id)
+                return [turn.say("menu_stopped")]
             return await guess(turn, text) or [turn.say("unknown")]
         return await self.on_action(turn, value)
 

@@ -16,6 +16,7 @@ from bot.flows import (
     model,
     onboarding,
     setup,
+    snooze,
 )
 from bot.flows.instruments import common, figure_eight, matrix, poll, reflection, talk_plate
 from bot.nudges import commands as nudge_commands
@@ -25,7 +26,7 @@ from bot.schedule import chat as schedule_chat
 from bot.summary import command as summary_command
 
 MODULES: tuple[ModuleType, ...] = (
-    onboarding, commands, model, checkin, poll, common, reflection, figure_eight, matrix,
+    onboarding, commands, model, checkin, snooze, poll, common, reflection, figure_eight, matrix,
     talk_plate, nudge_commands, nudge_followup, privacy_chat, binding, setup, members,
     schedule_chat, summary_command, mail, dashboard,
 )

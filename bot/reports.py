@@ -108,7 +108,8 @@ def summary(
         result = await published_summary(session, content, found, wanted or last)
         if result is None:
             raise fail(content.text("summary_no_figures", lang or found.language,
-                                    month=f"{wanted or last:%Y-%m}"))
+                                    month=content.month_name(wanted or last,
+                                                             lang or found.language)))
         return [result], lang or found.language
 
     results, language = with_session(work)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
-from bot.messages import Option, Scale
+from bot.messages import Invitation, Option, Scale
 from bot.store import repo
 from bot.store.models import CheckInRound
 
@@ -91,3 +91,10 @@ def statement_scale(content: Content, lang: str, round_: CheckInRound, statement
     )
     return Scale(prompt=prompt, options=tuple(options))
 
+
+
+def checkin_intro(content: Content, lang: str, round_: CheckInRound) -> Invitation:
+    """What a scheduled check-in opens with, and its `Later` button (bot/flows/snooze.py)."""
+    return Invitation(text=content.text("sched_checkin_invite", lang,
+                                        count=len(round_.statement_ids)),
+                      button=content.text("snooze_button", lang), action=f"later:{round_.id}")

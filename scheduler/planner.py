@@ -249,7 +249,7 @@ async def plan_checkin(due: Due) -> list[Envelope]:
     count, first = len(round_.statement_ids), round_.statement_ids[0]
     envelopes = []
     for member in due.members():
-        intro = Text(text=content.text("sched_checkin_invite", member.language, count=count))
+        intro = rounds.checkin_intro(content, member.language, round_)  # with its Later button
         envelopes.append(due.to_member("checkin", member, (
             intro, await _offer_statement(due, member, round_, first))))
     lang = due.partnership.language
@@ -323,12 +323,13 @@ async def plan_reminder(due: Due) -> list[Envelope]:
         select(Answer.member_id, Answer.statement_id).where(Answer.round_id == round_.id)
     ):
         answered.setdefault(member_id, set()).add(statement_id)
-    until = round_.closes_at.astimezone(due.plan.calendar.zone).strftime("%d-%m %H:%M")
+    closes = round_.closes_at.astimezone(due.plan.calendar.zone)
     envelopes = []
     for member in due.members():
         open_ = [s for s in round_.statement_ids if s not in answered.get(member.id, set())]
         if not open_:
             continue
+        until = f"{due.content.day(closes.date(), member.language, year=False)} {closes:%H:%M}"
         text = Text(text=due.content.text("sched_reminder", member.language, until=until))
         envelopes.append(due.to_member("reminder", member, (
             text, await _offer_statement(due, member, round_, open_[0]))))

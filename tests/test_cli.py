@@ -91,8 +91,10 @@ def table_names(tmp_path: Path) -> set[str]:
 
 
 def template_pattern(template: str, **groups: str) -> re.Pattern[str]:
-    """A regex for a filled-in UI string: named placeholders get `groups`, the rest `.+?`."""
-    pattern = re.escape(template)
+    """A regex for a filled-in UI string: named placeholders get `groups`, the rest `.+?`;
+    a counted word (`lid|leden`) either form."""
+    pattern = re.escape(re.sub(r"(\w+)\|(\w+)", "\x00\\1\x01\\2\x02", template))
+    pattern = pattern.replace("\x00", "(?:").replace("\x01", "|").replace("\x02", ")")
     for name in re.findall(r"{(\w+)}", template):
         pattern = pattern.replace(re.escape("{" + name + "}"), groups.get(name, ".+?"))
     return re.compile(pattern)
@@ -183,8 +185,9 @@ def test_demo_prints_a_reproducible_overview_per_month(tmp_path: Path, env: dict
     first, again, other = run_together(tmp_path, env, (*demo, "--seed", "8"),
                                        (*demo, "--seed", "8"), (*demo, "--seed", "9"))
     assert first.returncode == 0, first.stderr
-    title = template_pattern(content.text("overview_title", "nl"), month=r"(\d{4}-\d{2})")
-    assert [m.group(1) for m in title.finditer(first.stdout)] == ["2026-09", "2026-10"]
+    title = template_pattern(content.text("overview_title", "nl"), month=r"(\w+ \d{4})")
+    assert [m.group(1) for m in title.finditer(first.stdout)] == ["september 2026",
+                                                                  "oktober 2026"]
     for condition in content.conditions:
         assert condition.name.nl in first.stdout, condition.id
     assert again.stdout == first.stdout
@@ -348,12 +351,25 @@ def test_content_check(tmp_path: Path, env: dict[str, str]) -> None:
     del pitfalls["pitfalls"][2]["success_factors"]
     (broken / "pitfalls.yaml").write_text(yaml.safe_dump(pitfalls, allow_unicode=True),
                                           encoding="utf-8")
-    shipped, result = run_together(tmp_path, env, ("content", "check"), ("content", "check"),
-                                   envs=[{}, {"ACHTJE_CONTENT_DIR": str(broken)}])
+    worded = tmp_path / "worded"
+    shutil.copytree(default_dir(), worded, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    (worded / "ui_extra.yaml").write_text(
+        'ui: {x: {nl: "Nog {count} weken, gemiddeld 3.7", en: "{count} weeks to go"}}\n',
+        encoding="utf-8")
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "a.txt").write_text("Inleiding. Vmbo en mbo gebruiken soms dezelfde woorden "
+                                   "voor verschillende dingen, zei ze.", encoding="utf-8")
+    shipped, result, wording = run_together(
+        tmp_path, env, ("content", "check"), ("content", "check"),
+        ("content", "check", "--sources", str(sources)),
+        envs=[{}, {"ACHTJE_CONTENT_DIR": str(broken)}, {"ACHTJE_CONTENT_DIR": str(worded)}])
     assert shipped.returncode == 0, shipped.stderr
     assert "content is valid" in shipped.stdout
     assert result.returncode == 1
     assert_clean_failure(result, "pitfalls.yaml", "success_factors")
+    assert_clean_failure(wording, "ui.x.nl: '{count} weken'", "ui.x.en: '{count} weeks",
+                         "decimal point", "complexities.0.description.nl: 10 words")
 
 
 def test_db_upgrade_creates_the_schema_and_is_repeatable(achtje: Achtje, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import yaml
 
 from bot.content import Content, ContentError, default_dir, load_content
 from bot.domain import CONDITION_IDS
+from bot.wording import decimal_mistakes, plural_mistakes, source_runs, wording_mistakes
 
 
 @pytest.fixture
@@ -186,3 +187,58 @@ def test_a_count_takes_the_singular_after_one_and_dates_are_written_out(
     assert content.day(date(2026, 12, 10), "en") == "10 December 2026"
     assert content.month_name(date(2026, 11, 1), "nl") == "november 2026"
     assert content.decimal(3.66, "nl") == "3,7" and content.decimal(3.66, "en") == "3.7"
+    assert content.day(date(2026, 12, 10), "nl", year=False) == "10 december"
+    assert content.text("checkin_intro", "nl", count=1).startswith("Check-in: 1 korte stelling.")
+    assert content.text("poll_closed_shown", "en", count=2, minimum=3).endswith(
+        "at least 3 more votes come in, so nobody's choice can be worked out.")
+
+
+# 7. Wording: counted words, decimal commas, the sources' sentences
+
+SOURCES = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+
+
+def test_shipped_content_has_no_wording_mistakes(content: Content) -> None:
+    assert wording_mistakes(content) == []
+
+
+@pytest.mark.skipif(not SOURCES.is_dir(), reason="the source texts are not on this machine")
+def test_no_ten_words_in_a_row_come_from_the_sources(content: Content) -> None:
+    assert list(source_runs(content, SOURCES)) == []
+
+
+def test_a_counted_word_without_its_singular_is_found(content_copy: Path) -> None:
+    (content_copy / "ui_extra.yaml").write_text(
+        "ui:\n"
+        '  a: {nl: "Nog {count} weken", en: "{count} weeks to go"}\n'
+        '  b: {nl: "{total} korte vragen", en: "{total} short questions"}\n'
+        '  c: {nl: "{rounds} keer koppelen", en: "{rounds} pairing rounds"}\n'
+        '  d: {nl: "{minimum} mensen", en: "{minimum} people"}\n'
+        '  e: {nl: "{name} is er", en: "{name} has gone"}\n'
+        '  f: {nl: "{count} van {members} lid|leden", en: "{count} of {members} member|members"}\n'
+        '  g: {nl: "{hours} uur", en: "{hours} hour|hours"}\n',
+        encoding="utf-8")
+    found = "\n".join(plural_mistakes(load_content(content_copy)))
+    for wrong in ("ui.a.nl: '{count} weken'", "ui.a.en: '{count} weeks", "ui.b.nl",
+                  "ui.b.en", "ui.c.en", "ui.d.nl", "ui.d.en"):
+        assert wrong in found
+    for right in ("ui.c.nl", "ui.e.", "ui.f.", "ui.g."):
+        assert right not in found
+
+
+def test_a_decimal_point_in_dutch_is_found(content_copy: Path) -> None:
+    (content_copy / "ui_extra.yaml").write_text(
+        'ui: {x: {nl: "gemiddeld 3.7", en: "on average 3.7"}}\n', encoding="utf-8")
+    assert list(decimal_mistakes(load_content(content_copy))) == [
+        "ui.x.nl: a decimal point in Dutch, write a comma: 'gemiddeld 3.7'"]
+
+
+def test_ten_words_from_a_source_are_found_and_nine_are_not(
+    content: Content, tmp_path: Path
+) -> None:
+    words = content.complexities[0].description.nl.split()
+    (tmp_path / "a.txt").write_text("Elders: " + " ".join(words[3:12]) + ".", encoding="utf-8")
+    assert list(source_runs(content, tmp_path)) == []
+    (tmp_path / "b.txt").write_text(" ".join(words[3:13]).upper(), encoding="utf-8")
+    assert [m.split(":")[0] for m in source_runs(content, tmp_path)] == [
+        "complexities.0.description.nl"]

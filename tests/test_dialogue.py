@@ -302,9 +302,16 @@ async def test_pitfalls_can_be_browsed(chat: MemoryChat, content: Content) -> No
 async def test_unknown_input_and_privacy_get_an_answer(chat: MemoryChat, content: Content) -> None:
     await onboard(chat)
     assert await chat.say("wat is het weer?") == [Text(text=content.text("unknown", "nl"))]
-    [shown] = await chat.say("privacy")
+    [shown] = await chat.say("privacy")  # three short lines, the rest behind Meer
     assert isinstance(shown, Choice) and shown.prompt == content.text(
+        "privacy_short", "nl", answer_months=24, text_months=3)
+    assert len(shown.prompt.splitlines()) == 3
+    assert [o.label for o in shown.options] == ["Meer", "Mijn gegevens bekijken",
+                                                "Mijn gegevens wissen"]
+    [more] = await chat.press("Meer")
+    assert isinstance(more, Choice) and more.prompt == content.text(
         "privacy_overview", "nl", answer_months=24, text_months=3)
+    assert "Meer" not in [o.label for o in more.options]
 
 
 async def test_help_works_before_onboarding_and_in_english_locale(

@@ -59,6 +59,6 @@ async def test_the_instruments_speak_english(
     assert isinstance(replies[1], Text) and replies[1].text.startswith("Weak or missing links")
 
     replies = await team["finn"].group.say("talkplate")
-    assert replies[0].text.startswith("Talk-plate:")  # type: ignore[attr-defined]
+    assert replies[0].text.startswith("Discussion poster:")  # type: ignore[attr-defined]
     replies = await team["lea"].dm.say("matrix")
     assert replies[0] == Text(text=content.text("matrix_intro", "en", total=7))

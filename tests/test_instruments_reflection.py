@@ -91,10 +91,12 @@ async def test_the_channel_sees_the_aggregate_once_three_have_answered(
                      minimum=3),
     ]
     # The two lowest conditions to talk about (a tie goes to the first), with a question.
+    # Then what goes well, from the highest score.
     talk = shown[shown.index(content.text("reflection_talk_about", "nl")) + 1:-2]
     assert talk == [
         f"- Gedeelde ambitie: {content.statement('ambition_1').followup.nl}",
         f"- Recht doen aan belangen: {content.statement('interests_1').followup.nl}",
+        "- Professioneel organiseren scoort het hoogst: wat gaat daar goed, en hoe komt dat?",
     ]
     assert shown[-1] == content.text("reflection_result_open", "nl", minimum=3)
     for person in team.values():  # no names or user ids in what the channel sees
@@ -144,7 +146,8 @@ async def test_closing_updates_only_what_three_or_more_new_answers_hide(
         row(content, "organisation", "4,0", 6, "████░"),
         row(content, "process", "5,0", 3, "█████"),
     ]
-    assert "Recht doen aan belangen" in final.text.splitlines()[-2]  # the lowest shown
+    assert "Recht doen aan belangen" in final.text.splitlines()[-3]  # the lowest shown
+    assert final.text.splitlines()[-1].startswith("- Helder proces scoort het hoogst")
 
 
 async def test_a_session_opened_in_a_private_chat_posts_nothing_by_itself(

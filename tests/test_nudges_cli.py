@@ -98,7 +98,7 @@ def test_schedule_set_and_nudge_settings_are_one_switch(database: Path) -> None:
     nudge_line = next(line for line in again.output.splitlines() if "nudge " in line)
     assert not nudge_line.endswith("(off)") and nudge_line.split()[1] != "-"
     preview = achtje("schedule", "preview", "--partnership", "1", "--weeks", "6")
-    assert "de contactmomenten staan uit" not in preview.output
+    assert "de koffiekoppels staan uit" not in preview.output
     assert achtje("schedule", "set", "--partnership", "1", "--no-nudges").exit_code == 0
     preview = achtje("schedule", "preview", "--partnership", "1", "--weeks", "6")
-    assert "de contactmomenten staan uit" in preview.output
+    assert "de koffiekoppels staan uit" in preview.output

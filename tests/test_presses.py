@@ -118,7 +118,7 @@ async def test_sign_up_questions_are_asked_once_however_often_she_taps(
         [anna] = list(await session.scalars(select(Member)))
     kompas = partnership.schools[1].id
     assert (anna.school_id, anna.level, anna.language) == (kompas, "board", "en")  # last
-    for start in ("Bij welke school", "Op welk niveau", "In welke taal"):
+    for start in ("Bij welke school", "In welke laag", "In welke taal"):
         assert "reply_markup" not in shown(polling, ANNA.id, start)
 
 

@@ -46,13 +46,18 @@ async def setup_member(engine: Engine, sessions: Sessions, partnership: Partners
 
 async def test_privacy_says_what_is_kept_with_buttons(chat: MemoryChat, content: Content) -> None:
     await onboard(chat)
-    [shown] = await chat.say("privacy")
+    [short] = await chat.say("privacy")
+    assert isinstance(short, Choice) and len(short.prompt.splitlines()) == 3
+    assert "24 maanden" in short.prompt and "3 maanden" in short.prompt
+    assert [o.label for o in short.options] == ["Meer", "Mijn gegevens bekijken",
+                                                "Mijn gegevens wissen"]
+    [shown] = await chat.press("Meer")
     assert isinstance(shown, Choice)
     assert "24 maanden" in shown.prompt and "3 maanden" in shown.prompt
     for kept in ("naam", "check-ins", "koffie", "stemmen", "geen berichtgeschiedenis"):
         assert kept in shown.prompt
     assert [o.label for o in shown.options] == ["Mijn gegevens bekijken", "Mijn gegevens wissen"]
-    assert all(len(o.value.encode()) < 64 for o in shown.options)
+    assert all(len(o.value.encode()) < 64 for o in (*short.options, *shown.options))
 
 
 async def test_export_in_chat_is_complete_json_in_short_messages(
@@ -124,7 +129,8 @@ async def test_erasing_in_a_group_answers_privately_and_in_english(
     await onboard(chat, language="lang:en")
     group = MemoryChat(engine, user="eve-2291", chat="group-1", direct=False)
     [shown] = await group.say("privacy")
-    assert shown.private and isinstance(shown, Choice) and shown.prompt.startswith("What I keep")
+    assert shown.private and isinstance(shown, Choice)
+    assert shown.prompt.startswith("I keep your school")
     await group.press("Erase my data")
     [done] = await group.press("Yes, erase everything")
     assert done.private and isinstance(done, Text) and done.text.startswith("Done")

@@ -80,6 +80,7 @@ def foreign_values(ids: dict[str, int]) -> dict[str, list[str]]:
         "school": [f"school:{ids['school']}"],
         "s": [f"s:{round_}:c1_s1:4", f"s:{round_}:c1_s1:dk"],
         "f": [f"f:{round_}:c1_s1:skip"],
+        "later": [f"later:{round_}"],
         "change": [f"change:{round_}:c1_s1"],
         "rj": [f"rj:{session}"],
         "rs": [f"rs:{session}:c1:4"],
@@ -280,16 +281,17 @@ HELP = """Ik ben achtje, de assistent van {partnership}. Dit kun je typen:
 - checkin: beantwoord de vragen van deze ronde (een minuut)
 - valkuilen: de vijf valkuilen van samenwerken en wat helpt
 - instrumenten: reflectie, het achtje, de impactmatrix en de praatplaat
-- koffie uit / koffie aan: wel of geen koffie-uitnodigingen
+- koffie uit / koffie aan: wel of geen koffiekoppels
 - pauze: een paar weken geen vragen en uitnodigingen
 - taal: Nederlands of Engels
 - privacy: wat ik bewaar en wie wat ziet
 - uitleg: het model achter achtje (voorwaarden, borden, complexiteit), of bijvoorbeeld \
 uitleg ambitie"""
 HELP_LEADERS = """Als projectleider kun je ook typen:
-- samenvatting: het overzicht van vorige maand (of een eerdere, bijvoorbeeld \
+- samenvatting: de samenvatting van vorige maand (of een eerdere, bijvoorbeeld \
 samenvatting oktober); een maand is af als hij voorbij is
-- rooster: wanneer check-ins, herinneringen, koffie en overzichten uitgaan, en dat aanpassen
+- rooster: wanneer check-ins, herinneringen, koffiekoppels en samenvattingen uitgaan, en dat \
+aanpassen
 - leden: wie er meedoet, iemand uitnodigen of verwijderen
 - reflectie start: een reflectiesessie in het teamoverleg
 - dashboard: een link naar het overzicht van het schooljaar (voor projectleiders en bestuur)

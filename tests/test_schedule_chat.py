@@ -98,8 +98,8 @@ async def test_a_leader_starts_the_default_schedule_and_sees_what_goes_out(
         "- Check-in: om de 2 weken op dinsdag om 15:30",
         "- Herinnering: 24 uur na de check-in, voor wie nog niet alles heeft ingevuld",
         "- Check-in in een vakantie of op een vrije dag: naar de eerste schooldag erna",
-        "- Contactmoment (koffiekoppels): om de 2 weken op dinsdag om 15:30",
-        "- Maandoverzicht voor projectleiders: eerste schooldag van de maand om 08:30",
+        "- Koffiekoppels: om de 2 weken op dinsdag om 15:30",
+        "- Samenvatting voor projectleiders: eerste schooldag van de maand om 08:30",
         "Berichten gaan alleen op schooldagen tussen 08:00 en 18:00, buiten de vakanties van "
         "regio midden en de feestdagen.",
     ]
@@ -111,11 +111,11 @@ async def test_a_leader_starts_the_default_schedule_and_sees_what_goes_out(
     # It is Tuesday 24 November, 15:30: this week's check-in time has just passed.
     assert await next_send(sessions, "checkin") == "Tue 2026-12-08 15:30"
     assert coming(started) == [
-        "- di 01-12-2026 08:30 maandoverzicht: gaat uit",
-        "- di 01-12-2026 15:30 contactmoment: gaat uit",
-        "- di 08-12-2026 15:30 check-in: gaat uit",
-        "- wo 09-12-2026 15:30 herinnering: gaat uit",
-        "- di 15-12-2026 15:30 contactmoment: gaat uit",
+        "- di 1 december 2026 08:30 samenvatting: gaat uit",
+        "- di 1 december 2026 15:30 koffiekoppels: gaat uit",
+        "- di 8 december 2026 15:30 check-in: gaat uit",
+        "- wo 9 december 2026 15:30 herinnering: gaat uit",
+        "- di 15 december 2026 15:30 koffiekoppels: gaat uit",
     ]
     assert "Rooster starten" not in labels(started[-1])
 
@@ -136,7 +136,7 @@ async def test_a_new_day_and_a_typed_time_move_the_next_check_in(
     moved = await chat.say("donderdag")
     assert "- Check-in: om de 2 weken op donderdag om 15:30" in texts(moved)[1]
     assert await next_send(sessions, "checkin") == "Thu 2026-12-10 15:30"
-    assert "- do 10-12-2026 15:30 check-in: gaat uit" in coming(moved)
+    assert "- do 10 december 2026 15:30 check-in: gaat uit" in coming(moved)
 
     asked = await chat.press("Tijd check-in")
     assert asked == [FreeText(prompt=content.text("sched_chat_ask_checkin_time", "nl",
@@ -154,12 +154,12 @@ async def test_a_new_day_and_a_typed_time_move_the_next_check_in(
     assert texts(saved)[0] == content.text("sched_chat_saved", "nl")
     assert await next_send(sessions, "checkin") == "Thu 2026-12-10 16:15"
     assert coming(saved)[:3] == [
-        "- di 01-12-2026 08:30 maandoverzicht: gaat uit",
-        "- do 10-12-2026 16:15 check-in: gaat uit",
-        "- vr 11-12-2026 16:15 herinnering: gaat uit",
+        "- di 1 december 2026 08:30 samenvatting: gaat uit",
+        "- do 10 december 2026 16:15 check-in: gaat uit",
+        "- vr 11 december 2026 16:15 herinnering: gaat uit",
     ]
     # Back from a question leaves everything as it was.
-    await chat.press("Tijd maandoverzicht")
+    await chat.press("Tijd samenvatting")
     back = await chat.press("Terug")
     assert texts(back)[0].startswith("Het rooster van") and labels(back[-1])[-1] == "Klaar"
     assert await next_send(sessions, "summary") == "Tue 2026-12-01 08:30"
@@ -174,13 +174,13 @@ async def test_how_often_reminders_and_holidays_by_buttons_in_english(
                     closed_days={date(2026, 12, 15): "study day"})
     await lead(sessions, chat, language="Engels (English)")
     shown = await chat.say("schedule")
-    assert ("- Tu 15-12-2026 15:30 check-in: moved to We 16-12-2026 15:30 (the schools are "
-            "closed: study day)") in coming(shown)
+    assert ("- Tu 15 December 2026 15:30 check-in: moved to We 16 December 2026 15:30 (the "
+            "schools are closed: study day)") in coming(shown)
 
     await chat.press("Check-in in a holiday")
     skipped = await chat.press("Skip it")
     assert ("- Check-in in a holiday or on a day off: skipped" in texts(skipped)[1])
-    assert ("- Tu 15-12-2026 15:30 check-in: skipped (the schools are closed: study day)"
+    assert ("- Tu 15 December 2026 15:30 check-in: skipped (the schools are closed: study day)"
             in coming(skipped))
 
     asked = await chat.press("How often check-in")
@@ -188,8 +188,8 @@ async def test_how_often_reminders_and_holidays_by_buttons_in_english(
                                 "Every 4 weeks", "Back"]
     weekly = await chat.say("every week")  # the label, typed
     assert "- Check-in: every week on Tuesday at 15:30" in texts(weekly)[1]
-    assert "- Tu 08-12-2026 15:30 check-in: goes out" in coming(weekly)
-    assert "- We 09-12-2026 15:30 reminder: goes out" in coming(weekly)
+    assert "- Tu 8 December 2026 15:30 check-in: goes out" in coming(weekly)
+    assert "- We 9 December 2026 15:30 reminder: goes out" in coming(weekly)
 
     await chat.press("Reminder")
     quiet = await chat.press("No reminder")
@@ -209,11 +209,11 @@ async def test_nudges_switched_off_in_chat_are_off_for_the_whole_partnership(
         await add_member(sessions, partnership, user, school, clock.now)
     await lead(sessions, chat)
     await chat.say("rooster")
-    asked = await chat.press("Contactmomenten")
-    assert labels(asked[0])[-2:] == ["Contactmomenten uitzetten", "Terug"]
-    off = await chat.press("Contactmomenten uitzetten")
-    assert "- Contactmoment (koffiekoppels): staat uit" in texts(off)[1]
-    assert ("- di 08-12-2026 15:30 contactmoment: overgeslagen (de contactmomenten staan uit)"
+    asked = await chat.press("Koffiekoppels")
+    assert labels(asked[0])[-2:] == ["Koffiekoppels uitzetten", "Terug"]
+    off = await chat.press("Koffiekoppels uitzetten")
+    assert "- Koffiekoppels: staan uit" in texts(off)[1]
+    assert ("- di 8 december 2026 15:30 koffiekoppels: overgeslagen (de koffiekoppels staan uit)"
             in coming(off))
     async with sessions() as session:
         setting = await session.get(NudgeSettings, partnership.id)
@@ -226,13 +226,13 @@ async def test_nudges_switched_off_in_chat_are_off_for_the_whole_partnership(
         assert await session.scalar(select(func.count()).select_from(NudgeRound)) == 0
 
     await chat.say("rooster")
-    await chat.press("Contactmomenten")
+    await chat.press("Koffiekoppels")
     every_week = await chat.press("Elke week")
-    assert "- Contactmoment (koffiekoppels): staat uit" in texts(every_week)[1]
-    await chat.press("Contactmomenten")
-    on = await chat.press("Contactmomenten aanzetten")
-    assert "- Contactmoment (koffiekoppels): elke week op dinsdag om 15:30" in texts(on)[1]
-    assert "- di 15-12-2026 15:30 contactmoment: gaat uit" in coming(on)
+    assert "- Koffiekoppels: staan uit" in texts(every_week)[1]
+    await chat.press("Koffiekoppels")
+    on = await chat.press("Koffiekoppels aanzetten")
+    assert "- Koffiekoppels: elke week op dinsdag om 15:30" in texts(on)[1]
+    assert "- di 15 december 2026 15:30 koffiekoppels: gaat uit" in coming(on)
 
 
 async def test_button_values_typed_by_hand_change_nothing(
@@ -309,4 +309,4 @@ async def test_the_chat_reads_the_holidays_next_to_its_content(
     await lead(sessions, chat)
     shown = await chat.say("rooster")
     assert coming(shown)[1].startswith(
-        "- di 08-12-2026 15:30 check-in: overgeslagen (kerstvakantie (regio midden)")
+        "- di 8 december 2026 15:30 check-in: overgeslagen (kerstvakantie (regio midden)")

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
-from bot.messages import Reply, Scale, Text
+from bot.messages import Invitation, Reply, Scale, Text
 from bot.schedule.holidays import load_holidays
 from bot.schedule.rules import Changes, configure
 from bot.store.models import Partnership
@@ -43,7 +43,7 @@ class Recorder:
 
     async def send_direct(self, user: str, replies: Sequence[Reply]) -> None:
         first = replies[0]
-        assert isinstance(first, Text)
+        assert isinstance(first, Text | Invitation)  # a check-in opens with its Later button
         kind = ("checkin" if first.text.startswith("Hoi!") else
                 "reminder" if first.text.startswith("Nog even") else "summary")
         if kind != "summary":

@@ -96,12 +96,13 @@ async def test_a_checkin_goes_privately_to_everyone_who_may_get_it(
         round_ = await session.scalar(select(CheckInRound))
     assert round_ is not None and round_.opens_at == clock.now
     intro, first = load_replies(rows[0].payload)
-    assert isinstance(intro, Text) and intro.text == content.text(
+    assert isinstance(intro, Invitation) and intro.text == content.text(
         "sched_checkin_invite", "nl", count=6)
+    assert (intro.button, intro.action) == ("Later", f"later:{round_.id}")  # snooze
     assert isinstance(first, Scale) and first.prompt.startswith("1/6")
     assert first.options[0].value == f"s:{round_.id}:{round_.statement_ids[0]}:1"
     english = load_replies(rows[2].payload)[0]
-    assert isinstance(english, Text) and english.text.startswith("Hi!")
+    assert isinstance(english, Invitation) and english.text.startswith("Hi!")
     invitation = load_replies(rows[4].payload)[0]
     assert isinstance(invitation, Invitation) and invitation.action == "cmd:checkin"
     assert all(r.due_at == clock.now and r.local_date == today for r in rows)
@@ -141,7 +142,7 @@ async def test_the_reminder_goes_only_to_members_who_did_not_answer(
     reminders = await outbox_rows(sessions, "reminder")
     assert [r.target for r in reminders] == ["user-2", "user-3"]
     text, statement = load_replies(reminders[0].payload)
-    assert isinstance(text, Text) and "01-12 15:30" in text.text
+    assert isinstance(text, Text) and "1 december 15:30" in text.text
     assert isinstance(statement, Scale) and statement.prompt.startswith("2/6")
     assert isinstance(load_replies(reminders[1].payload)[1], Scale)
     clock.advance(hours=24)
@@ -228,7 +229,7 @@ async def test_the_summary_goes_to_project_leaders_with_last_months_overview(
     rows = rows[:2]
     dutch, english = (load_replies(r.payload)[0] for r in rows)
     assert isinstance(dutch, Text) and isinstance(english, Text)
-    assert "2026-11" in dutch.text and dutch.text != english.text
+    assert "november 2026" in dutch.text and dutch.text != english.text
     # The whole monthly summary, not only the scores: it ends with the next meeting's agenda.
     texts = [r.text for r in load_replies(rows[0].payload) if isinstance(r, Text)]
     assert content.text("summary_agenda_title", "nl") in texts[-1]

@@ -120,21 +120,21 @@ async def test_the_preview_names_the_true_reason_for_every_move_and_skip(
                                "cadence_weeks": 2, "nudges": False, "reminder_hours": 0}
     lines = await preview_text(sessions, content, partnership.id, date(2027, 5, 3), 20,
                                **changes)
-    ascension = line(lines, "do 06-05-2027 15:30", "check-in")
-    assert "verschoven naar vr 07-05-2027 15:30" in ascension
+    ascension = line(lines, "do 6 mei 2027 15:30", "check-in")
+    assert "verschoven naar vr 7 mei 2027 15:30" in ascension
     assert ascension.endswith("Hemelvaartsdag (feestdag)")
-    assert "zomervakantie (regio zuid)" in line(lines, "do 29-07-2027 15:30", "check-in")
+    assert "zomervakantie (regio zuid)" in line(lines, "do 29 juli 2027 15:30", "check-in")
     # 1 August 2027 is a Sunday in the summer holiday: the holiday is the reason, not the
     # weekend; the next summary follows before school starts again.
-    august = line(lines, "zo 01-08-2027 08:30", "maandoverzicht")
+    august = line(lines, "zo 1 augustus 2027 08:30", "samenvatting")
     assert "overgeslagen" in august
     assert august.endswith("zomervakantie (regio zuid); de volgende volgt er te snel op")
-    september = line(lines, "wo 01-09-2027 08:30", "maandoverzicht")
-    assert "verschoven naar ma 06-09-2027 08:30" in september
+    september = line(lines, "wo 1 september 2027 08:30", "samenvatting")
+    assert "verschoven naar ma 6 september 2027 08:30" in september
     assert september.endswith("zomervakantie (regio zuid)")
     english = await preview_text(sessions, content, partnership.id, date(2027, 5, 3), 1, "en",
                                  **changes)
-    assert line(english, "Th 06-05-2027 15:30", "check-in").endswith(
+    assert line(english, "Th 6 May 2027 15:30", "check-in").endswith(
         "Ascension Day (public holiday)")
 
 
@@ -144,8 +144,8 @@ async def test_the_preview_of_a_move_past_easter_names_both_days(
     lines = await preview_text(sessions, content, partnership.id, date(2027, 3, 22), 1,
                                first=date(2027, 3, 26), checkin_weekday=4, reminder_hours=0,
                                nudges=False)
-    easter = line(lines, "vr 26-03-2027 15:30", "check-in")
-    assert "verschoven naar di 30-03-2027 15:30" in easter
+    easter = line(lines, "vr 26 maart 2027 15:30", "check-in")
+    assert "verschoven naar di 30 maart 2027 15:30" in easter
     assert easter.endswith("Goede Vrijdag (feestdag); 2e Paasdag (feestdag)")
 
 
@@ -156,7 +156,7 @@ async def test_rooster_in_chat_names_the_public_holiday(
     await scheduled(sessions, partnership, clock.now, first=date(2027, 5, 6), checkin_weekday=3)
     await lead(sessions, chat)
     shown = coming(await chat.say("rooster"))
-    assert ("- do 06-05-2027 15:30 check-in: verschoven naar vr 07-05-2027 15:30 "
+    assert ("- do 6 mei 2027 15:30 check-in: verschoven naar vr 7 mei 2027 15:30 "
             "(Hemelvaartsdag (feestdag))") in shown
 
 

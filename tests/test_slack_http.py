@@ -59,9 +59,10 @@ async def test_a_newcomer_is_onboarded_with_buttons_in_a_dm(
     first = slack.fake.posted()
     assert [c.args["channel"] for c in first] == ["DU1", "DU1"]
     assert slack.fake.texts()[0].startswith("Welcome to achtje")  # her Slack locale
-    assert list(last_buttons(slack)) == ["Vmbo De Brug", "Mbo College Kompas"]
+    # Her locale is not Dutch: the language comes first, then school and layer.
+    assert list(last_buttons(slack)) == ["Nederlands (Dutch)", "English"]
 
-    for label in ("Mbo College Kompas", "Teachers", "English"):
+    for label in ("English", "Mbo College Kompas", "Teachers"):
         await slack.press(last_buttons(slack)[label], channel="DU1")
     assert slack.fake.texts()[-1] == content.text("onboarded", "en")
 
@@ -177,7 +178,7 @@ async def test_a_429_is_waited_out_and_the_message_arrives_once(
     attempts = slack.fake.of("chat.postMessage")[before:]
     assert [a.failed for a in attempts] == [True, False]
     assert attempts[1].at - attempts[0].at >= 1.0  # Retry-After was honoured
-    assert sum(text.startswith("Wat ik bewaar") for text in slack.fake.texts()) == 1
+    assert sum(text.startswith("Ik bewaar je school") for text in slack.fake.texts()) == 1
 
 
 async def test_names_and_typed_text_cannot_ping_a_channel(

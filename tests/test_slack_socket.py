@@ -45,7 +45,7 @@ async def test_socket_mode_acknowledges_and_answers_a_slash_command(
         [shown] = slack.fake.posted()
         assert (shown.method, shown.args["channel"], shown.args["user"]) == (
             "chat.postEphemeral", "C1", "U1")
-        assert slack.fake.texts()[0].startswith("Wat ik bewaar")
+        assert slack.fake.texts()[0].startswith("Ik bewaar je school")
     async with sessions() as session:
         member = await session.scalar(select(Member))
     assert member is not None and member.user_ref == "T1:U1"

@@ -62,7 +62,7 @@ async def test_a_leader_asks_for_the_last_month_and_earlier_ones_in_dutch(
     october = await chat.say("samenvatting")
     said = texts(october)
     # Six members: the five who answered and the leader.
-    assert said[0].startswith("Leerlab Zuid, 2026-10: 5 van 6 leden deden mee (83%)")
+    assert said[0].startswith("Leerlab Zuid, oktober 2026: 5 van 6 leden deden mee (83%)")
     assert "Gedeelde ambitie: 2,6 (n=5)" in said[0]
     assert "Vertrouwelijk, voor de projectleiding." in said[0]
     [chart] = [reply for reply in october if isinstance(reply, Image)]
@@ -72,7 +72,7 @@ async def test_a_leader_asks_for_the_last_month_and_earlier_ones_in_dutch(
     assert "Informeel contact" in everything  # as the scheduled summary has it
     assert said[-1].startswith("Voor de agenda van het volgende overleg\n1. ")
     assert said[-1].endswith("\n\nEen andere maand zien? Typ samenvatting met de maand "
-                             "erachter, zoals samenvatting 2026-09.")
+                             "erachter, zoals samenvatting september 2026.")
     assert not re.search(r"Persoon\d|\bu\d+\b", everything)  # no names, no user ids
     for same in ("samenvatting oktober", "samenvatting 2026-10", "/samenvatting vorige maand",
                  "samenvatting okt 2026"):
@@ -83,14 +83,14 @@ async def test_a_leader_asks_for_the_last_month_and_earlier_ones_in_dutch(
         assert texts(await chat.say(running)) == [
             "De maand november 2026 loopt nog: er kan nog op check-ins geantwoord worden. "
             "De samenvatting staat vast vanaf 1 december 2026; tot die tijd kun je "
-            "samenvatting 2026-10 bekijken."
+            "samenvatting oktober 2026 bekijken."
         ], running
     assert texts(await chat.say("samenvatting 2027-01")) == [
         "De maand januari 2027 is nog niet begonnen, dus daar is nog niets over te zeggen. "
         "Kies een maand die al voorbij is."]
     [which] = texts(await chat.say("samenvatting gisteren"))
     assert which.startswith("Van welke maand wil je de samenvatting?")
-    assert which.endswith("zoals samenvatting oktober of samenvatting 2026-10.")
+    assert which.endswith("zoals samenvatting oktober of samenvatting oktober 2026.")
 
 
 async def test_a_leader_asks_in_english(engine: Engine, partners: Partners) -> None:
@@ -98,20 +98,20 @@ async def test_a_leader_asks_in_english(engine: Engine, partners: Partners) -> N
 
     october = await chat.say("summary october")
     said = texts(october)
-    assert said[0].startswith("Leerlab Zuid, 2026-10: 5 of 6 members took part (83%)")
+    assert said[0].startswith("Leerlab Zuid, October 2026: 5 of 6 members took part (83%)")
     assert "Shared ambition: 2.6 (n=5)" in said[0]
     assert "Check-ins that closed this month (a check-in counts in the month it closes in): " \
-           "06-10 to 13-10: 5 of 6 (83%)." in said[0]
+           "6 October to 13 October: 5 of 6 (83%)." in said[0]
     assert "Gedeelde ambitie" not in "\n".join(said)
     assert any(isinstance(reply, Image) for reply in october)
     assert said[-1].startswith("For the agenda of the next meeting\n1. ")
-    assert said[-1].endswith("Type summary followed by the month, such as summary 2026-09.")
+    assert said[-1].endswith("Type summary followed by the month, such as summary September 2026.")
     assert texts(await chat.say("/summary 2026-10")) == said
     assert texts(await chat.say("summary")) == said
 
     assert texts(await chat.say("summary this month")) == [
         "November 2026 is still running: check-ins can still be answered. Its summary is "
-        "final from 1 December 2026; until then you can look at summary 2026-10."]
+        "final from 1 December 2026; until then you can look at summary October 2026."]
     assert texts(await chat.say("summary december 2026")) == [
         "December 2026 hasn't started yet, so there is nothing to say about it. Pick a month that "
         "is over."]
@@ -140,7 +140,7 @@ async def test_in_a_group_the_summary_is_private_and_an_admin_may_ask_too(
     assert any(isinstance(reply, Image) for reply in replies)
 
     admin = await person(engine, partners, "admin")
-    assert texts(await admin.say("samenvatting"))[0].startswith("Leerlab Zuid, 2026-10")
+    assert texts(await admin.say("samenvatting"))[0].startswith("Leerlab Zuid, oktober 2026")
 
 
 @pytest.mark.parametrize(("typed", "month"), [

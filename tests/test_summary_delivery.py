@@ -114,7 +114,7 @@ async def test_leaders_get_it_in_full_and_each_channel_gets_the_scores_with_a_th
     assert not direct and rows["-100777"] == (False, short)
     scores, chart, agenda = short
     assert isinstance(scores, Text) and scores.thread_of is None
-    assert scores.text.startswith("Leerlab Zuid, 2026-11: 5 van 9 leden deden mee (56%)")
+    assert scores.text.startswith("Leerlab Zuid, november 2026: 5 van 9 leden deden mee (56%)")
     assert "De vijf voorwaarden\n- Gedeelde ambitie: 3,2 (n=5), +0,6 t.o.v. vorige maand " \
            "(stijgend)\n- Recht doen aan belangen: deze maand niet gevraagd" in scores.text
     assert isinstance(chart, Image) and chart.thread_of == FIRST

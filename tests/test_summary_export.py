@@ -198,7 +198,8 @@ async def test_the_html_page_holds_everything_and_escapes_every_text(
     assert page.startswith("<!DOCTYPE html>\n<html lang=\"" + lang + "\">")
     assert "<script" not in page and "<b>" not in page
     assert "&lt;script&gt;alert(&#x27;hoi&#x27;)&lt;/script&gt; &amp; &quot;meer&quot;" in page
-    assert "<title>Leerlab &lt;b&gt;&quot;Zuid&quot;&lt;/b&gt; &amp; Oost, 2026-11:" in page
+    month = content.month_name(date(2026, 11, 1), lang)
+    assert f"<title>Leerlab &lt;b&gt;&quot;Zuid&quot;&lt;/b&gt; &amp; Oost, {month}:" in page
     assert f"<h2>{heading}" in page
     tags = Tags()
     tags.feed(page)
@@ -215,7 +216,7 @@ async def test_the_html_page_holds_everything_and_escapes_every_text(
 
 
 def test_achtje_summary_writes_each_format_and_explains_mistakes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: Content
 ) -> None:
     partnership = str(asyncio.run(fill(tmp_path, NAME, ATTACK)))
     monkeypatch.setenv("ACHTJE_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
@@ -255,7 +256,8 @@ def test_achtje_summary_writes_each_format_and_explains_mistakes(
     this_month = datetime.now(ZoneInfo("Europe/Amsterdam")).date().replace(day=1)
     found = achtje("--partnership", partnership)
     assert found.exit_code == 0
-    assert found.stdout.startswith(f"{NAME}, {shift_month(this_month, -1):%Y-%m}: ")
+    last = content.month_name(shift_month(this_month, -1), "nl")
+    assert found.stdout.startswith(f"{NAME}, {last}: ")
 
     for args, phrase in (
         (["--partnership", partnership, "--month", "november"],

@@ -187,7 +187,7 @@ async def test_a_month_before_the_first_round_has_no_figures_and_nothing_is_stor
                                      month="augustus 2026" if month != "2025-01"
                                      else "januari 2025")]
     assert texts(await team_.leader.say("samenvatting geen-maand"))[0] == content.text(
-        "summary_which_month", "nl", example="2026-10")
+        "summary_which_month", "nl", example="oktober 2026")
     async with sessions() as session:
         assert list(await session.scalars(select(SummaryMonth.month))) == []
 

@@ -167,11 +167,12 @@ def test_a_month_without_figures_gets_a_short_answer_and_nothing_is_stored(
     folder: Path, content: Content
 ) -> None:
     partnership = str(asyncio.run(fill(folder)))
-    for month, lang in (("2026-08", "nl"), ("2001-01", "en")):
+    for month, lang, named in (("2026-08", "nl", "augustus 2026"),
+                               ("2001-01", "en", "January 2001")):
         found = achtje("summary", "--partnership", partnership, "--month", month,
                        "--lang", lang, "--format", "json")
         assert (found.exit_code, found.stdout) == (1, "")
-        assert found.stderr.strip() == content.text("summary_no_figures", lang, month=month)
+        assert found.stderr.strip() == content.text("summary_no_figures", lang, month=named)
 
     async def stored(session: Any) -> list[date]:
         return list(await session.scalars(select(SummaryMonth.month)))

@@ -110,7 +110,7 @@ async def test_a_domain_compares_with_the_last_month_that_measured_it_and_says_w
         pytest.approx(0.7), SEPTEMBER, "rising")
     assert board.trend == (pytest.approx(3.0), None, pytest.approx(11 / 3))
     text = render_text(november, content, load_summary_rules(content), "en")
-    assert "- Focus on content: 3.7 (n=3), +0.7 since 2026-09 (rising)" in text
+    assert "- Focus on content: 3.7 (n=3), +0.7 since September 2026 (rising)" in text
 
 
 async def test_changes_come_from_the_frozen_earlier_month_not_from_raw_rows(

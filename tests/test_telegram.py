@@ -90,8 +90,8 @@ async def test_start_registers_commands_in_dutch_and_english(bot: Bot, content: 
                 "taal", "privacy", "koppel", "setup"]
     assert {language: list(menu) for language, menu in registered.items()} == {
         "nl": expected, "en": expected, None: expected}
-    assert registered["nl"]["koffie"].startswith("Koffie-uitnodigingen aan of uit")
-    assert registered["en"]["koffie"].startswith("Coffee invitations on or off")
+    assert registered["nl"]["koffie"].startswith("Koffiekoppels aan of uit")
+    assert registered["en"]["koffie"].startswith("Coffee pairs on or off")
     assert registered[None] == registered["nl"]  # everyone else gets the Dutch menu
     for name in expected:
         assert parse_command(f"/{name}")[0] == name  # the engine knows every listed command
@@ -240,7 +240,7 @@ async def test_the_same_update_twice_has_one_effect(bot: Bot, content: Content) 
     update = bot.fake.text_update(ANNA, ANNA.id, "/privacy")
     first = await bot.deliver(update)
     again = await bot.deliver(update)
-    assert texts(first) == [content.text("privacy_overview", "nl", answer_months=24,
+    assert texts(first) == [content.text("privacy_short", "nl", answer_months=24,
                                          text_months=3)]
     assert texts(again) == []
 

@@ -78,7 +78,7 @@ async def test_a_button_value_too_long_for_telegram_travels_by_short_id(
     assert data[1] == "cmd:help" and len(data[0].encode()) <= 64 and data[0] != long_value
     calls = await bot.press(ANNA, "Privacy")
     assert [c.text for c in calls if c.method == "sendMessage"] == [
-        content.text("privacy_overview", "nl", answer_months=24, text_months=3)]
+        content.text("privacy_short", "nl", answer_months=24, text_months=3)]
 
 
 async def send_as_outbox_row(sessions: async_sessionmaker[Any], clock: Clock, adapter: Adapter,

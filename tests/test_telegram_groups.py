@@ -110,7 +110,7 @@ async def test_a_line_that_mentions_the_bot_arrives_without_the_mention(
     await known_member(sessions, partnership, clock)
     calls = await bot.say(ANNA, "@achtje_test_bot privacy", GROUP)
     assert [c.text for c in said(calls, ANNA.id)] == [
-        content.text("privacy_overview", "nl", answer_months=24, text_months=3)]
+        content.text("privacy_short", "nl", answer_months=24, text_months=3)]
 
 
 async def test_a_groups_poll_keeps_its_buttons_for_everyone(

@@ -6,7 +6,6 @@ exactly like typing the command in the DM.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from adapters.slack.render import BUTTON_PREFIX, Block, escape, sections
@@ -32,7 +31,7 @@ def home_view(content: Content, profile: MemberProfile | None, lang: str) -> dic
 
     not_set = t("slack_home_not_set")
     level = content.level_name(profile.level, lang) if profile.level in LEVEL_IDS else not_set
-    pause = (t("slack_home_paused_until", until=_day(profile.paused_until))
+    pause = (t("slack_home_paused_until", until=content.day(profile.paused_until, lang))
              if profile.paused_until else t("slack_home_not_paused"))
     fields = [(t("slack_home_school"), profile.school or not_set),
               (t("slack_home_level"), level),
@@ -40,7 +39,8 @@ def home_view(content: Content, profile: MemberProfile | None, lang: str) -> dic
               (t("slack_home_pause"), pause)]
     progress = profile.open_round
     status = [t("slack_home_round_open", number=progress.number,
-                closes=progress.closes_at.strftime("%d-%m-%Y %H:%M"),
+                closes=f"{content.day(progress.closes_at.date(), lang)} "
+                       f"{progress.closes_at:%H:%M}",
                 answered=progress.answered, total=progress.total)] if progress else []
     status.append(_next_checkin(content, profile, lang))
     blocks: list[Block] = [
@@ -64,14 +64,11 @@ def _next_checkin(content: Content, profile: MemberProfile, lang: str) -> str:
     if when is None:
         return content.text("slack_home_next_none", lang)
     if profile.paused_until is not None and when.date() < profile.paused_until:
-        return content.text("slack_home_next_paused", lang, until=_day(profile.paused_until))
+        return content.text("slack_home_next_paused", lang,
+                            until=content.day(profile.paused_until, lang))
     return content.text("slack_home_next", lang,
                         weekday=content.text(f"sched_weekday_{when.weekday()}", lang),
-                        date=_day(when), time=when.strftime("%H:%M"))
-
-
-def _day(day: date) -> str:
-    return day.strftime("%d-%m-%Y")
+                        date=content.day(when.date(), lang), time=when.strftime("%H:%M"))
 
 
 def _actions(buttons: list[tuple[str, str]]) -> Block:

@@ -77,7 +77,7 @@ async def pause(turn: Turn, arg: str) -> list[Reply]:
     if arg.isdigit():
         return set_pause(turn, int(arg))
     options = [Option(turn.t("pause_weeks", weeks=w), f"pause:{w}") for w in PAUSE_CHOICES]
-    if turn.member.paused_until is not None:
+    if _paused(turn):
         options.append(Option(turn.t("pause_resume"), "pause:0"))
     return [await turn.ask(turn.t("pause_pick"), options)]
 
@@ -88,10 +88,17 @@ async def act_pause(turn: Turn, parts: list[str]) -> list[Reply]:
     return set_pause(turn, int(parts[0]))
 
 
+def _paused(turn: Turn) -> bool:
+    """Whether a pause still lasts today: only then is ending it a welcome back."""
+    until = turn.member.paused_until
+    return until is not None and until > turn.local_today()
+
+
 def set_pause(turn: Turn, weeks: int) -> list[Reply]:
     if weeks == 0:
+        was_paused = _paused(turn)
         turn.member.paused_until = None
-        return [turn.say("pause_ended")]
+        return [turn.say("pause_ended" if was_paused else "pause_not_paused")]
     if not 1 <= weeks <= MAX_PAUSE_WEEKS:
         return [turn.say("pause_invalid", most=MAX_PAUSE_WEEKS)]
     until = turn.local_today() + timedelta(weeks=weeks)

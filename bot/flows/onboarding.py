@@ -1,7 +1,9 @@
 """Getting to know a member the first time they write: school, level, language.
 
 What they were doing when we had to ask (a command or a button, `resume`) is carried
-through the questions and replayed once they are done.
+through the questions and replayed once they are done. Someone whose platform speaks
+another language than Dutch (its locale) is asked the language first, in both languages,
+so the other questions come in the language they chose.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from bot import registry
 from bot.domain import LEVEL_IDS
 from bot.flows.state import Choosing, Resume
 from bot.flows.turn import Turn
-from bot.messages import Noted, Option, Reply
+from bot.messages import Noted, Option, Reply, known_language
 from bot.store import repo
 
 # The same button pressed again this soon after it started the sign-up questions is a
 # double click, not a newcomer who lost the question.
 REPEAT_WINDOW = timedelta(seconds=30)
+# Kept with the open sign-up question: the language was asked first and answered.
+CHOSEN = "language_chosen"
 
 
 async def start(turn: Turn, resume: Resume | None) -> list[Reply]:
@@ -30,9 +34,15 @@ async def start(turn: Turn, resume: Resume | None) -> list[Reply]:
     return [welcome, await next_question(turn, resume)]
 
 
-async def next_question(turn: Turn, resume: Resume | None) -> Reply:
-    keep = {"resume": resume.to_json()} if resume else {}
+async def next_question(turn: Turn, resume: Resume | None, *, chosen: bool = False) -> Reply:
+    """The first sign-up question not answered yet; `chosen`: the language was, first."""
+    keep: dict[str, object] = {"resume": resume.to_json()} if resume else {}
+    chosen = chosen or await _language_chosen(turn)
+    if chosen:
+        keep[CHOSEN] = True
     member = turn.member
+    if _language_first(turn) and not chosen:
+        return await turn.ask(turn.t("ask_language_first"), language_options(turn), keep)
     if member.school_id is None and turn.partnership.schools:
         options = [Option(s.name, f"school:{s.id}") for s in turn.partnership.schools]
         return await turn.ask(turn.t("ask_school"), options, keep)
@@ -41,6 +51,23 @@ async def next_question(turn: Turn, resume: Resume | None) -> Reply:
                    for lv in LEVEL_IDS]
         return await turn.ask(turn.t("ask_level"), options, keep)
     return await turn.ask(turn.t("ask_language"), language_options(turn), keep)
+
+
+def _language_first(turn: Turn) -> bool:
+    """Whether the platform's locale names a language other than Dutch."""
+    return bool(turn.incoming.locale) and known_language(turn.incoming.locale) != "nl"
+
+
+def _complete(turn: Turn) -> bool:
+    """Whether school (when there are schools) and level are known."""
+    member = turn.member
+    return (member.school_id is not None or not turn.partnership.schools) \
+        and member.level is not None
+
+
+async def _language_chosen(turn: Turn) -> bool:
+    state = await repo.conversation(turn.session, turn.member.id)
+    return bool(state is not None and Choosing.of(state) is not None and state.data.get(CHOSEN))
 
 
 def language_options(turn: Turn) -> list[Option]:
@@ -96,6 +123,13 @@ async def act_language(turn: Turn, parts: list[str]) -> list[Reply]:
         await repo.clear_conversation(turn.session, turn.member.id)
         return set_language(turn, parts[0])
     turn.member.language = parts[0]
+    if not _complete(turn):  # asked first: the other questions follow, in this language
+        return [await next_question(turn, await _waiting(turn), chosen=True)]
+    return await _finish(turn)
+
+
+async def _finish(turn: Turn) -> list[Reply]:
+    """Every question answered: welcome, and replay what waited for the questions."""
     turn.member.onboarded_at = turn.now
     resume = await _waiting(turn)
     replies = await _resume(turn)
@@ -110,6 +144,8 @@ async def act_language(turn: Turn, parts: list[str]) -> list[Reply]:
 async def _resume(turn: Turn) -> list[Reply]:
     """After an onboarding answer: the next question, or welcome."""
     if turn.member.onboarded_at is None:
+        if _complete(turn) and await _language_chosen(turn):
+            return await _finish(turn)
         return [await next_question(turn, await _waiting(turn))]
     await repo.clear_conversation(turn.session, turn.member.id)
     return [turn.say("onboarded")]

@@ -21,7 +21,7 @@ from bot import registry
 from bot.content import Content
 from bot.domain import LANGS, REGIONS, SCHOOL_TYPES
 from bot.flows.binding import START_ACTION
-from bot.flows.turn import Said, Turn, clean_text, match_option
+from bot.flows.turn import Said, Turn, clean_text, match_option, typed_number
 from bot.messages import Choice, FreeText, Incoming, Invitation, Option, Reply, Text
 from bot.store import binding, repo
 from bot.store import setup as store
@@ -33,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 NAMES = ("setup", "opzetten")
 PREFIX = "setup"
-CANCEL_WORDS = {"stop", "annuleer", "cancel", "afbreken"}
+# Not "klaar": while schools are added it may mean "no more schools".
+CANCEL_WORDS = {"stop", "stoppen", "annuleer", "annuleren", "cancel", "afbreken"}
 MIN_SCHOOLS, MAX_SCHOOLS = 2, 12
 
 
@@ -123,7 +124,7 @@ class _Wizard:
         return choice if kind == PREFIX and step == self.data["step"] else None
 
     async def step(self) -> list[Reply]:
-        if self.incoming.action is None and self.typed().lower() in CANCEL_WORDS:
+        if self.incoming.action is None and self.typed().lower().rstrip(".!") in CANCEL_WORDS:
             await self.session.delete(self.draft)
             return [Text(text=self.t("setup_cancelled"))]
         handler = getattr(self, f"_on_{self.data['step']}")
@@ -132,6 +133,9 @@ class _Wizard:
 
     async def _on_name(self) -> list[Reply]:
         name = self.typed()
+        if typed_number(name) is not None:
+            return [Text(text=self.t("setup_not_number")),
+                    FreeText(prompt=self.t("setup_ask_name"))]
         if len(name) < 2:
             return [FreeText(prompt=self.t("setup_ask_name"))]
         self.save(name=name, step="sector")
@@ -145,6 +149,9 @@ class _Wizard:
     async def _on_school(self) -> list[Reply]:
         name = self.typed()
         schools = self.data["schools"]
+        if typed_number(name) is not None:
+            return [Text(text=self.t("setup_not_number")),
+                    FreeText(prompt=self.t("setup_ask_school", number=len(schools) + 1))]
         if len(name) < 2 or any(s[0].lower() == name.lower() for s in schools):
             return [FreeText(prompt=self.t("setup_ask_school", number=len(schools) + 1))]
         self.save(pending_school=name)

@@ -54,6 +54,10 @@ class Choosing:
         """The value of the option a typed answer names (its number or its label)."""
         return match_option(text, [list(option) for option in self.options])
 
+    def stop(self) -> str | None:
+        """The value of the menu's own Stop option (`...:stop`), if it has one."""
+        return next((value for _, value in self.options if value.endswith(":stop")), None)
+
     @classmethod
     def of(cls, state: Conversation | None) -> Choosing | None:
         if state is None or state.flow != CHOICE:

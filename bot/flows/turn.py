@@ -100,6 +100,16 @@ NUMBER_WORDS = {"een": 1, "één": 1, "eén": 1, "twee": 2, "drie": 3, "vier": 4
                 "eight": 8, "nine": 9, "ten": 10}
 
 
+# Words that leave a flow's questions halfway: the check-in, an instrument, a menu.
+STOP_WORDS = frozenset({"stop", "stoppen", "klaar", "afbreken", "annuleer", "annuleren",
+                        "cancel", "quit", "done"})
+
+
+def says_stop(text: str) -> bool:
+    """Whether the line asks to stop ("stop", "Klaar!", "annuleer")."""
+    return text.strip().lower().rstrip(".!") in STOP_WORDS
+
+
 def typed_number(text: str) -> int | None:
     """A whole number typed as digits or as a word ("3", "drie", "Three."), else None."""
     typed = text.strip().lower().rstrip(".!")

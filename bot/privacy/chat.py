@@ -21,25 +21,33 @@ from bot.store.privacy import retention_terms
 from bot.summary.frozen import freeze_before_change
 
 PREFIX = "avg"
-EXPORT, ERASE, ERASE_YES, ERASE_NO = "export", "erase", "erase_yes", "erase_no"
+EXPORT, ERASE, ERASE_YES, ERASE_NO, MORE = "export", "erase", "erase_yes", "erase_no", "more"
 CHUNK = 2800  # below Slack's 3,000-character text limit, with room for the platform
 
 
 @registry.command("privacy", before_onboarding=True, help=True, menu=True, order=9)
 async def command(turn: Turn, _arg: str) -> list[Reply]:
+    """Three short lines, with the whole text behind `Meer`."""
+    return [await _overview(turn, "privacy_short", more=True)]
+
+
+async def _overview(turn: Turn, key: str, *, more: bool) -> Reply:
     answer_months, text_months = await retention_terms(turn.session, turn.partnership.id)
-    overview = turn.t("privacy_overview", answer_months=answer_months, text_months=text_months)
+    overview = turn.t(key, answer_months=answer_months, text_months=text_months)
     if turn.member.email is not None:
         overview += "\n" + turn.t("privacy_email", address=turn.member.email)
-    return [await turn.ask(overview, [
+    return await turn.ask(overview, [
+        *([Option(turn.t("privacy_more_button"), f"{PREFIX}:{MORE}")] if more else []),
         Option(turn.t("privacy_export_button"), f"{PREFIX}:{EXPORT}"),
         Option(turn.t("privacy_erase_button"), f"{PREFIX}:{ERASE}"),
-    ])]
+    ])
 
 
-@registry.action(PREFIX, onboarding=True)  # avg:export|erase|erase_yes|erase_no, always oneself
+@registry.action(PREFIX, onboarding=True)  # avg:more|export|erase|erase_yes|erase_no, oneself
 async def act(turn: Turn, parts: list[str]) -> list[Reply]:
     what = parts[0]
+    if what == MORE:
+        return [await _overview(turn, "privacy_overview", more=False)]
     if what == EXPORT:
         await repo.clear_conversation(turn.session, turn.member.id)
         return await export(turn)

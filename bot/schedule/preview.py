@@ -139,8 +139,9 @@ class PreviewWords:
         return self.content.text(key, self.lang, **values)
 
     def moment(self, when: datetime) -> str:
-        """"di 08-12-2026 15:30"."""
-        return f"{self.t(f'sched_weekday_{when.weekday()}')[:2]} {when:%d-%m-%Y %H:%M}"
+        """"di 8 december 2026 15:30": the month in words, so no reader swaps day and month."""
+        weekday = self.t(f"sched_weekday_{when.weekday()}")[:2]
+        return f"{weekday} {self.content.day(when.date(), self.lang)} {when:%H:%M}"
 
     def reason(self, closure: Closure) -> str:
         settings = self.plan.settings
@@ -162,7 +163,8 @@ class PreviewWords:
         settings, partnership = self.plan.settings, self.plan.partnership
         last = first + timedelta(weeks=weeks) - timedelta(days=1)
         return self.t("sched_preview_title", partnership=partnership.name,
-                      first=first.strftime("%d-%m-%Y"), last=last.strftime("%d-%m-%Y"),
+                      first=self.content.day(first, self.lang),
+                      last=self.content.day(last, self.lang),
                       region=partnership.region, zone=self.plan.calendar.zone.key,
                       start=settings.day_start, end=settings.day_end,
                       policy=self.t(f"sched_policy_{settings.holiday_policy}"))

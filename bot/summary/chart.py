@@ -55,7 +55,7 @@ def summary_chart(summary: Summary, content: Content, lang: str) -> bytes:
         trend=content.text("summary_chart_trend", lang),
         hidden=content.text("summary_chart_hidden", lang),
         decimal_comma=lang == "nl")
-    months = tuple(f"{shift_month(summary.month, n):%Y-%m}" for n in (-2, -1, 0))
+    months = tuple(content.month_name(shift_month(summary.month, n), lang) for n in (-2, -1, 0))
     # Which months have a number decides the trend's x axis, as it would a plot's autoscale.
     shown = tuple(any(t.trend[n] is not None for t in summary.conditions) for n in range(3))
     key = (words, months, shown)
@@ -93,7 +93,7 @@ class _Template:
         from matplotlib.figure import Figure
 
         self.lock = threading.Lock()
-        self.words = words
+        self.words, self.month = words, months[-1]
         figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI, layout="constrained")
         canvas: Any = FigureCanvasAgg(figure)  # its blitting calls are untyped
         self.figure, self.canvas = figure, canvas
@@ -175,7 +175,7 @@ class _Template:
 
         conditions = summary.conditions
         with self.lock:
-            self.title.set_text(f"{summary.partnership}, {summary.month:%Y-%m}")
+            self.title.set_text(f"{summary.partnership}, {self.month}")
             labels: list[tuple[int, int, str, float]] = []
             for series, (values, counts) in enumerate((
                     ([t.mean for t in conditions], [t.respondents for t in conditions]),

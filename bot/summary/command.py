@@ -52,13 +52,14 @@ async def command(turn: Turn, arg: str) -> list[Reply]:
     last = latest_month(this_month)
     month = parse_month(arg, this_month)
     if month is None:
-        return [turn.say("summary_which_month", example=f"{last:%Y-%m}")]
+        return [turn.say("summary_which_month",
+                         example=turn.content.month_name(last, turn.lang))]
     if month > this_month:
         return [turn.say("summary_future_month", month=turn.content.month_name(month, turn.lang))]
     if month > last:
         return [turn.say("summary_running_month", month=turn.content.month_name(month, turn.lang),
                          available=turn.content.day(shift_month(month, 1), turn.lang),
-                         last=f"{last:%Y-%m}")]
+                         last=turn.content.month_name(last, turn.lang))]
     summary = await published_summary(turn.session, turn.content, turn.partnership, month,
                                       now=turn.now)
     if summary is None:

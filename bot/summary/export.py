@@ -171,7 +171,7 @@ def summary_page(summary: Summary, content: Content, rules: SummaryRules, lang: 
     body = [_section(section, 1 if n == 0 else 2) for n, section in enumerate(sections)]
     if chart is not None:
         caption = content.text("summary_chart_caption", lang, partnership=summary.partnership,
-                               month=f"{summary.month:%Y-%m}")
+                               month=content.month_name(summary.month, lang))
         source = "data:image/png;base64," + base64.b64encode(chart).decode("ascii")
         body.insert(1, f'<figure><img src="{source}" alt="{escape(caption)}" width="1000" '
                        f'height="800"><figcaption>{escape(caption)}</figcaption></figure>')

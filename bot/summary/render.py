@@ -97,7 +97,7 @@ class SummaryMessages:
                                                              lang)
             caption = content.text("summary_chart_caption", lang,
                                    partnership=summary.partnership,
-                                   month=f"{summary.month:%Y-%m}")
+                                   month=content.month_name(summary.month, lang))
             replies.append(Image(png=self._charts[lang], caption=caption))
         replies += [Text(text=chunk) for section in sections[1:] for chunk in _chunks(section)]
         if short:
@@ -106,7 +106,7 @@ class SummaryMessages:
         last = replies[-1]
         assert isinstance(last, Text)  # the agenda
         hint = content.text("summary_other_months", lang,
-                            example=f"{shift_month(summary.month, -1):%Y-%m}")
+                            example=content.month_name(shift_month(summary.month, -1), lang))
         replies[-1] = replace(last, text=f"{last.text}\n\n{hint}")
         return replies
 
@@ -126,8 +126,9 @@ def render_sections(summary: Summary, content: Content, rules: SummaryRules, lan
                     *, short: bool = False) -> list[str]:
     words = _Words(content, rules, lang, summary.min_group_size)
     head = [content.text("overview_title", lang, partnership=summary.partnership,
-                         month=f"{summary.month:%Y-%m}", respondents=summary.respondents,
-                         members=summary.members, rate=summary.response_rate),
+                         month=content.month_name(summary.month, lang),
+                         respondents=summary.respondents, members=summary.members,
+                         rate=summary.response_rate),
             content.text("summary_intro", lang, minimum=summary.min_group_size)]
     if short:
         rows = [words.row(t, detail=False, month=summary.month) for t in summary.conditions]
@@ -157,10 +158,12 @@ class _Words:
 
     def num(self, value: float, signed: bool = False) -> str:
         if signed and shown(value) == 0:
-            text = "0.0"  # not "-0.0" for a tiny drop
-        else:
-            text = f"{value:+.1f}" if signed else f"{value:.1f}"
-        return text.replace(".", ",") if self.lang == "nl" else text
+            return self.content.decimal(0, self.lang)  # not "-0.0" for a tiny drop
+        shown_value = self.content.decimal(value, self.lang)
+        return f"+{shown_value}" if signed and value > 0 else shown_value
+
+    def day(self, day: date) -> str:
+        return self.content.day(day, self.lang, year=False)
 
     def name(self, topic: str) -> str:
         if topic in ("content", "collaboration", "anchoring"):
@@ -171,10 +174,9 @@ class _Words:
         if not summary.rounds:
             return self.t("summary_no_rounds")
         listed = "; ".join(
-            self.t("summary_round", opened=f"{r.opened_on:%d-%m}",
-                   closed=f"{r.closed_on:%d-%m}", respondents=r.respondents,
-                   members=r.members, rate=round(100 * r.respondents / r.members)
-                   if r.members else 0)
+            self.t("summary_round", opened=self.day(r.opened_on), closed=self.day(r.closed_on),
+                   respondents=r.respondents, members=r.members,
+                   rate=round(100 * r.respondents / r.members) if r.members else 0)
             for r in summary.rounds)
         return self.t("summary_rounds", rounds=listed)
 
@@ -197,7 +199,8 @@ class _Words:
         lines = ["- " + ", ".join(parts)]
         known = [v for v in topic.trend if v is not None]
         if detail and topic.trend[0] is not None and len(known) >= 2:
-            values = " → ".join("-" if v is None else self.num(v) for v in topic.trend)
+            values = " → ".join(self.t("summary_trend_missing") if v is None else self.num(v)
+                                for v in topic.trend)
             lines.append("  " + self.t("summary_trend", values=values))
         if detail and topic.distribution is not None:
             lines.append("  " + self.t("summary_distribution",
@@ -211,7 +214,8 @@ class _Words:
         if topic.compared_month is None:
             return []
         last = topic.compared_month == shift_month(month, -1)
-        when = {} if last else {"month": f"{topic.compared_month:%Y-%m}"}
+        when = {} if last else {"month": self.content.month_name(topic.compared_month,
+                                                                 self.lang)}
         if not topic.comparable:
             return [self.t("summary_not_comparable" if last else "summary_not_comparable_with",
                            **when)]

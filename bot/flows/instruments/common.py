@@ -115,14 +115,6 @@ async def menu(turn: Turn, _arg: str) -> list[Reply]:
     return [await turn.ask(turn.t("instr_menu"), options)]
 
 
-# Words that leave an instrument's questions halfway ("stop" in the figure-eight).
-STOP_WORDS = {"stop", "stoppen", "afbreken", "annuleer", "annuleren", "cancel", "quit"}
-
-
-def says_stop(text: str) -> bool:
-    return text.strip().lower().rstrip(".!") in STOP_WORDS
-
-
 async def forget(turn: Turn) -> None:
     """End the member's open question."""
     await repo.clear_conversation(turn.session, turn.member.id)

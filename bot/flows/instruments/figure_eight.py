@@ -27,10 +27,9 @@ from bot.flows.instruments.common import (
     first_word,
     forget,
     public,
-    says_stop,
     scale_options,
 )
-from bot.flows.turn import Turn, clean_text, typed_number
+from bot.flows.turn import Turn, clean_text, says_stop, typed_number
 from bot.messages import FreeText, Image, Noted, Option, Reply, Scale, Text
 from bot.store import instruments as store
 from bot.store import repo

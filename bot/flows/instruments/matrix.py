@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import registry
 from bot.content import Content, MatrixStep
-from bot.flows.instruments.common import first_word, forget, may_lead, public, says_stop
+from bot.flows.instruments.common import first_word, forget, may_lead, public
 from bot.flows.roles import leaders_only
-from bot.flows.turn import Turn, clean_text, typed_number
+from bot.flows.turn import Turn, clean_text, says_stop, typed_number
 from bot.messages import FreeText, Noted, Option, Reply, Text
 from bot.store import instruments as store
 from bot.store import repo

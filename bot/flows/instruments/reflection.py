@@ -41,7 +41,7 @@ from bot.flows.instruments.common import (
     team_language,
 )
 from bot.flows.roles import leaders_only
-from bot.flows.turn import Turn
+from bot.flows.turn import Turn, says_stop
 from bot.messages import Invitation, Noted, Option, Reply, Scale, Text
 from bot.store import instruments as store
 from bot.store import repo
@@ -226,7 +226,10 @@ async def show_when_enough(turn: Turn, session: ReflectionSession) -> None:
 
 @registry.text_flow(FLOW)
 async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
-    """A typed score ("4", "?", "overslaan") for the statement last asked."""
+    """A typed score ("4", "?", "overslaan") for the statement last asked, or "stop"."""
+    if says_stop(text):
+        await forget(turn)
+        return [turn.say("reflection_stopped")]
     value = parse_typed_answer(text)
     if value is None:
         return [turn.say("checkin_typed_help")]
@@ -344,6 +347,9 @@ def render_result(content: Content, lang: str, number: int, statement_ids: list[
             rows.append(content.text("reflection_talk_row", lang,
                                      condition=condition.name.get(lang),
                                      question=question.get(lang)))
+        if len(shown) > TALK_ABOUT:  # and what goes well, from the highest score
+            best = content.condition(shown[-1].condition).name.get(lang)
+            rows.append(content.text("reflection_goes_well", lang, condition=best))
     return "\n".join(rows)
 
 
