@@ -93,7 +93,7 @@ async def test_a_database_of_an_earlier_release_upgrades_and_works(
         lea = MemoryChat(bot, user="lea", chat="dm-lea")
         said = [reply.text for reply in await lea.say("samenvatting 2026-10")
                 if isinstance(reply, Text)]
-        assert said[0].startswith("Leerlab Oud, 2026-10: 5 van 7 leden deden mee")
+        assert said[0].startswith("Leerlab Oud, oktober 2026: 5 van 7 leden deden mee")
         assert "Gedeelde ambitie: 2,6 (n=5)" in said[0]
 
         async with sessions() as session:
