@@ -50,6 +50,14 @@ def _worker_database(url: str | None) -> str | None:
 
 
 POSTGRES_URL = _worker_database(os.environ.get("ACHTJE_TEST_POSTGRES_URL"))
+SETTING_PREFIXES = ("SLACK_", "TELEGRAM_", "ACHTJE_", "MICROSOFT_")
+
+
+def without_settings() -> dict[str, str]:
+    """The caller's environment without platform tokens or achtje settings, for running
+    `achtje` in a subprocess as a fresh install would (Microsoft's names switch Teams on)."""
+    return {key: value for key, value in os.environ.items()
+            if not key.startswith(SETTING_PREFIXES)}
 postgres_only = pytest.mark.skipif(
     not POSTGRES_URL, reason="set ACHTJE_TEST_POSTGRES_URL to run the PostgreSQL tests"
 )

@@ -6,7 +6,6 @@ so a test states exactly who scored what and can compute the expected numbers by
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.nudges.stats import NudgeStats
 from bot.store import db, repo
 from bot.store.models import Answer, CheckInRound, Member, Partnership, School
+from tests.conftest import without_settings
 
 ACHTJE = Path(sys.executable).with_name("achtje")
 Score = int | str | None  # 1-5, "dk" for don't know, "skip" for skipped, None for no answer
@@ -121,8 +121,7 @@ class Partners:
 def achtje(folder: Path, *runs: tuple[list[str], dict[str, str]]) -> list[tuple[int, bytes, str]]:
     """Run `achtje ARGS` once per (args, extra environment), side by side (they only read),
     on the database `folder`/a.db; (exit code, standard output, standard error) each."""
-    base = {key: value for key, value in os.environ.items()
-            if not key.startswith(("SLACK_", "TELEGRAM_", "ACHTJE_"))}
+    base = without_settings()
     base["ACHTJE_DATABASE_URL"] = f"sqlite+aiosqlite:///{folder / 'a.db'}"
     started = [subprocess.Popen([str(ACHTJE), *args], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=folder,

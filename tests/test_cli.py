@@ -3,7 +3,6 @@ separate process on a SQLite file in a temporary directory, with no platform tok
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import sqlite3
@@ -18,6 +17,7 @@ import pytest
 import yaml
 
 from bot.content import Content, default_dir, load_content
+from tests.conftest import without_settings
 
 ACHTJE = Path(sys.executable).with_name("achtje")
 TIMEOUT = 60
@@ -42,8 +42,7 @@ def content() -> Content:
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """The caller's environment without platform tokens or achtje settings, on a fresh file."""
-    clean = {key: value for key, value in os.environ.items()
-             if not key.startswith(("SLACK_", "TELEGRAM_", "ACHTJE_"))}
+    clean = without_settings()
     clean["ACHTJE_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
     return clean
 

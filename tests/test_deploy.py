@@ -5,13 +5,14 @@ built here (that needs a Docker daemon and a registry)."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
+
+from tests.conftest import without_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ACHTJE = Path(sys.executable).with_name("achtje")
@@ -26,8 +27,7 @@ def readme_example() -> str:
 
 def test_the_readme_example_signs_up_and_finishes_a_checkin(tmp_path: Path) -> None:
     typed = readme_example().encode().decode("unicode_escape")
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("SLACK_", "TELEGRAM_", "ACHTJE_"))}
+    env = without_settings()
     done = subprocess.run([str(ACHTJE)], input=typed, capture_output=True, text=True,
                           cwd=tmp_path, env=env, timeout=60, check=False)
     assert done.returncode == 0, done.stderr

@@ -6,7 +6,6 @@ connection lost after the message never sent twice."""
 from __future__ import annotations
 
 import html
-import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -21,7 +20,7 @@ from bot.content import Content
 from bot.store.models import Member
 from scheduler.planner import plan_due
 from scheduler.sender import Sender
-from tests.conftest import Clock
+from tests.conftest import Clock, without_settings
 from tests.email_helpers import (
     HOLIDAYS,
     NAME,
@@ -253,7 +252,6 @@ def link_of(message: EmailMessage) -> str:
 
 
 def achtje(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("SLACK_", "TELEGRAM_", "ACHTJE_"))}
+    env = without_settings()
     return subprocess.run([str(ACHTJE), *args], capture_output=True, text=True,
                           env={**env, "ACHTJE_DATABASE_URL": url}, timeout=90, check=False)

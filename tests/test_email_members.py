@@ -5,7 +5,6 @@ unsubscribe token, the settings, and `achtje summary --email`."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from bot.service import serve
 from bot.settings import Settings, SettingsError
 from bot.store.models import Member
 from scheduler.planner import plan_due
+from tests.conftest import without_settings
 from tests.email_helpers import (
     HOLIDAYS,
     PLANNED,
@@ -250,7 +250,6 @@ async def test_summary_email_on_the_command_line_queues_each_mail_once(
 
 
 def achtje(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("SLACK_", "TELEGRAM_", "ACHTJE_"))}
+    env = without_settings()
     return subprocess.run([str(ACHTJE), *args], capture_output=True, text=True,
                           env={**env, "ACHTJE_DATABASE_URL": url}, timeout=90, check=False)

@@ -8,7 +8,6 @@ import asyncio
 import io
 import json
 import logging
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from bot.content import Content
 from bot.privacy.redact import protect
 from bot.schedule.holidays import load_holidays
 from scheduler.runner import ScheduleRunner
+from tests.conftest import without_settings
 
 ACHTJE = Path(sys.executable).with_name("achtje")
 SECRET = "xoxb-logs-test-secret-4711"
@@ -80,8 +80,7 @@ def test_the_text_format_masks_the_same_secrets() -> None:
 
 
 def test_a_wrong_log_format_is_refused_by_name(tmp_path: Path) -> None:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("SLACK_", "TELEGRAM_", "ACHTJE_"))}
+    env = without_settings()
     done = subprocess.run(
         [str(ACHTJE), "partnership", "list"], capture_output=True, text=True, cwd=tmp_path,
         env={**env, "ACHTJE_LOG_FORMAT": "yaml",

@@ -3,7 +3,6 @@ failed or is uncertain and why, without the message, and sending one again on pu
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -19,6 +18,7 @@ from bot.store.models import Partnership
 from bot.store.schedule import OutboxMessage
 from scheduler import outbox
 from scheduler.sender import Sender
+from tests.conftest import without_settings
 from tests.scheduler_fakes import HttpAdapter, fake_platform
 
 ACHTJE = Path(sys.executable).with_name("achtje")
@@ -28,8 +28,7 @@ Sessions = async_sessionmaker[Any]
 
 
 def achtje(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("SLACK_", "TELEGRAM_", "ACHTJE_"))}
+    env = without_settings()
     return subprocess.run([str(ACHTJE), "outbox", *args], capture_output=True, text=True,
                           env={**env, "ACHTJE_DATABASE_URL": url}, timeout=60, check=False)
 

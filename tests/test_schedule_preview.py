@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -17,6 +16,7 @@ from bot.schedule.preview import preview, render_preview
 from bot.schedule.rules import Changes, configure
 from bot.store.models import Partnership
 from scheduler.planner import plan_due
+from tests.conftest import without_settings
 from tests.scheduler_fakes import add_members, utc
 
 HOLIDAYS = load_holidays()
@@ -106,8 +106,7 @@ async def test_the_preview_follows_the_partnerships_holiday_region(
 
 
 def achtje(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_",
-                                                                     "ACHTJE_"))}
+    env = without_settings()
     env["ACHTJE_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
     return subprocess.run([str(ACHTJE), *args], capture_output=True, text=True, env=env,
                           timeout=60, check=False)

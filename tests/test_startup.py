@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from bot.store import db
-from tests.conftest import POSTGRES_URL, postgres_only, reset_postgres
+from tests.conftest import POSTGRES_URL, postgres_only, reset_postgres, without_settings
 from tests.telegram_fakes import FakeTelegram
 
 ACHTJE = Path(sys.executable).with_name("achtje")
@@ -26,8 +25,7 @@ TIMEOUT = 120
 
 
 def clean_env(url: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("SLACK_", "TELEGRAM_", "ACHTJE_"))}
+    env = without_settings()
     env["ACHTJE_DATABASE_URL"] = url
     return env
 

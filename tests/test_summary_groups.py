@@ -5,7 +5,6 @@ given before as they were; answers given afterwards count in the new group."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import UTC, date, datetime
@@ -22,7 +21,7 @@ from bot.months import month_bounds
 from bot.store import db
 from bot.store.models import Answer, CheckInRound, Member, Partnership, School
 from bot.summary import compute_summary, queries
-from tests.conftest import Clock, onboard
+from tests.conftest import Clock, onboard, without_settings
 
 ACHTJE = Path(sys.executable).with_name("achtje")
 Sessions = async_sessionmaker[Any]
@@ -39,8 +38,7 @@ def member_import(database_url: str, folder: Path, partnership: int,
     csv.write_text("partnership,platform,user,name,school,level,role,language\n" + "".join(
         f"{partnership},test,{user},{user},{school},{level},member,nl\n"
         for user, school, level in rows), encoding="utf-8")
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("SLACK_", "TELEGRAM_", "ACHTJE_"))}
+    env = without_settings()
     done = subprocess.run([str(ACHTJE), "member", "import", str(csv)], capture_output=True,
                           text=True, cwd=folder, env={**env, "ACHTJE_DATABASE_URL": database_url},
                           timeout=60, check=False)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import struct
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from jsonschema import Draft4Validator
 from adapters.teams.package import command_lists, write
 from bot.content import Content
 from bot.settings import SettingsError
+from tests.conftest import without_settings
 
 APP_ID = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
 ACHTJE = Path(sys.executable).with_name("achtje")
@@ -187,7 +187,7 @@ def test_a_wrong_app_id_host_or_name_is_refused(
 
 
 def test_achtje_teams_package_writes_it(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ACHTJE_", "MICROSOFT_"))}
+    env = without_settings()
 
     def achtje(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(ACHTJE), "teams", "package", *args], cwd=tmp_path,
