@@ -75,16 +75,6 @@ async def stored_answers(sessions: async_sessionmaker[Any]) -> int:
 Request = tuple[str, bytes, dict[str, str]]  # key, body, headers
 
 
-@dataclass
-class Load:
-    """What came back: per key the moment the request was sent and answered."""
-
-    sent: dict[str, float]
-    answered: dict[str, float]
-    statuses: dict[int, int]
-    seconds: float
-
-
 class Finished:
     """The moment each click's work was done, and a way to wait for one."""
 
@@ -105,41 +95,35 @@ class Finished:
         await asyncio.wait_for(future, timeout)
 
 
-async def drive(url: str, requests: Sequence[Callable[[], Request]], concurrency: int,
-                finished: Finished | None = None) -> Load:
-    """POST the requests, `concurrency` at a time over kept-alive connections.
-
-    With `finished`, a worker sends its next click only when the work of its last one is
-    done (50 people, each pressing the next button once they see the next question);
-    without it, as soon as the HTTP answer is in. Requests are built (signed) just before
-    they go, so signatures are fresh."""
+async def drive(http: aiohttp.ClientSession, url: str,
+                requests: Sequence[Callable[[], Request]], concurrency: int,
+                finished: Finished) -> tuple[dict[str, float], float]:
+    """POST the requests, `concurrency` at a time over the kept-alive connections of `http`:
+    a worker sends its next click only when the work of its last one is done (a person
+    presses the next button once they see the next question). Requests are built (signed)
+    just before they go, so signatures are fresh; a refused request stops the benchmark.
+    Returns when each click was sent, and the wall time."""
     sent: dict[str, float] = {}
-    answered: dict[str, float] = {}
-    statuses: dict[int, int] = {}
     queue: asyncio.Queue[Callable[[], Request]] = asyncio.Queue()
     for request in requests:
         queue.put_nowait(request)
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as http:
 
-        async def worker() -> None:
-            while not queue.empty():
-                key, body, headers = queue.get_nowait()()
-                sent[key] = time.perf_counter()
-                async with http.post(url, data=body, headers=headers) as response:
-                    await response.read()
-                    answered[key] = time.perf_counter()
-                    statuses[response.status] = statuses.get(response.status, 0) + 1
-                if finished is not None and response.status == 200:
-                    with contextlib.suppress(TimeoutError):  # counted as lost
-                        await finished.wait(key)
+    async def worker() -> None:
+        while not queue.empty():
+            key, body, headers = queue.get_nowait()()
+            sent[key] = time.perf_counter()
+            async with http.post(url, data=body, headers=headers) as response:
+                await response.read()
+                response.raise_for_status()
+            with contextlib.suppress(TimeoutError):  # counted as lost
+                await finished.wait(key)
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Load(sent, answered, statuses, time.perf_counter() - started)
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return sent, time.perf_counter() - started
 
 
-Load_ = tuple[list[float], float]  # latencies and the wall time they took
+Measured = tuple[list[float], float]  # latencies and the wall time they took
 
 
 def latencies(sent: dict[str, float], done: dict[str, float]) -> list[float]:
@@ -167,23 +151,31 @@ def clicks_needed(scale: dict[str, int]) -> int:
     return scale["warmup"] + math.ceil(scale["samples"] / scale["block"]) * scale["block"]
 
 
-async def _block(stack: Stack, clicks: int, concurrency: int) -> tuple[list[float], float]:
+async def _block(http: aiohttp.ClientSession, stack: Stack, clicks: int,
+                 concurrency: int) -> Measured:
     """Send the next `clicks` of a stack; their latencies (request to done) and wall time."""
-    load = await drive(stack.url, list(itertools.islice(stack.requests, clicks)), concurrency,
-                       stack.finished)
-    return latencies(load.sent, stack.finished.at), load.seconds
+    sent, seconds = await drive(http, stack.url, list(itertools.islice(stack.requests, clicks)),
+                                concurrency, stack.finished)
+    return latencies(sent, stack.finished.at), seconds
 
 
-async def alternate(floor: Stack, ours: Stack, scale: dict[str, int]) -> tuple[Load_, Load_]:
+async def alternate(floor: Stack, ours: Stack, scale: dict[str, int]) -> tuple[Measured, Measured]:
     """Warm both stacks up, then send blocks of clicks to the floor and to ours in turn
-    until each has had `samples` clicks: both see the same moments of the machine."""
+    until each has had `samples` clicks: both see the same moments of the machine, over
+    connections kept alive from the warm-up on (no block pays for a new one)."""
+    async with aiohttp.ClientSession() as http:
+        return await _alternate(http, floor, ours, scale)
+
+
+async def _alternate(http: aiohttp.ClientSession, floor: Stack, ours: Stack,
+                     scale: dict[str, int]) -> tuple[Measured, Measured]:
     for stack in (floor, ours):
-        await _block(stack, scale["warmup"], scale["concurrency"])
+        await _block(http, stack, scale["warmup"], scale["concurrency"])
     done: tuple[list[float], list[float]] = ([], [])
     seconds = [0.0, 0.0]
     for _ in range(math.ceil(scale["samples"] / scale["block"])):
         for n, stack in enumerate((floor, ours)):
-            new, took = await _block(stack, scale["block"], scale["concurrency"])
+            new, took = await _block(http, stack, scale["block"], scale["concurrency"])
             done[n].extend(new)
             seconds[n] += took
     return (done[0], seconds[0]), (done[1], seconds[1])
