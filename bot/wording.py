@@ -20,6 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from bot.content import Content, Text
+from bot.domain import LANGS
 
 # Placeholders that always hold a number of things.
 COUNTED = frozenset({
@@ -44,7 +45,7 @@ def plural_mistakes(content: Content) -> Iterator[str]:
     """`ui.<id>.<lang>: ...` for each count followed by a plural written without the
     singular beside it."""
     for key, text in sorted(content.ui.items()):
-        for lang in ("nl", "en"):
+        for lang in LANGS:
             for match in _COUNT.finditer(text.get(lang)):
                 name, words = match.group(1), match.group(2).split()
                 if name in COUNTED and "|" not in match.group(2) and _plural(words, lang):
@@ -88,7 +89,7 @@ def source_runs(content: Content, sources: Path) -> Iterator[str]:
     for path in sorted(sources.glob("*.txt")):
         taken |= _runs(path.read_text(encoding="utf-8", errors="replace"))
     for where, text in texts(content):
-        for lang in ("nl", "en"):
+        for lang in LANGS:
             shared = _runs(text.get(lang)) & taken
             if shared:
                 yield f"{where}.{lang}: {RUN} words in a row from a source: {min(shared)!r}"

@@ -155,12 +155,14 @@ async def claim_some(
         if targets is not None:
             params[f"held_{n}"] = list(targets)
     claimed: dict[tuple[str, str], Claimed] = {}
+    again = []
     for found in sorted((Claimed(*row) for row in await session.execute(statement, params)),
                         key=lambda row: row.id):
         if (found.platform, found.target) in claimed:
-            await release(session, found.id, None)
+            again.append((found.id, None))
         else:
             claimed[found.platform, found.target] = found
+    await release_many(session, again)
     return list(claimed.values())
 
 
@@ -171,13 +173,6 @@ async def finish(
     await session.execute(_FINISH, {"row_id": row_id, "new_status": status, "error": error,
                                     "sent": now if status == "sent" else None,
                                     "done": _parts_json(parts)})
-
-
-async def retry(session: AsyncSession, row_id: int, not_before: datetime, error: str,
-                parts: Mapping[int, str] | None = None, doubt: bool = False) -> None:
-    """Back to pending, to be tried again from `not_before` (`due_at` keeps its place)."""
-    await session.execute(_RETRY, {"row_id": row_id, "again": not_before, "error": error,
-                                   "done": _parts_json(parts), "in_doubt": doubt})
 
 
 async def release(session: Executor, row_id: int, not_before: datetime | None) -> None:

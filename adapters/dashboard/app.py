@@ -33,6 +33,7 @@ from bot.flows.dashboard import may_open
 from bot.store import dashboard as store
 from bot.store.models import MAX_ID, Member, Partnership
 from bot.summary.export import summary_csv
+from bot.summary.model import Summary
 from bot.summary.year import school_years, year_summaries
 
 logger = logging.getLogger(__name__)
@@ -132,21 +133,28 @@ class Dashboard:
         response.del_cookie(COOKIE, path="/dashboard")
         return response
 
+    async def _year(self, session: AsyncSession, request: web.Request
+                    ) -> tuple[Member, Partnership, list[int], Filters, list[Summary]]:
+        """Who asks (refused unless allowed), their partnership, its school years, the
+        filters asked for and the frozen summaries of the chosen year."""
+        member, partnership = await self._allowed(session, request)
+        now = self.clock()
+        years = await school_years(session, partnership, now)
+        filters = _filters(request, years)
+        summaries = (await year_summaries(session, self.content, partnership, filters.year, now)
+                     if years else [])
+        return member, partnership, years, filters, summaries
+
     async def page(self, request: web.Request) -> web.StreamResponse:
         try:
             async with self.sessions() as session, session.begin():
-                member, partnership = await self._allowed(session, request)
-                years = await school_years(session, partnership, self.clock())
-                filters = _filters(request, years)
-                summaries = (await year_summaries(session, self.content, partnership,
-                                                  filters.year, self.clock())
-                             if years else [])
+                member, partnership, years, filters, summaries = await self._year(
+                    session, request)
                 view = year_view(summaries, filters, partnership.min_group_size)
                 filters = _valid_groups(filters, view.sides, view.levels)
                 if filters != view.filters:
                     view = year_view(summaries, filters, partnership.min_group_size)
-                html = self.pages.dashboard(view, partnership, years, member.language,
-                                            request.query_string)
+                html = self.pages.dashboard(view, partnership, years, member.language)
         except Refusal as refusal:
             return self._html(self.pages.message(refusal.key, refusal.lang), refusal.status)
         return self._html(html)
@@ -154,12 +162,7 @@ class Dashboard:
     async def csv(self, request: web.Request) -> web.StreamResponse:
         try:
             async with self.sessions() as session, session.begin():
-                _, partnership = await self._allowed(session, request)
-                years = await school_years(session, partnership, self.clock())
-                filters = _filters(request, years)
-                summaries = (await year_summaries(session, self.content, partnership,
-                                                  filters.year, self.clock())
-                             if years else [])
+                _, partnership, _, filters, summaries = await self._year(session, request)
         except Refusal as refusal:
             return self._html(self.pages.message(refusal.key, refusal.lang), refusal.status)
         name = f"achtje-{partnership.id}-{filters.year}-{filters.year + 1}.csv"

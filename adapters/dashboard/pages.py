@@ -39,7 +39,7 @@ class Pages:
         return self.env.get_template("login.html").render(w=self._words(lang), action=action)
 
     def dashboard(self, view: YearView, partnership: Partnership, years: list[int],
-                  lang: str, query: str) -> str:
+                  lang: str) -> str:
         words = self._words(lang)
         rules = load_summary_rules(self.content)
         low = rules.thresholds.low
@@ -59,8 +59,7 @@ class Pages:
         return self.env.get_template("dashboard.html").render(
             w=words, view=view, partnership=partnership, years=years, chart=chart,
             conditions=CONDITION_IDS, boards=BOARD_IDS, agenda=agenda, csv_url=csv_url,
-            levels=LEVEL_IDS, both=view.filters.side is not None
-            and view.filters.level is not None, query=query)
+            both=view.filters.side is not None and view.filters.level is not None)
 
 
 class Words:

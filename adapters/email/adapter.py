@@ -72,14 +72,14 @@ class EmailAdapter:
                 or not isinstance(replies[-1], Text):
             raise ValueError("a mail is its subject, the summary and why it comes")
         link = self.unsubscribe_link(found.member_id)
-        stamp = int(datetime.now(UTC).timestamp())
-        key = parts.key if parts is not None else f"{found.member_id}.{stamp}"
+        now = datetime.now(UTC)
+        key = parts.key if parts is not None else f"{found.member_id}.{int(now.timestamp())}"
         lang = found.language
         envelope = Envelope(
             sender=self.sender, recipient=found.address, name=found.name, lang=lang,
             footer=f"{replies[-1].text}\n{how_to_stop(self.content, lang, link)}",
             unsubscribe=link, chart_alt=self.content.text("mail_chart_alt", lang),
-            message_id=f"<achtje.outbox.{key}@{self.domain}>", date=datetime.now(UTC))
+            message_id=f"<achtje.outbox.{key}@{self.domain}>", date=now)
         message = build_mail(replies[0].text, replies[1:-1], envelope)
         if parts is not None:
             await parts.before(0)

@@ -28,7 +28,7 @@ class Envelope:
     name: str
     lang: str
     footer: str  # why, and how to stop
-    unsubscribe: str | None  # the one-click link
+    unsubscribe: str  # the one-click link
     chart_alt: str
     message_id: str
     date: datetime
@@ -71,11 +71,9 @@ def _html_text(text: str) -> str:
     return "\n".join(out)
 
 
-def _link(text: str, url: str | None) -> str:
+def _link(text: str, url: str) -> str:
     """The footer with the link made clickable (the link itself is escaped, like all)."""
     escaped = html.escape(text)
-    if url is None:
-        return escaped
     quoted = html.escape(url)
     return escaped.replace(quoted, f'<a href="{quoted}">{quoted}</a>')
 
@@ -89,9 +87,8 @@ def build_mail(subject: str, body: Sequence[Reply], envelope: Envelope) -> Email
     message["Date"] = format_datetime(envelope.date)
     message["Message-ID"] = envelope.message_id
     message["Auto-Submitted"] = "auto-generated"
-    if envelope.unsubscribe is not None:  # RFC 2369 and RFC 8058
-        message["List-Unsubscribe"] = f"<{envelope.unsubscribe}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["List-Unsubscribe"] = f"<{envelope.unsubscribe}>"  # RFC 2369 and RFC 8058
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     plain: list[str] = []
     rich: list[str] = []
     charts: list[tuple[bytes, str]] = []

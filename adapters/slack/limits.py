@@ -27,8 +27,7 @@ HISTORY_METHODS = ("conversations.history", "conversations.replies")
 
 def slack_limits(history_per_minute: float = HISTORY_PER_MINUTE) -> PlatformLimits:
     """Slack's limits, with the history methods at `history_per_minute` (per workspace)."""
-    history = (TIER3 if history_per_minute == HISTORY_PER_MINUTE
-               else Rate(history_per_minute / 60, burst=min(5.0, history_per_minute)))
+    history = Rate(history_per_minute / 60, burst=min(5.0, history_per_minute))
     return PlatformLimits(direct=Rate(1.0), group=Rate(1.0), calls={
         "conversations.open": TIER3, "chat.update": TIER3, "users.info": TIER4,
         **dict.fromkeys(HISTORY_METHODS, history),

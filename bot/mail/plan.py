@@ -51,9 +51,6 @@ async def _envelope(content: Content, messages: SummaryMessages, partnership: Pa
                     now, now + MAIL_EXPIRES, member.id)
 
 
-def how_to_stop(content: Content, lang: str, link: str | None) -> str:
-    """The mail's last lines: how to stop it in chat, and with the link when there is one."""
-    words = content.text("mail_stop", lang)
-    if link is None:
-        return words
-    return f"{words}\n{content.text('mail_stop_link', lang, link=link)}"
+def how_to_stop(content: Content, lang: str, link: str) -> str:
+    """The mail's last lines: how to stop it in chat, and with the link."""
+    return f"{content.text('mail_stop', lang)}\n{content.text('mail_stop_link', lang, link=link)}"

@@ -48,9 +48,10 @@ async def year_summaries(session: AsyncSession, content: Content, partnership: P
     if first is None:
         return []
     found = []
-    for month in year_months(year):
-        if first <= month <= last:
-            summary = await published_summary(session, content, partnership, month, now=now)
-            if summary is not None:
-                found.append(summary)
-    return found
+    # Newest first: reading it freezes every month before it at once, and the older ones
+    # are then read from what this transaction froze.
+    for month in reversed([m for m in year_months(year) if first <= m <= last]):
+        summary = await published_summary(session, content, partnership, month, now=now)
+        if summary is not None:
+            found.append(summary)
+    return found[::-1]
