@@ -12,9 +12,10 @@ from bot.store import repo
 from bot.store.instruments import (
     FigureEightCheck,
     FigureEightLevel,
+    MatrixEntry,
+    MatrixGoal,
     PitfallPoll,
     PitfallVote,
-    PlanStep,
     ReflectionAnswer,
     ReflectionSession,
     TalkPlate,
@@ -73,7 +74,9 @@ async def fill(session: AsyncSession, partnership: Partnership, member: Member,
                              school_b_id=partnership.schools[1].id, started_by=member.id,
                              started_at=now)
     plate = TalkPlate(partnership_id=partnership.id, started_by=member.id, started_at=now)
-    session.add_all([reflection, poll, check, plate])
+    goal = MatrixGoal(partnership_id=partnership.id, title=TEAM_TEXT, created_at=now,
+                      updated_by=member.id, updated_at=now)
+    session.add_all([reflection, poll, check, plate, goal])
     await session.flush()
     session.add_all([
         ReflectionAnswer(session_id=reflection.id, member_id=member.id, condition="goal",
@@ -81,8 +84,8 @@ async def fill(session: AsyncSession, partnership: Partnership, member: Member,
         PitfallVote(poll_id=poll.id, member_id=member.id, pitfall_id="p1", voted_at=now),
         FigureEightLevel(check_id=check.id, school_id=partnership.schools[0].id,
                          level="teachers", names=f"{member.display_name}, Piet", inside=3),
-        PlanStep(partnership_id=partnership.id, step_id="goal", text=TEAM_TEXT,
-                 updated_by=member.id, updated_at=now),
+        MatrixEntry(partnership_id=partnership.id, goal_id=goal.id, step_id="activities",
+                    text=TEAM_TEXT, updated_by=member.id, updated_at=now),
         TalkPlateOutcome(talk_plate_id=plate.id, topic_id="t1", text=TEAM_TEXT,
                          recorded_by=member.id, recorded_at=now),
         OutboxMessage(kind="checkin", partnership_id=partnership.id,

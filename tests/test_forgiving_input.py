@@ -14,7 +14,7 @@ from bot.engine import Engine
 from bot.messages import Choice, FreeText, Invitation, Scale, Text
 from bot.store.instruments import (
     FigureEightLevel,
-    PlanStep,
+    MatrixGoal,
     ReflectionAnswer,
     TalkPlate,
     TalkPlateOutcome,
@@ -99,7 +99,7 @@ async def test_a_matrix_step_is_no_bare_number_and_stop_leaves_it(
     [again] = await dm.say("1")
     assert isinstance(again, Text) and again.text.startswith("Een los cijfer")
     async with sessions() as session:
-        assert not list(await session.scalars(select(PlanStep)))
+        assert not list(await session.scalars(select(MatrixGoal)))
     [stopped] = await dm.say("stop")
     assert isinstance(stopped, Text) and "typ matrix om verder te gaan" in stopped.text
 

@@ -18,7 +18,7 @@ from bot.outbox import Envelope, enqueue, load_replies
 from bot.privacy import erase_member, export_member
 from bot.schedule.holidays import load_holidays
 from bot.schedule.rules import Changes, configure
-from bot.store.instruments import FigureEightLevel, PlanStep, TalkPlateOutcome
+from bot.store.instruments import FigureEightLevel, MatrixEntry, MatrixGoal, TalkPlateOutcome
 from bot.store.models import Answer, Member, Partnership
 from bot.store.nudges import NudgeGroupMember
 from bot.store.schedule import OutboxMessage
@@ -74,7 +74,8 @@ async def test_export_in_chat_is_complete_json_in_short_messages(
     assert set(tables) >= {
         "answer", "nudge_group_member", "nudge_answer", "nudge_opt_out",
         "reflection_answer", "pitfall_vote", "reflection_session", "pitfall_poll",
-        "figure_eight_check", "plan_step", "talk_plate", "talk_plate_outcome", "outbox"}
+        "figure_eight_check", "matrix_goal", "matrix_entry", "talk_plate", "talk_plate_outcome",
+        "outbox"}
     assert len(tables["answer"]) == 4 and tables["answer"][0]["comment"] == OPEN_TEXT
     assert all(row["member_id"] == member_id for row in tables["answer"])
     assert all(row["member_id"] != other_id for row in tables["nudge_group_member"])
@@ -96,7 +97,7 @@ async def test_erasure_asks_first_and_then_leaves_no_trace(
     async with sessions() as session:  # the scan does find what is there
         found = await traces(session, member_id, USER)
     assert {place.split(".")[0] for place in found} >= {
-        "member", "answer", "nudge_group_member", "pitfall_vote", "plan_step", "outbox",
+        "member", "answer", "nudge_group_member", "pitfall_vote", "matrix_entry", "outbox",
         "figure_eight_level"}
     await chat.say("privacy")
     await chat.press("Mijn gegevens wissen")
@@ -105,8 +106,9 @@ async def test_erasure_asks_first_and_then_leaves_no_trace(
     async with sessions() as session:
         assert await traces(session, member_id, USER) == []
         # The team's work stays, without the name; the other person's data stays whole.
-        assert (await session.scalar(select(PlanStep.text)), await session.scalar(
-            select(TalkPlateOutcome.text))) == (TEAM_TEXT, TEAM_TEXT)
+        assert (await session.scalar(select(MatrixGoal.title)), await session.scalar(
+            select(MatrixEntry.text)), await session.scalar(
+            select(TalkPlateOutcome.text))) == (TEAM_TEXT, TEAM_TEXT, TEAM_TEXT)
         assert await session.scalar(select(FigureEightLevel.names)) == "Piet"
         assert await session.scalar(select(func.count()).select_from(Answer)) == 4
         assert list(await session.scalars(select(NudgeGroupMember.member_id))) == [other_id]
@@ -145,7 +147,7 @@ async def test_erasing_someone_unknown_or_twice_is_harmless(
     async with sessions() as session, session.begin():
         report = await erase_member(session, member_id)
         assert report is not None and report.deleted["answer"] == 4
-        assert report.anonymised["plan_step"] == 1
+        assert report.anonymised["matrix_entry"] == report.anonymised["matrix_goal"] == 1
     async with sessions() as session, session.begin():
         assert await erase_member(session, member_id) is None
         assert await export_member(session, member_id) is None

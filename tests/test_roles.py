@@ -20,9 +20,9 @@ from bot.flows.roles import is_leader
 from bot.messages import Choice, Invitation, Text
 from bot.store.instruments import (
     FigureEightCheck,
+    MatrixEntry,
     PitfallPoll,
     PitfallVote,
-    PlanStep,
     ReflectionAnswer,
     ReflectionSession,
     TalkPlate,
@@ -201,7 +201,7 @@ async def test_a_leader_sees_who_takes_part_and_removes_a_member_after_confirmin
         assert await traces(session, ids["anna"], "anna-5150") == []
         assert await session.get(Member, ids["bert"]) is not None
         # The team's work stays, without her name.
-        assert await session.scalar(select(PlanStep.text)) == TEAM_TEXT
+        assert await session.scalar(select(MatrixEntry.text)) == TEAM_TEXT
     [gone] = await group.say("/members anna")
     assert isinstance(gone, Text) and gone.text.startswith("Ik vind niemand met 'anna'")
 

@@ -56,7 +56,7 @@ def test_what_roles_name_are_commands() -> None:
     leden, members = registry.find("leden"), registry.find("members")
     assert leden is not None and leden is members and leden.leaders
     typed = [t.typed for t in tries()]
-    assert {"reflectie start", "reflectie sluit", "matrix 2", "leden"} <= set(typed)
+    assert {"reflectie start", "reflectie sluit", "leden"} <= set(typed)
     assert len(typed) == len(set(typed))
 
 

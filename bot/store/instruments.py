@@ -1,5 +1,6 @@
 """The instruments' tables: reflection sessions, pitfall polls, figure-eight checks, the
-impact plan and talk-plate conversations, kept as part of a partnership's history.
+impact matrix (goals and their rows) and talk-plate conversations, kept as part of a
+partnership's history.
 
 Rows that hold one person's answer or vote are deleted with that member (erasure); rows a
 member only started or edited keep the work of the team and lose the name (SET NULL).
@@ -144,15 +145,37 @@ class FigureEightLink(Base):
     score: Mapped[int | None]
 
 
-class PlanStep(Base):
-    """The partnership's plan: the latest answer to one step of the impact matrix."""
+class MatrixGoal(Base):
+    """One concrete goal in the partnership's impact matrix; its rows are `MatrixEntry`s.
 
-    __tablename__ = "plan_step"
-    __table_args__ = (UniqueConstraint("partnership_id", "step_id"),)
+    Any member may add, rename or remove a goal; `updated_by` is who changed it last (kept
+    as the team's bookkeeping, never shown as someone's opinion). Goals are numbered in the
+    order they were added."""
+
+    __tablename__ = "matrix_goal"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partnership_id: Mapped[int] = mapped_column(
         ForeignKey(_PARTNERSHIP, ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey(_MEMBER, ondelete="SET NULL"))
+    updated_at: Mapped[datetime]
+
+
+class MatrixEntry(Base):
+    """One row of a goal for one step of the impact matrix (an activity, a contributor, a
+    way to notice progress...): a step may hold several, in the order they were added."""
+
+    __tablename__ = "matrix_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(
+        ForeignKey(_PARTNERSHIP, ondelete="CASCADE"), index=True
+    )
+    goal_id: Mapped[int] = mapped_column(
+        ForeignKey("matrix_goal.id", ondelete="CASCADE"), index=True
     )
     step_id: Mapped[str] = mapped_column(String(30))
     text: Mapped[str] = mapped_column(Text)
@@ -291,12 +314,22 @@ async def check_rows(
     return list(levels), list(links)
 
 
-async def plan_steps(session: AsyncSession, partnership_id: int) -> dict[str, PlanStep]:
+async def matrix_goals(session: AsyncSession, partnership_id: int) -> list[MatrixGoal]:
+    """The partnership's goals, first added first."""
     rows = await session.scalars(
-        select(PlanStep).where(PlanStep.partnership_id == partnership_id)
-        .execution_options(populate_existing=True)
+        select(MatrixGoal).where(MatrixGoal.partnership_id == partnership_id)
+        .order_by(MatrixGoal.id).execution_options(populate_existing=True)
     )
-    return {row.step_id: row for row in rows}
+    return list(rows)
+
+
+async def matrix_entries(session: AsyncSession, partnership_id: int) -> list[MatrixEntry]:
+    """Every row of every goal of the partnership, first added first."""
+    rows = await session.scalars(
+        select(MatrixEntry).where(MatrixEntry.partnership_id == partnership_id)
+        .order_by(MatrixEntry.id).execution_options(populate_existing=True)
+    )
+    return list(rows)
 
 
 async def running_talk_plate(session: AsyncSession, partnership_id: int) -> TalkPlate | None:
