@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.slack.render import OPEN_ANSWER, escape
 from bot.content import Content
+from bot.flows.instruments.matrix_table import row_steps
 from bot.flows.instruments.talk_plate import questions
 from bot.store.models import ChannelBinding, Member, Partnership
 from scheduler.sender import Sender
@@ -232,29 +233,31 @@ async def test_the_figure_eight_is_drawn_in_a_dm_and_shared_in_the_channel(
     assert nobody_named(text_of(weak_links))
 
 
-async def test_the_impact_matrix_is_filled_in_by_the_leader_and_shown_to_the_channel(
+async def test_the_impact_matrix_is_built_by_a_member_and_shown_to_the_channel(
     slack: SlackRig, partnership: Partnership, content: Content
 ) -> None:
     fake = slack.fake
-    await slack.dm("matrix", user="U1")
-    assert text_of(private_to(fake, "U1")[0]) == content.text("matrix_intro", "nl", total=7)
-    for step in content.impact_matrix:
-        assert text_of(private_to(fake, "U1")[-1]).startswith(f"Stap {step.number}/7")
+    title = "Meeloopdagen voor <!channel> & *iedereen*"
+    await slack.dm("matrix", user="U2")  # any member, not only the leader
+    assert text_of(private_to(fake, "U2")[0]) == content.text("matrix_intro", "nl")
+    await slack.dm(title, user="U2")
+    for number, step in enumerate(row_steps(content), start=1):
+        asked = text_of(private_to(fake, "U2")[-1])
+        assert asked.startswith(f"Doel 1 · stap {number}/6 · {step.name.nl}")
         if step.id == "resources":
-            await slack.press(last_buttons_for(fake, "U1")[content.text("matrix_skip", "nl")],
-                              user="U1", channel="DU1")
+            await slack.press(last_buttons_for(fake, "U2")[content.text("matrix_skip", "nl")],
+                              user="U2", channel="DU2")
         else:
-            await slack.dm(f"Ons antwoord voor stap {step.number}", user="U1")
-    plan = text_of(private_to(fake, "U1")[-1])
-    assert plan.startswith(escape(content.text("matrix_plan_title", "nl",
-                                               partnership=partnership.name)))
-    assert "Ons antwoord voor stap 7" in plan and channel_posts(fake) == []
+            await slack.dm(f"Ons antwoord voor {step.name.nl}", user="U2")
+    table = text_of(private_to(fake, "U2")[-2])
+    assert table.startswith(escape(f"Doel 1 · {title}")) and "<!channel>" not in table
+    assert "Ons antwoord voor De volgende stap" in table and channel_posts(fake) == []
 
-    await slack.command("matrix 2", user="U2", channel=CHANNEL)  # not a leader
-    assert text_of(private_to(fake, "U2")[-1]) == content.text("leaders_only", "nl")
-    await slack.command("matrix toon", user="U2", channel=CHANNEL)
+    await slack.command("matrix toon", user="U3", channel=CHANNEL)
     [shown] = channel_posts(fake)
-    assert text_of(shown) == plan
+    assert text_of(shown).startswith(escape(content.text("matrix_plan_title", "nl",
+                                                         partnership=partnership.name)))
+    assert text_of(shown).endswith(table) and nobody_named(text_of(shown))
 
 
 async def test_the_talk_plate_goes_on_in_the_thread_of_its_first_question(

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.content import Content
 from bot.engine import Engine
 from bot.flows.instruments.common import bar
+from bot.flows.instruments.matrix_table import row_steps
 from bot.flows.instruments.talk_plate import questions
 from bot.store.models import ChannelBinding, Member, Partnership
 from scheduler.sender import Sender
@@ -205,23 +206,25 @@ async def test_the_figure_eight_is_drawn_privately_and_shared_in_the_group(
 async def test_the_impact_matrix_is_filled_in_privately_and_shown_in_the_group(
     bot: Bot, partnership: Partnership, content: Content
 ) -> None:
-    calls = await bot.say(LEA, "/matrix")
-    assert calls[0].text == content.text("matrix_intro", "nl", total=7)
-    for step in content.impact_matrix:
-        assert bot.fake.sent(LEA.id, POSTS)[-1].text.startswith(f"Stap {step.number}/7")
+    calls = await bot.say(BRAM, "/matrix")  # any member, not only the leader
+    assert calls[0].text == content.text("matrix_intro", "nl")
+    await bot.say(BRAM, "Meeloopdagen <b>voor</b> iedereen")
+    for number, step in enumerate(row_steps(content), start=1):
+        asked = bot.fake.sent(BRAM.id, POSTS)[-1].text
+        assert asked.startswith(f"Doel 1 · stap {number}/6 · {step.name.nl}")
         if step.id == "resources":
-            calls = await bot.press(LEA, content.text("matrix_skip", "nl"))
+            calls = await bot.press(BRAM, content.text("matrix_skip", "nl"))
         else:
-            calls = await bot.say(LEA, f"Ons antwoord voor stap {step.number}")
-    plan = [c.text for c in calls if c.method in POSTS][-1]
-    assert plan.startswith(content.text("matrix_plan_title", "nl", partnership=partnership.name))
-    assert "Ons antwoord voor stap 7" in plan and in_group(bot) == []
+            calls = await bot.say(BRAM, f"Ons antwoord voor {step.name.nl}")
+    table = [c.text for c in calls if c.method in POSTS][-2]
+    assert table.startswith("Doel 1 · Meeloopdagen <b>voor</b> iedereen")  # as typed
+    assert "Ons antwoord voor De volgende stap" in table and in_group(bot) == []
 
-    calls = await bot.say(BRAM, "/matrix 2", GROUP)  # not a leader: told so privately
-    assert [(c.chat, c.text) for c in calls if c.method in POSTS][-1] == (
-        BRAM.id, content.text("leaders_only", "nl"))
-    await bot.say(BRAM, "/matrix toon", GROUP)
-    assert [c.text for c in in_group(bot)] == [plan]
+    await bot.say(ANNA, "/matrix toon", GROUP)
+    [shown] = [c.text for c in in_group(bot)]
+    assert shown.startswith(content.text("matrix_plan_title", "nl",
+                                         partnership=partnership.name))
+    assert shown.endswith(table)
 
 
 async def talk_about_urgency(bot: Bot, sessions: async_sessionmaker[Any], clock: Clock

@@ -65,7 +65,8 @@ async def test_export_in_chat_is_complete_json_in_short_messages(
 ) -> None:
     chat, member_id, other_id = await setup_member(engine, sessions, partnership, clock)
     await chat.say("privacy")
-    intro, *pieces = await chat.press("Mijn gegevens bekijken")
+    await chat.press("Mijn gegevens bekijken")  # in words first; JSON behind a button
+    intro, *pieces = await chat.press("Ook als JSON")
     assert isinstance(intro, Text) and f"({len(pieces)} berichten)" in intro.text
     assert len(pieces) > 1 and all(isinstance(p, Text) and len(p.text) < 3000 for p in pieces)
     shown = json.loads("\n".join(p.text for p in pieces))  # type: ignore[attr-defined]
@@ -169,7 +170,11 @@ async def test_export_and_erasure_cover_the_account_in_every_partnership_not_oth
         await session.flush()
         ids = (second.id, elsewhere.id)
     await chat.say("privacy")
-    intro, *pieces = await chat.press("Mijn gegevens bekijken")
+    readable = await chat.press("Mijn gegevens bekijken")
+    words = "\n".join(r.text for r in readable if isinstance(r, Text))
+    assert words.index("Wat ik over je bewaar · Demo Zorg & Welzijn") < words.index(
+        "Wat ik over je bewaar · Leerlab Groen") and "T1:U7" not in words
+    intro, *pieces = await chat.press("Ook als JSON")
     assert isinstance(intro, Text) and "één document per samenwerking" in intro.text
     shown = "\n".join(p.text for p in pieces if isinstance(p, Text))
     assert f'"id": {member_id}' in shown and f'"id": {ids[0]}' in shown

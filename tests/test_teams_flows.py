@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from adapters.teams.render import escape
 from bot.content import Content
 from bot.engine import Engine
+from bot.flows.instruments.matrix_table import row_steps
 from bot.store.models import ChannelBinding, Member, Partnership
 from scheduler.sender import Sender
 from tests.conftest import Clock
@@ -52,26 +53,29 @@ async def test_the_impact_matrix_is_typed_into_its_cards(
         teams: Teams, partnership: Partnership, content: Content) -> None:
     chat = personal(LEA)
     sent = await teams.say(LEA, "matrix")
-    assert sent[0].text == content.text("matrix_intro", "nl", total=7)
-    for step in content.impact_matrix:
+    assert sent[0].text == content.text("matrix_intro", "nl")
+    await teams.type_in(LEA, "Iedereen loopt mee")
+    for number, step in enumerate(row_steps(content), start=1):
         asked = teams.fake.posts(chat)[-1]
-        assert asked.text.startswith(f"Stap {step.number}/7")
+        assert asked.text.startswith(f"Doel 1 · stap {number}/6 · {step.name.nl}")
         if step.id == "resources":
             sent = await teams.press(LEA, content.text("matrix_skip", "nl"))
         elif step.number % 2:
             sent = await teams.type_in(LEA, f"Ons antwoord *voor* stap {step.number}")
         else:  # typed as a message of its own, not in the card's field
             sent = await teams.say(LEA, f"Ons antwoord voor stap {step.number}")
-    plan = [s.text for s in sent if s.method == "send"][-1]
-    assert plan.startswith(escape(content.text("matrix_plan_title", "nl",
-                                               partnership=partnership.name)))
-    assert "Ons antwoord \\*voor\\* stap 7" in plan  # shown as typed, not as markdown
-    assert "Ons antwoord voor stap 2" in plan
+    table = [s.text for s in sent if s.method == "send"][-2]
+    assert table.startswith(escape("Doel 1 · Iedereen loopt mee"))
+    assert "Ons antwoord \\*voor\\* stap 7" in table  # shown as typed, not as markdown
+    assert "Ons antwoord voor stap 6" in table
     assert teams.fake.posts(CHANNEL) == []
 
     shown = await teams.say(ANNA, "<at>achtje</at> matrix toon", f"{CHANNEL};messageid=900",
                             "channel", entities=[MENTION])
-    assert [(s.conversation, s.text) for s in shown] == [(f"{CHANNEL};messageid=900", plan)]
+    [(where, text)] = [(s.conversation, s.text) for s in shown]
+    assert where == f"{CHANNEL};messageid=900" and text.endswith(table)
+    assert text.startswith(escape(content.text("matrix_plan_title", "nl",
+                                               partnership=partnership.name)))
 
 
 async def test_the_talk_plate_runs_in_the_thread_of_its_first_question(

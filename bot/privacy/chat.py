@@ -15,13 +15,15 @@ from bot.flows.state import Choosing
 from bot.flows.turn import Turn
 from bot.messages import Option, Reply, Text
 from bot.privacy.data import erase_member, export_json, export_member, split_text
+from bot.privacy.readable import readable_export
 from bot.store import repo
 from bot.store.models import Member
 from bot.store.privacy import retention_terms
 from bot.summary.frozen import freeze_before_change
 
 PREFIX = "avg"
-EXPORT, ERASE, ERASE_YES, ERASE_NO, MORE = "export", "erase", "erase_yes", "erase_no", "more"
+EXPORT, JSON, ERASE, ERASE_YES, ERASE_NO, MORE = ("export", "json", "erase", "erase_yes",
+                                                 "erase_no", "more")
 CHUNK = 2800  # below Slack's 3,000-character text limit, with room for the platform
 
 
@@ -43,12 +45,15 @@ async def _overview(turn: Turn, key: str, *, more: bool) -> Reply:
     ])
 
 
-@registry.action(PREFIX, onboarding=True)  # avg:more|export|erase|erase_yes|erase_no, oneself
+@registry.action(PREFIX, onboarding=True)  # avg:more|export|json|erase|erase_yes|erase_no
 async def act(turn: Turn, parts: list[str]) -> list[Reply]:
     what = parts[0]
     if what == MORE:
         return [await _overview(turn, "privacy_overview", more=False)]
     if what == EXPORT:
+        await repo.clear_conversation(turn.session, turn.member.id)
+        return await export_readable(turn)
+    if what == JSON:
         await repo.clear_conversation(turn.session, turn.member.id)
         return await export(turn)
     if what == ERASE:
@@ -71,6 +76,21 @@ async def act(turn: Turn, parts: list[str]) -> list[Reply]:
             await erase_member(turn.session, member.id)
         return [done]
     raise ValueError(what)
+
+
+async def export_readable(turn: Turn) -> list[Reply]:
+    """What is kept, in words and in the person's language, per partnership the person is
+    in on this platform; the JSON behind a button."""
+    pieces = []
+    for member in await _account(turn):
+        data = await export_member(turn.session, member.id)
+        assert data is not None  # found a moment ago, in this transaction
+        text = await readable_export(turn.session, turn.content, data, turn.lang)
+        pieces += split_text(text, CHUNK)
+    return [turn.say("privacy_readable_intro", parts=len(pieces)),
+            *(Text(text=piece) for piece in pieces),
+            await turn.ask(turn.t("privacy_json_prompt"),
+                           [Option(turn.t("privacy_json_button"), f"{PREFIX}:{JSON}")])]
 
 
 async def export(turn: Turn) -> list[Reply]:
