@@ -71,6 +71,22 @@ def test_export_prints_the_members_data_as_json(url: str) -> None:
     assert missing.exit_code == 1 and "no member with id 999" in missing.output
 
 
+def test_export_prints_the_members_data_in_words(url: str) -> None:
+    member_id, _ = seeded(url)
+    done = CliRunner().invoke(app, ["export", "--member", str(member_id), "--readable"])
+    assert done.exit_code == 0, done.output
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("Wat ik over je bewaar · ") and "- naam: zeynep-7731" in lines
+    assert "Je antwoorden op de check-ins (4 antwoorden)" in lines
+    english = CliRunner().invoke(app, ["export", "--member", str(member_id), "--readable",
+                                       "--lang", "en"])
+    assert english.stdout.startswith("What I keep about you · ")
+    assert "Your check-in answers (4 answers)" in english.stdout
+    wrong = CliRunner().invoke(app, ["export", "--member", str(member_id), "--readable",
+                                     "--lang", "de"])
+    assert wrong.exit_code == 1 and "--lang must be nl or en" in wrong.output
+
+
 def test_erase_asks_unless_yes_and_leaves_no_trace(url: str) -> None:
     member_id, other_id = seeded(url)
     refused = CliRunner().invoke(app, ["erase", "--member", str(member_id)], input="n\n")

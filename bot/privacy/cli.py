@@ -11,8 +11,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commandline import MAX_ID, content_or_fail, fail, with_session
-from bot.domain import LEADER, MEMBER
+from bot.domain import LANGS, LEADER, MEMBER
 from bot.privacy.data import erase_member, export_json, export_member
+from bot.privacy.readable import readable_export
 from bot.privacy.retention import apply_retention
 from bot.settings import Settings
 from bot.store.models import Member, Partnership
@@ -25,18 +26,32 @@ retention_app = typer.Typer(help="How long personal data is kept, and removing w
 leader_app = typer.Typer(help="Make a member a project leader of their partnership, or not.")
 
 
-def export(member: MemberId) -> None:
+def export(
+    member: MemberId,
+    readable: Annotated[bool, typer.Option(
+        "--readable", help="In plain words instead of JSON, in the member's language.")] = False,
+    lang: Annotated[str | None, typer.Option(help="nl or en, with --readable; the member's "
+                                             "language if left out.")] = None,
+) -> None:
     """Print everything stored about one member as JSON (the right of access).
+
+    With `--readable`, in plain words instead, as the member gets it in chat.
 
     A person on two platforms or in two partnerships has a member id for each; find them
     with `achtje find-member NAME`.
     """
+    content = content_or_fail(Settings()) if readable else None
+    if lang is not None and lang not in LANGS:
+        raise fail(f"--lang must be {' or '.join(LANGS)}")
 
     async def work(session: AsyncSession) -> str:
         data = await export_member(session, member)
         if data is None:
             raise fail(f"no member with id {member}")
-        return export_json(data)
+        if content is None:
+            return export_json(data)
+        chosen = lang or str(data["member"].get("language") or LANGS[0])
+        return (await readable_export(session, content, data, chosen)).rstrip("\n")
 
     typer.echo(with_session(work))
 
