@@ -198,6 +198,11 @@ async def test_wrong_input_is_met_kindly(
     assert await anna.say("Iets heel anders") == [said(content, "unknown")]
     [(_, step, text)] = await stored(sessions)
     assert step == "impact" and len(text) <= MAX_STEP_TEXT
+    # In the overview a long row is cut at a word, kindly, so lines stay short in a chat.
+    table, _ = await anna.say("matrix")
+    assert isinstance(table, Text) and "  • Meeloopdagen Meeloopdagen" in table.text
+    assert max(len(line) for line in table.text.splitlines()) <= 100
+    assert table.text.splitlines()[4].endswith("Meeloopdagen…")
     # A goal removed by a teammate while someone was typing a row for it.
     await anna.say("matrix 1")
     await anna.press("+ Voortgang")
