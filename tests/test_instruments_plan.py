@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from alembic import command
 from sqlalchemy import MetaData, Table, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from typer.testing import CliRunner
@@ -291,8 +292,22 @@ async def test_an_old_plan_becomes_the_first_goal_on_upgrade(database_url: str) 
         rows = (await connection.execute(select(
             MatrixEntry.partnership_id, MatrixEntry.step_id, MatrixEntry.text)
             .order_by(MatrixEntry.id))).all()
-    await engine.dispose()
     assert [tuple(g) for g in goals] == [(1, "Iedereen loopt mee"), (2, "")]
     assert [tuple(r) for r in rows] == [(1, "impact", "Minder uitval"),
                                         (1, "activities", "Meeloopdagen"),
                                         (2, "progress", "Een enquête")]
+
+    def downgrade(connection: Any) -> list[tuple[Any, ...]]:  # and back: the first goal
+        config = db.alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0018_indexes")
+        plan = Table("plan_step", MetaData(), autoload_with=connection)
+        found = connection.execute(select(plan.c.partnership_id, plan.c.step_id, plan.c.text)
+                                   .order_by(plan.c.partnership_id, plan.c.step_id))
+        return [tuple(row) for row in found]
+
+    async with engine.begin() as connection:
+        back = await connection.run_sync(downgrade)
+    await engine.dispose()
+    assert back == [(1, "activities", "Meeloopdagen"), (1, "goals", "Iedereen loopt mee"),
+                    (1, "impact", "Minder uitval"), (2, "progress", "Een enquête")]
