@@ -49,6 +49,7 @@ ADD_WORDS = {"doel", "goal", "nieuw", "new", "toevoegen", "add"}
 MAX_TITLE = 200
 MAX_STEP_TEXT = 2000
 OVERVIEW_CUT = 90  # characters of a row shown in the overview of all goals
+GOAL_CUT = 300  # ... and in one goal's table (a row's own button shows all of it)
 LABEL_CUT = 60  # characters on a button (Slack shows up to 75)
 MAX_ROW_BUTTONS = 20
 
@@ -121,7 +122,7 @@ async def goal_view(turn: Turn, matrix: Matrix, goal: MatrixGoal,
         options.append(Option(turn.t("matrix_rows_button"), f"{PREFIX}:rows:{goal.id}"))
     options += [Option(turn.t("matrix_rename_button"), f"{PREFIX}:title:{goal.id}"),
                 Option(turn.t("matrix_drop_button"), f"{PREFIX}:drop:{goal.id}")]
-    table = render_goal(turn.content, matrix, goal, turn.lang)
+    table = render_goal(turn.content, matrix, goal, turn.lang, cut=GOAL_CUT)
     return [*(before or []), Text(text=table),
             await turn.ask(turn.t("matrix_goal_menu"), options)]
 
