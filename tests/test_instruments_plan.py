@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from alembic import command
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import MetaData, Table, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from typer.testing import CliRunner
@@ -17,7 +19,8 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.content import Content
 from bot.engine import Engine
-from bot.flows.instruments.matrix import MAX_STEP_TEXT, row_steps
+from bot.flows.instruments.matrix import MAX_STEP_TEXT
+from bot.flows.instruments.matrix_table import row_steps, shorten
 from bot.messages import Choice, FreeText, Text
 from bot.store import db
 from bot.store.instruments import MatrixEntry, MatrixGoal
@@ -311,3 +314,14 @@ async def test_an_old_plan_becomes_the_first_goal_on_upgrade(database_url: str) 
     await engine.dispose()
     assert back == [(1, "activities", "Meeloopdagen"), (1, "goals", "Iedereen loopt mee"),
                     (1, "impact", "Minder uitval"), (2, "progress", "Een enquête")]
+
+
+@given(text=st.text(min_size=0, max_size=400), limit=st.integers(min_value=10, max_value=120))
+def test_a_shortened_text_fits_and_keeps_its_start(text: str, limit: int) -> None:
+    short = shorten(text, limit)
+    words = " ".join(text.split())
+    assert len(short) <= limit
+    if len(words) <= limit:
+        assert short == words
+    else:
+        assert short.endswith("…") and words.startswith(short[:-1].rstrip(" ,.;:"))
