@@ -51,8 +51,9 @@ def choose_idea(fitting: Sequence[Idea], recent: Sequence[str], rng: random.Rand
     fresh = [idea for idea in fitting if idea.id not in used]
     if fresh:
         counts = this_round or {}
-        least = min(counts.get(idea.id, 0) for idea in fresh)
-        return rng.choice([idea for idea in fresh if counts.get(idea.id, 0) == least])
+        given = [counts.get(idea.id, 0) for idea in fresh]
+        least = min(given)
+        return rng.choice([idea for idea, n in zip(fresh, given, strict=True) if n == least])
     newest_use: dict[str, int] = {}
     for index, idea_id in enumerate(recent):
         newest_use.setdefault(idea_id, index)
