@@ -175,7 +175,9 @@ async def _ideas_newest_first(session: AsyncSession, partnership_id: int,
         .join(NudgeGroup, NudgeGroup.round_id == NudgeRound.id)
         .join(NudgeGroupMember, NudgeGroupMember.group_id == NudgeGroup.id)
         .where(NudgeRound.partnership_id == partnership_id, which)
-        .order_by(NudgeGroupMember.member_id, NudgeRound.number.desc(), NudgeGroup.id.desc())
+        # Newest first for everyone at once: each person's list fills in that order, and
+        # SQLite reads it straight from its indexes (by person first, it sorted 95,000 rows).
+        .order_by(NudgeRound.number.desc(), NudgeGroup.id.desc())
     )
     found: dict[int, list[str]] = {}
     for member_id, idea_id in rows:
