@@ -8,7 +8,9 @@ default cadence), then times the next round as the preview plans it (reading mem
 opt-outs and history, pairing, choosing ideas, describing), and prints what that round
 looks like: groups, cross-school share, repeated pairs. The floor reads what pairing needs
 with plain SQL (the members, the pairs of earlier rounds) and shuffles people into pairs;
-floor and preview alternate, after a warm-up. The pairing alone (from memory) is timed too.
+floor and preview alternate, after a warm-up, five times each, wall and CPU time (of every
+thread: SQLite works in aiosqlite's), with the load average noted. The pairing alone (from
+memory) is timed too.
 A small partnership is simulated, to show when repeats begin.
 """
 
@@ -16,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
+import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from itertools import combinations
@@ -43,7 +47,7 @@ from bot.store.nudges import NudgeGroup, NudgeGroupMember, NudgeOptOut, NudgeRou
 LEVELS = ("board", "management", "teachers", "teachers", "teachers", "teachers")
 SIZES = {"smoke": {"members": 300, "rounds": 4, "schools": 6},
          "full": {"members": 10_000, "rounds": 26, "schools": 12}}
-REPEATS = 3
+REPEATS = 5
 
 
 def members(count: int, schools: int, rng: random.Random) -> list[Candidate]:
@@ -156,21 +160,31 @@ async def measure(backend: str, count: int, rounds: int, schools: int) -> dict[s
             history = await fill(engine, content, people, schools, rounds)
         await floor(sessions)  # warm-up: caches and query plans
         lines = await preview(sessions, content)
-        previews, floors = [], []
+        previews, floors, cpu, floor_cpu = [], [], [], []
+        loads = [os.getloadavg()[0]]
         for _ in range(REPEATS):
+            started = time.process_time()
             with Stopwatch() as watch:
                 await floor(sessions)
             floors.append(watch.seconds)
+            floor_cpu.append(time.process_time() - started)
+            started = time.process_time()
             with Stopwatch() as watch:
                 again = await preview(sessions, content)
             previews.append(watch.seconds)
+            cpu.append(time.process_time() - started)  # all threads: aiosqlite's too
             assert again == lines  # the same members and history pair the same way
+        loads.append(os.getloadavg()[0])
     seen = last_seen(history)
     with Stopwatch() as alone:
         groups = pair_members(people, seen, seed=rounds + 1)
     return {"history_groups": len(history), "distinct_pairs": len(seen),
             "build_history_s": building.seconds, "preview_s": statistics.median(previews),
-            "floor_s": statistics.median(floors), "pair_round_s": alone.seconds,
+            "preview_runs_s": [round(x, 3) for x in previews],
+            "preview_cpu_s": statistics.median(cpu),
+            "preview_cpu_runs_s": [round(x, 3) for x in cpu],
+            "floor_s": statistics.median(floors), "floor_cpu_s": statistics.median(floor_cpu),
+            "load_average": [round(x, 1) for x in loads], "pair_round_s": alone.seconds,
             "groups": len(groups), "placed": sum(len(g) for g in groups),
             "eligible": sum(p.eligible for p in people),
             "previewed_groups": sum(line.startswith("  ") and "not paired" not in line
@@ -184,7 +198,10 @@ def big(count: int, rounds: int, schools: int) -> None:
           f"({found['history_groups']} groups, {found['distinct_pairs']} distinct pairs)")
     print(f"  storing the history: {found['build_history_s']:.2f} s")
     print(f"  round {rounds + 1} as `achtje nudge preview` plans it: {found['preview_s']:.3f} s "
-          f"(floor {found['floor_s']:.3f} s); the pairing alone {found['pair_round_s']:.3f} s")
+          f"wall, {found['preview_cpu_s']:.3f} s CPU, medians of {found['preview_runs_s']} / "
+          f"{found['preview_cpu_runs_s']} (floor {found['floor_s']:.3f} s wall, "
+          f"{found['floor_cpu_s']:.3f} s CPU); the pairing alone {found['pair_round_s']:.3f} s; "
+          f"load average {found['load_average']}")
     print(f"  {found['description']}")
 
 
@@ -198,7 +215,8 @@ async def run(size: str) -> dict[str, Any]:
     lost = 0
     for backend in backends():
         found = await measure(backend, scale["members"], scale["rounds"], scale["schools"])
-        floors[backend] = {"floor_s": found.pop("floor_s")}
+        floors[backend] = {"floor_s": found.pop("floor_s"),
+                           "floor_cpu_s": found.pop("floor_cpu_s")}
         figures[backend] = found
         ratios[f"{backend}_preview_vs_floor"] = ratio(found["preview_s"],
                                                       floors[backend]["floor_s"])
@@ -209,7 +227,8 @@ async def run(size: str) -> dict[str, Any]:
             found["preview_s"] < 1))
     return result("pairing", size, scale, figures, floors, ratios, lost=lost,
                   notes=f"preview = `achtje nudge preview` from the database (median of "
-                        f"{REPEATS}); lost = eligible members left out of the round",
+                        f"{REPEATS}, wall and CPU of all threads, with the load average "
+                        f"before and after); lost = eligible members left out of the round",
                   paths=paths)
 
 

@@ -145,6 +145,13 @@ class Idea(_Model):
     text: Text
     minutes: int = Field(ge=5, le=240)
     setting: Literal["same_building", "nearby", "remote", "any"]
+    # Whom it suits: "any", or the levels (a classroom idea is for teachers only).
+    levels: Literal["any"] | list[Literal["board", "management", "teachers"]] = Field(
+        min_length=1)
+
+    def suits(self, level: str | None) -> bool:
+        """True for an idea for every level, and for someone whose level is not known."""
+        return self.levels == "any" or not level or level in self.levels
 
 
 class ScaleLabels(_Model):

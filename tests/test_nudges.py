@@ -12,7 +12,7 @@ from bot.content import Content
 from bot.engine import Engine
 from bot.messages import FIRST, Choice, Mention, Scale, Text, mention_mark, split_mentions
 from bot.nudges import compose_round
-from bot.nudges.ideas import fitting_ideas
+from bot.nudges.ideas import fitting_ideas, suiting_ideas
 from bot.store.models import Partnership
 from bot.store.nudges import NudgeGroup, NudgeGroupMember, NudgeOptOut, NudgeRound
 from tests.conftest import Clock, onboard
@@ -210,13 +210,14 @@ async def test_the_preview_shows_the_round_the_planner_then_makes(
     assert [g.idea_id for g, _ in stored] == [g.idea.id for g in plan.groups]
 
 
-async def test_ideas_fit_the_setting_and_time_and_are_not_repeated_for_the_pair(
+async def test_ideas_fit_the_setting_time_and_level_and_are_not_repeated_for_the_pair(
     sessions: async_sessionmaker[Any], content: Content, clock: Clock, partnership: Partnership,
 ) -> None:
     await add_member(sessions, partnership, "anna", VMBO, clock.now)
     await add_member(sessions, partnership, "bram", MBO, clock.now)
     await configure(sessions, partnership.id, clock.now, same_building=True, max_minutes=20)
-    fitting = fitting_ideas(content.ideas, same_building=True, max_minutes=20)
+    fitting = suiting_ideas(fitting_ideas(content.ideas, same_building=True, max_minutes=20),
+                            {"teachers"})
     assert 3 <= len(fitting) < len(content.ideas)
     for day in range(len(fitting) + 1):
         await plan_round(sessions, content, partnership.id, clock.now + timedelta(days=day))

@@ -1,15 +1,20 @@
 """The next round from the database: the pair history and recent ideas the database adds up
-give the same pairs and ideas as reading every earlier group did."""
+give the same pairs and ideas as reading every earlier group did (for a history played
+round by round, and for random histories stored in any order)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import itertools
+from datetime import datetime, timedelta
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
+from bot.demo import create_demo_partnership
 from bot.nudges import compose_round
 from bot.nudges.pairing import Candidate, Group, Pair, last_seen, pair_members
 from bot.nudges.planner import round_seed
@@ -87,3 +92,88 @@ async def test_the_database_history_pairs_as_every_earlier_group_did(
     assert plan.number == RECENT_IDEAS + 3
     assert [tuple(m.id for m in g.members) for g in plan.groups] == pair_members(
         people, groups, round_seed(partnership.id, plan.number))
+
+
+async def store_history(sessions: async_sessionmaker[Any], partnership: Partnership,
+                        people: list[tuple[int, str]], rounds: list[list[list[int]]],
+                        order: list[int], now: datetime) -> tuple[list[int], list[Group]]:
+    """`people` (school index, level) as members, and `rounds` of groups (indexes into
+    people) stored with round numbers 1.. but round rows written in `order`, so round ids do
+    not follow the numbers. Returns the member ids and the groups oldest first."""
+    async with sessions() as session, session.begin():
+        ids = []
+        for n, (school, level) in enumerate(people):
+            member = Member(partnership_id=partnership.id, platform="test",
+                            user_ref=f"p{partnership.id}-{n}", display_name=f"P{n}",
+                            school_id=partnership.schools[school].id, level=level,
+                            language="nl", onboarded_at=now, created_at=now)
+            session.add(member)
+            await session.flush()
+            ids.append(member.id)
+        stored: dict[int, list[Group]] = {}
+        for index in order:
+            round_ = NudgeRound(partnership_id=partnership.id, number=index + 1, seed=index,
+                                mixed_levels=False, planned_at=now)
+            session.add(round_)
+            await session.flush()
+            for group in rounds[index]:
+                row = NudgeGroup(round_id=round_.id, idea_id="lunch_walk", cross_school=True,
+                                 repeat_pairs=0)
+                session.add(row)
+                await session.flush()
+                session.add_all(NudgeGroupMember(group_id=row.id, member_id=ids[m])
+                                for m in group)
+                stored.setdefault(index, []).append(tuple(sorted(ids[m] for m in group)))
+            await session.flush()
+    return ids, [group for index in range(len(rounds)) for group in stored.get(index, [])]
+
+
+_CHATS = itertools.count()  # each example's partnership binds a chat of its own
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[tuple[int, str]], list[list[list[int]]],
+                                        list[int]]:
+    """A handful of people in two schools, and rounds of groups of two or three of them
+    (whoever takes part that round), the rounds stored in a random order."""
+    people = draw(st.lists(st.tuples(st.integers(0, 1),
+                                     st.sampled_from(["teachers", "management", "board"])),
+                           min_size=4, max_size=9))
+    rounds = []
+    for _ in range(draw(st.integers(0, 7))):
+        present = draw(st.permutations(range(len(people))))
+        present = present[:draw(st.integers(2, len(present)))]
+        groups = [list(present[i:i + 2]) for i in range(0, len(present) - 1, 2)]
+        if len(present) % 2:
+            groups[-1].append(present[-1])
+        rounds.append(groups)
+    order = draw(st.permutations(range(len(rounds))))
+    return people, rounds, list(order)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(history=histories(), seed=st.integers(0, 2**31 - 1), mix=st.booleans())
+async def test_the_history_the_database_adds_up_pairs_as_every_group_row_did(
+    sessions: async_sessionmaker[Any], content: Content, clock: Clock,
+    history: tuple[list[tuple[int, str]], list[list[list[int]]], list[int]], seed: int,
+    mix: bool,
+) -> None:
+    people, rounds, order = history
+    async with sessions() as session, session.begin():
+        partnership = await create_demo_partnership(session, clock.now, "test",
+                                                    f"chat-{next(_CHATS)}")
+    ids, groups = await store_history(sessions, partnership, people, rounds, order, clock.now)
+    async with sessions() as session:
+        seen = await pair_history(session, partnership.id)
+        found = await session.get(Partnership, partnership.id)
+        assert found is not None
+        plan = await compose_round(session, content, found, clock.now)
+    candidates = [Candidate(member, partnership.schools[school].id, level)
+                  for member, (school, level) in zip(ids, people, strict=True)]
+    before = last_seen(groups)
+    assert in_order(seen) == in_order(before)
+    assert pair_members(candidates, seen, seed, mix_levels=mix) == pair_members(
+        candidates, groups, seed, mix_levels=mix)
+    assert [tuple(m.id for m in g.members) for g in plan.groups] == pair_members(
+        candidates, groups, round_seed(partnership.id, len(rounds) + 1))

@@ -23,8 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.content import Content, Idea
 from bot.messages import FIRST, Mention, Reply, Text, mention_mark
 from bot.nudges import records
-from bot.nudges.ideas import choose_idea, fitting_ideas
+from bot.nudges.ideas import choose_idea, fitting_ideas, suiting_ideas
 from bot.nudges.pairing import Candidate, pair_key, pair_members
+from bot.nudges.records import Person, Someone
 from bot.store.models import ChannelBinding, Member, Partnership
 from bot.store.nudges import NudgeGroup, NudgeGroupMember, NudgeRound, NudgeSettings
 
@@ -56,7 +57,7 @@ class PlannedMessage:
 
 @dataclass(frozen=True)
 class PlannedGroup:
-    members: tuple[Member, ...]
+    members: tuple[Person, ...]
     idea: Idea
     cross_school: bool
     repeat_pairs: int
@@ -72,7 +73,7 @@ class RoundPlan:
     seed: int
     mixed_levels: bool
     groups: tuple[PlannedGroup, ...]
-    left_out: tuple[tuple[Member, str], ...]  # who is not paired, and why (for operators)
+    left_out: tuple[tuple[Person, str], ...]  # who is not paired, and why (for operators)
 
 
 def round_seed(partnership_id: int, number: int) -> int:
@@ -89,8 +90,7 @@ async def compose_round(
     members = await records.onboarded_members(session, partnership.id)
     out = await records.opted_out(session, (m.id for m in members))
     channel_platforms = {c.platform for c in await records.channels(session, partnership.id)}
-    reachable = {m.id for m in members
-                 if m.unreachable_at is None or m.platform in channel_platforms}
+    reachable = {m.id for m in members if not m.unreachable or m.platform in channel_platforms}
     reasons = {}
     for m in members:
         if records.is_paused(m, today):
@@ -115,13 +115,17 @@ async def compose_round(
     ideas = fitting_ideas(content.ideas, settings.same_building, settings.max_minutes)
     recent = await records.recent_ideas(session, partnership.id,
                                         (c.member_id for c in candidates if c.eligible))
+    by_levels: dict[frozenset[str | None], list[Idea]] = {}
     rng = random.Random(seed)
     given: Counter[str] = Counter()
     groups = []
     for ids in pairs:
         group_recent = [idea for m in ids for idea in recent.get(m, [])]
         schools = {by_id[m].school_id for m in ids}
-        idea = choose_idea(ideas, group_recent, rng, given)
+        levels = frozenset(by_id[m].level for m in ids)
+        if levels not in by_levels:
+            by_levels[levels] = suiting_ideas(ideas, levels)
+        idea = choose_idea(by_levels[levels], group_recent, rng, given)
         given[idea.id] += 1
         groups.append(PlannedGroup(
             members=tuple(by_id[m] for m in ids),
@@ -189,7 +193,7 @@ async def _messages(session: AsyncSession, content: Content, plan: RoundPlan) ->
     for group in plan.groups:
         for member in group.members:
             others = [m for m in group.members if m.id != member.id]
-            channel = _channel_of(member, bindings) if member.unreachable_at else None
+            channel = _channel_of(member, bindings) if member.unreachable else None
             if channel is None:
                 messages.append(_invitation(content, partnership, member, others, group.idea))
             else:
@@ -207,13 +211,13 @@ async def _messages(session: AsyncSession, content: Content, plan: RoundPlan) ->
     return messages
 
 
-def _channel_of(member: Member, bindings: Sequence[ChannelBinding]) -> ChannelBinding | None:
+def _channel_of(member: Someone, bindings: Sequence[ChannelBinding]) -> ChannelBinding | None:
     """The channel where someone we cannot reach privately is invited: their platform's."""
     return next((b for b in bindings if b.platform == member.platform), None)
 
 
-def _invitation(content: Content, partnership: Partnership, member: Member,
-                others: Sequence[Member], idea: Idea) -> PlannedMessage:
+def _invitation(content: Content, partnership: Partnership, member: Person,
+                others: Sequence[Someone], idea: Idea) -> PlannedMessage:
     """The private message naming the partner(s) and the idea."""
     lang = member.language
     names = Names(content, lang, member.platform)
@@ -226,8 +230,8 @@ def _invitation(content: Content, partnership: Partnership, member: Member,
                           member_id=member.id)
 
 
-def _invitation_text(content: Content, partnership: Partnership, member: Member,
-                     others: Sequence[Member], idea: Idea, platform: str) -> Text:
+def _invitation_text(content: Content, partnership: Partnership, member: Someone,
+                     others: Sequence[Someone], idea: Idea, platform: str) -> Text:
     """The invitation said in a channel, to someone we cannot reach privately."""
     lang = member.language
     names = Names(content, lang, platform)
@@ -272,7 +276,7 @@ class Names:
         self.content, self.lang, self.platform = content, lang, platform
         self.mentions: list[Mention] = []
 
-    def of(self, member: Member) -> str:
+    def of(self, member: Someone) -> str:
         name = display_name(self.content, member, self.lang)
         if member.platform != self.platform:
             return name
@@ -283,7 +287,7 @@ class Names:
         return Text(text=text, mentions=tuple(self.mentions), public=public)
 
 
-def display_name(content: Content, member: Member, lang: str) -> str:
+def display_name(content: Content, member: Someone, lang: str) -> str:
     return member.display_name or content.text("nudge_someone", lang)
 
 
@@ -294,7 +298,7 @@ def join_names(content: Content, names: Sequence[str], lang: str) -> str:
     return f"{', '.join(names[:-1])} {content.text('nudge_and', lang)} {names[-1]}"
 
 
-def partner_names(content: Content, partnership: Partnership, others: Sequence[Member],
+def partner_names(content: Content, partnership: Partnership, others: Sequence[Someone],
                   lang: str, names: Names | None = None) -> str:
     """"Bram (Mbo College Kompas)", with a mention for each partner `names` can mention."""
     names = names or Names(content, lang, None)
@@ -323,7 +327,7 @@ def describe_round(plan: RoundPlan) -> list[str]:
     settings = plan.settings
     schools = {s.id: s.name for s in plan.partnership.schools}
 
-    def who(member: Member) -> str:
+    def who(member: Person) -> str:
         return (f"{member.display_name or member.user_ref} "
                 f"({schools.get(member.school_id or 0, '?')}, {member.level or '?'})")
 
