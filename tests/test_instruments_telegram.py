@@ -184,14 +184,10 @@ async def test_the_figure_eight_is_drawn_privately_and_shared_in_the_group(
 ) -> None:
     calls = await bot.say(ANNA, "/achtje")
     assert content.figure_eight.intro.nl in calls[0].text
-    for _level in range(3):
-        await bot.say(ANNA, "Karin de Vries")
-        await bot.press(ANNA, "4")
-        await bot.press(ANNA, content.text("eight_nobody", "nl"))
-        await bot.press(ANNA, "weet ik niet")
-        calls = await bot.press(ANNA, "1")
+    await bot.press(ANNA, "4")
+    calls = await bot.press(ANNA, "1")
     [photo] = [c for c in calls if c.method == "sendPhoto"]
-    assert photo.chat == ANNA.id and "Vmbo De Brug" in photo.text
+    assert photo.chat == ANNA.id and photo.text.startswith("Het achtje sinds")
     assert_png(photo.params["photo"])
     assert in_group(bot) == []
 
