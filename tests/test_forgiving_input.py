@@ -145,7 +145,9 @@ async def test_stop_leaves_the_reflection_and_reflectie_carries_on(
     assert isinstance(invitation, Invitation)
     anna = team["anna"].dm
     await anna.press_value(invitation.action)
-    [second] = await anna.say("4")
+    [note] = await anna.say("4")
+    assert isinstance(note, FreeText)
+    [second] = await anna.say("-")
     assert isinstance(second, Scale) and second.prompt.startswith("2/5")
     [stopped] = await anna.say("Stop!")
     assert isinstance(stopped, Text) and "typ reflectie om verder te gaan" in stopped.text

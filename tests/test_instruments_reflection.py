@@ -12,7 +12,7 @@ from adapters.memory import MemoryChat
 from bot.content import Content
 from bot.domain import CONDITION_IDS
 from bot.engine import Engine
-from bot.messages import Choice, Invitation, Noted, Scale, Text
+from bot.messages import Choice, FreeText, Invitation, Noted, Scale, Text
 from bot.store.instruments import ReflectionAnswer, ReflectionSession
 from bot.store.models import Partnership
 from bot.store.schedule import OutboxMessage
@@ -27,8 +27,9 @@ from tests.instruments_fakes import (
     said,
 )
 
-LABELS = {"1": "helemaal mee oneens", "2": "mee oneens", "3": "neutraal", "4": "mee eens",
-          "5": "helemaal mee eens", "dk": "weet ik niet"}
+LABELS = {"1": "gaat niet goed", "2": "matig", "3": "redelijk", "4": "goed",
+          "5": "gaat heel goed", "dk": "weet ik niet"}
+SKIP_NOTE = "Sla over"
 
 
 @pytest.fixture
@@ -46,17 +47,31 @@ async def open_session(leader: Person) -> Invitation:
     return invitation
 
 
-async def answer_all(person: Person, invitation: Invitation, scores: str) -> None:
-    """Follow the invitation privately and press one score per condition."""
+async def answer_all(person: Person, invitation: Invitation, scores: str,
+                     notes: list[str] | None = None) -> None:
+    """Follow the invitation privately and press one score per condition, each followed
+    by a note (typed) or by skipping it."""
     replies = await person.dm.press_value(invitation.action)
     assert isinstance(replies[-1], Scale) and replies[-1].prompt.startswith("1/5")
-    for score in scores.split():
-        await person.dm.press(LABELS[score])
+    for index, score in enumerate(scores.split()):
+        asked = await person.dm.press(LABELS[score])
+        assert isinstance(asked[-1], FreeText)
+        if notes and notes[index]:
+            await person.dm.say(notes[index])
+        else:
+            await person.dm.press(SKIP_NOTE)
 
 
 async def stored(sessions: async_sessionmaker[Any]) -> list[ReflectionAnswer]:
     async with sessions() as session:
         return list(await session.scalars(select(ReflectionAnswer).order_by(ReflectionAnswer.id)))
+
+
+def compare(content: Content, schools: list[tuple[str, str, int]], gap: str,
+            lang: str = "nl") -> str:
+    parts = [content.text("reflection_school", lang, school=school, mean=mean, count=count)
+             for school, mean, count in schools]
+    return content.text("reflection_compare", lang, schools=" · ".join(parts), gap=gap)
 
 
 def row(content: Content, condition: str, mean: str, count: int, bar: str) -> str:
@@ -94,8 +109,8 @@ async def test_the_channel_sees_the_aggregate_once_three_have_answered(
     # Then what goes well, from the highest score.
     talk = shown[shown.index(content.text("reflection_talk_about", "nl")) + 1:-2]
     assert talk == [
-        f"- Gedeelde ambitie: {content.statement('ambition_1').followup.nl}",
-        f"- Recht doen aan belangen: {content.statement('interests_1').followup.nl}",
+        f"- Gedeelde ambitie: {content.statement('ambition_2').followup.nl}",
+        f"- Recht doen aan belangen: {content.statement('interests_2').followup.nl}",
         "- Professioneel organiseren scoort het hoogst: wat gaat daar goed, en hoe komt dat?",
     ]
     assert shown[-1] == content.text("reflection_result_open", "nl", minimum=3)
@@ -138,12 +153,16 @@ async def test_closing_updates_only_what_three_or_more_new_answers_hide(
     [final] = await team["lea"].group.say("reflectie sluit")
     assert isinstance(final, Text) and final.public
     earlier = content.text("reflection_row_earlier", "nl")
-    assert final.text.splitlines()[:6] == [
+    # Three people of each school scored ambition, relations and organisation: both
+    # schools are shown next to those numbers. Interests keeps its number, without schools.
+    schools = compare(content, [("Mbo College Kompas", "3,7", 3), ("Vmbo De Brug", "4,3", 3)],
+                      "0,7")
+    assert final.text.splitlines()[:9] == [
         content.text("reflection_final_title", "nl", number=1, count=6),
-        row(content, "ambition", "4,0", 6, "████░"),
+        row(content, "ambition", "4,0", 6, "████░"), schools,
         row(content, "interests", "3,0", 3, "███░░") + earlier,
-        row(content, "relations", "4,0", 6, "████░"),
-        row(content, "organisation", "4,0", 6, "████░"),
+        row(content, "relations", "4,0", 6, "████░"), schools,
+        row(content, "organisation", "4,0", 6, "████░"), schools,
         row(content, "process", "5,0", 3, "█████"),
     ]
     assert "Recht doen aan belangen" in final.text.splitlines()[-3]  # the lowest shown
@@ -202,12 +221,14 @@ async def test_the_count_tells_who_is_done_as_the_post_at_three_counts_them(
     await answer_all(team["anna"], invitation, "4 4 4 4 4")
     await answer_all(team["bram"], invitation, "4 4 4 4 4")
     await team["cem"].dm.press_value(invitation.action)
-    await team["cem"].dm.press(LABELS["3"])  # one statement of five: not done yet
+    await team["cem"].dm.press(LABELS["3"])  # one condition of five: not done yet
+    await team["cem"].dm.press(SKIP_NOTE)
     assert await count() == " ".join([
         content.text("reflection_status", "nl", number=1, done=2, busy=1),
         content.text("reflection_status_posts", "nl", minimum=3)])
     for _ in range(4):
         await team["cem"].dm.press(LABELS["3"])
+        await team["cem"].dm.press(SKIP_NOTE)
     assert await count() == " ".join([
         content.text("reflection_status", "nl", number=1, done=3, busy=0),
         content.text("reflection_status_shown", "nl", minimum=3)])
@@ -260,12 +281,22 @@ async def test_a_session_in_a_text_only_chat_takes_typed_answers(
     assert isinstance(replies[0], Choice)  # no session yet: the leader may start one
     await lea.say("1")
     replies = await lea.say("1")  # "Doe mee"
-    assert replies[0] == said(content, "reflection_intro", minimum=3)
-    for typed in ("4", "?", "-", "zeven", "5", "3"):
+    assert isinstance(replies[0], Choice)
+    assert replies[0].prompt == content.text("reflection_intro", "nl", minimum=3)
+    assert [o.label for o in replies[0].options] == ["Stop"]
+    for typed in ("4", "De lijnen zijn kort", "?", "-", "-", "overslaan", "zeven", "5"):
         replies = await lea.say(typed)
+    # A bare number where words are asked is confirmed first.
+    [confirm] = await lea.say("3")
+    assert isinstance(confirm, Choice) and confirm.prompt == content.text(
+        "reflection_note_number", "nl", number="3")
+    await lea.press("Ja, bewaar het zo")
+    await lea.say("3")
+    replies = await lea.say("Samen plannen, dat werkt")
     assert replies == [said(content, "reflection_done_on_close", minimum=3)]
-    assert [(a.status, a.score) for a in await stored(sessions)] == [
-        ("scored", 4), ("dont_know", None), ("skipped", None), ("scored", 5), ("scored", 3)]
+    assert [(a.status, a.score, a.note) for a in await stored(sessions)] == [
+        ("scored", 4, "De lijnen zijn kort"), ("dont_know", None, None),
+        ("skipped", None, None), ("scored", 5, "3"), ("scored", 3, "Samen plannen, dat werkt")]
 
 
 @pytest.mark.parametrize("value", ["rs:99:ambition:3", "rs:1:nope:3", "rs:1:ambition:9",
@@ -309,7 +340,9 @@ async def test_two_buttons_of_one_statement_ask_the_next_one_once(
     assert isinstance(scale, Scale)
     first = [option.value for option in scale.options]
     asked = await anna.press_value(first[3])  # "4"
-    assert isinstance(asked[-1], Scale) and asked[-1].prompt.startswith("2/5")
-    assert await anna.press_value(first[4]) == [Noted()]  # then "5" on the same statement
+    assert isinstance(asked[-1], FreeText)  # what goes well on it
+    assert await anna.press_value(first[4]) == [Noted()]  # then "5" on the same condition
     assert [a.score for a in await stored(sessions)] == [5]
-    assert sum(isinstance(r, Scale) and r.prompt.startswith("2/5") for r in anna.sent) == 1
+    asked = await anna.press(SKIP_NOTE)
+    assert isinstance(asked[-1], Scale) and asked[-1].prompt.startswith("2/5")
+    assert sum(isinstance(r, FreeText) for r in anna.sent) == 1

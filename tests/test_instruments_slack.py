@@ -24,8 +24,8 @@ from tests.slack_fakes import Call, FakeSlack, SlackRig, blocks_of, buttons_of, 
 
 CHANNEL = "C1"
 TEAM = ("U1", "U2", "U3", "U4")  # U1 is the project leader
-AGREE = {"1": "helemaal mee oneens", "2": "mee oneens", "3": "neutraal", "4": "mee eens",
-         "5": "helemaal mee eens"}
+AGREE = {"1": "gaat niet goed", "2": "matig", "3": "redelijk", "4": "goed",
+         "5": "gaat heel goed"}
 
 
 @pytest.fixture
@@ -132,6 +132,8 @@ async def test_a_reflection_session_in_a_slack_channel(
         for score in scores.split():
             value = last_buttons_for(fake, user)[AGREE[score]]
             await slack.press(value, user=user, channel=CHANNEL, ephemeral=True)
+            value = last_buttons_for(fake, user)["Sla over"]  # nothing to add in words
+            await slack.press(value, user=user, channel=CHANNEL, ephemeral=True)
         done = "reflection_done_shown" if user == "U4" else "reflection_done"  # the third
         assert text_of(private_to(fake, user)[-1]) == escape(content.text(done, "nl", minimum=3))
     # Every statement and answer was private: the channel still shows only the invitation.
@@ -153,7 +155,9 @@ async def test_a_reflection_session_in_a_slack_channel(
     # The leader answers as fourth: posted once, so nothing new in the channel.
     await slack.press(buttons_of(invitation)["Doe mee"], user="U1", channel=CHANNEL)
     for _ in range(5):
-        await slack.press(last_buttons_for(fake, "U1")["mee eens"], user="U1",
+        await slack.press(last_buttons_for(fake, "U1")["goed"], user="U1",
+                          channel=CHANNEL, ephemeral=True)
+        await slack.press(last_buttons_for(fake, "U1")["Sla over"], user="U1",
                           channel=CHANNEL, ephemeral=True)
     await send_outbox(slack, sessions, clock)
     assert len(channel_posts(fake)) == 2

@@ -99,6 +99,7 @@ async def test_a_reflection_session_in_a_telegram_group(
         assert {c.chat for c in calls if c.method in POSTS} == {user.id}
         for score in scores.split():
             await bot.press(user, score)
+            await bot.press(user, "Sla over")
         done = "reflection_done_shown" if user is CEM else "reflection_done"  # the third
         assert bot.fake.sent(user.id, POSTS)[-1].text == content.text(done, "nl", minimum=3)
     assert in_group(bot) == [invitation]  # all answers were private
@@ -115,6 +116,7 @@ async def test_a_reflection_session_in_a_telegram_group(
     await bot.say(LEA, f"/start {payload}")  # a fourth: no second result
     for _ in range(5):
         await bot.press(LEA, "4")
+        await bot.press(LEA, "Sla over")
     assert await send_outbox(bot, sessions, clock) == []
     calls = await bot.say(LEA, "/reflectie sluit", GROUP)
     assert [(c.chat, c.text) for c in calls if c.method in POSTS] == [

@@ -329,6 +329,15 @@ async def members_by_place(
             if school is not None and level is not None}
 
 
+async def member_schools(
+    session: AsyncSession, partnership_id: int
+) -> list[tuple[int, int | None]]:
+    """(member id, school id) of every member of the partnership."""
+    rows = await session.execute(select(Member.id, Member.school_id)
+                                 .where(Member.partnership_id == partnership_id))
+    return [(member_id, school_id) for member_id, school_id in rows]
+
+
 async def plan_steps(session: AsyncSession, partnership_id: int) -> dict[str, PlanStep]:
     rows = await session.scalars(
         select(PlanStep).where(PlanStep.partnership_id == partnership_id)
