@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -12,6 +14,7 @@ from adapters.memory import MemoryChat
 from bot.content import Content
 from bot.domain import CONDITION_IDS
 from bot.engine import Engine
+from bot.flows.instruments import reflection_result
 from bot.messages import Choice, FreeText, Invitation, Noted, Scale, Text
 from bot.store.instruments import ReflectionAnswer, ReflectionSession
 from bot.store.models import Partnership
@@ -346,3 +349,113 @@ async def test_two_buttons_of_one_statement_ask_the_next_one_once(
     asked = await anna.press(SKIP_NOTE)
     assert isinstance(asked[-1], Scale) and asked[-1].prompt.startswith("2/5")
     assert sum(isinstance(r, FreeText) for r in anna.sent) == 1
+
+
+async def test_in_english_each_school_is_compared_and_the_notes_are_shown_from_five(
+    engine: Engine, sessions: async_sessionmaker[Any], partnership: Partnership,
+    clock: Clock, content: Content,
+) -> None:
+    team = await add_people(engine, sessions, partnership, clock, "lea", "anna", "bram",
+                            "cem", "dirk", "eva", leader="lea", language="en")
+    replies = await team["lea"].dm.say("reflection start")
+    invitation = next(r for r in replies if isinstance(r, Invitation))
+    notes = {"lea": "We plan <together>", "anna": "Short lines", "bram": "", "cem": "Trust",
+             "dirk": "Clear goals", "eva": "Visits to the mbo"}
+    for user, scores in (("lea", "4 4 4 4 4"), ("anna", "2 4 4 4 4"), ("bram", "4 4 4 4 4"),
+                         ("cem", "2 4 4 4 4"), ("dirk", "5 4 4 4 4"), ("eva", "3 4 4 4 4")):
+        person = team[user]
+        replies = await person.dm.press_value(invitation.action)
+        assert replies[-1].prompt.startswith(  # type: ignore[attr-defined]
+            "1/5 · Shared ambition\nHow shared is the ambition among the partners?")
+        for index, score in enumerate(scores.split()):
+            labels = {"2": "so-so", "3": "fairly well", "4": "well", "5": "going very well"}
+            [asked] = await person.dm.press(labels[score])
+            assert isinstance(asked, FreeText) and asked.skip is not None
+            if index == 0 and notes[user]:
+                await person.dm.say(notes[user])
+            else:
+                await person.dm.press("Skip")
+    [result] = await team["lea"].dm.say("reflection close")
+    lines = result.text.splitlines()  # type: ignore[attr-defined]
+    # Three people of each school: both are shown next to the total, with the difference.
+    assert lines[1:3] == [
+        content.text("reflection_row", "en", condition="Shared ambition", mean="3.3",
+                     count=6, bar="███░░"),
+        compare(content, [("Mbo College Kompas", "2.3", 3), ("Vmbo De Brug", "4.3", 3)],
+                "2.0", "en")]
+    # Five people wrote on shared ambition: their notes, sorted, without names.
+    start = lines.index(content.text("reflection_notes_title", "en", minimum=5))
+    assert lines[start + 1:start + 7] == [
+        "Shared ambition:", "- Clear goals", "- Short lines", "- Trust",
+        "- Visits to the mbo", "- We plan <together>"]
+    assert lines[-1].endswith("scores highest: what goes well there, and why?")
+
+
+async def test_a_school_of_two_is_never_shown_nor_left_to_work_out(
+    engine: Engine, sessions: async_sessionmaker[Any], partnership: Partnership,
+    clock: Clock, content: Content,
+) -> None:
+    # Alternating schools: De Brug gets lea, bram and dirk; Kompas anna and cem.
+    team = await add_people(engine, sessions, partnership, clock, "lea", "anna", "bram",
+                            "cem", "dirk", leader="lea")
+    replies = await team["lea"].dm.say("reflectie start")
+    invitation = next(r for r in replies if isinstance(r, Invitation))
+    for user in team:
+        await answer_all(team[user], invitation, "1 2 3 4 5", ["Goed"] * 4 + [""])
+    [result] = await team["lea"].dm.say("reflectie sluit")
+    text = result.text  # type: ignore[attr-defined]
+    assert "per school" not in text and "Vmbo De Brug" not in text
+    assert row(content, "ambition", "1,0", 5, "█░░░░") in text
+    assert text.count("- Goed") == 4 * 5  # five notes on each of four conditions
+    assert "Helder proces:\n" not in text  # nobody wrote on it
+
+
+# One condition's answers: (school 0-2 or None, score 1-5 or None, wrote a note).
+ANSWERS = st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 2)),
+                             st.one_of(st.none(), st.integers(1, 5)), st.booleans()),
+                   min_size=1, max_size=14)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ANSWERS, st.integers(0, 14), st.integers(1, 5))
+def test_no_post_shows_a_small_group_or_lets_a_late_answer_be_worked_out(
+    answers: list[tuple[int | None, int | None, bool]], first: int, late: int
+) -> None:
+    """The first post is made after `first` people answered, the final one after `late`
+    more. In every post each shown school has three or more scores and the schools not
+    shown hold none or three or more (so no small school follows from the total); between
+    the posts a number changes only with three more scores, schools and notes are shown
+    once, and a total that stands from before never comes with schools."""
+    first = min(first, len(answers))
+    school_of = {member: None if school is None else f"School {school}"
+                 for member, (school, _, _) in enumerate(answers)}
+    rows = [ReflectionAnswer(member_id=member, condition="ambition", score=score,
+                             note=f"note {member}" if wrote else None)
+            for member, (_, score, wrote) in enumerate(answers)]
+
+    def check(found: list[Any]) -> None:
+        for result in found:
+            if result.mean is not None:
+                assert result.respondents >= 3
+            shown = sum(school.respondents for school in result.schools)
+            assert all(school.respondents >= 3 for school in result.schools)
+            rest = result.respondents - shown  # scores of schools not shown, and unknown
+            assert shown == 0 or rest == 0 or rest >= 3
+            assert not result.notes or len(result.notes) >= 5
+
+    before = reflection_result.first_post(reflection_result.results(rows[:first], school_of))
+    check(before)
+    shown = reflection_result.remember(before, first)
+    after = reflection_result.final_results(
+        reflection_result.results(rows[:first + late], school_of), shown)
+    check(after)
+    earlier, now = before[0], after[0]
+    if now.mean is not None and not now.earlier and earlier.mean is not None:
+        assert now.respondents - earlier.respondents >= 3
+    if now.earlier:
+        assert (now.respondents, now.mean) == (earlier.respondents, earlier.mean)
+        assert now.schools == ()
+    if earlier.schools:
+        assert now.schools == ()
+    if earlier.notes:
+        assert now.notes == ()
