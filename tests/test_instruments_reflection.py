@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from bot.engine import Engine
 from bot.flows.instruments import reflection_result
 from bot.messages import Choice, FreeText, Invitation, Noted, Scale, Text
 from bot.store.instruments import ReflectionAnswer, ReflectionSession
-from bot.store.models import Partnership
+from bot.store.models import Member, Partnership
 from bot.store.schedule import OutboxMessage
 from tests.conftest import Clock
 from tests.instruments_fakes import (
@@ -29,6 +30,7 @@ from tests.instruments_fakes import (
     queued_posts,
     said,
 )
+from tests.summary_fakes import Partners
 
 LABELS = {"1": "gaat niet goed", "2": "matig", "3": "redelijk", "4": "goed",
           "5": "gaat heel goed", "dk": "weet ik niet"}
@@ -459,3 +461,31 @@ def test_no_post_shows_a_small_group_or_lets_a_late_answer_be_worked_out(
         assert now.schools == ()
     if earlier.notes:
         assert now.notes == ()
+
+
+async def test_each_question_shows_the_partnerships_latest_monthly_figure(
+    engine: Engine, sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    partners = await Partners.create(sessions)
+    ids = await partners.members("vmbo", "teachers", 2) + await partners.members(
+        "mbo", "teachers", 2)
+    round_id = await partners.round(date(2026, 10, 6), ["ambition_1"])
+    await partners.answer(round_id, "ambition_1", ids[:3], [4, 4, 5],
+                          answered_at=datetime(2026, 10, 7, tzinfo=UTC))
+    async with sessions() as session, session.begin():
+        leader = await session.get(Member, ids[0])
+        assert leader is not None
+        leader.role = "leader"
+        user = leader.user_ref
+    dm = MemoryChat(engine, user=user, chat=f"dm-{user}")
+    replies = await dm.say("reflectie start")
+    invitation = next(r for r in replies if isinstance(r, Invitation))
+    replies = await dm.press_value(invitation.action)
+    assert isinstance(replies[-1], Scale)
+    assert replies[-1].prompt.splitlines()[-1] == content.text(
+        "reflection_latest", "nl", month=content.month_name(date(2026, 10, 1), "nl"),
+        mean="4,3")
+    await dm.press(LABELS["4"])
+    replies = await dm.press(SKIP_NOTE)
+    # Interests was not asked in October: no figure, so no line about it.
+    assert isinstance(replies[-1], Scale) and "maandoverzicht" not in replies[-1].prompt
