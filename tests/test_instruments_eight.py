@@ -234,3 +234,22 @@ def test_no_output_shows_a_small_group_or_one_rating(events: list[tuple[int, int
                 assert figure.n == len(scores)
                 since_change[name] = set()
         before = figures
+
+
+async def test_the_same_rating_given_again_does_not_count_as_new(
+    engine: Engine, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock,
+) -> None:
+    """Three people rated; a fourth adds one rating and two others give theirs again
+    unchanged. Counting those as new would update the figure by the fourth alone."""
+    team = await people(engine, sessions, partnership, clock, {
+        user: (0, "teachers") for user in ("anna", "bram", "cem", "dewi")}, schools=2)
+    for user, score in (("anna", "2"), ("bram", "3"), ("cem", "4")):
+        await rate_all(team[user], [score, "?"])
+    shown = (await team["anna"].group.say("achtje toon"))[1]
+    await rate_all(team["dewi"], ["5", "?"])
+    for user, score in (("anna", "2"), ("bram", "3")):
+        await rate_all(team[user], [score, "?"], command="achtje opnieuw")
+    assert (await team["anna"].group.say("achtje toon"))[1] == shown
+    async with sessions() as session:
+        seqs = sorted(r.seq for r in await session.scalars(select(FigureEightRating)))
+    assert len(seqs) == 8 and max(seqs) == 8  # the repeats took no new place

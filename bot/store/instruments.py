@@ -308,7 +308,13 @@ async def ratings(
 
 async def rate(session: AsyncSession, check_id: int, member_id: int, link: str,
                score: int | None, now: datetime) -> None:
-    """Keep (or replace) one member's rating of one link, with the round's next `seq`."""
+    """Keep (or replace) one member's rating of one link, with the round's next `seq`; the
+    same rating given again keeps its place, so it does not count as new."""
+    before = await session.scalar(select(FigureEightRating).where(
+        FigureEightRating.check_id == check_id, FigureEightRating.member_id == member_id,
+        FigureEightRating.link == link).execution_options(populate_existing=True))
+    if before is not None and before.score == score:
+        return
     last = await session.scalar(select(func.max(FigureEightRating.seq))
                                 .where(FigureEightRating.check_id == check_id))
     await upsert(session, FigureEightRating,

@@ -198,6 +198,7 @@ async def answer(turn: Turn, session_id: int, condition: str, value: str) -> lis
     )
     if not asking:
         return [Noted()]  # a second tap: the score is replaced, the next one was asked
+    await show_when_enough(turn, session)  # the third one done, even without a last note
     return [await ask_note(turn, session, condition)]
 
 
