@@ -195,7 +195,7 @@ async def result(turn: Turn, check: FigureEightCheck) -> list[Reply]:
         boxes=boxes, figures=found)
     words = drawing.Words(*(turn.t(f"eight_legend_{key}")
                             for key in ("strong", "fair", "weak", "too_few")))
-    decimal = turn.content.decimal(0.5, turn.lang)[1]
+    decimal = turn.content.decimal(0.5, turn.lang)[1]  # the separator of "0,5" or "0.5"
     png = await asyncio.to_thread(drawing.draw, eight, words, decimal)
     raters = len({r.member_id for r in await store.ratings(turn.session, check.id)})
     caption = turn.t("eight_caption", date=turn.content.day(turn.local_date(check.started_at),
