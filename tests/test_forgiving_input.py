@@ -13,7 +13,7 @@ from bot.content import Content
 from bot.engine import Engine
 from bot.messages import Choice, FreeText, Invitation, Scale, Text
 from bot.store.instruments import (
-    FigureEightLevel,
+    FigureEightRating,
     MatrixGoal,
     ReflectionAnswer,
     TalkPlate,
@@ -74,16 +74,18 @@ async def test_a_score_typed_as_a_word_counts(
     assert scores == [3, 4]
 
 
-async def test_the_figure_eight_asks_names_again_for_a_bare_number_and_stops_on_stop(
+async def test_the_figure_eight_takes_a_score_word_and_stops_on_stop(
     engine: Engine, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock
 ) -> None:
     team = await add_people(engine, sessions, partnership, clock, "anna", "bram")
     dm = team["anna"].dm
     await dm.say("achtje")
-    [again] = await dm.say("2")
-    assert isinstance(again, Text) and "geen cijfer" in again.text
-    async with sessions() as session:  # nothing was stored as the board's names
-        assert not list(await session.scalars(select(FigureEightLevel)))
+    [again] = await dm.say("zeven")
+    assert isinstance(again, Text) and again.text.startswith("Typ een getal van 1")
+    [next_] = await dm.say("twee")
+    assert isinstance(next_, Scale) and next_.prompt.startswith("2/2")
+    async with sessions() as session:
+        assert [r.score for r in await session.scalars(select(FigureEightRating))] == [2]
     [stopped] = await dm.say("stop")
     assert isinstance(stopped, Text) and stopped.text.startswith("Prima, we stoppen")
     [after] = await dm.say("Karin de Vries")  # the question is gone
@@ -143,7 +145,9 @@ async def test_stop_leaves_the_reflection_and_reflectie_carries_on(
     assert isinstance(invitation, Invitation)
     anna = team["anna"].dm
     await anna.press_value(invitation.action)
-    [second] = await anna.say("4")
+    [note] = await anna.say("4")
+    assert isinstance(note, FreeText)
+    [second] = await anna.say("-")
     assert isinstance(second, Scale) and second.prompt.startswith("2/5")
     [stopped] = await anna.say("Stop!")
     assert isinstance(stopped, Text) and "typ reflectie om verder te gaan" in stopped.text

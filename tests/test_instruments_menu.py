@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from adapters.memory import MemoryChat
 from bot.content import Content
 from bot.engine import Engine
-from bot.messages import Choice, FreeText, Image, Invitation, Text
+from bot.messages import Choice, Image, Invitation, Scale, Text
 from bot.store.models import Partnership
 from tests.conftest import Clock
 from tests.instruments_fakes import GROUP, add_people, channel_posts
@@ -25,8 +25,8 @@ async def test_the_menu_leads_to_each_instrument(
     assert [o.value for o in replies[0].options] == [
         "cmd:reflectie", "cmd:valkuilen peiling", "cmd:achtje", "cmd:matrix", "cmd:praatplaat"]
     replies = await anna.say("3")
-    assert content.figure_eight.intro.nl in replies[0].text  # type: ignore[attr-defined]
-    assert isinstance(replies[1], FreeText)
+    assert isinstance(replies[0], Choice) and content.figure_eight.intro.nl in replies[0].prompt
+    assert isinstance(replies[1], Scale)
 
 
 async def test_the_instruments_speak_english(
@@ -42,7 +42,8 @@ async def test_the_instruments_speak_english(
     for user in ("lea", "eve", "finn"):
         await team[user].dm.press_value(invitation.action)
         for _ in range(5):
-            await team[user].dm.press("agree")
+            await team[user].dm.press("well")
+            await team[user].dm.press("Skip")
     channel = MemoryChat(engine, chat=GROUP, direct=False)
     [result] = await channel_posts(sessions, clock, channel)
     assert result.text.splitlines()[1] == content.text(  # type: ignore[attr-defined]
@@ -51,12 +52,13 @@ async def test_the_instruments_speak_english(
     assert replies[0].text == content.text(  # type: ignore[attr-defined]
         "reflection_closed_shown", "en", number=1, count=3, minimum=3)
 
-    replies = await team["eve"].dm.say("figure8")
-    assert content.figure_eight.intro.en in replies[0].text  # type: ignore[attr-defined]
-    for answer in ["Karin", "4", "nobody", "4", "4"] * 3:
-        replies = await team["eve"].dm.say(answer)
+    for user in ("eve", "finn", "lea"):
+        replies = await team[user].dm.say("figure8")
+        assert content.figure_eight.intro.en in replies[0].prompt  # type: ignore[attr-defined]
+        for answer in ["2", "1"]:
+            replies = await team[user].dm.say(answer)
     assert isinstance(replies[0], Image) and replies[0].caption.startswith("The figure-eight")
-    assert isinstance(replies[1], Text) and replies[1].text.startswith("Weak or missing links")
+    assert isinstance(replies[1], Text) and replies[1].text.startswith("Weak connections")
 
     replies = await team["finn"].group.say("talkplate")
     assert replies[0].text.startswith("Discussion poster:")  # type: ignore[attr-defined]

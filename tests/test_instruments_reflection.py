@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -12,9 +15,10 @@ from adapters.memory import MemoryChat
 from bot.content import Content
 from bot.domain import CONDITION_IDS
 from bot.engine import Engine
-from bot.messages import Choice, Invitation, Noted, Scale, Text
+from bot.flows.instruments import reflection_result
+from bot.messages import Choice, FreeText, Invitation, Noted, Scale, Text
 from bot.store.instruments import ReflectionAnswer, ReflectionSession
-from bot.store.models import Partnership
+from bot.store.models import Member, Partnership
 from bot.store.schedule import OutboxMessage
 from tests.conftest import Clock
 from tests.instruments_fakes import (
@@ -26,9 +30,11 @@ from tests.instruments_fakes import (
     queued_posts,
     said,
 )
+from tests.summary_fakes import Partners
 
-LABELS = {"1": "helemaal mee oneens", "2": "mee oneens", "3": "neutraal", "4": "mee eens",
-          "5": "helemaal mee eens", "dk": "weet ik niet"}
+LABELS = {"1": "gaat niet goed", "2": "matig", "3": "redelijk", "4": "goed",
+          "5": "gaat heel goed", "dk": "weet ik niet"}
+SKIP_NOTE = "Sla over"
 
 
 @pytest.fixture
@@ -46,17 +52,31 @@ async def open_session(leader: Person) -> Invitation:
     return invitation
 
 
-async def answer_all(person: Person, invitation: Invitation, scores: str) -> None:
-    """Follow the invitation privately and press one score per condition."""
+async def answer_all(person: Person, invitation: Invitation, scores: str,
+                     notes: list[str] | None = None) -> None:
+    """Follow the invitation privately and press one score per condition, each followed
+    by a note (typed) or by skipping it."""
     replies = await person.dm.press_value(invitation.action)
     assert isinstance(replies[-1], Scale) and replies[-1].prompt.startswith("1/5")
-    for score in scores.split():
-        await person.dm.press(LABELS[score])
+    for index, score in enumerate(scores.split()):
+        asked = await person.dm.press(LABELS[score])
+        assert isinstance(asked[-1], FreeText)
+        if notes and notes[index]:
+            await person.dm.say(notes[index])
+        else:
+            await person.dm.press(SKIP_NOTE)
 
 
 async def stored(sessions: async_sessionmaker[Any]) -> list[ReflectionAnswer]:
     async with sessions() as session:
         return list(await session.scalars(select(ReflectionAnswer).order_by(ReflectionAnswer.id)))
+
+
+def compare(content: Content, schools: list[tuple[str, str, int]], gap: str,
+            lang: str = "nl") -> str:
+    parts = [content.text("reflection_school", lang, school=school, mean=mean, count=count)
+             for school, mean, count in schools]
+    return content.text("reflection_compare", lang, schools=" · ".join(parts), gap=gap)
 
 
 def row(content: Content, condition: str, mean: str, count: int, bar: str) -> str:
@@ -94,8 +114,8 @@ async def test_the_channel_sees_the_aggregate_once_three_have_answered(
     # Then what goes well, from the highest score.
     talk = shown[shown.index(content.text("reflection_talk_about", "nl")) + 1:-2]
     assert talk == [
-        f"- Gedeelde ambitie: {content.statement('ambition_1').followup.nl}",
-        f"- Recht doen aan belangen: {content.statement('interests_1').followup.nl}",
+        f"- Gedeelde ambitie: {content.statement('ambition_2').followup.nl}",
+        f"- Recht doen aan belangen: {content.statement('interests_2').followup.nl}",
         "- Professioneel organiseren scoort het hoogst: wat gaat daar goed, en hoe komt dat?",
     ]
     assert shown[-1] == content.text("reflection_result_open", "nl", minimum=3)
@@ -138,12 +158,16 @@ async def test_closing_updates_only_what_three_or_more_new_answers_hide(
     [final] = await team["lea"].group.say("reflectie sluit")
     assert isinstance(final, Text) and final.public
     earlier = content.text("reflection_row_earlier", "nl")
-    assert final.text.splitlines()[:6] == [
+    # Three people of each school scored ambition, relations and organisation: both
+    # schools are shown next to those numbers. Interests keeps its number, without schools.
+    schools = compare(content, [("Mbo College Kompas", "3,7", 3), ("Vmbo De Brug", "4,3", 3)],
+                      "0,7")
+    assert final.text.splitlines()[:9] == [
         content.text("reflection_final_title", "nl", number=1, count=6),
-        row(content, "ambition", "4,0", 6, "████░"),
+        row(content, "ambition", "4,0", 6, "████░"), schools,
         row(content, "interests", "3,0", 3, "███░░") + earlier,
-        row(content, "relations", "4,0", 6, "████░"),
-        row(content, "organisation", "4,0", 6, "████░"),
+        row(content, "relations", "4,0", 6, "████░"), schools,
+        row(content, "organisation", "4,0", 6, "████░"), schools,
         row(content, "process", "5,0", 3, "█████"),
     ]
     assert "Recht doen aan belangen" in final.text.splitlines()[-3]  # the lowest shown
@@ -202,12 +226,14 @@ async def test_the_count_tells_who_is_done_as_the_post_at_three_counts_them(
     await answer_all(team["anna"], invitation, "4 4 4 4 4")
     await answer_all(team["bram"], invitation, "4 4 4 4 4")
     await team["cem"].dm.press_value(invitation.action)
-    await team["cem"].dm.press(LABELS["3"])  # one statement of five: not done yet
+    await team["cem"].dm.press(LABELS["3"])  # one condition of five: not done yet
+    await team["cem"].dm.press(SKIP_NOTE)
     assert await count() == " ".join([
         content.text("reflection_status", "nl", number=1, done=2, busy=1),
         content.text("reflection_status_posts", "nl", minimum=3)])
     for _ in range(4):
         await team["cem"].dm.press(LABELS["3"])
+        await team["cem"].dm.press(SKIP_NOTE)
     assert await count() == " ".join([
         content.text("reflection_status", "nl", number=1, done=3, busy=0),
         content.text("reflection_status_shown", "nl", minimum=3)])
@@ -260,12 +286,22 @@ async def test_a_session_in_a_text_only_chat_takes_typed_answers(
     assert isinstance(replies[0], Choice)  # no session yet: the leader may start one
     await lea.say("1")
     replies = await lea.say("1")  # "Doe mee"
-    assert replies[0] == said(content, "reflection_intro", minimum=3)
-    for typed in ("4", "?", "-", "zeven", "5", "3"):
+    assert isinstance(replies[0], Choice)
+    assert replies[0].prompt == content.text("reflection_intro", "nl", minimum=3)
+    assert [o.label for o in replies[0].options] == ["Stop"]
+    for typed in ("4", "De lijnen zijn kort", "?", "-", "-", "overslaan", "zeven", "5"):
         replies = await lea.say(typed)
+    # A bare number where words are asked is confirmed first.
+    [confirm] = await lea.say("3")
+    assert isinstance(confirm, Choice) and confirm.prompt == content.text(
+        "reflection_note_number", "nl", number="3")
+    await lea.press("Ja, bewaar het zo")
+    await lea.say("3")
+    replies = await lea.say("Samen plannen, dat werkt")
     assert replies == [said(content, "reflection_done_on_close", minimum=3)]
-    assert [(a.status, a.score) for a in await stored(sessions)] == [
-        ("scored", 4), ("dont_know", None), ("skipped", None), ("scored", 5), ("scored", 3)]
+    assert [(a.status, a.score, a.note) for a in await stored(sessions)] == [
+        ("scored", 4, "De lijnen zijn kort"), ("dont_know", None, None),
+        ("skipped", None, None), ("scored", 5, "3"), ("scored", 3, "Samen plannen, dat werkt")]
 
 
 @pytest.mark.parametrize("value", ["rs:99:ambition:3", "rs:1:nope:3", "rs:1:ambition:9",
@@ -309,7 +345,147 @@ async def test_two_buttons_of_one_statement_ask_the_next_one_once(
     assert isinstance(scale, Scale)
     first = [option.value for option in scale.options]
     asked = await anna.press_value(first[3])  # "4"
-    assert isinstance(asked[-1], Scale) and asked[-1].prompt.startswith("2/5")
-    assert await anna.press_value(first[4]) == [Noted()]  # then "5" on the same statement
+    assert isinstance(asked[-1], FreeText)  # what goes well on it
+    assert await anna.press_value(first[4]) == [Noted()]  # then "5" on the same condition
     assert [a.score for a in await stored(sessions)] == [5]
-    assert sum(isinstance(r, Scale) and r.prompt.startswith("2/5") for r in anna.sent) == 1
+    asked = await anna.press(SKIP_NOTE)
+    assert isinstance(asked[-1], Scale) and asked[-1].prompt.startswith("2/5")
+    assert sum(isinstance(r, FreeText) for r in anna.sent) == 1
+
+
+async def test_in_english_each_school_is_compared_and_the_notes_are_shown_from_five(
+    engine: Engine, sessions: async_sessionmaker[Any], partnership: Partnership,
+    clock: Clock, content: Content,
+) -> None:
+    team = await add_people(engine, sessions, partnership, clock, "lea", "anna", "bram",
+                            "cem", "dirk", "eva", leader="lea", language="en")
+    replies = await team["lea"].dm.say("reflection start")
+    invitation = next(r for r in replies if isinstance(r, Invitation))
+    notes = {"lea": "We plan <together>", "anna": "Short lines", "bram": "", "cem": "Trust",
+             "dirk": "Clear goals", "eva": "Visits to the mbo"}
+    for user, scores in (("lea", "4 4 4 4 4"), ("anna", "2 4 4 4 4"), ("bram", "4 4 4 4 4"),
+                         ("cem", "2 4 4 4 4"), ("dirk", "5 4 4 4 4"), ("eva", "3 4 4 4 4")):
+        person = team[user]
+        replies = await person.dm.press_value(invitation.action)
+        assert replies[-1].prompt.startswith(  # type: ignore[attr-defined]
+            "1/5 · Shared ambition\nHow shared is the ambition among the partners?")
+        for index, score in enumerate(scores.split()):
+            labels = {"2": "so-so", "3": "fairly well", "4": "well", "5": "going very well"}
+            [asked] = await person.dm.press(labels[score])
+            assert isinstance(asked, FreeText) and asked.skip is not None
+            if index == 0 and notes[user]:
+                await person.dm.say(notes[user])
+            else:
+                await person.dm.press("Skip")
+    [result] = await team["lea"].dm.say("reflection close")
+    lines = result.text.splitlines()  # type: ignore[attr-defined]
+    # Three people of each school: both are shown next to the total, with the difference.
+    assert lines[1:3] == [
+        content.text("reflection_row", "en", condition="Shared ambition", mean="3.3",
+                     count=6, bar="███░░"),
+        compare(content, [("Mbo College Kompas", "2.3", 3), ("Vmbo De Brug", "4.3", 3)],
+                "2.0", "en")]
+    # Five people wrote on shared ambition: their notes, sorted, without names.
+    start = lines.index(content.text("reflection_notes_title", "en", minimum=5))
+    assert lines[start + 1:start + 7] == [
+        "Shared ambition:", "- Clear goals", "- Short lines", "- Trust",
+        "- Visits to the mbo", "- We plan <together>"]
+    assert lines[-1].endswith("scores highest: what goes well there, and why?")
+
+
+async def test_a_school_of_two_is_never_shown_nor_left_to_work_out(
+    engine: Engine, sessions: async_sessionmaker[Any], partnership: Partnership,
+    clock: Clock, content: Content,
+) -> None:
+    # Alternating schools: De Brug gets lea, bram and dirk; Kompas anna and cem.
+    team = await add_people(engine, sessions, partnership, clock, "lea", "anna", "bram",
+                            "cem", "dirk", leader="lea")
+    replies = await team["lea"].dm.say("reflectie start")
+    invitation = next(r for r in replies if isinstance(r, Invitation))
+    for user in team:
+        await answer_all(team[user], invitation, "1 2 3 4 5", ["Goed"] * 4 + [""])
+    [result] = await team["lea"].dm.say("reflectie sluit")
+    text = result.text  # type: ignore[attr-defined]
+    assert "per school" not in text and "Vmbo De Brug" not in text
+    assert row(content, "ambition", "1,0", 5, "█░░░░") in text
+    assert text.count("- Goed") == 4 * 5  # five notes on each of four conditions
+    assert "Helder proces:\n" not in text  # nobody wrote on it
+
+
+# One condition's answers: (school 0-2 or None, score 1-5 or None, wrote a note).
+ANSWERS = st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 2)),
+                             st.one_of(st.none(), st.integers(1, 5)), st.booleans()),
+                   min_size=1, max_size=14)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ANSWERS, st.integers(0, 14), st.integers(1, 5))
+def test_no_post_shows_a_small_group_or_lets_a_late_answer_be_worked_out(
+    answers: list[tuple[int | None, int | None, bool]], first: int, late: int
+) -> None:
+    """The first post is made after `first` people answered, the final one after `late`
+    more. In every post each shown school has three or more scores and the schools not
+    shown hold none or three or more (so no small school follows from the total); between
+    the posts a number changes only with three more scores, schools and notes are shown
+    once, and a total that stands from before never comes with schools."""
+    first = min(first, len(answers))
+    school_of = {member: None if school is None else f"School {school}"
+                 for member, (school, _, _) in enumerate(answers)}
+    rows = [ReflectionAnswer(member_id=member, condition="ambition", score=score,
+                             note=f"note {member}" if wrote else None)
+            for member, (_, score, wrote) in enumerate(answers)]
+
+    def check(found: list[Any]) -> None:
+        for result in found:
+            if result.mean is not None:
+                assert result.respondents >= 3
+            shown = sum(school.respondents for school in result.schools)
+            assert all(school.respondents >= 3 for school in result.schools)
+            rest = result.respondents - shown  # scores of schools not shown, and unknown
+            assert shown == 0 or rest == 0 or rest >= 3
+            assert not result.notes or len(result.notes) >= 5
+
+    before = reflection_result.first_post(reflection_result.results(rows[:first], school_of))
+    check(before)
+    shown = reflection_result.remember(before, first)
+    after = reflection_result.final_results(
+        reflection_result.results(rows[:first + late], school_of), shown)
+    check(after)
+    earlier, now = before[0], after[0]
+    if now.mean is not None and not now.earlier and earlier.mean is not None:
+        assert now.respondents - earlier.respondents >= 3
+    if now.earlier:
+        assert (now.respondents, now.mean) == (earlier.respondents, earlier.mean)
+        assert now.schools == ()
+    if earlier.schools:
+        assert now.schools == ()
+    if earlier.notes:
+        assert now.notes == ()
+
+
+async def test_each_question_shows_the_partnerships_latest_monthly_figure(
+    engine: Engine, sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    partners = await Partners.create(sessions)
+    ids = await partners.members("vmbo", "teachers", 2) + await partners.members(
+        "mbo", "teachers", 2)
+    round_id = await partners.round(date(2026, 10, 6), ["ambition_1"])
+    await partners.answer(round_id, "ambition_1", ids[:3], [4, 4, 5],
+                          answered_at=datetime(2026, 10, 7, tzinfo=UTC))
+    async with sessions() as session, session.begin():
+        leader = await session.get(Member, ids[0])
+        assert leader is not None
+        leader.role = "leader"
+        user = leader.user_ref
+    dm = MemoryChat(engine, user=user, chat=f"dm-{user}")
+    replies = await dm.say("reflectie start")
+    invitation = next(r for r in replies if isinstance(r, Invitation))
+    replies = await dm.press_value(invitation.action)
+    assert isinstance(replies[-1], Scale)
+    assert replies[-1].prompt.splitlines()[-1] == content.text(
+        "reflection_latest", "nl", month=content.month_name(date(2026, 10, 1), "nl"),
+        mean="4,3")
+    await dm.press(LABELS["4"])
+    replies = await dm.press(SKIP_NOTE)
+    # Interests was not asked in October: no figure, so no line about it.
+    assert isinstance(replies[-1], Scale) and "maandoverzicht" not in replies[-1].prompt

@@ -25,8 +25,8 @@ from tests.slack_fakes import Call, FakeSlack, SlackRig, blocks_of, buttons_of, 
 
 CHANNEL = "C1"
 TEAM = ("U1", "U2", "U3", "U4")  # U1 is the project leader
-AGREE = {"1": "helemaal mee oneens", "2": "mee oneens", "3": "neutraal", "4": "mee eens",
-         "5": "helemaal mee eens"}
+AGREE = {"1": "gaat niet goed", "2": "matig", "3": "redelijk", "4": "goed",
+         "5": "gaat heel goed"}
 
 
 @pytest.fixture
@@ -133,6 +133,8 @@ async def test_a_reflection_session_in_a_slack_channel(
         for score in scores.split():
             value = last_buttons_for(fake, user)[AGREE[score]]
             await slack.press(value, user=user, channel=CHANNEL, ephemeral=True)
+            value = last_buttons_for(fake, user)["Sla over"]  # nothing to add in words
+            await slack.press(value, user=user, channel=CHANNEL, ephemeral=True)
         done = "reflection_done_shown" if user == "U4" else "reflection_done"  # the third
         assert text_of(private_to(fake, user)[-1]) == escape(content.text(done, "nl", minimum=3))
     # Every statement and answer was private: the channel still shows only the invitation.
@@ -154,7 +156,9 @@ async def test_a_reflection_session_in_a_slack_channel(
     # The leader answers as fourth: posted once, so nothing new in the channel.
     await slack.press(buttons_of(invitation)["Doe mee"], user="U1", channel=CHANNEL)
     for _ in range(5):
-        await slack.press(last_buttons_for(fake, "U1")["mee eens"], user="U1",
+        await slack.press(last_buttons_for(fake, "U1")["goed"], user="U1",
+                          channel=CHANNEL, ephemeral=True)
+        await slack.press(last_buttons_for(fake, "U1")["Sla over"], user="U1",
                           channel=CHANNEL, ephemeral=True)
     await send_outbox(slack, sessions, clock)
     assert len(channel_posts(fake)) == 2
@@ -207,29 +211,33 @@ async def test_the_figure_eight_is_drawn_in_a_dm_and_shared_in_the_channel(
     slack: SlackRig, content: Content
 ) -> None:
     fake = slack.fake
-    await slack.dm("achtje", user="U2")
-    assert content.figure_eight.intro.nl in text_of(private_to(fake, "U2")[0])
-    for _level in range(3):
-        await slack.dm("Karin de Vries", user="U2")
-        await slack.press(last_buttons_for(fake, "U2")["goed"], user="U2", channel="DU2")
-        await slack.press(last_buttons_for(fake, "U2")["Nog niemand"], user="U2",
-                          channel="DU2")
-        await slack.press(last_buttons_for(fake, "U2")["weet ik niet"], user="U2",
-                          channel="DU2")
-        await slack.press(last_buttons_for(fake, "U2")["nauwelijks"], user="U2",
-                          channel="DU2")
-    [shared] = fake.of("files.completeUploadExternal")
-    assert shared.args["channel_id"] == "DU2"
+    for user, scores in (("U2", ["matig", "nauwelijks"]), ("U3", ["goed", "matig"]),
+                         ("U4", ["goed", "matig"])):
+        await slack.dm("achtje", user=user)
+        assert content.figure_eight.intro.nl in text_of(private_to(fake, user)[0])
+        for score in scores:
+            await slack.press(last_buttons_for(fake, user)[score], user=user,
+                              channel=f"D{user}")
+        assert text_of(private_to(fake, user)[-1]) == escape(
+            content.text("eight_share_hint", "nl"))
+    shared = fake.of("files.completeUploadExternal")
+    assert [call.args["channel_id"] for call in shared] == ["DU2", "DU3", "DU4"]
     assert_png(fake.uploads[-1])
-    assert text_of(private_to(fake, "U2")[-1]) == content.text("eight_share_hint", "nl")
     assert channel_posts(fake) == []
 
+    # The Stop button leaves the questions: a typed score is no rating afterwards.
+    await slack.dm("achtje", user="U1")
+    intro, _ = private_to(fake, "U1")[-2:]
+    await slack.press(buttons_of(intro)["Stop"], user="U1", channel="DU1")
+    assert text_of(private_to(fake, "U1")[-1]) == escape(content.text("eight_stopped", "nl"))
+
     await slack.command("achtje toon", user="U3", channel=CHANNEL)
-    [_, in_channel] = fake.of("files.completeUploadExternal")
+    in_channel = fake.of("files.completeUploadExternal")[-1]
     assert in_channel.args["channel_id"] == CHANNEL
     assert_png(fake.uploads[-1])
     [weak_links] = channel_posts(fake)
-    assert "Vmbo De Brug" in text_of(weak_links)
+    # The teachers' link across was rated 1, 2 and 2 by three people: median 2, weak.
+    assert "Docenten, Vmbo De Brug en Mbo College Kompas: 2 (n=3)" in text_of(weak_links)
     assert nobody_named(text_of(weak_links))
 
 

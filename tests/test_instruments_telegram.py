@@ -100,6 +100,7 @@ async def test_a_reflection_session_in_a_telegram_group(
         assert {c.chat for c in calls if c.method in POSTS} == {user.id}
         for score in scores.split():
             await bot.press(user, score)
+            await bot.press(user, "Sla over")
         done = "reflection_done_shown" if user is CEM else "reflection_done"  # the third
         assert bot.fake.sent(user.id, POSTS)[-1].text == content.text(done, "nl", minimum=3)
     assert in_group(bot) == [invitation]  # all answers were private
@@ -116,6 +117,7 @@ async def test_a_reflection_session_in_a_telegram_group(
     await bot.say(LEA, f"/start {payload}")  # a fourth: no second result
     for _ in range(5):
         await bot.press(LEA, "4")
+        await bot.press(LEA, "Sla over")
     assert await send_outbox(bot, sessions, clock) == []
     calls = await bot.say(LEA, "/reflectie sluit", GROUP)
     assert [(c.chat, c.text) for c in calls if c.method in POSTS] == [
@@ -185,14 +187,10 @@ async def test_the_figure_eight_is_drawn_privately_and_shared_in_the_group(
 ) -> None:
     calls = await bot.say(ANNA, "/achtje")
     assert content.figure_eight.intro.nl in calls[0].text
-    for _level in range(3):
-        await bot.say(ANNA, "Karin de Vries")
-        await bot.press(ANNA, "4")
-        await bot.press(ANNA, content.text("eight_nobody", "nl"))
-        await bot.press(ANNA, "weet ik niet")
-        calls = await bot.press(ANNA, "1")
+    await bot.press(ANNA, "4")
+    calls = await bot.press(ANNA, "1")
     [photo] = [c for c in calls if c.method == "sendPhoto"]
-    assert photo.chat == ANNA.id and "Vmbo De Brug" in photo.text
+    assert photo.chat == ANNA.id and photo.text.startswith("Het achtje sinds")
     assert_png(photo.params["photo"])
     assert in_group(bot) == []
 

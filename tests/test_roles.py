@@ -84,6 +84,7 @@ def foreign_values(ids: dict[str, int]) -> dict[str, list[str]]:
         "change": [f"change:{round_}:c1_s1"],
         "rj": [f"rj:{session}"],
         "rs": [f"rs:{session}:c1:4"],
+        "rn": [f"rn:{session}:ambition:skip", f"rn:{session}:ambition:keep"],
         "pv": [f"pv:{ids['poll']}:1"],
         "e8": [f"e8:{ids['check']}:0:4", f"e8:{ids['check']}:0:none"],
         "tp": [f"tp:{plate}:0:next", f"tp:{plate}:0:note", f"tp:{plate}:0:stop"],

@@ -15,7 +15,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.models import Base, ChannelBinding
+from bot.store.models import Base, ChannelBinding, Member
 from bot.store.repo import insert_for
 
 _PARTNERSHIP = "partnership.id"
@@ -61,6 +61,9 @@ class ReflectionAnswer(Base):
     status: Mapped[str] = mapped_column(String(10))  # scored / dont_know / skipped
     score: Mapped[int | None]
     answered_at: Mapped[datetime]
+    # What goes well on this condition and why, or what could be better, in the member's
+    # own words; None when skipped or not asked yet.
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class PitfallPoll(Base):
@@ -96,7 +99,14 @@ class PitfallVote(Base):
 
 
 class FigureEightCheck(Base):
-    """One walk through the figure-eight for two schools; `next_step` is where it is."""
+    """One round of the partnership's figure-eight: every member rates the links they can
+    see (`FigureEightRating`); a leader closes it by starting a new one (`completed_at`).
+
+    `shown` holds, per link, the figure last shown (n, median) and the last rating it was
+    computed from, so a figure changes only when enough new ratings came in (see
+    `eight_links.shown_figures`). Rounds from before 0019 were one person's walk through
+    two schools (`school_a_id`, `school_b_id`, `FigureEightLevel`, `FigureEightLink`).
+    """
 
     __tablename__ = "figure_eight_check"
 
@@ -104,12 +114,33 @@ class FigureEightCheck(Base):
     partnership_id: Mapped[int] = mapped_column(
         ForeignKey(_PARTNERSHIP, ondelete="CASCADE"), index=True
     )
-    school_a_id: Mapped[int] = mapped_column(ForeignKey("school.id", ondelete="CASCADE"))
-    school_b_id: Mapped[int] = mapped_column(ForeignKey("school.id", ondelete="CASCADE"))
+    school_a_id: Mapped[int | None] = mapped_column(ForeignKey("school.id", ondelete="CASCADE"))
+    school_b_id: Mapped[int | None] = mapped_column(ForeignKey("school.id", ondelete="CASCADE"))
     started_by: Mapped[int | None] = mapped_column(ForeignKey(_MEMBER, ondelete="SET NULL"))
     started_at: Mapped[datetime]
     next_step: Mapped[int] = mapped_column(Integer, default=0)
     completed_at: Mapped[datetime | None]
+    shown: Mapped[dict[str, Any] | None]
+
+
+class FigureEightRating(Base):
+    """One member's rating of one link of the eight (1-5, None for don't know).
+
+    `link` names the link (see `eight_links.Link.key`); `seq` grows with every rating or
+    change in the round, so what came in after a shown figure can be told apart."""
+
+    __tablename__ = "figure_eight_rating"
+    __table_args__ = (UniqueConstraint("check_id", "member_id", "link"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    check_id: Mapped[int] = mapped_column(
+        ForeignKey("figure_eight_check.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[int] = mapped_column(ForeignKey(_MEMBER, ondelete="CASCADE"), index=True)
+    link: Mapped[str] = mapped_column(String(60))
+    score: Mapped[int | None]
+    seq: Mapped[int] = mapped_column(Integer)
+    answered_at: Mapped[datetime]
 
 
 class FigureEightLevel(Base):
@@ -275,43 +306,65 @@ async def poll_votes(session: AsyncSession, poll_id: int) -> list[PitfallVote]:
     return list(rows)
 
 
-async def unfinished_check(
-    session: AsyncSession, partnership_id: int, member_id: int
-) -> FigureEightCheck | None:
+async def open_round(session: AsyncSession, partnership_id: int) -> FigureEightCheck | None:
+    """The partnership's figure-eight round that is still open (the newest)."""
     return await session.scalar(
         select(FigureEightCheck)
         .where(FigureEightCheck.partnership_id == partnership_id,
-               FigureEightCheck.started_by == member_id,
-               FigureEightCheck.completed_at.is_(None))
+               FigureEightCheck.completed_at.is_(None),
+               FigureEightCheck.school_a_id.is_(None))
         .order_by(FigureEightCheck.id.desc())
         .limit(1)
     )
 
 
-async def latest_completed_check(
+async def ratings(
+    session: AsyncSession, check_id: int, member_id: int | None = None
+) -> list[FigureEightRating]:
+    query = select(FigureEightRating).where(FigureEightRating.check_id == check_id)
+    if member_id is not None:
+        query = query.where(FigureEightRating.member_id == member_id)
+    rows = await session.scalars(query.order_by(FigureEightRating.seq, FigureEightRating.id)
+                                 .execution_options(populate_existing=True))
+    return list(rows)
+
+
+async def rate(session: AsyncSession, check_id: int, member_id: int, link: str,
+               score: int | None, now: datetime) -> None:
+    """Keep (or replace) one member's rating of one link, with the round's next `seq`; the
+    same rating given again keeps its place, so it does not count as new."""
+    before = await session.scalar(select(FigureEightRating).where(
+        FigureEightRating.check_id == check_id, FigureEightRating.member_id == member_id,
+        FigureEightRating.link == link).execution_options(populate_existing=True))
+    if before is not None and before.score == score:
+        return
+    last = await session.scalar(select(func.max(FigureEightRating.seq))
+                                .where(FigureEightRating.check_id == check_id))
+    await upsert(session, FigureEightRating,
+                 {"check_id": check_id, "member_id": member_id, "link": link},
+                 {"score": score, "seq": (last or 0) + 1, "answered_at": now})
+
+
+async def members_by_place(
     session: AsyncSession, partnership_id: int
-) -> FigureEightCheck | None:
-    return await session.scalar(
-        select(FigureEightCheck)
-        .where(FigureEightCheck.partnership_id == partnership_id,
-               FigureEightCheck.completed_at.is_not(None))
-        .order_by(FigureEightCheck.completed_at.desc(), FigureEightCheck.id.desc())
-        .limit(1)
-    )
+) -> dict[tuple[int, str], int]:
+    """How many of the partnership's members are in achtje per (school, level)."""
+    rows = await session.execute(
+        select(Member.school_id, Member.level, func.count())
+        .where(Member.partnership_id == partnership_id, Member.school_id.is_not(None),
+               Member.level.is_not(None))
+        .group_by(Member.school_id, Member.level))
+    return {(school, level): count for school, level, count in rows
+            if school is not None and level is not None}
 
 
-async def check_rows(
-    session: AsyncSession, check_id: int
-) -> tuple[list[FigureEightLevel], list[FigureEightLink]]:
-    levels = await session.scalars(
-        select(FigureEightLevel).where(FigureEightLevel.check_id == check_id)
-        .execution_options(populate_existing=True)
-    )
-    links = await session.scalars(
-        select(FigureEightLink).where(FigureEightLink.check_id == check_id)
-        .execution_options(populate_existing=True)
-    )
-    return list(levels), list(links)
+async def member_schools(
+    session: AsyncSession, partnership_id: int
+) -> list[tuple[int, int | None]]:
+    """(member id, school id) of every member of the partnership."""
+    rows = await session.execute(select(Member.id, Member.school_id)
+                                 .where(Member.partnership_id == partnership_id))
+    return [(member_id, school_id) for member_id, school_id in rows]
 
 
 async def matrix_goals(session: AsyncSession, partnership_id: int) -> list[MatrixGoal]:

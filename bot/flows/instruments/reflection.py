@@ -1,7 +1,9 @@
 """The reflection session of a team meeting: a project leader opens it in the channel, each
-participant privately scores one statement per condition, and the channel sees the
-aggregate per condition (numbers only for groups of three or more) and the two conditions
-to talk about, each with a question for the conversation.
+participant privately answers per condition how it goes (its core question, next to the
+partnership's latest monthly figure) and, in their own words, what goes well and why or
+what could be better; the channel sees the aggregate per condition (numbers only for groups
+of three or more), how each school sees it where that gives nobody away, the notes from
+five on, and the conditions to talk about (see `reflection_result`).
 
 The aggregate is posted by itself, once, as soon as three people have answered every
 statement (through the outbox, since it happens in someone's private turn), when the
@@ -19,17 +21,13 @@ failed) does not count: closing shows the whole result instead.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from statistics import fmean
 from typing import Any
 
 from bot import registry
-from bot.content import Content
 from bot.domain import CONDITION_IDS
 from bot.flows.checkin import parse_typed_answer
 from bot.flows.instruments.common import (
     MIN_GROUP,
-    bar,
     first_word,
     forget,
     is_team_chat,
@@ -40,28 +38,29 @@ from bot.flows.instruments.common import (
     scale_options,
     team_language,
 )
+from bot.flows.instruments.reflection_result import (
+    NOTE_LIMIT,
+    final_results,
+    first_post,
+    remember,
+    render_result,
+    results,
+)
 from bot.flows.roles import leaders_only
-from bot.flows.turn import Turn, says_stop
-from bot.messages import Invitation, Noted, Option, Reply, Scale, Text
+from bot.flows.turn import Turn, clean_text, says_stop, typed_number
+from bot.messages import Choice, FreeText, Invitation, Noted, Option, Reply, Scale, Text
 from bot.store import instruments as store
 from bot.store import repo
 from bot.store.instruments import ReflectionAnswer, ReflectionSession
+from bot.summary.frozen import last_closed_month, published_summary
 
 logger = logging.getLogger(__name__)
 
 START_WORDS = {"start", "begin", "open", "nieuw", "new"}
 CLOSE_WORDS = {"sluit", "sluiten", "close", "stop", "einde", "end", "klaar"}
 STATUS_WORDS = {"stand", "status"}
+NOTE_SKIP_WORDS = {"-", "sla over", "overslaan", "skip", "geen", "none", "nee", "no"}
 FLOW = "reflection"
-TALK_ABOUT = 2
-
-
-@dataclass(frozen=True)
-class ConditionResult:
-    condition: str
-    respondents: int
-    mean: float | None  # None when fewer than MIN_GROUP people scored it
-    earlier: bool = False  # as posted before, kept in the final result
 
 
 @registry.command("reflectie", "reflection", leader_words=("start", "sluit", "stand"),
@@ -81,7 +80,7 @@ async def command(turn: Turn, arg: str) -> list[Reply]:
             start_button = Option(turn.t("reflection_start_button"), "cmd:reflectie start")
             return [await turn.ask(turn.t("reflection_none_leader"), [start_button])]
         return [turn.say("reflection_none")]
-    return await next_statement(turn, session, intro=True)
+    return await next_condition(turn, session, intro=True)
 
 
 async def start(turn: Turn) -> list[Reply]:
@@ -93,7 +92,8 @@ async def start(turn: Turn) -> list[Reply]:
         replies.append(turn.say("reflection_already_open"))
     else:
         number = await store.last_session_number(turn.session, turn.partnership.id) + 1
-        statements = [condition.statements[(number - 1) % len(condition.statements)].id
+        # The follow-up questions come from a statement other than the check-in's anchor.
+        statements = [condition.statements[1 + (number - 1) % (len(condition.statements) - 1)].id
                       for condition in (turn.content.condition(c) for c in CONDITION_IDS)]
         session = ReflectionSession(partnership_id=turn.partnership.id, number=number,
                                     statement_ids=statements, opened_by=turn.member.id,
@@ -149,15 +149,16 @@ async def close(turn: Turn) -> list[Reply]:
     respondents = len({a.member_id for a in answers})
     logger.info("reflection session %s closed with %s respondents", session.id, respondents)
     lang = await team_language(turn, session.opened_by)
-    found = results(answers)
+    found = results(answers, await _schools_of(turn))
     if session.shown is not None and await never_seen(turn, result_key(session)):
         session.shown = None
     if session.shown is None:
+        found = first_post(found)
         text = render_result(turn.content, lang, session.number, session.statement_ids,
                              respondents, found)
     else:
         found = final_results(found, session.shown)
-        if not any(result.mean is not None and not result.earlier for result in found):
+        if not any((r.mean is not None and not r.earlier) or r.notes for r in found):
             return [public(Text(text=turn.content.text(
                 "reflection_closed_shown", lang, number=session.number, count=respondents,
                 minimum=MIN_GROUP)))]
@@ -173,11 +174,11 @@ async def join(turn: Turn, session_id: int) -> list[Reply]:
         return [turn.say("stale_button")]
     if session.closed_at is not None:
         return [turn.say("reflection_closed")]
-    return await next_statement(turn, session, intro=True)
+    return await next_condition(turn, session, intro=True)
 
 
 async def answer(turn: Turn, session_id: int, condition: str, value: str) -> list[Reply]:
-    """Store (or change) one score and ask the next statement."""
+    """Store (or change) one score, then ask what goes well on it."""
     session = await _session(turn, session_id)
     if session is None or condition not in CONDITION_IDS:
         logger.warning("reflection answer for unknown session %s / %r", session_id, condition)
@@ -188,18 +189,34 @@ async def answer(turn: Turn, session_id: int, condition: str, value: str) -> lis
         status_, score = ("dont_know" if value == "dk" else "skipped"), None
     else:
         status_, score = "scored", int(value)
-    answered_before = any(a.condition == condition for a in await store.session_answers(
-        turn.session, session.id, turn.member.id))
+    asking = await _asking(turn, session.id, condition, "score")
     await store.upsert(
         turn.session, ReflectionAnswer,
         {"session_id": session.id, "member_id": turn.member.id, "condition": condition},
         {"statement_id": session.statement_ids[CONDITION_IDS.index(condition)],
          "status": status_, "score": score, "answered_at": turn.now},
     )
-    if answered_before and not await _asking(turn, session.id, condition):
+    if not asking:
         return [Noted()]  # a second tap: the score is replaced, the next one was asked
+    await show_when_enough(turn, session)  # the third one done, even without a last note
+    return [await ask_note(turn, session, condition)]
+
+
+async def note(turn: Turn, session_id: int, condition: str, text: str | None) -> list[Reply]:
+    """Keep what goes well on `condition` (None: skipped), then the next condition."""
+    session = await _session(turn, session_id)
+    if session is None or condition not in CONDITION_IDS:
+        return [turn.say("stale_button")]
+    if session.closed_at is not None:
+        return [turn.say("reflection_closed")]
+    if not await _asking(turn, session.id, condition, "note"):
+        return [Noted()]
+    mine = await store.session_answers(turn.session, session.id, turn.member.id)
+    row = next((a for a in mine if a.condition == condition), None)
+    if row is not None and text:
+        row.note = clean_text(text, limit=NOTE_LIMIT)[0] or None
     await show_when_enough(turn, session)  # first: the reply tells whether it was posted
-    return await next_statement(turn, session, intro=False)
+    return await next_condition(turn, session, intro=False)
 
 
 async def show_when_enough(turn: Turn, session: ReflectionSession) -> None:
@@ -209,7 +226,7 @@ async def show_when_enough(turn: Turn, session: ReflectionSession) -> None:
     answers = await store.session_answers(turn.session, session.id)
     if finished(answers) < MIN_GROUP:
         return
-    found = results(answers)
+    found = first_post(results(answers, await _schools_of(turn)))
     respondents = len({a.member_id for a in answers})
     lang = await team_language(turn, session.opened_by)
     text = "\n\n".join([
@@ -218,22 +235,35 @@ async def show_when_enough(turn: Turn, session: ReflectionSession) -> None:
         turn.content.text("reflection_result_open", lang, minimum=MIN_GROUP)])
     if await post_to_team(turn, session.chat_ref, result_key(session),
                           turn.local_date(session.opened_at), [Text(text=text)]):
-        session.shown = {"respondents": respondents,
-                         "conditions": {r.condition: [r.respondents, r.mean] for r in found}}
+        session.shown = remember(found, respondents)
         logger.info("reflection session %s: result posted with %s respondents", session.id,
                     respondents)
 
 
 @registry.text_flow(FLOW)
 async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
-    """A typed score ("4", "?", "overslaan") for the statement last asked, or "stop"."""
+    """A typed score ("4", "?", "overslaan") for the condition last asked, what goes well
+    on it in a few words, or "stop". A bare number where words are asked is confirmed."""
     if says_stop(text):
         await forget(turn)
         return [turn.say("reflection_stopped")]
+    session_id, condition = int(data["session_id"]), str(data["condition"])
+    if data.get("step") == "note":
+        if text.strip().lower().rstrip(".!") in NOTE_SKIP_WORDS:
+            return await note(turn, session_id, condition, None)
+        number = typed_number(text)
+        if number is not None:
+            await repo.set_conversation(turn.session, turn.member.id, FLOW,
+                                        {**data, "pending": text.strip()[:20]}, turn.now)
+            prefix = f"rn:{session_id}:{condition}"
+            return [Choice(prompt=turn.t("reflection_note_number", number=text.strip()[:20]),
+                           options=(Option(turn.t("reflection_note_keep"), f"{prefix}:keep"),
+                                    Option(turn.t("reflection_note_skip"), f"{prefix}:skip")))]
+        return await note(turn, session_id, condition, text)
     value = parse_typed_answer(text)
     if value is None:
-        return [turn.say("checkin_typed_help")]
-    return await answer(turn, int(data["session_id"]), str(data["condition"]), value)
+        return [turn.say("reflection_typed_help")]
+    return await answer(turn, session_id, condition, value)
 
 
 @registry.action("rj")  # rj:<session id>
@@ -241,15 +271,39 @@ async def act_join(turn: Turn, parts: list[str]) -> list[Reply]:
     return await join(turn, int(parts[0]))
 
 
-@registry.action("rs")  # rs:<session id>:<condition>:<1-5|dk|skip>
+@registry.action("rs")  # rs:<session id>:<condition>:<1-5|dk|skip>, or rs:<session id>:stop
 async def act_answer(turn: Turn, parts: list[str]) -> list[Reply]:
+    if parts[1:] == ["stop"]:
+        await forget(turn)
+        return [turn.say("reflection_stopped")]
     session_id, condition, value = int(parts[0]), parts[1], parts[2]
     if value not in ("1", "2", "3", "4", "5", "dk", "skip"):
         raise ValueError(value)
     return await answer(turn, session_id, condition, value)
 
 
-async def next_statement(turn: Turn, session: ReflectionSession, intro: bool) -> list[Reply]:
+@registry.action("rn")  # rn:<session id>:<condition>:<skip|keep>
+async def act_note(turn: Turn, parts: list[str]) -> list[Reply]:
+    session_id, condition, what = int(parts[0]), parts[1], parts[2]
+    if what not in ("skip", "keep"):
+        raise ValueError(what)
+    state = await repo.conversation(turn.session, turn.member.id)
+    pending = state.data.get("pending") if state is not None and state.flow == FLOW else None
+    return await note(turn, session_id, condition,
+                      str(pending) if what == "keep" and pending else None)
+
+
+async def ask_note(turn: Turn, session: ReflectionSession, condition: str) -> Reply:
+    await repo.set_conversation(turn.session, turn.member.id, FLOW,
+                                {"session_id": session.id, "condition": condition,
+                                 "step": "note"}, turn.now)
+    name = turn.content.condition(condition).name.get(turn.lang)
+    return FreeText(prompt=turn.t("reflection_note", condition=name),
+                    skip=Option(turn.t("reflection_note_skip"),
+                                f"rn:{session.id}:{condition}:skip"))
+
+
+async def next_condition(turn: Turn, session: ReflectionSession, intro: bool) -> list[Reply]:
     answered = {a.condition for a in
                 await store.session_answers(turn.session, session.id, turn.member.id)}
     remaining = [c for c in CONDITION_IDS if c not in answered]
@@ -263,17 +317,24 @@ async def next_statement(turn: Turn, session: ReflectionSession, intro: bool) ->
             done = "reflection_done_on_close"
         return [turn.say(done, minimum=MIN_GROUP)]
     condition = turn.content.condition(remaining[0])
-    statement = turn.content.statement(session.statement_ids[CONDITION_IDS.index(condition.id)])
     await repo.set_conversation(turn.session, turn.member.id, FLOW,
-                                {"session_id": session.id, "condition": condition.id}, turn.now)
+                                {"session_id": session.id, "condition": condition.id,
+                                 "step": "score"}, turn.now)
+    latest = await _latest_figures(turn)
+    figure = latest.get(condition.id)
+    context = "" if figure is None else "\n" + turn.t(
+        "reflection_latest", month=figure[0], mean=turn.content.decimal(figure[1], turn.lang))
+    labels = [turn.t(f"reflection_score_{score}") for score in range(1, 6)]
     ask = Scale(
         prompt=turn.t("reflection_statement", number=CONDITION_IDS.index(condition.id) + 1,
                       total=len(CONDITION_IDS), condition=condition.name.get(turn.lang),
-                      statement=statement.text.get(turn.lang)),
-        options=tuple(scale_options(turn, f"rs:{session.id}:{condition.id}")),
+                      statement=condition.core_question.get(turn.lang)) + context,
+        options=tuple(scale_options(turn, f"rs:{session.id}:{condition.id}", labels)),
     )
     if intro and not answered:
-        return [turn.say("reflection_intro", minimum=MIN_GROUP), ask]
+        stop = Option(turn.t("reflection_stop_button"), f"rs:{session.id}:stop")
+        return [Choice(prompt=turn.t("reflection_intro", minimum=MIN_GROUP), options=(stop,)),
+                ask]
     return [ask]
 
 
@@ -281,84 +342,42 @@ def result_key(session: ReflectionSession) -> str:
     return f"reflection:{session.id}"
 
 
-def results(answers: list[ReflectionAnswer]) -> list[ConditionResult]:
-    """Per condition: how many scored it, and the mean when enough people did."""
-    found = []
-    for condition in CONDITION_IDS:
-        scores = [a.score for a in answers if a.condition == condition and a.score is not None]
-        shown = len(scores) >= MIN_GROUP
-        found.append(ConditionResult(condition, len(scores), fmean(scores) if shown else None))
-    return found
-
-
 def finished(answers: list[ReflectionAnswer]) -> int:
-    """How many people have answered every statement (a "don't know" or skip counts)."""
+    """How many people have answered every condition (a "don't know" or skip counts)."""
     conditions: dict[int, set[str]] = {}
     for answer_ in answers:
         conditions.setdefault(answer_.member_id, set()).add(answer_.condition)
     return sum(len(given) == len(CONDITION_IDS) for given in conditions.values())
 
 
-def final_results(found: list[ConditionResult], shown: dict[str, Any]) -> list[ConditionResult]:
-    """What the closing post may show after the first post: a condition's new number when
-    it had none before or at least MIN_GROUP more people scored it since; else the earlier
-    one, so the difference between the two posts never reveals fewer than MIN_GROUP scores."""
-    merged = []
-    for result in found:
-        count, mean = shown["conditions"].get(result.condition, [0, None])
-        if mean is None or (result.mean is not None
-                            and result.respondents - count >= MIN_GROUP):
-            merged.append(result)
-        else:
-            merged.append(ConditionResult(result.condition, count, mean, earlier=True))
-    return merged
+async def _latest_figures(turn: Turn) -> dict[str, tuple[str, float]]:
+    """The partnership's latest monthly figure per condition (month name, mean), as the
+    published summary shows it (with its own thresholds); empty before the first month."""
+    month = last_closed_month(turn.partnership, turn.now)
+    summary = await published_summary(turn.session, turn.content, turn.partnership, month,
+                                      now=turn.now)
+    if summary is None:
+        return {}
+    name = turn.content.month_name(summary.month, turn.lang)
+    return {topic.topic: (name, topic.mean) for topic in summary.conditions
+            if topic.mean is not None}
 
 
-def render_result(content: Content, lang: str, number: int, statement_ids: list[str],
-                  respondents: int, found: list[ConditionResult], final: bool = False) -> str:
-    """The aggregate; each condition to talk about comes with the follow-up question of the
-    statement the session asked on it, so the question fits what was scored."""
-    title_key = "reflection_final_title" if final else "reflection_result_title"
-    title = content.text(title_key, lang, number=number, count=respondents)
-    if respondents < MIN_GROUP:
-        return "\n".join([title, content.text("reflection_too_few", lang, count=respondents,
-                                              minimum=MIN_GROUP)])
-    rows = [title]
-    for result in found:
-        name = content.condition(result.condition).name.get(lang)
-        if result.mean is None:
-            row = content.text("reflection_row_hidden", lang, condition=name,
-                               count=result.respondents, minimum=MIN_GROUP)
-        else:
-            row = content.text("reflection_row", lang, condition=name,
-                               mean=content.decimal(result.mean, lang),
-                               count=result.respondents, bar=bar(result.mean))
-        if result.earlier:
-            row += content.text("reflection_row_earlier", lang)
-        rows.append(row)
-    shown = sorted((r for r in found if r.mean is not None),
-                   key=lambda r: (r.mean, CONDITION_IDS.index(r.condition)))
-    if shown:
-        rows += ["", content.text("reflection_talk_about", lang)]
-        for result in shown[:TALK_ABOUT]:
-            condition = content.condition(result.condition)
-            asked = statement_ids[CONDITION_IDS.index(condition.id)]
-            question = content.statement(asked).followup
-            rows.append(content.text("reflection_talk_row", lang,
-                                     condition=condition.name.get(lang),
-                                     question=question.get(lang)))
-        if len(shown) > TALK_ABOUT:  # and what goes well, from the highest score
-            best = content.condition(shown[-1].condition).name.get(lang)
-            rows.append(content.text("reflection_goes_well", lang, condition=best))
-    return "\n".join(rows)
+async def _schools_of(turn: Turn) -> dict[int, str | None]:
+    """The school name of each member of the partnership (None when not known)."""
+    names = {school.id: school.name for school in turn.partnership.schools}
+    return {member_id: names.get(school_id) if school_id is not None else None
+            for member_id, school_id in await store.member_schools(turn.session,
+                                                                   turn.partnership.id)}
 
 
-async def _asking(turn: Turn, session_id: int, condition: str) -> bool:
-    """Whether the member's open question is this statement of this session."""
+async def _asking(turn: Turn, session_id: int, condition: str, step: str) -> bool:
+    """Whether the member's open question is this step on this condition of this session."""
     state = await repo.conversation(turn.session, turn.member.id)
     return (state is not None and state.flow == FLOW
             and state.data.get("session_id") == session_id
-            and state.data.get("condition") == condition)
+            and state.data.get("condition") == condition
+            and state.data.get("step", "score") == step)
 
 
 async def _session(turn: Turn, session_id: int) -> ReflectionSession | None:
