@@ -7,7 +7,7 @@ once, next to its handler.
     @registry.action("pv")  # pv:<poll id>:<pitfall number>
     async def act_vote(turn: Turn, parts: list[str]) -> list[Reply]: ...
 
-    @registry.text_flow(FLOW)
+    @registry.text_flow(FLOW, stopped="checkin_stopped")
     async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]: ...
 
 The declarations run when their modules are imported: `bot.features` imports them all,
@@ -23,8 +23,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.flows.turn import Said, Turn
+from bot.flows.turn import Said, Turn, says_stop
 from bot.messages import Reply
+from bot.store import repo
 
 CommandHandler = Callable[[Turn, str], Awaitable[list[Reply]]]
 ActionHandler = Callable[[Turn, list[str]], Awaitable[list[Reply]]]
@@ -84,11 +85,14 @@ class TextFlow:
 
     `sentences`: its answers are free text, so a sentence that begins with a command word
     ("Taal is lastig voor ons") answers it rather than running the command.
+    `stopped`: a stop word ("stop", "klaar", "annuleer") leaves the flow: its open question
+    ends and this content key is said; the handler never sees the word.
     """
 
     flow: str
     handler: FlowHandler
     sentences: bool = True
+    stopped: str | None = None
 
 
 _COMMANDS: dict[str, Command] = {}  # every name -> its command
@@ -127,16 +131,31 @@ def action(kind: str, onboarding: bool = False) -> Callable[[ActionHandler], Act
     return declare
 
 
-def text_flow(flow: str, sentences: bool = True) -> Callable[[FlowHandler], FlowHandler]:
-    """Declare the handler of typed answers while the member's open question is `flow`."""
+def text_flow(flow: str, sentences: bool = True, stopped: str | None = None
+              ) -> Callable[[FlowHandler], FlowHandler]:
+    """Declare the handler of typed answers while the member's open question is `flow`;
+    see `TextFlow`."""
 
     def declare(handler: FlowHandler) -> FlowHandler:
         if flow in _FLOWS:
             raise ValueError(f"text flow {flow!r} declared twice")
-        _FLOWS[flow] = TextFlow(flow, handler, sentences)
+        answers = handler if stopped is None else _leaves_on_stop(handler, stopped)
+        _FLOWS[flow] = TextFlow(flow, answers, sentences, stopped)
         return handler
 
     return declare
+
+
+def _leaves_on_stop(handler: FlowHandler, stopped: str) -> FlowHandler:
+    """`handler`, except that a stop word ends the open question and says `stopped`."""
+
+    async def answer(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
+        if says_stop(text):
+            await repo.clear_conversation(turn.session, turn.member.id)
+            return [turn.say(stopped)]
+        return await handler(turn, data, text)
+
+    return answer
 
 
 def parse_command(text: str) -> tuple[str | None, str]:
