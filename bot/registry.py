@@ -21,13 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from bot.flows.turn import Said, Turn, says_stop
 from bot.messages import Reply
 from bot.store import repo
 
 CommandHandler = Callable[[Turn, str], Awaitable[list[Reply]]]
+Chats = Literal["direct", "group", "both"]  # where a command is meant to be typed
 ActionHandler = Callable[[Turn, list[str]], Awaitable[list[Reply]]]
 FlowHandler = Callable[[Turn, dict[str, Any], str], Awaitable[list[Reply]]]
 
@@ -45,7 +46,9 @@ class Command:
     some of its words are for leaders. `board`: also for board members (the summary by mail,
     the dashboard): help lists it in the leaders' part and in the board's. `menu`: in the
     Telegram command menu
-    (`telegram_command_<name>`). Help and the menu list commands by `order`.
+    (`telegram_command_<name>`). Help and the menu list commands by `order`. `chats`: where
+    it is meant to be typed, a private chat, a group, or both (Teams' two command menus
+    follow it; a `greeting` is Telegram's own /start and in neither).
     """
 
     names: tuple[str, ...]
@@ -58,6 +61,7 @@ class Command:
     menu: bool = False
     order: int = 0
     board: bool = False
+    chats: Chats = "direct"
 
     @property
     def name(self) -> str:
@@ -103,13 +107,13 @@ _FLOWS: dict[str, TextFlow] = {}
 def command(
     *names: str, leaders: bool = False, leader_words: tuple[str, ...] = (),
     before_onboarding: bool = False, greeting: bool = False, help: bool = False,
-    menu: bool = False, order: int = 0, board: bool = False,
+    menu: bool = False, order: int = 0, board: bool = False, chats: Chats = "direct",
 ) -> Callable[[CommandHandler], CommandHandler]:
     """Declare a command under `names`; see `Command`."""
 
     def declare(handler: CommandHandler) -> CommandHandler:
         declared = Command(names, handler, leaders, leader_words, before_onboarding,
-                           greeting, help, menu, order, board)
+                           greeting, help, menu, order, board, chats)
         for name in names:
             if name in _COMMANDS or name != name.lower() or not name or " " in name:
                 raise ValueError(f"command name {name!r} declared twice or not one word")
@@ -198,9 +202,11 @@ def in_help(leaders: bool = False, board: bool = False) -> list[Command]:
     return sorted((c for c in commands() if c.help and listed(c)), key=lambda c: c.order)
 
 
-def menu() -> list[str]:
-    """The names in the Telegram command menu, in order."""
-    return [c.name for c in sorted((c for c in commands() if c.menu), key=lambda c: c.order)]
+def menu(chats: Chats | None = None) -> list[str]:
+    """The names in the Telegram command menu, in order; with `chats`, those of them meant
+    for that kind of chat ("direct" or "group"), greetings left out."""
+    return [c.name for c in sorted((c for c in commands() if c.menu), key=lambda c: c.order)
+            if chats is None or (c.chats in (chats, "both") and not c.greeting)]
 
 
 def read(text: str) -> Said:
