@@ -32,11 +32,12 @@ from sqlalchemy import (
     MetaData,
     Table,
     delete,
-    inspect,
     select,
     text,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.store.db import alembic_config, revisions
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +54,6 @@ def _open(path: Path, mode: str, compressed: bool | None = None) -> IO[str]:
     if path.suffix == ".gz" if compressed is None else compressed:
         return cast(IO[str], gzip.open(path, mode + "t", encoding="utf-8"))
     return path.open(mode, encoding="utf-8", newline="\n")
-
-
-def revisions(connection: Connection) -> list[str]:
-    """The database's migration revisions (empty when it has no schema yet)."""
-    if not inspect(connection).has_table("alembic_version"):
-        return []
-    return sorted(connection.scalars(text("SELECT version_num FROM alembic_version")))
 
 
 def _tables(connection: Connection) -> list[Table]:
@@ -139,8 +133,6 @@ def _known(found: list[str]) -> None:
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
-    from bot.store.db import alembic_config
-
     script = ScriptDirectory.from_config(alembic_config())
     for revision in found:
         try:
@@ -153,8 +145,6 @@ def _known(found: list[str]) -> None:
 
 def _migrate(connection: Connection, targets: list[str]) -> None:
     from alembic import command
-
-    from bot.store.db import alembic_config
 
     config = alembic_config()
     config.attributes["connection"] = connection

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -302,6 +302,18 @@ class Content(_Model):
         if not year:
             return f"{day.day} {self.ui['month_names'].get(lang).split()[day.month - 1]}"
         return f"{day.day} {self.month_name(day, lang)}"
+
+    def moment(self, when: datetime, lang: str, *, year: bool = True,
+               weekday: Literal["long", "short", "none"] = "long") -> str:
+        """A date and time, the month in words so no reader swaps day and month (`when` as
+        the reader's clock shows it). "long" reads in a sentence: "woensdag 25 november
+        2026 om 08:00"; "short" fits a table's column: "wo 25 november 2026 08:00"; "none":
+        "25 november 2026 08:00". Without the `year`: "woensdag 25 november om 08:00"."""
+        day, time = self.day(when.date(), lang, year=year), f"{when:%H:%M}"
+        name = self.text(f"sched_weekday_{when.weekday()}", lang)
+        if weekday == "long":
+            return self.text("moment", lang, weekday=name, day=day, time=time)
+        return f"{name[:2]} {day} {time}" if weekday == "short" else f"{day} {time}"
 
     def month_name(self, month: date, lang: str) -> str:
         """A month as people write it: "november 2026" ("November 2026" in English)."""

@@ -7,7 +7,7 @@ once, next to its handler.
     @registry.action("pv")  # pv:<poll id>:<pitfall number>
     async def act_vote(turn: Turn, parts: list[str]) -> list[Reply]: ...
 
-    @registry.text_flow(FLOW)
+    @registry.text_flow(FLOW, stopped="checkin_stopped")
     async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]: ...
 
 The declarations run when their modules are imported: `bot.features` imports them all,
@@ -21,12 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from bot.flows.turn import Said, Turn
+from bot.flows.turn import Said, Turn, says_stop
 from bot.messages import Reply
+from bot.store import repo
 
 CommandHandler = Callable[[Turn, str], Awaitable[list[Reply]]]
+Chats = Literal["direct", "group", "both"]  # where a command is meant to be typed
 ActionHandler = Callable[[Turn, list[str]], Awaitable[list[Reply]]]
 FlowHandler = Callable[[Turn, dict[str, Any], str], Awaitable[list[Reply]]]
 
@@ -44,7 +46,9 @@ class Command:
     some of its words are for leaders. `board`: also for board members (the summary by mail,
     the dashboard): help lists it in the leaders' part and in the board's. `menu`: in the
     Telegram command menu
-    (`telegram_command_<name>`). Help and the menu list commands by `order`.
+    (`telegram_command_<name>`). Help and the menu list commands by `order`. `chats`: where
+    it is meant to be typed, a private chat, a group, or both (Teams' two command menus
+    follow it; a `greeting` is Telegram's own /start and in neither).
     """
 
     names: tuple[str, ...]
@@ -57,6 +61,7 @@ class Command:
     menu: bool = False
     order: int = 0
     board: bool = False
+    chats: Chats = "direct"
 
     @property
     def name(self) -> str:
@@ -84,11 +89,14 @@ class TextFlow:
 
     `sentences`: its answers are free text, so a sentence that begins with a command word
     ("Taal is lastig voor ons") answers it rather than running the command.
+    `stopped`: a stop word ("stop", "klaar", "annuleer") leaves the flow: its open question
+    ends and this content key is said; the handler never sees the word.
     """
 
     flow: str
     handler: FlowHandler
     sentences: bool = True
+    stopped: str | None = None
 
 
 _COMMANDS: dict[str, Command] = {}  # every name -> its command
@@ -99,13 +107,13 @@ _FLOWS: dict[str, TextFlow] = {}
 def command(
     *names: str, leaders: bool = False, leader_words: tuple[str, ...] = (),
     before_onboarding: bool = False, greeting: bool = False, help: bool = False,
-    menu: bool = False, order: int = 0, board: bool = False,
+    menu: bool = False, order: int = 0, board: bool = False, chats: Chats = "direct",
 ) -> Callable[[CommandHandler], CommandHandler]:
     """Declare a command under `names`; see `Command`."""
 
     def declare(handler: CommandHandler) -> CommandHandler:
         declared = Command(names, handler, leaders, leader_words, before_onboarding,
-                           greeting, help, menu, order, board)
+                           greeting, help, menu, order, board, chats)
         for name in names:
             if name in _COMMANDS or name != name.lower() or not name or " " in name:
                 raise ValueError(f"command name {name!r} declared twice or not one word")
@@ -127,16 +135,31 @@ def action(kind: str, onboarding: bool = False) -> Callable[[ActionHandler], Act
     return declare
 
 
-def text_flow(flow: str, sentences: bool = True) -> Callable[[FlowHandler], FlowHandler]:
-    """Declare the handler of typed answers while the member's open question is `flow`."""
+def text_flow(flow: str, sentences: bool = True, stopped: str | None = None
+              ) -> Callable[[FlowHandler], FlowHandler]:
+    """Declare the handler of typed answers while the member's open question is `flow`;
+    see `TextFlow`."""
 
     def declare(handler: FlowHandler) -> FlowHandler:
         if flow in _FLOWS:
             raise ValueError(f"text flow {flow!r} declared twice")
-        _FLOWS[flow] = TextFlow(flow, handler, sentences)
+        answers = handler if stopped is None else _leaves_on_stop(handler, stopped)
+        _FLOWS[flow] = TextFlow(flow, answers, sentences, stopped)
         return handler
 
     return declare
+
+
+def _leaves_on_stop(handler: FlowHandler, stopped: str) -> FlowHandler:
+    """`handler`, except that a stop word ends the open question and says `stopped`."""
+
+    async def answer(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
+        if says_stop(text):
+            await repo.clear_conversation(turn.session, turn.member.id)
+            return [turn.say(stopped)]
+        return await handler(turn, data, text)
+
+    return answer
 
 
 def parse_command(text: str) -> tuple[str | None, str]:
@@ -179,9 +202,11 @@ def in_help(leaders: bool = False, board: bool = False) -> list[Command]:
     return sorted((c for c in commands() if c.help and listed(c)), key=lambda c: c.order)
 
 
-def menu() -> list[str]:
-    """The names in the Telegram command menu, in order."""
-    return [c.name for c in sorted((c for c in commands() if c.menu), key=lambda c: c.order)]
+def menu(chats: Chats | None = None) -> list[str]:
+    """The names in the Telegram command menu, in order; with `chats`, those of them meant
+    for that kind of chat ("direct" or "group"), greetings left out."""
+    return [c.name for c in sorted((c for c in commands() if c.menu), key=lambda c: c.order)
+            if chats is None or (c.chats in (chats, "both") and not c.greeting)]
 
 
 def read(text: str) -> Said:

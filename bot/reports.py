@@ -28,6 +28,7 @@ from bot.mail.plan import mail_envelopes
 from bot.months import shift_month
 from bot.outbox import enqueue
 from bot.settings import Settings
+from bot.store.models import Partnership
 from bot.summary import Summary, SummaryMessages, load_summary_rules, render_text
 from bot.summary.chart import summary_chart
 from bot.summary.command import iso_month, latest_month
@@ -91,7 +92,8 @@ def summary(
     if as_format is Format.png and output is None and sys.stdout.isatty():
         raise fail("--format png writes image data: give --output FILE or redirect the output")
 
-    async def work(session: AsyncSession) -> tuple[list[Summary], str]:
+    async def work(session: AsyncSession
+                   ) -> tuple[list[Summary], str, tuple[int, int] | None]:
         found = await partnership_or_fail(session, partnership)
         this_month = datetime.now(ZoneInfo(found.timezone)).date().replace(day=1)
         last = latest_month(this_month)
@@ -104,17 +106,23 @@ def summary(
         if as_format is Format.csv and wanted is None:  # the school year so far
             months = await year_summaries(session, content, found, school_year(last),
                                           datetime.now(ZoneInfo(found.timezone)))
-            return months, lang or found.language
+            return months, lang or found.language, None
         result = await published_summary(session, content, found, wanted or last)
         if result is None:
             raise fail(content.text("summary_no_figures", lang or found.language,
                                     month=content.month_name(wanted or last,
                                                              lang or found.language)))
-        return [result], lang or found.language
+        mailed = await _queue_mail(session, found, result, content, rules) if email else None
+        return [result], lang or found.language, mailed
 
-    results, language = with_session(work)
-    if email:
-        _queue_mail(results[0], content, rules)
+    results, language, mailed = with_session(work)
+    if mailed is not None:
+        queued, wanted_mails = mailed
+        typer.echo(f"queued {queued} mails for {results[0].month:%Y-%m}"
+                   + (f" ({wanted_mails - queued} already had this month's mail)"
+                      if queued < wanted_mails else "")
+                   + "; `achtje run` with ACHTJE_SMTP_URL sends them, `achtje outbox` lists "
+                     "failures", err=True)
         return
     document: str | bytes
     if as_format is Format.csv:
@@ -134,23 +142,15 @@ def summary(
     _write(document, output)
 
 
-def _queue_mail(result: Summary, content: Content, rules: SummaryRules) -> None:
-    """`--email`: one mail per leader and board member with an address, as the scheduler
-    plans them; a person who already got this month's mail is not mailed again."""
-
-    async def work(session: AsyncSession) -> tuple[int, int]:
-        found = await partnership_or_fail(session, result.partnership_id)
-        now = datetime.now(UTC)
-        envelopes = await mail_envelopes(session, content, SummaryMessages(result, content,
-                                                                           rules), found, now)
-        return await enqueue(session, envelopes, now), len(envelopes)
-
-    queued, wanted = with_session(work)
-    typer.echo(f"queued {queued} mails for {result.month:%Y-%m}"
-               + (f" ({wanted - queued} already had this month's mail)" if queued < wanted
-                  else "")
-               + "; `achtje run` with ACHTJE_SMTP_URL sends them, `achtje outbox` lists "
-                 "failures", err=True)
+async def _queue_mail(session: AsyncSession, found: Partnership, result: Summary,
+                      content: Content, rules: SummaryRules) -> tuple[int, int]:
+    """`--email`, in the command's transaction: one mail per leader and board member with
+    an address, as the scheduler plans them; a person who already got this month's mail is
+    not mailed again. How many were queued, of how many wanted."""
+    now = datetime.now(UTC)
+    envelopes = await mail_envelopes(session, content, SummaryMessages(result, content, rules),
+                                     found, now)
+    return await enqueue(session, envelopes, now), len(envelopes)
 
 
 def _write(document: str | bytes, output: Path | None) -> None:

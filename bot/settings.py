@@ -16,6 +16,18 @@ class SettingsError(ValueError):
     """A platform is switched on but its settings are incomplete; the message says what to set."""
 
 
+MIN_SECRET_LENGTH = 16  # characters of ACHTJE_SECRET_KEY
+
+
+def secret_key(value: str | None, purpose: str) -> str:
+    """ACHTJE_SECRET_KEY, when it is long enough to sign or encrypt with; else SettingsError
+    saying what it is for (`purpose`)."""
+    if not value or len(value) < MIN_SECRET_LENGTH:
+        raise SettingsError(f"set ACHTJE_SECRET_KEY (at least {MIN_SECRET_LENGTH} characters): "
+                            f"{purpose}")
+    return value
+
+
 class Settings(BaseSettings):
     """Every setting; the environment variable names are given in the README."""
 

@@ -3,12 +3,14 @@
 
 A bucket is kept as its "theoretical arrival time" (GCRA): `tat` moves on by one interval
 (1 / rate) per message, and a message may go while `tat` is at most `burst - 1` intervals
-ahead of now. Taking a token for one message is one conditional UPDATE of that number, so
-it is atomic: on PostgreSQL the row lock makes concurrent takers queue for a moment, on
-SQLite there is one writer. A message that needs several buckets (Telegram's overall one
-and the chat's) takes from all of them in one transaction, or from none. The sender takes
-for a whole claim at once (`take_many`), in its claim's transaction. A chat that answered
-429 with Retry-After is held back for that long in the same row, for every process.
+ahead of now. That rule is written once (`_take_from`), for both stores: the database
+store reads and locks a batch's rows, applies it and writes back what moved, in one
+transaction (on PostgreSQL the row locks make concurrent takers queue for a moment, on
+SQLite there is one writer). A message that needs several buckets (Telegram's overall one
+and the chat's) takes from all of them, or from none. The sender takes for a whole claim
+at once (`take_many`), in its claim's transaction; one message is a batch of one. A chat
+that answered 429 with Retry-After is held back for that long in the same row, for every
+process.
 """
 
 from __future__ import annotations
@@ -65,23 +67,6 @@ def _advance(state: _State, rate: Rate, now: float) -> None:
     state.blocked_until = max(state.tat - rate.tolerance, state.held_until)
 
 
-class TokenBucket:
-    """One bucket on its own, in memory (what the limiter keeps per key)."""
-
-    def __init__(self, rate: Rate, clock: Seconds) -> None:
-        self.rate = rate
-        self.clock = clock
-        self.state = _State()
-
-    def wait(self) -> float:
-        """Seconds until a token is available (0 when one is there now)."""
-        wait = self.state.blocked_until - self.clock()
-        return wait if wait > EPSILON else 0.0
-
-    def take(self) -> None:
-        _advance(self.state, self.rate, self.clock())
-
-
 Wanted = Sequence[tuple[Key, Rate | None]]  # one message's buckets, in a fixed order
 
 
@@ -106,8 +91,6 @@ class Contended(Exception):
 class Buckets(Protocol):
     """Where the buckets are kept; `rate` None means: only check the key's hold."""
 
-    async def take(self, wanted: Wanted, now: float) -> float: ...
-
     async def take_many(self, wanted: Sequence[Wanted], now: float,
                         connection: AsyncConnection | None) -> list[float]: ...
 
@@ -123,9 +106,6 @@ class MemoryBuckets:
 
     def __init__(self) -> None:
         self.states: dict[Key, _State] = {}
-
-    async def take(self, wanted: Wanted, now: float) -> float:
-        return _take_from(self.states, wanted, now)
 
     async def take_many(self, wanted: Sequence[Wanted], now: float,
                         connection: AsyncConnection | None = None) -> list[float]:
@@ -188,74 +168,20 @@ class DatabaseBuckets:
         self._tidied = -math.inf
         # What waits, as last read (at `_viewed_at`) plus this process's own takes and
         # holds since: `blocked` reads the table at most every VIEW_FOR seconds. Only a
-        # hint for choosing what to send next; `take` alone decides, in the table.
+        # hint for choosing what to send next; `take_many` alone decides, in the table.
         self._view: dict[Key, float] = {}
         self._viewed_at = -math.inf
-        self._take_statement: Any = None
         self._create_statement: Any = None
-
-    def _upsert_take(self) -> Any:
-        """Move a bucket on by one message if it has a token now; returns the row if so.
-        Built once with parameters (it runs for every message): the key, `now`, the rate's
-        interval and tolerance."""
-        if self._take_statement is None:
-            now, interval = bindparam("now", type_=Float), bindparam("interval", type_=Float)
-            tolerance = bindparam("tolerance", type_=Float)
-            tat = self._greatest(_T.tat, now) + interval
-            self._take_statement = (
-                self._insert(_TABLE)
-                .values(platform=bindparam("platform"), scope=bindparam("scope"),
-                        target=bindparam("target"), tat=now + interval, held_until=0.0,
-                        blocked_until=now + interval - tolerance)
-                .on_conflict_do_update(
-                    index_elements=["platform", "scope", "target"],
-                    set_={"tat": tat,
-                          "blocked_until": self._greatest(tat - tolerance, _T.held_until)},
-                    where=_T.blocked_until <= bindparam("free_from", type_=Float),
-                )
-                .returning(_T.blocked_until)
-            )
-        return self._take_statement
-
-    async def take(self, wanted: Wanted, now: float) -> float:
-        taken: dict[Key, float] = {}
-        async with self.engine.connect() as connection:
-            transaction = await connection.begin()
-            for key, rate in wanted:  # always in the same order (overall, chat): no deadlock
-                if rate is None:
-                    until = await connection.scalar(
-                        select(_T.blocked_until).where(_key_is(key)))
-                    if until is not None and until > now + EPSILON:
-                        break
-                else:
-                    row = (await connection.execute(self._upsert_take(), {
-                        "platform": key[0], "scope": key[1], "target": key[2], "now": now,
-                        "interval": rate.interval, "tolerance": rate.tolerance,
-                        "free_from": now + EPSILON})).first()
-                    if row is None:
-                        break
-                    taken[key] = float(row.blocked_until)
-            else:
-                await transaction.commit()
-                for key, until in taken.items():
-                    self._see(key, until)
-                return 0.0
-            rows = (await connection.execute(
-                select(_T.platform, _T.scope, _T.target, _T.blocked_until)
-                .where(or_(*(_key_is(key) for key, _ in wanted))))).all()
-            await transaction.rollback()
-        for platform, scope, target, until in rows:  # so `blocked` knows without reading
-            self._see((platform, scope, target), float(until))
-        return max(max((float(row[3]) for row in rows), default=now) - now, MIN_WAIT)
 
     async def take_many(self, wanted: Sequence[Wanted], now: float,
                         connection: AsyncConnection | None = None) -> list[float]:
-        """`take` for several messages at once, in the caller's transaction (the sender's
-        claim): their buckets are read and locked in one statement, in key order (so two
-        processes never wait for each other in a circle), each message takes from all of
-        its buckets or from none, in the order given, and what changed is written back in
-        at most two statements. Raises `Contended` when another process created one of the
-        buckets meanwhile: the caller rolls back, and nothing was taken."""
+        """Take a token for each message from all of its buckets or from none (0.0: taken;
+        more: the seconds until they all have one), in the order given, in the caller's
+        transaction (the sender's claim) when given. The buckets are read and locked in
+        one statement, in key order (so two processes never wait for each other in a
+        circle), and what changed is written back in at most two statements. Raises
+        `Contended` when another process created one of the buckets meanwhile: the caller
+        rolls back, and nothing was taken."""
         if connection is None:
             async with self.engine.begin() as own:
                 return await self.take_many(wanted, now, own)

@@ -12,6 +12,7 @@ processes' clocks should agree, as NTP keeps them); tests pass a fake clock.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
@@ -28,10 +29,10 @@ from scheduler.buckets import (
     Key,
     MemoryBuckets,
     Seconds,
-    TokenBucket,
+    Wanted,
 )
 
-__all__ = ["Contended", "RateLimiter", "TokenBucket", "limits_of"]
+__all__ = ["Contended", "RateLimiter", "limits_of"]
 
 
 class RateLimiter:
@@ -71,7 +72,7 @@ class RateLimiter:
         0.0: taken, send now. More: nothing was taken (the chat or platform must wait, or
         another process took the last token first); do not send, try again that much later.
         """
-        return await self.store.take(self._wanted(platform, target, direct), self.clock())
+        return await self._take_one(self._wanted(platform, target, direct))
 
     async def take_many(self, messages: Sequence[tuple[str, str, bool]],
                         connection: AsyncConnection | None = None) -> list[float]:
@@ -87,8 +88,15 @@ class RateLimiter:
         rate = self.limits.get(platform, PlatformLimits()).calls.get(method)
         if rate is None:
             return 0.0
-        return await self.store.take([((platform, CALL, f"{scope}:{method}"), rate)],
-                                     self.clock())
+        return await self._take_one([((platform, CALL, f"{scope}:{method}"), rate)])
+
+    async def _take_one(self, wanted: Wanted) -> float:
+        """One message's take, in a transaction of its own: a batch of one (`take_many`),
+        tried again when another process made one of its buckets meanwhile."""
+        while True:
+            with contextlib.suppress(Contended):
+                [wait] = await self.store.take_many([wanted], self.clock(), None)
+                return wait
 
     async def hold(self, platform: str, target: str, seconds: float) -> None:
         """The chat (not the whole platform) waits `seconds`, as a 429 asked, in every

@@ -114,9 +114,9 @@ class Sender:
         Up to `width` sends run side by side, one per chat. Each round is one transaction
         on one connection: it settles the sends that ended since the last round, claims as
         many rows as there is room for and takes their rate-limit tokens at once (a row the
-        limits refuse goes back as it was). A send that ended counts as in flight, its
-        chat busy, until it is settled. Returns when nothing more can be claimed now and
-        nothing is in flight.
+        limits refuse goes back as it was; other chats' rows are claimed next). A send that
+        ended is in flight, its chat busy, until settled. Returns when nothing more can be
+        claimed now and nothing is in flight.
         """
         handled = 0
         tasks: dict[asyncio.Task[Outcome], Claimed] = {}
@@ -129,17 +129,16 @@ class Sender:
                     room = 0 if self._stopping else self.width - len(tasks)
                     if limit is not None:
                         room = min(room, limit - handled)
-                    rows = await self._round(db, ended, room)
+                    rows, refused = await self._round(db, ended, room)
+                    handled += len(rows)
                     for row in rows:
-                        handled += 1
                         self._busy.add((row.platform, row.target))
                         tasks[asyncio.create_task(self._attempt(row))] = row
-                    if rows:
+                    if rows or refused:
                         continue  # the limiter now holds refused chats back: claim others
                     if not tasks:
                         return handled
-                    # Nothing to claim (or no room): wait for a send to end, but look again
-                    # soon, as a held-back chat may be free by then.
+                    # Nothing to claim, or no room: wait for a send to end; look again soon
                     await asyncio.wait(tasks, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
             except asyncio.CancelledError:
                 for task in tasks:
@@ -151,9 +150,9 @@ class Sender:
                 raise
 
     async def _round(self, db: AsyncConnection, ended: list[tuple[Claimed, Outcome | None]],
-                     room: int) -> list[Claimed]:
-        """Settle the sends that `ended` and claim up to `room` rows whose tokens were
-        taken, in one transaction; returns the rows to send now."""
+                     room: int) -> tuple[list[Claimed], int]:
+        """Settle the sends that `ended` and claim up to `room` rows, in one transaction;
+        returns the rows to send now and how many claimed rows the limits refused."""
         settled: list[tuple[Claimed, Outcome]] = []
         for row, outcome in ended:
             if outcome is None:
@@ -177,20 +176,20 @@ class Sender:
             for row, _outcome in ended:
                 self._busy.discard((row.platform, row.target))
 
-    async def _settle_and_claim(self, db: AsyncConnection,
-                                settled: list[tuple[Claimed, Outcome]],
-                                held: dict[str, list[str] | None], room: int) -> list[Claimed]:
+    async def _settle_and_claim(self, db: AsyncConnection, settled: list[tuple[Claimed, Outcome]],
+                                held: dict[str, list[str] | None], room: int
+                                ) -> tuple[list[Claimed], int]:
         if not settled and room <= 0:
-            return []
+            return [], 0
         now = self.clock()
         async with db.begin():
             await outbox.settle(db, [self._settled(row, outcome) for row, outcome in settled],
                                 now)
             if room <= 0:
-                return []
+                return [], 0
             rows = await outbox.claim_some(db, now, self.lease, list(self.adapters), held, room)
             if not rows:
-                return []
+                return [], 0
             waits = await self.limiter.take_many(
                 [(row.platform, row.target, row.direct) for row in rows], db)
             # Another process took the chat's or the platform's last token first, or the
@@ -200,7 +199,8 @@ class Sender:
                                            if wait > 0])
         for row, _outcome in settled:
             self._parts.pop(row.id, None)
-        return [row for row, wait in zip(rows, waits, strict=True) if wait == 0]
+        return [row for row, wait in zip(rows, waits, strict=True) if wait == 0], sum(
+            wait > 0 for wait in waits)
 
     async def _sweep(self, db: AsyncConnection) -> None:
         """Settle rows nobody will send (`outbox.sweep`), at most once a `SWEEP_EVERY`."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +188,11 @@ def test_a_count_takes_the_singular_after_one_and_dates_are_written_out(
     assert content.month_name(date(2026, 11, 1), "nl") == "november 2026"
     assert content.decimal(3.66, "nl") == "3,7" and content.decimal(3.66, "en") == "3.7"
     assert content.day(date(2026, 12, 10), "nl", year=False) == "10 december"
+    at = datetime(2026, 11, 25, 8, 0)
+    assert content.moment(at, "nl") == "woensdag 25 november 2026 om 08:00"
+    assert content.moment(at, "en", year=False) == "Wednesday 25 November at 08:00"
+    assert content.moment(at, "nl", weekday="short") == "wo 25 november 2026 08:00"
+    assert content.moment(at, "en", weekday="none") == "25 November 2026 08:00"
     assert content.text("checkin_intro", "nl", count=1).startswith("Check-in: 1 korte stelling.")
     assert content.text("poll_closed_shown", "en", count=2, minimum=3).endswith(
         "at least 3 more votes come in, so nobody's choice can be worked out.")

@@ -211,6 +211,9 @@ def test_the_smtp_url_and_the_settings_the_platform_needs() -> None:
         given_ = {key: value for key, value in complete.items() if key != missing}
         with pytest.raises(SettingsError, match=missing):
             email_platform.build(Settings(**given_), None, WebServer())  # type: ignore[arg-type]
+    short = Settings(**{**complete, "ACHTJE_SECRET_KEY": "fifteen-letters"})
+    with pytest.raises(SettingsError, match="at least 16 characters"):
+        email_platform.build(short, None, WebServer())  # type: ignore[arg-type]
 
 
 async def test_summary_email_on_the_command_line_queues_each_mail_once(

@@ -72,3 +72,15 @@ def test_a_name_kind_or_flow_is_declared_once() -> None:
         registry.text_flow("checkin")(_nothing)
     assert (registry.commands(), registry.action_kinds()) == before
     assert registry.find("nieuw") is None
+
+
+def test_the_flows_a_stop_word_leaves_say_so_in_both_languages(content: Content) -> None:
+    """A stop word is handled by the registry for every flow declared with `stopped`
+    (what each says is pinned in tests/test_forgiving_input.py)."""
+    leaving = {"checkin": "checkin_stopped", "followup": "checkin_stopped",
+               "schedule": "menu_stopped", "talk_plate": "talk_note_cancelled"}
+    for flow, key in leaving.items():
+        declared = registry.find_flow(flow)
+        assert declared is not None and declared.stopped == key, flow
+        for language in ("nl", "en"):
+            assert content.text(key, language)

@@ -18,14 +18,14 @@ from adapters.slack.limits import slack_limits
 from bot.content import Content
 from bot.messages import DeliveryUncertain, Reply, Text
 from bot.outbox import Envelope, enqueue
-from bot.rates import Rate
+from bot.rates import PlatformLimits, Rate
 from bot.schedule.holidays import load_holidays
 from bot.schedule.rules import Changes, configure
 from bot.store.models import Member, Partnership
 from bot.store.schedule import OutboxMessage
 from scheduler import outbox
 from scheduler.planner import plan_due
-from scheduler.ratelimit import RateLimiter, TokenBucket
+from scheduler.ratelimit import RateLimiter
 from scheduler.runner import ScheduleRunner
 from scheduler.sender import Sender
 from tests.scheduler_fakes import HttpAdapter, add_members, fake_platform, utc
@@ -56,19 +56,6 @@ class FakeTime:
         await asyncio.sleep(0)
 
 
-def test_a_token_bucket_refills_at_its_rate() -> None:
-    time = FakeTime()
-    bucket = TokenBucket(Rate(0.5, burst=3), time.seconds)
-    for _ in range(3):
-        assert bucket.wait() == 0
-        bucket.take()
-    assert bucket.wait() == pytest.approx(2.0)
-    time.now += timedelta(seconds=1.5)
-    assert bucket.wait() == pytest.approx(0.5)
-    time.now += timedelta(seconds=0.5)
-    assert bucket.wait() == 0
-
-
 def approx(seconds: float) -> Any:
     """Times in the database are epoch seconds in a double: exact to about a microsecond."""
     return pytest.approx(seconds, abs=1e-5)
@@ -78,6 +65,22 @@ def limiters(time: FakeTime, sessions: Sessions) -> list[RateLimiter]:
     """The same limits kept in this process's memory and shared through the database."""
     return [RateLimiter(time.seconds, PLATFORM_LIMITS),
             RateLimiter(time.seconds, PLATFORM_LIMITS, sessions=sessions)]
+
+
+async def test_a_bucket_refills_at_its_rate(sessions: Sessions) -> None:
+    rates = {"x": PlatformLimits(direct=Rate(0.5, burst=3))}
+    time = FakeTime()
+    for limiter in (RateLimiter(time.seconds, rates),
+                    RateLimiter(time.seconds, rates, sessions=sessions)):
+        for _ in range(3):
+            assert await limiter.take("x", "u", direct=True) == 0
+        assert await limiter.wait("x", "u", direct=True) == approx(2.0)
+        time.now += timedelta(seconds=1.5)
+        assert await limiter.take("x", "u", direct=True) == approx(0.5)  # nothing taken
+        time.now += timedelta(seconds=0.5)
+        assert await limiter.take("x", "u", direct=True) == 0
+        assert await limiter.take("x", "u", direct=True) == approx(2.0)
+        time.now = NOW
 
 
 async def test_telegram_limits_a_group_to_20_a_minute_and_the_bot_to_30_a_second(
@@ -225,6 +228,34 @@ async def test_messages_to_one_slack_channel_go_a_second_apart(sessions: Session
     sent = [(r.target, r.sent_at) for r in await rows(sessions)]
     assert sent == [("C1", NOW), ("C1", NOW + timedelta(seconds=1)),
                     ("C1", NOW + timedelta(seconds=2)), ("C2", NOW)]
+
+
+async def test_a_claim_the_limits_refuse_whole_goes_on_to_other_chats(
+    sessions: Sessions,
+) -> None:
+    """Another process took C1's token after this one last read the buckets: this sender
+    claims C1's row (room for one), is refused, and sends C2's in the same call."""
+    pid = await new_partnership(sessions)
+    time = FakeTime()
+    mine = RateLimiter(time.seconds, PLATFORM_LIMITS, sessions=sessions)
+    assert await mine.held_back() == {}  # read now, kept for a moment
+    other = RateLimiter(time.seconds, PLATFORM_LIMITS, sessions=sessions)
+    assert await other.take("slack", "C1", direct=False) == 0
+    await queue(sessions, [envelope(pid, 1, "C1", direct=False),
+                           envelope(pid, 2, "C2", direct=False)])
+    async with fake_platform() as fake:
+        adapter = HttpAdapter(fake.url, platform="slack")
+        await adapter.start()
+        try:
+            sender = Sender(sessions, {"slack": adapter}, clock=time, limiter=mine, width=1)
+            assert await sender.send_due() == 1
+        finally:
+            await adapter.stop()
+    assert [r.chat for r in fake.received] == ["C2"]
+    c1 = (await rows(sessions))[0]
+    assert (c1.status, c1.attempts) == ("pending", 0)
+    assert c1.not_before is not None and c1.not_before.replace(tzinfo=None) > (
+        NOW.replace(tzinfo=None))  # when C1's bucket has a token again
 
 
 async def test_an_unreachable_member_is_marked_and_left_out_of_the_next_round(

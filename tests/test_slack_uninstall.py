@@ -121,6 +121,21 @@ async def test_an_uninstalled_workspace_leaves_nothing_behind(
     assert await teams(sessions) == ["T3"]
     assert (f"removed from Slack workspace T2: 3 members erased, 1 channels unbound, "
             f"partnerships removed: {seeded['only']}") in caplog.text
+    # Said once, and the installation deleted once (with the rest, not before it apart).
+    assert sum("workspace T2" in record.getMessage() for record in caplog.records) == 1
+    assert "Slack tokens removed" not in caplog.text
+
+
+async def test_a_workspace_reference_is_no_pattern(sessions: async_sessionmaker[Any]) -> None:
+    """`_` and `%` in a workspace's reference stand for themselves, not for any letter."""
+    async with sessions() as session, session.begin():
+        partnership = await partnership_in(session, "X9:C1", "Gemengd")
+        for user in ("T_1:U1", "TX1:U2", "T%:U3", "T1:U4", "T\\:U5"):
+            await slack_member(session, partnership, user)
+    async with sessions() as session, session.begin():
+        for workspace in ("T_1", "T%", "T\\"):
+            assert (await erase_workspace(session, "slack", workspace))["members erased"] == 1
+    assert await members(sessions) == {"TX1:U2", "T1:U4"}
 
 
 async def test_a_revoked_bot_token_drops_the_token_and_keeps_the_data(

@@ -148,6 +148,11 @@ def test_the_command_menus_are_the_declared_commands_in_both_languages(
         titles = [c["title"] for c in personal["commands"]]  # type: ignore[attr-defined]
         assert "checkin" in titles and "koppel" not in titles
         assert "koppel" in [c["title"] for c in groups["commands"]]  # type: ignore[attr-defined]
+        # Each menu is what the registry declares for its kind of chat, in the menu's order.
+        assert titles == ["help", "checkin", "valkuilen", "instrumenten", "koffie", "pauze",
+                          "taal", "privacy"]
+        assert [c["title"] for c in groups["commands"]] == [  # type: ignore[attr-defined]
+            "help", "valkuilen", "instrumenten", "koppel", "setup"]
         for listed in (personal, groups):
             for command in listed["commands"]:  # type: ignore[attr-defined]
                 assert command["description"] == content.text(

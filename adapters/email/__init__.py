@@ -14,14 +14,11 @@ from adapters.email.unsubscribe import Unsubscribe
 from bot.mail.address import address_problem
 from bot.mail.plan import PLATFORM
 from bot.messages import Adapter
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, SettingsError, secret_key
 
 if TYPE_CHECKING:
     from adapters.web import WebServer
     from bot.engine import Engine
-
-MIN_SECRET_LENGTH = 16
-
 
 def build(settings: Settings, engine: Engine, web: WebServer) -> Adapter:
     """The adapter, and the unsubscribe link's two routes on `web`."""
@@ -35,13 +32,11 @@ def build(settings: Settings, engine: Engine, web: WebServer) -> Adapter:
     if not settings.public_url or not settings.public_url.startswith(("https://", "http://")):
         raise SettingsError("set ACHTJE_PUBLIC_URL (https://achtje.school.nl): every mail "
                             "carries a link to stop it, served by this process")
-    if not settings.secret_key or len(settings.secret_key) < MIN_SECRET_LENGTH:
-        raise SettingsError(f"set ACHTJE_SECRET_KEY (at least {MIN_SECRET_LENGTH} characters):"
-                            " it signs the links to stop the mail")
-    unsubscribe = Unsubscribe(engine.sessions, engine.content, settings.secret_key)
+    key = secret_key(settings.secret_key, "it signs the links to stop the mail")
+    unsubscribe = Unsubscribe(engine.sessions, engine.content, key)
     web.add_route("GET", STOP_PATH, unsubscribe.show)
     web.add_route("POST", STOP_PATH, unsubscribe.stop)
-    return EmailAdapter(server, sender, engine.sessions, engine.content, settings.secret_key,
+    return EmailAdapter(server, sender, engine.sessions, engine.content, key,
                         settings.public_url)
 
 

@@ -21,7 +21,7 @@ from adapters.slack import translate
 from adapters.slack.install import DatabaseInstallationStore, DatabaseStateStore, token_cipher
 from adapters.web import WebServer
 from bot.engine import Engine
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, SettingsError, secret_key
 
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
@@ -68,12 +68,11 @@ def bolt_app(settings: Settings, engine: Engine, client: AsyncWebClient,
 
 def _oauth_app(settings: Settings, engine: Engine, client: AsyncWebClient
                ) -> tuple[AsyncApp, DatabaseInstallationStore]:
-    if not settings.secret_key:
-        raise SlackSettingsError("set ACHTJE_SECRET_KEY: it encrypts the workspaces' tokens")
     try:
-        cipher = token_cipher(settings.secret_key)
-    except ValueError as exc:
+        key = secret_key(settings.secret_key, "it encrypts the workspaces' tokens")
+    except SettingsError as exc:
         raise SlackSettingsError(str(exc)) from exc
+    cipher = token_cipher(key)
     sessions, clock = engine.sessions, engine.clock
     rotator = AsyncTokenRotator(client_id=settings.slack_client_id or "",
                                 client_secret=settings.slack_client_secret or "",

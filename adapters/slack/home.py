@@ -39,8 +39,7 @@ def home_view(content: Content, profile: MemberProfile | None, lang: str) -> dic
               (t("slack_home_pause"), pause)]
     progress = profile.open_round
     status = [t("slack_home_round_open", number=progress.number,
-                closes=f"{content.day(progress.closes_at.date(), lang)} "
-                       f"{progress.closes_at:%H:%M}",
+                closes=content.moment(progress.closes_at, lang, weekday="none"),
                 answered=progress.answered, total=progress.total)] if progress else []
     status.append(_next_checkin(content, profile, lang))
     blocks: list[Block] = [
@@ -66,9 +65,7 @@ def _next_checkin(content: Content, profile: MemberProfile, lang: str) -> str:
     if profile.paused_until is not None and when.date() < profile.paused_until:
         return content.text("slack_home_next_paused", lang,
                             until=content.day(profile.paused_until, lang))
-    return content.text("slack_home_next", lang,
-                        weekday=content.text(f"sched_weekday_{when.weekday()}", lang),
-                        date=content.day(when.date(), lang), time=when.strftime("%H:%M"))
+    return content.text("slack_home_next", lang, when=content.moment(when, lang))
 
 
 def _actions(buttons: list[tuple[str, str]]) -> Block:

@@ -56,7 +56,6 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 STATE_LIFETIME = timedelta(minutes=10)
-MIN_SECRET_LENGTH = 16
 # Refresh a token this long before it expires (bolt's default margin too).
 ROTATE_BEFORE_MINUTES = 120
 # How long a send waits when Slack could not refresh an expired token just now.
@@ -69,9 +68,8 @@ SLACK_TOKEN = re.compile(r"(?:xox[a-z]\.)?(?:xox[a-z]|xapp)-[\w.+/=-]+")
 
 
 def token_cipher(secret_key: str) -> Fernet:
-    """A Fernet key derived from the operator's secret; the same secret gives the same key."""
-    if len(secret_key) < MIN_SECRET_LENGTH:
-        raise ValueError(f"ACHTJE_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
+    """A Fernet key derived from the operator's secret (checked by `bot.settings.secret_key`);
+    the same secret gives the same key."""
     derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                    info=b"achtje slack bot tokens").derive(secret_key.encode())
     return Fernet(base64.urlsafe_b64encode(derived))

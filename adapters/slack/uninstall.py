@@ -38,20 +38,22 @@ async def workspace_event(engine: Engine, installations: DatabaseInstallationSto
                           team_id: str | None) -> None:
     """Handle an event `concerns` accepted, from the workspace `team` (its reference: the
     org for org-wide installs)."""
-    if installations is not None:  # as bolt keys them (an org install has no team)
-        await installations.async_delete_installation(enterprise_id=enterprise_id,
-                                                      team_id=team_id)
     if event.get("type") == "tokens_revoked":
+        if installations is not None:  # as bolt keys them (an org install has no team)
+            await installations.async_delete_installation(enterprise_id=enterprise_id,
+                                                          team_id=team_id)
         logger.warning("the bot token of Slack workspace %s was revoked: achtje cannot write "
                        "there until it is %s; its partnerships and members stay", team,
                        "installed there again" if installations is not None
                        else "given a new SLACK_BOT_TOKEN")
         return
-    async with engine.sessions() as session, session.begin():
+    async with engine.sessions() as session, session.begin():  # the installation too
         done = await erase_workspace(session, PLATFORM, team)
     logger.warning("achtje was removed from Slack workspace %s: %s members erased, %s "
-                   "channels unbound, partnerships removed: %s", team,
-                   done["members erased"], done["channels unbound"],
-                   ", ".join(map(str, done["partnerships removed"])) or "none")
+                   "channels unbound, partnerships removed: %s; %s unsent messages and %s "
+                   "installations dropped", team, done["members erased"],
+                   done["channels unbound"],
+                   ", ".join(map(str, done["partnerships removed"])) or "none",
+                   done["unsent messages dropped"], done["installations dropped"])
     if installations is None:
         logger.warning("SLACK_BOT_TOKEN no longer works in Slack workspace %s", team)

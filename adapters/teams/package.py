@@ -4,7 +4,8 @@ menus filled in) and its two icons (a 192x192 colour icon and a 32x32 white-on-t
 outline), drawn here.
 
 The command menus Teams shows (`commandLists`, one for the personal chat, one for teams and
-group chats) come from the commands declared for a menu in `bot.registry`, described by
+group chats) come from the commands declared for a menu in `bot.registry`, by the kind of
+chat each is declared for (`chats`), described by
 the same content as Telegram's menu (`telegram_command_<name>`), in one language: a
 manifest without localisation files has one.
 """
@@ -29,8 +30,6 @@ _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-
 GREEN = (0x2E, 0x7D, 0x32, 0xFF)
 WHITE = (0xFF, 0xFF, 0xFF, 0xFF)
 CLEAR = (0, 0, 0, 0)
-NOT_PERSONAL = ("start", "koppel", "setup")  # group matters, or Telegram's own /start
-IN_GROUPS = ("help", "koppel", "setup", "valkuilen", "instrumenten")
 MAX_COMMANDS, MAX_TITLE, MAX_DESCRIPTION = 10, 32, 128  # Teams' limits per list
 
 
@@ -40,18 +39,14 @@ def command_lists(content: Content, lang: str) -> list[dict[str, object]]:
     import bot.features  # noqa: F401  (declares the commands)
     from bot import registry
 
-    names = registry.menu()
-
     def listed(chosen: list[str]) -> list[dict[str, str]]:
         return [{"title": name[:MAX_TITLE], "description": content.text(
             f"telegram_command_{name}", lang)[:MAX_DESCRIPTION]}
             for name in chosen[:MAX_COMMANDS]]
 
     return [
-        {"scopes": ["personal"], "commands": listed(
-            [n for n in names if n not in NOT_PERSONAL])},
-        {"scopes": ["team", "groupChat"], "commands": listed(
-            [n for n in names if n in IN_GROUPS])},
+        {"scopes": ["personal"], "commands": listed(registry.menu("direct"))},
+        {"scopes": ["team", "groupChat"], "commands": listed(registry.menu("group"))},
     ]
 
 

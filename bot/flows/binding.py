@@ -26,7 +26,7 @@ NAMES = ("koppel", "link")
 START_ACTION = "cmd:start"
 
 
-@registry.command(*NAMES, menu=True, order=10)
+@registry.command(*NAMES, menu=True, order=10, chats="group")
 async def command(turn: Turn, arg: str) -> list[Reply]:
     """`koppel` reached as a command after all (e.g. from a button): same as before lookup."""
     incoming = turn.incoming

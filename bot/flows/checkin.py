@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot import registry, rounds
 from bot.flows.state import CHECKIN, FOLLOWUP, Statement
-from bot.flows.turn import Turn, clean_text, says_stop, typed_number
+from bot.flows.turn import Turn, clean_text, typed_number
 from bot.messages import FreeText, Noted, Option, Reply, Scale
 from bot.store import repo
 from bot.store.models import CheckInRound
@@ -92,11 +92,10 @@ async def act_answer(turn: Turn, parts: list[str]) -> list[Reply]:
     return await answer(turn, round_id, statement_id, value)
 
 
-@registry.text_flow(CHECKIN, sentences=False)
+@registry.text_flow(CHECKIN, sentences=False, stopped="checkin_stopped")
 async def typed_answer(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
-    """A score typed for the statement asked: a command word is a command here."""
-    if says_stop(text):
-        return await stop(turn)
+    """A score typed for the statement asked: a command word is a command here. A stop
+    word leaves the check-in halfway: what was answered stays, `checkin` goes on there."""
     value = parse_typed_answer(text)
     if value is None:
         return [turn.say("checkin_typed_help")]
@@ -152,21 +151,13 @@ async def act_followup_skip(turn: Turn, parts: list[str]) -> list[Reply]:
     return await followup(turn, int(parts[0]), parts[1], None)
 
 
-@registry.text_flow(FOLLOWUP)
+@registry.text_flow(FOLLOWUP, stopped="checkin_stopped")
 async def typed_followup(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
-    if says_stop(text):
-        return await stop(turn)
     if typed_number(text) is not None:  # a score typed once more is no answer to "what helps?"
         return [turn.say("followup_not_number")]
     comment = None if parse_typed_answer(text) == "skip" else text
     asked = _statement(data)
     return await followup(turn, asked.round_id, asked.statement_id, comment)
-
-
-async def stop(turn: Turn) -> list[Reply]:
-    """Leave the check-in halfway: what was answered stays, `checkin` goes on from there."""
-    await repo.clear_conversation(turn.session, turn.member.id)
-    return [turn.say("checkin_stopped")]
 
 
 def _statement(data: dict[str, Any]) -> Statement:

@@ -18,7 +18,8 @@ _LANGUAGE_WORDS = {"nl": "nl", "nederlands": "nl", "dutch": "nl",
                    "en": "en", "engels": "en", "english": "en"}
 
 
-@registry.command("help", "hulp", "menu", before_onboarding=True, menu=True, order=2)
+@registry.command("help", "hulp", "menu", before_onboarding=True, menu=True, order=2,
+                  chats="both")
 async def help_(turn: Turn, _arg: str) -> list[Reply]:
     """What anyone can type, and what project leaders or board members can besides: one
     line per command that has one (`command_<name>` in content/), in the registry's order."""

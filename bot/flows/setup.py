@@ -38,7 +38,7 @@ CANCEL_WORDS = {"stop", "stoppen", "annuleer", "annuleren", "cancel", "afbreken"
 MIN_SCHOOLS, MAX_SCHOOLS = 2, 12
 
 
-@registry.command(*NAMES, menu=True, order=11)
+@registry.command(*NAMES, menu=True, order=11, chats="group")
 async def command(turn: Turn, _arg: str) -> list[Reply]:
     """`setup` from a member: their chat already belongs to a partnership (or is private)."""
     if turn.incoming.direct:

@@ -72,8 +72,6 @@ async def snooze(turn: Turn, round_: CheckInRound | None) -> list[Reply]:
 def _moment(turn: Turn, when: datetime) -> str:
     """"vandaag om 17:30" or "woensdag 25 november om 08:00", in the partnership's time."""
     local = when.astimezone(ZoneInfo(turn.partnership.timezone))
-    time = f"{local:%H:%M}"
     if local.date() == turn.local_today():
-        return turn.t("snooze_today", time=time)
-    return turn.t("snooze_day", weekday=turn.t(f"sched_weekday_{local.weekday()}"),
-                  day=turn.content.day(local.date(), turn.lang, year=False), time=time)
+        return turn.t("snooze_today", time=f"{local:%H:%M}")
+    return turn.content.moment(local, turn.lang, year=False)

@@ -68,8 +68,7 @@ async def erase_partnership(session: AsyncSession, partnership_id: int) -> dict[
 
 def _in(column: Any, workspace: str) -> ColumnElement[bool]:
     """A reference of the workspace: `WORKSPACE:something`."""
-    escaped = workspace.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return cast(ColumnElement[bool], column.like(f"{escaped}:%", escape="\\"))
+    return cast(ColumnElement[bool], column.startswith(f"{workspace}:", autoescape=True))
 
 
 async def erase_workspace(session: AsyncSession, platform: str, workspace: str
@@ -77,7 +76,7 @@ async def erase_workspace(session: AsyncSession, platform: str, workspace: str
     """A workspace left (a Slack team or org that removed achtje): erase every member whose
     id is in it, unbind its channels, drop its unsent messages, setup drafts and stored
     installation (with the tokens), and remove each partnership that has no member and no
-    chat left anywhere. What went, for the log."""
+    chat left anywhere. What went, for the caller's log line."""
     members = list(await session.execute(select(Member.id, Member.partnership_id).where(
         Member.platform == platform, _in(Member.user_ref, workspace))))
     bindings = list(await session.execute(
@@ -109,5 +108,4 @@ async def erase_workspace(session: AsyncSession, platform: str, workspace: str
     done = {"members erased": len(members), "channels unbound": len(bindings),
             "unsent messages dropped": cast(CursorResult[Any], unsent).rowcount,
             "installations dropped": installations, "partnerships removed": removed}
-    logger.warning("%s workspace %s left: %s", platform, workspace, done)
     return done

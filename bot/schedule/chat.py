@@ -22,7 +22,7 @@ from typing import Any
 
 from bot import registry
 from bot.flows.roles import is_leader, leaders_only
-from bot.flows.turn import Turn, match_option, says_stop
+from bot.flows.turn import Turn, match_option
 from bot.messages import FreeText, Option, Reply, Text
 from bot.schedule.calendar import parse_hhmm
 from bot.schedule.holidays import HolidayCalendar, loaded_holidays
@@ -99,12 +99,9 @@ async def act(turn: Turn, parts: list[str]) -> list[Reply]:
     raise ValueError(":".join(parts))
 
 
-@registry.text_flow(FLOW)
+@registry.text_flow(FLOW, stopped="menu_stopped")
 async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     """A typed time for the setting asked (`15:30`, or `15.30`); `stop` leaves it."""
-    if says_stop(text):
-        await repo.clear_conversation(turn.session, turn.member.id)
-        return [turn.say("menu_stopped")]
     about = await _about(turn, data.get("partnership"))
     if not isinstance(about, Turn):
         await repo.clear_conversation(turn.session, turn.member.id)

@@ -138,11 +138,6 @@ class PreviewWords:
     def t(self, key: str, **values: object) -> str:
         return self.content.text(key, self.lang, **values)
 
-    def moment(self, when: datetime) -> str:
-        """"di 8 december 2026 15:30": the month in words, so no reader swaps day and month."""
-        weekday = self.t(f"sched_weekday_{when.weekday()}")[:2]
-        return f"{weekday} {self.content.day(when.date(), self.lang)} {when:%H:%M}"
-
     def reason(self, closure: Closure) -> str:
         settings = self.plan.settings
         if closure.code == "holiday":
@@ -171,8 +166,11 @@ class PreviewWords:
 
     def columns(self, line: PreviewLine) -> tuple[str, str, str, str, str]:
         """When, what, what happens, to whom, and why."""
+        def moment(when: datetime) -> str:  # "di 8 december 2026 15:30"
+            return self.content.moment(when, self.lang, weekday="short")
+
         if line.status == "moved" and line.send_at is not None:
-            status = self.t("sched_status_moved", when=self.moment(line.send_at))
+            status = self.t("sched_status_moved", when=moment(line.send_at))
         else:
             status = self.t(f"sched_status_{line.status}")
         if line.status == "skipped":
@@ -183,7 +181,7 @@ class PreviewWords:
             to = self.t("sched_recipients_paused", count=line.recipients, paused=line.paused)
         else:
             to = self.t("sched_recipients", count=line.recipients)
-        return (self.moment(line.planned), self.t(f"sched_kind_{line.kind}"), status, to,
+        return (moment(line.planned), self.t(f"sched_kind_{line.kind}"), status, to,
                 "; ".join(self.reason(r) for r in line.reasons))
 
 

@@ -140,17 +140,18 @@ def schema_heads() -> set[str]:
     return revisions - below
 
 
+def revisions(connection: Connection) -> list[str]:
+    """The database's migration revisions, sorted (empty when it has no schema yet)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return []
+    return sorted(connection.scalars(text("SELECT version_num FROM alembic_version")))
+
+
 async def schema_is_current(engine: AsyncEngine) -> bool:
     """Whether the database is at every migration head already (then Alembic is not needed)."""
-
-    def versions(connection: Connection) -> set[str] | None:
-        if not inspect(connection).has_table("alembic_version"):
-            return None
-        return set(connection.scalars(text("SELECT version_num FROM alembic_version")))
-
     async with engine.connect() as connection:
-        found = await connection.run_sync(versions)
-    return found == schema_heads()
+        found = await connection.run_sync(revisions)
+    return set(found) == schema_heads()
 
 
 async def connect(url: str) -> tuple[AsyncEngine, async_sessionmaker[Any]]:

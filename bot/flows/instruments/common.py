@@ -106,7 +106,7 @@ def bullet_list(items: Sequence[str]) -> str:
     return "\n".join(f"- {item}" for item in items)
 
 
-@registry.command("instrumenten", "instruments", help=True, menu=True, order=5)
+@registry.command("instrumenten", "instruments", help=True, menu=True, order=5, chats="both")
 async def menu(turn: Turn, _arg: str) -> list[Reply]:
     """The five instruments to pick from, each a button that runs its command."""
     options = [Option(turn.t(f"instr_menu_{key}"), f"cmd:{command}") for key, command in (

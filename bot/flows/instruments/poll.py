@@ -40,7 +40,8 @@ POLL_WORDS = {"peiling", "poll", "stemming", "vote", "herken"}
 RESULT_WORDS = {"uitslag", "result", "results", "sluit", "close"}
 
 
-@registry.command("valkuilen", "valkuil", "pitfalls", "pitfall", help=True, menu=True, order=4)
+@registry.command("valkuilen", "valkuil", "pitfalls", "pitfall", help=True, menu=True, order=4,
+                  chats="both")
 async def pitfalls(turn: Turn, arg: str) -> list[Reply]:
     """`valkuilen peiling` starts the poll, `valkuilen uitslag` closes it; else browse."""
     word = first_word(arg)

@@ -32,7 +32,7 @@ from bot.flows.instruments.common import (
     public,
     team_language,
 )
-from bot.flows.turn import Turn, clean_text, says_stop, typed_number
+from bot.flows.turn import Turn, clean_text, typed_number
 from bot.messages import FreeText, Option, Reply
 from bot.messages import Text as TextReply
 from bot.store import instruments as store
@@ -173,13 +173,10 @@ async def act(turn: Turn, parts: list[str]) -> list[Reply]:
     return [await post_question(turn, plate)]
 
 
-@registry.text_flow(FLOW)
+@registry.text_flow(FLOW, stopped="talk_note_cancelled")
 async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     """The outcome someone writes down for the topic on the table; "stop" writes nothing,
     and a bare number is asked again: it says nothing written down."""
-    if says_stop(text):
-        await forget(turn)
-        return [turn.say("talk_note_cancelled")]
     if typed_number(text) is not None:
         return [turn.say("talk_note_not_number")]
     plate = await turn.session.get(TalkPlate, int(data["talk_plate_id"]))
