@@ -19,6 +19,8 @@ from bot.summary.rules import load_summary_rules
 from bot.summary.year import year_months
 
 TEMPLATES = Path(__file__).with_name("templates")
+# Pages after which someone who is in no chat needs the way in by mail.
+BY_MAIL_HINT = frozenset({"dashboard_no_session", "dashboard_link_invalid"})
 
 
 class Pages:
@@ -33,7 +35,12 @@ class Pages:
 
     def message(self, key: str, lang: str) -> str:
         words = self._words(lang)
-        return self.env.get_template("message.html").render(w=words, key=key)
+        return self.env.get_template("message.html").render(
+            w=words, key=key, by_mail=key in BY_MAIL_HINT)
+
+    def mail_login(self, lang: str, minutes: int) -> str:
+        return self.env.get_template("mail_login.html").render(w=self._words(lang),
+                                                               minutes=minutes)
 
     def login(self, action: str, lang: str) -> str:
         return self.env.get_template("login.html").render(w=self._words(lang), action=action)
