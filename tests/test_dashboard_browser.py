@@ -90,6 +90,7 @@ async def test_the_dashboard_in_a_browser(sessions: Sessions, content: Content, 
             await page.emulate_media(media="print")
             assert not await page.locator("form.filters").is_visible()
             assert not await page.locator("#download").is_visible()
+            assert not await page.locator("#download-pdf").is_visible()
             assert await page.locator("svg.chart").is_visible()
             assert len(await page.pdf(format="A4")) > 1000
             await page.emulate_media(media="screen")

@@ -10,6 +10,7 @@
     GET  /dashboard                 on to the session's partnership, or how to get a link
     GET  /dashboard/{id}            the school year (?year=&school=&level=)
     GET  /dashboard/{id}/summary.csv  the same months as CSV
+    GET  /dashboard/{id}/summary.pdf  the print view as a PDF (A4), with the page's filters
     POST /dashboard/logout          ends the session
 
 Every page looks the session's member up again and checks that they still lead or sit on
@@ -107,7 +108,8 @@ class Dashboard:
                 ("POST", "/dashboard/login/{token}", self.login),
                 ("POST", "/dashboard/logout", self.logout),
                 ("GET", r"/dashboard/{partnership:\d{1,10}}", self.page),
-                ("GET", r"/dashboard/{partnership:\d{1,10}}/summary.csv", self.csv)]
+                ("GET", r"/dashboard/{partnership:\d{1,10}}/summary.csv", self.csv),
+                ("GET", r"/dashboard/{partnership:\d{1,10}}/summary.pdf", self.pdf)]
 
     # --- handlers
 
@@ -264,6 +266,23 @@ class Dashboard:
         name = f"achtje-{partnership.id}-{filters.year}-{filters.year + 1}.csv"
         return web.Response(
             text=summary_csv(summaries), content_type="text/csv", charset="utf-8",
+            headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
+
+    async def pdf(self, request: web.Request) -> web.StreamResponse:
+        """The print view as a PDF, with the page's filters; drawn off the event loop."""
+        try:
+            async with self.sessions() as session, session.begin():
+                member, partnership, _, filters, summaries = await self._year(session, request)
+                view = year_view(summaries, filters, partnership.min_group_size)
+                filters = _valid_groups(filters, view.sides, view.levels)
+                if filters != view.filters:
+                    view = year_view(summaries, filters, partnership.min_group_size)
+        except Refusal as refusal:
+            return self._html(self.pages.message(refusal.key, refusal.lang), refusal.status)
+        data = await asyncio.to_thread(self.pages.pdf, view, partnership, member.language)
+        name = f"achtje-{partnership.id}-{filters.year}-{filters.year + 1}.pdf"
+        return web.Response(
+            body=data, content_type="application/pdf",
             headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
 
     # --- who may
