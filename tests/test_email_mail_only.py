@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from adapters.memory import MemoryChat
 from bot.content import Content
+from bot.engine import Engine
 from bot.mail.store import MAIL_ONLY, mail_recipients
 from bot.partnerships_cli import ImportProblems, import_members
 from bot.privacy.data import erase_member, export_member
@@ -132,6 +134,21 @@ async def test_a_mail_only_board_member_gets_the_mail_and_stops_it_with_the_link
             assert "Vraag het de projectleiding van" in await stopped.text()
     async with sessions() as session:
         assert bea.id not in [m.id for m in await mail_recipients(session, pid)]
+
+
+async def test_leaders_see_who_is_in_no_chat_in_the_member_list(
+    sessions: Sessions, content: Content
+) -> None:
+    people = await with_people(sessions)
+    await import_rows(sessions, content, [mail_only_row(people.partnership_id,
+                                                        "bea@bestuur.example")])
+    async with sessions() as session:
+        leader = await session.get(Member, people.leader)
+        assert leader is not None
+    chat = MemoryChat(Engine(sessions, content), user=leader.user_ref, chat="dm-lea")
+    await chat.say("leden")
+    listed = [line for line in chat.transcript().splitlines() if "Bea" in line]
+    assert listed and listed[0].endswith("· lid · alleen per e-mail, niet in de chat")
 
 
 async def test_a_mail_only_member_is_exported_and_erased(
