@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
@@ -95,7 +95,8 @@ class Dashboard:
         self.pages = Pages(content)
         self.public_url = public_url
         self.mail = mail
-        self.sending: set[asyncio.Task[None]] = set()  # login mails on their way
+        self.sending: set[asyncio.Task[None]] = set()  # login links being mailed
+        self._one_at_a_time = asyncio.Lock()
         self.secure = (public_url or "").lower().startswith("https://")
         self.clock = clock or (lambda: datetime.now(UTC))
         self.session_valid = timedelta(hours=session_hours)
@@ -143,20 +144,38 @@ class Dashboard:
         typed = str(form.get("email", ""))[:MAX_ADDRESS + 10]
         address = clean_address(typed)
         if address and address_problem(address) is None:
-            await self._mail_links(address)
+            # After the answer, so how long it takes tells nothing about the address.
+            self._later(self._mail_links(address))
         return self._html(self.pages.message("dashboard_mail_login_sent", lang))
 
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self.sending.add(task)
+        task.add_done_callback(self.sending.discard)
+
     async def _mail_links(self, address: str) -> None:
+        try:
+            async with self._one_at_a_time:  # so the limit counts the links before it
+                note = await self._links_to_mail(address)
+        except Exception:  # a database hiccup: the person simply asks again
+            logger.exception("login link by mail: asking failed")
+            return
+        if note is not None:
+            await self._send(*note)
+
+    async def _links_to_mail(self, address: str) -> tuple[int, str, str, str, str, str] | None:
+        """New links for the readers with this address, as the mail to send (member, to,
+        name, language, subject, text); None when there is nobody or they asked too often."""
         now = self.clock()
         async with self.sessions() as session, session.begin():
             readers = await readers_with_address(session, address)
             if not readers:
-                return
+                return None
             ids = [member.id for member in readers]
             recent = await store.links_since(session, ids, now - timedelta(minutes=LINK_MINUTES))
             if recent >= MAIL_LINKS_PER_WINDOW * len(readers):
                 logger.info("login link by mail refused: member %s asked too often", ids[0])
-                return
+                return None
             lines = []
             for member in readers:
                 token = await store.create_link(session, member.id, now,
@@ -172,11 +191,8 @@ class Dashboard:
             self.content.text("mail_login_hello", lang, name=first.display_name or "",
                               minutes=LINK_MINUTES),
             "\n".join(lines), self.content.text("mail_login_not_you", lang)))
-        task = asyncio.create_task(self._send(
-            first.id, first.email or address, first.display_name, lang,
-            self.content.text("mail_login_subject", lang), text))
-        self.sending.add(task)
-        task.add_done_callback(self.sending.discard)
+        return (first.id, first.email or address, first.display_name, lang,
+                self.content.text("mail_login_subject", lang), text)
 
     async def _send(self, member_id: int, address: str, name: str, lang: str, subject: str,
                     text: str) -> None:
