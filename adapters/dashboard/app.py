@@ -188,8 +188,8 @@ class Dashboard:
         first = readers[0]
         lang = first.language
         text = "\n\n".join((
-            self.content.text("mail_login_hello", lang, name=first.display_name or "",
-                              minutes=LINK_MINUTES),
+            self.content.text("mail_login_hello", lang, minutes=LINK_MINUTES,
+                              name=first.display_name.strip() or address.split("@")[0]),
             "\n".join(lines), self.content.text("mail_login_not_you", lang)))
         return (first.id, first.email or address, first.display_name, lang,
                 self.content.text("mail_login_subject", lang), text)
