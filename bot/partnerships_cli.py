@@ -17,6 +17,7 @@ from bot.commandline import MAX_ID, content_or_fail, fail, partnership_or_fail, 
 from bot.content import Content
 from bot.domain import LANGS, LEVEL_IDS, REGIONS, ROLES, SCHOOL_TYPES
 from bot.mail.address import address_problem, clean_address
+from bot.mail.store import MAIL_ONLY, reads_summaries
 from bot.settings import Settings
 from bot.store import binding, repo
 from bot.store.models import ChannelBinding, Member, Partnership, School
@@ -213,7 +214,9 @@ def member_import(
     profile), on Telegram their numeric user id (Telegram Desktop shows it with Settings >
     Advanced > Experimental settings > Show Peer IDs in Profile). `school` is the school's
     name in that partnership, `level` one of board, management, teachers, `role` one of
-    member, leader, admin (default member), `language` nl or en.
+    member, leader, admin (default member), `language` nl or en. A board member or leader
+    who is in no chat: leave platform and user empty and give the email; they only get the
+    summary mail (and the dashboard through it).
     """
     rows = read_member_csv(file)
     content = content_or_fail(Settings())
@@ -342,6 +345,13 @@ async def _member_from_row(
                     display_name=field("name"), role=field("role", "member"),
                     language=field("language", "nl"), level=field("level") or None,
                     created_at=now, onboarded_at=now)
+    # No chat account, only an address: a member who gets the summary mail and nothing else
+    # (bot.mail.store.MAIL_ONLY; never onboarded, so never asked or counted).
+    mail_only = member.platform in ("", MAIL_ONLY) and not member.user_ref \
+        and bool(field("email"))
+    if mail_only:
+        member.platform, member.user_ref = MAIL_ONLY, clean_address(field("email"))
+        member.onboarded_at = None
     given_id = field("partnership")
     partnership = (await session.get(Partnership, int(given_id))
                    if given_id.isdigit() and int(given_id) <= MAX_ID else None)
@@ -357,6 +367,9 @@ async def _member_from_row(
         (member.role in ROLES, f"role must be one of {', '.join(ROLES)}"),
         (member.language in LANGS, f"language must be {' or '.join(LANGS)}"),
     ]
+    if mail_only:
+        checks.append((reads_summaries(member), "a member without platform and user only gets "
+                       "the summary mail: give role leader or level board"))
     problems.extend(f"line {line}: {message}" for ok, message in checks if not ok)
     if "email" in row:  # an empty cell removes the address; no column leaves it as it is
         address = clean_address(field("email")) or None
@@ -366,7 +379,7 @@ async def _member_from_row(
         member.email = address
     from adapters.platforms import ref_problem  # the SDKs load only for this command
 
-    wrong_form = ref_problem(member.platform, "user", member.user_ref)
+    wrong_form = None if mail_only else ref_problem(member.platform, "user", member.user_ref)
     if wrong_form is not None:
         problems.append(f"line {line}: {wrong_form}")
     member.school_id = school.id if school else None

@@ -87,6 +87,9 @@ def summary(
     if email and (as_format is not Format.text or output is not None or short or lang):
         raise fail("--email mails the summary in each person's language and version: "
                    "leave out --format, --output, --short and --lang")
+    if email and not settings.smtp_url:
+        raise fail("--email: mail is off here (ACHTJE_SMTP_URL is not set), so nothing is "
+                   "queued; set it as for `achtje run`")
     if short and as_format in (Format.json, Format.png, Format.csv):
         raise fail("--short is for --format text or html")
     if as_format is Format.png and output is None and sys.stdout.isatty():

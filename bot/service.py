@@ -12,7 +12,7 @@ import logging
 import signal
 from collections.abc import Callable
 
-from adapters.dashboard import Dashboard
+from adapters.dashboard import Dashboard, login_mail
 from adapters.dashboard import mount as mount_dashboard
 from adapters.web import WebServer
 from bot.content import Content
@@ -65,6 +65,8 @@ async def serve(settings: Settings, content: Content, stop: asyncio.Event | None
     except HolidayError as exc:
         raise SettingsError(f"the school holiday file is not valid:\n{exc}") from exc
     engine, sessions = await db.connect(settings.database_url)
+    if not settings.smtp_url:  # said once, so nobody wonders where the summary mails are
+        logger.info("mail is off (ACHTJE_SMTP_URL is not set): no summary mail is queued")
     health = Health(sessions, platforms)
     web = WebServer(settings.http_host, settings.http_port, health=health.check)
     bot = Engine(sessions, content, setup_policy=policy)
@@ -85,7 +87,8 @@ async def serve(settings: Settings, content: Content, stop: asyncio.Event | None
     # (503, and nothing is sent through it); without it such a refusal stops the start.
     http = web.needed or "http_port" in settings.model_fields_set
     if http:  # the dashboard, on the server's routes, only when the server runs
-        mount_dashboard(web, Dashboard(sessions, content, public_url=settings.public_url))
+        mount_dashboard(web, Dashboard(sessions, content, public_url=settings.public_url,
+                                       mail=login_mail(adapters)))
     try:
         if http:
             await web.start()

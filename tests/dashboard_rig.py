@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.dashboard import Dashboard, mount
+from adapters.dashboard.app import LoginMail
 from adapters.memory import MemoryChat
 from adapters.web import WebServer
 from bot.content import Content
@@ -96,9 +97,10 @@ async def ask_link(engine: Engine, user: str) -> tuple[str | None, str]:
 
 @asynccontextmanager
 async def served(sessions: Sessions, content: Content, clock: Clock,
-                 public_url: str = PUBLIC) -> AsyncIterator[WebServer]:
+                 public_url: str = PUBLIC, mail: LoginMail | None = None
+                 ) -> AsyncIterator[WebServer]:
     server = WebServer("127.0.0.1", 0)
-    mount(server, Dashboard(sessions, content, public_url=public_url, clock=clock))
+    mount(server, Dashboard(sessions, content, public_url=public_url, clock=clock, mail=mail))
     await server.start()
     try:
         yield server

@@ -29,6 +29,7 @@ from tests.summary_fakes import NOV, OCT, Partners
 HOLIDAYS = load_holidays()
 PLANNED = datetime(2026, 12, 1, 7, 30, tzinfo=UTC)  # Tuesday 1 December, 08:30 local
 SECRET_KEY = "test-secret-key-for-mail-links-0123456789"
+MAIL_ON = "smtp://127.0.0.1:25"  # mail is set up; the tests that send give their own server
 NAME = "Leerlab <Zuid> & Co"  # markup in a name must stay text in the HTML part
 OPEN_ANSWER = "<b>Meer tijd</b> & ruimte"
 Sessions = async_sessionmaker[Any]

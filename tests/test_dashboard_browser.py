@@ -1,11 +1,14 @@
 """The dashboard in a real headless browser: Debian's chromium (/usr/bin/chromium, which
 .ci/run installs) driven by Playwright. One browser per backend for the whole story: log
 in by the chat's link, see the five lines, switch filters, the print view, and the
-refusals (a reused link, an expired one, another partnership's id, a member's link).
+refusals (a reused link, an expired one, another partnership's id, a member's link). And
+a board member in no chat who asks for a link by mail (a real SMTP server) and opens it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
 import shutil
 from datetime import timedelta
 
@@ -13,12 +16,17 @@ import pytest
 from playwright.async_api import async_playwright
 from sqlalchemy import select
 
+from adapters.email.adapter import EmailAdapter
+from adapters.email.smtp import MailServer
 from bot.content import Content
 from bot.engine import Engine
+from bot.partnerships_cli import import_members
 from bot.store.dashboard import create_link
 from bot.store.models import Member
 from tests.conftest import Clock
 from tests.dashboard_rig import Sessions, ask_link, school_year, served
+from tests.email_helpers import SECRET_KEY
+from tests.smtp_fakes import smtp_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 TIMEOUT_MS = 10_000  # a step that waits longer has failed
@@ -82,6 +90,7 @@ async def test_the_dashboard_in_a_browser(sessions: Sessions, content: Content, 
             await page.emulate_media(media="print")
             assert not await page.locator("form.filters").is_visible()
             assert not await page.locator("#download").is_visible()
+            assert not await page.locator("#download-pdf").is_visible()
             assert await page.locator("svg.chart").is_visible()
             assert len(await page.pdf(format="A4")) > 1000
             await page.emulate_media(media="screen")
@@ -103,3 +112,51 @@ async def test_the_dashboard_in_a_browser(sessions: Sessions, content: Content, 
                 "main").inner_text()
         finally:
             await browser.close()
+
+
+async def test_a_board_member_in_no_chat_gets_in_by_mail(sessions: Sessions, content: Content,
+                                                        clock: Clock) -> None:
+    people = await school_year(sessions)
+    async with sessions() as session, session.begin():
+        await import_members(session, content, [{
+            "partnership": str(people.partnership_id), "platform": "", "user": "",
+            "name": "Bea", "school": "Vmbo Noorderlicht", "level": "board",
+            "email": "bea@bestuur.example"}], clock.now)
+    public = "http://achtje.example.nl"
+    async with smtp_server() as mailbox:
+        mail = EmailAdapter(MailServer.parse(f"smtp://127.0.0.1:{mailbox.port}"),
+                            "achtje@leerlab.example", sessions, content, SECRET_KEY, public)
+        async with served(sessions, content, clock, public, mail) as server, \
+                async_playwright() as driver:
+            browser = await driver.chromium.launch(executable_path=CHROMIUM,
+                                                   args=["--no-sandbox"])
+            try:
+                page = await browser.new_page(locale="nl-NL")
+                page.set_default_timeout(TIMEOUT_MS)
+                # Not logged in: the page points to the way in by mail.
+                await page.goto(server.url + f"/dashboard/{people.partnership_id}")
+                await page.get_by_role("link", name=content.text(
+                    "dashboard_mail_login_link", "nl")).click()
+                await page.wait_for_url("**/dashboard/login")
+                field = page.get_by_label(content.text("dashboard_mail_login_label", "nl"))
+                await field.fill("bea@bestuur.example")
+                await field.press("Enter")  # keyboard only
+                await page.wait_for_load_state()
+                assert content.text("dashboard_mail_login_sent", "nl") in \
+                    await page.locator("main").inner_text()
+                for _ in range(500):
+                    if mailbox.accepted:
+                        break
+                    await asyncio.sleep(0.01)
+                [(to, message)] = mailbox.accepted
+                assert to == "bea@bestuur.example"
+                found = re.search(r"/dashboard/login/[A-Za-z0-9_-]+",
+                                  message.get_content())  # type: ignore[attr-defined]
+                assert found is not None
+                await page.goto(server.url + found.group(0))
+                await page.get_by_role("button", name=content.text(
+                    "dashboard_login_button", "nl")).click()
+                await page.wait_for_url(f"**/dashboard/{people.partnership_id}")
+                assert await page.locator("svg.chart g.line").count() == 5
+            finally:
+                await browser.close()

@@ -2,20 +2,24 @@
 no number of a group below the threshold is ever shown, under any filter.
 
 Random people (school type and level) give random answers in September and October; the
-dashboard's data (`year_view` under every filter the page offers, and more) and the CSV
-rows are read from the frozen months, and every number shown is checked against the truth
-counted here: its group really has that many respondents, and at least the minimum.
+dashboard's data (`year_view` under every filter the page offers, and more), the PDF's
+content and the CSV rows are read from the frozen months, and every number shown is
+checked against the truth counted here: its group really has that many respondents, and
+at least the minimum.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from adapters.dashboard.pages import Pages
+from adapters.dashboard.pdf import Table
 from adapters.dashboard.view import Filters, year_view
 from bot.content import Content
 from bot.domain import CONDITION_IDS, LEVEL_IDS, SCHOOL_TYPES
@@ -85,6 +89,15 @@ async def test_no_group_below_the_threshold_on_the_dashboard_or_in_the_csv(
                         assert side.respondents >= minimum
         for informal in view.informal:
             assert informal.invited is None or informal.invited >= minimum
+        # The PDF says what the page says: its n's are the view's shown ones, no other.
+        document = Pages(content).document(view, partnership, "nl")
+        in_pdf = sorted(int(n) for block in document if isinstance(block, Table)
+                        for row in block.rows for cell in row
+                        for n in re.findall(r"n=(\d+)", cell))
+        in_view = sorted(f.respondents for rows in (view.conditions, view.boards)
+                         for row in rows for f in row.figures
+                         if f.shown and f.respondents is not None)
+        assert in_pdf == in_view and all(n >= minimum for n in in_pdf)
 
     rows = list(csv_rows(summaries))
     assert rows == list(csv.DictReader(io.StringIO(summary_csv(summaries))))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
@@ -23,6 +24,7 @@ from scheduler.sender import Sender
 from tests.conftest import Clock, without_settings
 from tests.email_helpers import (
     HOLIDAYS,
+    MAIL_ON,
     NAME,
     OPEN_ANSWER,
     PLANNED,
@@ -37,6 +39,12 @@ from tests.summary_fakes import Partners
 
 ACHTJE = Path(sys.executable).with_name("achtje")
 Sessions = async_sessionmaker[Any]
+
+
+@pytest.fixture(autouse=True)
+def mail_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mail is set up (ACHTJE_SMTP_URL): without it nothing is queued."""
+    monkeypatch.setenv("ACHTJE_SMTP_URL", MAIL_ON)
 
 
 async def test_leaders_and_board_members_get_the_summary_by_mail_with_the_chart_inline(

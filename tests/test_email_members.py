@@ -34,6 +34,7 @@ from scheduler.planner import plan_due
 from tests.conftest import without_settings
 from tests.email_helpers import (
     HOLIDAYS,
+    MAIL_ON,
     PLANNED,
     SECRET_KEY,
     mail_rows,
@@ -45,6 +46,12 @@ from tests.summary_fakes import Partners
 ACHTJE = Path(sys.executable).with_name("achtje")
 Sessions = async_sessionmaker[Any]
 NOW = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def mail_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mail is set up (ACHTJE_SMTP_URL): without it nothing is queued."""
+    monkeypatch.setenv("ACHTJE_SMTP_URL", MAIL_ON)
 
 
 async def member(sessions: Sessions, member_id: int) -> Member:
@@ -163,7 +170,7 @@ LEVELS = st.sampled_from(["board", "management", "teachers", None])
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(people=st.lists(st.tuples(ROLES, LEVELS, st.booleans(), st.booleans()),
                        min_size=1, max_size=6))
-async def test_only_leaders_and_board_members_with_an_address_who_want_it_get_mail(
+async def test_only_readers_of_the_summaries_with_an_address_who_want_it_get_mail(
     sessions: Sessions, people: list[tuple[str, str | None, bool, bool]]
 ) -> None:
     partners = await Partners.create(sessions, name="Eigenschap")
@@ -175,7 +182,7 @@ async def test_only_leaders_and_board_members_with_an_address_who_want_it_get_ma
             assert found is not None
             found.role, found.email = role, f"p{member_id}@school.example" if has_address else None
             found.mail_off_at = NOW if stopped else None
-        if has_address and not stopped and (role == "leader" or level == "board"):
+        if has_address and not stopped and (role in ("leader", "admin") or level == "board"):
             wanted.add(member_id)
     async with sessions() as session:
         got = {m.id for m in await mail_recipients(session, partners.partnership.id)}
@@ -255,4 +262,5 @@ async def test_summary_email_on_the_command_line_queues_each_mail_once(
 def achtje(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = without_settings()
     return subprocess.run([str(ACHTJE), *args], capture_output=True, text=True,
-                          env={**env, "ACHTJE_DATABASE_URL": url}, timeout=90, check=False)
+                          env={**env, "ACHTJE_DATABASE_URL": url, "ACHTJE_SMTP_URL": MAIL_ON},
+                          timeout=90, check=False)

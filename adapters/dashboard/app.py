@@ -1,5 +1,8 @@
 """The dashboard's routes on the shared aiohttp server, and who may see what.
 
+    GET  /dashboard/login           asks for an e-mail address (people in no chat)
+    POST /dashboard/login           mails a one-time link to a leader or board member with
+                                    that address; the same answer for any address
     GET  /dashboard/login/{token}   a page with one button (a link preview in a chat
                                     fetches GET, so GET takes nothing)
     POST /dashboard/login/{token}   takes the one-time link, starts a session (cookie),
@@ -7,6 +10,7 @@
     GET  /dashboard                 on to the session's partnership, or how to get a link
     GET  /dashboard/{id}            the school year (?year=&school=&level=)
     GET  /dashboard/{id}/summary.csv  the same months as CSV
+    GET  /dashboard/{id}/summary.pdf  the print view as a PDF (A4), with the page's filters
     POST /dashboard/logout          ends the session
 
 Every page looks the session's member up again and checks that they still lead or sit on
@@ -16,10 +20,11 @@ sessions go with them) or one who is no longer leader or board is refused.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -29,7 +34,9 @@ from adapters.dashboard.pages import Pages
 from adapters.dashboard.view import Filters, year_view
 from bot.content import Content
 from bot.domain import LANGS
-from bot.flows.dashboard import may_open
+from bot.flows.dashboard import LINK_MINUTES, login_url, may_open
+from bot.mail.address import MAX_ADDRESS, address_problem, clean_address
+from bot.mail.store import readers_with_address
 from bot.store import dashboard as store
 from bot.store.models import MAX_ID, Member, Partnership
 from bot.summary.export import summary_csv
@@ -49,8 +56,24 @@ HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
 }
+# Login links by mail: at most this many per address within the window (a link's life),
+# so nobody can fill someone's mailbox by typing their address again and again.
+MAIL_LINKS_PER_WINDOW = 3
 Clock = Callable[[], datetime]
 Sessions = async_sessionmaker[AsyncSession]
+
+
+@runtime_checkable
+class LoginMail(Protocol):
+    """What sends a login link by mail (adapters/email's EmailAdapter)."""
+
+    async def send_note(self, address: str, name: str, lang: str, subject: str,
+                        text: str) -> None: ...
+
+
+def login_mail(adapters: Iterable[object]) -> LoginMail | None:
+    """The adapter that can mail a login link, when mail is set up."""
+    return next((a for a in adapters if isinstance(a, LoginMail)), None)
 
 
 class Refusal(Exception):
@@ -65,21 +88,29 @@ class Dashboard:
     """The dashboard's handlers; `mount` adds them to the web server."""
 
     def __init__(self, sessions: Sessions, content: Content, *, public_url: str | None,
-                 clock: Clock | None = None, session_hours: float = SESSION_HOURS) -> None:
+                 clock: Clock | None = None, session_hours: float = SESSION_HOURS,
+                 mail: LoginMail | None = None) -> None:
         self.sessions = sessions
         self.content = content
         self.pages = Pages(content)
+        self.public_url = public_url
+        self.mail = mail
+        self.sending: set[asyncio.Task[None]] = set()  # login links being mailed
+        self._one_at_a_time = asyncio.Lock()
         self.secure = (public_url or "").lower().startswith("https://")
         self.clock = clock or (lambda: datetime.now(UTC))
         self.session_valid = timedelta(hours=session_hours)
 
     def routes(self) -> list[tuple[str, str, Any]]:
         return [("GET", "/dashboard", self.home),
+                ("GET", "/dashboard/login", self.mail_login_page),
+                ("POST", "/dashboard/login", self.mail_login),
                 ("GET", "/dashboard/login/{token}", self.login_page),
                 ("POST", "/dashboard/login/{token}", self.login),
                 ("POST", "/dashboard/logout", self.logout),
                 ("GET", r"/dashboard/{partnership:\d{1,10}}", self.page),
-                ("GET", r"/dashboard/{partnership:\d{1,10}}/summary.csv", self.csv)]
+                ("GET", r"/dashboard/{partnership:\d{1,10}}/summary.csv", self.csv),
+                ("GET", r"/dashboard/{partnership:\d{1,10}}/summary.pdf", self.pdf)]
 
     # --- handlers
 
@@ -89,6 +120,89 @@ class Dashboard:
         if member is None or not may_open(member):
             return self._html(self.pages.message("dashboard_no_session", _lang(request)), 401)
         raise web.HTTPSeeOther(f"/dashboard/{member.partnership_id}", headers=HEADERS)
+
+    @property
+    def mail_login_on(self) -> bool:
+        return self.mail is not None and bool(self.public_url)
+
+    async def mail_login_page(self, request: web.Request) -> web.StreamResponse:
+        lang = _lang(request)
+        if not self.mail_login_on:
+            return self._html(self.pages.message("dashboard_mail_login_off", lang), 404)
+        return self._html(self.pages.mail_login(lang, LINK_MINUTES))
+
+    async def mail_login(self, request: web.Request) -> web.StreamResponse:
+        """Mail a link to the leaders and board members with the address typed. The answer
+        is the same whether the address is known, unknown, not allowed or asked too often,
+        and the mail goes out after the answer, so nobody learns whose address is on file."""
+        lang = _lang(request)
+        if not self.mail_login_on:
+            return self._html(self.pages.message("dashboard_mail_login_off", lang), 404)
+        if not _same_origin(request):
+            return self._html(self.pages.message("dashboard_link_invalid", lang), 403)
+        form = await request.post()
+        typed = str(form.get("email", ""))[:MAX_ADDRESS + 10]
+        address = clean_address(typed)
+        if address and address_problem(address) is None:
+            # After the answer, so how long it takes tells nothing about the address.
+            self._later(self._mail_links(address))
+        return self._html(self.pages.message("dashboard_mail_login_sent", lang))
+
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self.sending.add(task)
+        task.add_done_callback(self.sending.discard)
+
+    async def _mail_links(self, address: str) -> None:
+        try:
+            async with self._one_at_a_time:  # so the limit counts the links before it
+                note = await self._links_to_mail(address)
+        except Exception:  # a database hiccup: the person simply asks again
+            logger.exception("login link by mail: asking failed")
+            return
+        if note is not None:
+            await self._send(*note)
+
+    async def _links_to_mail(self, address: str) -> tuple[int, str, str, str, str, str] | None:
+        """New links for the readers with this address, as the mail to send (member, to,
+        name, language, subject, text); None when there is nobody or they asked too often."""
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            readers = await readers_with_address(session, address)
+            if not readers:
+                return None
+            ids = [member.id for member in readers]
+            recent = await store.links_since(session, ids, now - timedelta(minutes=LINK_MINUTES))
+            if recent >= MAIL_LINKS_PER_WINDOW * len(readers):
+                logger.info("login link by mail refused: member %s asked too often", ids[0])
+                return None
+            lines = []
+            for member in readers:
+                token = await store.create_link(session, member.id, now,
+                                                timedelta(minutes=LINK_MINUTES))
+                partnership = await session.get(Partnership, member.partnership_id)
+                lines.append(self.content.text(
+                    "mail_login_line", readers[0].language,
+                    partnership=partnership.name if partnership else "achtje",
+                    url=login_url(self.public_url or "", token)))
+        first = readers[0]
+        lang = first.language
+        text = "\n\n".join((
+            self.content.text("mail_login_hello", lang, minutes=LINK_MINUTES,
+                              name=first.display_name.strip() or address.split("@")[0]),
+            "\n".join(lines), self.content.text("mail_login_not_you", lang)))
+        return (first.id, first.email or address, first.display_name, lang,
+                self.content.text("mail_login_subject", lang), text)
+
+    async def _send(self, member_id: int, address: str, name: str, lang: str, subject: str,
+                    text: str) -> None:
+        assert self.mail is not None
+        try:
+            await self.mail.send_note(address, name, lang, subject, text)
+        except Exception:  # a mail server that is away: the person simply asks again
+            logger.exception("login link by mail for member %s was not sent", member_id)
+        else:
+            logger.info("login link by mail sent to member %s", member_id)
 
     async def login_page(self, request: web.Request) -> web.StreamResponse:
         """The button that takes the link, in the member's language; nothing is taken."""
@@ -168,6 +282,23 @@ class Dashboard:
         name = f"achtje-{partnership.id}-{filters.year}-{filters.year + 1}.csv"
         return web.Response(
             text=summary_csv(summaries), content_type="text/csv", charset="utf-8",
+            headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
+
+    async def pdf(self, request: web.Request) -> web.StreamResponse:
+        """The print view as a PDF, with the page's filters; drawn off the event loop."""
+        try:
+            async with self.sessions() as session, session.begin():
+                member, partnership, _, filters, summaries = await self._year(session, request)
+                view = year_view(summaries, filters, partnership.min_group_size)
+                filters = _valid_groups(filters, view.sides, view.levels)
+                if filters != view.filters:
+                    view = year_view(summaries, filters, partnership.min_group_size)
+        except Refusal as refusal:
+            return self._html(self.pages.message(refusal.key, refusal.lang), refusal.status)
+        data = await asyncio.to_thread(self.pages.pdf, view, partnership, member.language)
+        name = f"achtje-{partnership.id}-{filters.year}-{filters.year + 1}.pdf"
+        return web.Response(
+            body=data, content_type="application/pdf",
             headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
 
     # --- who may

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from adapters.dashboard.pdf import Block, Chart, render_pdf, year_document
 from adapters.dashboard.svg import Series, line_chart
 from adapters.dashboard.view import BOARD_IDS, Figure, YearView
 from bot.content import Content
@@ -19,6 +21,8 @@ from bot.summary.rules import load_summary_rules
 from bot.summary.year import year_months
 
 TEMPLATES = Path(__file__).with_name("templates")
+# Pages after which someone who is in no chat needs the way in by mail.
+BY_MAIL_HINT = frozenset({"dashboard_no_session", "dashboard_link_invalid"})
 
 
 class Pages:
@@ -33,7 +37,12 @@ class Pages:
 
     def message(self, key: str, lang: str) -> str:
         words = self._words(lang)
-        return self.env.get_template("message.html").render(w=words, key=key)
+        return self.env.get_template("message.html").render(
+            w=words, key=key, by_mail=key in BY_MAIL_HINT)
+
+    def mail_login(self, lang: str, minutes: int) -> str:
+        return self.env.get_template("mail_login.html").render(w=self._words(lang),
+                                                               minutes=minutes)
 
     def login(self, action: str, lang: str) -> str:
         return self.env.get_template("login.html").render(w=self._words(lang), action=action)
@@ -59,7 +68,41 @@ class Pages:
         return self.env.get_template("dashboard.html").render(
             w=words, view=view, partnership=partnership, years=years, chart=chart,
             conditions=CONDITION_IDS, boards=BOARD_IDS, agenda=agenda, csv_url=csv_url,
+            pdf_url=f"/dashboard/{partnership.id}/summary.pdf?{_query(view)}",
             both=view.filters.side is not None and view.filters.level is not None)
+
+    def document(self, view: YearView, partnership: Partnership, lang: str) -> list[Block]:
+        """The print view's content as blocks (adapters/dashboard/pdf.py)."""
+        words = self._words(lang)
+        rules = load_summary_rules(self.content)
+        low = rules.thresholds.low
+        axis = year_months(view.filters.year) if view.filters.year else []
+        by_month = {row.month: row for row in view.conditions}
+        chart = Chart(
+            tuple(words.short_month(m) for m in axis),
+            tuple((words.topic(c), tuple(by_month[m].figures[n].mean if m in by_month
+                                         else None for m in axis))
+                  for n, c in enumerate(CONDITION_IDS)),
+            low, words.t("dashboard_low", low=words.num(low)),
+            words.t("dashboard_chart_title", year=words.year(view.filters.year))
+        ) if view.months else None
+        agenda = [(m.month, [rules.agenda.question(source, ref).get(lang)
+                             for source, ref in m.questions]) for m in view.agenda]
+        title = words.t("dashboard_title", partnership=partnership.name)
+        return year_document(view, words, title, chart, agenda)
+
+    def pdf(self, view: YearView, partnership: Partnership, lang: str) -> bytes:
+        words = self._words(lang)
+        title = (f"{words.t('dashboard_title', partnership=partnership.name)} · "
+                 f"{words.year(view.filters.year)}")
+        return render_pdf(self.document(view, partnership, lang), title, lang)
+
+
+def _query(view: YearView) -> str:
+    """The filters of the page, for its PDF link."""
+    query = {"year": str(view.filters.year), "school": view.filters.side or "",
+             "level": view.filters.level or ""}
+    return urlencode({key: value for key, value in query.items() if value})
 
 
 class Words:

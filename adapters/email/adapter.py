@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from email.utils import make_msgid
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.email.mime import Envelope, build_mail
+from adapters.email.mime import Envelope, build_mail, build_note
 from adapters.email.smtp import MailServer, deliver
 from bot.content import Content
 from bot.mail.plan import PLATFORM, how_to_stop
@@ -26,6 +27,7 @@ from bot.rates import PlatformLimits, Rate
 logger = logging.getLogger(__name__)
 LIMITS = PlatformLimits(overall=Rate(per_second=5, burst=10))  # kind to a small mail server
 STOP_PATH = "/mail/stop/{token}"
+LOGIN_BY_MAIL_PATH = "/dashboard/login"  # where one asks for a login link by mail
 RETRY_GROWTH = 4
 MAX_WAIT = 6 * 3600.0
 
@@ -77,7 +79,9 @@ class EmailAdapter:
         lang = found.language
         envelope = Envelope(
             sender=self.sender, recipient=found.address, name=found.name, lang=lang,
-            footer=f"{replies[-1].text}\n{how_to_stop(self.content, lang, link)}",
+            footer="\n".join((replies[-1].text, self.content.text(
+                "mail_dashboard", lang, url=self.public_url + LOGIN_BY_MAIL_PATH),
+                how_to_stop(self.content, lang, link, mail_only=found.mail_only))),
             unsubscribe=link, chart_alt=self.content.text("mail_chart_alt", lang),
             message_id=f"<achtje.outbox.{key}@{self.domain}>", date=now)
         message = build_mail(replies[0].text, replies[1:-1], envelope)
@@ -98,3 +102,13 @@ class EmailAdapter:
         self._tries.pop(user, None)
         if parts is not None:
             parts.posted(0, found.address.rpartition("@")[2], key)
+
+    async def send_note(self, address: str, name: str, lang: str, subject: str,
+                        text: str) -> None:
+        """A short mail straight to the server, not through the outbox: the dashboard's
+        login link, which is useless after its few minutes and must not be kept (the
+        outbox would store it in the database)."""
+        now = datetime.now(UTC)
+        message = build_note(subject, text, self.sender, address, name, lang,
+                             make_msgid("achtje.login", self.domain), now)
+        await deliver(self.server, self.sender, address, message)

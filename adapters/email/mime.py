@@ -9,6 +9,7 @@ as an inline picture with a text alternative.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,11 +72,14 @@ def _html_text(text: str) -> str:
     return "\n".join(out)
 
 
-def _link(text: str, url: str) -> str:
-    """The footer with the link made clickable (the link itself is escaped, like all)."""
-    escaped = html.escape(text)
-    quoted = html.escape(url)
-    return escaped.replace(quoted, f'<a href="{quoted}">{quoted}</a>')
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+def _links(text: str) -> str:
+    """The footer escaped, with its links (the unsubscribe link, the dashboard's login
+    page) made clickable."""
+    return _URL.sub(lambda found: f'<a href="{found.group(0)}">{found.group(0)}</a>',
+                    html.escape(text, quote=False))
 
 
 def build_mail(subject: str, body: Sequence[Reply], envelope: Envelope) -> EmailMessage:
@@ -105,7 +109,7 @@ def build_mail(subject: str, body: Sequence[Reply], envelope: Envelope) -> Email
                         f'title="{html.escape(reply.caption)}"></p>')
     plain.append(f"-- \n{envelope.footer}")
     rich.append(f'<hr>\n<p style="font-size:small;color:#444">'
-                f'{_link(envelope.footer, envelope.unsubscribe).replace(chr(10), "<br>")}</p>')
+                f'{_links(envelope.footer).replace(chr(10), "<br>")}</p>')
     message.set_content("\n\n".join(plain) + "\n")
     page = (f'<!DOCTYPE html>\n<html lang="{html.escape(envelope.lang)}">\n<head>'
             f'<meta charset="utf-8"><title>{html.escape(subject)}</title></head>\n'
@@ -117,4 +121,20 @@ def build_mail(subject: str, body: Sequence[Reply], envelope: Envelope) -> Email
     for png, cid in charts:
         html_part.add_related(png, "image", "png", cid=cid, filename="chart.png")
     message["Content-Language"] = envelope.lang  # after the parts: set_content drops it
+    return message
+
+
+def build_note(subject: str, text: str, sender: str, recipient: str, name: str, lang: str,
+               message_id: str, date: datetime) -> EmailMessage:
+    """A short plain-text mail that is no summary (the dashboard's login link): nothing to
+    unsubscribe from, since it only comes when the person asks for it."""
+    message = EmailMessage()
+    message["Subject"] = _one_line(subject)
+    message["From"] = sender
+    message["To"] = Address(_one_line(name), addr_spec=recipient)
+    message["Date"] = format_datetime(date)
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text + "\n")
+    message["Content-Language"] = lang
     return message

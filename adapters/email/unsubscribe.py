@@ -69,6 +69,8 @@ class Unsubscribe:
                 return self._invalid()
             if await set_mail(session, member_id, False, datetime.now(UTC)):
                 logger.info("member %s stopped the summary mail by its link", member_id)
-        done = self.content.text("mail_page_done", found.language)
+        done = self.content.text("mail_page_done_mail_only" if found.mail_only
+                                 else "mail_page_done", found.language,
+                                 partnership=found.partnership)
         return self._page(found.language, self.content.text("mail_page_title", found.language),
                           f"<p>{html.escape(done)}</p>")

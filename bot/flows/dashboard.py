@@ -14,8 +14,9 @@ import logging
 from datetime import timedelta
 
 from bot import registry
-from bot.flows.roles import is_board, is_leader, leaders_only
+from bot.flows.roles import leaders_only
 from bot.flows.turn import Turn
+from bot.mail.store import reads_summaries
 from bot.messages import Reply
 from bot.settings import Settings
 from bot.store.dashboard import create_link
@@ -29,8 +30,9 @@ LOGIN_PATH = "/dashboard/login/"
 
 
 def may_open(member: Member | None) -> bool:
-    """Who may see the dashboard: project leaders, operators and board members."""
-    return member is not None and (is_leader(member) or is_board(member))
+    """Who may see the dashboard: the readers of the summaries (bot.mail.store), the same
+    people who get the monthly mail when they gave an address."""
+    return member is not None and reads_summaries(member)
 
 
 def login_url(public_url: str, token: str) -> str:

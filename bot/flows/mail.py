@@ -6,10 +6,8 @@ send the summary to an address that is not theirs."""
 from __future__ import annotations
 
 from bot import registry
-from bot.domain import LEADER
-from bot.flows.roles import is_board
 from bot.flows.turn import Turn
-from bot.mail.store import set_mail
+from bot.mail.store import reads_summaries, set_mail
 from bot.messages import Reply
 
 OFF = frozenset({"uit", "off", "stop"})
@@ -30,7 +28,7 @@ async def command(turn: Turn, arg: str) -> list[Reply]:
         return [turn.say("mail_on_done", address=address)]
     if word:
         return [turn.say("mail_unknown_word")]
-    if member.role != LEADER and not is_board(member):
+    if not reads_summaries(member):
         return [turn.say("mail_status_not_for_you", address=address)]
     if member.mail_off_at is not None:
         return [turn.say("mail_status_off", address=address)]

@@ -22,6 +22,7 @@ from bot.flows.instruments.common import first_word
 from bot.flows.roles import is_leader, leaders_only
 from bot.flows.state import Choosing
 from bot.flows.turn import Turn
+from bot.mail.store import is_mail_only
 from bot.messages import Invitation, Option, Reply, Text
 from bot.privacy.data import erase_member, split_text
 from bot.store import repo
@@ -50,6 +51,7 @@ async def command(turn: Turn, arg: str) -> list[Reply]:
         return [turn.say("members_none_found", query=arg)]
     rows = [turn.t("members_list", partnership=turn.partnership.name, count=len(found)),
             *(f"- {_name(m)} · {_school(turn, m)} · {turn.t(f'members_role_{m.role}')}"
+              + (f" · {turn.t('members_mail_only')}" if is_mail_only(m) else "")
               for m in found)]
     replies: list[Reply] = [Text(text=piece) for piece in split_text("\n".join(rows), CHUNK)]
     removable = [m for m in found if _removable(turn, m)]

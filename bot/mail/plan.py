@@ -6,7 +6,8 @@ whether the scheduler or `achtje summary --email` queued it. Its replies are, in
 subject (a `Text`), the summary as in chat, and why the person gets it. The address is not
 in the row: the e-mail platform looks it up when it sends, so a changed or erased address
 counts. Project leaders get the full version; board members who are no leader the
-channel's version, since the full one is confidential to the project leaders.
+channel's version, since the full one is confidential to the project leaders. Without
+ACHTJE_SMTP_URL nothing is queued.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
-from bot.domain import LEADER
-from bot.mail.store import mail_recipients
+from bot.domain import LEADER_ROLES
+from bot.mail.store import mail_is_on, mail_recipients
 from bot.messages import Text
 from bot.outbox import Envelope
 from bot.store.models import Member, Partnership
@@ -32,7 +33,10 @@ MAIL_EXPIRES = timedelta(days=2)
 
 async def mail_envelopes(session: AsyncSession, content: Content, messages: SummaryMessages,
                          partnership: Partnership, now: datetime) -> list[Envelope]:
-    """One mail per leader and board member with an address who did not stop it."""
+    """One mail per leader and board member with an address who did not stop it; none
+    when mail is off."""
+    if not mail_is_on():
+        return []
     return [await _envelope(content, messages, partnership, member, now)
             for member in await mail_recipients(session, partnership.id)]
 
@@ -40,7 +44,7 @@ async def mail_envelopes(session: AsyncSession, content: Content, messages: Summ
 async def _envelope(content: Content, messages: SummaryMessages, partnership: Partnership,
                     member: Member, now: datetime) -> Envelope:
     lang, month = member.language, messages.summary.month
-    leader = member.role == LEADER
+    leader = member.role in LEADER_ROLES
     subject = content.text("mail_subject", lang, partnership=partnership.name,
                            month=content.month_name(month, lang))
     reason = content.text("mail_reason_leader" if leader else "mail_reason_board", lang,
@@ -51,6 +55,9 @@ async def _envelope(content: Content, messages: SummaryMessages, partnership: Pa
                     now, now + MAIL_EXPIRES, member.id)
 
 
-def how_to_stop(content: Content, lang: str, link: str) -> str:
-    """The mail's last lines: how to stop it in chat, and with the link."""
+def how_to_stop(content: Content, lang: str, link: str, *, mail_only: bool = False) -> str:
+    """The mail's last lines: how to stop it in chat, and with the link (only the link for
+    someone who is in no chat)."""
+    if mail_only:
+        return str(content.text("mail_stop_link_only", lang, link=link))
     return f"{content.text('mail_stop', lang)}\n{content.text('mail_stop_link', lang, link=link)}"

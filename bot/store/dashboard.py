@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, String, delete, select, update
+from sqlalchemy import ForeignKey, String, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -61,6 +61,13 @@ async def create_link(session: AsyncSession, member_id: int, now: datetime,
                               created_at=now, expires_at=now + valid))
     await session.flush()
     return token
+
+
+async def links_since(session: AsyncSession, member_ids: list[int], since: datetime) -> int:
+    """How many links these members were given after `since` (the login-by-mail limit)."""
+    found = await session.scalar(select(func.count(DashboardLink.id)).where(
+        DashboardLink.member_id.in_(member_ids), DashboardLink.created_at > since))
+    return int(found or 0)
 
 
 async def take_link(session: AsyncSession, token: str, now: datetime) -> int | None:
