@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from bot.store.models import (
     Answer,
@@ -85,6 +86,34 @@ async def identities(session: AsyncSession, platform: str, user: str) -> list[Me
         .order_by(Member.id)
     )
     return list(rows)
+
+
+async def memberships(
+    session: AsyncSession, platform: str, user: str, *, written: bool
+) -> list[tuple[Member, Partnership]]:
+    """Every membership of an identity with its partnership (schools loaded), in one
+    statement, held until the transaction ends so turns of one person run one after the
+    other in every process (two presses on one question cannot both advance it).
+
+    PostgreSQL locks the member rows (FOR UPDATE). SQLite has no row locks: a transaction
+    that has `written` already holds its database write lock, and read what it reads after
+    that fresh; otherwise a no-op write by identity takes that lock first (it waits, busy
+    timeout, for another writer)."""
+    query = (select(Member, Partnership)
+             .join(Partnership, Partnership.id == Member.partnership_id)
+             .where(Member.platform == platform, Member.user_ref == user)
+             .order_by(Member.id)
+             .options(joinedload(Partnership.schools))
+             .execution_options(populate_existing=True))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=Member)
+    elif not written:
+        await session.execute(update(Member)
+                              .where(Member.platform == platform, Member.user_ref == user)
+                              .values(language=Member.language)
+                              .execution_options(synchronize_session=False))
+    rows = (await session.execute(query)).unique()
+    return [(member, partnership) for member, partnership in rows]
 
 
 async def school(session: AsyncSession, partnership_id: int, school_id: int) -> School | None:
@@ -186,12 +215,13 @@ async def answers(session: AsyncSession, round_id: int, member_id: int) -> dict[
 
 async def answer_group(session: AsyncSession, member_id: int) -> tuple[str | None, str | None]:
     """The member's school type (side) and level now: the group an answer given now counts
-    in, stored with it so a later move to another school or level leaves it where it was."""
-    found = (await session.execute(
-        select(School.type, Member.level).select_from(Member)
-        .outerjoin(School, School.id == Member.school_id).where(Member.id == member_id)
-    )).first()
-    return (found[0], found[1]) if found is not None else (None, None)
+    in, stored with it so a later move to another school or level leaves it where it was.
+    The turn's member and its partnership's schools are in the session already: no query."""
+    member = await session.get(Member, member_id)
+    if member is None:
+        return None, None
+    school = await session.get(School, member.school_id) if member.school_id else None
+    return (school.type if school is not None else None), member.level
 
 
 async def save_answer(
