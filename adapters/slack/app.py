@@ -14,6 +14,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -88,8 +89,6 @@ logger = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 DEFAULT_LANGUAGE = "nl"
 STOP_GRACE = 10.0
-
-
 # Handled events at once; more wait their turn (each holds a database connection).
 MAX_IN_FLIGHT = 10
 
@@ -315,11 +314,8 @@ class SlackAdapter:
                       ) -> Outcome:
         """Let the engine answer, then show its replies; failures are logged, not shown."""
         client = replying(client)
-
-        async def who(stranger: Incoming) -> Incoming:  # only for someone we have not met
-            return await introduce(client, stranger, target.user)
-
-        outcome = await self.engine.handle(incoming, introduce=who)
+        outcome = await self.engine.handle(  # Slack says who a newcomer is
+            incoming, introduce=partial(introduce, client, user=target.user))
         visible = outcome.shown
         if not visible:
             return outcome

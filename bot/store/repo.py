@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -28,17 +28,51 @@ def insert_for(session: AsyncSession, table: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
+# The statements every turn runs, built once per dialect with bound parameters: building
+# one and deriving its cache key costs more than SQLite takes to run it.
+_PER_TURN: dict[tuple[str, str], Any] = {}
+
+
+def _per_turn(session: AsyncSession, name: str) -> Any:
+    dialect = session.get_bind().dialect.name
+    found = _PER_TURN.get((dialect, name))
+    if found is None:
+        found = _PER_TURN[dialect, name] = _build(dialect, name)
+    return found
+
+
+def _build(dialect: str, name: str) -> Any:
+    if name == "processed":
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        return (insert(ProcessedEvent)
+                .values(platform=bindparam("platform"), event_id=bindparam("event_id"),
+                        processed_at=bindparam("now"))
+                .on_conflict_do_nothing()
+                .returning(ProcessedEvent.event_id))
+    if name == "memberships":
+        query = (select(Member, Partnership)
+                 .join(Partnership, Partnership.id == Member.partnership_id)
+                 .where(Member.platform == bindparam("identity_platform"),
+                        Member.user_ref == bindparam("identity_user"))
+                 .order_by(Member.id)
+                 .options(joinedload(Partnership.schools))
+                 .execution_options(populate_existing=True))
+        return query.with_for_update(of=Member) if dialect == "postgresql" else query
+    assert name == "touch"  # SQLite's stand-in for a row lock: a no-op write
+    return (update(Member)
+            .where(Member.platform == bindparam("identity_platform"),
+                   Member.user_ref == bindparam("identity_user"))
+            .values(language=Member.language)
+            .execution_options(synchronize_session=False))
+
+
 async def mark_processed(
     session: AsyncSession, platform: str, event_id: str, now: datetime
 ) -> bool:
     """Record a platform event id; False when it was handled before (a redelivery)."""
-    statement = (
-        insert_for(session, ProcessedEvent)
-        .values(platform=platform, event_id=event_id[:200], processed_at=now)
-        .on_conflict_do_nothing()
-        .returning(ProcessedEvent.event_id)
-    )
-    return (await session.execute(statement)).first() is not None
+    found = await session.execute(_per_turn(session, "processed"),
+                                  {"platform": platform, "event_id": event_id[:200], "now": now})
+    return found.first() is not None
 
 
 async def partnership_for_chat(
@@ -99,20 +133,10 @@ async def memberships(
     that has `written` already holds its database write lock, and read what it reads after
     that fresh; otherwise a no-op write by identity takes that lock first (it waits, busy
     timeout, for another writer)."""
-    query = (select(Member, Partnership)
-             .join(Partnership, Partnership.id == Member.partnership_id)
-             .where(Member.platform == platform, Member.user_ref == user)
-             .order_by(Member.id)
-             .options(joinedload(Partnership.schools))
-             .execution_options(populate_existing=True))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=Member)
-    elif not written:
-        await session.execute(update(Member)
-                              .where(Member.platform == platform, Member.user_ref == user)
-                              .values(language=Member.language)
-                              .execution_options(synchronize_session=False))
-    rows = (await session.execute(query)).unique()
+    who = {"identity_platform": platform, "identity_user": user}
+    if session.get_bind().dialect.name != "postgresql" and not written:
+        await session.execute(_per_turn(session, "touch"), who)
+    rows = (await session.execute(_per_turn(session, "memberships"), who)).unique()
     return [(member, partnership) for member, partnership in rows]
 
 
