@@ -62,25 +62,29 @@ class Engine:
         self.setup_policy = setup_policy or SetupPolicy()  # ACHTJE_SETUP: open by default
         self._turns = asyncio.Semaphore(_concurrent_turns(sessions))
 
-    async def handle(self, incoming: Incoming, introduce: Introduce | None = None) -> Outcome:
+    async def handle(self, incoming: Incoming, introduce: Introduce | None = None, *,
+                     reachable: bool = False) -> Outcome:
         """Answer one incoming event; never raises, never shows a traceback to a user.
 
         `introduce`: how the platform says who someone we have not met is (their locale
         and name, so a welcome is in their language). Whether we know them is read in the
         turn itself; for a stranger the turn is rolled back, the platform asked outside
-        any transaction, and the turn run again with what it said."""
+        any transaction, and the turn run again with what it said.
+        `reachable`: the event came through the person's own private chat, so each of
+        their memberships marked unreachable is reachable again (written in the turn)."""
         if introduce is not None:
             try:
-                return await self._handle(incoming, stranger_ends=True)
+                return await self._handle(incoming, reachable, stranger_ends=True)
             except _Stranger:
                 pass
             try:
                 incoming = await introduce(incoming)
             except Exception:
                 logger.exception("could not ask %s who %s is", incoming.platform, incoming.user)
-        return await self._handle(incoming, stranger_ends=False)
+        return await self._handle(incoming, reachable, stranger_ends=False)
 
-    async def _handle(self, incoming: Incoming, stranger_ends: bool) -> Outcome:
+    async def _handle(self, incoming: Incoming, reachable: bool, stranger_ends: bool
+                      ) -> Outcome:
         said = _read(incoming)
         guessed = known_language(incoming.locale)
         lang = guessed or "nl"
@@ -99,6 +103,11 @@ class Engine:
                                                written=written)
                 if stranger_ends and not known:
                     raise _Stranger
+                if reachable and any(m.unreachable_at is not None for m, _ in known):
+                    await repo.set_reachable(session, incoming.platform, incoming.user, True,
+                                             now)
+                    logger.info("%s user %s is reachable again", incoming.platform,
+                                incoming.user)
                 replies, lang = await self._route(session, incoming, said, now, guessed,
                                                   known)
         except _Stranger:

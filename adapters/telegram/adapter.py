@@ -253,15 +253,14 @@ class TelegramAdapter:
         if incoming is None or origin is None:
             return
         in_private = origin.type == "private"
-        if in_private:
-            await chats.reachable(self.engine, incoming.user, True)
         if incoming.action and incoming.action.startswith(store.CALLBACK_PREFIX):
             value = await chats.callback_value(self.engine, incoming.action)
             incoming = replace(incoming, action=value)
         if (in_private and not incoming.direct
                 and not await chats.in_group(self.app.bot, incoming)):
             incoming = replace(incoming, chat=str(origin.id), direct=True)
-        outcome = await self.engine.handle(incoming)
+        # Their private chat takes our messages: the turn marks them reachable if need be.
+        outcome = await self.engine.handle(incoming, reachable=in_private)
         if query is not None and in_private and outcome.press_took_effect(incoming):
             await self._show_pressed(query, outcome.language)
         await self._deliver(incoming, origin.id, outcome.shown)
