@@ -4,7 +4,8 @@ aiosqlite runs every call on a thread of its own; SQLAlchemy's adapter makes fou
 calls per statement (open a cursor, execute, fetch the rows, close it), and each is a
 hand-over to that thread and back to the event loop. Under load those hand-overs, not the
 SQL, were most of a button press. Here one function on the driver's thread does all four
-and hands back what the cursor said (description, row count, last row id) and its rows.
+and hands back what the cursor said (description, row count, last row id) and its rows;
+a rollback with no transaction open (the pool's, after every commit) makes no trip.
 Everything else (transactions, errors, the pool) stays SQLAlchemy's and aiosqlite's.
 """
 
@@ -89,6 +90,25 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneTripCursor  # type: ignore[assignment]
+
+    def rollback(self) -> None:
+        """The pool rolls back every connection it takes back, also after a commit; with
+        no transaction open sqlite3 would do nothing, so that takes no trip either."""
+        if self._idle():
+            return
+        super().rollback()
+
+    def commit(self) -> None:
+        """A transaction that only read has nothing to commit (sqlite3 would do nothing)."""
+        if self._idle():
+            return
+        super().commit()
+
+    def _idle(self) -> bool:
+        """Whether sqlite3 holds no transaction open on this connection (read between
+        statements, while the driver's thread does nothing with it)."""
+        raw = self._connection._connection  # sqlite3's connection; None once closed
+        return raw is not None and not raw.in_transaction
 
 
 def one_trip(dbapi_connection: Any) -> None:
