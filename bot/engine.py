@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -32,6 +32,7 @@ from bot.tenants import SetupPolicy
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+Introduce = Callable[[Incoming], Awaitable[Incoming]]
 # The default connection pool holds 5 connections plus 10 overflow.
 MAX_CONCURRENT_TURNS = 10
 # `cmd:<line>`: a button that types a line for the person (`cmd:checkin`, `cmd:koffie aan`).
@@ -61,21 +62,56 @@ class Engine:
         self.setup_policy = setup_policy or SetupPolicy()  # ACHTJE_SETUP: open by default
         self._turns = asyncio.Semaphore(_concurrent_turns(sessions))
 
-    async def handle(self, incoming: Incoming) -> Outcome:
-        """Answer one incoming event; never raises, never shows a traceback to a user."""
+    async def handle(self, incoming: Incoming, introduce: Introduce | None = None, *,
+                     reachable: bool = False) -> Outcome:
+        """Answer one incoming event; never raises, never shows a traceback to a user.
+
+        `introduce`: how the platform says who someone we have not met is (their locale
+        and name, so a welcome is in their language). Whether we know them is read in the
+        turn itself; for a stranger the turn is rolled back, the platform asked outside
+        any transaction, and the turn run again with what it said.
+        `reachable`: the event came through the person's own private chat, so each of
+        their memberships marked unreachable is reachable again (written in the turn)."""
+        if introduce is not None:
+            try:
+                return await self._handle(incoming, reachable, stranger_ends=True)
+            except _Stranger:
+                pass
+            try:
+                incoming = await introduce(incoming)
+            except Exception:
+                logger.exception("could not ask %s who %s is", incoming.platform, incoming.user)
+        return await self._handle(incoming, reachable, stranger_ends=False)
+
+    async def _handle(self, incoming: Incoming, reachable: bool, stranger_ends: bool
+                      ) -> Outcome:
         said = _read(incoming)
         guessed = known_language(incoming.locale)
         lang = guessed or "nl"
         try:
             async with self._turns, self.sessions() as session, session.begin():
                 now = self.clock()
-                if incoming.event_id and not await repo.mark_processed(
-                    session, incoming.platform, incoming.event_id, now
+                written = bool(incoming.event_id)
+                if written and not await repo.mark_processed(
+                    session, incoming.platform, incoming.event_id or "", now
                 ):
                     logger.info("skipping redelivered %s event %s",
                                 incoming.platform, incoming.event_id)
                     return Outcome([], lang)
-                replies, lang = await self._route(session, incoming, said, now, guessed)
+                # Who this is, read once a turn (with their partnerships, and locked).
+                known = await repo.memberships(session, incoming.platform, incoming.user,
+                                               written=written)
+                if stranger_ends and not known:
+                    raise _Stranger
+                if reachable and any(m.unreachable_at is not None for m, _ in known):
+                    await repo.set_reachable(session, incoming.platform, incoming.user, True,
+                                             now)
+                    logger.info("%s user %s is reachable again", incoming.platform,
+                                incoming.user)
+                replies, lang = await self._route(session, incoming, said, now, guessed,
+                                                  known)
+        except _Stranger:
+            raise
         except Exception:
             logger.exception("could not handle %s event from %s in %s",
                              incoming.platform, incoming.user, incoming.chat)
@@ -89,7 +125,7 @@ class Engine:
 
     async def _route(
         self, session: AsyncSession, incoming: Incoming, said: Said, now: datetime,
-        guessed: str | None,
+        guessed: str | None, known: list[tuple[Member, Partnership]],
     ) -> tuple[list[Reply], str]:
         """The replies, and the language of the person they are for."""
         lang = guessed or "nl"
@@ -111,7 +147,7 @@ class Engine:
             # usually unknown yet. The answer is for the whole group.
             return await binding.link(session, self.content, now, incoming, said.arg,
                                       bound), lang
-        found = await self._member(session, incoming, now, bound, guessed)
+        found = await self._member(session, incoming, now, bound, guessed, known)
         if found is None:
             return [Text(text=self.content.text("not_linked", lang))], lang
         turn = Turn(session, self.content, now, incoming, *found, router=self)
@@ -124,18 +160,17 @@ class Engine:
     async def _member(
         self, session: AsyncSession, incoming: Incoming, now: datetime,
         bound: Partnership | None, guessed: str | None,
+        known: list[tuple[Member, Partnership]],
     ) -> tuple[Member, Partnership] | None:
-        """The member behind an identity, created on first contact when we know where."""
-        for member in await repo.identities(session, incoming.platform, incoming.user):
+        """The member behind an identity (`known`: their memberships, locked), created on
+        first contact when we know where."""
+        for member, own in known:
             if bound is None or member.partnership_id == bound.id:
-                known = await session.get(Partnership, member.partnership_id)
-                assert known is not None
-                await repo.lock_member(session, member)  # one turn per person at a time
                 if incoming.direct and member.unreachable_at is not None:
                     # They wrote to us, so we can write back.
                     await repo.set_reachable(session, incoming.platform, incoming.user, True,
                                              now, member_id=member.id)
-                return member, known
+                return member, own
         partnership = bound
         if partnership is None and incoming.direct:
             partnership = await repo.partnership_for_chat(session, incoming.platform,
@@ -223,6 +258,10 @@ class Engine:
         except (ValueError, IndexError, KeyError):
             logger.warning("ignoring malformed action %r", value)
             return [turn.say("stale_button")]
+
+
+class _Stranger(Exception):
+    """The turn is of someone we have not met and the platform can say who they are."""
 
 
 def _read(incoming: Incoming) -> Said:

@@ -12,8 +12,6 @@ import logging
 import signal
 from collections.abc import Callable
 
-from adapters.dashboard import Dashboard, login_mail
-from adapters.dashboard import mount as mount_dashboard
 from adapters.web import WebServer
 from bot.content import Content
 from bot.engine import Engine
@@ -87,6 +85,9 @@ async def serve(settings: Settings, content: Content, stop: asyncio.Event | None
     # (503, and nothing is sent through it); without it such a refusal stops the start.
     http = web.needed or "http_port" in settings.model_fields_set
     if http:  # the dashboard, on the server's routes, only when the server runs
+        from adapters.dashboard import Dashboard, login_mail
+        from adapters.dashboard import mount as mount_dashboard
+
         mount_dashboard(web, Dashboard(sessions, content, public_url=settings.public_url,
                                        mail=login_mail(adapters)))
     try:

@@ -14,11 +14,11 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Sequence
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -78,16 +78,17 @@ from bot.messages import (
     locale_language,
 )
 from bot.privacy.redact import protect
-from bot.profile import is_known, language_of, member_profile, set_reachable
+from bot.profile import language_of, member_profile, set_reachable
 from bot.settings import Settings
+
+if TYPE_CHECKING:  # loaded in Socket Mode only: HTTP mode starts without it
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 DEFAULT_LANGUAGE = "nl"
 STOP_GRACE = 10.0
-
-
 # Handled events at once; more wait their turn (each holds a database connection).
 MAX_IN_FLIGHT = 10
 
@@ -159,6 +160,8 @@ class SlackAdapter:
                 # once ourselves (the address it hands out is simply not used).
                 await check_token(self.client.apps_connections_open(app_token=self.app_token),
                                   "SLACK_APP_TOKEN", self.api_url)
+                from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
                 self.socket = AsyncSocketModeHandler(self.app, self.app_token,
                                                      web_client=self.client)
                 await self.socket.connect_async()  # type: ignore[no-untyped-call]
@@ -311,9 +314,8 @@ class SlackAdapter:
                       ) -> Outcome:
         """Let the engine answer, then show its replies; failures are logged, not shown."""
         client = replying(client)
-        if not await is_known(self.engine.sessions, PLATFORM, incoming.user):
-            incoming = await introduce(client, incoming, target.user)
-        outcome = await self.engine.handle(incoming)
+        outcome = await self.engine.handle(  # Slack says who a newcomer is
+            incoming, introduce=partial(introduce, client, user=target.user))
         visible = outcome.shown
         if not visible:
             return outcome

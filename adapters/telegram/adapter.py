@@ -9,13 +9,16 @@ render the replies. Conversation state lives in the engine's database, never in 
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+import httpx
 from telegram import Bot, BotCommand, Message, Update
 from telegram.error import ChatMigrated, InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
+from telegram.request import HTTPXRequest
 
 from adapters.base import Posts, apology, chosen, uncertain_after_part
 from adapters.telegram import chats, delivery, updates
@@ -78,9 +81,14 @@ class TelegramAdapter:
         self._secret = (webhook_secret or "").encode()
         self.poll_timeout = poll_timeout
         self.api_url = api = api_url.rstrip("/")
+        # Four HTTP clients (the app's bot and the scheduled one, each with its getUpdates
+        # client) share one TLS context: each would load the CA certificates anew.
+        tls = httpx.create_ssl_context()
         builder = (
             ApplicationBuilder()
             .token(token)
+            .request(_request(tls, APP_CONNECTIONS))
+            .get_updates_request(_request(tls, 1))
             .base_url(f"{api}/bot")
             .base_file_url(f"{api}/file/bot")
             .rate_limiter(ChatRateLimiter(max_retries=max_retries))
@@ -92,7 +100,8 @@ class TelegramAdapter:
         # Scheduled sends go through a bot of their own, without PTB's rate limiter: that
         # one sleeps out a flood wait inside the call and halts every other request
         # meanwhile. The sender keeps the limits and puts a refused message back instead.
-        self.scheduled_bot = Bot(token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot")
+        self.scheduled_bot = Bot(token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot",
+                                 request=_request(tls, 1), get_updates_request=_request(tls, 1))
         self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
@@ -244,15 +253,14 @@ class TelegramAdapter:
         if incoming is None or origin is None:
             return
         in_private = origin.type == "private"
-        if in_private:
-            await chats.reachable(self.engine, incoming.user, True)
         if incoming.action and incoming.action.startswith(store.CALLBACK_PREFIX):
             value = await chats.callback_value(self.engine, incoming.action)
             incoming = replace(incoming, action=value)
         if (in_private and not incoming.direct
                 and not await chats.in_group(self.app.bot, incoming)):
             incoming = replace(incoming, chat=str(origin.id), direct=True)
-        outcome = await self.engine.handle(incoming)
+        # Their private chat takes our messages: the turn marks them reachable if need be.
+        outcome = await self.engine.handle(incoming, reachable=in_private)
         if query is not None and in_private and outcome.press_took_effect(incoming):
             await self._show_pressed(query, outcome.language)
         await self._deliver(incoming, origin.id, outcome.shown)
@@ -372,3 +380,12 @@ class _Posts(Posts):
         super().posted(chat, ref, part)
         assert isinstance(ref, int)
         self.sent.append(ref)
+
+
+# python-telegram-bot's own pool sizes: the app's bot 256 connections, every other one 1.
+APP_CONNECTIONS = 256
+
+
+def _request(tls: ssl.SSLContext, connections: int) -> HTTPXRequest:
+    """An HTTP client as python-telegram-bot builds it by default, on the shared `tls`."""
+    return HTTPXRequest(connection_pool_size=connections, httpx_kwargs={"verify": tls})

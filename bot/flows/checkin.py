@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,8 +48,11 @@ async def start(turn: Turn) -> list[Reply]:
             *await next_statement(turn, round_)]
 
 
-async def next_statement(turn: Turn, round_: CheckInRound) -> list[Reply]:
-    answered = await repo.answers(turn.session, round_.id, turn.member.id)
+async def next_statement(turn: Turn, round_: CheckInRound,
+                         answered: Collection[str] | None = None) -> list[Reply]:
+    """`answered`: the statements answered, when the caller has just read them."""
+    if answered is None:
+        answered = await repo.answers(turn.session, round_.id, turn.member.id)
     remaining = [sid for sid in round_.statement_ids if sid not in answered]
     if not remaining:
         await repo.clear_conversation(turn.session, turn.member.id)
@@ -119,7 +123,8 @@ async def answer(turn: Turn, round_id: int, statement_id: str, value: str) -> li
         status, score = ("dont_know" if value == "dk" else "skipped"), None
     else:
         status, score = "scored", int(value)
-    given = (await repo.answers(turn.session, round_.id, turn.member.id)).get(statement_id)
+    answered = await repo.answers(turn.session, round_.id, turn.member.id)
+    given = answered.get(statement_id)
     if given is not None and not await _asking(turn, CHECKIN, round_.id, statement_id):
         # Answered before, and the conversation has moved on: a second tap, another
         # button of the same question, or a stale copy. The last choice stands; the next
@@ -132,7 +137,7 @@ async def answer(turn: Turn, round_id: int, statement_id: str, value: str) -> li
     )
     if score in LOW_SCORES:
         return [await _ask_followup(turn, round_, statement_id)]
-    return await next_statement(turn, round_)
+    return await next_statement(turn, round_, {*answered, statement_id})
 
 
 async def _ask_followup(turn: Turn, round_: CheckInRound, statement_id: str) -> FreeText:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bot.privacy.redact import protect
+from bot.store.sqlite import one_trip
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -71,6 +72,7 @@ def unavailable(url: str, exc: BaseException) -> DatabaseUnavailable:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    one_trip(dbapi_connection)  # each statement one trip to the driver's thread
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from bot.store.models import (
     Answer,
@@ -27,17 +28,51 @@ def insert_for(session: AsyncSession, table: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
+# The statements every turn runs, built once per dialect with bound parameters: building
+# one and deriving its cache key costs more than SQLite takes to run it.
+_PER_TURN: dict[tuple[str, str], Any] = {}
+
+
+def _per_turn(session: AsyncSession, name: str) -> Any:
+    dialect = session.get_bind().dialect.name
+    found = _PER_TURN.get((dialect, name))
+    if found is None:
+        found = _PER_TURN[dialect, name] = _build(dialect, name)
+    return found
+
+
+def _build(dialect: str, name: str) -> Any:
+    if name == "processed":
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        return (insert(ProcessedEvent)
+                .values(platform=bindparam("platform"), event_id=bindparam("event_id"),
+                        processed_at=bindparam("now"))
+                .on_conflict_do_nothing()
+                .returning(ProcessedEvent.event_id))
+    if name == "memberships":
+        query = (select(Member, Partnership)
+                 .join(Partnership, Partnership.id == Member.partnership_id)
+                 .where(Member.platform == bindparam("identity_platform"),
+                        Member.user_ref == bindparam("identity_user"))
+                 .order_by(Member.id)
+                 .options(joinedload(Partnership.schools))
+                 .execution_options(populate_existing=True))
+        return query.with_for_update(of=Member) if dialect == "postgresql" else query
+    assert name == "touch"  # SQLite's stand-in for a row lock: a no-op write
+    return (update(Member)
+            .where(Member.platform == bindparam("identity_platform"),
+                   Member.user_ref == bindparam("identity_user"))
+            .values(language=Member.language)
+            .execution_options(synchronize_session=False))
+
+
 async def mark_processed(
     session: AsyncSession, platform: str, event_id: str, now: datetime
 ) -> bool:
     """Record a platform event id; False when it was handled before (a redelivery)."""
-    statement = (
-        insert_for(session, ProcessedEvent)
-        .values(platform=platform, event_id=event_id[:200], processed_at=now)
-        .on_conflict_do_nothing()
-        .returning(ProcessedEvent.event_id)
-    )
-    return (await session.execute(statement)).first() is not None
+    found = await session.execute(_per_turn(session, "processed"),
+                                  {"platform": platform, "event_id": event_id[:200], "now": now})
+    return found.first() is not None
 
 
 async def partnership_for_chat(
@@ -85,6 +120,24 @@ async def identities(session: AsyncSession, platform: str, user: str) -> list[Me
         .order_by(Member.id)
     )
     return list(rows)
+
+
+async def memberships(
+    session: AsyncSession, platform: str, user: str, *, written: bool
+) -> list[tuple[Member, Partnership]]:
+    """Every membership of an identity with its partnership (schools loaded), in one
+    statement, held until the transaction ends so turns of one person run one after the
+    other in every process (two presses on one question cannot both advance it).
+
+    PostgreSQL locks the member rows (FOR UPDATE). SQLite has no row locks: a transaction
+    that has `written` already holds its database write lock, and read what it reads after
+    that fresh; otherwise a no-op write by identity takes that lock first (it waits, busy
+    timeout, for another writer)."""
+    who = {"identity_platform": platform, "identity_user": user}
+    if session.get_bind().dialect.name != "postgresql" and not written:
+        await session.execute(_per_turn(session, "touch"), who)
+    rows = (await session.execute(_per_turn(session, "memberships"), who)).unique()
+    return [(member, partnership) for member, partnership in rows]
 
 
 async def school(session: AsyncSession, partnership_id: int, school_id: int) -> School | None:
@@ -186,12 +239,13 @@ async def answers(session: AsyncSession, round_id: int, member_id: int) -> dict[
 
 async def answer_group(session: AsyncSession, member_id: int) -> tuple[str | None, str | None]:
     """The member's school type (side) and level now: the group an answer given now counts
-    in, stored with it so a later move to another school or level leaves it where it was."""
-    found = (await session.execute(
-        select(School.type, Member.level).select_from(Member)
-        .outerjoin(School, School.id == Member.school_id).where(Member.id == member_id)
-    )).first()
-    return (found[0], found[1]) if found is not None else (None, None)
+    in, stored with it so a later move to another school or level leaves it where it was.
+    The turn's member and its partnership's schools are in the session already: no query."""
+    member = await session.get(Member, member_id)
+    if member is None:
+        return None, None
+    school = await session.get(School, member.school_id) if member.school_id else None
+    return (school.type if school is not None else None), member.level
 
 
 async def save_answer(
