@@ -53,7 +53,9 @@ from bot.summary.rules import load_summary_rules
 
 T = TypeVar("T")
 Key = tuple[int, date]  # (partnership id, first day of the month)
-CHUNK = 400  # partnerships per query: well inside every driver's limit on parameters
+# Partnerships per query: with two years of fortnightly rounds, their round ids stay well
+# inside every driver's limit on parameters.
+CHUNK = 200
 
 
 async def freeze_all(session: AsyncSession, content: Content,
@@ -166,31 +168,33 @@ async def month_data_many(session: AsyncSession, content: Content,
     return found
 
 
-async def _zone_data(session: AsyncSession, content: Content, zone: str, ids: list[int],
-                     wanted: set[Key]) -> dict[Key, MonthData]:
+async def _zone_data(session: AsyncSession, content: Content, zone: str,
+                     partnerships: list[int], wanted: set[Key]) -> dict[Key, MonthData]:
     spans = _Spans(zone, sorted({month for _, month in wanted}))
     topic_of = {s.id: content.topic_of(s.id) for s in content.all_statements()}
     # The rounds, with who could answer each and how many did.
     rounds: dict[Key, list[CountedRound]] = {key: [] for key in wanted}
     for pid, *facts, answered, members in await session.execute(
-            _rounds_query(), {"partnerships": ids, "start": spans.start,
+            _rounds_query(), {"partnerships": partnerships, "start": spans.start,
                               "after": spans.after}):
         key = (pid, spans.month_of(facts[3]))
         if key in rounds:
             rounds[key].append(CountedRound(RoundFacts(*facts), int(answered), int(members)))
     asked = {key: asked_statements(content, [c.round for c in counted])
              for key, counted in rounds.items()}
+    # The answers are read by the ids of these rounds, through the answers' round index.
+    ids = [c.round.id for counted in rounds.values() for c in counted]
     # Per class and statement; then the topics scored on several statements, per mapping.
     by_statement = await _class_scores(session, spans, ids, {s: s for s in topic_of})
     several = {key: several_statements(content, found) for key, found in asked.items()}
     by_topic: dict[Key, list[ClassScores]] = defaultdict(list)
     for mapping in {tuple(sorted(m.items())) for m in several.values() if m}:
         keys = {key for key, m in several.items() if tuple(sorted(m.items())) == mapping}
-        scores = await _class_scores(session, spans, sorted({pid for pid, _ in keys}),
-                                     dict(mapping))
+        scores = await _class_scores(session, spans, [c.round.id for key in keys
+                                                      for c in rounds[key]], dict(mapping))
         for key in keys:
             by_topic[key] = scores.get(key, [])
-    counts = await _counts(session, spans, ids,
+    counts = await _counts(session, spans, partnerships, ids,
                            [s for s in topic_of if topic_of[s] in CONDITION_IDS])
     texts = await _texts(session, spans, ids, list(topic_of))
     found = {}
@@ -236,6 +240,7 @@ def _in_months(column: Any, months: int) -> ColumnElement[bool]:
 
 
 _IDS: Any = bindparam("partnerships", expanding=True)
+_ROUNDS: Any = bindparam("rounds", expanding=True)
 
 
 @lru_cache(maxsize=1)
@@ -251,9 +256,11 @@ def _rounds_query() -> Select[Any]:
 async def _class_scores(session: AsyncSession, spans: _Spans, ids: Sequence[int],
                         topic_of: Mapping[str, str]) -> dict[Key, list[ClassScores]]:
     found: dict[Key, list[ClassScores]] = defaultdict(list)
+    if not ids:
+        return found
     rows = await session.execute(_class_scores_query(tuple(sorted(topic_of.items())),
                                                      len(spans.months)),
-                                 {"partnerships": list(ids), **spans.params})
+                                 {"rounds": list(ids), **spans.params})
     for pid, number, *row in rows:
         found[spans.key(pid, number)].append(queries.class_row(*row))
     return found
@@ -264,21 +271,21 @@ def _class_scores_query(topic_of: tuple[tuple[str, str], ...], months: int) -> S
     closes = CheckInRound.closes_at
     return queries.class_scores_select(
         _month_case(closes, months),
-        [CheckInRound.partnership_id.in_(_IDS), _in_months(closes, months)], topic_of,
-        per_partnership=True)
+        [Answer.round_id.in_(_ROUNDS)], topic_of, per_partnership=True)
 
 
 async def _counts(session: AsyncSession, spans: _Spans, ids: Sequence[int],
-                  condition_statements: Sequence[str]) -> dict[Key, MonthCounts]:
+                  rounds: Sequence[int], condition_statements: Sequence[str]
+                  ) -> dict[Key, MonthCounts]:
     """Per (partnership, month): members onboarded before it ended, how many of them
     answered in its rounds, and who scored a condition in them (`queries.month_counts`)."""
     months = len(spans.months)
     members = {pid: counts for pid, *counts in await session.execute(
         _members_query(months), {"partnerships": list(ids), **spans.params})}
     answered = {spans.key(pid, number): (int(respondents or 0), int(scorers or 0))
-                for pid, number, respondents, scorers in await session.execute(
+                for pid, number, respondents, scorers in (await session.execute(
                     _answered_query(tuple(condition_statements), months),
-                    {"partnerships": list(ids), **spans.params})}
+                    {"rounds": list(rounds), **spans.params}) if rounds else ())}
     return {spans.key(pid, number): MonthCounts(
                 int(members.get(pid, [0] * months)[number] or 0),
                 *answered.get(spans.key(pid, number), (0, 0)))
@@ -309,7 +316,7 @@ def _answered_query(condition_statements: tuple[str, ...], months: int) -> Selec
                    func.count(func.distinct(case((scorer, Answer.member_id)))))
             .select_from(Answer).join(CheckInRound, CheckInRound.id == Answer.round_id)
             .outerjoin(Member, Member.id == Answer.member_id)
-            .where(CheckInRound.partnership_id.in_(_IDS), _in_months(closes, months))
+            .where(Answer.round_id.in_(_ROUNDS))
             .group_by(CheckInRound.partnership_id, month))
 
 
@@ -317,15 +324,17 @@ async def _texts(session: AsyncSession, spans: _Spans, ids: Sequence[int],
                  statements: Sequence[str]) -> dict[Key, dict[str, list[str]]]:
     """The open texts per (partnership, month) and statement (`queries.open_answers`)."""
     found: dict[Key, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    if not ids:
+        return found
     closes = CheckInRound.closes_at
     rows = await session.execute(
         select(CheckInRound.partnership_id, _month_case(closes, len(spans.months)),
                Answer.statement_id, Answer.comment)
         .join(CheckInRound, CheckInRound.id == Answer.round_id)
-        .where(CheckInRound.partnership_id.in_(_IDS), _in_months(closes, len(spans.months)),
+        .where(Answer.round_id.in_(list(ids)),
                Answer.statement_id.in_(list(statements)), Answer.comment.is_not(None),
                Answer.comment != ""),
-        {"partnerships": list(ids), **spans.params})
+        spans.params)
     for pid, number, statement, comment in rows:
         if comment:
             found[spans.key(pid, number)][statement].append(comment)
