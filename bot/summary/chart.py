@@ -24,7 +24,7 @@ import threading
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from bot.content import Content
 from bot.months import shift_month
@@ -89,6 +89,7 @@ class _Template:
 
     def __init__(self, words: _Words, months: tuple[str, ...], shown: tuple[bool, ...]
                  ) -> None:
+        import numpy as np
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
@@ -155,6 +156,12 @@ class _Template:
             artist.set_visible(True)
         figure.set_layout_engine("none")  # the layout stays as it is now
         self.background = canvas.copy_from_bbox(figure.bbox)
+        canvas.restore_region(self.background)
+        for artist in self.over_bars:
+            figure.draw_artist(artist)
+        # The pixels of a chart without numbers, and its rows compressed: a chart's rows that
+        # come out the same (the gaps between bars, the legend) reuse them (`_Png`).
+        self.png = _Png(np.array(canvas.buffer_rgba()))
         self.scratch: Any = None  # where a bar's figure is drawn alone, once (`_stamp`)
         self.stamps: dict[tuple[int, str], _Stamp] = {}
 
@@ -199,7 +206,7 @@ class _Template:
             pixels = np.array(self.canvas.buffer_rgba())
             for series, n, text, x in labels:
                 self._label(pixels, self.texts[series][n], text, x)
-            return _png(pixels)
+            return self.png.encode(pixels)
 
     def _label(self, pixels: Any, slot: Text, text: str, x: float) -> None:
         """Put a bar's figure on the pixels: drawn once per place and text (`_Stamp`), then
@@ -261,8 +268,52 @@ class _Stamp:
         area[...] = area * (1 - cover) + self.colour * cover + 0.5
 
 
-def _png(pixels: Any) -> bytes:
-    """An opaque PNG of RGBA pixels (rows x columns x 4): rows unfiltered, compressed fast."""
+class _Png:
+    """Opaque PNGs of RGBA pixels (rows x columns x 4) of one size: rows unfiltered,
+    compressed fast. Most rows of a chart are those of its template without numbers, so the
+    template's rows are compressed once, in bands; a chart's band that is the same as the
+    template's is copied compressed, and only the others are compressed again. Each band
+    stands alone in the stream (a full flush before and after it), which deflate allows."""
+
+    BAND = 4  # rows
+
+    def __init__(self, reference: Any) -> None:
+        import numpy as np
+
+        self.reference = reference.view(np.uint32)[:, :, 0]  # one number per pixel
+        self.height, self.width = reference.shape[:2]
+        rows = _rows(reference)
+        self.bands = []
+        for top in range(0, self.height, self.BAND):
+            packer = zlib.compressobj(1, zlib.DEFLATED, -15)
+            self.bands.append(packer.compress(rows[top:top + self.BAND].tobytes())
+                              + packer.flush(zlib.Z_FULL_FLUSH))
+
+    def encode(self, pixels: Any) -> bytes:
+        import numpy as np
+
+        rows = _rows(pixels)
+        changed = (pixels.view(np.uint32)[:, :, 0] != self.reference).any(axis=1)
+        same = ~np.pad(changed, (0, -self.height % self.BAND)).reshape(-1, self.BAND).any(axis=1)
+        packer = zlib.compressobj(1, zlib.DEFLATED, -15)
+        parts = []
+        copies = cast(list[bool], same.tolist())
+        for band, copied in enumerate(copies):
+            if copied:
+                parts += [packer.flush(zlib.Z_FULL_FLUSH), self.bands[band]]
+            else:
+                parts.append(packer.compress(
+                    rows[band * self.BAND:(band + 1) * self.BAND].tobytes()))
+        parts.append(packer.flush())
+        checksum = struct.pack(">I", zlib.adler32(rows))
+        data = b"".join((b"\x78\x01", *parts, checksum))  # zlib's header: deflate, fastest
+        header = struct.pack(">IIBBBBB", self.width, self.height, 8, 2, 0, 0, 0)  # RGB
+        return b"".join((b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header),
+                         _chunk(b"IDAT", data), _chunk(b"IEND", b"")))
+
+
+def _rows(pixels: Any) -> Any:
+    """The PNG rows of RGBA pixels: a filter byte (none), then each pixel's RGB."""
     import numpy as np
 
     height, width = pixels.shape[:2]
@@ -271,10 +322,7 @@ def _png(pixels: Any) -> bytes:
     colours = rows[:, 1:].reshape(height, width, 3)
     for channel in range(3):  # faster than one copy of three channels of four
         colours[:, :, channel] = pixels[:, :, channel]
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, RGB
-    return b"".join((b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header),
-                     _chunk(b"IDAT", zlib.compress(rows.data, 1)),
-                     _chunk(b"IEND", b"")))
+    return rows
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
