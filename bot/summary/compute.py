@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,7 +39,7 @@ from bot.summary.model import (
     TopicSummary,
     shown,
 )
-from bot.summary.privacy import visible_cells
+from bot.summary.privacy import Cell, ClassKey, visible_cells
 from bot.summary.queries import ClassScores, CountedRound, MonthCounts, RoundFacts
 from bot.summary.rules import SummaryRules, Trigger, load_summary_rules
 
@@ -228,8 +229,8 @@ def _topic(
     sides: tuple[GroupScore, ...] = ()
     levels: tuple[GroupScore, ...] = ()
     if groups and visible:
-        cells = visible_cells({(row.side, row.level): row.respondents for row in rows},
-                              minimum)
+        classes = sorted((((row.side, row.level), row.respondents) for row in rows), key=repr)
+        cells = _visible_cells(tuple(classes), minimum)
         sides = _groups(rows, 0, [side for side in SIDES if (0, side) in cells])
         levels = _groups(rows, 1, [level for level in LEVEL_IDS if (1, level) in cells])
     mean = sum(row.mean_sum for row in rows) / count if visible else None
@@ -248,6 +249,13 @@ def _topic(
         basis=basis,
         results=results,
     )
+
+
+@lru_cache(maxsize=4096)
+def _visible_cells(classes: tuple[tuple[ClassKey, int], ...], minimum: int) -> frozenset[Cell]:
+    """`privacy.visible_cells`, worked out once per set of group sizes: the five conditions
+    of a month mostly have the same people in the same groups, and so do many months."""
+    return visible_cells(dict(classes), minimum)
 
 
 def _statement_result(
