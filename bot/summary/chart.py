@@ -97,6 +97,7 @@ class _Template:
         self.words, self.month = words, months[-1]
         figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI, layout="constrained")
         canvas: Any = FigureCanvasAgg(figure)  # its blitting calls are untyped
+        _reuse_glyphs(canvas.get_renderer())
         self.figure, self.canvas = figure, canvas
         # The title's height is laid out with a stand-in of the same font; its text is drawn
         # per chart.
@@ -246,6 +247,51 @@ class _Template:
         red, green, blue, _ = to_rgba(slot.get_color())
         return _Stamp(left - anchor, top, coverage[:, :, None].copy(),
                       np.array((red, green, blue, 1.0), np.float32) * 255)
+
+
+def _reuse_glyphs(renderer: Any) -> None:
+    """Let `renderer` draw each glyph from a bitmap rendered once per font, size, glyph
+    and position within a pixel (1/64ths, as FreeType places it): matplotlib renders every
+    glyph of every text anew, which is most of drawing a chart's title. A glyph moved by
+    whole pixels is the same bitmap moved, so the pixels are what matplotlib draws. Only
+    for level, antialiased text; anything else, or another matplotlib that draws text
+    otherwise, is drawn as matplotlib does."""
+    draw = getattr(renderer, "_draw_text_glyphs_and_boxes", None)
+    agg = getattr(renderer, "_renderer", None)
+    try:
+        from matplotlib.backends import backend_agg
+        from matplotlib.ft2font import FT2Font, RenderMode
+    except ImportError:
+        return
+    if draw is None or agg is None or not all(
+            hasattr(FT2Font, name) for name in ("_set_transform", "_render_glyph")):
+        return
+    bitmaps: dict[tuple[Any, ...], tuple[Any, int, int]] = {}
+
+    def glyphs_and_boxes(gc: Any, x: float, y: float, angle: float, glyphs: Any,
+                         boxes: Any) -> Any:
+        if angle or not gc.get_antialiased():
+            return draw(gc, x, y, angle, glyphs, boxes)
+        hinting: Any = backend_agg.get_hinting_flag  # untyped
+        height, flags = renderer.height, hinting()
+        for font, size, index, slant, extend, dx, dy in glyphs:
+            if slant or extend != 1:
+                draw(gc, x, y, angle, [(font, size, index, slant, extend, dx, dy)], [])
+                continue
+            across, up = round(0x40 * (x + dx)), round(0x40 * (height - y + dy))
+            key = (font.fname, size, renderer.dpi, index, flags, across & 63, up & 63)
+            found = bitmaps.get(key)
+            if found is None:
+                font.set_size(size, renderer.dpi)
+                font._set_transform([[0x10000, 0], [0, 0x10000]], [across & 63, up & 63])
+                bitmap = font._render_glyph(index, flags, RenderMode.NORMAL)
+                found = bitmaps[key] = (bitmap.buffer.copy(), bitmap.left, bitmap.top)
+            buffer, left, top = found
+            agg.draw_text_image(buffer, left + (across >> 6),
+                                int(height) - (top + (up >> 6)) + buffer.shape[0], 0, gc)
+        return draw(gc, x, y, angle, [], boxes) if boxes else None
+
+    renderer._draw_text_glyphs_and_boxes = glyphs_and_boxes
 
 
 @dataclass(frozen=True)
