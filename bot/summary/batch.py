@@ -1,16 +1,12 @@
 """Every partnership's closed months frozen at once, from a few grouped queries.
 
 The scheduler freezes the months that closed for all the partnerships it plans in one go
-(`freeze_all`): instead of a dozen queries per partnership and month, the database adds up
-the figures of every (partnership, month) in one query per kind, grouped by partnership,
-month, statement, school type and level (`month_data_many`), and the frozen months are
-stored in one statement. Each month's summary is then made by the same code from the same
-figures as one partnership's (`compute.build_summary`), with the same privacy rules, so
-both ways freeze the very same months (tests/test_summary_batch.py checks that).
-
-A month is told apart in SQL by the instants it runs between in the partnership's time
-zone, so partnerships are grouped by time zone; the months of all of them are asked for
-together, and figures of a (partnership, month) nobody asked for are left aside.
+(`freeze_all`): the database adds up the figures of every (partnership, month) in one
+query per kind, grouped by partnership, month, statement, school type and level
+(`month_data_many`), and the months are stored in one statement. Each month is made by the
+same code from the same figures as one partnership's (`compute.build_summary`), so both
+ways freeze the very same months (tests/test_summary_batch.py). In SQL a month is the
+instants it runs between in the partnerships' time zone, so they go per time zone.
 """
 
 from __future__ import annotations
