@@ -37,7 +37,8 @@ from bot.schedule.rules import PartnershipPlan
 from bot.store.models import Answer, CheckInRound, Member, Partnership
 from bot.store.schedule import Schedule
 from bot.summary import SummaryMessages, load_summary_rules
-from bot.summary.frozen import freeze_closed_months, published_summary
+from bot.summary.batch import freeze_all
+from bot.summary.frozen import published_summary
 from scheduler.batch import Batch
 
 logger = logging.getLogger(__name__)
@@ -170,10 +171,10 @@ async def _plan_batch(
         return 0
     batch = await Batch.load(session, holidays, {s.partnership_id for s in schedules}, now)
     # Months that closed are frozen before anything is planned (and before a summary
-    # reads); the batch knows which partnerships have one to freeze.
-    for partnership_id in sorted(batch.to_freeze):
-        await freeze_closed_months(session, content, batch.plans[partnership_id].partnership,
-                                   now)
+    # reads): the batch knows which partnerships have one to freeze, and all of them are
+    # frozen at once, from a few grouped queries (`bot.summary.batch`).
+    await freeze_all(session, content,
+                     [batch.plans[pid].partnership for pid in sorted(batch.to_freeze)], now)
     dues = [Due(session, content, batch.plans[s.partnership_id], s, now, batch,
                 invite_in_channel)
             for s in schedules]

@@ -61,23 +61,27 @@ async def nudge_stats(session: AsyncSession, partnership_id: int, month: date) -
             .join(NudgeRound, NudgeRound.id == NudgeGroup.round_id).where(*in_month))
     }
     members: dict[int, set[int]] = {group_id: set() for group_id in groups}
-    if not groups:  # no pairs this month: nothing more to ask
-        return NudgeStats(partnership_id=partnership_id,
-                          month=date(month.year, month.month, 1), rounds=rounds,
-                          people_paired=0, groups=0, groups_answered=0, groups_met=0,
-                          groups_planned=0, cross_school_groups=0, repeat_pairs=0,
-                          people_met=0, people_met_cross_school=0)
-    for group_id, member_id in await session.execute(
-        select(NudgeGroupMember.group_id, NudgeGroupMember.member_id)
-        .where(NudgeGroupMember.group_id.in_(groups))
-    ):
-        members[group_id].add(member_id)
     answers: dict[int, set[str]] = {}
-    for group_id, answer in await session.execute(
-        select(NudgeAnswer.group_id, NudgeAnswer.answer)
-        .where(NudgeAnswer.group_id.in_(groups))
-    ):
-        answers.setdefault(group_id, set()).add(answer)
+    if groups:  # no pairs this month: nothing more to ask
+        for group_id, member_id in await session.execute(
+            select(NudgeGroupMember.group_id, NudgeGroupMember.member_id)
+            .where(NudgeGroupMember.group_id.in_(groups))
+        ):
+            members[group_id].add(member_id)
+        for group_id, answer in await session.execute(
+            select(NudgeAnswer.group_id, NudgeAnswer.answer)
+            .where(NudgeAnswer.group_id.in_(groups))
+        ):
+            answers.setdefault(group_id, set()).add(answer)
+    return month_numbers(partnership_id, month, rounds, groups, members, answers)
+
+
+def month_numbers(partnership_id: int, month: date, rounds: int,
+                  groups: dict[int, tuple[bool, int]], members: dict[int, set[int]],
+                  answers: dict[int, set[str]]) -> NudgeStats:
+    """The numbers from a month's rows: its rounds, its groups (id -> across schools, repeat
+    pairs), who was in each group and what each group answered (`bot.summary.batch` reads
+    those rows for every partnership at once)."""
     met = {g for g, said in answers.items() if "met" in said}
     planned = {g for g, said in answers.items() if "planned" in said} - met
     people_met = set().union(*(members[g] for g in met))

@@ -24,7 +24,7 @@ import threading
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from bot.content import Content
 from bot.months import shift_month
@@ -89,6 +89,7 @@ class _Template:
 
     def __init__(self, words: _Words, months: tuple[str, ...], shown: tuple[bool, ...]
                  ) -> None:
+        import numpy as np
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
@@ -96,6 +97,7 @@ class _Template:
         self.words, self.month = words, months[-1]
         figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI, layout="constrained")
         canvas: Any = FigureCanvasAgg(figure)  # its blitting calls are untyped
+        _reuse_glyphs(canvas.get_renderer())
         self.figure, self.canvas = figure, canvas
         # The title's height is laid out with a stand-in of the same font; its text is drawn
         # per chart.
@@ -155,6 +157,12 @@ class _Template:
             artist.set_visible(True)
         figure.set_layout_engine("none")  # the layout stays as it is now
         self.background = canvas.copy_from_bbox(figure.bbox)
+        canvas.restore_region(self.background)
+        for artist in self.over_bars:
+            figure.draw_artist(artist)
+        # The pixels of a chart without numbers, and its rows compressed: a chart's rows that
+        # come out the same (the gaps between bars, the legend) reuse them (`_Png`).
+        self.png = _Png(np.array(canvas.buffer_rgba()))
         self.scratch: Any = None  # where a bar's figure is drawn alone, once (`_stamp`)
         self.stamps: dict[tuple[int, str], _Stamp] = {}
 
@@ -199,7 +207,7 @@ class _Template:
             pixels = np.array(self.canvas.buffer_rgba())
             for series, n, text, x in labels:
                 self._label(pixels, self.texts[series][n], text, x)
-            return _png(pixels)
+            return self.png.encode(pixels)
 
     def _label(self, pixels: Any, slot: Text, text: str, x: float) -> None:
         """Put a bar's figure on the pixels: drawn once per place and text (`_Stamp`), then
@@ -241,6 +249,51 @@ class _Template:
                       np.array((red, green, blue, 1.0), np.float32) * 255)
 
 
+def _reuse_glyphs(renderer: Any) -> None:
+    """Let `renderer` draw each glyph from a bitmap rendered once per font, size, glyph
+    and position within a pixel (1/64ths, as FreeType places it): matplotlib renders every
+    glyph of every text anew, which is most of drawing a chart's title. A glyph moved by
+    whole pixels is the same bitmap moved, so the pixels are what matplotlib draws. Only
+    for level, antialiased text; anything else, or another matplotlib that draws text
+    otherwise, is drawn as matplotlib does."""
+    draw = getattr(renderer, "_draw_text_glyphs_and_boxes", None)
+    agg = getattr(renderer, "_renderer", None)
+    try:
+        from matplotlib.backends import backend_agg
+        from matplotlib.ft2font import FT2Font, RenderMode
+    except ImportError:
+        return
+    if draw is None or agg is None or not all(
+            hasattr(FT2Font, name) for name in ("_set_transform", "_render_glyph")):
+        return
+    bitmaps: dict[tuple[Any, ...], tuple[Any, int, int]] = {}
+
+    def glyphs_and_boxes(gc: Any, x: float, y: float, angle: float, glyphs: Any,
+                         boxes: Any) -> Any:
+        if angle or not gc.get_antialiased():
+            return draw(gc, x, y, angle, glyphs, boxes)
+        hinting: Any = backend_agg.get_hinting_flag  # untyped
+        height, flags = renderer.height, hinting()
+        for font, size, index, slant, extend, dx, dy in glyphs:
+            if slant or extend != 1:
+                draw(gc, x, y, angle, [(font, size, index, slant, extend, dx, dy)], [])
+                continue
+            across, up = round(0x40 * (x + dx)), round(0x40 * (height - y + dy))
+            key = (font.fname, size, renderer.dpi, index, flags, across & 63, up & 63)
+            found = bitmaps.get(key)
+            if found is None:
+                font.set_size(size, renderer.dpi)
+                font._set_transform([[0x10000, 0], [0, 0x10000]], [across & 63, up & 63])
+                bitmap = font._render_glyph(index, flags, RenderMode.NORMAL)
+                found = bitmaps[key] = (bitmap.buffer.copy(), bitmap.left, bitmap.top)
+            buffer, left, top = found
+            agg.draw_text_image(buffer, left + (across >> 6),
+                                int(height) - (top + (up >> 6)) + buffer.shape[0], 0, gc)
+        return draw(gc, x, y, angle, [], boxes) if boxes else None
+
+    renderer._draw_text_glyphs_and_boxes = glyphs_and_boxes
+
+
 @dataclass(frozen=True)
 class _Stamp:
     """A text's coverage of the pixels around it, drawn once, and its colour."""
@@ -261,8 +314,52 @@ class _Stamp:
         area[...] = area * (1 - cover) + self.colour * cover + 0.5
 
 
-def _png(pixels: Any) -> bytes:
-    """An opaque PNG of RGBA pixels (rows x columns x 4): rows unfiltered, compressed fast."""
+class _Png:
+    """Opaque PNGs of RGBA pixels (rows x columns x 4) of one size: rows unfiltered,
+    compressed fast. Most rows of a chart are those of its template without numbers, so the
+    template's rows are compressed once, in bands; a chart's band that is the same as the
+    template's is copied compressed, and only the others are compressed again. Each band
+    stands alone in the stream (a full flush before and after it), which deflate allows."""
+
+    BAND = 4  # rows
+
+    def __init__(self, reference: Any) -> None:
+        import numpy as np
+
+        self.reference = reference.view(np.uint32)[:, :, 0]  # one number per pixel
+        self.height, self.width = reference.shape[:2]
+        rows = _rows(reference)
+        self.bands = []
+        for top in range(0, self.height, self.BAND):
+            packer = zlib.compressobj(1, zlib.DEFLATED, -15)
+            self.bands.append(packer.compress(rows[top:top + self.BAND].tobytes())
+                              + packer.flush(zlib.Z_FULL_FLUSH))
+
+    def encode(self, pixels: Any) -> bytes:
+        import numpy as np
+
+        rows = _rows(pixels)
+        changed = (pixels.view(np.uint32)[:, :, 0] != self.reference).any(axis=1)
+        same = ~np.pad(changed, (0, -self.height % self.BAND)).reshape(-1, self.BAND).any(axis=1)
+        packer = zlib.compressobj(1, zlib.DEFLATED, -15)
+        parts = []
+        copies = cast(list[bool], same.tolist())
+        for band, copied in enumerate(copies):
+            if copied:
+                parts += [packer.flush(zlib.Z_FULL_FLUSH), self.bands[band]]
+            else:
+                parts.append(packer.compress(
+                    rows[band * self.BAND:(band + 1) * self.BAND].tobytes()))
+        parts.append(packer.flush())
+        checksum = struct.pack(">I", zlib.adler32(rows))
+        data = b"".join((b"\x78\x01", *parts, checksum))  # zlib's header: deflate, fastest
+        header = struct.pack(">IIBBBBB", self.width, self.height, 8, 2, 0, 0, 0)  # RGB
+        return b"".join((b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header),
+                         _chunk(b"IDAT", data), _chunk(b"IEND", b"")))
+
+
+def _rows(pixels: Any) -> Any:
+    """The PNG rows of RGBA pixels: a filter byte (none), then each pixel's RGB."""
     import numpy as np
 
     height, width = pixels.shape[:2]
@@ -271,10 +368,7 @@ def _png(pixels: Any) -> bytes:
     colours = rows[:, 1:].reshape(height, width, 3)
     for channel in range(3):  # faster than one copy of three channels of four
         colours[:, :, channel] = pixels[:, :, channel]
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, RGB
-    return b"".join((b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header),
-                     _chunk(b"IDAT", zlib.compress(rows.data, 1)),
-                     _chunk(b"IEND", b"")))
+    return rows
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:

@@ -11,8 +11,10 @@ months compare like with like (`history`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,8 +39,8 @@ from bot.summary.model import (
     TopicSummary,
     shown,
 )
-from bot.summary.privacy import visible_cells
-from bot.summary.queries import ClassScores, CountedRound
+from bot.summary.privacy import Cell, ClassKey, visible_cells
+from bot.summary.queries import ClassScores, CountedRound, MonthCounts, RoundFacts
 from bot.summary.rules import SummaryRules, Trigger, load_summary_rules
 
 logger = logging.getLogger(__name__)
@@ -69,30 +71,89 @@ async def compute_summary(
     """
     if min_group_size < MIN_GROUP_SIZE:
         logger.warning("min_group_size %d raised to %d", min_group_size, MIN_GROUP_SIZE)
+    month = month.replace(day=1)
+    data = await month_data(session, content, partnership.id, partnership.timezone, month)
+    return build_summary(content, partnership, month, data, earlier=earlier, rules=rules,
+                         nudges=nudges, min_group_size=min_group_size)
+
+
+@dataclass(frozen=True)
+class MonthData:
+    """What the database adds up for one partnership's month; a summary is made of this
+    and the frozen months before it alone (`build_summary`). One partnership's comes from
+    `month_data`; every partnership's at once from `bot.summary.batch`, the same figures."""
+
+    counted: tuple[CountedRound, ...]  # the rounds that closed in the month, by number
+    by_statement: tuple[ClassScores, ...]  # per class and statement asked (topic = statement)
+    by_topic: tuple[ClassScores, ...]  # per class, topics scored on several statements
+    counts: MonthCounts
+    texts: Mapping[str, Sequence[str]]  # the open texts per statement, in order
+
+
+def asked_statements(content: Content, rounds: Sequence[RoundFacts]
+                     ) -> dict[str, tuple[str, ...]]:
+    """Per topic, the statements the month's rounds asked, in the order first asked."""
+    topic_of = _topics(content)
+    return {topic: tuple(dict.fromkeys(s for r in rounds for s in r.statement_ids
+                                       if topic_of.get(s) == topic))
+            for topic in (*CONDITION_IDS, *DOMAIN_IDS)}
+
+
+def several_statements(content: Content, asked: Mapping[str, tuple[str, ...]]
+                       ) -> dict[str, str]:
+    """Statement -> topic for the topics scored on several statements (rounds from before
+    the anchor): those need per-person means over the statements together."""
+    basis = {topic: score_basis(content, topic, found) for topic, found in asked.items()}
+    return {s: topic for topic, found in basis.items() if len(found) > 1 for s in found}
+
+
+def _topics(content: Content) -> dict[str, str]:
+    return {s.id: content.topic_of(s.id) for s in content.all_statements()}
+
+
+async def month_data(session: AsyncSession, content: Content, partnership_id: int,
+                     timezone: str, month: date) -> MonthData:
+    """One partnership's month from the database, in a handful of grouped queries."""
+    topic_of = _topics(content)
+    # A round counts in the month it closes in: once a month is over, its numbers are final.
+    start, after = month_bounds(month, timezone)
+    counted = await queries.counted_rounds(session, partnership_id, start, after)
+    ids = [c.round.id for c in counted]
+    asked = asked_statements(content, [c.round for c in counted])
+    # Per statement, one query; a topic scored on several statements (rounds from before the
+    # anchor) needs its own per-person means over them, in one more query.
+    [by_statement] = await queries.class_scores(
+        session, [ids], {s: s for found in asked.values() for s in found})
+    several = several_statements(content, asked)
+    by_topic = (await queries.class_scores(session, [ids], several))[0] if several else []
+    condition_statements = [s for s in topic_of if topic_of[s] in CONDITION_IDS]
+    counts = await queries.month_counts(session, partnership_id, ids, condition_statements,
+                                        after)
+    texts = await queries.open_answers(session, ids, topic_of)
+    return MonthData(tuple(counted), queries.in_order(by_statement),
+                     queries.in_order(by_topic), counts, texts)
+
+
+def build_summary(
+    content: Content,
+    partnership: Partnership,
+    month: date,
+    data: MonthData,
+    *,
+    earlier: Sequence[Summary] = (),
+    rules: SummaryRules | None = None,
+    nudges: NudgeStats | None = None,
+    min_group_size: int = MIN_GROUP_SIZE,
+) -> Summary:
+    """The summary of `month` from its figures (`MonthData`) and the `earlier` frozen
+    months: no database, so one partnership's and every partnership's at once agree."""
     minimum = max(MIN_GROUP_SIZE, min_group_size)
     rules = rules or load_summary_rules(content)
     month = month.replace(day=1)
-    topic_of = {s.id: content.topic_of(s.id) for s in content.all_statements()}
-
-    # A round counts in the month it closes in: once a month is over, its numbers are final.
-    start, after = month_bounds(month, partnership.timezone)
-    counted = await queries.counted_rounds(session, partnership.id, start, after)
-    rounds = [c.round for c in counted]
-    ids = [r.id for r in rounds]
-    asked = {topic: tuple(dict.fromkeys(s for r in rounds for s in r.statement_ids
-                                        if topic_of.get(s) == topic))
-             for topic in (*CONDITION_IDS, *DOMAIN_IDS)}
+    counted, counts, texts = data.counted, data.counts, data.texts
+    asked = asked_statements(content, [c.round for c in counted])
     basis = {topic: score_basis(content, topic, found) for topic, found in asked.items()}
-    # Per statement, one query; a topic scored on several statements (rounds from before
-    # the anchor) needs its own per-person means over them, in one more query.
-    [by_statement] = await queries.class_scores(
-        session, [ids], {s: s for found in asked.values() for s in found})
-    several = {s: topic for topic, found in basis.items() if len(found) > 1 for s in found}
-    by_topic = (await queries.class_scores(session, [ids], several))[0] if several else []
-    condition_statements = [s for s in topic_of if topic_of[s] in CONDITION_IDS]
-    counts = await queries.month_counts(session, partnership.id, ids, condition_statements,
-                                        after)
-    texts = await queries.open_answers(session, ids, topic_of)
+    by_statement, by_topic = data.by_statement, data.by_topic
     open_minimum = max(OPEN_TEXT_MIN, minimum)
     step = rules.thresholds.trend_step
 
@@ -101,7 +162,7 @@ async def compute_summary(
         rows = ([row for row in by_topic if row.topic == name] if len(on) > 1
                 else [row for row in by_statement if row.topic in on])
         results = tuple(_statement_result(content, name, s, by_statement, minimum,
-                                          texts.get(s, []), open_minimum,
+                                          list(texts.get(s, [])), open_minimum,
                                           own_figures=len(on) == 1 or s not in on)
                         for s in asked[name])
         found = _topic(name, rows, minimum, asked[name], on, groups, results)
@@ -168,8 +229,8 @@ def _topic(
     sides: tuple[GroupScore, ...] = ()
     levels: tuple[GroupScore, ...] = ()
     if groups and visible:
-        cells = visible_cells({(row.side, row.level): row.respondents for row in rows},
-                              minimum)
+        classes = sorted((((row.side, row.level), row.respondents) for row in rows), key=repr)
+        cells = _visible_cells(tuple(classes), minimum)
         sides = _groups(rows, 0, [side for side in SIDES if (0, side) in cells])
         levels = _groups(rows, 1, [level for level in LEVEL_IDS if (1, level) in cells])
     mean = sum(row.mean_sum for row in rows) / count if visible else None
@@ -188,6 +249,13 @@ def _topic(
         basis=basis,
         results=results,
     )
+
+
+@lru_cache(maxsize=4096)
+def _visible_cells(classes: tuple[tuple[ClassKey, int], ...], minimum: int) -> frozenset[Cell]:
+    """`privacy.visible_cells`, worked out once per set of group sizes: the five conditions
+    of a month mostly have the same people in the same groups, and so do many months."""
+    return visible_cells(dict(classes), minimum)
 
 
 def _statement_result(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
@@ -175,6 +176,33 @@ async def _store(session: AsyncSession, content: Content, summary: Summary,
                     summary.partnership_id)
 
 
+async def store_many(session: AsyncSession, content: Content, summaries: Sequence[Summary],
+                     now: datetime) -> None:
+    """Insert many months at once (`bot.summary.batch`), as `_store` does one: where another
+    process froze a month a moment earlier, theirs stays."""
+    version = content_version(content.folder)
+    for at in range(0, len(summaries), STORE_CHUNK):
+        part = summaries[at:at + STORE_CHUNK]
+        statement = (
+            insert_for(session, SummaryMonth)
+            .values([{"partnership_id": s.partnership_id, "month": s.month, "frozen_at": now,
+                      "min_group_size": s.min_group_size, "content_version": version,
+                      "data": _encoded(s)} for s in part])
+            .on_conflict_do_nothing()
+            .returning(SummaryMonth.partnership_id, SummaryMonth.month)
+        )
+        stored = {(pid, month) for pid, month in await session.execute(statement)}
+        known = _known(session).summaries
+        for summary in part:
+            if (summary.partnership_id, summary.month) in stored:
+                known[(summary.partnership_id, summary.month)] = summary
+                logger.info("froze %s of partnership %s", f"{summary.month:%Y-%m}",
+                            summary.partnership_id)
+
+
+STORE_CHUNK = 200  # months per INSERT: six values each, well inside parameter limits
+
+
 async def _load(session: AsyncSession, partnership_id: int, month: date) -> Summary | None:
     known = _known(session).summaries.get((partnership_id, month))
     if known is not None:
@@ -194,6 +222,11 @@ class _Known:
     transaction: object
     summaries: dict[tuple[int, date], Summary] = field(default_factory=dict)
     through: dict[int, tuple[date, date]] = field(default_factory=dict)
+
+
+def known_months(session: AsyncSession) -> _Known:
+    """What this transaction froze (`bot.summary.batch` reads and adds to it)."""
+    return _known(session)
 
 
 def _known(session: AsyncSession) -> _Known:

@@ -38,11 +38,21 @@ class ClassScores:
     dont_know: int  # "don't know" answers
 
 
+class RoundFacts(NamedTuple):
+    """What a summary reads of a check-in round."""
+
+    id: int
+    number: int
+    opens_at: datetime
+    closes_at: datetime
+    statement_ids: list[str]
+
+
 class CountedRound(NamedTuple):
     """A check-in round with who could answer it (onboarded before it closed) and how many
     of them did; so a round's respondents never outnumber its members."""
 
-    round: CheckInRound
+    round: RoundFacts
     respondents: int
     members: int
 
@@ -55,6 +65,28 @@ class MonthCounts:
     scorers: int  # gave at least one score (1-5) on a condition in the month's rounds
 
 
+ROUND_COLUMNS = (CheckInRound.id, CheckInRound.number, CheckInRound.opens_at,
+                 CheckInRound.closes_at, CheckInRound.statement_ids)
+
+
+def in_order(rows: Iterable[ClassScores]) -> tuple[ClassScores, ...]:
+    """Class rows in one order whatever order the database gave them in, so sums over them
+    come out the same to the last bit however the rows were asked for."""
+    return tuple(sorted(rows, key=lambda r: (r.topic, r.side or "", r.side is None,
+                                             r.level or "", r.level is None)))
+
+
+def sum_of_means(total: float) -> float:
+    """A class's sum of personal means, rounded far below anything shown, so that the order
+    the database adds in (one partnership's query or everyone's) leaves no trace."""
+    return round(float(total), 9)
+
+
+def text_order(texts: Iterable[str]) -> list[str]:
+    """Open texts alphabetically, ties in one fixed order."""
+    return sorted(texts, key=lambda text: (text.casefold(), text))
+
+
 async def counted_rounds(
     session: AsyncSession, partnership_id: int, start: datetime, after: datetime
 ) -> list[CountedRound]:
@@ -64,12 +96,23 @@ async def counted_rounds(
     rows = await session.execute(_counted_rounds_query(),
                                  {"partnership_id": partnership_id, "start": start,
                                   "after": after})
-    return [CountedRound(round_, int(answered), int(members))
-            for round_, answered, members in rows]
+    return [CountedRound(RoundFacts(*round_), int(answered), int(members))
+            for *round_, answered, members in rows]
 
 
 @lru_cache(maxsize=1)
 def _counted_rounds_query() -> Select[Any]:
+    return (
+        select(*ROUND_COLUMNS, *round_counts())
+        .where(CheckInRound.partnership_id == bindparam("partnership_id"),
+               CheckInRound.closes_at >= bindparam("start"),
+               CheckInRound.closes_at < bindparam("after"))
+        .order_by(CheckInRound.number)
+    )
+
+
+def round_counts() -> tuple[Any, Any]:
+    """A round's respondents and members (onboarded before it closed), as columns."""
     eligible = (Member.partnership_id == CheckInRound.partnership_id,
                 Member.onboarded_at.is_not(None), Member.onboarded_at < CheckInRound.closes_at)
     answered = (select(func.count(func.distinct(Answer.member_id))).select_from(Answer)
@@ -77,13 +120,7 @@ def _counted_rounds_query() -> Select[Any]:
                 .where(Answer.round_id == CheckInRound.id, *eligible)
                 .scalar_subquery())
     members = select(func.count(Member.id)).where(*eligible).scalar_subquery()
-    return (
-        select(CheckInRound, answered, members)
-        .where(CheckInRound.partnership_id == bindparam("partnership_id"),
-               CheckInRound.closes_at >= bindparam("start"),
-               CheckInRound.closes_at < bindparam("after"))
-        .order_by(CheckInRound.number)
-    )
+    return answered, members
 
 
 async def class_scores(
@@ -97,11 +134,8 @@ async def class_scores(
     statement = _class_scores_query(tuple(sorted(topic_of.items())), len(months))
     rows = await session.execute(statement, {f"month_{n}": list(ids)
                                              for n, ids in enumerate(months)})
-    for month, topic, side, level, count, total, s1, s2, s3, s4, s5, dont_know in rows:
-        found[month].append(ClassScores(
-            topic=topic, side=side, level=level, respondents=int(count), mean_sum=float(total),
-            distribution=(int(s1), int(s2), int(s3), int(s4), int(s5)),
-            dont_know=int(dont_know)))
+    for month, *row in rows:
+        found[month].append(class_row(*row))
     return found
 
 
@@ -111,10 +145,19 @@ def _class_scores_query(topic_of: tuple[tuple[str, str], ...], months: int) -> S
     in_month = [Answer.round_id.in_(bindparam(f"month_{n}", expanding=True))
                 for n in range(months)]
     month = case(*((where, n) for n, where in enumerate(in_month)))
+    return class_scores_select(month, [or_(*in_month)], topic_of)
+
+
+def class_scores_select(month: Any, where: Sequence[Any],
+                        topic_of: tuple[tuple[str, str], ...],
+                        per_partnership: bool = False) -> Select[Any]:
+    """Scores per month (`month`: a number per answer), topic and class of the answers
+    `where` selects; `per_partnership` joins the rounds and puts their partnership first."""
     # The group of the person's last answer in the month, for all of that month's answers.
     by, latest = (Answer.member_id, month), (Answer.answered_at.desc(), Answer.id.desc())
+    keys = [CheckInRound.partnership_id.label("partnership")] if per_partnership else []
     answers = (
-        select(Answer.member_id,
+        select(*keys, Answer.member_id,
                func.first_value(Answer.side).over(partition_by=by, order_by=latest)
                .label("side"),
                func.first_value(Answer.level).over(partition_by=by, order_by=latest)
@@ -122,27 +165,38 @@ def _class_scores_query(topic_of: tuple[tuple[str, str], ...], months: int) -> S
                month.label("month"),
                case(dict(topic_of), value=Answer.statement_id).label("topic"),
                Answer.score, Answer.status)
-        .where(or_(*in_month),
-               Answer.statement_id.in_([statement for statement, _ in topic_of]))
-        .subquery()
+        .where(*where, Answer.statement_id.in_([statement for statement, _ in topic_of]))
     )
-    a = answers.c
+    if per_partnership:
+        answers = answers.join(CheckInRound, CheckInRound.id == Answer.round_id)
+    a = answers.subquery().c
+    outer = [a.partnership] if per_partnership else []
     per_member = (
-        select(a.month, a.side, a.level, a.topic,
+        select(*outer, a.month, a.side, a.level, a.topic,
                (cast(func.sum(a.score), Float) / func.nullif(func.count(a.score), 0))
                .label("own_mean"),
                *(func.sum(case((a.score == k, 1), else_=0)).label(f"s{k}") for k in range(1, 6)),
                func.sum(case((a.status == "dont_know", 1), else_=0)).label("dont_know"))
-        .group_by(a.member_id, a.month, a.side, a.level, a.topic)
+        .group_by(*outer, a.member_id, a.month, a.side, a.level, a.topic)
         .subquery()
     )
     m = per_member.c
+    grouped = [m.partnership] if per_partnership else []
     return (
-        select(m.month, m.topic, m.side, m.level, func.count(m.own_mean),
+        select(*grouped, m.month, m.topic, m.side, m.level, func.count(m.own_mean),
                func.coalesce(func.sum(m.own_mean), 0.0),
                *(func.sum(m[f"s{k}"]) for k in range(1, 6)), func.sum(m.dont_know))
-        .group_by(m.month, m.topic, m.side, m.level)
+        .group_by(*grouped, m.month, m.topic, m.side, m.level)
     )
+
+
+def class_row(topic: str, side: str | None, level: str | None, count: int, total: float,
+              s1: int, s2: int, s3: int, s4: int, s5: int, dont_know: int) -> ClassScores:
+    """One row of `class_scores_select` (after its month) as `ClassScores`."""
+    return ClassScores(topic=topic, side=side, level=level, respondents=int(count),
+                       mean_sum=sum_of_means(total),
+                       distribution=(int(s1), int(s2), int(s3), int(s4), int(s5)),
+                       dont_know=int(dont_know))
 
 
 async def month_counts(
@@ -188,4 +242,4 @@ async def open_answers(
     for statement, comment in rows:
         if comment:
             texts[statement].append(comment)
-    return {statement: sorted(found, key=str.casefold) for statement, found in texts.items()}
+    return {statement: text_order(found) for statement, found in texts.items()}
