@@ -92,17 +92,6 @@ async def language_of(
         return member.language if member is not None else None
 
 
-async def is_known(
-    sessions: async_sessionmaker[AsyncSession], platform: str, user: str
-) -> bool:
-    """Whether this identity belongs to any member (one small query, no row loaded)."""
-    async with sessions() as session:
-        found = await session.scalar(
-            select(Member.id).where(Member.platform == platform, Member.user_ref == user)
-            .limit(1))
-        return found is not None
-
-
 async def set_reachable(
     sessions: async_sessionmaker[AsyncSession], platform: str, user: str, reachable: bool,
     now: datetime,
