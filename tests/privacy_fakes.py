@@ -12,8 +12,6 @@ from bot.store import repo
 from bot.store.instruments import (
     FigureEightCheck,
     FigureEightLevel,
-    MatrixEntry,
-    MatrixGoal,
     PitfallPoll,
     PitfallVote,
     ReflectionAnswer,
@@ -21,6 +19,7 @@ from bot.store.instruments import (
     TalkPlate,
     TalkPlateOutcome,
 )
+from bot.store.matrix import MatrixEntry, MatrixGoal
 from bot.store.models import Answer, CheckInRound, Conversation, Member, Partnership
 from bot.store.nudges import NudgeAnswer, NudgeGroup, NudgeGroupMember, NudgeOptOut, NudgeRound
 from bot.store.schedule import OutboxMessage

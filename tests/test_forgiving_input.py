@@ -14,11 +14,11 @@ from bot.engine import Engine
 from bot.messages import Choice, FreeText, Invitation, Scale, Text
 from bot.store.instruments import (
     FigureEightRating,
-    MatrixGoal,
     ReflectionAnswer,
     TalkPlate,
     TalkPlateOutcome,
 )
+from bot.store.matrix import MatrixGoal
 from bot.store.models import Answer, Member, Partnership
 from tests.conftest import Clock, onboard
 from tests.instruments_fakes import add_people

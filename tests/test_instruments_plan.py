@@ -23,7 +23,7 @@ from bot.flows.instruments.matrix import MAX_STEP_TEXT
 from bot.flows.instruments.matrix_table import row_steps, shorten
 from bot.messages import Choice, FreeText, Text
 from bot.store import db
-from bot.store.instruments import MatrixEntry, MatrixGoal
+from bot.store.matrix import MatrixEntry, MatrixGoal
 from bot.store.models import Member, Partnership
 from tests.conftest import Clock
 from tests.instruments_fakes import Person, add_people, said

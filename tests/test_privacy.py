@@ -18,7 +18,8 @@ from bot.outbox import Envelope, enqueue, load_replies
 from bot.privacy import erase_member, export_member
 from bot.schedule.holidays import load_holidays
 from bot.schedule.rules import Changes, configure
-from bot.store.instruments import FigureEightLevel, MatrixEntry, MatrixGoal, TalkPlateOutcome
+from bot.store.instruments import FigureEightLevel, TalkPlateOutcome
+from bot.store.matrix import MatrixEntry, MatrixGoal
 from bot.store.models import Answer, Member, Partnership
 from bot.store.nudges import NudgeGroupMember
 from bot.store.schedule import OutboxMessage

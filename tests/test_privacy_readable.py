@@ -22,13 +22,12 @@ from bot.messages import Choice, Text
 from bot.privacy import export_member
 from bot.privacy.readable import readable_export
 from bot.store.instruments import (
-    MatrixEntry,
-    MatrixGoal,
     PitfallPoll,
     PitfallVote,
     ReflectionAnswer,
     ReflectionSession,
 )
+from bot.store.matrix import MatrixEntry, MatrixGoal
 from bot.store.models import Answer, CheckInRound, Member, Partnership
 from bot.store.nudges import NudgeAnswer, NudgeGroup, NudgeGroupMember, NudgeRound
 from tests.conftest import Clock, onboard

@@ -20,13 +20,13 @@ from bot.flows.roles import is_leader
 from bot.messages import Choice, Invitation, Text
 from bot.store.instruments import (
     FigureEightCheck,
-    MatrixEntry,
     PitfallPoll,
     PitfallVote,
     ReflectionAnswer,
     ReflectionSession,
     TalkPlate,
 )
+from bot.store.matrix import MatrixEntry
 from bot.store.models import Answer, CheckInRound, Member, Partnership
 from bot.store.nudges import NudgeAnswer, NudgeGroup, NudgeGroupMember, NudgeRound
 from bot.store.schedule import Schedule

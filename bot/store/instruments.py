@@ -176,44 +176,6 @@ class FigureEightLink(Base):
     score: Mapped[int | None]
 
 
-class MatrixGoal(Base):
-    """One concrete goal in the partnership's impact matrix; its rows are `MatrixEntry`s.
-
-    Any member may add, rename or remove a goal; `updated_by` is who changed it last (kept
-    as the team's bookkeeping, never shown as someone's opinion). Goals are numbered in the
-    order they were added."""
-
-    __tablename__ = "matrix_goal"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    partnership_id: Mapped[int] = mapped_column(
-        ForeignKey(_PARTNERSHIP, ondelete="CASCADE"), index=True
-    )
-    title: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime]
-    updated_by: Mapped[int | None] = mapped_column(ForeignKey(_MEMBER, ondelete="SET NULL"))
-    updated_at: Mapped[datetime]
-
-
-class MatrixEntry(Base):
-    """One row of a goal for one step of the impact matrix (an activity, a contributor, a
-    way to notice progress...): a step may hold several, in the order they were added."""
-
-    __tablename__ = "matrix_entry"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    partnership_id: Mapped[int] = mapped_column(
-        ForeignKey(_PARTNERSHIP, ondelete="CASCADE"), index=True
-    )
-    goal_id: Mapped[int] = mapped_column(
-        ForeignKey("matrix_goal.id", ondelete="CASCADE"), index=True
-    )
-    step_id: Mapped[str] = mapped_column(String(30))
-    text: Mapped[str] = mapped_column(Text)
-    updated_by: Mapped[int | None] = mapped_column(ForeignKey(_MEMBER, ondelete="SET NULL"))
-    updated_at: Mapped[datetime]
-
-
 class TalkPlate(Base):
     """A guided team conversation; `position` is the question now on the table, `chat_ref`
     the chat where it is held (its questions are posted there), `thread_ref` the platform's
@@ -365,24 +327,6 @@ async def member_schools(
     rows = await session.execute(select(Member.id, Member.school_id)
                                  .where(Member.partnership_id == partnership_id))
     return [(member_id, school_id) for member_id, school_id in rows]
-
-
-async def matrix_goals(session: AsyncSession, partnership_id: int) -> list[MatrixGoal]:
-    """The partnership's goals, first added first."""
-    rows = await session.scalars(
-        select(MatrixGoal).where(MatrixGoal.partnership_id == partnership_id)
-        .order_by(MatrixGoal.id).execution_options(populate_existing=True)
-    )
-    return list(rows)
-
-
-async def matrix_entries(session: AsyncSession, partnership_id: int) -> list[MatrixEntry]:
-    """Every row of every goal of the partnership, first added first."""
-    rows = await session.scalars(
-        select(MatrixEntry).where(MatrixEntry.partnership_id == partnership_id)
-        .order_by(MatrixEntry.id).execution_options(populate_existing=True)
-    )
-    return list(rows)
 
 
 async def running_talk_plate(session: AsyncSession, partnership_id: int) -> TalkPlate | None:

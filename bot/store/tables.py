@@ -7,6 +7,7 @@ from bot.store import binding as binding_tables
 from bot.store import dashboard as dashboard_tables
 from bot.store import instruments as instrument_tables
 from bot.store import limits as limit_tables
+from bot.store import matrix as matrix_tables
 from bot.store import models
 from bot.store import nudges as nudge_tables
 from bot.store import privacy as privacy_tables
@@ -24,6 +25,7 @@ __all__ = [
     "dashboard_tables",
     "instrument_tables",
     "limit_tables",
+    "matrix_tables",
     "models",
     "nudge_tables",
     "privacy_tables",

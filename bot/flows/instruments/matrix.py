@@ -37,7 +37,7 @@ from bot.flows.state import Choosing
 from bot.flows.turn import Turn, clean_text, says_stop, typed_number
 from bot.messages import FreeText, Noted, Option, Reply, Text
 from bot.store import repo
-from bot.store.instruments import MatrixEntry, MatrixGoal
+from bot.store.matrix import MatrixEntry, MatrixGoal
 from bot.store.models import Partnership
 
 logger = logging.getLogger(__name__)

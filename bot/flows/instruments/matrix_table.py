@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content, MatrixStep
 from bot.messages import Text
-from bot.store import instruments as store
-from bot.store.instruments import MatrixEntry, MatrixGoal
+from bot.store import matrix as store
+from bot.store.matrix import MatrixEntry, MatrixGoal
 from bot.store.models import Partnership
 
 GOAL_STEP = "goals"  # the step whose answer is a goal's title; the others are its rows
