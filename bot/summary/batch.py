@@ -12,7 +12,7 @@ instants it runs between in the partnerships' time zone, so they go per time zon
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -153,14 +153,8 @@ async def month_data_many(session: AsyncSession, content: Content,
     """The figures of each partnership's months, as `compute.month_data` gives them for
     one: a few queries for all, per time zone."""
     found: dict[Key, MonthData] = {}
-    by_zone: dict[str, list[Partnership]] = defaultdict(list)
-    for partnership in months:
-        by_zone[partnership.timezone].append(partnership)
-    for zone, members in sorted(by_zone.items()):
-        for chunk in _chunks(sorted(members, key=lambda p: p.id)):
-            wanted = {(p.id, month.replace(day=1)) for p in chunk for month in months[p]}
-            found.update(await _zone_data(session, content, zone, [p.id for p in chunk],
-                                          wanted))
+    for zone, ids, wanted in _by_zone(months):
+        found.update(await _zone_data(session, content, zone, ids, wanted))
     return found
 
 
@@ -342,56 +336,64 @@ async def nudge_stats_many(session: AsyncSession, months: Mapping[Partnership, S
     """Each partnership's informal-contact numbers of its months, as `nudge_stats` counts
     them for one: four queries per time zone."""
     found: dict[Key, NudgeStats] = {}
+    for zone, ids, wanted in _by_zone(months):
+        spans = _Spans(zone, sorted({month for _, month in wanted}))
+        params = {"partnerships": ids, **spans.params}
+        planned = NudgeRound.planned_at
+        in_months = (NudgeRound.partnership_id.in_(_IDS),
+                     _in_months(planned, len(spans.months)))
+        month = _month_case(planned, len(spans.months))
+        rounds = {spans.key(pid, number): int(count) for pid, number, count in
+                  await session.execute(
+                      select(NudgeRound.partnership_id, month, func.count(NudgeRound.id))
+                      .where(*in_months).group_by(NudgeRound.partnership_id, month),
+                      params)}
+        groups: dict[Key, dict[int, tuple[bool, int]]] = defaultdict(dict)
+        group_key: dict[int, Key] = {}
+        for pid, number, group_id, cross, repeats in await session.execute(
+                select(NudgeRound.partnership_id, month, NudgeGroup.id,
+                       NudgeGroup.cross_school, NudgeGroup.repeat_pairs)
+                .join(NudgeRound, NudgeRound.id == NudgeGroup.round_id)
+                .where(*in_months), params):
+            key = spans.key(pid, number)
+            groups[key][group_id] = (cross, repeats)
+            group_key[group_id] = key
+        people: dict[int, set[int]] = defaultdict(set)
+        said: dict[int, set[str]] = defaultdict(set)
+        if group_key:
+            for group_id, member_id in await session.execute(
+                    select(NudgeGroupMember.group_id, NudgeGroupMember.member_id)
+                    .join(NudgeGroup, NudgeGroup.id == NudgeGroupMember.group_id)
+                    .join(NudgeRound, NudgeRound.id == NudgeGroup.round_id)
+                    .where(*in_months), params):
+                people[group_id].add(member_id)
+            for group_id, answer in await session.execute(
+                    select(NudgeAnswer.group_id, NudgeAnswer.answer)
+                    .join(NudgeGroup, NudgeGroup.id == NudgeAnswer.group_id)
+                    .join(NudgeRound, NudgeRound.id == NudgeGroup.round_id)
+                    .where(*in_months), params):
+                said[group_id].add(answer)
+        for pid, month_ in wanted:
+            key = (pid, month_)
+            mine = groups.get(key, {})
+            found[key] = month_numbers(
+                pid, month_, rounds.get(key, 0), mine,
+                {g: set(people.get(g, ())) for g in mine},
+                {g: set(said[g]) for g in mine if g in said})
+    return found
+
+
+def _by_zone(months: Mapping[Partnership, Sequence[date]]
+             ) -> Iterator[tuple[str, list[int], set[Key]]]:
+    """The partnerships per time zone in chunks: the zone, their ids and the (id, month)
+    pairs wanted of them."""
     by_zone: dict[str, list[Partnership]] = defaultdict(list)
     for partnership in months:
         by_zone[partnership.timezone].append(partnership)
     for zone, members in sorted(by_zone.items()):
         for chunk in _chunks(sorted(members, key=lambda p: p.id)):
-            wanted = {(p.id, month.replace(day=1)) for p in chunk for month in months[p]}
-            spans = _Spans(zone, sorted({month for _, month in wanted}))
-            params = {"partnerships": [p.id for p in chunk], **spans.params}
-            planned = NudgeRound.planned_at
-            in_months = (NudgeRound.partnership_id.in_(_IDS),
-                         _in_months(planned, len(spans.months)))
-            month = _month_case(planned, len(spans.months))
-            rounds = {spans.key(pid, number): int(count) for pid, number, count in
-                      await session.execute(
-                          select(NudgeRound.partnership_id, month, func.count(NudgeRound.id))
-                          .where(*in_months).group_by(NudgeRound.partnership_id, month),
-                          params)}
-            groups: dict[Key, dict[int, tuple[bool, int]]] = defaultdict(dict)
-            group_key: dict[int, Key] = {}
-            for pid, number, group_id, cross, repeats in await session.execute(
-                    select(NudgeRound.partnership_id, month, NudgeGroup.id,
-                           NudgeGroup.cross_school, NudgeGroup.repeat_pairs)
-                    .join(NudgeRound, NudgeRound.id == NudgeGroup.round_id)
-                    .where(*in_months), params):
-                key = spans.key(pid, number)
-                groups[key][group_id] = (cross, repeats)
-                group_key[group_id] = key
-            people: dict[int, set[int]] = defaultdict(set)
-            said: dict[int, set[str]] = defaultdict(set)
-            if group_key:
-                for group_id, member_id in await session.execute(
-                        select(NudgeGroupMember.group_id, NudgeGroupMember.member_id)
-                        .join(NudgeGroup, NudgeGroup.id == NudgeGroupMember.group_id)
-                        .join(NudgeRound, NudgeRound.id == NudgeGroup.round_id)
-                        .where(*in_months), params):
-                    people[group_id].add(member_id)
-                for group_id, answer in await session.execute(
-                        select(NudgeAnswer.group_id, NudgeAnswer.answer)
-                        .join(NudgeGroup, NudgeGroup.id == NudgeAnswer.group_id)
-                        .join(NudgeRound, NudgeRound.id == NudgeGroup.round_id)
-                        .where(*in_months), params):
-                    said[group_id].add(answer)
-            for pid, month_ in wanted:
-                key = (pid, month_)
-                mine = groups.get(key, {})
-                found[key] = month_numbers(
-                    pid, month_, rounds.get(key, 0), mine,
-                    {g: set(people.get(g, ())) for g in mine},
-                    {g: set(said[g]) for g in mine if g in said})
-    return found
+            yield zone, [p.id for p in chunk], {
+                (p.id, month.replace(day=1)) for p in chunk for month in months[p]}
 
 
 def _chunks(items: Sequence[T]) -> list[Sequence[T]]:
