@@ -139,7 +139,9 @@ async def test_a_press_is_answered_while_another_chat_waits_out_a_flood(
     refused = first(lambda c: c.chat == ANNA.id and c.refused)
     bob_next = first(lambda c: c.chat == BOB.id and c.text.startswith("2/6"))
     anna_next = first(lambda c: c.chat == ANNA.id and c.text.startswith("2/6"))
-    assert refused < bob_next < anna_next  # Bob did not wait for Anna's flood wait
+    # Both presses run at once, so which reaches Telegram first is a race; what counts is
+    # that Anna's reply was refused and waited, and Bob's did not wait for it.
+    assert refused < anna_next and bob_next < anna_next
     assert [t[:3] for t in texts(calls, ANNA.id)] == ["2/6"]
     assert [t[:3] for t in texts(calls, BOB.id)] == ["2/6"]
 
