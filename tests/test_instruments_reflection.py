@@ -304,6 +304,20 @@ async def test_a_session_in_a_text_only_chat_takes_typed_answers(
         ("skipped", None, None), ("scored", 5, "3"), ("scored", 3, "Samen plannen, dat werkt")]
 
 
+async def test_a_typed_stop_leaves_the_questions_and_keeps_what_was_answered(
+    team: dict[str, Person], sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    lea = team["lea"].dm
+    await lea.say("reflectie start")
+    await lea.say("reflectie")
+    await lea.say("4")
+    assert await lea.say("Stop") == [said(content, "reflection_stopped")]  # asked for a note
+    assert [(a.condition, a.score, a.note) for a in await stored(sessions)] == [
+        ("ambition", 4, None)]
+    [again] = await lea.say("reflectie")  # the next condition, where it was left
+    assert isinstance(again, Scale) and again.prompt.startswith("2/5")
+
+
 @pytest.mark.parametrize("value", ["rs:99:ambition:3", "rs:1:nope:3", "rs:1:ambition:9",
                                    "rj:abc", "rj:99", "rs:1"])
 async def test_stale_or_forged_session_buttons_get_a_kind_answer(

@@ -47,7 +47,7 @@ from bot.flows.instruments.reflection_result import (
     results,
 )
 from bot.flows.roles import leaders_only
-from bot.flows.turn import Turn, clean_text, says_stop, typed_number
+from bot.flows.turn import Turn, clean_text, typed_number
 from bot.messages import Choice, FreeText, Invitation, Noted, Option, Reply, Scale, Text
 from bot.store import instruments as store
 from bot.store import repo
@@ -240,13 +240,10 @@ async def show_when_enough(turn: Turn, session: ReflectionSession) -> None:
                     respondents)
 
 
-@registry.text_flow(FLOW)
+@registry.text_flow(FLOW, stopped="reflection_stopped")
 async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
-    """A typed score ("4", "?", "overslaan") for the condition last asked, what goes well
-    on it in a few words, or "stop". A bare number where words are asked is confirmed."""
-    if says_stop(text):
-        await forget(turn)
-        return [turn.say("reflection_stopped")]
+    """A typed score ("4", "?", "overslaan") for the condition last asked, or what goes
+    well on it in a few words. A bare number where words are asked is confirmed."""
     session_id, condition = int(data["session_id"]), str(data["condition"])
     if data.get("step") == "note":
         if text.strip().lower().rstrip(".!") in NOTE_SKIP_WORDS:
