@@ -24,17 +24,11 @@ from bot.content import Content
 from bot.domain import CONDITION_IDS
 from bot.flows.instruments.common import MIN_GROUP, MIN_OPEN_TEXTS, bar
 from bot.store.instruments import ReflectionAnswer
+from bot.summary.model import GroupScore
 from bot.summary.privacy import visible_cells
 
 TALK_ABOUT = 2
 NOTE_LIMIT = 300
-
-
-@dataclass(frozen=True)
-class SchoolScore:
-    school: str
-    respondents: int
-    mean: float
 
 
 @dataclass(frozen=True)
@@ -43,7 +37,7 @@ class ConditionResult:
     respondents: int
     mean: float | None  # None when fewer than MIN_GROUP people scored it
     earlier: bool = False  # as posted before, kept in the final result
-    schools: tuple[SchoolScore, ...] = ()  # the schools that may be shown, if compared
+    schools: tuple[GroupScore, ...] = ()  # the schools that may be shown, if compared
     notes: tuple[str, ...] = ()  # what goes well, when enough people wrote and may show
     compared: bool = field(default=False)
 
@@ -67,14 +61,14 @@ def results(answers: list[ReflectionAnswer], school_of: Mapping[int, str | None]
 
 
 def _schools(scored: list[ReflectionAnswer], school_of: Mapping[int, str | None]
-             ) -> tuple[SchoolScore, ...]:
+             ) -> tuple[GroupScore, ...]:
     """The schools whose mean may stand next to the total, when at least two may."""
     by_school: dict[str | None, list[int]] = {}
     for answer in scored:
         by_school.setdefault(school_of.get(answer.member_id), []).append(answer.score or 0)
     visible = visible_cells({(school,): len(scores) for school, scores in by_school.items()},
                             MIN_GROUP)
-    shown = tuple(SchoolScore(school, len(scores), fmean(scores))
+    shown = tuple(GroupScore(school, len(scores), fmean(scores))
                   for school, scores in sorted(by_school.items(), key=lambda i: str(i[0]))
                   if school is not None and (0, school) in visible)
     return shown if len(shown) >= 2 else ()
@@ -171,8 +165,8 @@ def render_result(content: Content, lang: str, number: int, statement_ids: list[
     return "\n".join(rows)
 
 
-def _comparison(content: Content, lang: str, schools: tuple[SchoolScore, ...]) -> str:
-    parts = [content.text("reflection_school", lang, school=s.school,
+def _comparison(content: Content, lang: str, schools: tuple[GroupScore, ...]) -> str:
+    parts = [content.text("reflection_school", lang, school=s.group,
                           mean=content.decimal(s.mean, lang), count=s.respondents)
              for s in schools]
     gap = max(s.mean for s in schools) - min(s.mean for s in schools)
