@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import aiohttp
-import pytest
 from markupsafe import escape
 
 from adapters.dashboard.pages import Pages
@@ -23,16 +22,12 @@ from tests.dashboard_rig import Sessions, ask_link, school_year, served
 PAGE = re.compile(rb"/Type\s*/Page\b(?!s)")
 
 
-@pytest.fixture
-def public(monkeypatch: pytest.MonkeyPatch) -> str:
-    url = "http://achtje.example.nl"
-    monkeypatch.setenv("ACHTJE_PUBLIC_URL", url)
-    return url
+PUBLIC = "http://achtje.example.nl"
 
 
 async def test_the_print_view_downloads_as_a_pdf(
-        sessions: Sessions, content: Content, clock: Clock, engine: Engine, public: str
-) -> None:
+        sessions: Sessions, content: Content, clock: Clock) -> None:
+    engine, public = Engine(sessions, content, clock, public_url=PUBLIC), PUBLIC
     people = await school_year(sessions)
     path, _ = await ask_link(engine, people.leader)
     assert path is not None
