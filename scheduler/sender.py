@@ -108,7 +108,7 @@ class Sender:
         self._task: asyncio.Task[None] | None = None
         self._swept: datetime | None = None
 
-    async def send_due(self) -> int:
+    async def send_due(self, limit: int | None = None) -> int:
         """Send what is due and allowed now; returns how many messages were handled.
 
         Up to `width` sends run side by side, one per chat. Each round is one transaction
@@ -127,6 +127,7 @@ class Sender:
                     ended = [(tasks.pop(task), _result(task))
                              for task in [task for task in tasks if task.done()]]
                     room = 0 if self._stopping else self.width - len(tasks)
+                    room = room if limit is None else min(room, limit - handled)
                     rows, refused = await self._round(db, ended, room)
                     handled += len(rows)
                     for row in rows:
@@ -181,7 +182,7 @@ class Sender:
             return [], 0
         now = self.clock()
         rows: list[Claimed] = []
-        waits: list[float] = []
+        waits: list[float] = []  # seconds each row's chat must wait (0: take it now)
         async with db.begin():
             await outbox.settle(db, [self._settled(row, outcome) for row, outcome in settled],
                                 now)
