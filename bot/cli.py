@@ -233,7 +233,8 @@ async def _console(settings: Settings, content: Content) -> None:
             if partnership is None and not await session.scalar(select(Partnership.id)):
                 partnership = await create_demo_partnership(session, datetime.now(UTC))
                 logger.info("created demo partnership %s", partnership.id)
-        chat = ConsoleChat(Engine(sessions, content, enrol_strangers=True))
+        chat = ConsoleChat(Engine(sessions, content, enrol_strangers=True,
+                                  public_url=settings.public_url))
         if sys.stdin.isatty() and partnership is not None:
             print(content.text("console_ready", partnership.language,
                                partnership=partnership.name) + "\n")

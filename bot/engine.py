@@ -52,14 +52,18 @@ class Engine:
         clock: Clock = utc_now,
         enrol_strangers: bool = False,
         setup_policy: SetupPolicy | None = None,
+        public_url: str | None = None,
     ) -> None:
         """`enrol_strangers`: someone writing from an unbound chat joins the deployment's
-        only partnership (the terminal chat, a demo); otherwise they are told how to join."""
+        only partnership (the terminal chat, a demo); otherwise they are told how to join.
+        `public_url`: where people reach this server (ACHTJE_PUBLIC_URL), for the links the
+        chat gives to the dashboard; None where there is none."""
         self.sessions = sessions
         self.content = content
         self.clock = clock
         self.enrol_strangers = enrol_strangers
         self.setup_policy = setup_policy or SetupPolicy()  # ACHTJE_SETUP: open by default
+        self.public_url = public_url
         self._turns = asyncio.Semaphore(_concurrent_turns(sessions))
 
     async def handle(self, incoming: Incoming, introduce: Introduce | None = None, *,
@@ -150,7 +154,8 @@ class Engine:
         found = await self._member(session, incoming, now, bound, guessed, known)
         if found is None:
             return [Text(text=self.content.text("not_linked", lang))], lang
-        turn = Turn(session, self.content, now, incoming, *found, router=self)
+        turn = Turn(session, self.content, now, incoming, *found, router=self,
+                    public_url=self.public_url)
         if incoming.action is not None:
             replies = await self.on_action(turn, incoming.action[:200])
         else:

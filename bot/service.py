@@ -67,7 +67,7 @@ async def serve(settings: Settings, content: Content, stop: asyncio.Event | None
         logger.info("mail is off (ACHTJE_SMTP_URL is not set): no summary mail is queued")
     health = Health(sessions, platforms)
     web = WebServer(settings.http_host, settings.http_port, health=health.check)
-    bot = Engine(sessions, content, setup_policy=policy)
+    bot = Engine(sessions, content, setup_policy=policy, public_url=settings.public_url)
     try:
         adapters = [available[p](settings, bot, web) for p in platforms]
     except Exception:  # incomplete settings (SettingsError): close the database first

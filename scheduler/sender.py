@@ -127,8 +127,7 @@ class Sender:
                     ended = [(tasks.pop(task), _result(task))
                              for task in [task for task in tasks if task.done()]]
                     room = 0 if self._stopping else self.width - len(tasks)
-                    if limit is not None:
-                        room = min(room, limit - handled)
+                    room = room if limit is None else min(room, limit - handled)
                     rows, refused = await self._round(db, ended, room)
                     handled += len(rows)
                     for row in rows:
@@ -182,22 +181,23 @@ class Sender:
         if not settled and room <= 0:
             return [], 0
         now = self.clock()
+        rows: list[Claimed] = []
+        waits: list[float] = []  # seconds each row's chat must wait (0: take it now)
         async with db.begin():
             await outbox.settle(db, [self._settled(row, outcome) for row, outcome in settled],
                                 now)
-            if room <= 0:
-                return [], 0
-            rows = await outbox.claim_some(db, now, self.lease, list(self.adapters), held, room)
-            if not rows:
-                return [], 0
-            waits = await self.limiter.take_many(
-                [(row.platform, row.target, row.direct) for row in rows], db)
-            # Another process took the chat's or the platform's last token first, or the
-            # platform's bucket ran dry within this claim: back as it was (no attempt used).
-            await outbox.release_many(db, [(row.id, now + timedelta(seconds=wait))
-                                           for row, wait in zip(rows, waits, strict=True)
-                                           if wait > 0])
-        for row, _outcome in settled:
+            if room > 0:
+                rows = await outbox.claim_some(db, now, self.lease, list(self.adapters), held,
+                                               room)
+            if rows:
+                waits = await self.limiter.take_many(
+                    [(row.platform, row.target, row.direct) for row in rows], db)
+                # Another process took the chat's or the platform's last token first, or the
+                # platform's bucket ran dry within this claim: back as it was (no attempt).
+                await outbox.release_many(db, [(row.id, now + timedelta(seconds=wait))
+                                               for row, wait in zip(rows, waits, strict=True)
+                                               if wait > 0])
+        for row, _outcome in settled:  # settled for good, with or without room to claim
             self._parts.pop(row.id, None)
         return [row for row, wait in zip(rows, waits, strict=True) if wait == 0], sum(
             wait > 0 for wait in waits)

@@ -8,6 +8,7 @@ import io
 import logging
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -30,10 +31,14 @@ async def people(sessions: Sessions) -> People:
 
 
 @pytest.fixture
-def public(monkeypatch: pytest.MonkeyPatch) -> str:
-    url = "http://achtje.example.nl"  # https makes the cookie Secure: see the test for it
-    monkeypatch.setenv("ACHTJE_PUBLIC_URL", url)
-    return url
+def public() -> str:
+    return "http://achtje.example.nl"  # https makes the cookie Secure: see the test for it
+
+
+@pytest.fixture
+def engine(sessions: Sessions, content: Content, clock: Clock, public: str) -> Engine:
+    """The chat, with ACHTJE_PUBLIC_URL for the dashboard's links."""
+    return Engine(sessions, content, clock, enrol_strangers=True, public_url=public)
 
 
 def client() -> aiohttp.ClientSession:
@@ -190,9 +195,9 @@ async def test_demoted_or_erased_leaders_are_refused_at_once(
 
 
 async def test_without_a_public_address_the_chat_says_so_and_logs(
-        engine: Engine, people: People, content: Content, monkeypatch: pytest.MonkeyPatch,
+        sessions: Sessions, clock: Clock, people: People, content: Content,
         caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.delenv("ACHTJE_PUBLIC_URL", raising=False)
+    engine = Engine(sessions, content, clock, enrol_strangers=True)  # no ACHTJE_PUBLIC_URL
     with caplog.at_level(logging.WARNING, logger="bot.flows.dashboard"):
         path, text = await ask_link(engine, people.leader)
     assert path is None and text == content.text("dashboard_no_url", "nl")
@@ -226,9 +231,8 @@ async def test_filters_show_only_groups_the_frozen_months_hold(
 
 
 async def test_the_cookie_is_secure_behind_https(
-        sessions: Sessions, content: Content, clock: Clock, engine: Engine, people: People,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ACHTJE_PUBLIC_URL", "https://achtje.example.nl")
+        sessions: Sessions, content: Content, clock: Clock, people: People) -> None:
+    engine = Engine(sessions, content, clock, public_url="https://achtje.example.nl")
     path, text = await ask_link(engine, people.leader)
     assert path and "https://achtje.example.nl/dashboard/login/" in text
     async with served(sessions, content, clock, "https://achtje.example.nl") as server, \
@@ -240,8 +244,18 @@ async def test_the_cookie_is_secure_behind_https(
 async def test_the_service_serves_the_dashboard_on_its_http_server(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: Content,
         database_url: str) -> None:
-    async with service(monkeypatch, tmp_path, content, database_url) as healthz:
+    engines: list[Engine] = []
+
+    def made(*args: Any, **kwargs: Any) -> Engine:
+        engines.append(Engine(*args, **kwargs))
+        return engines[-1]
+
+    monkeypatch.setattr("bot.service.Engine", made)
+    async with service(monkeypatch, tmp_path, content, database_url,
+                       ACHTJE_PUBLIC_URL="https://achtje.example.nl") as healthz:
         assert (await health(healthz))[0] == 200
+        # The chat's links to the dashboard go to the address it was given.
+        assert [engine.public_url for engine in engines] == ["https://achtje.example.nl"]
         async with client() as http:
             base = healthz.removesuffix("/healthz")
             home = await http.get(base + "/dashboard")

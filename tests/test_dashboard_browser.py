@@ -34,10 +34,9 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is missing: apt-get install chromium")
 
 
-async def test_the_dashboard_in_a_browser(sessions: Sessions, content: Content, clock: Clock,
-                                          engine: Engine,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ACHTJE_PUBLIC_URL", "http://achtje.example.nl")
+async def test_the_dashboard_in_a_browser(sessions: Sessions, content: Content,
+                                          clock: Clock) -> None:
+    engine = Engine(sessions, content, clock, public_url="http://achtje.example.nl")
     people = await school_year(sessions)
     expired, _ = await ask_link(engine, people.leader)
     clock.advance(minutes=16)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import aiohttp
-import pytest
 from markupsafe import escape
 
 from adapters.dashboard.pages import Pages
@@ -23,16 +22,12 @@ from tests.dashboard_rig import Sessions, ask_link, school_year, served
 PAGE = re.compile(rb"/Type\s*/Page\b(?!s)")
 
 
-@pytest.fixture
-def public(monkeypatch: pytest.MonkeyPatch) -> str:
-    url = "http://achtje.example.nl"
-    monkeypatch.setenv("ACHTJE_PUBLIC_URL", url)
-    return url
+PUBLIC = "http://achtje.example.nl"
 
 
 async def test_the_print_view_downloads_as_a_pdf(
-        sessions: Sessions, content: Content, clock: Clock, engine: Engine, public: str
-) -> None:
+        sessions: Sessions, content: Content, clock: Clock) -> None:
+    engine, public = Engine(sessions, content, clock, public_url=PUBLIC), PUBLIC
     people = await school_year(sessions)
     path, _ = await ask_link(engine, people.leader)
     assert path is not None
@@ -71,3 +66,12 @@ async def test_the_print_view_downloads_as_a_pdf(
     assert "oktober 2026" in texts and len(texts) > 20
     for text in texts:  # an agenda question is numbered in the PDF, a list item on the page
         assert str(escape(re.sub(r"^\d\. ", "", text))) in html, text
+
+
+def test_a_name_with_dollar_signs_is_printed_as_written(content: Content) -> None:
+    """matplotlib reads text between two dollar signs as a formula: a partnership's name
+    must be drawn as typed, and one that is no valid formula must not break the PDF."""
+    partnership = Partnership(id=7, name=r"Samen $\frac$ sterk, $5 of $6", timezone="UTC")
+    view = year_view([], Filters(2026), 3)
+    data = Pages(content).pdf(view, partnership, "nl")
+    assert data.startswith(b"%PDF-")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.memory import MemoryChat
@@ -17,8 +17,9 @@ from bot.domain import CONDITION_IDS
 from bot.engine import Engine
 from bot.flows.instruments import reflection_result
 from bot.messages import Choice, FreeText, Invitation, Noted, Scale, Text
+from bot.store import db
 from bot.store.instruments import ReflectionAnswer, ReflectionSession
-from bot.store.models import Member, Partnership
+from bot.store.models import Member, Partnership, School
 from bot.store.schedule import OutboxMessage
 from tests.conftest import Clock
 from tests.instruments_fakes import (
@@ -304,6 +305,20 @@ async def test_a_session_in_a_text_only_chat_takes_typed_answers(
         ("skipped", None, None), ("scored", 5, "3"), ("scored", 3, "Samen plannen, dat werkt")]
 
 
+async def test_a_typed_stop_leaves_the_questions_and_keeps_what_was_answered(
+    team: dict[str, Person], sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    lea = team["lea"].dm
+    await lea.say("reflectie start")
+    await lea.say("reflectie")
+    await lea.say("4")
+    assert await lea.say("Stop") == [said(content, "reflection_stopped")]  # asked for a note
+    assert [(a.condition, a.score, a.note) for a in await stored(sessions)] == [
+        ("ambition", 4, None)]
+    [again] = await lea.say("reflectie")  # the next condition, where it was left
+    assert isinstance(again, Scale) and again.prompt.startswith("2/5")
+
+
 @pytest.mark.parametrize("value", ["rs:99:ambition:3", "rs:1:nope:3", "rs:1:ambition:9",
                                    "rj:abc", "rj:99", "rs:1"])
 async def test_stale_or_forged_session_buttons_get_a_kind_answer(
@@ -412,6 +427,59 @@ async def test_a_school_of_two_is_never_shown_nor_left_to_work_out(
     assert "Helder proces:\n" not in text  # nobody wrote on it
 
 
+async def test_an_answer_counts_at_the_school_it_was_given_from(
+    engine: Engine, sessions: async_sessionmaker[Any], partnership: Partnership,
+    clock: Clock, content: Content,
+) -> None:
+    """Dirk answers for De Brug, then moves to Kompas: the comparison still counts his
+    score at De Brug (three each), as the monthly summary counts an answer where it was
+    given."""
+    team = await add_people(engine, sessions, partnership, clock, "lea", "anna", "bram",
+                            "cem", "dirk", "eva", leader="lea")
+    invitation = await open_session(team["lea"])
+    for user, scores in (("lea", "4 4 4 4 4"), ("anna", "2 4 4 4 4"), ("bram", "4 4 4 4 4"),
+                         ("cem", "2 4 4 4 4"), ("dirk", "5 4 4 4 4"), ("eva", "3 4 4 4 4")):
+        await answer_all(team[user], invitation, scores)
+    async with sessions() as session, session.begin():
+        people = {m.user_ref: m for m in await session.scalars(select(Member))}
+        people[team["dirk"].user].school_id = people[team["anna"].user].school_id
+    [result] = await team["lea"].group.say("reflectie sluit")
+    lines = result.text.splitlines()  # type: ignore[attr-defined]
+    assert lines[2] == compare(content, [("Mbo College Kompas", "2,3", 3),
+                                         ("Vmbo De Brug", "4,3", 3)], "2,0")
+
+
+async def test_the_migration_gives_old_answers_the_members_school_of_today(
+    database_url: str,
+) -> None:
+    """Before 0021 a reflection answer did not keep its school: old rows get the member's
+    school of the moment of the upgrade, the best that can be known."""
+    engine = db.create_engine(database_url)
+    await db.upgrade(engine, "0020_eight")
+    now = datetime(2026, 10, 6, 13, tzinfo=UTC)
+    async with engine.begin() as connection:
+        await connection.execute(insert(Partnership.__table__).values(
+            id=1, name="Oud", created_at=now))
+        await connection.execute(insert(School.__table__).values(
+            id=1, partnership_id=1, name="Kompas", type="mbo"))
+        await connection.execute(insert(Member.__table__), [
+            {"id": n, "partnership_id": 1, "platform": "test", "user_ref": f"u{n}",
+             "display_name": "", "school_id": school, "role": "member", "language": "nl",
+             "created_at": now} for n, school in ((1, 1), (2, None))])
+        await connection.execute(insert(ReflectionSession.__table__).values(
+            id=1, partnership_id=1, number=1, statement_ids=[], opened_at=now))
+        await connection.execute(text(  # the columns of 0020, not of today's model
+            "INSERT INTO reflection_answer (session_id, member_id, condition, statement_id,"
+            " status, score, answered_at) VALUES (1, 1, 'ambition', 'ambition_2', 'scored',"
+            " 4, :now), (1, 2, 'ambition', 'ambition_2', 'scored', 2, :now)"), {"now": now})
+    await db.upgrade(engine)
+    async with engine.connect() as connection:
+        rows = (await connection.execute(text(
+            "SELECT member_id, school_id FROM reflection_answer ORDER BY member_id"))).all()
+    await engine.dispose()
+    assert [tuple(row) for row in rows] == [(1, 1), (2, None)]
+
+
 # One condition's answers: (school 0-2 or None, score 1-5 or None, wrote a note).
 ANSWERS = st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 2)),
                              st.one_of(st.none(), st.integers(1, 5)), st.booleans()),
@@ -429,11 +497,10 @@ def test_no_post_shows_a_small_group_or_lets_a_late_answer_be_worked_out(
     the posts a number changes only with three more scores, schools and notes are shown
     once, and a total that stands from before never comes with schools."""
     first = min(first, len(answers))
-    school_of = {member: None if school is None else f"School {school}"
-                 for member, (school, _, _) in enumerate(answers)}
-    rows = [ReflectionAnswer(member_id=member, condition="ambition", score=score,
-                             note=f"note {member}" if wrote else None)
-            for member, (_, score, wrote) in enumerate(answers)]
+    school_of = {school: f"School {school}" for school in range(3)}
+    rows = [ReflectionAnswer(member_id=member, school_id=school, condition="ambition",
+                             score=score, note=f"note {member}" if wrote else None)
+            for member, (school, score, wrote) in enumerate(answers)]
 
     def check(found: list[Any]) -> None:
         for result in found:

@@ -38,6 +38,7 @@ Sessions = async_sessionmaker[Any]
 NOVEMBER = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 MINE = "Meer tijd om samen lessen voor te bereiden"
 THEIRS = "Bert vindt de roosters lastig"
+MY_NOTE, THEIR_NOTE = "De lijnen zijn kort", "Bert mist de directie"  # reflection notes
 ROUNDS = itertools.count(100)  # round numbers, unique in the partnership across examples
 
 
@@ -59,13 +60,14 @@ async def fill(session: AsyncSession, content: Content, partnership: Partnership
     group = NudgeGroup(round_id=nudges.id, idea_id=content.ideas[0].id, cross_school=True)
     session.add(group)
     await session.flush()
-    for who, score, comment in ((me, 4, MINE), (other, 1, THEIRS)):
+    for who, score, comment, note in ((me, 4, MINE, MY_NOTE), (other, 1, THEIRS, THEIR_NOTE)):
         session.add_all([
             Answer(round_id=round_.id, member_id=who.id, statement_id=statement.id,
                    status="scored", score=score, comment=comment, answered_at=NOVEMBER),
             ReflectionAnswer(session_id=reflection.id, member_id=who.id,
                              condition="ambition", statement_id=statement.id,
-                             status="dont_know", score=None, answered_at=NOVEMBER),
+                             status="dont_know", score=None, answered_at=NOVEMBER,
+                             note=note),
             PitfallVote(poll_id=poll.id, member_id=who.id, pitfall_id=content.pitfalls[0].id,
                         voted_at=NOVEMBER),
             NudgeGroupMember(group_id=group.id, member_id=who.id),
@@ -113,11 +115,12 @@ async def test_the_export_reads_in_dutch_with_months_and_statements_and_json_beh
     assert f"- november 2026: '{statement}' - jouw antwoord: 4 (mee eens)" in lines
     assert f"  je schreef erbij: {MINE}" in lines
     assert f"- 10 november 2026: '{statement}' - jouw antwoord: weet ik niet" in lines
+    assert f"  je schreef erbij: {MY_NOTE}" in lines  # what they wrote in the reflection
     assert f"- 10 november 2026: {content.pitfalls[0].name.nl}" in lines
     assert f"- 10 november 2026: {content.ideas[0].text.nl} - jullie hebben elkaar " \
            "gesproken" in lines
     assert "- impactmatrix, Activiteiten: Gastlessen" in lines
-    for theirs in (THEIRS, "Bert", "1 (helemaal mee oneens)", "enquête"):
+    for theirs in (THEIRS, THEIR_NOTE, "Bert", "1 (helemaal mee oneens)", "enquête"):
         assert theirs not in text
     assert "{" not in text and "2026-11" not in text
 

@@ -115,6 +115,7 @@ async def test_a_row_another_process_beat_to_the_token_waits_without_using_an_at
                 for _ in range(2))
             assert await second.limiter.held_back() == {}  # its view, read before
             assert await first.send_due(limit=1) == 1
+            assert first._parts == {}  # settled with no room left: its posts are let go
             assert await second.send_due(limit=1) == 0  # claimed, refused, put back
             assert len(fake.received) == 1
             async with sessions() as session:

@@ -78,7 +78,9 @@ def test_the_flows_a_stop_word_leaves_say_so_in_both_languages(content: Content)
     """A stop word is handled by the registry for every flow declared with `stopped`
     (what each says is pinned in tests/test_forgiving_input.py)."""
     leaving = {"checkin": "checkin_stopped", "followup": "checkin_stopped",
-               "schedule": "menu_stopped", "talk_plate": "talk_note_cancelled"}
+               "schedule": "menu_stopped", "talk_plate": "talk_note_cancelled",
+               "reflection": "reflection_stopped", "figure_eight": "eight_stopped",
+               "matrix": "matrix_stopped"}
     for flow, key in leaving.items():
         declared = registry.find_flow(flow)
         assert declared is not None and declared.stopped == key, flow

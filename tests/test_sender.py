@@ -402,6 +402,7 @@ async def test_stopping_lets_the_message_in_flight_finish_or_settles_it(
     await stopping
     assert [(r.target, r.status) for r in await rows(sessions)] == [
         ("anna", "sent"), ("bert", "sent"), ("carl", "pending")]
+    assert sender._parts == {}  # settled while stopping: their posts are not kept in memory
 
     stuck = ScriptedAdapter({}, hold=asyncio.Event())  # never answers
     sender = Sender(sessions, {"fake": stuck}, clock=lambda: NOW)

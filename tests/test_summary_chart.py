@@ -48,3 +48,14 @@ async def test_a_chart_shows_its_own_numbers_whatever_was_drawn_before(
         pixels = imread(io.BytesIO(png), format="png")
         assert pixels.shape[:2] == (800, 1000)
         assert pixels.std() > 0.05  # drawn on, not a blank page
+
+
+async def test_a_name_with_dollar_signs_is_drawn_as_written(
+    sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    """matplotlib reads text between two dollar signs as a formula; the partnership's name
+    in the title is drawn as typed, and one that is no valid formula still gives a chart."""
+    odd = await summary_of(sessions, content, r"Samen $\frac$ sterk",
+                           ([2, 2, 3, 3, 3], [4, 4, 5, 5, 5]))
+    png = summary_chart(odd, content, "nl")
+    assert png_size(png) == (1000, 800)

@@ -132,8 +132,9 @@ def render_pdf(blocks: Sequence[Block], title: str, lang: str) -> bytes:
     from matplotlib.figure import Figure
 
     out = io.BytesIO()
-    # TrueType (42), not Type 3: the text can be searched, copied and read aloud.
-    with rc_context({"pdf.fonttype": 42}), PdfPages(
+    # TrueType (42), not Type 3: the text can be searched, copied and read aloud. Text is
+    # drawn as written: a name with "$...$" in it is no formula.
+    with rc_context({"pdf.fonttype": 42, "text.parse_math": False}), PdfPages(
             out, metadata={"Title": title, "Creator": "achtje", "Subject": lang}) as pdf:
         page = Figure(figsize=A4)
         y = TOP

@@ -18,7 +18,6 @@ from bot.flows.roles import leaders_only
 from bot.flows.turn import Turn
 from bot.mail.store import reads_summaries
 from bot.messages import Reply
-from bot.settings import Settings
 from bot.store.dashboard import create_link
 from bot.store.models import Member
 
@@ -43,7 +42,7 @@ def login_url(public_url: str, token: str) -> str:
 async def command(turn: Turn, arg: str) -> list[Reply]:
     if not may_open(turn.member):
         return leaders_only(turn)
-    public_url = Settings().public_url
+    public_url = turn.public_url
     if not public_url:
         logger.warning("dashboard asked for by member %s, but ACHTJE_PUBLIC_URL is not set",
                        turn.member.id)

@@ -66,6 +66,7 @@ class Turn:
     member: Member
     partnership: Partnership
     router: Router | None = field(default=None, repr=False)
+    public_url: str | None = None  # where people reach this server (the dashboard's links)
 
     @property
     def lang(self) -> str:

@@ -105,8 +105,9 @@ def _answer(content: Content, row: Row, lang: str, t: Callable[..., str],
     else:
         answer = content.scale.skip.get(lang)
     out = [t("export_answer", when=when or "-", statement=statement, answer=answer)]
-    if row.get("comment"):
-        out.append(t("export_comment", text=row["comment"]))
+    written = row.get("comment") or row.get("note")  # a check-in's comment, a reflection's note
+    if written:
+        out.append(t("export_comment", text=written))
     return out
 
 

@@ -46,7 +46,10 @@ class ReflectionSession(Base):
 
 
 class ReflectionAnswer(Base):
-    """One member's score for one condition in a session; `score` is None for don't know."""
+    """One member's score for one condition in a session; `score` is None for don't know.
+
+    `school_id` is the member's school when they answered: the comparison per school counts
+    the answer there even after the member moves (as `Answer.side` does for the summary)."""
 
     __tablename__ = "reflection_answer"
     __table_args__ = (UniqueConstraint("session_id", "member_id", "condition"),)
@@ -56,6 +59,7 @@ class ReflectionAnswer(Base):
         ForeignKey("reflection_session.id", ondelete="CASCADE"), index=True
     )
     member_id: Mapped[int] = mapped_column(ForeignKey(_MEMBER, ondelete="CASCADE"), index=True)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id", ondelete="SET NULL"))
     condition: Mapped[str] = mapped_column(String(20))
     statement_id: Mapped[str] = mapped_column(String(50))
     status: Mapped[str] = mapped_column(String(10))  # scored / dont_know / skipped
@@ -318,15 +322,6 @@ async def members_by_place(
         .group_by(Member.school_id, Member.level))
     return {(school, level): count for school, level, count in rows
             if school is not None and level is not None}
-
-
-async def member_schools(
-    session: AsyncSession, partnership_id: int
-) -> list[tuple[int, int | None]]:
-    """(member id, school id) of every member of the partnership."""
-    rows = await session.execute(select(Member.id, Member.school_id)
-                                 .where(Member.partnership_id == partnership_id))
-    return [(member_id, school_id) for member_id, school_id in rows]
 
 
 async def running_talk_plate(session: AsyncSession, partnership_id: int) -> TalkPlate | None:

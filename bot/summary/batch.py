@@ -349,30 +349,19 @@ async def nudge_stats_many(session: AsyncSession, months: Mapping[Partnership, S
                       .where(*in_months).group_by(NudgeRound.partnership_id, month),
                       params)}
         groups: dict[Key, dict[int, tuple[bool, int]]] = defaultdict(dict)
-        group_key: dict[int, Key] = {}
         for pid, number, group_id, cross, repeats in await session.execute(
                 select(NudgeRound.partnership_id, month, NudgeGroup.id,
                        NudgeGroup.cross_school, NudgeGroup.repeat_pairs)
                 .join(NudgeRound, NudgeRound.id == NudgeGroup.round_id)
                 .where(*in_months), params):
-            key = spans.key(pid, number)
-            groups[key][group_id] = (cross, repeats)
-            group_key[group_id] = key
-        people: dict[int, set[int]] = defaultdict(set)
-        said: dict[int, set[str]] = defaultdict(set)
-        if group_key:
-            for group_id, member_id in await session.execute(
-                    select(NudgeGroupMember.group_id, NudgeGroupMember.member_id)
-                    .join(NudgeGroup, NudgeGroup.id == NudgeGroupMember.group_id)
-                    .join(NudgeRound, NudgeRound.id == NudgeGroup.round_id)
-                    .where(*in_months), params):
-                people[group_id].add(member_id)
-            for group_id, answer in await session.execute(
-                    select(NudgeAnswer.group_id, NudgeAnswer.answer)
-                    .join(NudgeGroup, NudgeGroup.id == NudgeAnswer.group_id)
-                    .join(NudgeRound, NudgeRound.id == NudgeGroup.round_id)
-                    .where(*in_months), params):
-                said[group_id].add(answer)
+            groups[spans.key(pid, number)][group_id] = (cross, repeats)
+        people: dict[int, set[Any]] = {}
+        said: dict[int, set[Any]] = {}
+        if groups:  # no groups in these months: nothing more to ask
+            people = await _per_group(session, params, NudgeGroupMember.group_id,
+                                      NudgeGroupMember.member_id, *in_months)
+            said = await _per_group(session, params, NudgeAnswer.group_id, NudgeAnswer.answer,
+                                    *in_months)
         for pid, month_ in wanted:
             key = (pid, month_)
             mine = groups.get(key, {})
@@ -380,6 +369,17 @@ async def nudge_stats_many(session: AsyncSession, months: Mapping[Partnership, S
                 pid, month_, rounds.get(key, 0), mine,
                 {g: set(people.get(g, ())) for g in mine},
                 {g: set(said[g]) for g in mine if g in said})
+    return found
+
+
+async def _per_group(session: AsyncSession, params: dict[str, Any], group: Any, value: Any,
+                     *where: ColumnElement[bool]) -> dict[int, set[Any]]:
+    """`value` (who was in it, what they answered) per nudge group of the rounds selected."""
+    found: dict[int, set[Any]] = defaultdict(set)
+    for group_id, item in await session.execute(
+            select(group, value).join(NudgeGroup, NudgeGroup.id == group)
+            .join(NudgeRound, NudgeRound.id == NudgeGroup.round_id).where(*where), params):
+        found[group_id].add(item)
     return found
 
 

@@ -101,8 +101,9 @@ class _Template:
         self.figure, self.canvas = figure, canvas
         # The title's height is laid out with a stand-in of the same font; its text is drawn
         # per chart.
+        # The partnership's name is drawn as typed: no "$...$" read as a formula.
         self.title = figure.suptitle(f"Partnerschap, {months[-1]}", fontsize=FONT + 3,
-                                     x=0.01, ha="left")
+                                     x=0.01, ha="left", parse_math=False)
         bars, trend = figure.subplots(2, 1, height_ratios=(3, 2))
         self.bars_axes, self.trend_axes = bars, trend
         names, count = words.names, len(words.names)

@@ -26,7 +26,8 @@ def shown(value: float) -> float:
 
 @dataclass(frozen=True)
 class GroupScore:
-    """One side (vmbo, mbo, other) or one level (board, management, teachers) on a topic."""
+    """One side (vmbo, mbo, other) or one level (board, management, teachers) on a topic;
+    in a reflection's comparison, one school (its name)."""
 
     group: str
     respondents: int

@@ -39,7 +39,7 @@ from bot.flows.instruments.eight_links import (
     shown_figures,
 )
 from bot.flows.roles import leaders_only
-from bot.flows.turn import Turn, says_stop
+from bot.flows.turn import Turn
 from bot.messages import Choice, Image, Noted, Option, Reply, Scale, Text
 from bot.store import instruments as store
 from bot.store import repo
@@ -149,11 +149,9 @@ async def stop(turn: Turn) -> list[Reply]:
     return [turn.say("eight_stopped")]
 
 
-@registry.text_flow(FLOW)
+@registry.text_flow(FLOW, stopped="eight_stopped")
 async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
-    """A typed score (1-5, "?" or "overslaan") for the link last asked, or "stop"."""
-    if says_stop(text):
-        return await stop(turn)
+    """A typed score (1-5, "?" or "overslaan") for the link last asked."""
     value = parse_typed_answer(text)
     if value is None:
         return [turn.say("eight_typed_help")]

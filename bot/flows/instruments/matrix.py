@@ -34,7 +34,7 @@ from bot.flows.instruments.matrix_table import (
     step_of,
 )
 from bot.flows.state import Choosing
-from bot.flows.turn import Turn, clean_text, says_stop, typed_number
+from bot.flows.turn import Turn, clean_text, typed_number
 from bot.messages import FreeText, Noted, Option, Reply, Text
 from bot.store import repo
 from bot.store.matrix import MatrixEntry, MatrixGoal
@@ -127,12 +127,9 @@ async def goal_view(turn: Turn, matrix: Matrix, goal: MatrixGoal,
             await turn.ask(turn.t("matrix_goal_menu"), options)]
 
 
-@registry.text_flow(FLOW)
+@registry.text_flow(FLOW, stopped="matrix_stopped")
 async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     """A goal's title, a new row for a step, or a row's new text, as the question asked."""
-    if says_stop(text):
-        await forget(turn)
-        return [turn.say("matrix_stopped")]
     if typed_number(text) is not None:  # "1" says nothing about a goal or step: ask again
         return [turn.say("matrix_not_number")]
     do = str(data.get("do", ""))

@@ -47,7 +47,7 @@ from bot.flows.instruments.reflection_result import (
     results,
 )
 from bot.flows.roles import leaders_only
-from bot.flows.turn import Turn, clean_text, says_stop, typed_number
+from bot.flows.turn import Turn, clean_text, typed_number
 from bot.messages import Choice, FreeText, Invitation, Noted, Option, Reply, Scale, Text
 from bot.store import instruments as store
 from bot.store import repo
@@ -149,7 +149,7 @@ async def close(turn: Turn) -> list[Reply]:
     respondents = len({a.member_id for a in answers})
     logger.info("reflection session %s closed with %s respondents", session.id, respondents)
     lang = await team_language(turn, session.opened_by)
-    found = results(answers, await _schools_of(turn))
+    found = results(answers, _school_names(turn))
     if session.shown is not None and await never_seen(turn, result_key(session)):
         session.shown = None
     if session.shown is None:
@@ -194,7 +194,8 @@ async def answer(turn: Turn, session_id: int, condition: str, value: str) -> lis
         turn.session, ReflectionAnswer,
         {"session_id": session.id, "member_id": turn.member.id, "condition": condition},
         {"statement_id": session.statement_ids[CONDITION_IDS.index(condition)],
-         "status": status_, "score": score, "answered_at": turn.now},
+         "school_id": turn.member.school_id, "status": status_, "score": score,
+         "answered_at": turn.now},
     )
     if not asking:
         return [Noted()]  # a second tap: the score is replaced, the next one was asked
@@ -226,7 +227,7 @@ async def show_when_enough(turn: Turn, session: ReflectionSession) -> None:
     answers = await store.session_answers(turn.session, session.id)
     if finished(answers) < MIN_GROUP:
         return
-    found = first_post(results(answers, await _schools_of(turn)))
+    found = first_post(results(answers, _school_names(turn)))
     respondents = len({a.member_id for a in answers})
     lang = await team_language(turn, session.opened_by)
     text = "\n\n".join([
@@ -240,13 +241,10 @@ async def show_when_enough(turn: Turn, session: ReflectionSession) -> None:
                     respondents)
 
 
-@registry.text_flow(FLOW)
+@registry.text_flow(FLOW, stopped="reflection_stopped")
 async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
-    """A typed score ("4", "?", "overslaan") for the condition last asked, what goes well
-    on it in a few words, or "stop". A bare number where words are asked is confirmed."""
-    if says_stop(text):
-        await forget(turn)
-        return [turn.say("reflection_stopped")]
+    """A typed score ("4", "?", "overslaan") for the condition last asked, or what goes
+    well on it in a few words. A bare number where words are asked is confirmed."""
     session_id, condition = int(data["session_id"]), str(data["condition"])
     if data.get("step") == "note":
         if text.strip().lower().rstrip(".!") in NOTE_SKIP_WORDS:
@@ -363,12 +361,8 @@ async def _latest_figures(turn: Turn) -> dict[str, tuple[str, float]]:
             if topic.mean is not None}
 
 
-async def _schools_of(turn: Turn) -> dict[int, str | None]:
-    """The school name of each member of the partnership (None when not known)."""
-    names = {school.id: school.name for school in turn.partnership.schools}
-    return {member_id: names.get(school_id) if school_id is not None else None
-            for member_id, school_id in await store.member_schools(turn.session,
-                                                                   turn.partnership.id)}
+def _school_names(turn: Turn) -> dict[int, str]:
+    return {school.id: school.name for school in turn.partnership.schools}
 
 
 async def _asking(turn: Turn, session_id: int, condition: str, step: str) -> bool:

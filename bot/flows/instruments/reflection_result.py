@@ -24,17 +24,11 @@ from bot.content import Content
 from bot.domain import CONDITION_IDS
 from bot.flows.instruments.common import MIN_GROUP, MIN_OPEN_TEXTS, bar
 from bot.store.instruments import ReflectionAnswer
+from bot.summary.model import GroupScore
 from bot.summary.privacy import visible_cells
 
 TALK_ABOUT = 2
 NOTE_LIMIT = 300
-
-
-@dataclass(frozen=True)
-class SchoolScore:
-    school: str
-    respondents: int
-    mean: float
 
 
 @dataclass(frozen=True)
@@ -43,15 +37,16 @@ class ConditionResult:
     respondents: int
     mean: float | None  # None when fewer than MIN_GROUP people scored it
     earlier: bool = False  # as posted before, kept in the final result
-    schools: tuple[SchoolScore, ...] = ()  # the schools that may be shown, if compared
+    schools: tuple[GroupScore, ...] = ()  # the schools that may be shown, if compared
     notes: tuple[str, ...] = ()  # what goes well, when enough people wrote and may show
     compared: bool = field(default=False)
 
 
-def results(answers: list[ReflectionAnswer], school_of: Mapping[int, str | None]
+def results(answers: list[ReflectionAnswer], school_names: Mapping[int, str]
             ) -> list[ConditionResult]:
     """Per condition: how many scored it, the mean when enough did, the schools that may
-    be shown next to it, and the notes when at least MIN_OPEN_TEXTS people wrote one."""
+    be shown next to it (each answer at the school it was given from), and the notes when
+    at least MIN_OPEN_TEXTS people wrote one."""
     found = []
     for condition in CONDITION_IDS:
         scored = [a for a in answers if a.condition == condition and a.score is not None]
@@ -61,23 +56,26 @@ def results(answers: list[ReflectionAnswer], school_of: Mapping[int, str | None]
             continue
         found.append(ConditionResult(
             condition, len(scored), fmean(a.score for a in scored if a.score is not None),
-            schools=_schools(scored, school_of),
+            schools=_schools(scored, school_names),
             notes=tuple(notes) if len(notes) >= MIN_OPEN_TEXTS else ()))
     return found
 
 
-def _schools(scored: list[ReflectionAnswer], school_of: Mapping[int, str | None]
-             ) -> tuple[SchoolScore, ...]:
+def _schools(scored: list[ReflectionAnswer], school_names: Mapping[int, str]
+             ) -> tuple[GroupScore, ...]:
     """The schools whose mean may stand next to the total, when at least two may."""
-    by_school: dict[str | None, list[int]] = {}
+    by_school: dict[str | None, list[int]] = {}  # by school id (privacy's keys are text)
     for answer in scored:
-        by_school.setdefault(school_of.get(answer.member_id), []).append(answer.score or 0)
+        known = answer.school_id is not None and answer.school_id in school_names
+        by_school.setdefault(str(answer.school_id) if known else None, []).append(
+            answer.score or 0)
     visible = visible_cells({(school,): len(scores) for school, scores in by_school.items()},
                             MIN_GROUP)
-    shown = tuple(SchoolScore(school, len(scores), fmean(scores))
-                  for school, scores in sorted(by_school.items(), key=lambda i: str(i[0]))
-                  if school is not None and (0, school) in visible)
-    return shown if len(shown) >= 2 else ()
+    shown = sorted((GroupScore(school_names[int(school)], len(scores), fmean(scores))
+                    for school, scores in by_school.items()
+                    if school is not None and (0, school) in visible),
+                   key=lambda score: score.group)
+    return tuple(shown) if len(shown) >= 2 else ()
 
 
 def first_post(found: list[ConditionResult]) -> list[ConditionResult]:
@@ -171,8 +169,8 @@ def render_result(content: Content, lang: str, number: int, statement_ids: list[
     return "\n".join(rows)
 
 
-def _comparison(content: Content, lang: str, schools: tuple[SchoolScore, ...]) -> str:
-    parts = [content.text("reflection_school", lang, school=s.school,
+def _comparison(content: Content, lang: str, schools: tuple[GroupScore, ...]) -> str:
+    parts = [content.text("reflection_school", lang, school=s.group,
                           mean=content.decimal(s.mean, lang), count=s.respondents)
              for s in schools]
     gap = max(s.mean for s in schools) - min(s.mean for s in schools)
