@@ -106,12 +106,12 @@ class Partners:
                 if score is None:
                     continue
                 status = {"dk": "dont_know", "skip": "skipped"}.get(str(score), "scored")
-                side, level = await repo.answer_group(session, member)
+                side, level, school_id = await repo.answer_group(session, member)
                 session.add(Answer(
                     round_id=round_id, member_id=member, statement_id=statement, status=status,
                     score=score if isinstance(score, int) else None,
                     comment=comments[n] if comments else None,
-                    answered_at=answered_at, side=side, level=level,
+                    answered_at=answered_at, side=side, level=level, school_id=school_id,
                 ))
 
 
