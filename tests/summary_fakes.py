@@ -64,6 +64,15 @@ class Partners:
             schools = {s.type: s.id for s in partnership.schools}
         return cls(sessions, partnership, schools)
 
+    async def school(self, key: str, name: str, kind: str) -> int:
+        """Another school of type `kind`; `members(key, ...)` puts people in it. Its id."""
+        async with self.sessions() as session, session.begin():
+            school = School(partnership_id=self.partnership.id, name=name, type=kind)
+            session.add(school)
+            await session.flush()
+            self.schools[key] = school.id
+            return school.id
+
     async def members(self, side: str | None, level: str | None, number: int,
                       onboarded: datetime | None = datetime(2026, 1, 1, tzinfo=UTC),
                       ) -> list[int]:
