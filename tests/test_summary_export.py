@@ -122,6 +122,12 @@ async def test_the_json_document_follows_the_schema_and_names_nobody(
                                      {"group": "mbo", "respondents": 3, "mean": 2.33}]
     assert organisation["levels"] == [{"group": "board", "respondents": 3, "mean": 4.67},
                                       {"group": "teachers", "respondents": 6, "mean": 2.67}]
+    # One vmbo school and one mbo college: each school is its side, listed by id and name.
+    schools = {s["type"]: s for s in document["schools"]}
+    assert {s["name"] for s in document["schools"]} == {"Vmbo Noorderlicht", "Mbo Vakcollege"}
+    assert organisation["schools"] == [
+        {"group": str(schools[side]["id"]), "respondents": g["respondents"], "mean": g["mean"]}
+        for side, g in zip(("vmbo", "mbo"), organisation["sides"], strict=True)]
     assert organisation["statement_results"] == [{
         "statement": "organisation_1", "anchor": True, "respondents": 9, "mean": 3.33,
         "open_answers": [ATTACK, "Een vaste dag", "Roosters", "Samen plannen", "Tijd"]}]
@@ -131,7 +137,8 @@ async def test_the_json_document_follows_the_schema_and_names_nobody(
         "id": "interests", "respondents": None, "mean": None, "distribution": None,
         "dont_know": None, "score_statements": ["interests_1"], "change": None,
         "compared_with": None, "comparable": True, "direction": None,
-        "statements": ["interests_1"], "sides": [], "levels": [], "statement_results": [
+        "statements": ["interests_1"], "sides": [], "levels": [], "schools": [],
+        "statement_results": [
             {"statement": "interests_1", "anchor": True, "respondents": None, "mean": None,
              "open_answers": []}],
         "trend": [{"month": month, "mean": None} for month in ("2026-09", "2026-10", "2026-11")]}

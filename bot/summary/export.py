@@ -37,6 +37,7 @@ def summary_document(summary: Summary, content: Content, rules: SummaryRules) ->
         "partnership": {"id": summary.partnership_id, "name": summary.partnership},
         "month": f"{summary.month:%Y-%m}",
         "min_group_size": minimum,
+        "schools": [{"id": s.id, "name": s.name, "type": s.type} for s in summary.schools],
         "open_answers_min_group_size": max(OPEN_TEXT_MIN, minimum),
         "members": summary.members,
         "respondents": summary.respondents,
@@ -89,6 +90,7 @@ def _topic(topic: TopicSummary, summary: Summary) -> dict[str, Any]:
             for r in topic.results],
         "sides": groups(topic.sides),
         "levels": groups(topic.levels),
+        "schools": groups(topic.schools),
     }
 
 
