@@ -282,3 +282,36 @@ def test_achtje_summary_writes_each_format_and_explains_mistakes(
         found = achtje(*args)
         assert (found.exit_code, found.stdout) == (1, ""), found.output
         assert phrase in found.stderr
+
+
+async def test_a_month_frozen_before_schools_reads_back_and_shows_no_school(
+    sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    """A frozen month stored before schools were recorded has no `schools` anywhere in its
+    data: it decodes, shows no school on the dashboard, and its CSV rows say why."""
+    from adapters.dashboard.view import Filters, year_view
+    from bot.summary.codec import decode, encode
+    from bot.summary.export import csv_rows
+
+    partners = await nine_people(sessions)
+    november = await summary_of(sessions, content, partners)
+    stored = json.loads(json.dumps(encode(await summary_of(sessions, content, partners, OCT))))
+    del stored["schools"]
+    for topic in (*stored["conditions"], *stored["boards"]):
+        del topic["schools"]
+    october = decode(Summary, stored)
+    assert october.schools == () and not october.condition("organisation").schools
+    assert october.condition("organisation").sides  # the rest is as it was
+    college = partners.schools["mbo"]
+    view = year_view([october, november], Filters(2026, school=college), 3)
+    assert view.school is not None and view.school.name == "Mbo Vakcollege"
+    [before, after] = view.conditions
+    organisation = 3  # the fourth condition
+    assert not before.figures[organisation].shown
+    assert (after.figures[organisation].respondents,
+            round(after.figures[organisation].mean or 0, 2)) == (3, 2.33)
+    rows = {(r["month"], r["group_name"]): r for r in csv_rows([october, november])
+            if r["topic"] == "organisation" and r["group_kind"] == "school"}
+    assert (rows[("2026-10", "Mbo Vakcollege")]["suppressed"],
+            rows[("2026-10", "Mbo Vakcollege")]["respondents"]) == ("not_recorded", "")
+    assert rows[("2026-11", "Mbo Vakcollege")]["respondents"] == "3"
