@@ -116,6 +116,7 @@ async def fill(engine: AsyncEngine, content: Content, partnerships: int, members
                                   "score": rng.randint(1, 5) if known else None,
                                   "comment": None, "answered_at": round_["opens_at"],
                                   "side": ("vmbo", "mbo")[m % 2],
+                                  "school_id": 2 * p + m % 2,
                                   "level": LEVELS[m % len(LEVELS)]})
             if len(batch) >= CHUNK:
                 await connection.execute(insert(Answer), batch)

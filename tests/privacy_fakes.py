@@ -48,10 +48,10 @@ async def fill(session: AsyncSession, partnership: Partnership, member: Member,
     await session.flush()
     for who in (member, other):
         for statement in ("s1", "s2", "s3", "s4"):
-            side, level = await repo.answer_group(session, who.id)
+            side, level, school_id = await repo.answer_group(session, who.id)
             session.add(Answer(round_id=round_.id, member_id=who.id, statement_id=statement,
                                status="scored", score=3, comment=OPEN_TEXT, answered_at=now,
-                               side=side, level=level))
+                               side=side, level=level, school_id=school_id))
     session.add(Conversation(member_id=member.id, flow="choice", step="",
                              data={"options": [["x", "cmd:help"]]}, updated_at=now))
     nudge_round = NudgeRound(partnership_id=partnership.id, number=1, seed=1, planned_at=now)

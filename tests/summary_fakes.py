@@ -64,6 +64,15 @@ class Partners:
             schools = {s.type: s.id for s in partnership.schools}
         return cls(sessions, partnership, schools)
 
+    async def school(self, key: str, name: str, kind: str) -> int:
+        """Another school of type `kind`; `members(key, ...)` puts people in it. Its id."""
+        async with self.sessions() as session, session.begin():
+            school = School(partnership_id=self.partnership.id, name=name, type=kind)
+            session.add(school)
+            await session.flush()
+            self.schools[key] = school.id
+            return school.id
+
     async def members(self, side: str | None, level: str | None, number: int,
                       onboarded: datetime | None = datetime(2026, 1, 1, tzinfo=UTC),
                       ) -> list[int]:
@@ -106,12 +115,12 @@ class Partners:
                 if score is None:
                     continue
                 status = {"dk": "dont_know", "skip": "skipped"}.get(str(score), "scored")
-                side, level = await repo.answer_group(session, member)
+                side, level, school_id = await repo.answer_group(session, member)
                 session.add(Answer(
                     round_id=round_id, member_id=member, statement_id=statement, status=status,
                     score=score if isinstance(score, int) else None,
                     comment=comments[n] if comments else None,
-                    answered_at=answered_at, side=side, level=level,
+                    answered_at=answered_at, side=side, level=level, school_id=school_id,
                 ))
 
 

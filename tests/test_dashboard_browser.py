@@ -80,6 +80,15 @@ async def test_the_dashboard_in_a_browser(sessions: Sessions, content: Content,
             assert await page.locator("#filter-school").input_value() == "vmbo"
             assert await page.locator("svg.chart g.line").count() == 5
             assert "vmbo" in await page.locator("p.year").inner_text()
+            # One school of the partnership, chosen by its name: its own line and numbers.
+            await page.select_option("#filter-school", label="Vmbo Noorderlicht (vmbo)")
+            await page.click("#filter-apply")
+            await page.wait_for_url(re.compile(r".*school=\d+.*"))
+            assert "Vmbo Noorderlicht" in await page.locator("p.year").inner_text()
+            assert await page.locator("svg.chart g.line polyline").count() == 5
+            october = await page.locator("table").first.locator(
+                "tr", has_text="oktober 2026").inner_text()
+            assert october.count("(n=7)") == 5  # its four teachers and three managers
             await page.select_option("#filter-year", "2025")
             await page.select_option("#filter-school", "")
             await page.click("#filter-apply")

@@ -23,8 +23,10 @@ def test_csv_rows_for_a_month_and_for_the_school_year(tmp_path: Path) -> None:
     text = out.decode()
     assert text.startswith(",".join(CSV_COLUMNS) + "\r\n")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert len(rows) == len(CONDITION_IDS) * (1 + len(SCHOOL_TYPES) + len(LEVEL_IDS)) + 3
-    by_key = {(r["topic"], r["group"]): r for r in rows}
+    schools = 2  # the partnership's vmbo school and mbo college, each listed every month
+    assert len(rows) == len(CONDITION_IDS) * (1 + len(SCHOOL_TYPES) + len(LEVEL_IDS)
+                                              + schools) + 3
+    by_key = {(r["topic"], r["group_name"] or r["group"]): r for r in rows}
     # Three vmbo teachers scored shared ambition 4, 4, 3 in October.
     everyone = by_key[("ambition", "all")]
     assert (everyone["month"], everyone["respondents"], everyone["mean"],
@@ -33,6 +35,13 @@ def test_csv_rows_for_a_month_and_for_the_school_year(tmp_path: Path) -> None:
         row = by_key[("ambition", group)]
         assert (row["respondents"], row["mean"], row["suppressed"]) == (
             "", "", "below_threshold")
+    # Per school: the vmbo school is the three teachers, the mbo college nobody.
+    school = by_key[("ambition", "Vmbo Noorderlicht")]
+    assert (school["group_kind"], school["group"].isdigit(), school["respondents"],
+            school["mean"], school["suppressed"]) == ("school", True, "3", "3.67", "")
+    college = by_key[("ambition", "Mbo Vakcollege")]
+    assert (college["respondents"], college["mean"], college["suppressed"]) == (
+        "", "", "below_threshold")
     assert by_key[("process", "all")]["suppressed"] == "not_asked"
     assert all(r["respondents"] == "" or int(r["respondents"]) >= 3 for r in rows)
     assert all(r["min_group_size"] == "3" for r in rows)

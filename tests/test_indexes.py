@@ -39,7 +39,7 @@ async def fill(engine: AsyncEngine) -> None:
         await connection.execute(insert(Answer), [
             {"round_id": p, "member_id": 10 * p + m, "statement_id": "ambition_1",
              "status": "scored", "score": 3, "answered_at": NOW, "side": "vmbo",
-             "level": "teachers"} for p in (1, 2) for m in range(4)])
+             "level": "teachers", "school_id": p} for p in (1, 2) for m in range(4)])
 
 
 @contextmanager

@@ -122,6 +122,12 @@ async def test_the_json_document_follows_the_schema_and_names_nobody(
                                      {"group": "mbo", "respondents": 3, "mean": 2.33}]
     assert organisation["levels"] == [{"group": "board", "respondents": 3, "mean": 4.67},
                                       {"group": "teachers", "respondents": 6, "mean": 2.67}]
+    # One vmbo school and one mbo college: each school is its side, listed by id and name.
+    schools = {s["type"]: s for s in document["schools"]}
+    assert {s["name"] for s in document["schools"]} == {"Vmbo Noorderlicht", "Mbo Vakcollege"}
+    assert organisation["schools"] == [
+        {"group": str(schools[side]["id"]), "respondents": g["respondents"], "mean": g["mean"]}
+        for side, g in zip(("vmbo", "mbo"), organisation["sides"], strict=True)]
     assert organisation["statement_results"] == [{
         "statement": "organisation_1", "anchor": True, "respondents": 9, "mean": 3.33,
         "open_answers": [ATTACK, "Een vaste dag", "Roosters", "Samen plannen", "Tijd"]}]
@@ -131,7 +137,8 @@ async def test_the_json_document_follows_the_schema_and_names_nobody(
         "id": "interests", "respondents": None, "mean": None, "distribution": None,
         "dont_know": None, "score_statements": ["interests_1"], "change": None,
         "compared_with": None, "comparable": True, "direction": None,
-        "statements": ["interests_1"], "sides": [], "levels": [], "statement_results": [
+        "statements": ["interests_1"], "sides": [], "levels": [], "schools": [],
+        "statement_results": [
             {"statement": "interests_1", "anchor": True, "respondents": None, "mean": None,
              "open_answers": []}],
         "trend": [{"month": month, "mean": None} for month in ("2026-09", "2026-10", "2026-11")]}
@@ -275,3 +282,36 @@ def test_achtje_summary_writes_each_format_and_explains_mistakes(
         found = achtje(*args)
         assert (found.exit_code, found.stdout) == (1, ""), found.output
         assert phrase in found.stderr
+
+
+async def test_a_month_frozen_before_schools_reads_back_and_shows_no_school(
+    sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    """A frozen month stored before schools were recorded has no `schools` anywhere in its
+    data: it decodes, shows no school on the dashboard, and its CSV rows say why."""
+    from adapters.dashboard.view import Filters, year_view
+    from bot.summary.codec import decode, encode
+    from bot.summary.export import csv_rows
+
+    partners = await nine_people(sessions)
+    november = await summary_of(sessions, content, partners)
+    stored = json.loads(json.dumps(encode(await summary_of(sessions, content, partners, OCT))))
+    del stored["schools"]
+    for topic in (*stored["conditions"], *stored["boards"]):
+        del topic["schools"]
+    october = decode(Summary, stored)
+    assert october.schools == () and not october.condition("organisation").schools
+    assert october.condition("organisation").sides  # the rest is as it was
+    college = partners.schools["mbo"]
+    view = year_view([october, november], Filters(2026, school=college), 3)
+    assert view.school is not None and view.school.name == "Mbo Vakcollege"
+    [before, after] = view.conditions
+    organisation = 3  # the fourth condition
+    assert not before.figures[organisation].shown
+    assert (after.figures[organisation].respondents,
+            round(after.figures[organisation].mean or 0, 2)) == (3, 2.33)
+    rows = {(r["month"], r["group_name"]): r for r in csv_rows([october, november])
+            if r["topic"] == "organisation" and r["group_kind"] == "school"}
+    assert (rows[("2026-10", "Mbo Vakcollege")]["suppressed"],
+            rows[("2026-10", "Mbo Vakcollege")]["respondents"]) == ("not_recorded", "")
+    assert rows[("2026-11", "Mbo Vakcollege")]["respondents"] == "3"

@@ -7,7 +7,8 @@ month's summary is exported as JSON, compared with the months before as when fro
 The test reads only the published documents and knows who answered what: every published
 mean with its n is a known linear combination of answers (one person's own mean on one
 statement in one month). A small group's sum is exposed exactly when its vector lies in the
-span of the published ones, across the months, the topic, its groups and its statements.
+span of the published ones, across the months, the topic, its groups (sides, levels and
+schools: two vmbo schools, so a school is not its side) and its statements.
 The distributions are published only with a topic's own mean, over the same people, so
 they expose nothing its sum does not.
 """
@@ -29,12 +30,14 @@ from hypothesis import strategies as st
 
 from bot.content import Content, load_content
 from bot.store import db
+from bot.store.models import Partnership
 from bot.summary import compute_summary, load_summary_rules
 from bot.summary.export import summary_document
 from bot.summary.model import OPEN_TEXT_MIN
 from tests.summary_fakes import NOV, OCT, SEP, Partners
 
-SIDES = ("vmbo", "mbo")
+SCHOOLS = {"vmbo": "vmbo", "vmbo2": "vmbo", "mbo": "mbo"}  # key in Partners -> its type
+NAMES = {"Vmbo Noorderlicht": "vmbo", "Vmbo Zuid": "vmbo2", "Mbo Vakcollege": "mbo"}
 LEVELS = ("board", "management", "teachers")
 # Each month two rounds on the process condition: in September (before the anchor model)
 # one statement each, then the anchor and one other in turn.
@@ -55,7 +58,7 @@ class Scenario:
 
 @st.composite
 def scenarios(draw: st.DrawFn) -> Scenario:
-    people = draw(st.lists(st.tuples(st.sampled_from(SIDES), st.sampled_from(LEVELS)),
+    people = draw(st.lists(st.tuples(st.sampled_from(list(SCHOOLS)), st.sampled_from(LEVELS)),
                            min_size=1, max_size=9))
     chosen = {month: [[draw(st.lists(answers, min_size=len(people), max_size=len(people)))
                       for _ in statements] for statements in rounds]
@@ -81,7 +84,8 @@ async def published(url: str, content: Content, scenario: Scenario) -> list[dict
     sessions = db.sessionmaker(engine)
     try:
         partners = await Partners.create(sessions)
-        ids = [(await partners.members(side, level, 1))[0] for side, level in scenario.people]
+        await partners.school("vmbo2", "Vmbo Zuid", "vmbo")
+        ids = [(await partners.members(key, level, 1))[0] for key, level in scenario.people]
         for month, rounds in ROUNDS.items():
             for n, statements in enumerate(rounds):
                 round_id = await partners.round(month + timedelta(days=14 * n), statements)
@@ -92,8 +96,10 @@ async def published(url: str, content: Content, scenario: Scenario) -> list[dict
         documents = []
         done = []
         async with sessions() as session:
+            partnership = await session.get(Partnership, partners.partnership.id)
+            assert partnership is not None  # as it is now, with its three schools
             for month in ROUNDS:
-                summary = await compute_summary(session, content, partners.partnership, month,
+                summary = await compute_summary(session, content, partnership, month,
                                                 earlier=done[-2:],
                                                 min_group_size=scenario.minimum)
                 done.append(summary)
@@ -135,9 +141,14 @@ def figures(scenario: Scenario, documents: list[dict[str, Any]]
                 everyone = set().union(*(scorers(scenario, month, s) for s in basis))
                 yield (topic_means(scenario, month, basis, everyone), len(everyone),
                        topic["respondents"])
-                for kind, groups in ((0, topic["sides"]), (1, topic["levels"])):
+                school = {str(s["id"]): NAMES[s["name"]] for s in document["schools"]}
+                places = {p: (SCHOOLS[scenario.people[p][0]], scenario.people[p][1],
+                              scenario.people[p][0]) for p in everyone}
+                for kind, groups in ((0, topic["sides"]), (1, topic["levels"]),
+                                     (2, topic["schools"])):
                     for group in groups:
-                        mine = {p for p in everyone if scenario.people[p][kind] == group["group"]}
+                        wanted = school[group["group"]] if kind == 2 else group["group"]
+                        mine = {p for p in everyone if places[p][kind] == wanted}
                         yield (topic_means(scenario, month, basis, mine), len(mine),
                                group["respondents"])
             for result in topic["statement_results"]:
@@ -170,6 +181,7 @@ def test_no_small_group_follows_from_three_months_of_published_json(
         for topic in (*document["conditions"], *document["boards"]):
             counts = [topic["respondents"], *(g["respondents"] for g in topic["sides"]),
                       *(g["respondents"] for g in topic["levels"]),
+                      *(g["respondents"] for g in topic["schools"]),
                       *(r["respondents"] for r in topic["statement_results"])]
             assert all(n is None or n >= minimum for n in counts), topic
             for result in topic["statement_results"]:

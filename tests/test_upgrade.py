@@ -101,10 +101,12 @@ async def test_a_database_of_an_earlier_release_upgrades_and_works(
             # New rows continue after the ids the earlier release gave out.
             newest = await session.scalar(select(func.max(Answer.id)))
             assert newest is not None and newest > len(SCORES)
-            # The answers given before the upgrade carry their group now (0011 on).
+            # The answers given before the upgrade carry their group now (0011 on), and
+            # their member's school, which still has that type (0022 on).
             groups = set(await session.execute(
-                select(Answer.side, Answer.level).where(Answer.id <= len(SCORES))))
-            assert groups == {("vmbo", "teachers")}
+                select(Answer.side, Answer.level, Answer.school_id)
+                .where(Answer.id <= len(SCORES))))
+            assert groups == {("vmbo", "teachers", 1)}
             assert await session.scalar(select(func.count()).select_from(Member)) == 7
     finally:
         await engine.dispose()

@@ -8,7 +8,8 @@
     POST /dashboard/login/{token}   takes the one-time link, starts a session (cookie),
                                     on to the partnership's page
     GET  /dashboard                 on to the session's partnership, or how to get a link
-    GET  /dashboard/{id}            the school year (?year=&school=&level=)
+    GET  /dashboard/{id}            the school year (?year=&school=&level=; school is a
+                                    school type or a school's id)
     GET  /dashboard/{id}/summary.csv  the same months as CSV
     GET  /dashboard/{id}/summary.pdf  the print view as a PDF (A4), with the page's filters
     POST /dashboard/logout          ends the session
@@ -31,7 +32,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.dashboard.pages import Pages
-from adapters.dashboard.view import Filters, year_view
+from adapters.dashboard.view import Filters, YearView, year_view
 from bot.content import Content
 from bot.domain import LANGS
 from bot.flows.dashboard import LINK_MINUTES, login_url, may_open
@@ -265,7 +266,7 @@ class Dashboard:
                 member, partnership, years, filters, summaries = await self._year(
                     session, request)
                 view = year_view(summaries, filters, partnership.min_group_size)
-                filters = _valid_groups(filters, view.sides, view.levels)
+                filters = _valid_groups(filters, view)
                 if filters != view.filters:
                     view = year_view(summaries, filters, partnership.min_group_size)
                 html = self.pages.dashboard(view, partnership, years, member.language)
@@ -290,7 +291,7 @@ class Dashboard:
             async with self.sessions() as session, session.begin():
                 member, partnership, _, filters, summaries = await self._year(session, request)
                 view = year_view(summaries, filters, partnership.min_group_size)
-                filters = _valid_groups(filters, view.sides, view.levels)
+                filters = _valid_groups(filters, view)
                 if filters != view.filters:
                     view = year_view(summaries, filters, partnership.min_group_size)
         except Refusal as refusal:
@@ -356,12 +357,16 @@ def _filters(request: web.Request, years: list[int]) -> Filters:
     year = query.get("year", "")
     chosen = int(year) if year.isdigit() and int(year) in years else (
         years[0] if years else 0)
-    return Filters(chosen, query.get("school") or None, query.get("level") or None)
+    school = query.get("school", "")
+    # One list offers both: a school type by its name, a school by its id.
+    school_id = int(school) if school.isdigit() and len(school) <= 10 else None
+    return Filters(chosen, None if school_id is not None else school or None,
+                   query.get("level") or None, school_id)
 
 
-def _valid_groups(filters: Filters, sides: tuple[str, ...],
-                  levels: tuple[str, ...]) -> Filters:
+def _valid_groups(filters: Filters, view: YearView) -> Filters:
     """Only groups the year's frozen months hold; anything else means everyone."""
-    return Filters(filters.year, filters.side if filters.side in sides else None,
-                   filters.level if filters.level in levels else None)
+    return Filters(filters.year, filters.side if filters.side in view.sides else None,
+                   filters.level if filters.level in view.levels else None,
+                   filters.school if view.school is not None else None)
 

@@ -16,7 +16,7 @@ from adapters.dashboard.view import BOARD_IDS, Figure, YearView
 from bot.content import Content
 from bot.domain import CONDITION_IDS, LEVEL_IDS
 from bot.store.models import Partnership
-from bot.summary.model import Gap
+from bot.summary.model import Gap, SchoolName
 from bot.summary.rules import load_summary_rules
 from bot.summary.year import year_months
 
@@ -69,7 +69,7 @@ class Pages:
             w=words, view=view, partnership=partnership, years=years, chart=chart,
             conditions=CONDITION_IDS, boards=BOARD_IDS, agenda=agenda, csv_url=csv_url,
             pdf_url=f"/dashboard/{partnership.id}/summary.pdf?{_query(view)}",
-            both=view.filters.side is not None and view.filters.level is not None)
+            both=view.filters.both)
 
     def document(self, view: YearView, partnership: Partnership, lang: str) -> list[Block]:
         """The print view's content as blocks (adapters/dashboard/pdf.py)."""
@@ -100,7 +100,9 @@ class Pages:
 
 def _query(view: YearView) -> str:
     """The filters of the page, for its PDF link."""
-    query = {"year": str(view.filters.year), "school": view.filters.side or "",
+    school = view.filters.side or ("" if view.filters.school is None
+                                   else str(view.filters.school))
+    query = {"year": str(view.filters.year), "school": school,
              "level": view.filters.level or ""}
     return urlencode({key: value for key, value in query.items() if value})
 
@@ -134,6 +136,19 @@ class Words:
         if group in LEVEL_IDS:
             return str(self.content.level_name(group, self.lang))
         return self.t(f"summary_side_{group}")
+
+    def school(self, school: SchoolName) -> str:
+        """A school by its name and type, e.g. "Het Baken (vmbo)"."""
+        return self.t("dashboard_school", name=school.name, type=self.group(school.type))
+
+    def chosen(self, view: YearView) -> str:
+        """The group the filters chose, as the page names it."""
+        filters = view.filters
+        if view.school is not None and not filters.both:
+            return self.school(view.school)
+        if filters.both or filters.school is not None:  # or a school no month shows
+            return "\u2013"
+        return self.group(filters.side or filters.level or "")
 
     def figure(self, found: Figure) -> str:
         if not found.shown or found.mean is None:

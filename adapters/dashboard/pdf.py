@@ -112,9 +112,7 @@ def year_document(view: YearView, words: Words, title: str, chart: Chart | None,
 def _year_line(view: YearView, words: Words) -> str:
     line = words.t("dashboard_year", year=words.year(view.filters.year))
     if view.filtered:
-        both = view.filters.side is not None and view.filters.level is not None
-        group = "\u2013" if both else words.group(view.filters.side or view.filters.level or "")
-        line += " · " + words.t("dashboard_showing", group=group)
+        line += " · " + words.t("dashboard_showing", group=words.chosen(view))
     return line
 
 

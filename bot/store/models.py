@@ -143,9 +143,11 @@ class CheckInRound(Base):
 class Answer(Base):
     """A member's score for one statement in one round; `score` is None for don't know/skip.
 
-    `side` (the school type) and `level` are who the member was when they gave this answer,
-    so the summary groups it there even after the member changes school or level; an
-    answer given again (a changed score) takes them anew with its `answered_at`.
+    `side` (the school type), `school_id` and `level` are who the member was when they gave
+    this answer, so the summary groups it there even after the member changes school or
+    level; an answer given again (a changed score) takes them anew with its `answered_at`.
+    `school_id` is a recorded fact, not a link: no foreign key (schools are not deleted
+    apart from their partnership, which takes the answers with it).
     """
 
     __tablename__ = "answer"
@@ -155,7 +157,7 @@ class Answer(Base):
         # groups and orders by in the index, its grouped queries need not visit the table.
         # (It replaces an index on round_id alone: the unique constraint's serves that.)
         Index("ix_answer_round_statement", "round_id", "statement_id", "member_id", "side",
-              "level", "status", "score", "answered_at", "id"),
+              "level", "school_id", "status", "score", "answered_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -168,6 +170,7 @@ class Answer(Base):
     answered_at: Mapped[datetime]
     side: Mapped[str | None] = mapped_column(String(10))  # vmbo / mbo / other, at answer time
     level: Mapped[str | None] = mapped_column(String(20))  # board / management / teachers
+    school_id: Mapped[int | None] = mapped_column(Integer)  # the school, at answer time
 
 
 class Conversation(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -237,15 +237,26 @@ async def answers(session: AsyncSession, round_id: int, member_id: int) -> dict[
     return {row.statement_id: row for row in rows}
 
 
-async def answer_group(session: AsyncSession, member_id: int) -> tuple[str | None, str | None]:
-    """The member's school type (side) and level now: the group an answer given now counts
-    in, stored with it so a later move to another school or level leaves it where it was.
-    The turn's member and its partnership's schools are in the session already: no query."""
+class AnswerGroup(NamedTuple):
+    """Who an answer given now counts as: the member's school type, level and school."""
+
+    side: str | None
+    level: str | None
+    school_id: int | None
+
+
+async def answer_group(session: AsyncSession, member_id: int) -> AnswerGroup:
+    """The member's school type (side), level and school now: the group an answer given now
+    counts in, stored with it so a later move to another school or level leaves it where it
+    was. The turn's member and its partnership's schools are in the session already: no
+    query."""
     member = await session.get(Member, member_id)
     if member is None:
-        return None, None
+        return AnswerGroup(None, None, None)
     school = await session.get(School, member.school_id) if member.school_id else None
-    return (school.type if school is not None else None), member.level
+    if school is None:
+        return AnswerGroup(None, member.level, None)
+    return AnswerGroup(school.type, member.level, school.id)
 
 
 async def save_answer(
@@ -264,9 +275,9 @@ async def save_answer(
     (a changed score, only while the round is open) is a new answer: it takes the group
     anew, together with its time, so the row always says who gave it when it was last given.
     """
-    side, level = await answer_group(session, member_id)
+    side, level, school_id = await answer_group(session, member_id)
     values = {"status": status, "score": score, "comment": None, "answered_at": now,
-              "side": side, "level": level}
+              "side": side, "level": level, "school_id": school_id}
     statement = (
         insert_for(session, Answer)
         .values(round_id=round_id, member_id=member_id, statement_id=statement_id, **values)

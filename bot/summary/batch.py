@@ -2,7 +2,7 @@
 
 The scheduler freezes the months that closed for all the partnerships it plans in one go
 (`freeze_all`): the database adds up the figures of every (partnership, month) in one
-query per kind, grouped by partnership, month, statement, school type and level
+query per kind, grouped by partnership, month, statement, school type, level, school
 (`month_data_many`), and the months are stored in one statement. Each month is made by the
 same code from the same figures as one partnership's (`compute.build_summary`), so both
 ways freeze the very same months (tests/test_summary_batch.py). In SQL a month is the

@@ -34,6 +34,7 @@ from bot.summary.model import (
     PitfallSignal,
     Reason,
     RoundRate,
+    SchoolName,
     StatementResult,
     Summary,
     TopicSummary,
@@ -186,6 +187,7 @@ def build_summary(
         signals=signals,
         agenda=_agenda(content, conditions, signals, len(rules.agenda.general)),
         nudges=nudges,
+        schools=tuple(SchoolName(s.id, s.name, s.type) for s in partnership.schools),
     )
 
 
@@ -227,12 +229,14 @@ def _topic(
     count = sum(row.respondents for row in rows)
     visible = count >= minimum
     sides: tuple[GroupScore, ...] = ()
-    levels: tuple[GroupScore, ...] = ()
+    levels, schools = sides, sides
     if groups and visible:
-        classes = sorted((((row.side, row.level), row.respondents) for row in rows), key=repr)
+        classes = sorted((((row.side, row.level, row.school), row.respondents)
+                          for row in rows), key=repr)
         cells = _visible_cells(tuple(classes), minimum)
         sides = _groups(rows, 0, [side for side in SIDES if (0, side) in cells])
         levels = _groups(rows, 1, [level for level in LEVEL_IDS if (1, level) in cells])
+        schools = _groups(rows, 2, sorted((v for p, v in cells if p == 2), key=int))
     mean = sum(row.mean_sum for row in rows) / count if visible else None
     return TopicSummary(
         topic=name,
@@ -248,14 +252,15 @@ def _topic(
         levels=levels,
         basis=basis,
         results=results,
+        schools=schools,
     )
 
 
 @lru_cache(maxsize=4096)
 def _visible_cells(classes: tuple[tuple[ClassKey, int], ...], minimum: int) -> frozenset[Cell]:
-    """`privacy.visible_cells`, worked out once per set of group sizes: the five conditions
-    of a month mostly have the same people in the same groups, and so do many months."""
-    return visible_cells(dict(classes), minimum)
+    """`privacy.visible_cells` (schools refine the school types), worked out once per set of
+    group sizes: a month's five conditions mostly have the same people in the same groups."""
+    return visible_cells(dict(classes), minimum, refined=1)
 
 
 def _statement_result(
@@ -303,7 +308,7 @@ def _groups(
 ) -> tuple[GroupScore, ...]:
     found = []
     for group in shown:
-        mine = [row for row in rows if (row.side, row.level)[partition] == group]
+        mine = [row for row in rows if (row.side, row.level, row.school)[partition] == group]
         count = sum(row.respondents for row in mine)
         found.append(GroupScore(group, count, sum(row.mean_sum for row in mine) / count))
     return tuple(found)

@@ -37,6 +37,7 @@ def summary_document(summary: Summary, content: Content, rules: SummaryRules) ->
         "partnership": {"id": summary.partnership_id, "name": summary.partnership},
         "month": f"{summary.month:%Y-%m}",
         "min_group_size": minimum,
+        "schools": [{"id": s.id, "name": s.name, "type": s.type} for s in summary.schools],
         "open_answers_min_group_size": max(OPEN_TEXT_MIN, minimum),
         "members": summary.members,
         "respondents": summary.respondents,
@@ -89,6 +90,7 @@ def _topic(topic: TopicSummary, summary: Summary) -> dict[str, Any]:
             for r in topic.results],
         "sides": groups(topic.sides),
         "levels": groups(topic.levels),
+        "schools": groups(topic.schools),
     }
 
 
@@ -103,38 +105,51 @@ def _informal(nudges: NudgeStats | None, minimum: int) -> dict[str, Any] | None:
 
 
 CSV_COLUMNS = ("partnership_id", "month", "kind", "topic", "group_kind", "group",
-               "respondents", "mean", "min_group_size", "suppressed")
+               "respondents", "mean", "min_group_size", "suppressed", "group_name")
 NOT_ASKED = "not_asked"  # the month asked no statement on the topic
 BELOW_THRESHOLD = "below_threshold"  # too few people, or a smaller group would follow
+NOT_RECORDED = "not_recorded"  # frozen before months kept figures per school
 
 
 def csv_rows(summaries: Sequence[Summary]) -> Iterator[dict[str, str]]:
     """One row per month x topic x group: the five conditions for everyone, each school
-    type and each level; the boards for everyone (they are not split by group). A cell
-    the frozen month does not show is empty, with the reason in `suppressed`: the frozen
-    month keeps no number of a group below the threshold, so none can get out here."""
+    type, each level and each school (every school any of the months lists, by id, with
+    its latest name); the boards for everyone (they are not split by group). A cell the
+    frozen month does not show is empty, with the reason in `suppressed`: the frozen month
+    keeps no number of a group below the threshold, so none can get out here."""
+    names = {school.id: school.name for s in summaries for school in s.schools}
     for summary in summaries:
+        listed = {school.id for school in summary.schools}
         for kind, topics in (("condition", summary.conditions), ("board", summary.boards)):
             for topic in topics:
-                cells: list[tuple[str, str, int | None, float | None]] = [
-                    ("all", "all", topic.respondents, topic.mean)]
+                cells: list[tuple[str, str, int | None, float | None, str]] = [
+                    ("all", "all", topic.respondents, topic.mean, "")]
                 if kind == "condition":
-                    cells += [(group_kind, group, *_group_score(found, group))
+                    cells += [(group_kind, group, *_group_score(found, group), "")
                               for group_kind, groups, found in (
                                   ("school_type", SCHOOL_TYPES, topic.sides),
                                   ("level", LEVEL_IDS, topic.levels))
                               for group in groups]
-                for group_kind, group, respondents, mean in cells:
+                    cells += [("school", str(school), *_group_score(topic.schools, str(school)),
+                               name) for school, name in sorted(names.items())]
+                for group_kind, group, respondents, mean, name in cells:
                     shown = respondents is not None and mean is not None
                     reason = "" if shown else (
-                        NOT_ASKED if not (topic.statements or topic.basis) else BELOW_THRESHOLD)
+                        NOT_ASKED if not (topic.statements or topic.basis)
+                        else NOT_RECORDED if group_kind == "school" and not listed
+                        else BELOW_THRESHOLD)
                     yield {"partnership_id": str(summary.partnership_id),
                            "month": f"{summary.month:%Y-%m}", "kind": kind,
                            "topic": topic.topic, "group_kind": group_kind, "group": group,
                            "respondents": str(respondents) if shown else "",
                            "mean": f"{mean:.{DECIMALS}f}" if shown and mean is not None else "",
                            "min_group_size": str(summary.min_group_size),
-                           "suppressed": reason}
+                           "suppressed": reason, "group_name": _cell_text(name)}
+
+
+def _cell_text(text: str) -> str:
+    """Text a spreadsheet shows as text: one starting like a formula gets a quote first."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _group_score(found: tuple[GroupScore, ...], group: str) -> tuple[int | None, float | None]:

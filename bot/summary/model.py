@@ -26,8 +26,9 @@ def shown(value: float) -> float:
 
 @dataclass(frozen=True)
 class GroupScore:
-    """One side (vmbo, mbo, other) or one level (board, management, teachers) on a topic;
-    in a reflection's comparison, one school (its name)."""
+    """One side (vmbo, mbo, other), one level (board, management, teachers) or one school
+    (its id as text, `Summary.schools`) on a topic; in a reflection's comparison, one
+    school by its name."""
 
     group: str
     respondents: int
@@ -77,7 +78,9 @@ class TopicSummary:
     the topic did so on other statements: then there is no change, and the summary says so.
     `trend` is the mean two months ago, last month and this month, each only when shown and
     comparable with this month.
-    `sides`/`levels` hold only the groups that may be shown; gaps compare those.
+    `sides`/`levels`/`schools` hold only the groups that may be shown, all chosen in one
+    check (`privacy.visible_cells`); gaps compare those. Months frozen before schools were
+    recorded have no `schools`.
     """
 
     topic: str
@@ -91,6 +94,7 @@ class TopicSummary:
     sides: tuple[GroupScore, ...] = ()
     levels: tuple[GroupScore, ...] = ()
     basis: tuple[str, ...] = ()
+    schools: tuple[GroupScore, ...] = ()
     change: float | None = None
     compared_month: date | None = None
     comparable: bool = True
@@ -152,6 +156,17 @@ class AgendaQuestion:
 
 
 @dataclass(frozen=True)
+class SchoolName:
+    """A school of the partnership as the month knew it: the id its group cells carry, its
+    name and its type. Every school is listed, shown or not, so the list tells nothing
+    about who answered."""
+
+    id: int
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
 class Summary:
     partnership_id: int
     partnership: str
@@ -166,6 +181,9 @@ class Summary:
     signals: tuple[PitfallSignal, ...]
     agenda: tuple[AgendaQuestion, ...]
     nudges: NudgeStats | None = None
+    # The partnership's schools when the month was frozen; () in months frozen before
+    # schools were recorded, which have no school cells at all.
+    schools: tuple[SchoolName, ...] = ()
 
     @property
     def response_rate(self) -> int:

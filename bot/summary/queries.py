@@ -1,13 +1,13 @@
 """The grouped queries behind a summary: the database adds up, Python only combines groups.
 
-Scores come back per class (side x level x topic), never per person: each respondent's
+Scores come back per class (side x level x school x topic), never per person: each respondent's
 scores on a topic are averaged first (so everyone weighs once), then summed per class.
 
-The class is who the respondent was when they answered (`Answer.side`, `Answer.level`),
-never their member row now: a later move to another school or level leaves a month's
-groups as they were. Should someone move in the middle of a month, all their answers of
-that month count in the group of their last answer in it, so each person stays in one
-class per month (the privacy check in `privacy.py` relies on that).
+The class is who the respondent was when they answered (`Answer.side`, `Answer.level`,
+`Answer.school_id`), never their member row now: a later move to another school or level
+leaves a month's groups as they were. Should someone move in the middle of a month, all
+their answers of that month count in the group of their last answer in it, so each person
+stays in one class per month (the privacy check in `privacy.py` relies on that).
 """
 
 from __future__ import annotations
@@ -27,11 +27,12 @@ from bot.store.models import Answer, CheckInRound, Member
 
 @dataclass(frozen=True)
 class ClassScores:
-    """What the respondents of one side and level gave on one topic in a month."""
+    """What the respondents of one side, level and school gave on one topic in a month."""
 
     topic: str
     side: str | None  # the school type: vmbo, mbo, other; None when not known
     level: str | None
+    school: str | None  # the school's id (as text, like every group); None when not known
     respondents: int  # people with at least one score (not only "don't know")
     mean_sum: float  # the sum of those people's own means
     distribution: tuple[int, int, int, int, int]  # answers scored 1..5
@@ -73,7 +74,8 @@ def in_order(rows: Iterable[ClassScores]) -> tuple[ClassScores, ...]:
     """Class rows in one order whatever order the database gave them in, so sums over them
     come out the same to the last bit however the rows were asked for."""
     return tuple(sorted(rows, key=lambda r: (r.topic, r.side or "", r.side is None,
-                                             r.level or "", r.level is None)))
+                                             r.level or "", r.level is None,
+                                             r.school or "", r.school is None)))
 
 
 def sum_of_means(total: float) -> float:
@@ -162,6 +164,8 @@ def class_scores_select(month: Any, where: Sequence[Any],
                .label("side"),
                func.first_value(Answer.level).over(partition_by=by, order_by=latest)
                .label("level"),
+               func.first_value(Answer.school_id).over(partition_by=by, order_by=latest)
+               .label("school"),
                month.label("month"),
                case(dict(topic_of), value=Answer.statement_id).label("topic"),
                Answer.score, Answer.status)
@@ -172,28 +176,30 @@ def class_scores_select(month: Any, where: Sequence[Any],
     a = answers.subquery().c
     outer = [a.partnership] if per_partnership else []
     per_member = (
-        select(*outer, a.month, a.side, a.level, a.topic,
+        select(*outer, a.month, a.side, a.level, a.school, a.topic,
                (cast(func.sum(a.score), Float) / func.nullif(func.count(a.score), 0))
                .label("own_mean"),
                *(func.sum(case((a.score == k, 1), else_=0)).label(f"s{k}") for k in range(1, 6)),
                func.sum(case((a.status == "dont_know", 1), else_=0)).label("dont_know"))
-        .group_by(*outer, a.member_id, a.month, a.side, a.level, a.topic)
+        .group_by(*outer, a.member_id, a.month, a.side, a.level, a.school, a.topic)
         .subquery()
     )
     m = per_member.c
     grouped = [m.partnership] if per_partnership else []
     return (
-        select(*grouped, m.month, m.topic, m.side, m.level, func.count(m.own_mean),
+        select(*grouped, m.month, m.topic, m.side, m.level, m.school, func.count(m.own_mean),
                func.coalesce(func.sum(m.own_mean), 0.0),
                *(func.sum(m[f"s{k}"]) for k in range(1, 6)), func.sum(m.dont_know))
-        .group_by(*grouped, m.month, m.topic, m.side, m.level)
+        .group_by(*grouped, m.month, m.topic, m.side, m.level, m.school)
     )
 
 
-def class_row(topic: str, side: str | None, level: str | None, count: int, total: float,
-              s1: int, s2: int, s3: int, s4: int, s5: int, dont_know: int) -> ClassScores:
+def class_row(topic: str, side: str | None, level: str | None, school: int | None,
+              count: int, total: float, s1: int, s2: int, s3: int, s4: int, s5: int,
+              dont_know: int) -> ClassScores:
     """One row of `class_scores_select` (after its month) as `ClassScores`."""
-    return ClassScores(topic=topic, side=side, level=level, respondents=int(count),
+    return ClassScores(topic=topic, side=side, level=level,
+                       school=None if school is None else str(school), respondents=int(count),
                        mean_sum=sum_of_means(total),
                        distribution=(int(s1), int(s2), int(s3), int(s4), int(s5)),
                        dont_know=int(dont_know))
