@@ -4,9 +4,10 @@
 HTTP and Telegram's webhook, against the fakes of the tests, on a SQLite file at head) N
 times in a fresh process each and reports, per run and as medians: the wall time until
 /healthz answers 200, the CPU the process had used by then (user + system from /proc), and
-with --importtime the cumulative import time of each top-level package (`-X importtime`,
-which itself adds some time). On a shared machine compare the CPU and the import sums,
-and the load average printed beside them, not the wall time.
+with --importtime the import time of each top-level package (`-X importtime`, which itself
+adds some time). Bytecode is there, as pip installs it (a first run, not counted, writes
+achtje's own). On a shared machine compare the CPU and the import sums, and the load
+average printed beside them, not the wall time.
 """
 
 from __future__ import annotations
@@ -92,8 +93,12 @@ async def main(runs: int, importtime: bool) -> None:
                    "ACHTJE_TELEGRAM_WEBHOOK_URL": "https://bench.invalid/telegram/webhook",
                    "ACHTJE_TELEGRAM_WEBHOOK_SECRET": "bench-secret",
                    "ACHTJE_SCHEDULER_TICK": "3600", "ACHTJE_LOG_LEVEL": "WARNING"}
+            # As installed (pip writes every module's bytecode): one run first, not
+            # counted, writes achtje's own, should PYTHONDONTWRITEBYTECODE be set here.
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
             subprocess.run([sys.executable, "-c", MAIN, "db", "upgrade"], env=env,
                            cwd=ROOT, check=True, capture_output=True)
+            await once(env, False, Path(folder) / "warm-up.log")
             print(f"load before: {os.getloadavg()[0]:.2f}")
             results = []
             for number in range(runs):
