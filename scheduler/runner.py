@@ -12,7 +12,6 @@ same schedule, without its import at start-up.)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import datetime
@@ -122,8 +121,7 @@ class ScheduleRunner:
         """Stop ticking, let a running tick finish, then let the sender finish its message."""
         if self._clock_task is not None:
             self._clock_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._clock_task
+            await asyncio.wait({self._clock_task})  # its end, not its CancelledError
             self._clock_task = None
         running = {task for task in (self._ticking, self._tick_task)
                    if task is not None and not task.done()}
