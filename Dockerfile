@@ -18,7 +18,10 @@ COPY bot ./bot
 COPY adapters ./adapters
 COPY scheduler ./scheduler
 COPY content ./content
-RUN pip install --no-compile . && rm -rf /app
+# pip writes every module's bytecode now: at run time the user may not, and
+# PYTHONDONTWRITEBYTECODE says not to try. Without it (--no-compile) each start compiled
+# some 1,300 modules from source: about 3x the CPU to ready (docs/performance.md).
+RUN pip install . && rm -rf /app
 
 WORKDIR /data
 VOLUME ["/data"]

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from adapters.web import WebServer
 from bot.content import Content
@@ -22,6 +23,9 @@ from bot.settings import Settings, SettingsError
 from bot.store import db
 from bot.tenants import SetupPolicy, SetupPolicyError
 from scheduler.runner import ScheduleRunner
+
+if TYPE_CHECKING:
+    from adapters.dashboard.app import Dashboard
 
 logger = logging.getLogger(__name__)
 
@@ -85,11 +89,15 @@ async def serve(settings: Settings, content: Content, stop: asyncio.Event | None
     # (503, and nothing is sent through it); without it such a refusal stops the start.
     http = web.needed or "http_port" in settings.model_fields_set
     if http:  # the dashboard, on the server's routes, only when the server runs
-        from adapters.dashboard import Dashboard, login_mail
-        from adapters.dashboard import mount as mount_dashboard
+        from adapters.dashboard import mount_on_first_use
 
-        mount_dashboard(web, Dashboard(sessions, content, public_url=settings.public_url,
-                                       mail=login_mail(adapters)))
+        def dashboard() -> Dashboard:  # at its first request, not before ready
+            from adapters.dashboard.app import Dashboard, login_mail
+
+            return Dashboard(sessions, content, public_url=settings.public_url,
+                             mail=login_mail(adapters))
+
+        mount_on_first_use(web, dashboard)
     try:
         if http:
             await web.start()

@@ -19,8 +19,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from adapters.dashboard import Dashboard, mount
-from adapters.dashboard.app import LoginMail
+from adapters.dashboard.app import Dashboard, LoginMail, mount
 from adapters.memory import MemoryChat
 from adapters.web import WebServer
 from bot.content import Content

@@ -15,8 +15,7 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import select
 
-from adapters.dashboard import Dashboard, mount
-from adapters.dashboard.app import MAIL_LINKS_PER_WINDOW
+from adapters.dashboard.app import MAIL_LINKS_PER_WINDOW, Dashboard, mount
 from adapters.email.adapter import EmailAdapter
 from adapters.email.smtp import MailServer
 from adapters.web import WebServer

@@ -69,6 +69,10 @@ def test_the_image_runs_achtje_as_a_user_with_a_volume_and_a_healthcheck() -> No
     assert 'CMD ["achtje", "run"]' in lines
     assert any(line.startswith("HEALTHCHECK") for line in lines)
     assert "/healthz" in (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    # The bytecode is written at install: the image's user cannot write it at start, so
+    # without it every start would compile every module from source.
+    installs = [line for line in lines if "pip install" in line]
+    assert installs and not [line for line in installs if "--no-compile" in line]
     # Everything the package needs is copied in.
     copied = {line.split()[1] for line in lines if line.startswith("COPY ")}
     include = re.search(r'include = \[([^\]]*)\]',

@@ -1,7 +1,40 @@
 """The dashboard of the school year for project leaders and board members, on the shared
 HTTP server (docs/dashboard.md): `app` (routes, links, sessions, who may see what), `view`
-(the numbers from the frozen months), `pages` (Jinja2 templates), `svg` (the chart)."""
+(the numbers from the frozen months), `pages` (Jinja2 templates), `svg` (the chart).
 
-from adapters.dashboard.app import Dashboard, login_mail, mount
+`achtje run` mounts it with `mount_on_first_use`: the routes are there from the start, and
+the dashboard itself (Jinja2, its templates, the PDF writer) loads at its first request, as
+few people open it and every chat message would otherwise wait for that import at start-up.
+"""
 
-__all__ = ["Dashboard", "login_mail", "mount"]
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from adapters.dashboard.routes import ROUTES
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from adapters.dashboard.app import Dashboard
+
+Handler = Callable[["web.Request"], Awaitable["web.StreamResponse"]]
+
+
+def mount_on_first_use(server: Any, build: Callable[[], Dashboard]) -> None:
+    """Add the dashboard's routes to the shared web server (adapters/web.py); `build` makes
+    the dashboard when the first of them is asked for, once."""
+    built: list[Dashboard] = []
+
+    def route(name: str) -> Handler:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            if not built:  # no await since the check: one build, however many arrive
+                built.append(build())
+            answer: web.StreamResponse = await getattr(built[0], name)(request)
+            return answer
+
+        return handle
+
+    for method, path, name in ROUTES:
+        server.add_route(method, path, route(name))

@@ -32,6 +32,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.dashboard.pages import Pages
+from adapters.dashboard.routes import ROUTES
 from adapters.dashboard.view import Filters, YearView, year_view
 from bot.content import Content
 from bot.domain import LANGS
@@ -103,15 +104,7 @@ class Dashboard:
         self.session_valid = timedelta(hours=session_hours)
 
     def routes(self) -> list[tuple[str, str, Any]]:
-        return [("GET", "/dashboard", self.home),
-                ("GET", "/dashboard/login", self.mail_login_page),
-                ("POST", "/dashboard/login", self.mail_login),
-                ("GET", "/dashboard/login/{token}", self.login_page),
-                ("POST", "/dashboard/login/{token}", self.login),
-                ("POST", "/dashboard/logout", self.logout),
-                ("GET", r"/dashboard/{partnership:\d{1,10}}", self.page),
-                ("GET", r"/dashboard/{partnership:\d{1,10}}/summary.csv", self.csv),
-                ("GET", r"/dashboard/{partnership:\d{1,10}}/summary.pdf", self.pdf)]
+        return [(method, path, getattr(self, name)) for method, path, name in ROUTES]
 
     # --- handlers
 
