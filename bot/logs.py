@@ -1,6 +1,7 @@
 """How achtje writes its log: plain lines (the default) or, with ACHTJE_LOG_FORMAT=json, one
 JSON object per line for a log collector. Either way secrets are masked (the record factory
-of bot/privacy/redact.py, and once more here)."""
+of bot/privacy/redact.py, and once more here), and APScheduler's two lines a tick ("Running
+job", "executed successfully") only show at DEBUG."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from bot.privacy.redact import redact
 
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Libraries whose routine INFO lines would drown achtje's own.
+CHATTY = ("apscheduler",)
 
 
 class JsonFormatter(logging.Formatter):
@@ -43,3 +46,6 @@ def configure(level: str, log_format: str = "text") -> None:
     handler.setFormatter(JsonFormatter() if log_format == "json"
                          else logging.Formatter(TEXT_FORMAT))
     logging.basicConfig(level=level.upper(), handlers=[handler])
+    quiet = logging.getLogger().getEffectiveLevel() > logging.DEBUG
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(logging.WARNING if quiet else logging.NOTSET)

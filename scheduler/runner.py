@@ -1,12 +1,9 @@
 """The scheduler as part of the running service: a tick that plans, a sender that sends.
 
-A task of the runner's own drives the tick: at start, then every 30 seconds by default
-on the same grid (a tick that comes late starts at once and the ticks it missed are not
-made up; one still running is not doubled). What is due always comes from the database,
-so nothing is lost when the process restarts and several processes agree. Stopping ends
-the tick first, waits for a tick that is planning, then lets the sender finish the
-message in flight. (This was APScheduler's interval job, with a memory job store: the
-same schedule, without its import at start-up.)
+APScheduler 3 (`AsyncIOScheduler`, memory job store) only drives the tick, every 30
+seconds by default; what is due always comes from the database, so nothing is lost when
+the process restarts and several processes agree. Stopping ends the tick first, waits for
+a tick that is planning, then lets the sender finish the message in flight.
 """
 
 from __future__ import annotations
@@ -14,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.content import Content
@@ -54,7 +52,7 @@ class ScheduleRunner:
             if getattr(adapter, "invites_in_channel", False))
         self.sender = sender or Sender(sessions, adapters, clock=clock,
                                        when_unreachable=channel_fallback(content))
-        self._clock_task: asyncio.Task[None] | None = None
+        self._apscheduler: AsyncIOScheduler | None = None
         self._ticking: asyncio.Task[object] | None = None
         self._tick_task: asyncio.Task[int] | None = None
         self._retention_hour: datetime | None = None
@@ -93,36 +91,29 @@ class ScheduleRunner:
             logger.exception("retention job failed; it runs again within the hour")
 
     async def start(self) -> None:
-        self._clock_task = asyncio.get_running_loop().create_task(self._tick_every())
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler.add_job(self._begin_tick, "interval", seconds=self.tick_seconds, id="tick",
+                          next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,
+                          misfire_grace_time=None)
+        scheduler.start()
+        self._apscheduler = scheduler
         self.sender.start()
         logger.info("scheduler started: tick every %ss, sending on %s", self.tick_seconds,
                     ", ".join(self.sender.adapters) or "no platform")
 
-    async def _tick_every(self) -> None:
-        """Begin a tick now and at every multiple of `tick_seconds` after now, on the event
-        loop's monotonic clock (a change of the wall clock moves nothing)."""
-        loop = asyncio.get_running_loop()
-        due = loop.time()
-        while True:
-            self._begin_tick()
-            now = loop.time()
-            missed = max(0, int((now - due) // self.tick_seconds))  # woken late: skip them
-            due += self.tick_seconds * (missed + 1)
-            await asyncio.sleep(due - now)
-
-    def _begin_tick(self) -> None:
-        """Start a tick as a task of its own: stopping cancels the clock, never a tick
-        half-way (that would stop planning at any await). A tick still running when the
-        next is due is not doubled."""
+    async def _begin_tick(self) -> None:
+        """APScheduler's job: start a tick as a task of our own and return at once. Its
+        shutdown cancels the jobs it runs; a tick it cancelled half-way would stop
+        planning at any await and leave a CancelledError traceback in the log. A tick
+        still running when the next is due is not doubled."""
         if self._tick_task is None or self._tick_task.done():
             self._tick_task = asyncio.get_running_loop().create_task(self.tick())
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop ticking, let a running tick finish, then let the sender finish its message."""
-        if self._clock_task is not None:
-            self._clock_task.cancel()
-            await asyncio.wait({self._clock_task})  # its end, not its CancelledError
-            self._clock_task = None
+        if self._apscheduler is not None and self._apscheduler.running:
+            self._apscheduler.shutdown(wait=False)
+        self._apscheduler = None
         running = {task for task in (self._ticking, self._tick_task)
                    if task is not None and not task.done()}
         if running:

@@ -33,7 +33,10 @@ def quiet_loggers() -> Iterator[None]:
     """Leave the loggers `logs.configure` touches as they were."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    before = {name: logging.getLogger(name).level for name in logs.CHATTY}
     yield
+    for name, chatty in before.items():
+        logging.getLogger(name).setLevel(chatty)
     root.handlers[:] = handlers
     root.setLevel(level)
 
@@ -88,31 +91,13 @@ def test_a_wrong_log_format_is_refused_by_name(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-async def test_the_scheduler_ticks_without_a_log_line_each_time(
-    sessions: async_sessionmaker[Any], content: Content, caplog: pytest.LogCaptureFixture,
-    quiet_loggers: None,
-) -> None:
-    """At INFO a running scheduler writes its start and stop, not a line per tick."""
-    caplog.set_level(logging.INFO)
+def test_apscheduler_speaks_only_at_debug(quiet_loggers: None) -> None:
+    logging.getLogger().setLevel(logging.INFO)
     logs.configure("INFO")
-    runner = ScheduleRunner(sessions, content, load_holidays(), {}, tick_seconds=0.05)
-    ticks: list[float] = []
-
-    async def tick() -> int:
-        ticks.append(asyncio.get_running_loop().time())
-        return 0
-
-    runner.tick = tick  # type: ignore[method-assign]
-    await runner.start()
-
-    async def four() -> None:
-        while len(ticks) < 4:
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(four(), 30)
-    await runner.stop()
-    assert [r.getMessage().split(":")[0] for r in caplog.records] == [
-        "scheduler started", "scheduler stopped"]
+    assert logging.getLogger("apscheduler").getEffectiveLevel() == logging.WARNING
+    logging.getLogger().setLevel(logging.DEBUG)  # basicConfig sets it only once a process
+    logs.configure("DEBUG", "json")
+    assert logging.getLogger("apscheduler").getEffectiveLevel() == logging.DEBUG
 
 
 async def test_stopping_during_a_tick_lets_it_finish_without_a_traceback(

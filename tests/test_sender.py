@@ -439,36 +439,6 @@ async def test_the_scheduler_ticks_plans_sends_and_stops_cleanly(
     assert runner.sender._task is None
 
 
-async def test_the_scheduler_ticks_again_and_again_but_never_twice_at_once(
-    sessions: Sessions, content: Content,
-) -> None:
-    """A tick that takes longer than the interval is not joined by a second one; the next
-    begins at the first due moment after it ended."""
-    runner = ScheduleRunner(sessions, content, HOLIDAYS, {}, tick_seconds=0.02)
-    running, overlaps, ticks = 0, 0, 0
-
-    async def slow_tick() -> int:
-        nonlocal running, overlaps, ticks
-        running += 1
-        overlaps += running > 1
-        await asyncio.sleep(0.05)
-        running -= 1
-        ticks += 1
-        return 0
-
-    runner.tick = slow_tick  # type: ignore[method-assign]
-    await runner.start()
-    try:
-        for _ in range(1500):
-            if ticks >= 3:
-                break
-            await asyncio.sleep(0.02)
-    finally:
-        await runner.stop()
-    assert ticks >= 3 and overlaps == 0
-    assert running == 0  # stop waited for the tick in progress
-
-
 async def test_the_service_starts_the_scheduler_after_the_adapters_and_stops_it_first(
     tmp_path: Any, content: Content, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
