@@ -100,7 +100,8 @@ def partnership_list() -> None:
 def partnership_set(
     partnership: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Partnership id.")],
     min_group_size: Annotated[int | None, typer.Option(
-        help=f"Smallest group whose numbers a summary shows, {MIN_GROUP_SIZE} or more (open "
+        help=f"Smallest group whose numbers a summary or team instrument shows, "
+             f"{MIN_GROUP_SIZE} or more (open "
              f"texts need at least {OPEN_TEXT_MIN}).")] = None,
 ) -> None:
     """Change a partnership's settings; months already frozen keep what they used."""

@@ -95,6 +95,29 @@ async def test_the_poll_counts_one_vote_per_member_and_posts_the_result_at_three
     assert len(await votes(sessions)) == 4
 
 
+async def test_a_partnership_with_a_higher_threshold_sees_no_counts_below_it(
+    team: dict[str, Person], engine: Engine, sessions: async_sessionmaker[Any], clock: Clock,
+    content: Content, partnership: Partnership,
+) -> None:
+    """An operator set this partnership's threshold to 4: the poll keeps to it, as its
+    monthly summaries do."""
+    async with sessions() as session, session.begin():
+        (await session.get(Partnership, partnership.id)).min_group_size = 4  # type: ignore[union-attr]
+    channel = MemoryChat(engine, chat=GROUP, direct=False)
+    [poll] = await team["anna"].group.say("valkuilen peiling")
+    assert isinstance(poll, Choice)
+    assert poll.prompt == content.text("poll_question", "nl", minimum=4)
+    for name, vote in (("anna", 3), ("bram", 4), ("cem", 1)):
+        await team[name].group.press_value(f"pv:1:{vote}")
+    assert await channel_posts(sessions, clock, channel) == []
+    assert await team["anna"].group.say("valkuilen uitslag") == [
+        Text(text=content.text("poll_too_few", "nl", count=3, minimum=4), public=True)]
+    await team["lea"].group.press_value("pv:1:2")
+    [posted] = await channel_posts(sessions, clock, channel)
+    assert isinstance(posted, Text)
+    assert posted.text.splitlines()[0] == content.text("poll_result_title", "nl", count=4)
+
+
 async def test_three_more_votes_give_a_final_result_when_the_poll_closes(
     engine: Engine, sessions: async_sessionmaker[Any], partnership: Partnership,
     clock: Clock, content: Content,

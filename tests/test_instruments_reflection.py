@@ -137,6 +137,29 @@ async def test_the_channel_sees_the_aggregate_once_three_have_answered(
         said(content, "reflection_closed")]
 
 
+async def test_a_partnership_with_a_higher_threshold_sees_nothing_below_it(
+    team: dict[str, Person], engine: Engine, sessions: async_sessionmaker[Any], clock: Clock,
+    content: Content, partnership: Partnership,
+) -> None:
+    """An operator set this partnership's threshold to 4: the reflection keeps to it, as
+    its monthly summaries do, not to the lowest threshold of 3."""
+    async with sessions() as session, session.begin():
+        (await session.get(Partnership, partnership.id)).min_group_size = 4  # type: ignore[union-attr]
+    channel = MemoryChat(engine, chat=GROUP, direct=False)
+    invitation = await open_session(team["lea"])
+    for name, scores in (("anna", "1 2 3 4 5"), ("bram", "2 2 4 4 3"), ("cem", "3 5 2 4 5")):
+        await answer_all(team[name], invitation, scores)
+    assert await channel_posts(sessions, clock, channel) == []  # three: nothing yet
+    assert team["cem"].dm.sent[-1] != said(content, "reflection_done_shown", minimum=3)
+    await answer_all(team["lea"], invitation, "5 5 5 5 5")
+    [posted] = await channel_posts(sessions, clock, channel)
+    assert isinstance(posted, Text)
+    assert posted.text.splitlines()[0] == content.text("reflection_result_title", "nl",
+                                                       number=1, count=4)
+    assert posted.text.splitlines()[-1] == content.text("reflection_result_open", "nl",
+                                                        minimum=4)
+
+
 async def test_closing_updates_only_what_three_or_more_new_answers_hide(
     engine: Engine, sessions: async_sessionmaker[Any], partnership: Partnership,
     clock: Clock, content: Content,
@@ -512,11 +535,11 @@ def test_no_post_shows_a_small_group_or_lets_a_late_answer_be_worked_out(
             assert shown == 0 or rest == 0 or rest >= 3
             assert not result.notes or len(result.notes) >= 5
 
-    before = reflection_result.first_post(reflection_result.results(rows[:first], school_of))
+    before = reflection_result.first_post(reflection_result.results(rows[:first], school_of, 3))
     check(before)
     shown = reflection_result.remember(before, first)
     after = reflection_result.final_results(
-        reflection_result.results(rows[:first + late], school_of), shown)
+        reflection_result.results(rows[:first + late], school_of, 3), shown, 3)
     check(after)
     earlier, now = before[0], after[0]
     if now.mean is not None and not now.earlier and earlier.mean is not None:

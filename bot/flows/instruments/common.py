@@ -17,8 +17,7 @@ from bot.store import repo
 from bot.store.models import Member
 from bot.summary.model import MIN_GROUP_SIZE
 
-# Numbers are shown for groups of at least this many people, open texts from five.
-MIN_GROUP = MIN_GROUP_SIZE
+# Open texts are shown from five people (or the partnership's threshold, if higher).
 MIN_OPEN_TEXTS = 5
 # Outbox kind of what an instrument posts in the team's chat by itself.
 OUTBOX_KIND = "instrument"
@@ -26,6 +25,12 @@ OUTBOX_KIND = "instrument"
 POST_WITHIN = timedelta(hours=8)
 
 R = TypeVar("R", bound=Reply)
+
+
+def group_minimum(turn: Turn) -> int:
+    """Numbers are shown for groups of at least this many people: the partnership's
+    threshold, as in its monthly summaries (never below the lowest allowed)."""
+    return max(MIN_GROUP_SIZE, turn.partnership.min_group_size)
 
 
 def may_lead(member: Member) -> bool:

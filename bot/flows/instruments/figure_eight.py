@@ -22,10 +22,10 @@ from bot.domain import LEVEL_IDS
 from bot.flows.checkin import parse_typed_answer
 from bot.flows.instruments import drawing
 from bot.flows.instruments.common import (
-    MIN_GROUP,
     bullet_list,
     first_word,
     forget,
+    group_minimum,
     may_lead,
     public,
     scale_options,
@@ -80,7 +80,7 @@ async def command(turn: Turn, arg: str) -> list[Reply]:
         return [*await result(turn, check), turn.say("eight_all_rated")]
     intro = turn.t("eight_intro", intro=turn.content.figure_eight.intro.get(turn.lang),
                    closed_when=turn.content.figure_eight.closed_when.get(turn.lang),
-                   count=len(links), minimum=MIN_GROUP)
+                   count=len(links), minimum=group_minimum(turn))
     stop = Option(turn.t("eight_stop_button"), f"e8:{check.id}:{STOP}")
     return [Choice(prompt=intro, options=(stop,)), await ask(turn, check, links, index)]
 
@@ -92,7 +92,7 @@ async def new_round(turn: Turn) -> list[Reply]:
     if check is not None:
         check.completed_at = turn.now
     await _start(turn)
-    return [public(turn.say("eight_new_round", minimum=MIN_GROUP))]
+    return [public(turn.say("eight_new_round", minimum=group_minimum(turn)))]
 
 
 async def show(turn: Turn) -> list[Reply]:
@@ -172,7 +172,7 @@ async def figures(turn: Turn, check: FigureEightCheck) -> dict[str, Figure]:
     """The figure of every link as it may be shown now; what is shown is kept."""
     rows = await store.ratings(turn.session, check.id)
     found, kept = shown_figures((Rating(r.link, r.score, r.seq) for r in rows), check.shown,
-                                MIN_GROUP)
+                                group_minimum(turn))
     if kept != (check.shown or {}):
         check.shown = kept
     return found
@@ -198,7 +198,7 @@ async def result(turn: Turn, check: FigureEightCheck) -> list[Reply]:
     raters = len({r.member_id for r in await store.ratings(turn.session, check.id)})
     caption = turn.t("eight_caption", date=turn.content.day(turn.local_date(check.started_at),
                                                             turn.lang),
-                     count=raters, minimum=MIN_GROUP)
+                     count=raters, minimum=group_minimum(turn))
     return [Image(png=png, caption=caption), Text(text=explain(turn, eight))]
 
 
@@ -219,7 +219,7 @@ def explain(turn: Turn, eight: drawing.Eight) -> str:
     elif shown:
         parts.append(turn.t("eight_no_weak"))
     if too_few:
-        parts.append(turn.t("eight_too_few", count=too_few, minimum=MIN_GROUP))
+        parts.append(turn.t("eight_too_few", count=too_few, minimum=group_minimum(turn)))
     if weak:
         link = weak[0][0]
         names = dict(eight.schools)

@@ -18,10 +18,10 @@ from bot import registry
 from bot.content import Content
 from bot.flows import commands
 from bot.flows.instruments.common import (
-    MIN_GROUP,
     bar,
     first_word,
     forget,
+    group_minimum,
     is_team_chat,
     may_lead,
     never_seen,
@@ -65,7 +65,7 @@ async def start(turn: Turn) -> list[Reply]:
                for p in turn.content.pitfalls]
     # The starter can also vote by typing a number (the console has no buttons).
     key = "poll_question" if await is_team_chat(turn, poll.chat_ref) else "poll_question_on_close"
-    question = await turn.ask(turn.t(key, minimum=MIN_GROUP), options)
+    question = await turn.ask(turn.t(key, minimum=group_minimum(turn)), options)
     return [public(question)]
 
 
@@ -94,11 +94,11 @@ async def show_when_enough(turn: Turn, poll: PitfallPoll) -> None:
     if poll.shown is not None:
         return
     votes = await store.poll_votes(turn.session, poll.id)
-    if len(votes) < MIN_GROUP:
+    if len(votes) < group_minimum(turn):
         return
     lang = await team_language(turn, poll.started_by)
     text = "\n\n".join([render_result(turn.content, lang, votes),
-                         turn.content.text("poll_result_open", lang, minimum=MIN_GROUP)])
+                         turn.content.text("poll_result_open", lang, minimum=group_minimum(turn))])
     if await post_to_team(turn, poll.chat_ref, result_key(poll),
                           turn.local_date(poll.started_at), [Text(text=text)]):
         poll.shown = {"votes": len(votes), "counts": dict(Counter(v.pitfall_id for v in votes))}
@@ -115,8 +115,8 @@ async def close(turn: Turn) -> list[Reply]:
     if turn.incoming.chat[:100] != poll.chat_ref:
         return [turn.say("poll_close_there")]
     votes = await store.poll_votes(turn.session, poll.id)
-    if len(votes) < MIN_GROUP:
-        return [public(turn.say("poll_too_few", count=len(votes), minimum=MIN_GROUP))]
+    if len(votes) < group_minimum(turn):
+        return [public(turn.say("poll_too_few", count=len(votes), minimum=group_minimum(turn)))]
     poll.closed_at = turn.now
     logger.info("pitfall poll %s closed with %s votes", poll.id, len(votes))
     lang = await team_language(turn, poll.started_by)
@@ -124,9 +124,9 @@ async def close(turn: Turn) -> list[Reply]:
         poll.shown = None
     if poll.shown is None:
         return [public(Text(text=render_result(turn.content, lang, votes)))]
-    if len(votes) - int(poll.shown["votes"]) < MIN_GROUP:
+    if len(votes) - int(poll.shown["votes"]) < group_minimum(turn):
         return [public(Text(text=turn.content.text("poll_closed_shown", lang, count=len(votes),
-                                                   minimum=MIN_GROUP)))]
+                                                   minimum=group_minimum(turn))))]
     return [public(Text(text=render_result(turn.content, lang, votes, final=True)))]
 
 

@@ -27,9 +27,9 @@ from bot import registry
 from bot.domain import CONDITION_IDS
 from bot.flows.checkin import parse_typed_answer
 from bot.flows.instruments.common import (
-    MIN_GROUP,
     first_word,
     forget,
+    group_minimum,
     is_team_chat,
     may_lead,
     never_seen,
@@ -103,12 +103,12 @@ async def start(turn: Turn) -> list[Reply]:
         logger.info("reflection session %s opened in partnership %s", session.id,
                     turn.partnership.id)
     replies.append(public(Invitation(
-        text=turn.t("reflection_invite", number=session.number, minimum=MIN_GROUP),
+        text=turn.t("reflection_invite", number=session.number, minimum=group_minimum(turn)),
         button=turn.t("reflection_join"), action=f"rj:{session.id}",
     )))
     posts = await is_team_chat(turn, session.chat_ref)
     next_key = "reflection_leader_next" if posts else "reflection_leader_next_on_close"
-    replies.append(await turn.ask(turn.t(next_key, minimum=MIN_GROUP),
+    replies.append(await turn.ask(turn.t(next_key, minimum=group_minimum(turn)),
                                   [Option(turn.t("reflection_join"), f"rj:{session.id}")]))
     return replies
 
@@ -132,7 +132,7 @@ async def status(turn: Turn) -> list[Reply]:
     return [Text(text=" ".join([
         turn.t("reflection_status", number=session.number, done=done,
                busy=len({a.member_id for a in answers}) - done),
-        turn.t(when, minimum=MIN_GROUP)]))]
+        turn.t(when, minimum=group_minimum(turn))]))]
 
 
 async def close(turn: Turn) -> list[Reply]:
@@ -149,21 +149,21 @@ async def close(turn: Turn) -> list[Reply]:
     respondents = len({a.member_id for a in answers})
     logger.info("reflection session %s closed with %s respondents", session.id, respondents)
     lang = await team_language(turn, session.opened_by)
-    found = results(answers, _school_names(turn))
+    found = results(answers, _school_names(turn), group_minimum(turn))
     if session.shown is not None and await never_seen(turn, result_key(session)):
         session.shown = None
     if session.shown is None:
         found = first_post(found)
         text = render_result(turn.content, lang, session.number, session.statement_ids,
-                             respondents, found)
+                             respondents, found, group_minimum(turn))
     else:
-        found = final_results(found, session.shown)
+        found = final_results(found, session.shown, group_minimum(turn))
         if not any((r.mean is not None and not r.earlier) or r.notes for r in found):
             return [public(Text(text=turn.content.text(
                 "reflection_closed_shown", lang, number=session.number, count=respondents,
-                minimum=MIN_GROUP)))]
+                minimum=group_minimum(turn))))]
         text = render_result(turn.content, lang, session.number, session.statement_ids,
-                             respondents, found, final=True)
+                             respondents, found, group_minimum(turn), final=True)
     return [public(Text(text=text))]
 
 
@@ -225,15 +225,15 @@ async def show_when_enough(turn: Turn, session: ReflectionSession) -> None:
     if session.shown is not None:
         return
     answers = await store.session_answers(turn.session, session.id)
-    if finished(answers) < MIN_GROUP:
+    if finished(answers) < group_minimum(turn):
         return
-    found = first_post(results(answers, _school_names(turn)))
+    found = first_post(results(answers, _school_names(turn), group_minimum(turn)))
     respondents = len({a.member_id for a in answers})
     lang = await team_language(turn, session.opened_by)
     text = "\n\n".join([
         render_result(turn.content, lang, session.number, session.statement_ids,
-                      respondents, found),
-        turn.content.text("reflection_result_open", lang, minimum=MIN_GROUP)])
+                      respondents, found, group_minimum(turn)),
+        turn.content.text("reflection_result_open", lang, minimum=group_minimum(turn))])
     if await post_to_team(turn, session.chat_ref, result_key(session),
                           turn.local_date(session.opened_at), [Text(text=text)]):
         session.shown = remember(found, respondents)
@@ -313,7 +313,7 @@ async def next_condition(turn: Turn, session: ReflectionSession, intro: bool) ->
             done = "reflection_done"
         else:  # a private or unbound chat: the total is shown only when it is closed
             done = "reflection_done_on_close"
-        return [turn.say(done, minimum=MIN_GROUP)]
+        return [turn.say(done, minimum=group_minimum(turn))]
     condition = turn.content.condition(remaining[0])
     await repo.set_conversation(turn.session, turn.member.id, FLOW,
                                 {"session_id": session.id, "condition": condition.id,
@@ -331,8 +331,8 @@ async def next_condition(turn: Turn, session: ReflectionSession, intro: bool) ->
     )
     if intro and not answered:
         stop = Option(turn.t("reflection_stop_button"), f"rs:{session.id}:stop")
-        return [Choice(prompt=turn.t("reflection_intro", minimum=MIN_GROUP), options=(stop,)),
-                ask]
+        return [Choice(prompt=turn.t("reflection_intro", minimum=group_minimum(turn)),
+                       options=(stop,)), ask]
     return [ask]
 
 
