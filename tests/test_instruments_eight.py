@@ -178,6 +178,31 @@ async def test_a_new_round_is_for_leaders_and_old_buttons_then_say_so(
     assert await team["anna"].dm.press_value("e8:999:0:3") == [said(content, "stale_button")]
 
 
+async def test_a_question_asked_before_a_move_to_another_school_is_not_counted_after_it(
+    engine: Engine, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock,
+    content: Content,
+) -> None:
+    """Anna's links follow from her school and level: a question on her first link, answered
+    after she moved to another school, would land on the new first link. It is refused."""
+    team = await people(engine, sessions, partnership, clock, {"anna": (0, "teachers")})
+    await team["anna"].dm.say("achtje")
+    button = team["anna"].dm.find_option("goed").value
+    async with sessions() as session, session.begin():
+        anna = await session.scalar(select(Member).where(Member.user_ref == "anna"))
+        schools = list(await session.scalars(select(School).order_by(School.id)))
+        assert anna is not None
+        anna.school_id = schools[1].id
+    assert await team["anna"].dm.press_value(button) == [said(content, "stale_button")]
+    assert await team["anna"].dm.say("4") == [said(content, "stale_button")]
+    async with sessions() as session:
+        assert list(await session.scalars(select(FigureEightRating))) == []
+    # Asked again from the new school, the answer counts.
+    await team["anna"].dm.say("achtje")
+    await team["anna"].dm.press("goed")
+    async with sessions() as session:
+        assert len(list(await session.scalars(select(FigureEightRating)))) == 1
+
+
 @pytest.mark.parametrize("count", [2, 3, 5])
 def test_the_eight_draws_for_any_number_of_schools(count: int) -> None:
     schools = tuple((n + 1, f"School {n + 1} " + "$x$ & <b> " * n) for n in range(count))

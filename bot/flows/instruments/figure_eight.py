@@ -105,7 +105,8 @@ async def show(turn: Turn) -> list[Reply]:
 async def ask(turn: Turn, check: FigureEightCheck, links: list[Link], index: int) -> Reply:
     """The question on the member's `index`th link, remembered so a typed score fits it."""
     await repo.set_conversation(turn.session, turn.member.id, FLOW,
-                                {"check_id": check.id, "step": index}, turn.now)
+                                {"check_id": check.id, "step": index, "place": _place(turn)},
+                                turn.now)
     link = links[index]
     names = {s.id: s.name for s in _schools(turn)}
     if link.kind == "inside":
@@ -117,7 +118,8 @@ async def ask(turn: Turn, check: FigureEightCheck, links: list[Link], index: int
     labels = [turn.t(f"eight_score_{score}") for score in range(1, 6)]
     head = turn.t("eight_step", number=index + 1, total=len(links))
     return Scale(prompt=f"{head}\n{question}",
-                 options=tuple(scale_options(turn, f"e8:{check.id}:{index}", labels)))
+                 options=tuple(scale_options(turn, f"e8:{check.id}:{index}:{_place(turn)}",
+                                             labels)))
 
 
 async def answer(turn: Turn, check_id: int, index: int, value: str) -> list[Reply]:
@@ -155,17 +157,25 @@ async def typed(turn: Turn, data: dict[str, Any], text: str) -> list[Reply]:
     value = parse_typed_answer(text)
     if value is None:
         return [turn.say("eight_typed_help")]
+    if data.get("place", _place(turn)) != _place(turn):
+        await forget(turn)
+        return [turn.say("stale_button")]
     return await answer(turn, int(data["check_id"]), int(data["step"]), value)
 
 
-@registry.action("e8")  # e8:<round>:<step>:<1-5|dk|skip>, or e8:<round>:stop
+# e8:<round>:<step>:<school>.<level>:<1-5|dk|skip> (older buttons: without the place), or
+# e8:<round>:stop. The place the question was asked for: a link is the member's `step`th
+# only while their school and level stay what they were.
+@registry.action("e8")
 async def act_answer(turn: Turn, parts: list[str]) -> list[Reply]:
     if parts[1:] == [STOP]:
         return await stop(turn)
-    value = parts[2]
-    if value not in ("dk", "skip", "1", "2", "3", "4", "5"):
+    *asked, value = parts
+    if value not in ("dk", "skip", "1", "2", "3", "4", "5") or len(asked) not in (2, 3):
         raise ValueError(value)
-    return await answer(turn, int(parts[0]), int(parts[1]), value)
+    if len(asked) == 3 and asked[2] != _place(turn):
+        return [turn.say("stale_button")]
+    return await answer(turn, int(asked[0]), int(asked[1]), value)
 
 
 async def figures(turn: Turn, check: FigureEightCheck) -> dict[str, Figure]:
@@ -262,6 +272,11 @@ async def _asking(turn: Turn, check_id: int, index: int) -> bool:
     state = await repo.conversation(turn.session, turn.member.id)
     return (state is not None and state.flow == FLOW
             and state.data.get("check_id") == check_id and state.data.get("step") == index)
+
+
+def _place(turn: Turn) -> str:
+    """The member's school and level, which decide their links."""
+    return f"{turn.member.school_id}.{turn.member.level}"
 
 
 def _schools(turn: Turn) -> list[School]:
