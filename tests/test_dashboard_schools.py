@@ -24,10 +24,14 @@ SCHOOL = 'De <Brug> & "Zn"'  # a name that must be escaped
 
 
 @pytest.fixture
-def public(monkeypatch: pytest.MonkeyPatch) -> str:
-    url = "http://achtje.example.nl"
-    monkeypatch.setenv("ACHTJE_PUBLIC_URL", url)
-    return url
+def public() -> str:
+    return "http://achtje.example.nl"
+
+
+@pytest.fixture
+def engine(sessions: Sessions, content: Content, clock: Clock, public: str) -> Engine:
+    """The chat, with ACHTJE_PUBLIC_URL for the dashboard's links."""
+    return Engine(sessions, content, clock, enrol_strangers=True, public_url=public)
 
 
 def month_row(html: str, month: str) -> list[str]:
