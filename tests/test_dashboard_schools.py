@@ -85,6 +85,14 @@ async def test_a_leader_chooses_a_school_and_sees_its_line(
         north_page = await (await http.get(base + f"?school={north_id}")).text()
         assert month_row(north_page, "september 2026") == ["niet getoond"] * 5
         assert month_row(north_page, "oktober 2026") == ["4,0 (n=4)"] * 5
+        # Between schools: October shows all three, Noorderlicht 4,0 against the bridge
+        # school's 2,0; September shows one school, so no difference there.
+        between = everyone[everyone.index(content.text("dashboard_gaps_schools", "nl")):]
+        assert month_row(between, "oktober 2026") == [escape(content.text(
+            "dashboard_gap", "nl", high="Vmbo Noorderlicht", high_mean="4,0", low=SCHOOL,
+            low_mean="2,0", size="2,0"))] * 5
+        assert month_row(between, "september 2026") == [
+            content.text("dashboard_no_gap", "nl")] * 5
         vmbo = await (await http.get(base + "?school=vmbo")).text()
         assert month_row(vmbo, "september 2026") == ["3,3 (n=6)"] * 5
         # A school and a level at once: nothing, and the page says why.

@@ -3,6 +3,7 @@ escaped) filled with words from content/ui_dashboard.yaml and numbers from the v
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
@@ -155,10 +156,22 @@ class Words:
             return self.t("dashboard_hidden")
         return f"{self.num(found.mean)} (n={found.respondents})"
 
-    def gap(self, gap: Gap | None) -> str:
+    def gap(self, gap: Gap | None, schools: Sequence[SchoolName] = ()) -> str:
+        """The largest difference; between `schools` (groups are their ids) when given."""
         if gap is None:
             return self.t("dashboard_no_gap")
+        names = {str(school.id): school.name for school in schools}
         high, low = gap.high, gap.low
-        return self.t("dashboard_gap", high=self.group(high.group), high_mean=self.num(
-            high.mean), low=self.group(low.group), low_mean=self.num(low.mean),
-            size=self.num(gap.size))
+        return self.t("dashboard_gap", high=names.get(high.group) or self.group(high.group),
+                      high_mean=self.num(high.mean),
+                      low=names.get(low.group) or self.group(low.group),
+                      low_mean=self.num(low.mean), size=self.num(gap.size))
+
+    def gap_tables(self, view: YearView) -> list[tuple[str, str]]:
+        """The gap tables' captions and parts: between schools only where a month shows
+        schools."""
+        tables = [(self.t("dashboard_gaps_sides"), "sides"),
+                  (self.t("dashboard_gaps_levels"), "levels")]
+        if view.schools:
+            tables.append((self.t("dashboard_gaps_schools"), "schools"))
+        return tables

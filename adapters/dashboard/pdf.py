@@ -77,11 +77,11 @@ def year_document(view: YearView, words: Words, title: str, chart: Chart | None,
         blocks.append(Paragraph(t("dashboard_boards_filtered")))
     blocks.append(_figures(view.boards, BOARD_IDS, words))
     blocks.append(Heading(t("dashboard_gaps_title")))
-    for caption, part in ((t("dashboard_gaps_sides"), "sides"),
-                          (t("dashboard_gaps_levels"), "levels")):
+    for caption, part in words.gap_tables(view):
         blocks += [Heading(caption, 2), Table(
             (t("dashboard_month"), *(words.topic(c) for c in CONDITION_IDS)),
-            tuple((words.month(row.month), *(words.gap(gap) for gap in getattr(row, part)))
+            tuple((words.month(row.month),
+                   *(words.gap(gap, view.schools) for gap in getattr(row, part)))
                   for row in view.gaps))]
     blocks += [Paragraph(t("dashboard_no_gap_note")), Heading(t("dashboard_rates_title")),
                Table((t("dashboard_month"), t("dashboard_rate_respondents"),

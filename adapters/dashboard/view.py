@@ -60,6 +60,7 @@ class MonthGaps:
     month: date
     sides: tuple[Gap | None, ...]  # one per condition
     levels: tuple[Gap | None, ...]
+    schools: tuple[Gap | None, ...]  # groups: school ids as text (`YearView.schools`)
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,8 @@ def year_view(summaries: Sequence[Summary], filters: Filters, minimum: int) -> Y
             figure(s.board(b), filters) if not filters.split else Figure()
             for b in BOARD_IDS)) for s in summaries),
         gaps=tuple(MonthGaps(s.month, tuple(s.condition(c).side_gap for c in CONDITION_IDS),
-                             tuple(s.condition(c).level_gap for c in CONDITION_IDS))
+                             tuple(s.condition(c).level_gap for c in CONDITION_IDS),
+                             tuple(s.condition(c).school_gap for c in CONDITION_IDS))
                    for s in summaries),
         rates=tuple(MonthRate(s.month, s.respondents, s.members, s.response_rate,
                               len(s.rounds)) for s in summaries),

@@ -113,6 +113,10 @@ class TopicSummary:
     def level_gap(self) -> Gap | None:
         return _gap(self.levels)
 
+    @property
+    def school_gap(self) -> Gap | None:
+        return _gap(self.schools)
+
 
 def _gap(groups: tuple[GroupScore, ...]) -> Gap | None:
     if len(groups) < 2:
