@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from adapters.dashboard.app import Dashboard, LoginMail, mount
+from adapters.dashboard import mount_on_first_use
+from adapters.dashboard.app import Dashboard, LoginMail
 from adapters.memory import MemoryChat
 from adapters.web import WebServer
 from bot.content import Content
@@ -99,7 +100,8 @@ async def served(sessions: Sessions, content: Content, clock: Clock,
                  public_url: str = PUBLIC, mail: LoginMail | None = None
                  ) -> AsyncIterator[WebServer]:
     server = WebServer("127.0.0.1", 0)
-    mount(server, Dashboard(sessions, content, public_url=public_url, clock=clock, mail=mail))
+    mount_on_first_use(server, lambda: Dashboard(  # as `achtje run` mounts it
+        sessions, content, public_url=public_url, clock=clock, mail=mail))
     await server.start()
     try:
         yield server

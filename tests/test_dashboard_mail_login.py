@@ -15,7 +15,8 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import select
 
-from adapters.dashboard.app import MAIL_LINKS_PER_WINDOW, Dashboard, mount
+from adapters.dashboard import mount_on_first_use
+from adapters.dashboard.app import MAIL_LINKS_PER_WINDOW, Dashboard
 from adapters.email.adapter import EmailAdapter
 from adapters.email.smtp import MailServer
 from adapters.web import WebServer
@@ -55,7 +56,7 @@ async def served(sessions: Sessions, content: Content, clock: Clock, mailbox: Ma
         sessions, content, SECRET_KEY, PUBLIC)
     dashboard = Dashboard(sessions, content, public_url=PUBLIC, clock=clock, mail=mail)
     server = WebServer("127.0.0.1", 0)
-    mount(server, dashboard)
+    mount_on_first_use(server, lambda: dashboard)  # as `achtje run` mounts it
     await server.start()
     try:
         yield server, dashboard

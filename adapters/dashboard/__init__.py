@@ -12,14 +12,27 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from adapters.dashboard.routes import ROUTES
-
 if TYPE_CHECKING:
     from aiohttp import web
 
     from adapters.dashboard.app import Dashboard
 
 Handler = Callable[["web.Request"], Awaitable["web.StreamResponse"]]
+
+# Method, path, and the name of the `Dashboard` handler that answers (app.py describes
+# each): here, without the dashboard's imports, so the server has its routes before the
+# dashboard is loaded.
+ROUTES: tuple[tuple[str, str, str], ...] = (
+    ("GET", "/dashboard", "home"),
+    ("GET", "/dashboard/login", "mail_login_page"),
+    ("POST", "/dashboard/login", "mail_login"),
+    ("GET", "/dashboard/login/{token}", "login_page"),
+    ("POST", "/dashboard/login/{token}", "login"),
+    ("POST", "/dashboard/logout", "logout"),
+    ("GET", r"/dashboard/{partnership:\d{1,10}}", "page"),
+    ("GET", r"/dashboard/{partnership:\d{1,10}}/summary.csv", "csv"),
+    ("GET", r"/dashboard/{partnership:\d{1,10}}/summary.pdf", "pdf"),
+)
 
 
 def mount_on_first_use(server: Any, build: Callable[[], Dashboard]) -> None:

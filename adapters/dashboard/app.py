@@ -32,7 +32,6 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.dashboard.pages import Pages
-from adapters.dashboard.routes import ROUTES
 from adapters.dashboard.view import Filters, YearView, year_view
 from bot.content import Content
 from bot.domain import LANGS
@@ -87,7 +86,8 @@ class Refusal(Exception):
 
 
 class Dashboard:
-    """The dashboard's handlers; `mount` adds them to the web server."""
+    """The dashboard's handlers; `mount_on_first_use` (adapters/dashboard/__init__.py)
+    adds them to the web server."""
 
     def __init__(self, sessions: Sessions, content: Content, *, public_url: str | None,
                  clock: Clock | None = None, session_hours: float = SESSION_HOURS,
@@ -102,9 +102,6 @@ class Dashboard:
         self.secure = (public_url or "").lower().startswith("https://")
         self.clock = clock or (lambda: datetime.now(UTC))
         self.session_valid = timedelta(hours=session_hours)
-
-    def routes(self) -> list[tuple[str, str, Any]]:
-        return [(method, path, getattr(self, name)) for method, path, name in ROUTES]
 
     # --- handlers
 
@@ -323,12 +320,6 @@ class Dashboard:
     def _html(self, html: str, status: int = 200) -> web.Response:
         return web.Response(text=html, status=status, content_type="text/html",
                             charset="utf-8", headers=HEADERS)
-
-
-def mount(server: Any, dashboard: Dashboard) -> None:
-    """Add the dashboard's routes to the shared web server (adapters/web.py)."""
-    for method, path, handler in dashboard.routes():
-        server.add_route(method, path, handler)
 
 
 def _lang(request: web.Request) -> str:

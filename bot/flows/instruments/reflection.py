@@ -149,21 +149,22 @@ async def close(turn: Turn) -> list[Reply]:
     respondents = len({a.member_id for a in answers})
     logger.info("reflection session %s closed with %s respondents", session.id, respondents)
     lang = await team_language(turn, session.opened_by)
-    found = results(answers, _school_names(turn), group_minimum(turn))
+    minimum = group_minimum(turn)
+    found = results(answers, _school_names(turn), minimum)
     if session.shown is not None and await never_seen(turn, result_key(session)):
         session.shown = None
     if session.shown is None:
         found = first_post(found)
         text = render_result(turn.content, lang, session.number, session.statement_ids,
-                             respondents, found, group_minimum(turn))
+                             respondents, found, minimum)
     else:
-        found = final_results(found, session.shown, group_minimum(turn))
+        found = final_results(found, session.shown, minimum)
         if not any((r.mean is not None and not r.earlier) or r.notes for r in found):
             return [public(Text(text=turn.content.text(
                 "reflection_closed_shown", lang, number=session.number, count=respondents,
-                minimum=group_minimum(turn))))]
+                minimum=minimum)))]
         text = render_result(turn.content, lang, session.number, session.statement_ids,
-                             respondents, found, group_minimum(turn), final=True)
+                             respondents, found, minimum, final=True)
     return [public(Text(text=text))]
 
 
@@ -225,15 +226,16 @@ async def show_when_enough(turn: Turn, session: ReflectionSession) -> None:
     if session.shown is not None:
         return
     answers = await store.session_answers(turn.session, session.id)
-    if finished(answers) < group_minimum(turn):
+    minimum = group_minimum(turn)
+    if finished(answers) < minimum:
         return
-    found = first_post(results(answers, _school_names(turn), group_minimum(turn)))
+    found = first_post(results(answers, _school_names(turn), minimum))
     respondents = len({a.member_id for a in answers})
     lang = await team_language(turn, session.opened_by)
     text = "\n\n".join([
         render_result(turn.content, lang, session.number, session.statement_ids,
-                      respondents, found, group_minimum(turn)),
-        turn.content.text("reflection_result_open", lang, minimum=group_minimum(turn))])
+                      respondents, found, minimum),
+        turn.content.text("reflection_result_open", lang, minimum=minimum)])
     if await post_to_team(turn, session.chat_ref, result_key(session),
                           turn.local_date(session.opened_at), [Text(text=text)]):
         session.shown = remember(found, respondents)
