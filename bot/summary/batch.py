@@ -63,7 +63,7 @@ async def freeze_all(session: AsyncSession, content: Content,
     only up to each one's month in it), as `frozen.freeze_closed_months` does for one; how
     many months were frozen. Afterwards reading any of them back in this transaction
     needs no query."""
-    known = frozen.known_months(session)
+    known, partnerships = frozen.known_months(session), list(partnerships)
     last = {p.id: frozen.last_closed_month(p, now) for p in partnerships}
     if through is not None:
         last = {pid: min(month, through[pid]) for pid, month in last.items() if pid in through}
