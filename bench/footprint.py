@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 
 from bench.common import Result, backends, database, ratio, result
-from bench.summaries import SIZES, all_summaries, fill, summary_month
+from bench.summaries import SIZES, all_summaries, fill, freeze_earlier, summary_month
 from tests.slack_fakes import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 from tests.telegram_fakes import FakeTelegram
 
@@ -114,8 +114,14 @@ async def run(size: str) -> Result:
         async with database(backend) as (engine, _sessions):
             from bot.content import load_content
 
-            await fill(engine, load_content(), scale["partnerships"], scale["members"],
+            content = load_content()
+            await fill(engine, content, scale["partnerships"], scale["members"],
                        scale["weeks"])
+            # The months before the summarised one frozen, as in the summaries benchmark
+            # (a running scheduler froze them), before the service starts: made while the
+            # service's scheduler freezes the same backlog, its copies would race it.
+            await freeze_earlier(_sessions, content, list(range(1, scale["partnerships"] + 1)),
+                                 summary_month(scale["weeks"]))
             url = engine.url.render_as_string(hide_password=False)
             found = await measure(backend, scale, url)
         figures[backend] = found

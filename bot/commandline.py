@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import logs
 from bot.content import Content, ContentError, load_content
@@ -51,6 +51,21 @@ def with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         try:
             async with sessions() as session, session.begin():
                 return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def with_sessions(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
+    """Run `work` on an up-to-date database; it opens its own transactions."""
+    settings = Settings()
+    setup_logging(settings, "WARNING")
+
+    async def run() -> T:
+        engine, sessions = await db.connect(settings.database_url)
+        try:
+            return await work(sessions)
         finally:
             await engine.dispose()
 

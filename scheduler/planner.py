@@ -37,7 +37,7 @@ from bot.schedule.rules import PartnershipPlan
 from bot.store.models import Answer, CheckInRound, Member, Partnership
 from bot.store.schedule import Schedule
 from bot.summary import SummaryMessages, load_summary_rules
-from bot.summary.batch import freeze_all
+from bot.summary.batch import freeze_all, freeze_backlog
 from bot.summary.frozen import published_summary
 from scheduler.batch import Batch
 
@@ -119,10 +119,11 @@ async def plan_due(
     with the first batch instead of after the last. A batch that fails is planned again
     one schedule per transaction, so one broken schedule only keeps itself due."""
     async with sessions() as session:
-        due_ids = list(await session.scalars(
-            select(Schedule.id).where(Schedule.enabled.is_(True), Schedule.next_run_at <= now)
-            .order_by(Schedule.id)
-        ))
+        due = {schedule_id: partnership_id for schedule_id, partnership_id in
+               await session.execute(
+                   select(Schedule.id, Schedule.partnership_id)
+                   .where(Schedule.enabled.is_(True), Schedule.next_run_at <= now)
+                   .order_by(Schedule.id))}
     queued = 0
     # On PostgreSQL a few batches are planned side by side (each in its own transaction,
     # its rows locked with SKIP LOCKED), so database round trips overlap; SQLite has one
@@ -132,6 +133,10 @@ async def plan_due(
     slots = asyncio.Semaphore(PLANNING_WIDTH if dialect == "postgresql" else 1)
 
     async def planned(ids: list[int]) -> int:
+        # A backlog of older closed months first, in small transactions of their own: the
+        # batch's one transaction then freezes at most the month that just closed.
+        await freeze_backlog(sessions, content, now, {due[one] for one in ids},
+                             older_only=True)
         async with sessions() as session, session.begin():
             return await _plan_batch(session, content, holidays, ids, now, invite_in_channel)
 
@@ -153,7 +158,7 @@ async def plan_due(
         if added and on_planned is not None:
             on_planned()
 
-    await asyncio.gather(*(plan(ids) for ids in batches(due_ids)))
+    await asyncio.gather(*(plan(ids) for ids in batches(list(due))))
     return queued
 
 
@@ -172,7 +177,8 @@ async def _plan_batch(
     batch = await Batch.load(session, holidays, {s.partnership_id for s in schedules}, now)
     # Months that closed are frozen before anything is planned (and before a summary
     # reads): the batch knows which partnerships have one to freeze, and all of them are
-    # frozen at once, from a few grouped queries (`bot.summary.batch`).
+    # frozen at once, from a few grouped queries (`bot.summary.batch`). Older months were
+    # frozen before this transaction (`plan_due`), so these are at most one per partnership.
     await freeze_all(session, content,
                      [batch.plans[pid].partnership for pid in sorted(batch.to_freeze)], now)
     dues = [Due(session, content, batch.plans[s.partnership_id], s, now, batch,

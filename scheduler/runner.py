@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.content import Content
 from bot.messages import Adapter
-from bot.privacy.retention import apply_retention
+from bot.privacy.retention import retain_in_steps
 from bot.schedule.holidays import HolidayCalendar
 from scheduler.fallback import channel_fallback
 from scheduler.planner import plan_due
@@ -85,8 +85,9 @@ class ScheduleRunner:
             return
         self._retention_hour = hour
         try:
-            async with self.sessions() as session, session.begin():
-                await apply_retention(session, now, self.content)
+            # In small transactions: a backlog of closed months to freeze first, then one
+            # partnership at a time, so a member's answer never waits for all of them.
+            await retain_in_steps(self.sessions, now, self.content)
         except Exception:
             logger.exception("retention job failed; it runs again within the hour")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -18,7 +19,8 @@ from bot.domain import LEVEL_IDS
 from bot.store.models import Partnership
 from bot.store.nudges import NudgeAnswer, NudgeGroup, NudgeGroupMember, NudgeRound
 from bot.store.summary import SummaryMonth
-from bot.summary.batch import freeze_all
+from bot.summary import backlog
+from bot.summary.batch import freeze_all, freeze_backlog
 from bot.summary.codec import encode
 from bot.summary.frozen import freeze_closed_months, published_summary
 from tests.summary_fakes import NOV, OCT, SEP, Partners
@@ -94,7 +96,7 @@ async def fill(sessions: Sessions, data: st.DataObject, name: str, zone: str) ->
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 async def test_all_at_once_freezes_what_one_at_a_time_freezes(
-    sessions: Sessions, content: Content, data: st.DataObject
+    sessions: Sessions, content: Content, data: st.DataObject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     zones = data.draw(st.lists(st.sampled_from(["Europe/Amsterdam", "Europe/Amsterdam",
                                                 "America/Curacao"]),
@@ -126,8 +128,14 @@ async def test_all_at_once_freezes_what_one_at_a_time_freezes(
             partnership = next(p for p in partnerships if p.id == pid)
             summary = await published_summary(session, content, partnership, month, now=NOW)
             assert encode(summary) == document
+        await session.rollback()
     assert all_at_once == one_by_one
     assert frozen == len(one_by_one) - earlier
+    # As a backlog, a few partnership-months per transaction: the very same months.
+    monkeypatch.setattr(backlog, "MONTHS_PER_TRANSACTION", data.draw(st.sampled_from([1, 2, 5])))
+    assert await freeze_backlog(sessions, content, NOW, ids) == frozen
+    async with sessions() as session:
+        assert await stored(session, ids) == one_by_one
 
 
 async def _stored_ids(sessions: Sessions, ids: list[int]) -> list[Any]:

@@ -8,13 +8,13 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.commandline import MAX_ID, content_or_fail, fail, with_session
+from bot.commandline import MAX_ID, content_or_fail, fail, with_session, with_sessions
 from bot.domain import LANGS, LEADER, MEMBER
 from bot.privacy.data import erase_member, export_json, export_member
 from bot.privacy.readable import readable_export
-from bot.privacy.retention import apply_retention
+from bot.privacy.retention import retain_in_steps
 from bot.settings import Settings
 from bot.store.models import Member, Partnership
 from bot.store.privacy import RetentionSettings
@@ -119,10 +119,10 @@ def retention_run() -> None:
     """Remove now what is past its retention term, and print what was removed."""
     content = content_or_fail(Settings())
 
-    async def work(session: AsyncSession) -> list[str]:
-        return (await apply_retention(session, datetime.now(UTC), content)).lines()
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+        return (await retain_in_steps(sessions, datetime.now(UTC), content)).lines()
 
-    for line in with_session(work):
+    for line in with_sessions(work):
         typer.echo(line)
 
 

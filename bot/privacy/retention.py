@@ -30,7 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.content import Content
 from bot.months import month_bounds, shift_month
@@ -47,6 +47,7 @@ from bot.store.privacy import ANSWER_MONTHS, OPEN_TEXT_MONTHS, RetentionSettings
 from bot.store.schedule import OutboxMessage
 from bot.store.setup import SetupDraft
 from bot.store.slack import SlackOAuthState
+from bot.summary.batch import freeze_backlog
 from bot.summary.frozen import forget_open_texts, freeze_closed_months
 
 logger = logging.getLogger(__name__)
@@ -94,15 +95,49 @@ async def apply_retention(session: AsyncSession, now: datetime, content: Content
     `content` is what the summaries of closed months are frozen with before any answer
     goes (bot.summary.frozen)."""
     report = RetentionReport()
-    terms = {row.partnership_id: row for row in await session.scalars(select(RetentionSettings))}
     for partnership in await session.scalars(select(Partnership).order_by(Partnership.id)):
-        found = terms.get(partnership.id)
-        text_months = found.open_text_months if found else OPEN_TEXT_MONTHS
-        await _frozen_months(session, report, content, partnership, now, text_months)
-        await retain_partnership(
-            session, report, partnership, now,
-            answer_months=found.answer_months if found else ANSWER_MONTHS,
-            text_months=text_months)
+        await _retain(session, report, content, partnership, now)
+    await _prune(session, report, now)
+    _log(report)
+    return report
+
+
+async def retain_in_steps(sessions: async_sessionmaker[AsyncSession], now: datetime,
+                          content: Content) -> RetentionReport:
+    """`apply_retention` in small transactions, as the scheduler runs it: closed months not
+    frozen yet first, at most `MONTHS_PER_TRANSACTION` partnership-months per transaction
+    (`bot.summary.batch.freeze_backlog`), then one transaction per partnership, then the
+    platform bookkeeping. However many partnerships and months there are, no transaction
+    holds SQLite's one write lock long enough to make a member's answer wait it out."""
+    await freeze_backlog(sessions, content, now)
+    report = RetentionReport()
+    async with sessions() as session:
+        ids = list(await session.scalars(select(Partnership.id).order_by(Partnership.id)))
+    for pid in ids:
+        async with sessions() as session, session.begin():
+            partnership = await session.get(Partnership, pid)
+            if partnership is not None:  # not deleted meanwhile
+                await _retain(session, report, content, partnership, now)
+    async with sessions() as session, session.begin():
+        await _prune(session, report, now)
+    _log(report)
+    return report
+
+
+async def _retain(session: AsyncSession, report: RetentionReport, content: Content,
+                  partnership: Partnership, now: datetime) -> None:
+    """One partnership: its closed months frozen, then what is past its terms."""
+    found = await session.get(RetentionSettings, partnership.id)
+    text_months = found.open_text_months if found else OPEN_TEXT_MONTHS
+    await _frozen_months(session, report, content, partnership, now, text_months)
+    await retain_partnership(
+        session, report, partnership, now,
+        answer_months=found.answer_months if found else ANSWER_MONTHS,
+        text_months=text_months)
+
+
+async def _prune(session: AsyncSession, report: RetentionReport, now: datetime) -> None:
+    """Platform bookkeeping, for everyone by age."""
     report.add("processed_event", _count(await session.execute(delete(ProcessedEvent).where(
         ProcessedEvent.processed_at < now - timedelta(days=PROCESSED_EVENT_DAYS)))))
     report.add("outbox", _count(await session.execute(delete(OutboxMessage).where(
@@ -114,9 +149,11 @@ async def apply_retention(session: AsyncSession, now: datetime, content: Content
         SetupDraft.updated_at < now - timedelta(days=SETUP_DAYS)))))
     report.add("slack_oauth_state", _count(await session.execute(
         delete(SlackOAuthState).where(SlackOAuthState.expires_at < now))))
+
+
+def _log(report: RetentionReport) -> None:
     if report.counts:
         logger.info("retention removed %s", ", ".join(report.lines()))
-    return report
 
 
 async def retain_partnership(session: AsyncSession, report: RetentionReport,

@@ -6,20 +6,21 @@ query per kind, grouped by partnership, month, statement, school type, level, sc
 (`month_data_many`), and the months are stored in one statement. Each month is made by the
 same code from the same figures as one partnership's (`compute.build_summary`), so both
 ways freeze the very same months (tests/test_summary_batch.py). In SQL a month is the
-instants it runs between in the partnerships' time zone, so they go per time zone.
+instants it runs between in the partnerships' time zone, so they go per time zone. A
+backlog of months goes in small transactions of its own (`freeze_backlog`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.content import Content
 from bot.domain import CONDITION_IDS
@@ -29,6 +30,7 @@ from bot.store.models import Answer, CheckInRound, Member, Partnership
 from bot.store.nudges import NudgeAnswer, NudgeGroup, NudgeGroupMember, NudgeRound
 from bot.store.summary import SummaryMonth
 from bot.summary import frozen, queries
+from bot.summary.backlog import backlog, missing_months, transactions
 from bot.summary.codec import decode
 from bot.summary.compute import (
     MonthData,
@@ -55,37 +57,22 @@ CHUNK = 200
 
 
 async def freeze_all(session: AsyncSession, content: Content,
-                     partnerships: Iterable[Partnership], now: datetime) -> int:
-    """Freeze every closed month not stored yet of all `partnerships`, as
-    `frozen.freeze_closed_months` does for one; how many months were frozen. Afterwards
-    reading any of them back in this transaction needs no query."""
-    known = frozen.known_months(session)
-    todo = {p.id: p for p in partnerships
-            if not (p.id in known.through
-                    and frozen.last_closed_month(p, now) <= known.through[p.id][1])}
+                     partnerships: Iterable[Partnership], now: datetime,
+                     through: Mapping[int, date] | None = None) -> int:
+    """Freeze every closed month not stored yet of all `partnerships` (with `through`,
+    only up to each one's month in it), as `frozen.freeze_closed_months` does for one; how
+    many months were frozen. Afterwards reading any of them back in this transaction
+    needs no query."""
+    known, partnerships = frozen.known_months(session), list(partnerships)
+    last = {p.id: frozen.last_closed_month(p, now) for p in partnerships}
+    if through is not None:
+        last = {pid: min(month, through[pid]) for pid, month in last.items() if pid in through}
+    todo = {p.id: p for p in partnerships if p.id in last
+            and not (p.id in known.through and last[p.id] <= known.through[p.id][1])}
     if not todo:
         return 0
-    last = {pid: frozen.last_closed_month(p, now) for pid, p in todo.items()}
     # Per partnership with figures: its first month (earlier months have none).
-    first = {pid: month for pid, month in (await first_months(session, todo.values())).items()
-             if month is not None and month <= last[pid]}
-    open_ = sorted(first)
-    stored: dict[int, set[date]] = defaultdict(set)
-    for chunk in _chunks(open_):
-        for pid, month in await session.execute(
-                select(SummaryMonth.partnership_id, SummaryMonth.month)
-                .where(SummaryMonth.partnership_id.in_(chunk))):
-            stored[pid].add(month)
-    missing: dict[int, list[date]] = {}
-    for pid in open_:
-        start = first[pid]
-        months = []
-        while start <= last[pid]:
-            if start not in stored[pid]:
-                months.append(start)
-            start = shift_month(start, 1)
-        if months:
-            missing[pid] = months
+    first, missing = await missing_months(session, todo.values(), last)
     wanted = {(pid, month) for pid, months in missing.items() for month in months}
     # The months before them that were frozen earlier, for their trends.
     before = {(pid, shift_month(month, -n)) for pid, month in wanted for n in (1, 2)}
@@ -109,24 +96,31 @@ async def freeze_all(session: AsyncSession, content: Content,
                                         min_group_size=partnership.min_group_size)
             made.append(mine[month])
     await frozen.store_many(session, content, made, now)
-    for pid in open_:
+    for pid in first:
         known.through[pid] = (first[pid], last[pid])
     return len(made)
 
 
-async def first_months(session: AsyncSession, partnerships: Iterable[Partnership]
-                       ) -> dict[int, date | None]:
-    """Per partnership, the month (local) its first check-in round closes in: one query."""
-    found: dict[int, date | None] = {}
+async def freeze_backlog(sessions: async_sessionmaker[AsyncSession], content: Content,
+                         now: datetime, partnership_ids: Collection[int] | None = None,
+                         *, older_only: bool = False) -> int:
+    """Freeze the closed months not stored yet of the partnerships (all without ids) in
+    transactions of their own of at most `backlog.MONTHS_PER_TRANSACTION`
+    partnership-months each (`bot.summary.backlog`); how many were frozen. With
+    `older_only`, the month that closed last is left to the caller."""
+    query = select(Partnership).order_by(Partnership.id)
+    if partnership_ids is not None:
+        query = query.where(Partnership.id.in_(sorted(partnership_ids)))
+    async with sessions() as session:
+        partnerships = list(await session.scalars(query))
+        parts = transactions(await backlog(session, partnerships, now, older_only=older_only))
     by_id = {p.id: p for p in partnerships}
-    for chunk in _chunks(list(by_id)):
-        for pid, closes in await session.execute(
-                select(CheckInRound.partnership_id, func.min(CheckInRound.closes_at))
-                .where(CheckInRound.partnership_id.in_(chunk))
-                .group_by(CheckInRound.partnership_id)):
-            zone = ZoneInfo(by_id[pid].timezone)
-            found[pid] = closes.astimezone(zone).date().replace(day=1)
-    return {pid: found.get(pid) for pid in by_id}
+    done = 0
+    for through in parts:
+        async with sessions() as session, session.begin():
+            done += await freeze_all(session, content, [by_id[pid] for pid in through], now,
+                                     through)
+    return done
 
 
 async def stored_summaries(session: AsyncSession, keys: Iterable[Key]) -> dict[Key, Summary]:
