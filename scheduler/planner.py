@@ -27,6 +27,7 @@ from bot import rounds
 from bot.content import Content
 from bot.domain import LEADER
 from bot.mail.plan import mail_envelopes
+from bot.mail.store import mail_is_on
 from bot.messages import Invitation, Reply, Text
 from bot.months import shift_month
 from bot.nudges.followup_plan import plan_followups
@@ -66,6 +67,7 @@ class Due:
     # Platforms where a check-in is also announced in each bound channel or group, with a
     # button that opens the private chat (their description says `invites_in_channel`).
     invite_in_channel: Collection[str] = ()
+    mail: bool = False  # this installation sends mail (read once per planning run)
 
     @property
     def partnership(self) -> Partnership:
@@ -125,6 +127,7 @@ async def plan_due(
                    .where(Schedule.enabled.is_(True), Schedule.next_run_at <= now)
                    .order_by(Schedule.id))}
     queued = 0
+    mail = mail_is_on()
     # On PostgreSQL a few batches are planned side by side (each in its own transaction,
     # its rows locked with SKIP LOCKED), so database round trips overlap; SQLite has one
     # writer, so it plans one at a time.
@@ -138,7 +141,8 @@ async def plan_due(
         await freeze_backlog(sessions, content, now, {due[one] for one in ids},
                              older_only=True)
         async with sessions() as session, session.begin():
-            return await _plan_batch(session, content, holidays, ids, now, invite_in_channel)
+            return await _plan_batch(session, content, holidays, ids, now, invite_in_channel,
+                                     mail)
 
     async def plan(ids: list[int]) -> None:
         nonlocal queued
@@ -164,7 +168,7 @@ async def plan_due(
 
 async def _plan_batch(
     session: AsyncSession, content: Content, holidays: HolidayCalendar, ids: Sequence[int],
-    now: datetime, invite_in_channel: Collection[str] = (),
+    now: datetime, invite_in_channel: Collection[str] = (), mail: bool = False,
 ) -> int:
     schedules = list(await session.scalars(
         select(Schedule)
@@ -182,7 +186,7 @@ async def _plan_batch(
     await freeze_all(session, content,
                      [batch.plans[pid].partnership for pid in sorted(batch.to_freeze)], now)
     dues = [Due(session, content, batch.plans[s.partnership_id], s, now, batch,
-                invite_in_channel)
+                invite_in_channel, mail)
             for s in schedules]
     await _open_rounds([due for due in dues if due.schedule.kind == "checkin"
                         and _sends_now(due.plan, due.schedule, now)])
@@ -380,6 +384,8 @@ async def plan_summary(due: Due) -> list[Envelope]:
         envelopes.append(due.envelope("summary_channel", f"channel:{binding.id}", binding.platform,
                                       binding.channel_ref, False, short))
     # And by e-mail to leaders and board members with an address (bot/mail/plan.py).
+    if not due.mail:
+        return envelopes
     return envelopes + await mail_envelopes(due.session, due.content, messages,
                                             due.partnership, due.now)
 

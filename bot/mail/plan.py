@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
 from bot.domain import LEADER_ROLES
-from bot.mail.store import mail_is_on, mail_recipients
+from bot.mail.store import mail_recipients
 from bot.messages import Text
 from bot.outbox import Envelope
 from bot.store.models import Member, Partnership
@@ -33,10 +33,8 @@ MAIL_EXPIRES = timedelta(days=2)
 
 async def mail_envelopes(session: AsyncSession, content: Content, messages: SummaryMessages,
                          partnership: Partnership, now: datetime) -> list[Envelope]:
-    """One mail per leader and board member with an address who did not stop it; none
-    when mail is off."""
-    if not mail_is_on():
-        return []
+    """One mail per leader and board member with an address who did not stop it (the
+    caller asks only when mail is on: `mail_is_on`)."""
     return [await _envelope(content, messages, partnership, member, now)
             for member in await mail_recipients(session, partnership.id)]
 
