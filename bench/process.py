@@ -77,6 +77,20 @@ async def wait_ready(port: int, started: float, timeout: float = 120) -> float:
     raise TimeoutError("the service did not become ready")
 
 
+async def wait_idle(pid: int, timeout: float = 1800, quiet: float = 0.05) -> float:
+    """Seconds until a process has used less than `quiet` s of CPU in each of two
+    seconds running (a service's first scheduler tick, which starts at once, is done)."""
+    started, calm = time.perf_counter(), 0
+    cpu = cpu_seconds(pid)
+    while calm < 2:
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError("the service did not become idle")
+        await asyncio.sleep(1.0)
+        cpu, before = cpu_seconds(pid), cpu
+        calm = calm + 1 if cpu - before < quiet else 0
+    return time.perf_counter() - started
+
+
 def bare_interpreter() -> dict[str, float]:
     """The floor of a process: a bare interpreter of this venv that reports its own memory;
     its start time and memory, best of three."""
