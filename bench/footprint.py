@@ -52,6 +52,7 @@ async def measure(backend: str, scale: dict[str, int], url: str) -> dict[str, An
         await wait_ready(port, started)
         at_ready = vm_rss_mb(child.pid)
         first_tick = await wait_idle(child.pid)
+        after_tick = vm_rss_mb(child.pid)
         assert child.stdin is not None and child.stdout is not None
         child.stdin.write(b"summaries\n")
         await child.stdin.drain()
@@ -64,7 +65,7 @@ async def measure(backend: str, scale: dict[str, int], url: str) -> dict[str, An
             await child.wait()
         await slack.stop()
         await telegram.stop()
-    return {"rss_ready_mb": at_ready, "first_tick_s": first_tick,
+    return {"rss_ready_mb": at_ready, "first_tick_s": first_tick, "rss_after_tick_mb": after_tick,
             "rss_after_summaries_mb": after["rss"],
             "summaries": after["summaries"], "summaries_s": after["seconds"]}
 

@@ -20,7 +20,8 @@ EXPECTED = {
     "fanout": ("planned_rows", "plan_s", "delivered", "delivered_per_s", "outbox"),
     "summaries": (),
     "pairing": ("pair_round_s", "groups", "placed"),
-    "footprint": ("rss_ready_mb", "rss_after_summaries_mb", "summaries"),
+    "footprint": ("rss_ready_mb", "first_tick_s", "rss_after_tick_mb", "rss_after_summaries_mb",
+                  "summaries"),
     "startup": ("wall_s", "cpu_s"),
     "command": ("requests", "cpu_ms_per_request", "calls_per_request"),
 }
