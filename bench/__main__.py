@@ -24,7 +24,8 @@ RESULTS = Path(__file__).with_name("results.json")
 Runner = Callable[[str], Awaitable[Result]]
 
 
-NAMES = ("click_slack", "click_telegram", "fanout", "summaries", "pairing", "footprint")
+NAMES = ("click_slack", "click_telegram", "command", "fanout", "summaries", "pairing",
+         "startup", "footprint")
 
 
 def runner(name: str) -> Runner:
@@ -90,8 +91,7 @@ async def run_all(names: Sequence[str], size: str) -> list[Result]:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", help="click_slack click_telegram fanout "
-                        "summaries pairing footprint (default: all)")
+    parser.add_argument("names", nargs="*", help=f"{' '.join(NAMES)} (default: all)")
     parser.add_argument("--size", choices=("smoke", "full"), default="smoke")
     parser.add_argument("--no-save", action="store_true", help="do not write results.json")
     args = parser.parse_args(argv)

@@ -97,20 +97,27 @@ class Finished:
 
 async def drive(http: aiohttp.ClientSession, url: str,
                 requests: Sequence[Callable[[], Request]], concurrency: int,
-                finished: Finished) -> tuple[dict[str, float], float]:
+                finished: Finished, pace: float | None = None) -> tuple[dict[str, float], float]:
     """POST the requests, `concurrency` at a time over the kept-alive connections of `http`:
     a worker sends its next click only when the work of its last one is done (a person
-    presses the next button once they see the next question). Requests are built (signed)
+    presses the next button once they see the next question). With a `pace` (presses per
+    second) click n also waits for its slot, n / pace seconds after the start: a fixed
+    arrival rate, as presses spread over many people come in. Requests are built (signed)
     just before they go, so signatures are fresh; a refused request stops the benchmark.
     Returns when each click was sent, and the wall time."""
     sent: dict[str, float] = {}
     queue: asyncio.Queue[Callable[[], Request]] = asyncio.Queue()
     for request in requests:
         queue.put_nowait(request)
+    slots = itertools.count()
+    started = time.perf_counter()
 
     async def worker() -> None:
         while not queue.empty():
-            key, body, headers = queue.get_nowait()()
+            build = queue.get_nowait()
+            if pace:
+                await asyncio.sleep(started + next(slots) / pace - time.perf_counter())
+            key, body, headers = build()
             sent[key] = time.perf_counter()
             async with http.post(url, data=body, headers=headers) as response:
                 await response.read()
@@ -118,7 +125,6 @@ async def drive(http: aiohttp.ClientSession, url: str,
             with contextlib.suppress(TimeoutError):  # counted as lost
                 await finished.wait(key)
 
-    started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return sent, time.perf_counter() - started
 
@@ -152,10 +158,11 @@ def clicks_needed(scale: dict[str, int]) -> int:
 
 
 async def _block(http: aiohttp.ClientSession, stack: Stack, clicks: int,
-                 concurrency: int) -> Measured:
-    """Send the next `clicks` of a stack; their latencies (request to done) and wall time."""
+                 scale: dict[str, int]) -> Measured:
+    """Send the next `clicks` of a stack (at the scale's concurrency, and its pace if it
+    has one); their latencies (request to done) and wall time."""
     sent, seconds = await drive(http, stack.url, list(itertools.islice(stack.requests, clicks)),
-                                concurrency, stack.finished)
+                                scale["concurrency"], stack.finished, scale.get("pace_per_s"))
     return latencies(sent, stack.finished.at), seconds
 
 
@@ -170,12 +177,12 @@ async def alternate(floor: Stack, ours: Stack, scale: dict[str, int]) -> tuple[M
 async def _alternate(http: aiohttp.ClientSession, floor: Stack, ours: Stack,
                      scale: dict[str, int]) -> tuple[Measured, Measured]:
     for stack in (floor, ours):
-        await _block(http, stack, scale["warmup"], scale["concurrency"])
+        await _block(http, stack, scale["warmup"], scale)
     done: tuple[list[float], list[float]] = ([], [])
     seconds = [0.0, 0.0]
     for _ in range(math.ceil(scale["samples"] / scale["block"])):
         for n, stack in enumerate((floor, ours)):
-            new, took = await _block(http, stack, scale["block"], scale["concurrency"])
+            new, took = await _block(http, stack, scale["block"], scale)
             done[n].extend(new)
             seconds[n] += took
     return (done[0], seconds[0]), (done[1], seconds[1])

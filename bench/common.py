@@ -111,11 +111,11 @@ def result(name: str, size: str, scale: dict[str, Any], figures: dict[str, Any],
 
 
 def path_row(path: str, target: str, measured: float, floor: float | None, unit: str,
-             met: bool) -> dict[str, Any]:
+             met: bool | None) -> dict[str, Any]:
     """One line of the issue's table: path | target | measured | floor | ratio | verdict.
-    The verdict holds at the size run; absolute targets only mean something on an idle
-    machine."""
+    The verdict holds at the size run (None: the target says nothing at this size);
+    absolute targets only mean something on an idle machine."""
     return {"path": path, "target": target, "measured": f"{measured:.3g} {unit}",
             "floor": "" if floor is None else f"{floor:.3g} {unit}",
-            "ratio": "" if floor is None else f"{ratio(measured, floor):.2f}x",
-            "verdict": "met" if met else "short"}
+            "ratio": f"{ratio(measured, floor):.2f}x" if floor else "",
+            "verdict": "n/a" if met is None else "met" if met else "short"}

@@ -1,13 +1,19 @@
-"""Start-up: `achtje run` from process start to ready, and what it imports on the way.
+"""Start-up: `achtje --help`, and `achtje run` from process start to ready.
 
-`python -m bench.startup [--runs N] [--importtime]` runs the real `achtje run` (Slack over
-HTTP and Telegram's webhook, against the fakes of the tests, on a SQLite file at head) N
-times in a fresh process each and reports, per run and as medians: the wall time until
-/healthz answers 200, the CPU the process had used by then (user + system from /proc), and
-with --importtime the import time of each top-level package (`-X importtime`, which itself
-adds some time). Bytecode is there, as pip installs it (a first run, not counted, writes
-achtje's own). On a shared machine compare the CPU and the import sums, and the load
-average printed beside them, not the wall time.
+`--help` is the installed console script (or `python -c "from bot.cli import main;
+main()"` where there is none), run N times: the median wall time, and the CPU it used
+beside it. `achtje run` is the real service (Slack over HTTP and Telegram's webhook,
+against the fakes of the tests, on a SQLite file at head) started N times in a fresh
+process each: the wall time until /healthz answers 200 (the target) and the CPU the
+process had used by then (user + system from /proc). The floor of both is a bare
+interpreter of the same venv. Bytecode is there, as pip installs it (a first run, not
+counted, writes achtje's own). On a shared machine compare the CPU, and the load average
+printed beside it, not the wall time.
+
+`python -m bench startup` runs it with the others (2 runs at smoke size, 8 at full);
+`python -m bench.startup [--runs N] [--importtime]` prints every run, and with
+--importtime the import time of each top-level package (`-X importtime`, which itself
+adds some time).
 """
 
 from __future__ import annotations
@@ -15,26 +21,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from bench.footprint import ROOT, _wait_ready, free_port
-from tests.slack_fakes import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from bench.common import Result, path_row, ratio, result
+from bench.process import (
+    MAIN,
+    ROOT,
+    bare_interpreter,
+    cpu_seconds,
+    free_port,
+    service_env,
+    wait_ready,
+)
+from tests.slack_fakes import FakeSlack
 from tests.telegram_fakes import FakeTelegram
 
-TICKS = os.sysconf("SC_CLK_TCK")
-MAIN = "from bot.cli import main; main()"  # what the `achtje` script runs
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+SIZES = {"smoke": {"runs": 2}, "full": {"runs": 8}}
+HELP_TARGET, READY_TARGET = 0.3, 1.0  # seconds of wall time
 
 
 def import_sums(stderr: str) -> dict[str, float]:
@@ -55,10 +67,28 @@ def import_sums(stderr: str) -> dict[str, float]:
 class Run:
     ready_s: float
     cpu_s: float
-    imports: dict[str, float]
+    imports: dict[str, float] = field(default_factory=dict)
+
+
+def help_command() -> list[str]:
+    """The installed `achtje` script next to this interpreter, else what it runs."""
+    script = Path(sys.executable).with_name("achtje")
+    return [str(script)] if script.exists() else [sys.executable, "-c", MAIN]
+
+
+def help_once(env: dict[str, str]) -> Run:
+    """`achtje --help`: its wall time and the CPU the child used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run([*help_command(), "--help"], env=env, cwd=ROOT, check=True,
+                   capture_output=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return Run(wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
 
 
 async def once(env: dict[str, str], importtime: bool, log: Path) -> Run:
+    """`achtje run` in a fresh process until ready, then stopped."""
     port = free_port()
     flags = ["-X", "importtime"] if importtime else []
     started = time.perf_counter()
@@ -69,7 +99,7 @@ async def once(env: dict[str, str], importtime: bool, log: Path) -> Run:
                                  stderr=err)
         try:
             try:
-                ready = await _wait_ready(port, started, timeout=60)
+                ready = await wait_ready(port, started, timeout=60)
             except TimeoutError:
                 sys.exit(log.read_text()[-3000:])
             cpu = cpu_seconds(child.pid)
@@ -79,42 +109,71 @@ async def once(env: dict[str, str], importtime: bool, log: Path) -> Run:
     return Run(ready, cpu, import_sums(log.read_text()) if importtime else {})
 
 
-async def main(runs: int, importtime: bool) -> None:
+def _medians(runs: list[Run]) -> dict[str, float]:
+    return {"wall_s": statistics.median(r.ready_s for r in runs),
+            "cpu_s": statistics.median(r.cpu_s for r in runs),
+            "wall_min_s": min(r.ready_s for r in runs), "wall_max_s": max(r.ready_s for r in runs)}
+
+
+async def measure(runs: int, importtime: bool = False,
+                  show: bool = False) -> tuple[list[Run], list[Run], dict[str, float]]:
+    """`runs` of `achtje --help` and of `achtje run`, alternating, after one uncounted
+    run of each; and the load average before and after."""
     slack, telegram = FakeSlack(), FakeTelegram()
     await slack.start()
     await telegram.start()
+    helps, readies = [], []
     try:
         with tempfile.TemporaryDirectory() as folder:
-            env = {**os.environ, "ACHTJE_DATABASE_URL": f"sqlite+aiosqlite:///{folder}/a.db",
-                   "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                   "ACHTJE_SLACK_API_URL": slack.api_url,
-                   "TELEGRAM_BOT_TOKEN": telegram.token,
-                   "ACHTJE_TELEGRAM_API_URL": telegram.url,
-                   "ACHTJE_TELEGRAM_WEBHOOK_URL": "https://bench.invalid/telegram/webhook",
-                   "ACHTJE_TELEGRAM_WEBHOOK_SECRET": "bench-secret",
-                   "ACHTJE_SCHEDULER_TICK": "3600", "ACHTJE_LOG_LEVEL": "WARNING"}
-            # As installed (pip writes every module's bytecode): one run first, not
-            # counted, writes achtje's own, should PYTHONDONTWRITEBYTECODE be set here.
-            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env = service_env(f"sqlite+aiosqlite:///{folder}/a.db", slack, telegram)
             subprocess.run([sys.executable, "-c", MAIN, "db", "upgrade"], env=env,
                            cwd=ROOT, check=True, capture_output=True)
+            help_once(env)
             await once(env, False, Path(folder) / "warm-up.log")
-            print(f"load before: {os.getloadavg()[0]:.2f}")
-            results = []
+            load = {"load_before": os.getloadavg()[0]}
             for number in range(runs):
-                found = await once(env, importtime, Path(folder) / f"run{number}.log")
-                results.append(found)
-                print(f"run {number + 1}: ready {found.ready_s:.3f} s wall, "
-                      f"{found.cpu_s:.2f} s CPU")
-            print(f"load after: {os.getloadavg()[0]:.2f}")
+                helps.append(help_once(env))
+                readies.append(await once(env, importtime, Path(folder) / f"run{number}.log"))
+                if show:
+                    print(f"run {number + 1}: --help {helps[-1].ready_s:.3f} s wall "
+                          f"{helps[-1].cpu_s:.2f} s CPU; run: ready {readies[-1].ready_s:.3f}"
+                          f" s wall, {readies[-1].cpu_s:.2f} s CPU")
+            load["load_after"] = os.getloadavg()[0]
     finally:
         await slack.stop()
         await telegram.stop()
-    print(f"median: ready {statistics.median(r.ready_s for r in results):.3f} s wall, "
-          f"{statistics.median(r.cpu_s for r in results):.2f} s CPU")
+    return helps, readies, load
+
+
+async def run(size: str) -> Result:
+    scale = SIZES[size]
+    bare = bare_interpreter()
+    helps, readies, load = await measure(scale["runs"])
+    figures = {"achtje_help": _medians(helps), "achtje_run": {**_medians(readies), **load}}
+    wall_help, wall_ready = figures["achtje_help"]["wall_s"], figures["achtje_run"]["wall_s"]
+    paths: list[dict[str, Any]] = [
+        path_row(f"`achtje --help` (median wall of {len(helps)})", f"< {HELP_TARGET} s",
+                 wall_help, bare["start_s"], "s", wall_help < HELP_TARGET),
+        path_row(f"`achtje run` start to ready (median wall of {len(readies)}; CPU "
+                 f"{figures['achtje_run']['cpu_s']:.2f} s)", f"< {READY_TARGET:g} s", wall_ready,
+                 bare["start_s"], "s", wall_ready < READY_TARGET)]
+    ratios = {"help_vs_bare": ratio(wall_help, bare["start_s"]),
+              "ready_vs_bare": ratio(wall_ready, bare["start_s"])}
+    return result("startup", size, scale, figures, {"bare_python": bare}, ratios, 0,
+                  "wall is the target; CPU (user + system of the process) is the figure to "
+                  "compare on a shared machine; the floor is a bare interpreter's start",
+                  paths)
+
+
+async def main(runs: int, importtime: bool) -> None:
+    helps, readies, load = await measure(runs, importtime, show=True)
+    print(f"load before {load['load_before']:.2f}, after {load['load_after']:.2f}")
+    for name, found in (("--help", helps), ("run: ready", readies)):
+        medians = _medians(found)
+        print(f"median {name}: {medians['wall_s']:.3f} s wall, {medians['cpu_s']:.2f} s CPU")
     if importtime:
-        names = set().union(*(r.imports for r in results))
-        medians = {n: statistics.median(r.imports.get(n, 0.0) for r in results) for n in names}
+        names = set().union(*(r.imports for r in readies))
+        medians = {n: statistics.median(r.imports.get(n, 0.0) for r in readies) for n in names}
         print("imports, median s (total: the cumulative times at depth 0; the rest: each "
               "package's own):")
         for name, seconds in sorted(medians.items(), key=lambda item: -item[1])[:25]:

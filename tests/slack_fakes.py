@@ -194,6 +194,14 @@ class FakeSlack:
         await asyncio.wait_for(enough(), timeout)
         return self.of(method)
 
+    async def wait_for_calls(self, number: int, timeout: float = 10) -> None:
+        """Until `number` calls of any method (response_url posts included) came in."""
+        async def enough() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.calls) >= number)
+
+        await asyncio.wait_for(enough(), timeout)
+
     async def send_envelope(self, envelope: dict[str, Any]) -> dict[str, Any]:
         """Push a Socket Mode envelope to the connected app and wait for its acknowledgement."""
         async with self._changed:

@@ -20,8 +20,15 @@ EXPECTED = {
     "fanout": ("planned_rows", "plan_s", "delivered", "delivered_per_s", "outbox"),
     "summaries": (),
     "pairing": ("pair_round_s", "groups", "placed"),
-    "footprint": ("ready_s", "rss_ready_mb", "rss_after_summaries_mb", "summaries"),
+    "footprint": ("rss_ready_mb", "first_tick_s", "rss_after_tick_mb", "rss_after_summaries_mb",
+                  "summaries"),
+    "startup": ("wall_s", "cpu_s"),
+    "command": ("requests", "cpu_ms_per_request", "calls_per_request"),
 }
+# The benchmarks whose every figure is a line of the issue's table (path | target |
+# measured | floor | ratio | verdict).
+PATHS = {"click_slack": 1, "click_telegram": 1, "fanout": 1, "footprint": 1, "startup": 2,
+         "command": 1}
 
 
 def _check(found: dict[str, object], name: str) -> None:
@@ -44,6 +51,11 @@ def _check(found: dict[str, object], name: str) -> None:
             assert key in backend, (name, key)
 
 
+def test_every_row_of_the_issue_has_a_benchmark() -> None:
+    """`python -m bench` runs them all: start-up and the slash command's CPU too."""
+    assert set(NAMES) == set(EXPECTED)
+
+
 @pytest.mark.parametrize("name", NAMES)
 async def test_each_benchmark_runs_at_smoke_size_and_loses_nothing(
     name: str, monkeypatch: pytest.MonkeyPatch
@@ -60,6 +72,22 @@ async def test_each_benchmark_runs_at_smoke_size_and_loses_nothing(
         measured = found["figures"]["sqlite"]
         assert measured["outbox"] == {"sent": measured["planned_rows"]}
         assert measured["duplicates"] == 0
+    if name in PATHS:
+        rows = found["paths"]
+        assert len(rows) == PATHS[name], rows
+        for row in rows:
+            assert row["verdict"] in ("met", "short", "n/a") and row["measured"], row
+    if name == "click_telegram":  # paced under Telegram's 30 messages a second
+        assert 0 < found["scale"]["pace_per_s"] <= 15
+    if name == "command":
+        [measured] = found["figures"].values()
+        assert measured["requests"] == found["scale"]["requests"]
+        # what achtje does for `/achtje help` in a DM: open the DM, post the help
+        assert found["scale"]["calls_per_request"] == {"conversations.open": 1,
+                                                       "chat.postMessage": 1}
+        assert found["floor"]["bare_bolt"]["sqlite"]["calls_per_request"] == 2
+    if name == "startup":
+        assert found["figures"]["achtje_help"]["wall_s"] > 0
 
 
 @pytest.mark.postgres
