@@ -23,10 +23,11 @@ from tests.telegram_fakes import ANNA, Bot, running
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
 # The processed-event marker, the member with their partnership and its schools (locked),
-# the round, the member's answers in it, the answer, the next question asked. (Telegram's
+# the round with which of its statements the member answered, the answer, the next
+# question asked. (Telegram's
 # "their private chat takes messages again" is part of the turn, free while nobody is
 # marked unreachable.)
-STATEMENTS_PER_PRESS = 6
+STATEMENTS_PER_PRESS = 5
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ async def answers(sessions: async_sessionmaker[Any]) -> int:
         return int(await session.scalar(select(func.count()).select_from(Answer)) or 0)
 
 
-async def test_a_press_on_a_statement_runs_six_statements_and_asks_slack_nothing_more(
+async def test_a_press_on_a_statement_runs_five_statements_and_asks_slack_nothing_more(
     slack: SlackRig, sessions: async_sessionmaker[Any]
 ) -> None:
     await slack.dm("hoi")
@@ -88,7 +89,7 @@ async def telegram(engine: Engine, partnership: Partnership) -> AsyncIterator[Bo
         yield started
 
 
-async def test_a_press_on_telegram_runs_six_statements(
+async def test_a_press_on_telegram_runs_five_statements(
     telegram: Bot, sessions: async_sessionmaker[Any], partnership: Partnership, clock: Clock
 ) -> None:
     async with sessions() as session, session.begin():

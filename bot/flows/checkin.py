@@ -109,7 +109,7 @@ async def typed_answer(turn: Turn, data: dict[str, Any], text: str) -> list[Repl
 
 async def answer(turn: Turn, round_id: int, statement_id: str, value: str) -> list[Reply]:
     """Store one answer (new or changed) and move on: follow-up, next statement or done."""
-    round_ = await turn.session.get(CheckInRound, round_id)
+    round_, answered = await repo.round_answered(turn.session, round_id, turn.member.id)
     if (
         round_ is None
         or round_.partnership_id != turn.partnership.id
@@ -123,13 +123,12 @@ async def answer(turn: Turn, round_id: int, statement_id: str, value: str) -> li
         status, score = ("dont_know" if value == "dk" else "skipped"), None
     else:
         status, score = "scored", int(value)
-    answered = await repo.answers(turn.session, round_.id, turn.member.id)
-    given = answered.get(statement_id)
-    if given is not None and not await _asking(turn, CHECKIN, round_.id, statement_id):
+    if statement_id in answered and not await _asking(turn, CHECKIN, round_.id, statement_id):
         # Answered before, and the conversation has moved on: a second tap, another
         # button of the same question, or a stale copy. The last choice stands; the next
         # question was asked already.
-        given.status, given.score, given.answered_at = status, score, turn.now
+        await repo.answer_again(turn.session, round_.id, turn.member.id, statement_id,
+                                status, score, turn.now)
         return [Noted()]
     await repo.save_answer(
         turn.session, round_id=round_.id, member_id=turn.member.id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -42,13 +42,16 @@ def _per_turn(session: AsyncSession, name: str) -> Any:
 
 
 def _build(dialect: str, name: str) -> Any:
+    """Core statements on the tables (no ORM objects to load or to synchronise): the ORM's
+    bulk-insert path and the cache key of literal values cost more than the SQL."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     if name == "processed":
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        return (insert(ProcessedEvent)
+        events = _table(ProcessedEvent)
+        return (insert(events)
                 .values(platform=bindparam("platform"), event_id=bindparam("event_id"),
-                        processed_at=bindparam("now"))
+                        processed_at=bindparam("now", type_=events.c.processed_at.type))
                 .on_conflict_do_nothing()
-                .returning(ProcessedEvent.event_id))
+                .returning(events.c.event_id))
     if name == "memberships":
         query = (select(Member, Partnership)
                  .join(Partnership, Partnership.id == Member.partnership_id)
@@ -58,12 +61,37 @@ def _build(dialect: str, name: str) -> Any:
                  .options(joinedload(Partnership.schools))
                  .execution_options(populate_existing=True))
         return query.with_for_update(of=Member) if dialect == "postgresql" else query
+    if name == "answer":  # one answer, new or given again: every column but the key anew
+        upsert = insert(_table(Answer))
+        return upsert.on_conflict_do_update(
+            index_elements=["round_id", "member_id", "statement_id"],
+            set_={column: upsert.excluded[column] for column in _ANSWER_GIVEN})
+    if name == "conversation":
+        upsert = insert(_table(Conversation))
+        return upsert.on_conflict_do_update(
+            index_elements=["member_id"],
+            set_={column: upsert.excluded[column] for column in _CONVERSATION_STATE})
+    if name == "round_answered":  # the round and which of its statements the member answered
+        answer = _table(Answer)
+        return (select(CheckInRound, answer.c.statement_id)
+                .outerjoin(answer, (answer.c.round_id == CheckInRound.id)
+                           & (answer.c.member_id == bindparam("member_id")))
+                .where(CheckInRound.id == bindparam("round_id")))
+    members = _table(Member)
     assert name == "touch"  # SQLite's stand-in for a row lock: a no-op write
-    return (update(Member)
-            .where(Member.platform == bindparam("identity_platform"),
-                   Member.user_ref == bindparam("identity_user"))
-            .values(language=Member.language)
-            .execution_options(synchronize_session=False))
+    return (update(members)
+            .where(members.c.platform == bindparam("identity_platform"),
+                   members.c.user_ref == bindparam("identity_user"))
+            .values(language=members.c.language))
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+_ANSWER_GIVEN = ("status", "score", "comment", "answered_at", "side", "level", "school_id")
+_CONVERSATION_STATE = ("flow", "step", "data", "updated_at")
 
 
 async def mark_processed(
@@ -193,12 +221,8 @@ async def set_conversation(
 ) -> None:
     """Replace the member's conversation state; written at once, so a later clear or set in
     the same turn sees it."""
-    values = {"flow": flow, "step": "", "data": data, "updated_at": now}
-    await session.execute(
-        insert_for(session, Conversation)
-        .values(member_id=member_id, **values)
-        .on_conflict_do_update(index_elements=["member_id"], set_=values)
-    )
+    await session.execute(_per_turn(session, "conversation"), {
+        "member_id": member_id, "flow": flow, "step": "", "data": data, "updated_at": now})
 
 
 async def clear_conversation(session: AsyncSession, member_id: int) -> None:
@@ -276,16 +300,31 @@ async def save_answer(
     anew, together with its time, so the row always says who gave it when it was last given.
     """
     side, level, school_id = await answer_group(session, member_id)
-    values = {"status": status, "score": score, "comment": None, "answered_at": now,
-              "side": side, "level": level, "school_id": school_id}
-    statement = (
-        insert_for(session, Answer)
-        .values(round_id=round_id, member_id=member_id, statement_id=statement_id, **values)
-        .on_conflict_do_update(
-            index_elements=["round_id", "member_id", "statement_id"], set_=values
-        )
-    )
-    await session.execute(statement)
+    await session.execute(_per_turn(session, "answer"), {
+        "round_id": round_id, "member_id": member_id, "statement_id": statement_id,
+        "status": status, "score": score, "comment": None, "answered_at": now,
+        "side": side, "level": level, "school_id": school_id})
+
+
+async def round_answered(session: AsyncSession, round_id: int, member_id: int
+                         ) -> tuple[CheckInRound | None, set[str]]:
+    """A round and the statements of it the member has answered, in one statement."""
+    rows = (await session.execute(_per_turn(session, "round_answered"),
+                                  {"round_id": round_id, "member_id": member_id})).all()
+    if not rows:
+        return None, set()
+    return rows[0][0], {statement for _, statement in rows if statement is not None}
+
+
+async def answer_again(session: AsyncSession, round_id: int, member_id: int,
+                       statement_id: str, status: str, score: int | None, now: datetime
+                       ) -> None:
+    """A stored answer changed in place (a second tap): its group stays as it was."""
+    await session.execute(
+        update(Answer)
+        .where(Answer.round_id == round_id, Answer.member_id == member_id,
+               Answer.statement_id == statement_id)
+        .values(status=status, score=score, answered_at=now))
 
 
 async def save_comment(
