@@ -24,7 +24,7 @@ RESULTS = Path(__file__).with_name("results.json")
 Runner = Callable[[str], Awaitable[Result]]
 
 
-NAMES = ("click_slack", "click_telegram", "command", "fanout", "summaries", "pairing",
+NAMES = ("click_slack", "click_telegram", "command", "turn", "fanout", "summaries", "pairing",
          "startup", "footprint")
 
 

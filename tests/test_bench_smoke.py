@@ -24,6 +24,7 @@ EXPECTED = {
                   "summaries"),
     "startup": ("wall_s", "cpu_s"),
     "command": ("requests", "cpu_ms_per_request", "calls_per_request"),
+    "turn": ("engine_turn",),  # beside the layers above the floor: aiosqlite on SQLite
 }
 # The benchmarks whose every figure is a line of the table (path | target |
 # measured | floor | ratio | verdict).
@@ -88,11 +89,16 @@ async def test_each_benchmark_runs_at_smoke_size_and_loses_nothing(
         assert found["floor"]["bare_bolt"]["sqlite"]["calls_per_request"] == 2
     if name == "startup":
         assert found["figures"]["achtje_help"]["wall_s"] > 0
+    if name == "turn":  # the replays ran the statements a real press sent
+        layers = found["figures"]["sqlite"]
+        assert layers["sqlalchemy"]["statements"] == layers["engine_turn"]["statements"] >= 3
+        assert "aiosqlite" in layers
+        assert found["floor"]["sqlite"]["layer"] == "sqlite3"
 
 
 @pytest.mark.postgres
 @postgres_only
-@pytest.mark.parametrize("name", ["click_slack", "summaries", "fanout"])
+@pytest.mark.parametrize("name", ["click_slack", "summaries", "fanout", "turn"])
 async def test_the_database_benchmarks_also_run_on_postgres(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
