@@ -350,9 +350,7 @@ class _Png:
 
         changed = (pixels.view(np.uint32)[:, :, 0] != self.reference).any(axis=1)
         same = ~np.pad(changed, (0, -self.height % self.BAND)).reshape(-1, self.BAND).any(axis=1)
-        packer = zlib.compressobj(1, zlib.DEFLATED, -15)
-        parts = []
-        checksum = 1  # Adler-32 of nothing
+        packer, parts, checksum = zlib.compressobj(1, zlib.DEFLATED, -15), [], 1  # Adler-32 of b""
         copies = cast(list[bool], same.tolist())
         band, count = 0, len(copies)
         while band < count:
@@ -360,9 +358,8 @@ class _Png:
             while end < count and copies[end] == copies[band]:
                 end += 1
             if copies[band]:  # a run of the template's bands, copied compressed
-                parts.append(packer.flush(zlib.Z_FULL_FLUSH))
+                parts += [packer.flush(zlib.Z_FULL_FLUSH), *self.bands[band:end]]
                 for copied in range(band, end):
-                    parts.append(self.bands[copied])
                     checksum = _adler32_combine(checksum, *self.checksums[copied])
             else:  # a run of bands of its own, compressed in one go
                 data = _rows(pixels[band * self.BAND:end * self.BAND]).tobytes()
@@ -379,9 +376,8 @@ class _Png:
 def _adler32_combine(first: int, second: int, length: int) -> int:
     """The Adler-32 of two pieces of data one after the other, from their own Adler-32s and
     the second one's length (as zlib's adler32_combine, which Python does not offer)."""
-    base = 65521
-    low = ((first & 0xFFFF) + (second & 0xFFFF) - 1) % base
-    high = ((first >> 16) + (second >> 16) + length * ((first & 0xFFFF) - 1)) % base
+    low = ((first & 0xFFFF) + (second & 0xFFFF) - 1) % 65521
+    high = ((first >> 16) + (second >> 16) + length * ((first & 0xFFFF) - 1)) % 65521
     return low | high << 16
 
 
