@@ -8,7 +8,6 @@ editor of the content gets a clear answer instead of a crash at the first messag
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Iterator
 from datetime import date, datetime
 from functools import cached_property
@@ -294,7 +293,7 @@ class Content(_Model):
         template = self.ui[key].get(lang)
         if not values:
             return template
-        return string.Formatter().vformat(_plurals(template, values), (), values)
+        return (_plurals(template, values) if "|" in template else template).format_map(values)
 
     def day(self, day: date, lang: str, *, year: bool = True) -> str:
         """A date as people write it, the month by name: "8 december 2026" ("8 december"

@@ -4,10 +4,13 @@ numbers; each is the PNG of its own summary."""
 from __future__ import annotations
 
 import io
+import zlib
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from matplotlib.image import imread
+from PIL import Image as PILImage
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
@@ -59,3 +62,38 @@ async def test_a_name_with_dollar_signs_is_drawn_as_written(
                            ([2, 2, 3, 3, 3], [4, 4, 5, 5, 5]))
     png = summary_chart(odd, content, "nl")
     assert png_size(png) == (1000, 800)
+
+
+async def test_a_chart_is_the_same_first_or_after_many_others(
+    sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    """Charts share a template, their figures' stamps and the PNG's compressed rows; a
+    chart drawn after many others, with other figures beside its bars, has the same pixels
+    as the same chart drawn first, and its PNG is whole (every chunk's CRC and the image
+    data's Adler-32, which a chart that reuses rows puts together from pieces)."""
+    from bot.summary import chart
+
+    first = await summary_of(sessions, content, "Leerlab Oost", ([2, 2, 3, 3, 3], [4, 4, 5, 5, 5]))
+    chart._TEMPLATES.clear()
+    for step in range(30):
+        other = [replace(t, mean=None if t.mean is None else 1 + (t.mean + step / 7) % 4,
+                         respondents=None if t.respondents is None else 5 + step)
+                 for t in first.conditions]
+        summary_chart(replace(first, conditions=tuple(other)), content, "nl")
+    again = summary_chart(first, content, "nl")
+    chart._TEMPLATES.clear()
+    assert decoded(again) == decoded(summary_chart(first, content, "nl"))
+    at, data = 8, b""
+    while at < len(again):
+        length = int.from_bytes(again[at:at + 4], "big")
+        kind, body = again[at + 4:at + 8], again[at + 8:at + 8 + length]
+        assert int.from_bytes(again[at + 8 + length:at + 12 + length], "big") == \
+            zlib.crc32(kind + body)
+        data += body if kind == b"IDAT" else b""
+        at += 12 + length
+    assert len(zlib.decompress(data)) == 800 * (1 + 3 * 1000)  # checks the Adler-32
+
+
+def decoded(png: bytes) -> bytes:
+    with PILImage.open(io.BytesIO(png)) as image:
+        return image.convert("RGB").tobytes()

@@ -38,6 +38,7 @@ from bot.summary.compute import (
     build_summary,
     several_statements,
 )
+from bot.summary.history import Earlier, PastMonth
 from bot.summary.model import Summary
 from bot.summary.queries import (
     ClassScores,
@@ -123,14 +124,13 @@ async def freeze_backlog(sessions: async_sessionmaker[AsyncSession], content: Co
     return done
 
 
-async def stored_summaries(session: AsyncSession, keys: Iterable[Key]) -> dict[Key, Summary]:
-    """The frozen months asked for that are stored, decoded."""
+async def stored_summaries(session: AsyncSession, keys: Iterable[Key]) -> dict[Key, Earlier]:
+    """The frozen months asked for that are stored, decoded as far as trends need them."""
     known = frozen.known_months(session)
-    found = {key: known.summaries[key] for key in keys if key in known.summaries}
+    found: dict[Key, Earlier] = {k: known.summaries[k] for k in keys if k in known.summaries}
     by_partnership: dict[int, set[date]] = defaultdict(set)
-    for pid, month in keys:
-        if (pid, month) not in found:
-            by_partnership[pid].add(month)
+    for pid, month in set(keys) - set(found):
+        by_partnership[pid].add(month)
     months = {month for wanted in by_partnership.values() for month in wanted}
     for chunk in _chunks(list(by_partnership)):
         for pid, month, data in await session.execute(
@@ -138,7 +138,7 @@ async def stored_summaries(session: AsyncSession, keys: Iterable[Key]) -> dict[K
                 .where(SummaryMonth.partnership_id.in_(chunk),
                        SummaryMonth.month.in_(sorted(months)))):
             if month in by_partnership[pid]:
-                found[(pid, month)] = decode(Summary, data)
+                found[(pid, month)] = decode(PastMonth, data)
     return found
 
 

@@ -42,6 +42,7 @@ THIS_MONTH, LAST_MONTH = "#1b6fa8", "#b9c4cc"
 LINES = ("#1b6fa8", "#d9822b", "#3a9c4f", "#b3405c", "#7a5cb0")
 KEPT_TEMPLATES = 4  # languages x month triples in use at once: a handful
 KEPT_STAMPS = 1000  # per template; a stamp is a few kB
+_SPARE = 16  # rows around a stamp's text blanked after it is drawn
 _PLACEHOLDER = 3.0  # a value that puts a line where a month has numbers when laying out
 
 
@@ -205,7 +206,8 @@ class _Template:
             # text on top.
             for artist in (*self.bars[0], *self.bars[1], *self.lines, *self.over_bars):
                 draw(artist)
-            pixels = np.array(self.canvas.buffer_rgba())
+            # The canvas's own pixels: the next chart restores them from the template.
+            pixels = np.asarray(self.canvas.buffer_rgba())
             for series, n, text, x in labels:
                 self._label(pixels, self.texts[series][n], text, x)
             return self.png.encode(pixels)
@@ -232,21 +234,25 @@ class _Template:
         if self.scratch is None:
             renderer: Any = RendererAgg
             self.scratch = renderer(WIDTH, HEIGHT, DPI)
+            _reuse_glyphs(self.scratch)
         transform = slot.get_transform()
         y = slot.get_position()[1]
         display_y = float(transform.transform((0, y))[1])
         slot.set_text(text)
         slot.set_x(float(transform.inverted().transform((anchor, display_y))[0]))
-        self.scratch.clear()
         slot.draw(self.scratch)
         box = slot.get_window_extent(self.scratch)
         left = max(0, math.floor(box.x0) - 2)
         right = min(WIDTH, math.ceil(box.x1) + 2)
         top = max(0, HEIGHT - math.ceil(box.y1) - 2)
         bottom = min(HEIGHT, HEIGHT - math.floor(box.y0) + 2)
-        coverage = np.asarray(self.scratch.buffer_rgba())[top:bottom, left:right, 3]
+        drawn = np.asarray(self.scratch.buffer_rgba())
+        coverage = drawn[top:bottom, left:right, 3].copy()
+        # Blank again for the next stamp: the rows the text was drawn on, with room to
+        # spare (clearing the whole scratch took longer than drawing the text).
+        drawn[max(0, top - _SPARE):bottom + _SPARE] = 0
         red, green, blue, _ = to_rgba(slot.get_color())
-        return _Stamp(left - anchor, top, coverage[:, :, None].copy(),
+        return _Stamp(left - anchor, top, coverage[:, :, None],
                       np.array((red, green, blue, 1.0), np.float32) * 255)
 
 
@@ -319,8 +325,9 @@ class _Png:
     """Opaque PNGs of RGBA pixels (rows x columns x 4) of one size: rows unfiltered,
     compressed fast. Most rows of a chart are those of its template without numbers, so the
     template's rows are compressed once, in bands; a chart's band that is the same as the
-    template's is copied compressed, and only the others are compressed again. Each band
-    stands alone in the stream (a full flush before and after it), which deflate allows."""
+    template's is copied compressed, and only the others are turned into PNG rows and
+    compressed again. Each band stands alone in the stream (a full flush before and after
+    it), which deflate allows; the stream's checksum is put together from the bands' own."""
 
     BAND = 4  # rows
 
@@ -330,33 +337,48 @@ class _Png:
         self.reference = reference.view(np.uint32)[:, :, 0]  # one number per pixel
         self.height, self.width = reference.shape[:2]
         rows = _rows(reference)
-        self.bands = []
+        self.bands: list[bytes] = []
+        self.checksums: list[tuple[int, int]] = []  # each band's Adler-32 and length
         for top in range(0, self.height, self.BAND):
+            band = rows[top:top + self.BAND].tobytes()
             packer = zlib.compressobj(1, zlib.DEFLATED, -15)
-            self.bands.append(packer.compress(rows[top:top + self.BAND].tobytes())
-                              + packer.flush(zlib.Z_FULL_FLUSH))
+            self.bands.append(packer.compress(band) + packer.flush(zlib.Z_FULL_FLUSH))
+            self.checksums.append((zlib.adler32(band), len(band)))
 
     def encode(self, pixels: Any) -> bytes:
         import numpy as np
 
-        rows = _rows(pixels)
         changed = (pixels.view(np.uint32)[:, :, 0] != self.reference).any(axis=1)
         same = ~np.pad(changed, (0, -self.height % self.BAND)).reshape(-1, self.BAND).any(axis=1)
-        packer = zlib.compressobj(1, zlib.DEFLATED, -15)
-        parts = []
+        packer, parts, checksum = zlib.compressobj(1, zlib.DEFLATED, -15), [], 1  # Adler-32 of b""
         copies = cast(list[bool], same.tolist())
-        for band, copied in enumerate(copies):
-            if copied:
-                parts += [packer.flush(zlib.Z_FULL_FLUSH), self.bands[band]]
-            else:
-                parts.append(packer.compress(
-                    rows[band * self.BAND:(band + 1) * self.BAND].tobytes()))
+        band, count = 0, len(copies)
+        while band < count:
+            end = band + 1
+            while end < count and copies[end] == copies[band]:
+                end += 1
+            if copies[band]:  # a run of the template's bands, copied compressed
+                parts += [packer.flush(zlib.Z_FULL_FLUSH), *self.bands[band:end]]
+                for copied in range(band, end):
+                    checksum = _adler32_combine(checksum, *self.checksums[copied])
+            else:  # a run of bands of its own, compressed in one go
+                data = _rows(pixels[band * self.BAND:end * self.BAND]).tobytes()
+                parts.append(packer.compress(data))
+                checksum = zlib.adler32(data, checksum)
+            band = end
         parts.append(packer.flush())
-        checksum = struct.pack(">I", zlib.adler32(rows))
-        data = b"".join((b"\x78\x01", *parts, checksum))  # zlib's header: deflate, fastest
+        data = b"".join((b"\x78\x01", *parts, struct.pack(">I", checksum)))  # zlib's header
         header = struct.pack(">IIBBBBB", self.width, self.height, 8, 2, 0, 0, 0)  # RGB
         return b"".join((b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header),
                          _chunk(b"IDAT", data), _chunk(b"IEND", b"")))
+
+
+def _adler32_combine(first: int, second: int, length: int) -> int:
+    """The Adler-32 of two pieces of data one after the other, from their own Adler-32s and
+    the second one's length (as zlib's adler32_combine, which Python does not offer)."""
+    low = ((first & 0xFFFF) + (second & 0xFFFF) - 1) % 65521
+    high = ((first >> 16) + (second >> 16) + length * ((first & 0xFFFF) - 1)) % 65521
+    return low | high << 16
 
 
 def _rows(pixels: Any) -> Any:

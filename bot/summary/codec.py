@@ -33,9 +33,18 @@ def encode(value: object) -> JsonValue:
         return value.isoformat()
     if isinstance(value, tuple):
         return [encode(item) for item in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    names = _field_names(cast(Any, type(value)))
+    if names is not None:
+        return {name: encode(getattr(value, name)) for name in names}
     raise CodecError(f"cannot encode {type(value).__name__}")
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """A dataclass's field names (None for any other type), worked out once per type."""
+    if not dataclasses.is_dataclass(kind):
+        return None
+    return tuple(f.name for f in dataclasses.fields(kind))
 
 
 def decode(kind: type[T], data: Any) -> T:

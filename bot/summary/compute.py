@@ -25,7 +25,7 @@ from bot.months import month_bounds
 from bot.nudges.stats import NudgeStats, nudge_stats
 from bot.store.models import Partnership
 from bot.summary import queries
-from bot.summary.history import EPSILON, compare
+from bot.summary.history import EPSILON, Earlier, compare
 from bot.summary.model import (
     MIN_GROUP_SIZE,
     OPEN_TEXT_MIN,
@@ -55,7 +55,7 @@ async def compute_summary(
     partnership: Partnership,
     month: date,
     *,
-    earlier: Sequence[Summary] = (),
+    earlier: Sequence[Earlier] = (),
     rules: SummaryRules | None = None,
     nudges: NudgeStats | None = None,
     min_group_size: int = MIN_GROUP_SIZE,
@@ -141,7 +141,7 @@ def build_summary(
     month: date,
     data: MonthData,
     *,
-    earlier: Sequence[Summary] = (),
+    earlier: Sequence[Earlier] = (),
     rules: SummaryRules | None = None,
     nudges: NudgeStats | None = None,
     min_group_size: int = MIN_GROUP_SIZE,
@@ -197,7 +197,7 @@ async def leader_summary(
     partnership: Partnership,
     month: date,
     *,
-    earlier: Sequence[Summary] = (),
+    earlier: Sequence[Earlier] = (),
 ) -> Summary:
     """The summary as project leaders get it, with the month's informal-contact numbers, by
     the rules in the content's folder and the partnership's threshold, compared with the

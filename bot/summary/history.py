@@ -14,7 +14,7 @@ with the numbers next to it. The pitfall signal "falling" reads the same change.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 
 from bot.months import shift_month
@@ -23,13 +23,35 @@ from bot.summary.model import Direction, Summary, TopicSummary, shown
 EPSILON = 1e-9  # so that a rounded 1.0 counts as 1.0 despite floating point
 
 
-def compare(topic: TopicSummary, month: date, earlier: Sequence[Summary],
+@dataclass(frozen=True)
+class PastTopic:
+    """What a later month reads of a topic of a frozen month."""
+
+    topic: str
+    basis: tuple[str, ...]
+    mean: float | None
+
+
+@dataclass(frozen=True)
+class PastMonth:
+    """What a later month reads of a frozen month: decoding only this from the stored JSON
+    (`codec.decode` skips the rest) is several times cheaper than the whole `Summary`."""
+
+    month: date
+    conditions: tuple[PastTopic, ...]
+    boards: tuple[PastTopic, ...]
+
+
+Earlier = Summary | PastMonth  # a month before, whole or as far as trends need it
+
+
+def compare(topic: TopicSummary, month: date, earlier: Sequence[Earlier],
             step: float) -> TopicSummary:
     """`topic` of `month` with its change, direction and trend against `earlier` months."""
     if not topic.basis:
         return topic
     same: dict[date, float | None] = {}
-    reference: TopicSummary | None = None
+    reference: TopicSummary | PastTopic | None = None
     reference_month: date | None = None
     for summary in sorted((s for s in earlier if s.month < month),
                           key=lambda s: s.month, reverse=True):
@@ -69,5 +91,5 @@ def direction(change: float | None, step: float) -> Direction | None:
     return "stable"
 
 
-def _find(summary: Summary, topic: str) -> TopicSummary | None:
+def _find(summary: Earlier, topic: str) -> TopicSummary | PastTopic | None:
     return next((t for t in (*summary.conditions, *summary.boards) if t.topic == topic), None)
