@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -39,6 +40,11 @@ from bot.summary.rules import SummaryRules, load_summary_rules
 MAX_MESSAGE = 3500  # characters per Text; Telegram takes at most 4096
 MAX_OPEN_ANSWERS = 8  # per statement
 MAX_OPEN_LENGTH = 300  # characters per open answer
+# Charts are drawn off the event loop, always on this one thread: drawn on the default
+# executor's threads in turn, each thread's malloc arena kept its own few MB of a chart's
+# transient pixel arrays (about 7 MB more after a monthly run). The chart's template
+# serialises drawing anyway.
+_CHARTS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="achtje-chart")
 
 
 async def summary_replies(
@@ -93,8 +99,8 @@ class SummaryMessages:
         replies: list[Reply] = [Text(text=chunk) for chunk in _chunks(sections[0])]
         if has_chart(summary):
             if lang not in self._charts:
-                self._charts[lang] = await asyncio.to_thread(summary_chart, summary, content,
-                                                             lang)
+                self._charts[lang] = await asyncio.get_running_loop().run_in_executor(
+                    _CHARTS, summary_chart, summary, content, lang)
             caption = content.text("summary_chart_caption", lang,
                                    partnership=summary.partnership,
                                    month=content.month_name(summary.month, lang))
