@@ -15,10 +15,8 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.clicks import Click, prepare
@@ -26,26 +24,12 @@ from bench.common import Result, backends, database, latency_figures, ratio, res
 from bot.content import load_content
 from bot.engine import Engine
 from bot.messages import Incoming
+from tests.sql_log import recorded
 
 SIZES = {"smoke": {"warmup": 5, "block": 20, "samples": 60},
          "full": {"warmup": 100, "block": 200, "samples": 2_000}}
 TEAM = "T1"
 Statement = tuple[str, Any]  # SQL as sent to the driver, and its parameters
-
-
-@contextmanager
-def recorded(engine: AsyncEngine) -> Iterator[list[Statement]]:
-    """The statements (with parameters) sent to the database while the block runs."""
-    sent: list[Statement] = []
-
-    def before(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", before)
-    try:
-        yield sent
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", before)
 
 
 def press(click: Click, number: int) -> Incoming:

@@ -7,17 +7,16 @@ switched off for the question: what is checked is that the index can serve the q
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store import db, repo
 from bot.store.models import Answer, CheckInRound, Member, Partnership, School
 from bot.summary import queries
+from tests.sql_log import recorded
 
 NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
@@ -42,20 +41,6 @@ async def fill(engine: AsyncEngine) -> None:
              "level": "teachers", "school_id": p} for p in (1, 2) for m in range(4)])
 
 
-@contextmanager
-def captured(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
-    found: list[tuple[str, Any]] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        found.append((statement, params))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", keep)
-    try:
-        yield found
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", keep)
-
-
 async def plan(engine: AsyncEngine, statement: str, params: Any) -> str:
     async with engine.connect() as connection:
         if engine.dialect.name == "postgresql":
@@ -71,7 +56,7 @@ async def test_members_are_found_by_platform_and_user_through_an_index(
 ) -> None:
     engine, sessions = await db.connect(database_url)
     await fill(engine)
-    with captured(engine) as statements:
+    with recorded(engine) as statements:
         async with sessions() as session:
             assert [m.id for m in await repo.identities(session, "slack", "U1")] == [11, 21]
     [(statement, params)] = statements
@@ -82,7 +67,7 @@ async def test_members_are_found_by_platform_and_user_through_an_index(
 async def test_a_months_scores_read_the_answer_index_alone(database_url: str) -> None:
     engine, sessions = await db.connect(database_url)
     await fill(engine)
-    with captured(engine) as statements:
+    with recorded(engine) as statements:
         async with sessions() as session:
             [scores] = await queries.class_scores(session, [[1]], {"ambition_1": "ambition"})
     assert [(s.respondents, s.distribution) for s in scores] == [(4, (0, 0, 4, 0, 0))]
