@@ -20,6 +20,7 @@ from bot.content import Content
 from bot.messages import Adapter
 from bot.privacy.retention import retain_in_steps
 from bot.schedule.holidays import HolidayCalendar
+from bot.summary.chart import forget_idle_templates
 from scheduler.fallback import channel_fallback
 from scheduler.planner import plan_due
 from scheduler.sender import Clock, Sender, utc_now
@@ -68,6 +69,7 @@ class ScheduleRunner:
                                     invite_in_channel=self.invite_in_channel)
             self.sender.wake()
             await self._hourly_retention()
+            forget_idle_templates()  # a monthly run's chart templates, once it is over
             return queued
         except Exception:
             logger.exception("scheduler tick failed; the next tick tries again")

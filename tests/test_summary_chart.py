@@ -4,18 +4,22 @@ numbers; each is the PNG of its own summary."""
 from __future__ import annotations
 
 import io
+import time
 import zlib
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
+import pytest
 from matplotlib.image import imread
 from PIL import Image as PILImage
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.content import Content
-from bot.summary import Summary, compute_summary
-from bot.summary.chart import summary_chart
+from bot.schedule.holidays import load_holidays
+from bot.summary import Summary, chart, compute_summary
+from bot.summary.chart import TEMPLATE_IDLE_SECONDS, forget_idle_templates, summary_chart
+from scheduler.runner import ScheduleRunner
 from tests.summary_fakes import NOV, OCT, Partners, Score, png_size
 
 NOVEMBER = date(2026, 11, 1)
@@ -71,8 +75,6 @@ async def test_a_chart_is_the_same_first_or_after_many_others(
     chart drawn after many others, with other figures beside its bars, has the same pixels
     as the same chart drawn first, and its PNG is whole (every chunk's CRC and the image
     data's Adler-32, which a chart that reuses rows puts together from pieces)."""
-    from bot.summary import chart
-
     first = await summary_of(sessions, content, "Leerlab Oost", ([2, 2, 3, 3, 3], [4, 4, 5, 5, 5]))
     chart._TEMPLATES.clear()
     for step in range(30):
@@ -92,6 +94,33 @@ async def test_a_chart_is_the_same_first_or_after_many_others(
         data += body if kind == b"IDAT" else b""
         at += 12 + length
     assert len(zlib.decompress(data)) == 800 * (1 + 3 * 1000)  # checks the Adler-32
+
+
+async def test_a_chart_layout_is_let_go_once_no_chart_was_drawn_for_a_while(
+    sessions: async_sessionmaker[Any], content: Content
+) -> None:
+    """A monthly run leaves its templates (13-18 MB each) behind; after ten idle minutes
+    they go, and a later chart is laid out again, the same."""
+    summary = await summary_of(sessions, content, "Leerlab West", ([2, 2, 3, 3, 3],
+                                                                   [4, 4, 5, 5, 5]))
+    chart._TEMPLATES.clear()  # only this test's
+    first = summary_chart(summary, content, "nl")
+    drawn = time.monotonic()
+    assert forget_idle_templates(now=drawn + TEMPLATE_IDLE_SECONDS - 1) == 1
+    assert forget_idle_templates(now=drawn + TEMPLATE_IDLE_SECONDS) == 0
+    assert summary_chart(summary, content, "nl") == first
+
+
+async def test_the_scheduler_tick_lets_idle_chart_layouts_go(
+    sessions: async_sessionmaker[Any], content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = await summary_of(sessions, content, "Leerlab Noordwest", ([3, 3, 3, 4, 4],
+                                                                        [4, 4, 4, 5, 5]))
+    summary_chart(summary, content, "en")
+    assert chart._TEMPLATES
+    monkeypatch.setattr(chart, "TEMPLATE_IDLE_SECONDS", 0.0)
+    await ScheduleRunner(sessions, content, load_holidays(), {}, tick_seconds=3600).tick()
+    assert not chart._TEMPLATES
 
 
 def decoded(png: bytes) -> bytes:

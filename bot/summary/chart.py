@@ -11,24 +11,24 @@ number holds the laid-out figure with axes, names, ticks, legends and grid as pi
 a chart restores those pixels and draws only its own title, bars, figures and lines on
 them (matplotlib's blitting). The figures beside the bars are pasted from stamps drawn
 once per place and text, at the whole pixel nearest to where they belong; otherwise the
-pixels come out as a chart drawn whole would. The PNG is written here, unfiltered and
-quickly compressed: the chart is mostly flat colour, so that is about as small as the
-usual encoding and several times faster.
+pixels come out as a chart drawn whole would. The PNG is written by `bot.summary.png`.
+Templates are let go when no chart was drawn for a while (`forget_idle_templates`, from
+the scheduler's tick): a monthly run would otherwise keep them for a month.
 """
 
 from __future__ import annotations
 
 import math
-import struct
 import threading
-import zlib
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from bot.content import Content
 from bot.months import shift_month
 from bot.summary.model import Summary
+from bot.summary.png import TemplatePng
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
@@ -41,6 +41,9 @@ FONT = 17
 THIS_MONTH, LAST_MONTH = "#1b6fa8", "#b9c4cc"
 LINES = ("#1b6fa8", "#d9822b", "#3a9c4f", "#b3405c", "#7a5cb0")
 KEPT_TEMPLATES = 4  # languages x month triples in use at once: a handful
+# A template holds 13-18 MB; a monthly run leaves up to KEPT_TEMPLATES of them behind, for a
+# month. Let go after this long without a chart (`forget_idle_templates`).
+TEMPLATE_IDLE_SECONDS = 600.0
 KEPT_STAMPS = 1000  # per template; a stamp is a few kB
 _SPARE = 16  # rows around a stamp's text blanked after it is drawn
 _PLACEHOLDER = 3.0  # a value that puts a line where a month has numbers when laying out
@@ -60,12 +63,24 @@ def summary_chart(summary: Summary, content: Content, lang: str) -> bytes:
     # Which months have a number decides the trend's x axis, as it would a plot's autoscale.
     shown = tuple(any(t.trend[n] is not None for t in summary.conditions) for n in range(3))
     key = (words, months, shown)
+    global _drawn_at
     with _LOCK:
         template = _TEMPLATES.pop(key, None) or _Template(words, months, shown)
         _TEMPLATES[key] = template
         while len(_TEMPLATES) > KEPT_TEMPLATES:
             _TEMPLATES.popitem(last=False)
+        _drawn_at = time.monotonic()
     return template.draw(summary)
+
+
+def forget_idle_templates(now: float | None = None) -> int:
+    """Let the laid-out templates go when no chart was drawn for `TEMPLATE_IDLE_SECONDS`
+    (their memory goes back to the system; the next chart lays one out again, about a
+    tenth of a second). `now` is `time.monotonic()`'s; how many templates are kept."""
+    with _LOCK:
+        if (time.monotonic() if now is None else now) - _drawn_at >= TEMPLATE_IDLE_SECONDS:
+            _TEMPLATES.clear()
+        return len(_TEMPLATES)
 
 
 @dataclass(frozen=True)
@@ -83,6 +98,7 @@ class _Words:
 
 _TEMPLATES: OrderedDict[tuple[Any, ...], _Template] = OrderedDict()
 _LOCK = threading.Lock()
+_drawn_at = 0.0  # time.monotonic() of the last chart
 
 
 class _Template:
@@ -163,8 +179,8 @@ class _Template:
         for artist in self.over_bars:
             figure.draw_artist(artist)
         # The pixels of a chart without numbers, and its rows compressed: a chart's rows that
-        # come out the same (the gaps between bars, the legend) reuse them (`_Png`).
-        self.png = _Png(np.array(canvas.buffer_rgba()))
+        # come out the same (the gaps between bars, the legend) reuse them (`TemplatePng`).
+        self.png = TemplatePng(np.array(canvas.buffer_rgba()))
         self.scratch: Any = None  # where a bar's figure is drawn alone, once (`_stamp`)
         self.stamps: dict[tuple[int, str], _Stamp] = {}
 
@@ -319,81 +335,3 @@ class _Stamp:
         area = pixels[self.top:self.top + rows, left:right]
         cover = self.coverage[:, :right - left] * (1 / 255)
         area[...] = area * (1 - cover) + self.colour * cover + 0.5
-
-
-class _Png:
-    """Opaque PNGs of RGBA pixels (rows x columns x 4) of one size: rows unfiltered,
-    compressed fast. Most rows of a chart are those of its template without numbers, so the
-    template's rows are compressed once, in bands; a chart's band that is the same as the
-    template's is copied compressed, and only the others are turned into PNG rows and
-    compressed again. Each band stands alone in the stream (a full flush before and after
-    it), which deflate allows; the stream's checksum is put together from the bands' own."""
-
-    BAND = 4  # rows
-
-    def __init__(self, reference: Any) -> None:
-        import numpy as np
-
-        self.reference = reference.view(np.uint32)[:, :, 0]  # one number per pixel
-        self.height, self.width = reference.shape[:2]
-        rows = _rows(reference)
-        self.bands: list[bytes] = []
-        self.checksums: list[tuple[int, int]] = []  # each band's Adler-32 and length
-        for top in range(0, self.height, self.BAND):
-            band = rows[top:top + self.BAND].tobytes()
-            packer = zlib.compressobj(1, zlib.DEFLATED, -15)
-            self.bands.append(packer.compress(band) + packer.flush(zlib.Z_FULL_FLUSH))
-            self.checksums.append((zlib.adler32(band), len(band)))
-
-    def encode(self, pixels: Any) -> bytes:
-        import numpy as np
-
-        changed = (pixels.view(np.uint32)[:, :, 0] != self.reference).any(axis=1)
-        same = ~np.pad(changed, (0, -self.height % self.BAND)).reshape(-1, self.BAND).any(axis=1)
-        packer, parts, checksum = zlib.compressobj(1, zlib.DEFLATED, -15), [], 1  # Adler-32 of b""
-        copies = cast(list[bool], same.tolist())
-        band, count = 0, len(copies)
-        while band < count:
-            end = band + 1
-            while end < count and copies[end] == copies[band]:
-                end += 1
-            if copies[band]:  # a run of the template's bands, copied compressed
-                parts += [packer.flush(zlib.Z_FULL_FLUSH), *self.bands[band:end]]
-                for copied in range(band, end):
-                    checksum = _adler32_combine(checksum, *self.checksums[copied])
-            else:  # a run of bands of its own, compressed in one go
-                data = _rows(pixels[band * self.BAND:end * self.BAND]).tobytes()
-                parts.append(packer.compress(data))
-                checksum = zlib.adler32(data, checksum)
-            band = end
-        parts.append(packer.flush())
-        data = b"".join((b"\x78\x01", *parts, struct.pack(">I", checksum)))  # zlib's header
-        header = struct.pack(">IIBBBBB", self.width, self.height, 8, 2, 0, 0, 0)  # RGB
-        return b"".join((b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header),
-                         _chunk(b"IDAT", data), _chunk(b"IEND", b"")))
-
-
-def _adler32_combine(first: int, second: int, length: int) -> int:
-    """The Adler-32 of two pieces of data one after the other, from their own Adler-32s and
-    the second one's length (as zlib's adler32_combine, which Python does not offer)."""
-    low = ((first & 0xFFFF) + (second & 0xFFFF) - 1) % 65521
-    high = ((first >> 16) + (second >> 16) + length * ((first & 0xFFFF) - 1)) % 65521
-    return low | high << 16
-
-
-def _rows(pixels: Any) -> Any:
-    """The PNG rows of RGBA pixels: a filter byte (none), then each pixel's RGB."""
-    import numpy as np
-
-    height, width = pixels.shape[:2]
-    rows = np.empty((height, 1 + 3 * width), np.uint8)
-    rows[:, 0] = 0  # filter type None
-    colours = rows[:, 1:].reshape(height, width, 3)
-    for channel in range(3):  # faster than one copy of three channels of four
-        colours[:, :, channel] = pixels[:, :, channel]
-    return rows
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return (struct.pack(">I", len(data)) + kind + data
-            + struct.pack(">I", zlib.crc32(kind + data)))
