@@ -76,11 +76,16 @@ def summary_chart(summary: Summary, content: Content, lang: str) -> bytes:
 def forget_idle_templates(now: float | None = None) -> int:
     """Let the laid-out templates go when no chart was drawn for `TEMPLATE_IDLE_SECONDS`
     (their memory goes back to the system; the next chart lays one out again, about a
-    tenth of a second). `now` is `time.monotonic()`'s; how many templates are kept."""
-    with _LOCK:
+    tenth of a second). `now` is `time.monotonic()`'s; how many templates are kept. Never
+    waits: while a chart is being laid out (the lock is held) they are in use anyway."""
+    if not _LOCK.acquire(blocking=False):
+        return len(_TEMPLATES)
+    try:
         if (time.monotonic() if now is None else now) - _drawn_at >= TEMPLATE_IDLE_SECONDS:
             _TEMPLATES.clear()
         return len(_TEMPLATES)
+    finally:
+        _LOCK.release()
 
 
 @dataclass(frozen=True)
