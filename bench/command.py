@@ -22,12 +22,8 @@ import asyncio
 import itertools
 import json
 import os
-import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,7 +32,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from bench.common import Result, database, path_row, ratio, result
-from bench.process import MAIN, ROOT, cpu_seconds, free_port, service_env, wait_ready
+from bench.process import MAIN, cpu_seconds, service_env, serving
 from bot.store.models import Member, Partnership, School
 from tests.slack_fakes import BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack, sign
 
@@ -120,33 +116,19 @@ async def block(http: aiohttp.ClientSession, fake: FakeSlack, server: Server,
     return cpu_seconds(server.pid) - cpu
 
 
-@asynccontextmanager
-async def process(argv: list[str], env: dict[str, str], port: int) -> AsyncIterator[int]:
-    """A child process, once its /healthz answers; its pid."""
-    child = subprocess.Popen(argv, env={**env, "ACHTJE_HTTP_PORT": str(port)}, cwd=ROOT,
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    try:
-        await wait_ready(port, time.perf_counter(), timeout=60)
-        yield child.pid
-    finally:
-        child.terminate()
-        child.wait(30)
-
-
 async def measure(fake: FakeSlack, env: dict[str, str], scale: dict[str, int]) -> dict[str, Any]:
     """Ours and the floor, each in its own process, in alternating blocks after warm-up."""
-    ours_port, floor_port = free_port(), free_port()
     async with aiohttp.ClientSession() as http, \
-            process([sys.executable, "-c", MAIN, "run"], env, ours_port) as ours_pid:
-        ours = Server(ours_pid, f"http://127.0.0.1:{ours_port}{PATH}")
+            serving([sys.executable, "-c", MAIN, "run"], env) as served:
+        ours = Server(served.pid, served.url + PATH)
         await learn(http, fake, ours)
         script = [{"method": c.method, "args": c.args}
                   for c in fake.calls[-ours.calls_per_request:]]
         floor_env = {**env, "ACHTJE_BENCH_CALLS": json.dumps(script)}
         floor_env.pop("SLACK_BOT_TOKEN")  # the floor's client has it
-        async with process([sys.executable, "-m", "bench.command", "--floor"], floor_env,
-                           floor_port) as floor_pid:
-            bare = Server(floor_pid, f"http://127.0.0.1:{floor_port}{PATH}")
+        async with serving([sys.executable, "-m", "bench.command", "--floor"],
+                           floor_env) as floor:
+            bare = Server(floor.pid, floor.url + PATH)
             await learn(http, fake, bare)
             if bare.calls_per_request != len(script):
                 raise RuntimeError(f"the floor makes {bare.calls_per_request} calls, not "

@@ -13,7 +13,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import IO, Any, NamedTuple
 
 import aiohttp
 
@@ -75,6 +78,29 @@ async def wait_ready(port: int, started: float, timeout: float = 120) -> float:
                 pass
             await asyncio.sleep(0.02)
     raise TimeoutError("the service did not become ready")
+
+
+class Served(NamedTuple):
+    pid: int
+    url: str  # where it serves, http://127.0.0.1:<port>
+    ready_s: float  # from its start until /healthz answered
+
+
+@asynccontextmanager
+async def serving(argv: list[str], env: dict[str, str], stderr: IO[Any] | None = None,
+                  timeout: float = 60) -> AsyncIterator[Served]:
+    """A child process serving HTTP on a free port (ACHTJE_HTTP_PORT), once its /healthz
+    answers; stopped when the block ends."""
+    port = free_port()
+    started = time.perf_counter()
+    child = subprocess.Popen(argv, env={**env, "ACHTJE_HTTP_PORT": str(port)}, cwd=ROOT,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        ready = await wait_ready(port, started, timeout)
+        yield Served(child.pid, f"http://127.0.0.1:{port}", ready)
+    finally:
+        child.terminate()
+        child.wait(30)
 
 
 async def wait_idle(pid: int, timeout: float = 1800, quiet: float = 0.05) -> float:

@@ -38,9 +38,8 @@ from bench.process import (
     ROOT,
     bare_interpreter,
     cpu_seconds,
-    free_port,
     service_env,
-    wait_ready,
+    serving,
 )
 from tests.slack_fakes import FakeSlack
 from tests.telegram_fakes import FakeTelegram
@@ -89,23 +88,14 @@ def help_once(env: dict[str, str]) -> Run:
 
 async def once(env: dict[str, str], importtime: bool, log: Path) -> Run:
     """`achtje run` in a fresh process until ready, then stopped."""
-    port = free_port()
     flags = ["-X", "importtime"] if importtime else []
-    started = time.perf_counter()
     with log.open("w") as err:
-        child = subprocess.Popen([sys.executable, *flags, "-c", MAIN, "run"],
-                                 env={**env, "ACHTJE_HTTP_PORT": str(port)}, cwd=ROOT,
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                 stderr=err)
         try:
-            try:
-                ready = await wait_ready(port, started, timeout=60)
-            except TimeoutError:
-                sys.exit(log.read_text()[-3000:])
-            cpu = cpu_seconds(child.pid)
-        finally:
-            child.terminate()
-            child.wait(30)
+            async with serving([sys.executable, *flags, "-c", MAIN, "run"], env,
+                               err) as served:
+                ready, cpu = served.ready_s, cpu_seconds(served.pid)
+        except TimeoutError:
+            sys.exit(log.read_text()[-3000:])
     return Run(ready, cpu, import_sums(log.read_text()) if importtime else {})
 
 

@@ -43,18 +43,12 @@ def content_or_fail(settings: Settings) -> Content:
 
 def with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run `work` in one transaction on an up-to-date database."""
-    settings = Settings()
-    setup_logging(settings, "WARNING")
 
-    async def run() -> T:
-        engine, sessions = await db.connect(settings.database_url)
-        try:
-            async with sessions() as session, session.begin():
-                return await work(session)
-        finally:
-            await engine.dispose()
+    async def in_one(sessions: async_sessionmaker[AsyncSession]) -> T:
+        async with sessions() as session, session.begin():
+            return await work(session)
 
-    return asyncio.run(run())
+    return with_sessions(in_one)
 
 
 def with_sessions(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:

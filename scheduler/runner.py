@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.content import Content
 from bot.messages import Adapter
-from bot.privacy.retention import retain_in_steps
+from bot.privacy.retention import apply_retention
 from bot.schedule.holidays import HolidayCalendar
 from bot.summary.chart import forget_idle_templates
 from scheduler.fallback import channel_fallback
@@ -89,7 +89,7 @@ class ScheduleRunner:
         try:
             # In small transactions: a backlog of closed months to freeze first, then one
             # partnership at a time, so a member's answer never waits for all of them.
-            await retain_in_steps(self.sessions, now, self.content)
+            await apply_retention(self.sessions, now, self.content)
         except Exception:
             logger.exception("retention job failed; it runs again within the hour")
 

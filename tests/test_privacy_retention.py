@@ -74,8 +74,7 @@ async def closes(sessions: Sessions, partnership: Partnership) -> list[datetime]
 
 
 async def retention(sessions: Sessions, now: datetime) -> dict[str, int]:
-    async with sessions() as session, session.begin():
-        return (await apply_retention(session, now, load_content())).counts
+    return (await apply_retention(sessions, now, load_content())).counts
 
 
 def at(year: int, month: int, day: int) -> datetime:
@@ -247,8 +246,7 @@ async def test_platform_bookkeeping_is_pruned(
                 kind="checkin", partnership_id=partnership.id, recipient=f"member:{number}",
                 local_date=NOW.date(), platform="test", target="u", direct=True, payload=[],
                 due_at=NOW, status=status, created_at=NOW - timedelta(days=days)))
-    async with sessions() as session, session.begin():
-        report = await apply_retention(session, NOW, load_content())
+    report = await apply_retention(sessions, NOW, load_content())
     assert report.counts == {"processed_event": 1, "outbox": 2}
     assert report.lines() == ["outbox: 2", "processed_event: 1"]
     async with sessions() as session:

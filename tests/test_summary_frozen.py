@@ -123,8 +123,7 @@ async def retention(team: Team, sessions: Sessions, content: Content) -> int:
         session.add(RetentionSettings(partnership_id=team.partners.partnership.id,
                                       answer_months=1, open_text_months=3,
                                       updated_at=datetime(2026, 11, 1, tzinfo=UTC)))
-    async with sessions() as session, session.begin():
-        report = await apply_retention(session, datetime(2026, 12, 1, 3, tzinfo=UTC), content)
+    report = await apply_retention(sessions, datetime(2026, 12, 1, 3, tzinfo=UTC), content)
     assert report.counts["answer"] == 36
     return team.teachers[0]
 
@@ -236,8 +235,7 @@ async def test_frozen_open_texts_go_when_their_term_ends_and_the_numbers_stay(
             for text in result["open_answers"]] == ["Een vaste dag", "Meer tijd samen"]
     for day, kept in ((datetime(2027, 1, 31, tzinfo=UTC), True),
                       (datetime(2027, 2, 1, 1, tzinfo=UTC), False)):
-        async with sessions() as session, session.begin():
-            await apply_retention(session, day, content)
+        await apply_retention(sessions, day, content)
         after = await october(day)
         assert (after == before) is kept
         for topic, was in zip(after["conditions"], before["conditions"], strict=True):

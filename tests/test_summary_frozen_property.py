@@ -130,7 +130,7 @@ class Run:
                 await session.merge(RetentionSettings(
                     partnership_id=self.partners.partnership.id, answer_months=step[1],
                     open_text_months=step[2], updated_at=self.clock.now))
-                await apply_retention(session, self.clock.now, self.content)
+            await apply_retention(self.sessions, self.clock.now, self.content)
         else:
             side, level = step[1]
             [joined] = await self.partners.members(side, level, 1, onboarded=self.clock.now)

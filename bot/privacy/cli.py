@@ -14,7 +14,7 @@ from bot.commandline import MAX_ID, content_or_fail, fail, with_session, with_se
 from bot.domain import LANGS, LEADER, MEMBER
 from bot.privacy.data import erase_member, export_json, export_member
 from bot.privacy.readable import readable_export
-from bot.privacy.retention import retain_in_steps
+from bot.privacy.retention import apply_retention
 from bot.settings import Settings
 from bot.store.models import Member, Partnership
 from bot.store.privacy import RetentionSettings
@@ -120,7 +120,7 @@ def retention_run() -> None:
     content = content_or_fail(Settings())
 
     async def work(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
-        return (await retain_in_steps(sessions, datetime.now(UTC), content)).lines()
+        return (await apply_retention(sessions, datetime.now(UTC), content)).lines()
 
     for line in with_sessions(work):
         typer.echo(line)

@@ -88,27 +88,14 @@ def months_before(now: datetime, months: int, timezone: str) -> datetime:
     return start
 
 
-async def apply_retention(session: AsyncSession, now: datetime, content: Content
-                          ) -> RetentionReport:
-    """Delete what is past its term, in the caller's transaction; returns the counts.
-
-    `content` is what the summaries of closed months are frozen with before any answer
-    goes (bot.summary.frozen)."""
-    report = RetentionReport()
-    for partnership in await session.scalars(select(Partnership).order_by(Partnership.id)):
-        await _retain(session, report, content, partnership, now)
-    await _prune(session, report, now)
-    _log(report)
-    return report
-
-
-async def retain_in_steps(sessions: async_sessionmaker[AsyncSession], now: datetime,
+async def apply_retention(sessions: async_sessionmaker[AsyncSession], now: datetime,
                           content: Content) -> RetentionReport:
-    """`apply_retention` in small transactions, as the scheduler runs it: closed months not
-    frozen yet first, at most `MONTHS_PER_TRANSACTION` partnership-months per transaction
-    (`bot.summary.batch.freeze_backlog`), then one transaction per partnership, then the
-    platform bookkeeping. However many partnerships and months there are, no transaction
-    holds SQLite's one write lock long enough to make a member's answer wait it out."""
+    """Delete what is past its term, in small transactions; returns the counts. Closed
+    months not frozen yet go first, at most `MONTHS_PER_TRANSACTION` partnership-months
+    per transaction (`bot.summary.batch.freeze_backlog`; `content` is what they are frozen
+    with), then one transaction per partnership, then the platform bookkeeping. However
+    many partnerships and months there are, no transaction holds SQLite's one write lock
+    long enough to make a member's answer wait it out."""
     await freeze_backlog(sessions, content, now)
     report = RetentionReport()
     async with sessions() as session:
